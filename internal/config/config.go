@@ -1,0 +1,196 @@
+// Package config parses Bevis's configuration once, from the environment and
+// from command-line flags (flags win), into one typed, validated struct.
+//
+// Every option is described once, in the options table: its flag, its
+// environment variable, its default, whether it is a secret. Parsing, the
+// --help text, the masked start-up log line and the README check all read
+// that table, so an option cannot exist in one and be missing from another.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the effective configuration of one Bevis process.
+type Config struct {
+	Listen      string
+	DataDir     string
+	DatabaseURL string
+	EvidenceDir string
+	S3          S3
+
+	LogLevel  slog.Level
+	LogFormat string
+
+	StartupTimeout  time.Duration
+	ShutdownTimeout time.Duration
+	ReadTimeout     time.Duration
+	WriteTimeout    time.Duration
+	IdleTimeout     time.Duration
+	BodyLimit       int64
+
+	CORSOrigins    []string
+	TrustedProxies []string
+	TLSCertFile    string
+	TLSKeyFile     string
+}
+
+// S3 configures the S3 evidence store. An empty Endpoint means the
+// filesystem store in EvidenceDir.
+type S3 struct {
+	Endpoint  string
+	Bucket    string
+	AccessKey string
+	SecretKey string
+	Region    string
+	TLS       bool
+	PartSize  int64
+}
+
+// Enabled reports whether evidence goes to S3 rather than the local folder.
+func (s S3) Enabled() bool { return s.Endpoint != "" }
+
+// TLSEnabled reports whether Bevis serves HTTPS itself.
+func (c Config) TLSEnabled() bool { return c.TLSCertFile != "" }
+
+// InvalidError is a configuration the process cannot start with. The
+// command line reports it as one line and exits with status 2.
+type InvalidError struct{ Err error }
+
+func (e *InvalidError) Error() string { return e.Err.Error() }
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+func invalid(format string, args ...any) error {
+	return &InvalidError{Err: fmt.Errorf(format, args...)}
+}
+
+// Load parses the flags in args over the environment read through getenv,
+// over the defaults, and validates the result. flag.ErrHelp is returned
+// (after the usage went to usage) when args ask for help.
+func Load(name string, args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	values := map[*option]string{}
+	for _, o := range options {
+		values[o] = o.def
+		v, err := fromEnv(o, getenv)
+		if err != nil {
+			return Config{}, err
+		}
+		if v != nil {
+			values[o] = *v
+		}
+	}
+
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	for _, o := range options {
+		fs.Func(o.flag, o.usage, func(v string) error { values[o] = v; return nil })
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			PrintUsage(usage, name)
+			return Config{}, err
+		}
+		return Config{}, invalid("%v (see `bevis %s --help`)", err, name)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, invalid("unexpected argument %q (see `bevis %s --help`)", fs.Arg(0), name)
+	}
+
+	var c Config
+	for _, o := range options {
+		if err := o.set(&c, strings.TrimSpace(values[o])); err != nil {
+			return Config{}, invalid("%s: %v", o.env, err)
+		}
+	}
+	c.applyDerivedDefaults()
+	if err := c.validate(); err != nil {
+		return Config{}, &InvalidError{Err: err}
+	}
+	return c, nil
+}
+
+// fromEnv reads an option from its variable or, for secrets, from the file
+// named by its _FILE variable. Setting both is ambiguous and refused.
+func fromEnv(o *option, getenv func(string) string) (*string, error) {
+	v, hasV := getenv(o.env), getenv(o.env) != ""
+	if !o.secret {
+		if !hasV {
+			return nil, nil
+		}
+		return &v, nil
+	}
+	path := getenv(o.env + "_FILE")
+	switch {
+	case hasV && path != "":
+		return nil, invalid("%s and %s_FILE are both set; set one", o.env, o.env)
+	case path != "":
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, invalid("%s_FILE: %v", o.env, err)
+		}
+		s := strings.TrimRight(string(b), "\r\n")
+		return &s, nil
+	case hasV:
+		return &v, nil
+	}
+	return nil, nil
+}
+
+func (c *Config) applyDerivedDefaults() {
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "bevis.db")
+	}
+	if c.EvidenceDir == "" {
+		c.EvidenceDir = filepath.Join(c.DataDir, "evidence")
+	}
+}
+
+// LogValue prints the effective configuration for the start-up log, with
+// every secret masked and the password stripped from the database URL.
+func (c Config) LogValue() slog.Value {
+	attrs := make([]slog.Attr, 0, len(options))
+	for _, o := range options {
+		v := o.get(c)
+		if o.secret && v != "" {
+			v = o.mask(v)
+		}
+		attrs = append(attrs, slog.String(o.flag, v))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// PrintUsage writes the options with their variables and defaults.
+func PrintUsage(w io.Writer, name string) {
+	fmt.Fprintf(w, "Usage: bevis %s [options]\n\nOptions (flags win over environment variables):\n", name)
+	for _, o := range options {
+		def := o.def
+		if def == "" {
+			def = `""`
+		}
+		env := o.env
+		if o.secret {
+			env += " (or " + o.env + "_FILE)"
+		}
+		fmt.Fprintf(w, "  --%s\n      %s\n      env %s, default %s\n", o.flag, o.usage, env, def)
+	}
+}
+
+// Variables lists every environment variable Bevis reads, for the README check.
+func Variables() []string {
+	var out []string
+	for _, o := range options {
+		out = append(out, o.env)
+		if o.secret {
+			out = append(out, o.env+"_FILE")
+		}
+	}
+	return out
+}

@@ -1,0 +1,390 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// option is one configuration setting. set parses a (trimmed) string into
+// the Config; get renders it back for the start-up log.
+type option struct {
+	flag, env, def, usage string
+	secret                bool
+	mask                  func(string) string
+	set                   func(*Config, string) error
+	get                   func(Config) string
+}
+
+func maskAll(string) string { return "***" }
+
+// options is the single table of every setting Bevis takes.
+var options = []*option{
+	{
+		flag: "listen", env: "BEVIS_LISTEN", def: "127.0.0.1:8080",
+		usage: "address to serve HTTP on (host:port)",
+		set:   func(c *Config, v string) error { c.Listen = v; return validateListen(v) },
+		get:   func(c Config) string { return c.Listen },
+	},
+	{
+		flag: "data-dir", env: "BEVIS_DATA_DIR", def: "./data",
+		usage: "folder for the default SQLite database and evidence folder",
+		set:   func(c *Config, v string) error { c.DataDir = v; return nonEmpty(v) },
+		get:   func(c Config) string { return c.DataDir },
+	},
+	{
+		flag: "database-url", env: "BEVIS_DATABASE_URL", secret: true, mask: redactURL,
+		usage: "sqlite:PATH or postgres://user:pass@host:port/db (default sqlite:DATA_DIR/bevis.db)",
+		set:   func(c *Config, v string) error { c.DatabaseURL = v; return validateDatabaseURL(v) },
+		get:   func(c Config) string { return c.DatabaseURL },
+	},
+	{
+		flag: "evidence-dir", env: "BEVIS_EVIDENCE_DIR",
+		usage: "folder of the filesystem evidence store, when S3 is not configured (default DATA_DIR/evidence)",
+		set:   func(c *Config, v string) error { c.EvidenceDir = v; return nil },
+		get:   func(c Config) string { return c.EvidenceDir },
+	},
+	{
+		flag: "s3-endpoint", env: "BEVIS_S3_ENDPOINT",
+		usage: "S3 server as host[:port]; setting it switches the evidence store to S3",
+		set:   func(c *Config, v string) error { c.S3.Endpoint = v; return validateEndpoint(v) },
+		get:   func(c Config) string { return c.S3.Endpoint },
+	},
+	{
+		flag: "s3-bucket", env: "BEVIS_S3_BUCKET", def: "bevis-evidence",
+		usage: "bucket for evidence (created with versioning and Object Lock when absent)",
+		set:   func(c *Config, v string) error { c.S3.Bucket = v; return validateBucket(v) },
+		get:   func(c Config) string { return c.S3.Bucket },
+	},
+	{
+		flag: "s3-access-key", env: "BEVIS_S3_ACCESS_KEY", secret: true, mask: maskAll,
+		usage: "S3 access key",
+		set:   func(c *Config, v string) error { c.S3.AccessKey = v; return nil },
+		get:   func(c Config) string { return c.S3.AccessKey },
+	},
+	{
+		flag: "s3-secret-key", env: "BEVIS_S3_SECRET_KEY", secret: true, mask: maskAll,
+		usage: "S3 secret key",
+		set:   func(c *Config, v string) error { c.S3.SecretKey = v; return nil },
+		get:   func(c Config) string { return c.S3.SecretKey },
+	},
+	{
+		flag: "s3-region", env: "BEVIS_S3_REGION", def: "us-east-1",
+		usage: "S3 region",
+		set:   func(c *Config, v string) error { c.S3.Region = v; return nil },
+		get:   func(c Config) string { return c.S3.Region },
+	},
+	{
+		flag: "s3-tls", env: "BEVIS_S3_TLS", def: "true",
+		usage: "connect to the S3 server over HTTPS (true/false)",
+		set: func(c *Config, v string) (err error) {
+			c.S3.TLS, err = strconv.ParseBool(v)
+			return err
+		},
+		get: func(c Config) string { return strconv.FormatBool(c.S3.TLS) },
+	},
+	{
+		flag: "s3-part-size", env: "BEVIS_S3_PART_SIZE", def: "16MiB",
+		usage: "part size of S3 multipart uploads (5MiB to 5GiB); memory per upload grows with it",
+		set: func(c *Config, v string) (err error) {
+			c.S3.PartSize, err = parseBytes(v, 5<<20, 5<<30)
+			return err
+		},
+		get: func(c Config) string { return formatBytes(c.S3.PartSize) },
+	},
+	{
+		flag: "log-level", env: "BEVIS_LOG_LEVEL", def: "info",
+		usage: "debug, info, warn or error",
+		set:   func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) },
+		get:   func(c Config) string { return strings.ToLower(c.LogLevel.String()) },
+	},
+	{
+		flag: "log-format", env: "BEVIS_LOG_FORMAT", def: "json",
+		usage: "json (for machines) or text (for people)",
+		set: func(c *Config, v string) error {
+			c.LogFormat = v
+			return oneOf(v, "json", "text")
+		},
+		get: func(c Config) string { return c.LogFormat },
+	},
+	durationOption("startup-timeout", "BEVIS_STARTUP_TIMEOUT", "60s",
+		"how long to retry an unreachable database or S3 server at start",
+		func(c *Config) *time.Duration { return &c.StartupTimeout }),
+	durationOption("shutdown-timeout", "BEVIS_SHUTDOWN_TIMEOUT", "30s",
+		"how long to let requests in flight finish on SIGINT/SIGTERM",
+		func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
+	durationOption("read-timeout", "BEVIS_READ_TIMEOUT", "10m",
+		"longest time to read one request, body included (bounds one upload request)",
+		func(c *Config) *time.Duration { return &c.ReadTimeout }),
+	durationOption("write-timeout", "BEVIS_WRITE_TIMEOUT", "1h",
+		"longest time to write one response (bounds one download)",
+		func(c *Config) *time.Duration { return &c.WriteTimeout }),
+	durationOption("idle-timeout", "BEVIS_IDLE_TIMEOUT", "2m",
+		"how long an idle keep-alive connection stays open",
+		func(c *Config) *time.Duration { return &c.IdleTimeout }),
+	{
+		flag: "body-limit", env: "BEVIS_BODY_LIMIT", def: "1MiB",
+		usage: "largest request body outside evidence and import uploads",
+		set: func(c *Config, v string) (err error) {
+			c.BodyLimit, err = parseBytes(v, 1<<10, 1<<30)
+			return err
+		},
+		get: func(c Config) string { return formatBytes(c.BodyLimit) },
+	},
+	{
+		flag: "cors-origins", env: "BEVIS_CORS_ORIGINS",
+		usage: "comma-separated origins allowed to call the API from a browser (default none: CORS off)",
+		set: func(c *Config, v string) (err error) {
+			c.CORSOrigins, err = parseOrigins(v)
+			return err
+		},
+		get: func(c Config) string { return strings.Join(c.CORSOrigins, ",") },
+	},
+	{
+		flag: "trusted-proxies", env: "BEVIS_TRUSTED_PROXIES",
+		usage: "comma-separated IPs or CIDRs of load balancers whose X-Forwarded-For is believed (default none)",
+		set: func(c *Config, v string) (err error) {
+			c.TrustedProxies, err = parseProxies(v)
+			return err
+		},
+		get: func(c Config) string { return strings.Join(c.TrustedProxies, ",") },
+	},
+	{
+		flag: "tls-cert-file", env: "BEVIS_TLS_CERT_FILE",
+		usage: "PEM certificate to serve HTTPS directly (with --tls-key-file); enables HSTS",
+		set:   func(c *Config, v string) error { c.TLSCertFile = v; return nil },
+		get:   func(c Config) string { return c.TLSCertFile },
+	},
+	{
+		flag: "tls-key-file", env: "BEVIS_TLS_KEY_FILE",
+		usage: "PEM private key for --tls-cert-file",
+		set:   func(c *Config, v string) error { c.TLSKeyFile = v; return nil },
+		get:   func(c Config) string { return c.TLSKeyFile },
+	},
+}
+
+func durationOption(flag, env, def, usage string, field func(*Config) *time.Duration) *option {
+	return &option{
+		flag: flag, env: env, def: def, usage: usage,
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%q is not a duration like 30s or 5m", v)
+			}
+			if d <= 0 {
+				return fmt.Errorf("must be positive, got %s", v)
+			}
+			*field(c) = d
+			return nil
+		},
+		get: func(c Config) string { return field(&c).String() },
+	}
+}
+
+// validate checks what no single option can check alone.
+func (c Config) validate() error {
+	if c.S3.Enabled() && (c.S3.AccessKey == "" || c.S3.SecretKey == "") {
+		return fmt.Errorf("BEVIS_S3_ENDPOINT is set, so BEVIS_S3_ACCESS_KEY and BEVIS_S3_SECRET_KEY are required")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return fmt.Errorf("BEVIS_TLS_CERT_FILE and BEVIS_TLS_KEY_FILE go together; set both or neither")
+	}
+	return nil
+}
+
+func nonEmpty(v string) error {
+	if v == "" {
+		return fmt.Errorf("must not be empty")
+	}
+	return nil
+}
+
+func oneOf(v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+func validateListen(v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", v)
+	}
+	if _, err := parsePort(port); err != nil {
+		return err
+	}
+	if strings.ContainsAny(host, "/ ") {
+		return fmt.Errorf("%q is not a valid host", host)
+	}
+	return nil
+}
+
+func parsePort(p string) (int, error) {
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 0 || n > 65535 {
+		return 0, fmt.Errorf("port %q is not a number from 0 to 65535", p)
+	}
+	return n, nil
+}
+
+// validateDatabaseURL accepts "" (the SQLite default), sqlite:PATH,
+// sqlite:///ABS/PATH and postgres:// or postgresql:// URLs with a host.
+func validateDatabaseURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return fmt.Errorf("not a valid URL: %v", redactParseError(err, v))
+	}
+	switch u.Scheme {
+	case "sqlite":
+		if SQLitePath(u) == "" {
+			return fmt.Errorf("sqlite URL has no path; use sqlite:PATH")
+		}
+	case "postgres", "postgresql":
+		if u.Host == "" {
+			return fmt.Errorf("postgres URL has no host; use postgres://user@host:5432/db")
+		}
+		if p := u.Port(); p != "" {
+			if _, err := parsePort(p); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("scheme %q is not supported; use sqlite: or postgres://", u.Scheme)
+	}
+	return nil
+}
+
+// SQLitePath returns the file path of a sqlite: URL.
+func SQLitePath(u *url.URL) string {
+	if u.Opaque != "" {
+		return u.Opaque
+	}
+	return u.Host + u.Path
+}
+
+// redactParseError keeps a password out of the error a malformed URL gives:
+// url.Parse quotes the whole input.
+func redactParseError(err error, raw string) string {
+	msg := err.Error()
+	if i := strings.Index(raw, "://"); i >= 0 {
+		if at := strings.LastIndex(raw, "@"); at > i {
+			msg = strings.ReplaceAll(msg, raw[i+3:at], "***")
+		}
+	}
+	return msg
+}
+
+func redactURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		return "***"
+	}
+	return u.Redacted()
+}
+
+func validateEndpoint(v string) error {
+	if v == "" {
+		return nil
+	}
+	if strings.Contains(v, "://") {
+		return fmt.Errorf("%q must be host[:port] without a scheme; BEVIS_S3_TLS chooses HTTPS", v)
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		host, port = v, ""
+	}
+	if host == "" || strings.ContainsAny(host, "/ ") {
+		return fmt.Errorf("%q is not host[:port]", v)
+	}
+	if port != "" {
+		if n, err := parsePort(port); err != nil || n == 0 {
+			return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+		}
+	}
+	return nil
+}
+
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+func validateBucket(v string) error {
+	if !bucketName.MatchString(v) || strings.Contains(v, "..") {
+		return fmt.Errorf("%q is not a valid bucket name (3-63 of a-z, 0-9, '.', '-')", v)
+	}
+	return nil
+}
+
+func parseOrigins(v string) ([]string, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, o := range strings.Split(v, ",") {
+		o = strings.TrimSpace(o)
+		u, err := url.Parse(o)
+		if o == "*" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return nil, fmt.Errorf("%q is not an origin like https://bevis.example.org", o)
+		}
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return out, nil
+}
+
+func parseProxies(v string) ([]string, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR", p)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+var byteUnits = []struct {
+	suffix string
+	mult   int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}, {"", 1}}
+
+// parseBytes reads sizes such as 1048576, 512KiB, 16MiB or 2GiB.
+func parseBytes(v string, lo, hi int64) (int64, error) {
+	for _, u := range byteUnits {
+		num, ok := strings.CutSuffix(v, u.suffix)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if err != nil {
+			break
+		}
+		size := n * u.mult
+		if n < 0 || size/u.mult != n || size < lo || size > hi {
+			return 0, fmt.Errorf("%s is outside %s to %s", v, formatBytes(lo), formatBytes(hi))
+		}
+		return size, nil
+	}
+	return 0, fmt.Errorf("%q is not a size like 1048576, 512KiB, 16MiB or 2GiB", v)
+}
+
+func formatBytes(n int64) string {
+	for _, u := range byteUnits[:3] {
+		if n >= u.mult && n%u.mult == 0 {
+			return strconv.FormatInt(n/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}

@@ -1,0 +1,118 @@
+// Package db opens Bevis's relational database (SQLite on one machine,
+// PostgreSQL past it), applies its migrations and translates its errors.
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/bevis-ir/bevis/internal/config"
+	"github.com/bevis-ir/bevis/internal/retry"
+)
+
+// Dialect names, as gorm reports them.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// sqlitePragmas make SQLite fit for a server: WAL so readers never wait for
+// the writer, foreign keys enforced, a busy timeout instead of instant
+// SQLITE_BUSY, FULL sync so a committed custody event survives a power cut,
+// and IMMEDIATE transactions so two writers queue instead of deadlocking on
+// a lock upgrade.
+const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+	"&_pragma=synchronous(FULL)&_txlock=immediate"
+
+// Open connects to the database named by rawURL and waits up to wait for it
+// to answer a ping, retrying with backoff while it is unreachable.
+func Open(ctx context.Context, rawURL string, wait time.Duration, log *slog.Logger) (*gorm.DB, error) {
+	dialector, err := dialectorFor(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	gdb, err := gorm.Open(dialector, &gorm.Config{
+		TranslateError: true,
+		// Open must not fail on a database still starting; the retry below waits for it.
+		DisableAutomaticPing: true,
+		Logger: logger.NewSlogLogger(log.With("component", "gorm"), logger.Config{
+			SlowThreshold:             500 * time.Millisecond,
+			LogLevel:                  logger.Warn,
+			IgnoreRecordNotFoundError: true,
+			ParameterizedQueries:      true, // never log values: they may be case data
+		}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	if Dialect(gdb) == Postgres {
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(16)
+	}
+	if err := retry.Until(ctx, wait, log, "database", func(ctx context.Context) error { return Ping(ctx, gdb) }); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return gdb, nil
+}
+
+func dialectorFor(rawURL string) (gorm.Dialector, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, errors.New("database URL is malformed")
+	}
+	switch u.Scheme {
+	case "sqlite":
+		path := config.SQLitePath(u)
+		if path == "" {
+			return nil, errors.New("sqlite URL has no path")
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create database folder: %w", err)
+		}
+		return sqlite.Open("file:" + path + "?" + sqlitePragmas), nil
+	case "postgres", "postgresql":
+		return postgres.Open(rawURL), nil
+	}
+	return nil, fmt.Errorf("database scheme %q is not supported", u.Scheme)
+}
+
+// Dialect returns SQLite or Postgres.
+func Dialect(gdb *gorm.DB) string { return gdb.Dialector.Name() }
+
+// Ping checks that the database answers, within a short deadline so a
+// readiness probe never hangs on a dead connection.
+func Ping(ctx context.Context, gdb *gorm.DB) error {
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return sqlDB.PingContext(ctx)
+}
+
+// Close releases the connection pool.
+func Close(gdb *gorm.DB) error {
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
