@@ -1,0 +1,114 @@
+package evidence
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+)
+
+// benchSize is large enough for the 5 MiB multipart path of the S3 tests.
+const benchSize = 32 << 20
+
+// BenchmarkFSStore_Put writes the same bytes through FSStore.Put and, side by
+// side in the same loop, to a plain synced file, and reports the ratio
+// (x_plain_file: 1.0 means no overhead).
+func BenchmarkFSStore_Put(b *testing.B) {
+	data := testBytes(benchSize)
+	s := newTestFSStore(b)
+	plainDir := b.TempDir()
+	for _, tc := range []struct {
+		name string
+		size int64
+	}{{"known_size", benchSize}, {"unknown_size", -1}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var store, plain time.Duration
+			i := 0
+			for b.Loop() {
+				i++
+				start := time.Now()
+				if _, err := s.Put(b.Context(), fmt.Sprintf("bench/%s/%d.bin", tc.name, i), streamOf(data), tc.size, PutOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				store += time.Since(start)
+
+				start = time.Now()
+				writePlainFile(b, filepath.Join(plainDir, fmt.Sprintf("%s-%d", tc.name, i)), data)
+				plain += time.Since(start)
+			}
+			reportRatio(b, i, store, plain, "x_plain_file")
+		})
+	}
+}
+
+func writePlainFile(b *testing.B, path string, data []byte) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(f, streamOf(data)); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkS3Store_Put compares S3Store.Put with a bare minio-go PutObject of
+// the same bytes and part size (x_minio_put: 1.0 means no overhead; the
+// store adds a version listing and a HEAD per Put).
+func BenchmarkS3Store_Put(b *testing.B) {
+	s, srv := newTestS3Store(b)
+	client := srv.Client(b)
+	data := testBytes(benchSize)
+	for _, tc := range []struct {
+		name string
+		size int64
+	}{{"known_size", benchSize}, {"unknown_size", -1}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var store, plain time.Duration
+			i := 0
+			for b.Loop() {
+				i++
+				start := time.Now()
+				if _, err := s.Put(b.Context(), fmt.Sprintf("bench/%s/%d.bin", tc.name, i), streamOf(data), tc.size, PutOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				store += time.Since(start)
+
+				start = time.Now()
+				_, err := client.PutObject(b.Context(), srv.Bucket, fmt.Sprintf("plain/%s/%d.bin", tc.name, i), streamOf(data), tc.size,
+					minio.PutObjectOptions{PartSize: partSize})
+				if err != nil {
+					b.Fatal(err)
+				}
+				plain += time.Since(start)
+			}
+			reportRatio(b, i, store, plain, "x_minio_put")
+		})
+	}
+}
+
+// streamOf hides bytes.Reader's ReaderAt and WriterTo, as an HTTP request
+// body would.
+func streamOf(data []byte) io.Reader { return struct{ io.Reader }{bytes.NewReader(data)} }
+
+// reportRatio reports the store's and the baseline's throughput and their
+// time ratio; ns/op is the time of both together.
+func reportRatio(b *testing.B, puts int, store, baseline time.Duration, unit string) {
+	if store <= 0 || baseline <= 0 {
+		return
+	}
+	written := float64(benchSize) * float64(puts) / 1e6
+	b.ReportMetric(written/store.Seconds(), "store_MB/s")
+	b.ReportMetric(written/baseline.Seconds(), "baseline_MB/s")
+	b.ReportMetric(float64(store)/float64(baseline), unit)
+}

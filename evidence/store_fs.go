@@ -1,0 +1,407 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// FSStore keeps evidence in a local directory: the default store, for one
+// Bevis process per directory.
+//
+// Each key is a directory path under the root; in it, "_meta.json" holds the
+// version ID, size, time, retention and legal hold, and "_data-<version>" the
+// bytes. Key segments cannot start with '_' (see ValidateKey), so these names,
+// and the temp directory "_tmp" at the root, never collide with a key.
+//
+// The sidecar is the commit point of a Put: it is created with os.Link, which
+// fails atomically when the name exists. The bytes are linked first under a
+// name carrying the version, so two racing Puts never touch each other's
+// files, and a crash between the two links leaves only an unreferenced file,
+// never a visible object without its version.
+type FSStore struct {
+	root string
+	tmp  string
+	// mu serialises read-modify-write of sidecars (retention, legal hold)
+	// within this process.
+	mu sync.Mutex
+}
+
+var _ BlobStore = (*FSStore)(nil)
+
+const (
+	fsMetaName    = "_meta.json"
+	fsDataPrefix  = "_data-"
+	fsTmpDir      = "_tmp"
+	fsDirPerm     = 0o750
+	fsFilePerm    = 0o440 // evidence is never rewritten in place
+	fsStaleTmpAge = 24 * time.Hour
+)
+
+// fsMeta is the sidecar's on-disk format.
+type fsMeta struct {
+	Format      int        `json:"format"`
+	VersionID   string     `json:"version_id"`
+	Size        int64      `json:"size"`
+	Created     time.Time  `json:"created"`
+	Retention   string     `json:"retention_mode,omitempty"`
+	RetainUntil *time.Time `json:"retain_until,omitempty"`
+	LegalHold   bool       `json:"legal_hold"`
+}
+
+// NewFSStore opens (creating if needed) a store rooted at root, and removes
+// temp files a crash left behind more than a day ago.
+func NewFSStore(root string) (*FSStore, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: fs store root %q: %w", root, err)
+	}
+	s := &FSStore{root: abs, tmp: filepath.Join(abs, fsTmpDir)}
+	if err := os.MkdirAll(s.tmp, fsDirPerm); err != nil {
+		return nil, fmt.Errorf("evidence: fs store root: %w", err)
+	}
+	s.removeStaleTemps(time.Now())
+	return s, nil
+}
+
+func (s *FSStore) removeStaleTemps(now time.Time) {
+	entries, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > fsStaleTmpAge {
+			_ = os.Remove(filepath.Join(s.tmp, e.Name()))
+		}
+	}
+}
+
+func (s *FSStore) dir(key string) string { return filepath.Join(s.root, filepath.FromSlash(key)) }
+
+// Put implements BlobStore.
+func (s *FSStore) Put(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions) (ObjectInfo, error) {
+	if err := ValidateKey(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	src, err := limitStream(r, size)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	var ret *Retention
+	if opts.Retention != nil {
+		r, err := normalizeRetention(*opts.Retention, time.Now())
+		if err != nil {
+			return ObjectInfo{}, err
+		}
+		ret = &r
+	}
+	if _, err := os.Lstat(filepath.Join(s.dir(key), fsMetaName)); err == nil {
+		return ObjectInfo{}, fmt.Errorf("%w: %s", ErrObjectExists, key) // cheap early answer; the link below decides
+	}
+
+	tmpData, n, err := s.writeTemp(ctx, src)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	defer os.Remove(tmpData)
+	// Like S3, the version is dated when its bytes are complete.
+	now := time.Now()
+	meta := fsMeta{Format: 1, VersionID: newVersionID(now), Size: n, Created: now.UTC(), LegalHold: opts.LegalHold}
+	if ret != nil {
+		meta.setRetention(*ret)
+	}
+	body, err := json.Marshal(meta)
+	if err != nil {
+		return ObjectInfo{}, fmt.Errorf("evidence: encode sidecar: %w", err)
+	}
+	tmpMeta, _, err := s.writeTemp(ctx, bytes.NewReader(body))
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	defer os.Remove(tmpMeta)
+
+	dir := s.dir(key)
+	if err := s.mkdirAll(dir); err != nil {
+		return ObjectInfo{}, err
+	}
+	dataPath := filepath.Join(dir, fsDataPrefix+meta.VersionID)
+	if err := os.Link(tmpData, dataPath); err != nil {
+		return ObjectInfo{}, fmt.Errorf("evidence: store %s: %w", key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		_ = os.Remove(dataPath)
+		return ObjectInfo{}, fmt.Errorf("evidence: put %s: %w", key, err)
+	}
+	metaPath := filepath.Join(dir, fsMetaName)
+	if err := os.Link(tmpMeta, metaPath); err != nil {
+		_ = os.Remove(dataPath)
+		if errors.Is(err, fs.ErrExist) {
+			return ObjectInfo{}, fmt.Errorf("%w: %s", ErrObjectExists, key)
+		}
+		return ObjectInfo{}, fmt.Errorf("evidence: commit %s: %w", key, err)
+	}
+	if err := syncDir(dir); err != nil {
+		// Not known to be durable, so not stored: take it back rather than
+		// let a caller record bytes a power cut could lose.
+		_ = os.Remove(metaPath)
+		_ = os.Remove(dataPath)
+		return ObjectInfo{}, err
+	}
+	return meta.info(key), nil
+}
+
+// writeTemp streams src into a new read-only file under the temp directory
+// and syncs it. On error nothing is left behind.
+func (s *FSStore) writeTemp(ctx context.Context, src io.Reader) (path string, n int64, err error) {
+	f, err := os.CreateTemp(s.tmp, "put-*")
+	if err != nil {
+		return "", 0, fmt.Errorf("evidence: temp file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	n, err = io.Copy(f, ctxReader{ctx: ctx, r: src})
+	if err != nil {
+		return "", 0, fmt.Errorf("evidence: write: %w", err)
+	}
+	if err = f.Chmod(fsFilePerm); err != nil {
+		return "", 0, fmt.Errorf("evidence: chmod: %w", err)
+	}
+	if err = f.Sync(); err != nil {
+		return "", 0, fmt.Errorf("evidence: sync: %w", err)
+	}
+	if err = f.Close(); err != nil {
+		return "", 0, fmt.Errorf("evidence: close: %w", err)
+	}
+	return f.Name(), n, nil
+}
+
+// mkdirAll creates dir and its missing parents under the root, syncing each
+// parent so the new entries survive a crash.
+func (s *FSStore) mkdirAll(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != s.root {
+		if err := s.mkdirAll(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, fsDirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("evidence: mkdir: %w", err)
+	}
+	return syncDir(parent)
+}
+
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil // directories cannot be opened for sync there
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("evidence: sync dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("evidence: sync dir: %w", err)
+	}
+	return nil
+}
+
+// Get implements BlobStore.
+func (s *FSStore) Get(ctx context.Context, key, versionID string, offset, length int64) (io.ReadCloser, error) {
+	if err := validateRange(offset, length); err != nil {
+		return nil, err
+	}
+	meta, err := s.readVersion(ctx, key, versionID)
+	if err != nil {
+		return nil, err
+	}
+	if offset >= meta.Size && !(offset == 0 && length == -1) {
+		return nil, fmt.Errorf("%w: offset %d of %d bytes", ErrInvalidRange, offset, meta.Size)
+	}
+	f, err := os.Open(filepath.Join(s.dir(key), fsDataPrefix+meta.VersionID))
+	if err != nil {
+		// The sidecar exists, so the bytes must: this is damage, not a miss.
+		return nil, fmt.Errorf("evidence: data of %s version %s: %w", key, versionID, err)
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("evidence: seek: %w", err)
+	}
+	if length == -1 {
+		length = meta.Size - offset
+	}
+	return fsReader{Reader: ctxReader{ctx: ctx, r: io.LimitReader(f, length)}, Closer: f}, nil
+}
+
+type fsReader struct {
+	io.Reader
+	io.Closer
+}
+
+// Stat implements BlobStore.
+func (s *FSStore) Stat(ctx context.Context, key, versionID string) (ObjectInfo, error) {
+	meta, err := s.readVersion(ctx, key, versionID)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	return meta.info(key), nil
+}
+
+// Versions implements BlobStore.
+func (s *FSStore) Versions(ctx context.Context, key string) ([]ObjectInfo, error) {
+	if err := ValidateKey(key); err != nil {
+		return nil, err
+	}
+	meta, err := s.readMeta(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return []ObjectInfo{meta.info(key)}, nil
+}
+
+// SetRetention implements BlobStore.
+func (s *FSStore) SetRetention(ctx context.Context, key, versionID string, r Retention) error {
+	now := time.Now()
+	next, err := normalizeRetention(r, now)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, key, versionID, func(m *fsMeta) error {
+		if err := checkRetentionChange(m.retention(), next, now); err != nil {
+			return err
+		}
+		m.setRetention(next)
+		return nil
+	})
+}
+
+// SetLegalHold implements BlobStore.
+func (s *FSStore) SetLegalHold(ctx context.Context, key, versionID string, on bool) error {
+	return s.update(ctx, key, versionID, func(m *fsMeta) error {
+		m.LegalHold = on
+		return nil
+	})
+}
+
+// update rewrites a sidecar atomically (temp file, sync, rename).
+func (s *FSStore) update(ctx context.Context, key, versionID string, change func(*fsMeta) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	meta, err := s.readVersion(ctx, key, versionID)
+	if err != nil {
+		return err
+	}
+	if err := change(&meta); err != nil {
+		return err
+	}
+	body, err := json.Marshal(meta)
+	if err != nil {
+		return fmt.Errorf("evidence: encode sidecar: %w", err)
+	}
+	tmp, _, err := s.writeTemp(ctx, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	dir := s.dir(key)
+	if err := os.Rename(tmp, filepath.Join(dir, fsMetaName)); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("evidence: update %s: %w", key, err)
+	}
+	return syncDir(dir)
+}
+
+// Ping implements BlobStore: the root must be a directory we can write in.
+func (s *FSStore) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(s.tmp, "ping-*")
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	_ = f.Close()
+	if err := os.Remove(f.Name()); err != nil {
+		return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	return nil
+}
+
+func (s *FSStore) readVersion(ctx context.Context, key, versionID string) (fsMeta, error) {
+	if err := validateRef(key, versionID); err != nil {
+		return fsMeta{}, err
+	}
+	meta, err := s.readMeta(ctx, key)
+	if err != nil {
+		return fsMeta{}, err
+	}
+	if meta.VersionID != versionID {
+		return fsMeta{}, fmt.Errorf("%w: %s version %s", ErrObjectNotFound, key, versionID)
+	}
+	return meta, nil
+}
+
+func (s *FSStore) readMeta(ctx context.Context, key string) (fsMeta, error) {
+	if err := ctx.Err(); err != nil {
+		return fsMeta{}, err
+	}
+	body, err := os.ReadFile(filepath.Join(s.dir(key), fsMetaName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fsMeta{}, fmt.Errorf("%w: %s", ErrObjectNotFound, key)
+	}
+	if err != nil {
+		return fsMeta{}, fmt.Errorf("evidence: read sidecar of %s: %w", key, err)
+	}
+	var meta fsMeta
+	if err := json.Unmarshal(body, &meta); err != nil {
+		return fsMeta{}, fmt.Errorf("evidence: sidecar of %s is damaged: %w", key, err)
+	}
+	return meta, nil
+}
+
+func (m *fsMeta) retention() *Retention {
+	if m.Retention == "" || m.RetainUntil == nil {
+		return nil
+	}
+	return &Retention{Mode: RetentionMode(m.Retention), Until: m.RetainUntil.UTC()}
+}
+
+func (m *fsMeta) setRetention(r Retention) {
+	until := r.Until.UTC()
+	m.Retention, m.RetainUntil = string(r.Mode), &until
+}
+
+func (m *fsMeta) info(key string) ObjectInfo {
+	return ObjectInfo{
+		Key:       key,
+		VersionID: m.VersionID,
+		Size:      m.Size,
+		ModTime:   m.Created,
+		Retention: m.retention(),
+		LegalHold: m.LegalHold,
+	}
+}
+
+// newVersionID returns a time-ordered, unguessable ID: 16 hex digits of
+// nanoseconds, then 16 random.
+func newVersionID(now time.Time) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return fmt.Sprintf("%016x%s", now.UnixNano(), hex.EncodeToString(b[:]))
+}
