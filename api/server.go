@@ -1,0 +1,129 @@
+// Package api is Bevis's HTTP transport: the Fiber app, its route table,
+// middleware, handlers and the single mapping from errors to RFC 9457
+// problems. Domain packages know nothing of it.
+package api
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/internal/config"
+)
+
+// Deps is what the API needs from the rest of Bevis.
+type Deps struct {
+	Config   config.Config
+	DB       *gorm.DB
+	Evidence pinger
+	Log      *slog.Logger
+	UI       fs.FS // the built SPA; see frontend.Dist
+}
+
+// pinger is a dependency /readyz checks.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+type server struct {
+	Deps
+	metrics *metrics
+}
+
+// route is one entry of the route table. Every route the API serves is
+// declared here and only here, so the OpenAPI test and the middleware see
+// the same list.
+type route struct {
+	method, path string
+	handler      fiber.Handler
+	// streamsBody marks a route that reads its request body as a stream
+	// under limits of its own (evidence uploads, imports); every other
+	// route gets the general body limit.
+	streamsBody bool
+}
+
+func (s *server) routes() []route {
+	return []route{
+		{method: fiber.MethodGet, path: "/healthz", handler: s.healthz},
+		{method: fiber.MethodGet, path: "/readyz", handler: s.readyz},
+		{method: fiber.MethodGet, path: "/metrics", handler: s.metrics.handler()},
+		{method: fiber.MethodGet, path: "/api/v1/openapi.json", handler: serveOpenAPI},
+	}
+}
+
+// New builds the Fiber app serving the API, the metrics and the SPA.
+func New(d Deps) (*fiber.App, error) {
+	s := &server{Deps: d}
+	if d.DB != nil {
+		sqlDB, err := d.DB.DB()
+		if err != nil {
+			return nil, err
+		}
+		s.metrics = newMetrics(sqlDB)
+	} else {
+		s.metrics = newMetrics(nil)
+	}
+	cfg := d.Config
+	app := fiber.New(fiber.Config{
+		AppName:               "bevis",
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(d.Log),
+		StreamRequestBody:     true,
+		BodyLimit:             int(cfg.BodyLimit),
+		ReadBufferSize:        16 << 10, // bounds the request line and headers
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		// Behind a load balancer the client address comes from
+		// X-Forwarded-For, but only when the direct peer is trusted.
+		ProxyHeader:             proxyHeader(cfg),
+		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
+		TrustedProxies:          cfg.TrustedProxies,
+		EnableIPValidation:      true,
+	})
+
+	app.Use(withRequestID, observe(d.Log, s.metrics), recoverPanics(d.Log), securityHeaders(cfg.TLSEnabled()))
+	if len(cfg.CORSOrigins) > 0 {
+		app.Use(cors.New(cors.Config{
+			AllowOrigins:     strings.Join(cfg.CORSOrigins, ","),
+			AllowCredentials: true,
+			AllowHeaders:     "Authorization, Content-Type, If-Match, X-Request-ID",
+			ExposeHeaders:    "ETag, Location, Retry-After, X-Request-ID",
+			MaxAge:           600,
+		}))
+	}
+
+	limit := limitBody(cfg.BodyLimit)
+	for _, r := range s.routes() {
+		handlers := []fiber.Handler{tagRoute(r.path)}
+		if !r.streamsBody {
+			handlers = append(handlers, limit)
+		}
+		app.Add(r.method, r.path, append(handlers, r.handler)...)
+	}
+	// Unknown /api paths are 404 problems whatever the method; the SPA owns
+	// every other GET path.
+	app.All("/api/*", tagRoute("unmatched"), func(*fiber.Ctx) error { return fiber.ErrNotFound })
+	app.Get("/*", tagRoute("spa"), s.spa)
+	return app, nil
+}
+
+// tagRoute records the route template for logs and metrics.
+func tagRoute(path string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Locals(localRoute, path)
+		return c.Next()
+	}
+}
+
+func proxyHeader(cfg config.Config) string {
+	if len(cfg.TrustedProxies) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}

@@ -1,0 +1,90 @@
+// Command bevis is the whole of Bevis: the server and its administration.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/bevis-ir/bevis/internal/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bevis: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError is a command line that names no known command.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// exitCode is 2 for a command line or configuration that cannot work as
+// given, 1 for a failure while running.
+func exitCode(err error) int {
+	var invalid *config.InvalidError
+	var usage *usageError
+	if errors.As(err, &invalid) || errors.As(err, &usage) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `Usage: bevis <command> [options]
+
+Commands:
+  serve            serve the API and the web interface
+  migrate up       apply pending database migrations
+  migrate status   list migrations and whether each is applied
+  healthcheck      exit 0 when the local server answers /healthz (for container health checks)
+  version          print the version
+
+Run 'bevis <command> --help' for the options of a command.
+`
+
+// run is the whole program; main only wires it to the process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &usageError{"no command given"}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, rest, getenv, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "bevis", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return &usageError{fmt.Sprintf("unknown command %q (see `bevis help`)", cmd)}
+}
+
+// loadConfig parses a command's options; asking for help is not an error.
+func loadConfig(name string, args []string, getenv func(string) string, stdout io.Writer) (config.Config, bool, error) {
+	cfg, err := config.Load(name, args, getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return cfg, false, nil
+	}
+	return cfg, err == nil, err
+}
