@@ -171,15 +171,15 @@ func (c Config) LogValue() slog.Value {
 func PrintUsage(w io.Writer, name string) {
 	fmt.Fprintf(w, "Usage: bevis %s [options]\n\nOptions (flags win over environment variables):\n", name)
 	for _, o := range options {
-		def := o.def
-		if def == "" {
-			def = `""`
-		}
 		env := o.env
 		if o.secret {
 			env += " (or " + o.env + "_FILE)"
 		}
-		fmt.Fprintf(w, "  --%s\n      %s\n      env %s, default %s\n", o.flag, o.usage, env, def)
+		def := ""
+		if o.def != "" {
+			def = ", default " + o.def
+		}
+		fmt.Fprintf(w, "  --%s\n      %s\n      env %s%s\n", o.flag, o.usage, env, def)
 	}
 }
 

@@ -159,3 +159,18 @@ func TestLogValue_MasksSecrets(t *testing.T) {
 		t.Errorf("the database host should stay visible: %s", buf.String())
 	}
 }
+
+func TestREADME_DocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range options {
+		if !strings.Contains(string(readme), "`"+o.env+"`") && !strings.Contains(string(readme), "`"+o.env+"` (`_FILE`)") {
+			t.Errorf("README does not document %s", o.env)
+		}
+		if o.secret && !strings.Contains(string(readme), "`"+o.env+"` (`_FILE`)") {
+			t.Errorf("README does not say %s can be read from a file", o.env)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# make test: vet, the Go suite under the race detector against real SQLite,
+# PostgreSQL and MinIO, the frontend unit tests, and the browser test in
+# Chromium against a real `bevis serve`. Stops what it started, also when a
+# test fails. Under CI=true a missing service fails the run instead of
+# skipping tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+trap stop_services EXIT
+
+log="$(mktemp -t bevis-go-test.XXXXXX)"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "services"
+ensure_postgres
+ensure_minio
+
+step "go vet"
+go vet ./...
+
+step "frontend unit tests"
+make --no-print-directory frontend/node_modules/.package-lock.json
+(cd frontend && npm test --silent)
+
+step "build (UI embedded)"
+make --no-print-directory build
+
+step "go test -race ./..."
+status=0
+go test -race -count=1 -v ./... >"$log" 2>&1 || status=$?
+# Top-level results, so the log shows which suites ran on which services.
+grep -E '^(--- (PASS|FAIL|SKIP)|ok |FAIL|panic:)' "$log" || true
+skipped="$(grep -cE -- '--- SKIP' "$log" || true)"
+if [[ "$skipped" -gt 0 ]]; then
+	echo "SKIPPED tests (a service was missing):"
+	grep -A1 -E -- '--- SKIP' "$log" | grep -E 'SKIPPED|--- SKIP' | sed 's/^/  /' | head -40
+fi
+if [[ "$status" -ne 0 ]]; then
+	echo "go test failed; the failing tests' output:"
+	grep -B2 -A25 -E -- '--- FAIL|^panic:' "$log" | head -400
+	exit "$status"
+fi
+go_passed="$(grep -cE -- '--- PASS' "$log" || true)"
+
+step "browser test (Chromium, playwright-core)"
+(cd frontend && BEVIS_BIN="$OLDPWD/bin/bevis" npm run e2e --silent)
+
+rm -f "$log"
+echo
+echo "go: ${go_passed} passed, 0 failed, ${skipped} skipped"
