@@ -223,7 +223,7 @@ func (e *exactReader) Read(p []byte) (int, error) {
 	}
 	n, err := e.r.Read(p)
 	e.left -= int64(n)
-	if err == io.EOF && e.left > 0 {
+	if errors.Is(err, io.EOF) && e.left > 0 {
 		err = fmt.Errorf("%w: got %d of %d bytes", ErrSizeMismatch, e.size-e.left, e.size)
 	}
 	return n, err

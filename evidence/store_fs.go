@@ -232,7 +232,7 @@ func (s *FSStore) Get(ctx context.Context, key, versionID string, offset, length
 	if err != nil {
 		return nil, err
 	}
-	if offset >= meta.Size && !(offset == 0 && length == -1) {
+	if offset >= meta.Size && (offset != 0 || length != -1) {
 		return nil, fmt.Errorf("%w: offset %d of %d bytes", ErrInvalidRange, offset, meta.Size)
 	}
 	f, err := os.Open(filepath.Join(s.dir(key), fsDataPrefix+meta.VersionID))

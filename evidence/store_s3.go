@@ -221,7 +221,7 @@ type watchedReader struct {
 
 func (w *watchedReader) Read(p []byte) (int, error) {
 	n, err := w.r.Read(p)
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		w.mu.Lock()
 		if w.err == nil {
 			w.err = err
@@ -275,7 +275,7 @@ type s3Reader struct {
 
 func (r *s3Reader) Read(p []byte) (int, error) {
 	n, err := r.rc.Read(p)
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		err = r.store.translate(r.ctx, "read "+r.key, err)
 	}
 	return n, err

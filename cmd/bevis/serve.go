@@ -56,7 +56,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	ln, err := listen(cfg)
+	ln, err := listen(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -77,8 +77,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-func listen(cfg config.Config) (net.Listener, error) {
-	ln, err := net.Listen("tcp", cfg.Listen)
+func listen(ctx context.Context, cfg config.Config) (net.Listener, error) {
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
@@ -106,7 +106,7 @@ func openEvidenceStore(ctx context.Context, cfg config.Config, log *slog.Logger)
 	}
 	store, err := evidence.NewS3Store(evidence.S3Config{
 		Endpoint: cfg.S3.Endpoint, Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, TLS: cfg.S3.TLS,
-		AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, PartSize: uint64(cfg.S3.PartSize),
+		AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, PartSize: uint64(cfg.S3.PartSize), //nolint:gosec // config bounds it to 5MiB..5GiB
 	})
 	if err != nil {
 		return nil, &config.InvalidError{Err: fmt.Errorf("S3: %w", err)}

@@ -40,7 +40,7 @@ func Until(ctx context.Context, timeout time.Duration, log *slog.Logger, what st
 		log.Warn("not reachable yet; retrying", "what", what, "attempt", attempt, "retry_in", wait.String(), "err", err)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
+			return fmt.Errorf("%s: %w (last error: %w)", what, ctx.Err(), err)
 		case <-time.After(wait):
 		}
 		delay = min(delay*2, 5*time.Second)

@@ -58,7 +58,8 @@ func S3(t testing.TB) S3Server {
 	}
 	client := srv.Client(t)
 	if reason, ok := unreachableS3.Load(srv.Endpoint); ok {
-		unavailable(t, "S3 server", reason.(string))
+		msg, _ := reason.(string)
+		unavailable(t, "S3 server", msg)
 	}
 	if err := probeS3(client, srv.Endpoint); err != nil {
 		reason := "at " + srv.Endpoint + ": " + err.Error()
