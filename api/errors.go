@@ -4,9 +4,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/cases"
+	"github.com/bevis-ir/bevis/internal/validate"
 )
 
 // problem is an RFC 9457 problem detail. Code is the stable, machine-readable
@@ -21,6 +26,8 @@ type problem struct {
 	RequestID string            `json:"request_id,omitempty"`
 	Errors    []fieldError      `json:"errors,omitempty"`
 	Checks    map[string]string `json:"checks,omitempty"`
+
+	headers map[string]string // sent with the problem, e.g. Retry-After
 }
 
 // fieldError names one invalid input field.
@@ -52,6 +59,22 @@ var fiberCodes = map[int]string{
 	fiber.StatusServiceUnavailable:          "unavailable",
 }
 
+// domainErrors maps the sentinel errors of the domain packages.
+var domainErrors = []struct {
+	err    error
+	status int
+	code   string
+	detail string
+}{
+	{access.ErrUnauthenticated, fiber.StatusUnauthorized, "unauthenticated", "Sign in, or present a valid access token."},
+	{access.ErrPasswordChangeRequired, fiber.StatusForbidden, "password_change_required",
+		"The password must be changed: sign in again with new_password set."},
+	{access.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
+	{cases.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
+	{access.ErrForbidden, fiber.StatusForbidden, "forbidden", "You may not do this."},
+	{access.ErrConflict, fiber.StatusConflict, "conflict", ""},
+}
+
 // problemFor is the one place that turns an error into its HTTP answer.
 // An error it does not know is an internal failure: the client gets a
 // generic 500 and the log gets the error.
@@ -59,6 +82,35 @@ func problemFor(err error) (problem, bool) {
 	var pe *problemError
 	if errors.As(err, &pe) {
 		return pe.p, true
+	}
+	var invalid *validate.Error
+	if errors.As(err, &invalid) {
+		p := problem{Status: fiber.StatusBadRequest, Code: "invalid_input", Detail: "Some fields are invalid; see errors."}
+		for _, f := range invalid.Fields {
+			p.Errors = append(p.Errors, fieldError{Field: f.Field, Message: f.Message})
+		}
+		return p, true
+	}
+	var limited *access.RateLimitedError
+	if errors.As(err, &limited) {
+		secs := int(limited.RetryAfter.Seconds())
+		return problem{Status: fiber.StatusTooManyRequests, Code: "rate_limited",
+			Detail:  "Too many failed sign-ins; try again later.",
+			headers: map[string]string{fiber.HeaderRetryAfter: strconv.Itoa(secs)}}, true
+	}
+	for _, d := range domainErrors {
+		if errors.Is(err, d.err) {
+			p := problem{Status: d.status, Code: d.code, Detail: d.detail}
+			if d.status == fiber.StatusConflict {
+				// Conflict messages are written for the client: "a case
+				// needs at least one lead".
+				p.Detail = conflictDetail(err)
+			}
+			if d.status == fiber.StatusUnauthorized {
+				p.headers = map[string]string{fiber.HeaderWWWAuthenticate: `Bearer realm="bevis"`}
+			}
+			return p, true
+		}
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
@@ -93,6 +145,21 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 }
 
 func writeProblem(c *fiber.Ctx, p problem) error {
+	for k, v := range p.headers {
+		c.Set(k, v)
+	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(p.Status).JSON(p, "application/problem+json")
+}
+
+// conflictDetail is the sentence after the sentinel's own prefix.
+func conflictDetail(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "conflict: "); i >= 0 {
+		msg = msg[i+len("conflict: "):]
+	}
+	if msg == "" || strings.HasSuffix(msg, "conflict") {
+		return "The request conflicts with the current state."
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
 }

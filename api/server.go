@@ -13,6 +13,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"gorm.io/gorm"
 
+	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/internal/config"
 )
 
@@ -23,6 +25,13 @@ type Deps struct {
 	Evidence pinger
 	Log      *slog.Logger
 	UI       fs.FS // the built SPA; see frontend.Dist
+
+	Directory   *access.Directory
+	Sessions    *access.Sessions
+	Authz       *access.Authorizer
+	Membership  *access.Membership
+	SigningKeys *access.SigningKeys
+	Cases       *cases.Store
 }
 
 // pinger is a dependency /readyz checks.
@@ -41,6 +50,9 @@ type server struct {
 type route struct {
 	method, path string
 	handler      fiber.Handler
+	// public routes answer without a signed-in caller; every other route
+	// requires one, and its handler asks Authorize before anything else.
+	public bool
 	// streamsBody marks a route that reads its request body as a stream
 	// under limits of its own (evidence uploads, imports); every other
 	// route gets the general body limit.
@@ -49,10 +61,36 @@ type route struct {
 
 func (s *server) routes() []route {
 	return []route{
-		{method: fiber.MethodGet, path: "/healthz", handler: s.healthz},
-		{method: fiber.MethodGet, path: "/readyz", handler: s.readyz},
-		{method: fiber.MethodGet, path: "/metrics", handler: s.metrics.handler()},
-		{method: fiber.MethodGet, path: "/api/v1/openapi.json", handler: serveOpenAPI},
+		{method: fiber.MethodGet, path: "/healthz", handler: s.healthz, public: true},
+		{method: fiber.MethodGet, path: "/readyz", handler: s.readyz, public: true},
+		{method: fiber.MethodGet, path: "/metrics", handler: s.metrics.handler(), public: true},
+		{method: fiber.MethodGet, path: "/api/v1/openapi.json", handler: serveOpenAPI, public: true},
+		{method: fiber.MethodGet, path: "/.well-known/jwks.json", handler: s.jwks, public: true},
+
+		{method: fiber.MethodPost, path: "/api/v1/auth/login", handler: s.login, public: true},
+		{method: fiber.MethodPost, path: "/api/v1/auth/refresh", handler: s.refresh, public: true},
+		{method: fiber.MethodPost, path: "/api/v1/auth/logout", handler: s.logout, public: true},
+		{method: fiber.MethodGet, path: "/api/v1/me", handler: s.me},
+
+		{method: fiber.MethodGet, path: "/api/v1/agencies", handler: s.listAgencies},
+		{method: fiber.MethodPost, path: "/api/v1/agencies", handler: s.createAgency},
+		{method: fiber.MethodGet, path: "/api/v1/agencies/:id", handler: s.getAgency},
+		{method: fiber.MethodPatch, path: "/api/v1/agencies/:id", handler: s.patchAgency},
+		{method: fiber.MethodGet, path: "/api/v1/users", handler: s.listUsers},
+		{method: fiber.MethodPost, path: "/api/v1/users", handler: s.createUser},
+		{method: fiber.MethodGet, path: "/api/v1/users/:id", handler: s.getUser},
+		{method: fiber.MethodPatch, path: "/api/v1/users/:id", handler: s.patchUser},
+
+		{method: fiber.MethodGet, path: "/api/v1/cases", handler: s.listCases},
+		{method: fiber.MethodPost, path: "/api/v1/cases", handler: s.createCase},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id", handler: s.getCase},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/members", handler: s.listMembers},
+		{method: fiber.MethodPut, path: "/api/v1/cases/:id/members/agencies/:agencyId", handler: s.putAgencyMember},
+		{method: fiber.MethodDelete, path: "/api/v1/cases/:id/members/agencies/:agencyId", handler: s.deleteAgencyMember},
+		{method: fiber.MethodPut, path: "/api/v1/cases/:id/members/users/:userId", handler: s.putUserMember},
+		{method: fiber.MethodDelete, path: "/api/v1/cases/:id/members/users/:userId", handler: s.deleteUserMember},
+		{method: fiber.MethodPut, path: "/api/v1/cases/:id/members/exclusions/:userId", handler: s.putExclusion},
+		{method: fiber.MethodDelete, path: "/api/v1/cases/:id/members/exclusions/:userId", handler: s.deleteExclusion},
 	}
 }
 
@@ -103,6 +141,9 @@ func New(d Deps) (*fiber.App, error) {
 		handlers := []fiber.Handler{tagRoute(r.path)}
 		if !r.streamsBody {
 			handlers = append(handlers, limit)
+		}
+		if !r.public {
+			handlers = append(handlers, s.requireAuth)
 		}
 		app.Add(r.method, r.path, append(handlers, r.handler)...)
 	}

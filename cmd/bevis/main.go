@@ -50,6 +50,9 @@ Commands:
   serve            serve the API and the web interface
   migrate up       apply pending database migrations
   migrate status   list migrations and whether each is applied
+  admin bootstrap  create the first agency and admin on an empty database
+  admin create-agency | create-user | reset-password | disable-user
+                   scripted set-up of agencies and people
   healthcheck      exit 0 when the local server answers /healthz (for container health checks)
   version          print the version
 
@@ -68,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "admin":
+		return admin(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout)
 	case "version":
@@ -81,8 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // loadConfig parses a command's options; asking for help is not an error.
-func loadConfig(name string, args []string, getenv func(string) string, stdout io.Writer) (config.Config, bool, error) {
-	cfg, err := config.Load(name, args, getenv, stdout)
+func loadConfig(name string, args []string, getenv func(string) string, stdout io.Writer, extra ...func(*flag.FlagSet)) (config.Config, bool, error) {
+	cfg, err := config.Load(name, args, getenv, stdout, extra...)
 	if errors.Is(err, flag.ErrHelp) {
 		return cfg, false, nil
 	}

@@ -9,7 +9,11 @@ import (
 	"log/slog"
 	"net"
 
+	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/api"
+	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/frontend"
 	"github.com/bevis-ir/bevis/internal/config"
@@ -52,7 +56,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	app, err := api.New(api.Deps{Config: cfg, DB: gdb, Evidence: store, Log: log, UI: frontend.Dist()})
+	deps, err := apiDeps(cfg, gdb, log)
+	if err != nil {
+		return err
+	}
+	deps.Evidence, deps.UI = store, frontend.Dist()
+	app, err := api.New(deps)
 	if err != nil {
 		return err
 	}
@@ -76,6 +85,30 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("stopped")
 	return nil
 }
+
+// apiDeps builds the domain services the API serves.
+func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error) {
+	keys, err := loadSigningKeys(cfg, log)
+	if err != nil {
+		return api.Deps{}, err
+	}
+	tokens, err := access.NewTokenIssuer(keys, cfg.TokenIssuer, tokenAudience, access.DefaultAccessTokenTTL)
+	if err != nil {
+		return api.Deps{}, err
+	}
+	return api.Deps{
+		Config: cfg, DB: gdb, Log: log,
+		Directory:   access.NewDirectory(gdb),
+		Sessions:    access.NewSessions(gdb, tokens, cfg.SessionTTL),
+		Authz:       access.NewAuthorizer(gdb),
+		Membership:  access.NewMembership(gdb),
+		SigningKeys: keys,
+		Cases:       cases.NewStore(gdb),
+	}, nil
+}
+
+// tokenAudience is the aud of access tokens: they are for this API only.
+const tokenAudience = "bevis-api"
 
 func listen(ctx context.Context, cfg config.Config) (net.Listener, error) {
 	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.Listen)

@@ -19,6 +19,10 @@ import (
 	"time"
 )
 
+// DefaultTokenKeysName is the key file made in the data dir on a first
+// start without BEVIS_TOKEN_KEYS_FILE.
+const DefaultTokenKeysName = "token-signing-keys.pem"
+
 // Config is the effective configuration of one Bevis process.
 type Config struct {
 	Listen      string
@@ -39,8 +43,12 @@ type Config struct {
 
 	CORSOrigins    []string
 	TrustedProxies []string
-	TLSCertFile    string
-	TLSKeyFile     string
+
+	TokenKeysFile string // PEM of the Ed25519 keys that sign access tokens
+	TokenIssuer   string
+	SessionTTL    time.Duration
+	TLSCertFile   string
+	TLSKeyFile    string
 }
 
 // S3 configures the S3 evidence store. An empty Endpoint means the
@@ -74,8 +82,9 @@ func invalid(format string, args ...any) error {
 
 // Load parses the flags in args over the environment read through getenv,
 // over the defaults, and validates the result. flag.ErrHelp is returned
-// (after the usage went to usage) when args ask for help.
-func Load(name string, args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+// (after the usage went to usage) when args ask for help. A command with
+// flags of its own defines them through extra.
+func Load(name string, args []string, getenv func(string) string, usage io.Writer, extra ...func(*flag.FlagSet)) (Config, error) {
 	values := map[*option]string{}
 	for _, o := range options {
 		values[o] = o.def
@@ -93,9 +102,19 @@ func Load(name string, args []string, getenv func(string) string, usage io.Write
 	for _, o := range options {
 		fs.Func(o.flag, o.usage, func(v string) error { values[o] = v; return nil })
 	}
+	for _, define := range extra {
+		define(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			PrintUsage(usage, name)
+			for _, define := range extra {
+				own := flag.NewFlagSet(name, flag.ContinueOnError)
+				define(own)
+				fmt.Fprintln(usage, "\nOptions of this command:")
+				own.SetOutput(usage)
+				own.PrintDefaults()
+			}
 			return Config{}, err
 		}
 		return Config{}, invalid("%v (see `bevis %s --help`)", err, name)
@@ -150,6 +169,9 @@ func (c *Config) applyDerivedDefaults() {
 	}
 	if c.EvidenceDir == "" {
 		c.EvidenceDir = filepath.Join(c.DataDir, "evidence")
+	}
+	if c.TokenKeysFile == "" {
+		c.TokenKeysFile = filepath.Join(c.DataDir, DefaultTokenKeysName)
 	}
 }
 

@@ -154,6 +154,21 @@ var options = []*option{
 		get: func(c Config) string { return strings.Join(c.TrustedProxies, ",") },
 	},
 	{
+		flag: "token-keys-file", env: "BEVIS_TOKEN_KEYS_FILE",
+		usage: "PEM file of the Ed25519 keys signing access tokens; the first private key signs (default DATA_DIR/" + DefaultTokenKeysName + ", made on first start)",
+		set:   func(c *Config, v string) error { c.TokenKeysFile = v; return nil },
+		get:   func(c Config) string { return c.TokenKeysFile },
+	},
+	{
+		flag: "token-issuer", env: "BEVIS_TOKEN_ISSUER", def: "bevis",
+		usage: "the iss of access tokens; give every node of one deployment the same",
+		set:   func(c *Config, v string) error { c.TokenIssuer = v; return nonEmpty(v) },
+		get:   func(c Config) string { return c.TokenIssuer },
+	},
+	durationOption("session-ttl", "BEVIS_SESSION_TTL", "12h",
+		"how long one sign-in lasts, however often its refresh token is rotated",
+		func(c *Config) *time.Duration { return &c.SessionTTL }),
+	{
 		flag: "tls-cert-file", env: "BEVIS_TLS_CERT_FILE",
 		usage: "PEM certificate to serve HTTPS directly (with --tls-key-file); enables HSTS",
 		set:   func(c *Config, v string) error { c.TLSCertFile = v; return nil },

@@ -1,0 +1,198 @@
+package access
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// Action is something a principal asks to do.
+type Action string
+
+const (
+	ActionAgencyRead  Action = "agency.read"
+	ActionAgencyWrite Action = "agency.write"
+
+	ActionUserRead      Action = "user.read"
+	ActionUserWrite     Action = "user.write"
+	ActionUserGrantRole Action = "user.grant_role" // Resource.Role is the system role to grant
+
+	ActionCaseCreate        Action = "case.create"
+	ActionCaseRead          Action = "case.read"
+	ActionCaseWrite         Action = "case.write"
+	ActionCaseMembersRead   Action = "case.members.read"
+	ActionCaseMembersManage Action = "case.members.manage"
+)
+
+// Resource is what an action is done to. Case actions name CaseID; agency
+// and user actions name the AgencyID the object belongs to.
+type Resource struct {
+	CaseID   string
+	AgencyID string
+	Role     SystemRole
+}
+
+// Authorizer decides every access in Bevis, through Authorize.
+type Authorizer struct {
+	db *gorm.DB
+}
+
+// NewAuthorizer returns the authorizer reading memberships from db.
+func NewAuthorizer(db *gorm.DB) *Authorizer { return &Authorizer{db: db} }
+
+// caseRoleActions lists what each case role may do.
+var caseRoleActions = map[CaseRole]map[Action]bool{
+	CaseLead:         {ActionCaseRead: true, ActionCaseWrite: true, ActionCaseMembersRead: true, ActionCaseMembersManage: true},
+	CaseInvestigator: {ActionCaseRead: true, ActionCaseWrite: true, ActionCaseMembersRead: true},
+	CaseAnalyst:      {ActionCaseRead: true, ActionCaseWrite: true, ActionCaseMembersRead: true},
+	CaseObserver:     {ActionCaseRead: true, ActionCaseMembersRead: true},
+}
+
+// Authorize returns nil when p may do action to res, ErrNotFound when res
+// is outside p's scope (so the API's 404 does not reveal that it exists),
+// and ErrForbidden when p can see res but not do this to it. It reads
+// memberships from the database on every call, so a removal or exclusion
+// takes effect on the next request whatever tokens the user holds.
+func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, res Resource) error {
+	if p.UserID == "" {
+		return ErrUnauthenticated
+	}
+	switch action {
+	case ActionAgencyRead:
+		return nil // agency names are shared by everyone working together
+	case ActionAgencyWrite:
+		return allowIf(p.SystemRole == RoleAdmin)
+	case ActionUserRead:
+		if p.SystemRole == RoleAdmin || p.AgencyID == res.AgencyID {
+			return nil
+		}
+		return ErrNotFound
+	case ActionUserWrite:
+		switch {
+		case p.SystemRole == RoleAdmin:
+			return nil
+		case p.AgencyID != res.AgencyID:
+			return ErrNotFound
+		}
+		return allowIf(p.SystemRole == RoleAgencyAdmin)
+	case ActionUserGrantRole:
+		switch p.SystemRole {
+		case RoleAdmin:
+			return nil
+		case RoleAgencyAdmin:
+			return allowIf(p.AgencyID == res.AgencyID && (res.Role == RoleMember || res.Role == RoleAgencyAdmin))
+		}
+		return ErrForbidden
+	case ActionCaseCreate:
+		// Running cases is work for members of agencies; the admin and
+		// auditor roles see no case content by virtue of their role.
+		return allowIf(p.SystemRole == RoleMember || p.SystemRole == RoleAgencyAdmin)
+	case ActionCaseRead, ActionCaseWrite, ActionCaseMembersRead, ActionCaseMembersManage:
+		role, err := a.CaseRole(ctx, p, res.CaseID)
+		if err != nil {
+			return err
+		}
+		return allowIf(caseRoleActions[role][action])
+	}
+	return fmt.Errorf("access: unknown action %q: %w", action, ErrForbidden)
+}
+
+func allowIf(ok bool) error {
+	if ok {
+		return nil
+	}
+	return ErrForbidden
+}
+
+// CaseRole returns p's effective role on a case, or ErrNotFound when p has
+// none. An exclusion beats every grant; a user's own membership overrides
+// their agency's; agency memberships grant nothing on AMBER+STRICT and RED
+// cases, and on RED cases only named users are in, on AMBER+STRICT only
+// named users of member agencies.
+func (a *Authorizer) CaseRole(ctx context.Context, p Principal, caseID string) (CaseRole, error) {
+	var row struct {
+		TLP        TLP
+		Excluded   bool
+		UserRole   *CaseRole
+		AgencyRole *CaseRole
+	}
+	res := a.db.WithContext(ctx).Raw(`
+		SELECT c.tlp AS tlp,
+		       e.user_id IS NOT NULL AS excluded,
+		       um.role AS user_role,
+		       am.role AS agency_role
+		FROM cases c
+		LEFT JOIN case_exclusions e ON e.case_id = c.id AND e.user_id = ?
+		LEFT JOIN case_user_members um ON um.case_id = c.id AND um.user_id = ?
+		LEFT JOIN case_agency_members am ON am.case_id = c.id AND am.agency_id = ?
+		WHERE c.id = ?`, p.UserID, p.UserID, p.AgencyID, caseID).Scan(&row)
+	if res.Error != nil {
+		return "", fmt.Errorf("access: case role: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return "", ErrNotFound
+	}
+	return resolveCaseRole(row.TLP, row.Excluded, row.UserRole, row.AgencyRole)
+}
+
+// resolveCaseRole applies the membership rules to what the database holds
+// for one user and case.
+func resolveCaseRole(tlp TLP, excluded bool, userRole, agencyRole *CaseRole) (CaseRole, error) {
+	switch {
+	case excluded:
+		return "", ErrNotFound
+	case tlp == TLPRed:
+		return deref(userRole)
+	case tlp == TLPAmberStrict:
+		if agencyRole == nil {
+			return "", ErrNotFound
+		}
+		return deref(userRole)
+	case userRole != nil:
+		return *userRole, nil
+	}
+	return deref(agencyRole)
+}
+
+func deref(r *CaseRole) (CaseRole, error) {
+	if r == nil {
+		return "", ErrNotFound
+	}
+	return *r, nil
+}
+
+// CaseMembership is one case the principal can see, with their role on it.
+type CaseMembership struct {
+	CaseID string
+	Role   CaseRole
+}
+
+// Memberships lists every case p can see with p's role on it, in one query.
+func (a *Authorizer) Memberships(ctx context.Context, p Principal) ([]CaseMembership, error) {
+	var rows []struct {
+		ID         string
+		TLP        TLP
+		UserRole   *CaseRole
+		AgencyRole *CaseRole
+	}
+	db := a.db.WithContext(ctx)
+	err := db.Raw(`
+		SELECT c.id AS id, c.tlp AS tlp, um.role AS user_role, am.role AS agency_role
+		FROM cases c
+		LEFT JOIN case_user_members um ON um.case_id = c.id AND um.user_id = ?
+		LEFT JOIN case_agency_members am ON am.case_id = c.id AND am.agency_id = ?
+		WHERE c.id IN (?)
+		ORDER BY c.id`, p.UserID, p.AgencyID, CaseScope(db, p)).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("access: memberships: %w", err)
+	}
+	out := make([]CaseMembership, 0, len(rows))
+	for _, r := range rows {
+		// CaseScope already left out exclusions.
+		if role, err := resolveCaseRole(r.TLP, false, r.UserRole, r.AgencyRole); err == nil {
+			out = append(out, CaseMembership{CaseID: r.ID, Role: role})
+		}
+	}
+	return out, nil
+}

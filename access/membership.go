@@ -1,0 +1,303 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/internal/validate"
+)
+
+// AgencyMember is an agency on a case, with the default role of its users.
+type AgencyMember struct {
+	AgencyID string
+	Role     CaseRole
+	AddedBy  string
+	AddedAt  time.Time
+}
+
+// UserMember is a user named on a case, overriding their agency's role.
+type UserMember struct {
+	UserID  string
+	Role    CaseRole
+	AddedBy string
+	AddedAt time.Time
+}
+
+// Exclusion cuts a user off a case whatever they are granted.
+type Exclusion struct {
+	UserID     string
+	Reason     string
+	ExcludedBy string
+	ExcludedAt time.Time
+}
+
+// Members is the membership of one case.
+type Members struct {
+	Agencies   []AgencyMember
+	Users      []UserMember
+	Exclusions []Exclusion
+}
+
+type caseAgencyMemberRow struct {
+	CaseID   string `gorm:"primaryKey"`
+	AgencyID string `gorm:"primaryKey"`
+	Role     string
+	AddedBy  string
+	AddedAt  time.Time
+}
+
+func (caseAgencyMemberRow) TableName() string { return "case_agency_members" }
+
+type caseUserMemberRow struct {
+	CaseID  string `gorm:"primaryKey"`
+	UserID  string `gorm:"primaryKey"`
+	Role    string
+	AddedBy string
+	AddedAt time.Time
+}
+
+func (caseUserMemberRow) TableName() string { return "case_user_members" }
+
+type caseExclusionRow struct {
+	CaseID     string `gorm:"primaryKey"`
+	UserID     string `gorm:"primaryKey"`
+	Reason     string
+	ExcludedBy string
+	ExcludedAt time.Time
+}
+
+func (caseExclusionRow) TableName() string { return "case_exclusions" }
+
+// Membership changes who is on a case. Whether the actor may is decided
+// before, by Authorize(ActionCaseMembersManage).
+type Membership struct {
+	db  *gorm.DB
+	now func() time.Time
+}
+
+// NewMembership returns the membership store in db.
+func NewMembership(db *gorm.DB) *Membership {
+	return &Membership{db: db, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// ErrLastLead refuses a change that would leave a case without a lead.
+var ErrLastLead = fmt.Errorf("%w: a case needs at least one lead", ErrConflict)
+
+// AddCreator makes the creator of a new case its lead and their agency a
+// member, inside the transaction that creates the case.
+func AddCreator(tx *gorm.DB, caseID string, creator Principal, now time.Time) error {
+	if err := tx.Create(&caseUserMemberRow{CaseID: caseID, UserID: creator.UserID, Role: string(CaseLead),
+		AddedBy: creator.UserID, AddedAt: now}).Error; err != nil {
+		return err
+	}
+	return tx.Create(&caseAgencyMemberRow{CaseID: caseID, AgencyID: creator.AgencyID, Role: string(CaseInvestigator),
+		AddedBy: creator.UserID, AddedAt: now}).Error
+}
+
+// List returns the members of a case.
+func (m *Membership) List(ctx context.Context, caseID string) (Members, error) {
+	db := m.db.WithContext(ctx)
+	var agencies []caseAgencyMemberRow
+	var users []caseUserMemberRow
+	var excluded []caseExclusionRow
+	if err := db.Where("case_id = ?", caseID).Order("added_at, agency_id").Find(&agencies).Error; err != nil {
+		return Members{}, fmt.Errorf("access: members: %w", err)
+	}
+	if err := db.Where("case_id = ?", caseID).Order("added_at, user_id").Find(&users).Error; err != nil {
+		return Members{}, fmt.Errorf("access: members: %w", err)
+	}
+	if err := db.Where("case_id = ?", caseID).Order("excluded_at, user_id").Find(&excluded).Error; err != nil {
+		return Members{}, fmt.Errorf("access: members: %w", err)
+	}
+	out := Members{Agencies: []AgencyMember{}, Users: []UserMember{}, Exclusions: []Exclusion{}}
+	for _, r := range agencies {
+		out.Agencies = append(out.Agencies, AgencyMember{AgencyID: r.AgencyID, Role: CaseRole(r.Role), AddedBy: r.AddedBy, AddedAt: r.AddedAt})
+	}
+	for _, r := range users {
+		out.Users = append(out.Users, UserMember{UserID: r.UserID, Role: CaseRole(r.Role), AddedBy: r.AddedBy, AddedAt: r.AddedAt})
+	}
+	for _, r := range excluded {
+		out.Exclusions = append(out.Exclusions, Exclusion{UserID: r.UserID, Reason: r.Reason, ExcludedBy: r.ExcludedBy, ExcludedAt: r.ExcludedAt})
+	}
+	return out, nil
+}
+
+func checkRole(role CaseRole) error {
+	if !role.Valid() {
+		return validate.Field("role", "must be lead, investigator, analyst or observer")
+	}
+	return nil
+}
+
+// SetAgency adds an agency to a case or changes its default role.
+func (m *Membership) SetAgency(ctx context.Context, actor Principal, caseID, agencyID string, role CaseRole) (AgencyMember, error) {
+	if err := checkRole(role); err != nil {
+		return AgencyMember{}, err
+	}
+	row := caseAgencyMemberRow{CaseID: caseID, AgencyID: agencyID, Role: string(role), AddedBy: actor.UserID, AddedAt: m.now()}
+	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := exists(tx, &agencyRow{}, agencyID, "agency_id"); err != nil {
+			return err
+		}
+		res := tx.Model(&caseAgencyMemberRow{}).Where("case_id = ? AND agency_id = ?", caseID, agencyID).Update("role", row.Role)
+		if res.Error != nil || res.RowsAffected > 0 {
+			return res.Error
+		}
+		return tx.Create(&row).Error
+	})
+	if err != nil {
+		return AgencyMember{}, translate(err, "")
+	}
+	return AgencyMember{AgencyID: agencyID, Role: role, AddedBy: row.AddedBy, AddedAt: row.AddedAt}, nil
+}
+
+// RemoveAgency takes an agency off a case; its users keep only the roles
+// they were named with.
+func (m *Membership) RemoveAgency(ctx context.Context, caseID, agencyID string) error {
+	res := m.db.WithContext(ctx).Where("case_id = ? AND agency_id = ?", caseID, agencyID).Delete(&caseAgencyMemberRow{})
+	if res.Error != nil {
+		return fmt.Errorf("access: remove agency: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// SetUser names a user on a case with a role, or changes it.
+func (m *Membership) SetUser(ctx context.Context, actor Principal, caseID, userID string, role CaseRole) (UserMember, error) {
+	if err := checkRole(role); err != nil {
+		return UserMember{}, err
+	}
+	row := caseUserMemberRow{CaseID: caseID, UserID: userID, Role: string(role), AddedBy: actor.UserID, AddedAt: m.now()}
+	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := exists(tx, &userRow{}, userID, "user_id"); err != nil {
+			return err
+		}
+		if role != CaseLead {
+			if err := keepALead(tx, caseID, userID); err != nil {
+				return err
+			}
+		}
+		res := tx.Model(&caseUserMemberRow{}).Where("case_id = ? AND user_id = ?", caseID, userID).Update("role", row.Role)
+		if res.Error != nil || res.RowsAffected > 0 {
+			return res.Error
+		}
+		return tx.Create(&row).Error
+	})
+	if err != nil {
+		return UserMember{}, translate(err, "")
+	}
+	return UserMember{UserID: userID, Role: role, AddedBy: row.AddedBy, AddedAt: row.AddedAt}, nil
+}
+
+// RemoveUser takes a named user off a case; they may still see it through
+// their agency's membership (exclude them to prevent that).
+func (m *Membership) RemoveUser(ctx context.Context, caseID, userID string) error {
+	return m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := keepALead(tx, caseID, userID); err != nil {
+			return err
+		}
+		res := tx.Where("case_id = ? AND user_id = ?", caseID, userID).Delete(&caseUserMemberRow{})
+		if res.Error != nil {
+			return fmt.Errorf("access: remove user: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
+
+// Exclude cuts a user off a case at once, whatever they are granted: the
+// answer to a suspected insider. Leads cannot exclude themselves, and the
+// last lead cannot be excluded.
+func (m *Membership) Exclude(ctx context.Context, actor Principal, caseID, userID, reason string) (Exclusion, error) {
+	reason = strings.TrimSpace(reason)
+	var v validate.Errors
+	checkText(&v, "reason", reason, 1, 1000)
+	v.Check(userID != actor.UserID, "user_id", "you cannot exclude yourself")
+	if err := v.Err(); err != nil {
+		return Exclusion{}, err
+	}
+	row := caseExclusionRow{CaseID: caseID, UserID: userID, Reason: reason, ExcludedBy: actor.UserID, ExcludedAt: m.now()}
+	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := exists(tx, &userRow{}, userID, "user_id"); err != nil {
+			return err
+		}
+		if err := keepALead(tx, caseID, userID); err != nil {
+			return err
+		}
+		return tx.Create(&row).Error
+	})
+	if err != nil {
+		return Exclusion{}, translate(err, "the user is excluded already")
+	}
+	return Exclusion{UserID: userID, Reason: reason, ExcludedBy: actor.UserID, ExcludedAt: row.ExcludedAt}, nil
+}
+
+// Readmit lifts an exclusion.
+func (m *Membership) Readmit(ctx context.Context, caseID, userID string) error {
+	res := m.db.WithContext(ctx).Where("case_id = ? AND user_id = ?", caseID, userID).Delete(&caseExclusionRow{})
+	if res.Error != nil {
+		return fmt.Errorf("access: readmit: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// keepALead refuses a change to userID when no other, non-excluded user
+// would remain lead of the case.
+func keepALead(tx *gorm.DB, caseID, userID string) error {
+	var others int64
+	err := tx.Model(&caseUserMemberRow{}).
+		Where("case_id = ? AND role = ? AND user_id <> ?", caseID, CaseLead, userID).
+		Where("user_id NOT IN (?)", tx.Model(&caseExclusionRow{}).Select("user_id").Where("case_id = ?", caseID)).
+		Count(&others).Error
+	if err != nil {
+		return err
+	}
+	var isLead int64
+	if err := tx.Model(&caseUserMemberRow{}).Where("case_id = ? AND user_id = ? AND role = ?", caseID, userID, CaseLead).
+		Count(&isLead).Error; err != nil {
+		return err
+	}
+	if isLead > 0 && others == 0 {
+		return ErrLastLead
+	}
+	return nil
+}
+
+// exists checks that a referenced row exists, so that a bad ID in input is
+// a clear validation error rather than a foreign-key failure.
+func exists(tx *gorm.DB, model any, id, field string) error {
+	var n int64
+	if err := tx.Model(model).Where("id = ?", id).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return validate.Field(field, "no such "+strings.TrimSuffix(field, "_id"))
+	}
+	return nil
+}
+
+// CaseScope is a subquery of the IDs of the cases p can see, by the same
+// rules as CaseRole, for listing cases without asking case by case.
+func CaseScope(db *gorm.DB, p Principal) *gorm.DB {
+	return db.Raw(`
+		SELECT c.id FROM cases c
+		WHERE NOT EXISTS (SELECT 1 FROM case_exclusions e WHERE e.case_id = c.id AND e.user_id = ?)
+		  AND (
+		        (EXISTS (SELECT 1 FROM case_user_members um WHERE um.case_id = c.id AND um.user_id = ?)
+		         AND (c.tlp <> 'AMBER+STRICT'
+		              OR EXISTS (SELECT 1 FROM case_agency_members am WHERE am.case_id = c.id AND am.agency_id = ?)))
+		     OR (c.tlp IN ('CLEAR', 'GREEN', 'AMBER')
+		         AND EXISTS (SELECT 1 FROM case_agency_members am WHERE am.case_id = c.id AND am.agency_id = ?))
+		  )`, p.UserID, p.UserID, p.AgencyID, p.AgencyID)
+}

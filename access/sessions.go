@@ -1,0 +1,360 @@
+package access
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Sign-in limits. Ten failures within the window lock out further attempts
+// for that account, and separately for that client address, until the
+// oldest failure leaves the window.
+const (
+	maxLoginFailures   = 10
+	loginFailureWindow = 15 * time.Minute
+	refreshTokenBytes  = 32
+)
+
+// Sessions signs people in and out and turns tokens back into principals.
+type Sessions struct {
+	db         *gorm.DB
+	tokens     *TokenIssuer
+	sessionTTL time.Duration
+	now        func() time.Time
+}
+
+// NewSessions returns the session service. sessionTTL bounds a sign-in
+// however often its refresh token is rotated.
+func NewSessions(db *gorm.DB, tokens *TokenIssuer, sessionTTL time.Duration) *Sessions {
+	return &Sessions{db: db, tokens: tokens, sessionTTL: sessionTTL, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// SetClock replaces the clock, for tests of expiry.
+func (s *Sessions) SetClock(now func() time.Time) { s.now = now }
+
+// LoginRequest is one sign-in attempt.
+type LoginRequest struct {
+	Email       string
+	Password    string
+	NewPassword string // replaces a one-time password in the same step
+	ClientIP    string
+	UserAgent   string
+}
+
+// Grant is what a successful sign-in or refresh hands out. The refresh
+// token is shown here once and stored only as a hash.
+type Grant struct {
+	AccessToken      string
+	AccessExpiresAt  time.Time
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+	SessionID        string
+	User             User
+}
+
+type sessionRow struct {
+	ID           string `gorm:"primaryKey"`
+	UserID       string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	RevokedAt    *time.Time
+	RevokeReason string
+	ClientIP     string `gorm:"column:client_ip"`
+	UserAgent    string
+}
+
+func (sessionRow) TableName() string { return "sessions" }
+
+type refreshTokenRow struct {
+	TokenHash string `gorm:"primaryKey"`
+	SessionID string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+func (refreshTokenRow) TableName() string { return "refresh_tokens" }
+
+type loginFailureRow struct {
+	ID       int64 `gorm:"primaryKey;autoIncrement"`
+	Subject  string
+	FailedAt time.Time
+}
+
+func (loginFailureRow) TableName() string { return "login_failures" }
+
+// Login checks an email and password and opens a session. An unknown email
+// and a wrong password get the same ErrUnauthenticated after the same
+// password-hashing work.
+func (s *Sessions) Login(ctx context.Context, in LoginRequest) (Grant, error) {
+	email := normalizeEmail(in.Email)
+	subjects := []string{"account:" + email, "address:" + in.ClientIP}
+	if err := s.checkRateLimit(ctx, subjects); err != nil {
+		return Grant{}, err
+	}
+	var row userRow
+	err := s.db.WithContext(ctx).Where("email = ?", email).Take(&row).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return Grant{}, fmt.Errorf("access: login: %w", err)
+	}
+	ok, err := VerifyPasswordOrDummy(row.PasswordHash, in.Password)
+	if err != nil {
+		return Grant{}, fmt.Errorf("access: login: %w", err)
+	}
+	if !ok || row.Status != string(UserActive) {
+		if err := s.recordFailure(ctx, subjects); err != nil {
+			return Grant{}, err
+		}
+		return Grant{}, ErrUnauthenticated
+	}
+	if row.MustChangePassword {
+		if in.NewPassword == "" {
+			return Grant{}, ErrPasswordChangeRequired
+		}
+		if err := NewDirectory(s.db).SetPassword(ctx, row.ID, in.NewPassword, false); err != nil {
+			return Grant{}, err
+		}
+		row.MustChangePassword = false
+	}
+	if err := s.db.WithContext(ctx).Where("subject = ?", subjects[0]).Delete(&loginFailureRow{}).Error; err != nil {
+		return Grant{}, fmt.Errorf("access: login: %w", err)
+	}
+
+	now := s.now()
+	session := sessionRow{ID: newID(), UserID: row.ID, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL),
+		ClientIP: in.ClientIP, UserAgent: truncateRunes(in.UserAgent, 256)}
+	var g Grant
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&session).Error; err != nil {
+			return err
+		}
+		g, err = s.grant(tx, session, row.user(), now)
+		return err
+	})
+	if err != nil {
+		return Grant{}, fmt.Errorf("access: login: %w", err)
+	}
+	return g, nil
+}
+
+// grant issues a new refresh token in session, and an access token.
+func (s *Sessions) grant(tx *gorm.DB, session sessionRow, u User, now time.Time) (Grant, error) {
+	refresh, hash, err := newRefreshToken()
+	if err != nil {
+		return Grant{}, err
+	}
+	if err := tx.Create(&refreshTokenRow{TokenHash: hash, SessionID: session.ID, IssuedAt: now,
+		ExpiresAt: session.ExpiresAt}).Error; err != nil {
+		return Grant{}, err
+	}
+	access, claims, err := s.tokens.Issue(u.ID, session.ID, now)
+	if err != nil {
+		return Grant{}, err
+	}
+	return Grant{AccessToken: access, AccessExpiresAt: claims.ExpiresAt.Time, RefreshToken: refresh,
+		RefreshExpiresAt: session.ExpiresAt, SessionID: session.ID, User: u}, nil
+}
+
+// Refresh rotates a refresh token: the presented one is spent and a new
+// one is handed out with a new access token. Presenting a spent token
+// means it was copied, so the whole session is revoked and the newer
+// token dies with it.
+func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
+	hash, ok := hashRefreshToken(refreshToken)
+	if !ok {
+		return Grant{}, ErrUnauthenticated
+	}
+	now := s.now()
+	var g Grant
+	reused := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var tok refreshTokenRow
+		if err := tx.Where("token_hash = ?", hash).Take(&tok).Error; err != nil {
+			return translateAuth(err)
+		}
+		spend := tx.Model(&refreshTokenRow{}).Where("token_hash = ? AND used_at IS NULL", hash).Update("used_at", now)
+		if spend.Error != nil {
+			return spend.Error
+		}
+		if spend.RowsAffected == 0 {
+			reused = true
+			return nil
+		}
+		var session sessionRow
+		if err := tx.Where("id = ?", tok.SessionID).Take(&session).Error; err != nil {
+			return translateAuth(err)
+		}
+		var u userRow
+		if err := tx.Where("id = ?", session.UserID).Take(&u).Error; err != nil {
+			return translateAuth(err)
+		}
+		if session.RevokedAt != nil || !now.Before(session.ExpiresAt) || !now.Before(tok.ExpiresAt) ||
+			u.Status != string(UserActive) {
+			return ErrUnauthenticated
+		}
+		var err error
+		g, err = s.grant(tx, session, u.user(), now)
+		return err
+	})
+	if reused {
+		var tok refreshTokenRow
+		if err := s.db.WithContext(ctx).Where("token_hash = ?", hash).Take(&tok).Error; err == nil {
+			if err := s.revoke(ctx, tok.SessionID, "refresh token reused"); err != nil {
+				return Grant{}, err
+			}
+		}
+		return Grant{}, ErrUnauthenticated
+	}
+	if err != nil {
+		if errors.Is(err, ErrUnauthenticated) {
+			return Grant{}, err
+		}
+		return Grant{}, fmt.Errorf("access: refresh: %w", err)
+	}
+	return g, nil
+}
+
+// Logout revokes a session: its refresh tokens stop working at once, and
+// its access tokens on their next use.
+func (s *Sessions) Logout(ctx context.Context, sessionID string) error {
+	return s.revoke(ctx, sessionID, "signed out")
+}
+
+// SessionOfRefreshToken names the session a refresh token belongs to, so
+// that signing out with only the cookie still ends the right session.
+func (s *Sessions) SessionOfRefreshToken(ctx context.Context, refreshToken string) (string, error) {
+	hash, ok := hashRefreshToken(refreshToken)
+	if !ok {
+		return "", ErrUnauthenticated
+	}
+	var tok refreshTokenRow
+	if err := s.db.WithContext(ctx).Where("token_hash = ?", hash).Take(&tok).Error; err != nil {
+		return "", translateAuth(err)
+	}
+	return tok.SessionID, nil
+}
+
+func (s *Sessions) revoke(ctx context.Context, sessionID, reason string) error {
+	err := s.db.WithContext(ctx).Model(&sessionRow{}).Where("id = ? AND revoked_at IS NULL", sessionID).
+		Updates(map[string]any{"revoked_at": s.now(), "revoke_reason": reason}).Error
+	if err != nil {
+		return fmt.Errorf("access: revoke session: %w", err)
+	}
+	return nil
+}
+
+// Authenticate turns a bearer access token into the principal of this
+// request, reading the user and the session from the database so that a
+// disabled user or a revoked session is refused whatever the token says.
+func (s *Sessions) Authenticate(ctx context.Context, bearer string) (Principal, error) {
+	now := s.now()
+	claims, err := s.tokens.Verify(bearer, now)
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+	}
+	var row struct {
+		AgencyID   string
+		Status     string
+		SystemRole string
+		RevokedAt  *time.Time
+		ExpiresAt  time.Time
+	}
+	res := s.db.WithContext(ctx).Raw(`
+		SELECT u.agency_id, u.status, u.system_role, s.revoked_at, s.expires_at
+		FROM users u JOIN sessions s ON s.user_id = u.id
+		WHERE u.id = ? AND s.id = ?`, claims.Subject, claims.SessionID).Scan(&row)
+	if res.Error != nil {
+		return Principal{}, fmt.Errorf("access: authenticate: %w", res.Error)
+	}
+	switch {
+	case res.RowsAffected == 0:
+		return Principal{}, fmt.Errorf("%w: no such user or session", ErrUnauthenticated)
+	case row.Status != string(UserActive):
+		return Principal{}, fmt.Errorf("%w: user disabled", ErrUnauthenticated)
+	case row.RevokedAt != nil || !now.Before(row.ExpiresAt):
+		return Principal{}, fmt.Errorf("%w: session ended", ErrUnauthenticated)
+	}
+	return Principal{UserID: claims.Subject, AgencyID: row.AgencyID, SystemRole: SystemRole(row.SystemRole),
+		SessionID: claims.SessionID}, nil
+}
+
+// checkRateLimit refuses when any subject has too many recent failures.
+func (s *Sessions) checkRateLimit(ctx context.Context, subjects []string) error {
+	since := s.now().Add(-loginFailureWindow)
+	for _, subject := range subjects {
+		var recent []time.Time
+		err := s.db.WithContext(ctx).Model(&loginFailureRow{}).
+			Where("subject = ? AND failed_at > ?", subject, since).
+			Order("failed_at DESC").Limit(maxLoginFailures).Pluck("failed_at", &recent).Error
+		if err != nil {
+			return fmt.Errorf("access: rate limit: %w", err)
+		}
+		if len(recent) >= maxLoginFailures {
+			oldest := recent[len(recent)-1]
+			retry := max(oldest.Add(loginFailureWindow).Sub(s.now()), time.Second)
+			return &RateLimitedError{RetryAfter: retry.Round(time.Second)}
+		}
+	}
+	return nil
+}
+
+func (s *Sessions) recordFailure(ctx context.Context, subjects []string) error {
+	now := s.now()
+	rows := make([]loginFailureRow, len(subjects))
+	for i, subject := range subjects {
+		rows[i] = loginFailureRow{Subject: subject, FailedAt: now}
+	}
+	db := s.db.WithContext(ctx)
+	if err := db.Create(&rows).Error; err != nil {
+		return fmt.Errorf("access: record failure: %w", err)
+	}
+	// Old failures no longer count; drop them as we go.
+	if err := db.Where("failed_at < ?", now.Add(-loginFailureWindow)).Delete(&loginFailureRow{}).Error; err != nil {
+		return fmt.Errorf("access: record failure: %w", err)
+	}
+	return nil
+}
+
+// newRefreshToken returns an opaque token and the hash stored for it.
+func newRefreshToken() (token, hash string, err error) {
+	b := make([]byte, refreshTokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", err
+	}
+	token = "bvr_" + base64.RawURLEncoding.EncodeToString(b)
+	hash, _ = hashRefreshToken(token)
+	return token, hash, nil
+}
+
+// hashRefreshToken hashes a well-formed token. The tokens are 256-bit
+// random, so a fast hash is as good as a slow one and lookups stay cheap.
+func hashRefreshToken(token string) (string, bool) {
+	if !strings.HasPrefix(token, "bvr_") || len(token) != 4+base64.RawURLEncoding.EncodedLen(refreshTokenBytes) {
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:]), true
+}
+
+func translateAuth(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrUnauthenticated
+	}
+	return err
+}
+
+func truncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}

@@ -1,0 +1,173 @@
+package api
+
+import (
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/bevis-ir/bevis/access"
+)
+
+const (
+	localPrincipal = "bevis.principal"
+	refreshCookie  = "bevis_refresh"
+	refreshPath    = "/api/v1/auth"
+	// maxAuthorizationHeader refuses oversized credentials before any
+	// parsing work is spent on them.
+	maxAuthorizationHeader = 8 << 10
+)
+
+// requireAuth turns the bearer token into the request's principal, or
+// answers 401. The user and session are read from the database, so a
+// disabled user or a revoked session is refused on their next request.
+func (s *server) requireAuth(c *fiber.Ctx) error {
+	header := c.Get(fiber.HeaderAuthorization)
+	if header == "" || len(header) > maxAuthorizationHeader {
+		return access.ErrUnauthenticated
+	}
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return access.ErrUnauthenticated
+	}
+	p, err := s.Sessions.Authenticate(c.UserContext(), strings.TrimSpace(token))
+	if err != nil {
+		s.Log.Info("authentication refused", "request_id", requestID(c), "reason", err.Error())
+		return access.ErrUnauthenticated
+	}
+	c.Locals(localPrincipal, p)
+	return c.Next()
+}
+
+func principal(c *fiber.Ctx) access.Principal {
+	p, _ := c.Locals(localPrincipal).(access.Principal)
+	return p
+}
+
+// authorize asks the one authorization function on behalf of the caller.
+func (s *server) authorize(c *fiber.Ctx, action access.Action, res access.Resource) error {
+	return s.Authz.Authorize(c.UserContext(), principal(c), action, res)
+}
+
+type loginRequest struct {
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	TOTP        string `json:"totp,omitempty"`
+	NewPassword string `json:"new_password,omitempty"`
+}
+
+type tokenResponse struct {
+	AccessToken string   `json:"access_token"`
+	TokenType   string   `json:"token_type"`
+	ExpiresIn   int      `json:"expires_in"`
+	ExpiresAt   string   `json:"expires_at"`
+	User        userJSON `json:"user"`
+}
+
+func (s *server) login(c *fiber.Ctx) error {
+	var in loginRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if len(in.Email) > 254 || len(in.Password) > 1024 || len(in.NewPassword) > 1024 {
+		return access.ErrUnauthenticated
+	}
+	g, err := s.Sessions.Login(c.UserContext(), access.LoginRequest{
+		Email: in.Email, Password: in.Password, NewPassword: in.NewPassword,
+		ClientIP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent),
+	})
+	if err != nil {
+		return err
+	}
+	return s.sendGrant(c, g)
+}
+
+func (s *server) refresh(c *fiber.Ctx) error {
+	g, err := s.Sessions.Refresh(c.UserContext(), c.Cookies(refreshCookie))
+	if err != nil {
+		s.clearRefreshCookie(c)
+		return err
+	}
+	return s.sendGrant(c, g)
+}
+
+// logout ends the session of the access token or, failing that, of the
+// refresh cookie; it succeeds whatever was presented, so it can be retried.
+func (s *server) logout(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	sessionID := ""
+	if _, token, ok := strings.Cut(c.Get(fiber.HeaderAuthorization), " "); ok && len(token) <= maxAuthorizationHeader {
+		if p, err := s.Sessions.Authenticate(ctx, token); err == nil {
+			sessionID = p.SessionID
+		}
+	}
+	if sessionID == "" {
+		sessionID, _ = s.Sessions.SessionOfRefreshToken(ctx, c.Cookies(refreshCookie))
+	}
+	if sessionID != "" {
+		if err := s.Sessions.Logout(ctx, sessionID); err != nil {
+			return err
+		}
+	}
+	s.clearRefreshCookie(c)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *server) sendGrant(c *fiber.Ctx, g access.Grant) error {
+	c.Cookie(&fiber.Cookie{
+		Name: refreshCookie, Value: g.RefreshToken, Path: refreshPath, Expires: g.RefreshExpiresAt,
+		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: s.Config.TLSEnabled(),
+	})
+	return c.JSON(tokenResponse{
+		AccessToken: g.AccessToken, TokenType: "Bearer",
+		ExpiresIn: int(time.Until(g.AccessExpiresAt).Seconds()), ExpiresAt: g.AccessExpiresAt.UTC().Format(time.RFC3339),
+		User: toUserJSON(g.User),
+	})
+}
+
+func (s *server) clearRefreshCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{Name: refreshCookie, Value: "", Path: refreshPath, Expires: time.Unix(0, 0),
+		MaxAge: -1, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: s.Config.TLSEnabled()})
+}
+
+func (s *server) jwks(c *fiber.Ctx) error {
+	doc, err := s.SigningKeys.JWKS()
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/jwk-set+json")
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	return c.Send(doc)
+}
+
+type membershipJSON struct {
+	CaseID string `json:"case_id"`
+	Role   string `json:"role"`
+}
+
+type meJSON struct {
+	User        userJSON         `json:"user"`
+	Agency      agencyJSON       `json:"agency"`
+	Memberships []membershipJSON `json:"memberships"`
+}
+
+func (s *server) me(c *fiber.Ctx) error {
+	ctx, p := c.UserContext(), principal(c)
+	u, err := s.Directory.User(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	a, err := s.Directory.Agency(ctx, p.AgencyID)
+	if err != nil {
+		return err
+	}
+	ms, err := s.Authz.Memberships(ctx, p)
+	if err != nil {
+		return err
+	}
+	out := meJSON{User: toUserJSON(u), Agency: toAgencyJSON(a), Memberships: make([]membershipJSON, len(ms))}
+	for i, m := range ms {
+		out.Memberships[i] = membershipJSON{CaseID: m.CaseID, Role: string(m.Role)}
+	}
+	return c.JSON(out)
+}

@@ -1,0 +1,161 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/bevis-ir/bevis/internal/testenv"
+)
+
+// expect is the status each principal gets, in the order of principals:
+// none, expired, other_agency, observer, analyst, investigator, lead,
+// excluded, admin, auditor.
+type expect [10]int
+
+// public routes answer every caller alike.
+func all(status int) expect {
+	var e expect
+	for i := range e {
+		e[i] = status
+	}
+	return e
+}
+
+// signedIn routes refuse callers without a valid token.
+func signedIn(others int) expect {
+	e := all(others)
+	e[0], e[1] = 401, 401
+	return e
+}
+
+type matrixRow struct {
+	method, path string // path as in the OpenAPI document
+	body         func(w *world, who string) string
+	want         expect
+}
+
+// matrix lists every route of the OpenAPI document. A route missing here
+// fails TestAuthorizationMatrix. Rows run in order, every principal in
+// turn; only the lead's calls change anything, and the rows are arranged so
+// that what they change does not alter later rows.
+func matrix() []matrixRow {
+	json := func(s string) func(*world, string) string { return func(*world, string) string { return s } }
+	const (
+		ok, created, noContent     = 200, 201, 204
+		bad, unauth, forbid, nofnd = 400, 401, 403, 404
+	)
+	// Case rows: outsiders and the excluded get 404; members by role.
+	caseRead := expect{unauth, unauth, nofnd, ok, ok, ok, ok, nofnd, nofnd, nofnd}
+	caseManage := func(status int) expect {
+		return expect{unauth, unauth, nofnd, forbid, forbid, forbid, status, nofnd, nofnd, nofnd}
+	}
+	return []matrixRow{
+		{"GET", "/healthz", nil, all(ok)},
+		{"GET", "/readyz", nil, all(ok)},
+		{"GET", "/metrics", nil, all(ok)},
+		{"GET", "/api/v1/openapi.json", nil, all(ok)},
+		{"GET", "/.well-known/jwks.json", nil, all(ok)},
+		{"POST", "/api/v1/auth/login", json(`{"email":"x@bevis.test","password":"p","role":"admin"}`), all(bad)},
+		{"POST", "/api/v1/auth/refresh", nil, all(unauth)},
+		{"GET", "/api/v1/me", nil, signedIn(ok)},
+
+		{"GET", "/api/v1/agencies", nil, signedIn(ok)},
+		{"POST", "/api/v1/agencies", func(_ *world, who string) string {
+			return `{"code":"NEW-` + strings.ToUpper(strings.ReplaceAll(who, "_", ""))[:4] + `","name":"New agency","kind":"cert"}`
+		}, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, created, forbid}},
+		{"GET", "/api/v1/agencies/{id}", nil, signedIn(ok)},
+		{"PATCH", "/api/v1/agencies/{id}", json(`{"name":"Agency B, renamed"}`),
+			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid}},
+		{"GET", "/api/v1/users", nil, signedIn(ok)},
+		{"POST", "/api/v1/users", func(w *world, who string) string {
+			return fmt.Sprintf(`{"agency_id":%q,"email":"new-%s@bevis.test","name":"New person"}`, w.agency["A"].ID, who)
+		}, expect{unauth, unauth, nofnd, forbid, forbid, forbid, forbid, forbid, created, nofnd}},
+		{"GET", "/api/v1/users/{id}", nil, expect{unauth, unauth, nofnd, ok, ok, ok, ok, ok, ok, nofnd}},
+		{"PATCH", "/api/v1/users/{id}", json(`{"title":"Senior investigator"}`),
+			expect{unauth, unauth, nofnd, forbid, forbid, forbid, forbid, forbid, ok, nofnd}},
+
+		{"GET", "/api/v1/cases", nil, signedIn(ok)},
+		{"POST", "/api/v1/cases", json(`{"title":"Another breach","tlp":"GREEN"}`),
+			expect{unauth, unauth, created, created, created, created, created, created, forbid, forbid}},
+		{"GET", "/api/v1/cases/{id}", nil, caseRead},
+		{"GET", "/api/v1/cases/{id}/members", nil, caseRead},
+		{"PUT", "/api/v1/cases/{id}/members/agencies/{agencyId}", json(`{"role":"observer"}`), caseManage(ok)},
+		{"DELETE", "/api/v1/cases/{id}/members/agencies/{agencyId}", nil, caseManage(noContent)},
+		{"PUT", "/api/v1/cases/{id}/members/users/{userId}", json(`{"role":"analyst"}`), caseManage(ok)},
+		{"DELETE", "/api/v1/cases/{id}/members/users/{userId}", nil, caseManage(noContent)},
+		{"PUT", "/api/v1/cases/{id}/members/exclusions/{userId}", json(`{"reason":"suspected insider"}`), caseManage(created)},
+		{"DELETE", "/api/v1/cases/{id}/members/exclusions/{userId}", nil, caseManage(noContent)},
+
+		// Last: signing out ends each caller's session.
+		{"POST", "/api/v1/auth/logout", nil, all(noContent)},
+	}
+}
+
+// fill puts the fixture's IDs into a documented path: {id} is the case,
+// agency B or user "investigator" depending on the collection.
+func (w *world) fill(path string) string {
+	id := w.caseID
+	switch {
+	case strings.HasPrefix(path, "/api/v1/agencies/"):
+		id = w.agency["B"].ID
+	case strings.HasPrefix(path, "/api/v1/users/"):
+		id = w.user["investigator"].ID
+	}
+	r := strings.NewReplacer("{id}", id, "{agencyId}", w.agency["D"].ID, "{userId}", w.user["spare"].ID)
+	return r.Replace(path)
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			w := newWorld(t, d)
+			rows := matrix()
+			covered := map[string]bool{}
+			for _, row := range rows {
+				covered[row.method+" "+row.path] = true
+			}
+			for _, route := range documentedRoutes(t, w) {
+				if !covered[route] {
+					t.Errorf("route %s has no row in the authorization matrix", route)
+				}
+			}
+			for _, row := range rows {
+				for i, who := range principals {
+					body := ""
+					if row.body != nil {
+						body = row.body(w, who)
+					}
+					resp, out := w.call(t, row.method, w.fill(row.path), w.bearer[who], body)
+					if resp.StatusCode != row.want[i] {
+						t.Errorf("%s %s as %s: status %d, want %d: %s", row.method, row.path, who, resp.StatusCode, row.want[i], out)
+					}
+				}
+			}
+		})
+	}
+}
+
+// documentedRoutes lists "METHOD /path" of every operation in the OpenAPI document.
+func documentedRoutes(t *testing.T, w *world) []string {
+	t.Helper()
+	resp, err := w.app.Test(httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc openAPIDoc
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for path, item := range doc.Paths {
+		for method := range item {
+			out = append(out, strings.ToUpper(method)+" "+path)
+		}
+	}
+	return out
+}

@@ -1,0 +1,166 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/cases"
+	"github.com/bevis-ir/bevis/internal/testenv"
+)
+
+const fixturePassword = "correct horse battery staple"
+
+// world is a Bevis with people in every role around one case, on one
+// database, reached through the real Fiber app.
+type world struct {
+	app     *fiber.App
+	deps    Deps
+	tokens  *access.TokenIssuer
+	caseID  string
+	agency  map[string]access.Agency // A owns the case, B is another agency, C holds admin and auditor, D is spare
+	user    map[string]access.User
+	bearer  map[string]string // principal name → access token
+	refresh map[string]string // principal name → refresh token
+}
+
+// principals of the authorization matrix, in the order rows list them.
+var principals = []string{"none", "expired", "other_agency", "observer", "analyst", "investigator", "lead", "excluded", "admin", "auditor"}
+
+func newWorld(t *testing.T, d testenv.Database) *world {
+	t.Helper()
+	ctx := context.Background()
+	pem, err := access.GenerateSigningKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := access.ParseSigningKeys(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := access.NewTokenIssuer(keys, "bevis-test", "bevis-api", access.DefaultAccessTokenTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := Deps{
+		Config: testConfig(t), DB: d.DB, Evidence: fakePinger{}, Log: testenv.Logger(t), UI: testUI,
+		Directory: access.NewDirectory(d.DB), Sessions: access.NewSessions(d.DB, tokens, 12*time.Hour),
+		Authz: access.NewAuthorizer(d.DB), Membership: access.NewMembership(d.DB), SigningKeys: keys,
+		Cases: cases.NewStore(d.DB),
+	}
+	app, err := New(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{app: app, deps: deps, tokens: tokens, agency: map[string]access.Agency{}, user: map[string]access.User{},
+		bearer: map[string]string{}, refresh: map[string]string{}}
+	for _, code := range []string{"A", "B", "C", "D"} {
+		a, err := deps.Directory.CreateAgency(ctx, access.NewAgency{Code: "AG-" + code, Name: "Agency " + code, Kind: "other"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.agency[code] = a
+	}
+	people := []struct {
+		name, agency string
+		role         access.SystemRole
+	}{
+		{"lead", "A", access.RoleMember}, {"investigator", "A", access.RoleMember}, {"analyst", "A", access.RoleMember},
+		{"observer", "A", access.RoleMember}, {"excluded", "A", access.RoleMember}, {"spare", "A", access.RoleMember},
+		{"agency_admin", "A", access.RoleAgencyAdmin}, {"other_agency", "B", access.RoleMember},
+		{"admin", "C", access.RoleAdmin}, {"auditor", "C", access.RoleAuditor},
+	}
+	for _, p := range people {
+		u, err := deps.Directory.CreateUser(ctx, access.NewUser{AgencyID: w.agency[p.agency].ID,
+			Email: strings.ReplaceAll(p.name, "_", "-") + "@bevis.test", Name: p.name, SystemRole: p.role, Password: fixturePassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.user[p.name] = u
+	}
+	lead := w.principal(t, "lead")
+	k, err := deps.Cases.Create(ctx, lead, cases.NewCase{Title: "Health authority breach", TLP: access.TLPAmber})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.caseID = k.ID
+	for name, role := range map[string]access.CaseRole{"investigator": access.CaseInvestigator, "analyst": access.CaseAnalyst, "observer": access.CaseObserver} {
+		if _, err := deps.Membership.SetUser(ctx, lead, k.ID, w.user[name].ID, role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := deps.Membership.Exclude(ctx, lead, k.ID, w.user["excluded"].ID, "suspected insider"); err != nil {
+		t.Fatal(err)
+	}
+	for name := range w.user {
+		w.login(t, name)
+	}
+	// An expired token of a real member, signed with the real key.
+	expired, _, err := tokens.Issue(w.user["investigator"].ID, "", time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.bearer["expired"] = expired
+	return w
+}
+
+// principal is the access.Principal of a fixture user, for direct calls.
+func (w *world) principal(t *testing.T, name string) access.Principal {
+	t.Helper()
+	u := w.user[name]
+	return access.Principal{UserID: u.ID, AgencyID: u.AgencyID, SystemRole: u.SystemRole}
+}
+
+// login signs a fixture user in through the API and keeps their tokens.
+func (w *world) login(t *testing.T, name string) {
+	t.Helper()
+	body := `{"email":"` + w.user[name].Email + `","password":"` + fixturePassword + `"}`
+	resp, out := w.call(t, http.MethodPost, "/api/v1/auth/login", "", body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login %s: %d %s", name, resp.StatusCode, out)
+	}
+	var tok tokenResponse
+	if err := json.Unmarshal([]byte(out), &tok); err != nil {
+		t.Fatal(err)
+	}
+	w.bearer[name] = tok.AccessToken
+	for _, c := range resp.Cookies() {
+		if c.Name == refreshCookie {
+			w.refresh[name] = c.Value
+		}
+	}
+}
+
+// call sends one request; token "" sends no Authorization header.
+func (w *world) call(t *testing.T, method, path, token, body string, header ...string) (*http.Response, string) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, r)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := w.app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	return resp, string(out)
+}
