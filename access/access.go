@@ -110,5 +110,9 @@ type Principal struct {
 	SessionID  string
 }
 
+// dbNow is the current time as the databases keep it: UTC, to the
+// microsecond (PostgreSQL's precision), so a value reads back as written.
+func dbNow() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
 // newID returns an unguessable, time-ordered ID (UUIDv7).
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

@@ -95,7 +95,7 @@ type Directory struct {
 
 // NewDirectory returns the directory stored in db.
 func NewDirectory(db *gorm.DB) *Directory {
-	return &Directory{db: db, now: func() time.Time { return time.Now().UTC() }}
+	return &Directory{db: db, now: dbNow}
 }
 
 // NewAgency is the input to CreateAgency.

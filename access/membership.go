@@ -81,7 +81,7 @@ type Membership struct {
 
 // NewMembership returns the membership store in db.
 func NewMembership(db *gorm.DB) *Membership {
-	return &Membership{db: db, now: func() time.Time { return time.Now().UTC() }}
+	return &Membership{db: db, now: dbNow}
 }
 
 // ErrLastLead refuses a change that would leave a case without a lead.

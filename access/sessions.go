@@ -34,7 +34,7 @@ type Sessions struct {
 // NewSessions returns the session service. sessionTTL bounds a sign-in
 // however often its refresh token is rotated.
 func NewSessions(db *gorm.DB, tokens *TokenIssuer, sessionTTL time.Duration) *Sessions {
-	return &Sessions{db: db, tokens: tokens, sessionTTL: sessionTTL, now: func() time.Time { return time.Now().UTC() }}
+	return &Sessions{db: db, tokens: tokens, sessionTTL: sessionTTL, now: dbNow}
 }
 
 // SetClock replaces the clock, for tests of expiry.

@@ -58,7 +58,7 @@ type Store struct {
 
 // NewStore returns the case store in db.
 func NewStore(db *gorm.DB) *Store {
-	return &Store{db: db, now: func() time.Time { return time.Now().UTC() }}
+	return &Store{db: db, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
 // NewCase is the input to Create.
