@@ -69,8 +69,9 @@ func (f adminFlags) password() (string, error) {
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
+// required checks flag values given as name, value, name, value, ...
 func required(pairs ...string) error {
-	for i := 0; i < len(pairs); i += 2 {
+	for i := 0; i+1 < len(pairs); i += 2 {
 		if pairs[i+1] == "" {
 			return &usageError{"--" + pairs[i] + " is required"}
 		}
