@@ -69,6 +69,16 @@ func (f adminFlags) password() (string, error) {
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
+// passwordOrOneTime reads --password-file or, without one, makes a
+// one-time password, returned as oneTime too so it can be shown once.
+func (f adminFlags) passwordOrOneTime() (password, oneTime string, err error) {
+	if password, err = f.password(); err != nil || password != "" {
+		return password, "", err
+	}
+	oneTime = access.NewOneTimePassword()
+	return oneTime, oneTime, nil
+}
+
 // required checks flag values given as name, value, name, value, ...
 func required(pairs ...string) error {
 	for i := 0; i+1 < len(pairs); i += 2 {
@@ -125,14 +135,9 @@ func adminCreateUser(ctx context.Context, gdb *gorm.DB, f adminFlags, out io.Wri
 	if err != nil {
 		return fmt.Errorf("agency %s: %w", f.agencyCode, err)
 	}
-	pw, err := f.password()
+	pw, oneTime, err := f.passwordOrOneTime()
 	if err != nil {
 		return err
-	}
-	oneTime := ""
-	if pw == "" {
-		oneTime = access.NewOneTimePassword()
-		pw = oneTime
 	}
 	u, err := d.CreateUser(ctx, access.NewUser{AgencyID: agency.ID, Email: f.email, Name: f.name, Title: f.title,
 		SystemRole: access.SystemRole(f.role), Password: pw, MustChangePassword: oneTime != ""})
@@ -153,14 +158,9 @@ func adminResetPassword(ctx context.Context, gdb *gorm.DB, f adminFlags, out io.
 	if err != nil {
 		return fmt.Errorf("user %s: %w", f.email, err)
 	}
-	pw, err := f.password()
+	pw, oneTime, err := f.passwordOrOneTime()
 	if err != nil {
 		return err
-	}
-	oneTime := ""
-	if pw == "" {
-		oneTime = access.NewOneTimePassword()
-		pw = oneTime
 	}
 	if err := d.SetPassword(ctx, u.ID, pw, oneTime != ""); err != nil {
 		return err
