@@ -11,6 +11,8 @@ import (
 type Action string
 
 const (
+	ActionSelfRead Action = "self.read" // the caller's own profile and memberships
+
 	ActionAgencyRead  Action = "agency.read"
 	ActionAgencyWrite Action = "agency.write"
 
@@ -19,6 +21,7 @@ const (
 	ActionUserGrantRole Action = "user.grant_role" // Resource.Role is the system role to grant
 
 	ActionCaseCreate        Action = "case.create"
+	ActionCaseList          Action = "case.list" // the list holds only cases the caller can read (CaseScope)
 	ActionCaseRead          Action = "case.read"
 	ActionCaseWrite         Action = "case.write"
 	ActionCaseMembersRead   Action = "case.members.read"
@@ -59,6 +62,8 @@ func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, 
 		return ErrUnauthenticated
 	}
 	switch action {
+	case ActionSelfRead, ActionCaseList:
+		return nil
 	case ActionAgencyRead:
 		return nil // agency names are shared by everyone working together
 	case ActionAgencyWrite:

@@ -152,6 +152,9 @@ type meJSON struct {
 }
 
 func (s *server) me(c *fiber.Ctx) error {
+	if err := s.authorize(c, access.ActionSelfRead, access.Resource{}); err != nil {
+		return err
+	}
 	ctx, p := c.UserContext(), principal(c)
 	u, err := s.Directory.User(ctx, p.UserID)
 	if err != nil {

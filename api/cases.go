@@ -47,6 +47,9 @@ func (s *server) createCase(c *fiber.Ctx) error {
 }
 
 func (s *server) listCases(c *fiber.Ctx) error {
+	if err := s.authorize(c, access.ActionCaseList, access.Resource{}); err != nil {
+		return err
+	}
 	list, err := s.Cases.ListVisible(c.UserContext(), principal(c))
 	if err != nil {
 		return err
