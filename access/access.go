@@ -23,6 +23,14 @@ var (
 	ErrPasswordChangeRequired = errors.New("access: password change required")
 )
 
+// ConflictError is a change refused by the current state; Reason is
+// written for the client ("a case needs at least one lead"). It matches
+// ErrConflict with errors.Is.
+type ConflictError struct{ Reason string }
+
+func (e *ConflictError) Error() string { return "access: conflict: " + e.Reason }
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
 // RateLimitedError refuses a sign-in after too many failures.
 type RateLimitedError struct{ RetryAfter time.Duration }
 

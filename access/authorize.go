@@ -160,6 +160,21 @@ func resolveCaseRole(tlp TLP, excluded bool, userRole, agencyRole *CaseRole) (Ca
 	return deref(agencyRole)
 }
 
+// CaseScope is a subquery of the IDs of the cases p can see, by the same
+// rules as CaseRole, for listing cases without asking case by case.
+func CaseScope(db *gorm.DB, p Principal) *gorm.DB {
+	return db.Raw(`
+		SELECT c.id FROM cases c
+		WHERE NOT EXISTS (SELECT 1 FROM case_exclusions e WHERE e.case_id = c.id AND e.user_id = ?)
+		  AND (
+		        (EXISTS (SELECT 1 FROM case_user_members um WHERE um.case_id = c.id AND um.user_id = ?)
+		         AND (c.tlp <> 'AMBER+STRICT'
+		              OR EXISTS (SELECT 1 FROM case_agency_members am WHERE am.case_id = c.id AND am.agency_id = ?)))
+		     OR (c.tlp IN ('CLEAR', 'GREEN', 'AMBER')
+		         AND EXISTS (SELECT 1 FROM case_agency_members am WHERE am.case_id = c.id AND am.agency_id = ?))
+		  )`, p.UserID, p.UserID, p.AgencyID, p.AgencyID)
+}
+
 func deref(r *CaseRole) (CaseRole, error) {
 	if r == nil {
 		return "", ErrNotFound

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 
 	"gorm.io/gorm"
 )
@@ -22,7 +21,7 @@ type Bootstrap struct {
 }
 
 // ErrAlreadyBootstrapped refuses a second bootstrap: Bevis has an admin.
-var ErrAlreadyBootstrapped = fmt.Errorf("%w: an admin exists already", ErrConflict)
+var ErrAlreadyBootstrapped = &ConflictError{Reason: "an admin exists already"}
 
 // RunBootstrap creates the first agency and admin on an empty database.
 // There are never default credentials: without a password it returns a

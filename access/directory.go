@@ -158,12 +158,8 @@ func (d *Directory) UpdateAgency(ctx context.Context, id string, p AgencyPatch) 
 	if err := v.Err(); err != nil {
 		return Agency{}, err
 	}
-	res := d.db.WithContext(ctx).Model(&agencyRow{}).Where("id = ?", id).Updates(updates)
-	if res.Error != nil {
-		return Agency{}, fmt.Errorf("access: update agency: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return Agency{}, ErrNotFound
+	if err := d.update(ctx, &agencyRow{}, id, updates); err != nil {
+		return Agency{}, err
 	}
 	return d.Agency(ctx, id)
 }
@@ -302,12 +298,8 @@ func (d *Directory) UpdateUser(ctx context.Context, id string, p UserPatch) (Use
 	if err := v.Err(); err != nil {
 		return User{}, err
 	}
-	res := d.db.WithContext(ctx).Model(&userRow{}).Where("id = ?", id).Updates(updates)
-	if res.Error != nil {
-		return User{}, fmt.Errorf("access: update user: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return User{}, ErrNotFound
+	if err := d.update(ctx, &userRow{}, id, updates); err != nil {
+		return User{}, err
 	}
 	return d.User(ctx, id)
 }
@@ -322,11 +314,16 @@ func (d *Directory) SetPassword(ctx context.Context, userID, password string, mu
 	if err != nil {
 		return err
 	}
-	res := d.db.WithContext(ctx).Model(&userRow{}).Where("id = ?", userID).Updates(map[string]any{
+	return d.update(ctx, &userRow{}, userID, map[string]any{
 		"password_hash": hash, "must_change_password": mustChange, "updated_at": d.now(),
 	})
+}
+
+// update changes columns of the row with id, or answers ErrNotFound.
+func (d *Directory) update(ctx context.Context, model any, id string, updates map[string]any) error {
+	res := d.db.WithContext(ctx).Model(model).Where("id = ?", id).Updates(updates)
 	if res.Error != nil {
-		return fmt.Errorf("access: set password: %w", res.Error)
+		return fmt.Errorf("access: update: %w", res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return ErrNotFound
@@ -375,9 +372,9 @@ func translate(err error, conflict string) error {
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return ErrNotFound
 	case errors.Is(err, gorm.ErrDuplicatedKey):
-		return fmt.Errorf("%w: %s", ErrConflict, conflict)
+		return &ConflictError{Reason: conflict}
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
-		return fmt.Errorf("%w: a referenced object does not exist", ErrConflict)
+		return &ConflictError{Reason: "a referenced object does not exist"}
 	}
 	return fmt.Errorf("access: %w", err)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/bevis-ir/bevis/internal/validate"
 )
@@ -85,7 +86,7 @@ func NewMembership(db *gorm.DB) *Membership {
 }
 
 // ErrLastLead refuses a change that would leave a case without a lead.
-var ErrLastLead = fmt.Errorf("%w: a case needs at least one lead", ErrConflict)
+var ErrLastLead = &ConflictError{Reason: "a case needs at least one lead"}
 
 // AddCreator makes the creator of a new case its lead and their agency a
 // member, inside the transaction that creates the case.
@@ -143,29 +144,42 @@ func (m *Membership) SetAgency(ctx context.Context, actor Principal, caseID, age
 		if err := exists(tx, &agencyRow{}, agencyID, "agency_id"); err != nil {
 			return err
 		}
-		res := tx.Model(&caseAgencyMemberRow{}).Where("case_id = ? AND agency_id = ?", caseID, agencyID).Update("role", row.Role)
-		if res.Error != nil || res.RowsAffected > 0 {
-			return res.Error
-		}
-		return tx.Create(&row).Error
+		return upsertRole(tx, &row, caseID, "agency_id", agencyID)
 	})
 	if err != nil {
 		return AgencyMember{}, translate(err, "")
 	}
-	return AgencyMember{AgencyID: agencyID, Role: role, AddedBy: row.AddedBy, AddedAt: row.AddedAt}, nil
+	return AgencyMember{AgencyID: agencyID, Role: CaseRole(row.Role), AddedBy: row.AddedBy, AddedAt: row.AddedAt}, nil
 }
 
-// RemoveAgency takes an agency off a case; its users keep only the roles
-// they were named with.
-func (m *Membership) RemoveAgency(ctx context.Context, caseID, agencyID string) error {
-	res := m.db.WithContext(ctx).Where("case_id = ? AND agency_id = ?", caseID, agencyID).Delete(&caseAgencyMemberRow{})
+// upsertRole inserts a membership row or, when the member is on the case
+// already, changes only its role (who added it, and when, stay), then reads
+// the stored row back into row.
+func upsertRole(tx *gorm.DB, row any, caseID, memberColumn, memberID string) error {
+	key := []clause.Column{{Name: "case_id"}, {Name: memberColumn}}
+	err := tx.Clauses(clause.OnConflict{Columns: key, DoUpdates: clause.AssignmentColumns([]string{"role"})}).Create(row).Error
+	if err != nil {
+		return err
+	}
+	return tx.Where("case_id = ? AND "+memberColumn+" = ?", caseID, memberID).Take(row).Error
+}
+
+// deleteMembership removes one membership row, or answers ErrNotFound.
+func deleteMembership(db *gorm.DB, model any, caseID, memberColumn, memberID string) error {
+	res := db.Where("case_id = ? AND "+memberColumn+" = ?", caseID, memberID).Delete(model)
 	if res.Error != nil {
-		return fmt.Errorf("access: remove agency: %w", res.Error)
+		return fmt.Errorf("access: remove membership: %w", res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// RemoveAgency takes an agency off a case; its users keep only the roles
+// they were named with.
+func (m *Membership) RemoveAgency(ctx context.Context, caseID, agencyID string) error {
+	return deleteMembership(m.db.WithContext(ctx), &caseAgencyMemberRow{}, caseID, "agency_id", agencyID)
 }
 
 // SetUser names a user on a case with a role, or changes it.
@@ -183,16 +197,12 @@ func (m *Membership) SetUser(ctx context.Context, actor Principal, caseID, userI
 				return err
 			}
 		}
-		res := tx.Model(&caseUserMemberRow{}).Where("case_id = ? AND user_id = ?", caseID, userID).Update("role", row.Role)
-		if res.Error != nil || res.RowsAffected > 0 {
-			return res.Error
-		}
-		return tx.Create(&row).Error
+		return upsertRole(tx, &row, caseID, "user_id", userID)
 	})
 	if err != nil {
 		return UserMember{}, translate(err, "")
 	}
-	return UserMember{UserID: userID, Role: role, AddedBy: row.AddedBy, AddedAt: row.AddedAt}, nil
+	return UserMember{UserID: userID, Role: CaseRole(row.Role), AddedBy: row.AddedBy, AddedAt: row.AddedAt}, nil
 }
 
 // RemoveUser takes a named user off a case; they may still see it through
@@ -202,14 +212,7 @@ func (m *Membership) RemoveUser(ctx context.Context, caseID, userID string) erro
 		if err := keepALead(tx, caseID, userID); err != nil {
 			return err
 		}
-		res := tx.Where("case_id = ? AND user_id = ?", caseID, userID).Delete(&caseUserMemberRow{})
-		if res.Error != nil {
-			return fmt.Errorf("access: remove user: %w", res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return ErrNotFound
-		}
-		return nil
+		return deleteMembership(tx, &caseUserMemberRow{}, caseID, "user_id", userID)
 	})
 }
 
@@ -242,14 +245,7 @@ func (m *Membership) Exclude(ctx context.Context, actor Principal, caseID, userI
 
 // Readmit lifts an exclusion.
 func (m *Membership) Readmit(ctx context.Context, caseID, userID string) error {
-	res := m.db.WithContext(ctx).Where("case_id = ? AND user_id = ?", caseID, userID).Delete(&caseExclusionRow{})
-	if res.Error != nil {
-		return fmt.Errorf("access: readmit: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return deleteMembership(m.db.WithContext(ctx), &caseExclusionRow{}, caseID, "user_id", userID)
 }
 
 // keepALead refuses a change to userID when no other, non-excluded user
@@ -285,19 +281,4 @@ func exists(tx *gorm.DB, model any, id, field string) error {
 		return validate.Field(field, "no such "+strings.TrimSuffix(field, "_id"))
 	}
 	return nil
-}
-
-// CaseScope is a subquery of the IDs of the cases p can see, by the same
-// rules as CaseRole, for listing cases without asking case by case.
-func CaseScope(db *gorm.DB, p Principal) *gorm.DB {
-	return db.Raw(`
-		SELECT c.id FROM cases c
-		WHERE NOT EXISTS (SELECT 1 FROM case_exclusions e WHERE e.case_id = c.id AND e.user_id = ?)
-		  AND (
-		        (EXISTS (SELECT 1 FROM case_user_members um WHERE um.case_id = c.id AND um.user_id = ?)
-		         AND (c.tlp <> 'AMBER+STRICT'
-		              OR EXISTS (SELECT 1 FROM case_agency_members am WHERE am.case_id = c.id AND am.agency_id = ?)))
-		     OR (c.tlp IN ('CLEAR', 'GREEN', 'AMBER')
-		         AND EXISTS (SELECT 1 FROM case_agency_members am WHERE am.case_id = c.id AND am.agency_id = ?))
-		  )`, p.UserID, p.UserID, p.AgencyID, p.AgencyID)
 }

@@ -123,6 +123,12 @@ func (s *Sessions) Login(ctx context.Context, in LoginRequest) (Grant, error) {
 			return Grant{}, err
 		}
 		row.MustChangePassword = false
+	} else if NeedsRehash(row.PasswordHash) {
+		// The password is at hand only now: bring its stored hash up to
+		// today's parameters.
+		if err := s.rehash(ctx, row.ID, in.Password); err != nil {
+			return Grant{}, err
+		}
 	}
 	if err := s.db.WithContext(ctx).Where("subject = ?", subjects[0]).Delete(&loginFailureRow{}).Error; err != nil {
 		return Grant{}, fmt.Errorf("access: login: %w", err)
@@ -143,6 +149,18 @@ func (s *Sessions) Login(ctx context.Context, in LoginRequest) (Grant, error) {
 		return Grant{}, fmt.Errorf("access: login: %w", err)
 	}
 	return g, nil
+}
+
+func (s *Sessions) rehash(ctx context.Context, userID, password string) error {
+	hash, err := HashPassword(password)
+	if err != nil {
+		return fmt.Errorf("access: rehash: %w", err)
+	}
+	err = s.db.WithContext(ctx).Model(&userRow{}).Where("id = ?", userID).Update("password_hash", hash).Error
+	if err != nil {
+		return fmt.Errorf("access: rehash: %w", err)
+	}
+	return nil
 }
 
 // grant issues a new refresh token in session, and an access token.
@@ -174,7 +192,7 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, err
 	}
 	now := s.now()
 	var g Grant
-	reused := false
+	reusedIn := "" // the session of a spent token presented again
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var tok refreshTokenRow
 		if err := tx.Where("token_hash = ?", hash).Take(&tok).Error; err != nil {
@@ -185,7 +203,7 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, err
 			return spend.Error
 		}
 		if spend.RowsAffected == 0 {
-			reused = true
+			reusedIn = tok.SessionID
 			return nil
 		}
 		var session sessionRow
@@ -204,12 +222,9 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, err
 		g, err = s.grant(tx, session, u.user(), now)
 		return err
 	})
-	if reused {
-		var tok refreshTokenRow
-		if err := s.db.WithContext(ctx).Where("token_hash = ?", hash).Take(&tok).Error; err == nil {
-			if err := s.revoke(ctx, tok.SessionID, "refresh token reused"); err != nil {
-				return Grant{}, err
-			}
+	if reusedIn != "" {
+		if err := s.revoke(ctx, reusedIn, "refresh token reused"); err != nil {
+			return Grant{}, err
 		}
 		return Grant{}, ErrUnauthenticated
 	}

@@ -72,7 +72,7 @@ var domainErrors = []struct {
 	{access.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{cases.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{access.ErrForbidden, fiber.StatusForbidden, "forbidden", "You may not do this."},
-	{access.ErrConflict, fiber.StatusConflict, "conflict", ""},
+	{access.ErrConflict, fiber.StatusConflict, "conflict", "The request conflicts with the current state."},
 }
 
 // problemFor is the one place that turns an error into its HTTP answer.
@@ -101,10 +101,9 @@ func problemFor(err error) (problem, bool) {
 	for _, d := range domainErrors {
 		if errors.Is(err, d.err) {
 			p := problem{Status: d.status, Code: d.code, Detail: d.detail}
-			if d.status == fiber.StatusConflict {
-				// Conflict messages are written for the client: "a case
-				// needs at least one lead".
-				p.Detail = conflictDetail(err)
+			var conflict *access.ConflictError
+			if errors.As(err, &conflict) && conflict.Reason != "" {
+				p.Detail = strings.ToUpper(conflict.Reason[:1]) + conflict.Reason[1:] + "."
 			}
 			if d.status == fiber.StatusUnauthorized {
 				p.headers = map[string]string{fiber.HeaderWWWAuthenticate: `Bearer realm="bevis"`}
@@ -150,16 +149,4 @@ func writeProblem(c *fiber.Ctx, p problem) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(p.Status).JSON(p, "application/problem+json")
-}
-
-// conflictDetail is the sentence after the sentinel's own prefix.
-func conflictDetail(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, "conflict: "); i >= 0 {
-		msg = msg[i+len("conflict: "):]
-	}
-	if msg == "" || strings.HasSuffix(msg, "conflict") {
-		return "The request conflicts with the current state."
-	}
-	return strings.ToUpper(msg[:1]) + msg[1:] + "."
 }
