@@ -22,21 +22,31 @@ const (
 // answers 401. The user and session are read from the database, so a
 // disabled user or a revoked session is refused on their next request.
 func (s *server) requireAuth(c *fiber.Ctx) error {
+	p, err := s.authenticate(c)
+	if err != nil {
+		return err
+	}
+	c.Locals(localPrincipal, p)
+	return c.Next()
+}
+
+// authenticate reads the bearer token of the request, refusing an
+// oversized header before any parsing, and returns its principal.
+func (s *server) authenticate(c *fiber.Ctx) (access.Principal, error) {
 	header := c.Get(fiber.HeaderAuthorization)
 	if header == "" || len(header) > maxAuthorizationHeader {
-		return access.ErrUnauthenticated
+		return access.Principal{}, access.ErrUnauthenticated
 	}
 	scheme, token, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return access.ErrUnauthenticated
+		return access.Principal{}, access.ErrUnauthenticated
 	}
 	p, err := s.Sessions.Authenticate(c.UserContext(), strings.TrimSpace(token))
 	if err != nil {
 		s.Log.Info("authentication refused", "request_id", requestID(c), "reason", err.Error())
-		return access.ErrUnauthenticated
+		return access.Principal{}, access.ErrUnauthenticated
 	}
-	c.Locals(localPrincipal, p)
-	return c.Next()
+	return p, nil
 }
 
 func principal(c *fiber.Ctx) access.Principal {
@@ -96,10 +106,8 @@ func (s *server) refresh(c *fiber.Ctx) error {
 func (s *server) logout(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	sessionID := ""
-	if _, token, ok := strings.Cut(c.Get(fiber.HeaderAuthorization), " "); ok && len(token) <= maxAuthorizationHeader {
-		if p, err := s.Sessions.Authenticate(ctx, token); err == nil {
-			sessionID = p.SessionID
-		}
+	if p, err := s.authenticate(c); err == nil {
+		sessionID = p.SessionID
 	}
 	if sessionID == "" {
 		sessionID, _ = s.Sessions.SessionOfRefreshToken(ctx, c.Cookies(refreshCookie))

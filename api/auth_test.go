@@ -13,7 +13,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
@@ -40,9 +39,12 @@ func signRaw(t *testing.T, method jwt.SigningMethod, key any, header map[string]
 func TestAuthentication_RefusesForgedAndInvalidTokens(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		valid := w.bearer["investigator"]
+		sid := w.sessionOf(t, "investigator")
+		// claims are those of a valid token of the investigator's live
+		// session; each case below breaks exactly one rule.
 		claims := func(mutate func(jwt.MapClaims)) jwt.MapClaims {
 			now := time.Now()
-			c := jwt.MapClaims{"iss": "bevis-test", "aud": "bevis-api", "sub": w.user["investigator"].ID,
+			c := jwt.MapClaims{"iss": "bevis-test", "aud": "bevis-api", "sub": w.user["investigator"].ID, "sid": sid,
 				"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(), "nbf": now.Unix(), "jti": "j1"}
 			if mutate != nil {
 				mutate(c)
@@ -50,44 +52,37 @@ func TestAuthentication_RefusesForgedAndInvalidTokens(t *testing.T) {
 			return c
 		}
 		header := map[string]any{"typ": "at+jwt", "kid": w.deps.SigningKeys.SigningKeyID()}
-		_, foreignKey, _ := ed25519.GenerateKey(rand.Reader)
-		var jwks struct {
-			Keys []struct{ X string } `json:"keys"`
+		ours := func(mutate func(jwt.MapClaims)) string {
+			return signRaw(t, jwt.SigningMethodEdDSA, w.signingKey, header, claims(mutate))
 		}
-		raw, _ := w.deps.SigningKeys.JWKS()
-		_ = json.Unmarshal(raw, &jwks)
-		publicKey, _ := base64.RawURLEncoding.DecodeString(jwks.Keys[0].X)
+		// The baseline forgery, with nothing broken, must pass: otherwise
+		// every refusal below could be for some other reason.
+		if resp, body := w.call(t, http.MethodGet, "/api/v1/cases/"+w.caseID, ours(nil), ""); resp.StatusCode != 200 {
+			t.Fatalf("a correctly made token is refused: %d %s", resp.StatusCode, body)
+		}
+
+		_, foreignKey, _ := ed25519.GenerateKey(rand.Reader)
+		publicKey := w.signingKey.Public().(ed25519.PublicKey)
 		unsigned := strings.Join([]string{
 			base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"at+jwt"}`)),
 			strings.Split(valid, ".")[1], ""}, ".")
 
 		tests := map[string]string{
 			"alg none":                     unsigned,
-			"HS256 keyed with public key":  signRaw(t, jwt.SigningMethodHS256, publicKey, header, claims(nil)),
+			"HS256 keyed with public key":  signRaw(t, jwt.SigningMethodHS256, []byte(publicKey), header, claims(nil)),
 			"unknown kid":                  signRaw(t, jwt.SigningMethodEdDSA, foreignKey, map[string]any{"typ": "at+jwt", "kid": "unknown"}, claims(nil)),
 			"right kid, other key":         signRaw(t, jwt.SigningMethodEdDSA, foreignKey, header, claims(nil)),
 			"expired":                      w.bearer["expired"],
-			"not yet valid":                signRaw(t, jwt.SigningMethodEdDSA, foreignKey, header, claims(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() })),
-			"wrong audience":               signRaw(t, jwt.SigningMethodEdDSA, foreignKey, header, claims(func(c jwt.MapClaims) { c["aud"] = "other" })),
+			"expired, our key":             ours(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }),
+			"not yet valid":                ours(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() }),
+			"issued in the future":         ours(func(c jwt.MapClaims) { c["iat"] = time.Now().Add(time.Hour).Unix() }),
+			"wrong audience":               ours(func(c jwt.MapClaims) { c["aud"] = "other-api" }),
+			"wrong issuer":                 ours(func(c jwt.MapClaims) { c["iss"] = "someone-else" }),
+			"no expiry":                    ours(func(c jwt.MapClaims) { delete(c, "exp") }),
+			"other session":                ours(func(c jwt.MapClaims) { c["sid"] = w.sessionOf(t, "lead") }),
 			"tampered subject":             tamperSubject(t, valid, w.user["lead"].ID),
 			"oversized header below limit": strings.Repeat("a", 9000),
 		}
-		wrongIssuer, err := access.NewTokenIssuer(w.deps.SigningKeys, "someone-else", "bevis-api", time.Minute)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tests["wrong issuer, our key"], _, _ = wrongIssuer.Issue(w.user["investigator"].ID, "", time.Now())
-		wrongAudience, err := access.NewTokenIssuer(w.deps.SigningKeys, "bevis-test", "other-api", time.Minute)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tests["wrong audience, our key"], _, _ = wrongAudience.Issue(w.user["investigator"].ID, "", time.Now())
-		future, _, err := w.tokens.Issue(w.user["investigator"].ID, "", time.Now().Add(time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tests["issued in the future, our key"] = future
-
 		for name, token := range tests {
 			t.Run(name, func(t *testing.T) {
 				resp, body := w.call(t, http.MethodGet, "/api/v1/cases/"+w.caseID, token, "")
@@ -334,6 +329,23 @@ func TestLogin_UnknownUserAndWrongPasswordLookAlike(t *testing.T) {
 		}
 		if strip(unknown) != strip(wrong) {
 			t.Errorf("answers differ:\n%s\n%s", unknown, wrong)
+		}
+	})
+}
+
+func TestSession_EndsAfterItsLifetime(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		later := time.Now().Add(12*time.Hour + time.Minute) // past the fixture's 12 h session
+		w.deps.Sessions.SetClock(func() time.Time { return later })
+		resp, _ := w.call(t, http.MethodPost, "/api/v1/auth/refresh", "", "", "Cookie", refreshCookie+"="+w.refresh["lead"])
+		if resp.StatusCode != 401 {
+			t.Errorf("refresh after the session's lifetime: %d, want 401", resp.StatusCode)
+		}
+		// Just before the end, the same kind of refresh still works.
+		w.deps.Sessions.SetClock(func() time.Time { return time.Now().Add(11 * time.Hour) })
+		resp, body := w.call(t, http.MethodPost, "/api/v1/auth/refresh", "", "", "Cookie", refreshCookie+"="+w.refresh["analyst"])
+		if resp.StatusCode != 200 {
+			t.Errorf("refresh within the session's lifetime: %d %s", resp.StatusCode, body)
 		}
 	})
 }

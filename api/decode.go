@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -43,8 +44,8 @@ func jsonErrorDetail(err error) string {
 	case errors.Is(err, io.EOF):
 		return "The body is empty; send a JSON object."
 	}
-	if msg := err.Error(); len(msg) > len("json: unknown field ") && msg[:len("json: unknown field ")] == "json: unknown field " {
-		return "Unknown field " + msg[len("json: unknown field "):] + "; it cannot be set here."
+	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return "Unknown field " + field + "; it cannot be set here."
 	}
 	return "The body is not a valid JSON object for this request."
 }

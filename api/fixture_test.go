@@ -2,7 +2,10 @@ package api
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/json"
+	pemlib "encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,14 +25,15 @@ const fixturePassword = "correct horse battery staple"
 // world is a Bevis with people in every role around one case, on one
 // database, reached through the real Fiber app.
 type world struct {
-	app     *fiber.App
-	deps    Deps
-	tokens  *access.TokenIssuer
-	caseID  string
-	agency  map[string]access.Agency // A owns the case, B is another agency, C holds admin and auditor, D is spare
-	user    map[string]access.User
-	bearer  map[string]string // principal name → access token
-	refresh map[string]string // principal name → refresh token
+	app        *fiber.App
+	deps       Deps
+	tokens     *access.TokenIssuer
+	signingKey ed25519.PrivateKey // the key behind tokens, for forging near-valid tokens
+	caseID     string
+	agency     map[string]access.Agency // A owns the case, B is another agency, C holds admin and auditor, D is spare
+	user       map[string]access.User
+	bearer     map[string]string // principal name → access token
+	refresh    map[string]string // principal name → refresh token
 }
 
 // principals of the authorization matrix, in the order rows list them.
@@ -43,6 +47,11 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		t.Fatal(err)
 	}
 	keys, err := access.ParseSigningKeys(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pemlib.Decode(pem)
+	private, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +69,7 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{app: app, deps: deps, tokens: tokens, agency: map[string]access.Agency{}, user: map[string]access.User{},
+	w := &world{app: app, deps: deps, tokens: tokens, signingKey: private.(ed25519.PrivateKey), agency: map[string]access.Agency{}, user: map[string]access.User{},
 		bearer: map[string]string{}, refresh: map[string]string{}}
 	for _, code := range []string{"A", "B", "C", "D"} {
 		a, err := deps.Directory.CreateAgency(ctx, access.NewAgency{Code: "AG-" + code, Name: "Agency " + code, Kind: "other"})
@@ -103,13 +112,24 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 	for name := range w.user {
 		w.login(t, name)
 	}
-	// An expired token of a real member, signed with the real key.
-	expired, _, err := tokens.Issue(w.user["investigator"].ID, "", time.Now().Add(-time.Hour))
+	// An expired token of a real member in a live session, signed with the
+	// real key: expiry is the only thing wrong with it.
+	expired, _, err := tokens.Issue(w.user["investigator"].ID, w.sessionOf(t, "investigator"), time.Now().Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.bearer["expired"] = expired
 	return w
+}
+
+// sessionOf is the session ID of a signed-in fixture user.
+func (w *world) sessionOf(t *testing.T, name string) string {
+	t.Helper()
+	claims, err := w.tokens.Verify(w.bearer[name], time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return claims.SessionID
 }
 
 // principal is the access.Principal of a fixture user, for direct calls.

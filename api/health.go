@@ -21,35 +21,35 @@ func (s *server) healthz(c *fiber.Ctx) error {
 // reachable; a load balancer stops sending work to a node that answers 503.
 // It names which dependency failed; the reason goes to the log only.
 func (s *server) readyz(c *fiber.Ctx) error {
-	checks := map[string]func(context.Context) error{
-		"database":       func(ctx context.Context) error { return db.Ping(ctx, s.DB) },
-		"evidence_store": s.Evidence.Ping,
+	checks := []struct {
+		name string
+		ping func(context.Context) error
+	}{
+		{"database", func(ctx context.Context) error { return db.Ping(ctx, s.DB) }},
+		{"evidence_store", s.Evidence.Ping},
 	}
-	// The fiber.Ctx is not safe for concurrent use: read it before fanning out.
+	// The fiber.Ctx is not safe for concurrent use: read it before fanning
+	// out. Each check writes only its own slot of errs.
 	parent, rid := c.UserContext(), requestID(c)
-	results := make(map[string]string, len(checks))
-	var mu sync.Mutex
+	errs := make([]error, len(checks))
 	var wg sync.WaitGroup
-	for name, check := range checks {
+	for i, check := range checks {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(parent, 2*time.Second)
 			defer cancel()
-			state := "ok"
-			if err := check(ctx); err != nil {
-				state = "unreachable"
-				s.Log.Warn("readiness check failed", "check", name, "err", err, "request_id", rid)
-			}
-			mu.Lock()
-			results[name] = state
-			mu.Unlock()
+			errs[i] = check.ping(ctx)
 		})
 	}
 	wg.Wait()
 
+	results := make(map[string]string, len(checks))
 	var failed []string
-	for _, name := range []string{"database", "evidence_store"} {
-		if results[name] != "ok" {
-			failed = append(failed, name)
+	for i, check := range checks {
+		results[check.name] = "ok"
+		if errs[i] != nil {
+			results[check.name] = "unreachable"
+			failed = append(failed, check.name)
+			s.Log.Warn("readiness check failed", "check", check.name, "err", errs[i], "request_id", rid)
 		}
 	}
 	if len(failed) > 0 {

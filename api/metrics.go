@@ -37,10 +37,8 @@ func newMetrics(sqlDB *sql.DB) *metrics {
 		m.requests, m.duration,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(sqlDB, "bevis"),
 	)
-	if sqlDB != nil {
-		m.registry.MustRegister(collectors.NewDBStatsCollector(sqlDB, "bevis"))
-	}
 	return m
 }
 

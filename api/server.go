@@ -96,16 +96,11 @@ func (s *server) routes() []route {
 
 // New builds the Fiber app serving the API, the metrics and the SPA.
 func New(d Deps) (*fiber.App, error) {
-	s := &server{Deps: d}
-	if d.DB != nil {
-		sqlDB, err := d.DB.DB()
-		if err != nil {
-			return nil, err
-		}
-		s.metrics = newMetrics(sqlDB)
-	} else {
-		s.metrics = newMetrics(nil)
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return nil, err
 	}
+	s := &server{Deps: d, metrics: newMetrics(sqlDB)}
 	cfg := d.Config
 	app := fiber.New(fiber.Config{
 		AppName:               "bevis",

@@ -149,14 +149,23 @@ func adminCreateUser(ctx context.Context, gdb *gorm.DB, f adminFlags, out io.Wri
 	return nil
 }
 
-func adminResetPassword(ctx context.Context, gdb *gorm.DB, f adminFlags, out io.Writer) error {
+// userOf finds the user named by --email.
+func userOf(ctx context.Context, gdb *gorm.DB, f adminFlags) (*access.Directory, access.User, error) {
 	if err := required("email", f.email); err != nil {
-		return err
+		return nil, access.User{}, err
 	}
 	d := access.NewDirectory(gdb)
 	u, err := d.UserByEmail(ctx, f.email)
 	if err != nil {
-		return fmt.Errorf("user %s: %w", f.email, err)
+		return nil, access.User{}, fmt.Errorf("user %s: %w", f.email, err)
+	}
+	return d, u, nil
+}
+
+func adminResetPassword(ctx context.Context, gdb *gorm.DB, f adminFlags, out io.Writer) error {
+	d, u, err := userOf(ctx, gdb, f)
+	if err != nil {
+		return err
 	}
 	pw, oneTime, err := f.passwordOrOneTime()
 	if err != nil {
@@ -171,13 +180,9 @@ func adminResetPassword(ctx context.Context, gdb *gorm.DB, f adminFlags, out io.
 }
 
 func adminDisableUser(ctx context.Context, gdb *gorm.DB, f adminFlags, out io.Writer) error {
-	if err := required("email", f.email); err != nil {
-		return err
-	}
-	d := access.NewDirectory(gdb)
-	u, err := d.UserByEmail(ctx, f.email)
+	d, u, err := userOf(ctx, gdb, f)
 	if err != nil {
-		return fmt.Errorf("user %s: %w", f.email, err)
+		return err
 	}
 	disabled := access.UserDisabled
 	if _, err := d.UpdateUser(ctx, u.ID, access.UserPatch{Status: &disabled}); err != nil {

@@ -139,7 +139,8 @@ func Load(name string, args []string, getenv func(string) string, usage io.Write
 // fromEnv reads an option from its variable or, for secrets, from the file
 // named by its _FILE variable. Setting both is ambiguous and refused.
 func fromEnv(o *option, getenv func(string) string) (*string, error) {
-	v, hasV := getenv(o.env), getenv(o.env) != ""
+	v := getenv(o.env)
+	hasV := v != ""
 	if !o.secret {
 		if !hasV {
 			return nil, nil
