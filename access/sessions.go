@@ -134,19 +134,26 @@ func (s *Sessions) Login(ctx context.Context, in LoginRequest) (Grant, error) {
 		return Grant{}, fmt.Errorf("access: login: %w", err)
 	}
 
+	return s.open(ctx, row.user(), in.ClientIP, in.UserAgent)
+}
+
+// open starts a session for a user whose sign-in has been checked, by
+// whatever means (password, second factor, single sign-on).
+func (s *Sessions) open(ctx context.Context, u User, clientIP, userAgent string) (Grant, error) {
 	now := s.now()
-	session := sessionRow{ID: newID(), UserID: row.ID, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL),
-		ClientIP: in.ClientIP, UserAgent: truncateRunes(in.UserAgent, 256)}
+	session := sessionRow{ID: newID(), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL),
+		ClientIP: clientIP, UserAgent: truncateRunes(userAgent, 256)}
 	var g Grant
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&session).Error; err != nil {
 			return err
 		}
-		g, err = s.grant(tx, session, row.user(), now)
+		var err error
+		g, err = s.grant(tx, session, u, now)
 		return err
 	})
 	if err != nil {
-		return Grant{}, fmt.Errorf("access: login: %w", err)
+		return Grant{}, fmt.Errorf("access: open session: %w", err)
 	}
 	return g, nil
 }
