@@ -115,7 +115,16 @@ type Principal struct {
 	UserID     string
 	AgencyID   string
 	SystemRole SystemRole
-	SessionID  string
+	SessionID  string // of a signed-in person; empty for an API token
+
+	// MFAEnrolmentRequired confines a session to enrolling a second factor.
+	MFAEnrolmentRequired bool
+
+	// An API token acts for its user, but only within its scopes and, when
+	// TokenCaseIDs is not empty, only on those cases.
+	TokenID      string
+	TokenScopes  []Action
+	TokenCaseIDs []string
 }
 
 // dbNow is the current time as the databases keep it: UTC, to the

@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"gorm.io/gorm"
 )
@@ -12,6 +13,9 @@ type Action string
 
 const (
 	ActionSelfRead Action = "self.read" // the caller's own profile and memberships
+	ActionSelfMFA  Action = "self.mfa"  // enrol or remove the caller's own second factor
+	// ActionTokenManage lists, creates and revokes the caller's own API tokens.
+	ActionTokenManage Action = "token.manage"
 
 	ActionAgencyRead  Action = "agency.read"
 	ActionAgencyWrite Action = "agency.write"
@@ -27,6 +31,30 @@ const (
 	ActionCaseMembersRead   Action = "case.members.read"
 	ActionCaseMembersManage Action = "case.members.manage"
 )
+
+// knownActions lists every action, in the order of the constants above.
+// A test holds it and the constants together.
+var knownActions = []Action{
+	ActionSelfRead, ActionSelfMFA, ActionTokenManage,
+	ActionAgencyRead, ActionAgencyWrite,
+	ActionUserRead, ActionUserWrite, ActionUserGrantRole,
+	ActionCaseCreate, ActionCaseList, ActionCaseRead, ActionCaseWrite, ActionCaseMembersRead, ActionCaseMembersManage,
+}
+
+// notForTokens are actions an API token can never be scoped to: a token
+// must not mint tokens or change the second factor of its owner.
+var notForTokens = []Action{ActionSelfMFA, ActionTokenManage}
+
+// TokenScopes lists the actions an API token may be scoped to.
+func TokenScopes() []Action {
+	var out []Action
+	for _, a := range knownActions {
+		if !slices.Contains(notForTokens, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
 
 // Resource is what an action is done to. Case actions name CaseID; agency
 // and user actions name the AgencyID the object belongs to.
@@ -61,8 +89,19 @@ func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, 
 	if p.UserID == "" {
 		return ErrUnauthenticated
 	}
+	if p.MFAEnrolmentRequired && action != ActionSelfRead && action != ActionSelfMFA {
+		return ErrMFAEnrolmentRequired
+	}
+	if p.TokenID != "" {
+		if res.CaseID != "" && len(p.TokenCaseIDs) > 0 && !slices.Contains(p.TokenCaseIDs, res.CaseID) {
+			return ErrNotFound
+		}
+		if !slices.Contains(p.TokenScopes, action) {
+			return ErrForbidden
+		}
+	}
 	switch action {
-	case ActionSelfRead, ActionCaseList:
+	case ActionSelfRead, ActionSelfMFA, ActionTokenManage, ActionCaseList:
 		return nil
 	case ActionAgencyRead:
 		return nil // agency names are shared by everyone working together
@@ -161,8 +200,17 @@ func resolveCaseRole(tlp TLP, excluded bool, userRole, agencyRole *CaseRole) (Ca
 }
 
 // CaseScope is a subquery of the IDs of the cases p can see, by the same
-// rules as CaseRole, for listing cases without asking case by case.
+// rules as CaseRole (and, for an API token, its cases), for listing cases
+// without asking case by case.
 func CaseScope(db *gorm.DB, p Principal) *gorm.DB {
+	scope := memberScope(db, p)
+	if len(p.TokenCaseIDs) > 0 {
+		return db.Raw(`SELECT id FROM (?) s WHERE id IN ?`, scope, p.TokenCaseIDs)
+	}
+	return scope
+}
+
+func memberScope(db *gorm.DB, p Principal) *gorm.DB {
 	return db.Raw(`
 		SELECT c.id FROM cases c
 		WHERE NOT EXISTS (SELECT 1 FROM case_exclusions e WHERE e.case_id = c.id AND e.user_id = ?)

@@ -45,6 +45,7 @@ type LoginRequest struct {
 	Email       string
 	Password    string
 	NewPassword string // replaces a one-time password in the same step
+	Code        string // a TOTP code or a recovery code, once MFA is enrolled
 	ClientIP    string
 	UserAgent   string
 }
@@ -58,6 +59,9 @@ type Grant struct {
 	RefreshExpiresAt time.Time
 	SessionID        string
 	User             User
+	// MFAEnrolmentRequired: the user's agency requires MFA and the user
+	// has none yet; the session may do nothing but enrol.
+	MFAEnrolmentRequired bool
 }
 
 type sessionRow struct {
@@ -69,6 +73,7 @@ type sessionRow struct {
 	RevokeReason string
 	ClientIP     string `gorm:"column:client_ip"`
 	UserAgent    string
+	AuthMethod   string
 }
 
 func (sessionRow) TableName() string { return "sessions" }
@@ -115,6 +120,15 @@ func (s *Sessions) Login(ctx context.Context, in LoginRequest) (Grant, error) {
 		}
 		return Grant{}, ErrUnauthenticated
 	}
+	method, err := s.secondFactor(ctx, row.ID, in.Code)
+	if errors.Is(err, ErrUnauthenticated) {
+		if err := s.recordFailure(ctx, subjects); err != nil {
+			return Grant{}, err
+		}
+	}
+	if err != nil {
+		return Grant{}, err
+	}
 	if row.MustChangePassword {
 		if in.NewPassword == "" {
 			return Grant{}, ErrPasswordChangeRequired
@@ -134,15 +148,33 @@ func (s *Sessions) Login(ctx context.Context, in LoginRequest) (Grant, error) {
 		return Grant{}, fmt.Errorf("access: login: %w", err)
 	}
 
-	return s.open(ctx, row.user(), in.ClientIP, in.UserAgent)
+	g, err := s.open(ctx, row.user(), method, in.ClientIP, in.UserAgent)
+	if err != nil {
+		return Grant{}, err
+	}
+	return s.withEnrolment(ctx, g, method)
 }
 
-// open starts a session for a user whose sign-in has been checked, by
-// whatever means (password, second factor, single sign-on).
-func (s *Sessions) open(ctx context.Context, u User, clientIP, userAgent string) (Grant, error) {
+// withEnrolment tells the client whether the session may only enrol a
+// second factor (Authorize enforces it on every request).
+func (s *Sessions) withEnrolment(ctx context.Context, g Grant, method string) (Grant, error) {
+	if method == methodSSO {
+		return g, nil
+	}
+	st, err := s.MFAStatus(ctx, g.User.ID)
+	if err != nil {
+		return Grant{}, err
+	}
+	g.MFAEnrolmentRequired = st.EnrolmentRequired
+	return g, nil
+}
+
+// open starts a session for a user whose sign-in has been checked by
+// method (see the method constants).
+func (s *Sessions) open(ctx context.Context, u User, method, clientIP, userAgent string) (Grant, error) {
 	now := s.now()
 	session := sessionRow{ID: newID(), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL),
-		ClientIP: clientIP, UserAgent: truncateRunes(userAgent, 256)}
+		ClientIP: clientIP, UserAgent: truncateRunes(userAgent, 256), AuthMethod: method}
 	var g Grant
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&session).Error; err != nil {
@@ -199,6 +231,7 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, err
 	}
 	now := s.now()
 	var g Grant
+	method := ""
 	reusedIn := "" // the session of a spent token presented again
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var tok refreshTokenRow
@@ -226,6 +259,7 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, err
 			return ErrUnauthenticated
 		}
 		var err error
+		method = session.AuthMethod
 		g, err = s.grant(tx, session, u.user(), now)
 		return err
 	})
@@ -241,7 +275,7 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, err
 		}
 		return Grant{}, fmt.Errorf("access: refresh: %w", err)
 	}
-	return g, nil
+	return s.withEnrolment(ctx, g, method)
 }
 
 // Logout revokes a session: its refresh tokens stop working at once, and
@@ -273,10 +307,14 @@ func (s *Sessions) revoke(ctx context.Context, sessionID, reason string) error {
 	return nil
 }
 
-// Authenticate turns a bearer access token into the principal of this
-// request, reading the user and the session from the database so that a
-// disabled user or a revoked session is refused whatever the token says.
-func (s *Sessions) Authenticate(ctx context.Context, bearer string) (Principal, error) {
+// Authenticate turns a bearer token (an access token, or an API token) into
+// the principal of this request, reading the user and the session from the
+// database so that a disabled user or a revoked session is refused whatever
+// the token says.
+func (s *Sessions) Authenticate(ctx context.Context, bearer, clientIP string) (Principal, error) {
+	if strings.HasPrefix(bearer, apiTokenPrefix) {
+		return s.authenticateAPIToken(ctx, bearer, clientIP)
+	}
 	now := s.now()
 	claims, err := s.tokens.Verify(bearer, now)
 	if err != nil {
@@ -288,10 +326,15 @@ func (s *Sessions) Authenticate(ctx context.Context, bearer string) (Principal, 
 		SystemRole string
 		RevokedAt  *time.Time
 		ExpiresAt  time.Time
+		AuthMethod string
+		RequireMFA bool
+		Enrolled   bool
 	}
 	res := s.db.WithContext(ctx).Raw(`
-		SELECT u.agency_id, u.status, u.system_role, s.revoked_at, s.expires_at
-		FROM users u JOIN sessions s ON s.user_id = u.id
+		SELECT u.agency_id, u.status, u.system_role, s.revoked_at, s.expires_at, s.auth_method,
+		       a.require_mfa,
+		       EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS enrolled
+		FROM users u JOIN sessions s ON s.user_id = u.id JOIN agencies a ON a.id = u.agency_id
 		WHERE u.id = ? AND s.id = ?`, claims.Subject, claims.SessionID).Scan(&row)
 	if res.Error != nil {
 		return Principal{}, fmt.Errorf("access: authenticate: %w", res.Error)
@@ -305,7 +348,12 @@ func (s *Sessions) Authenticate(ctx context.Context, bearer string) (Principal, 
 		return Principal{}, fmt.Errorf("%w: session ended", ErrUnauthenticated)
 	}
 	return Principal{UserID: claims.Subject, AgencyID: row.AgencyID, SystemRole: SystemRole(row.SystemRole),
-		SessionID: claims.SessionID}, nil
+		SessionID: claims.SessionID,
+		// The agency's rule is read on every request, so turning it on
+		// reaches sessions already open. The identity provider owns the
+		// second factor of single sign-on sessions.
+		MFAEnrolmentRequired: row.RequireMFA && !row.Enrolled && row.AuthMethod != methodSSO,
+	}, nil
 }
 
 // checkRateLimit refuses when any subject has too many recent failures.

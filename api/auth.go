@@ -41,7 +41,7 @@ func (s *server) authenticate(c *fiber.Ctx) (access.Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return access.Principal{}, access.ErrUnauthenticated
 	}
-	p, err := s.Sessions.Authenticate(c.UserContext(), strings.TrimSpace(token))
+	p, err := s.Sessions.Authenticate(c.UserContext(), strings.TrimSpace(token), c.IP())
 	if err != nil {
 		s.Log.Info("authentication refused", "request_id", requestID(c), "reason", err.Error())
 		return access.Principal{}, access.ErrUnauthenticated
@@ -67,11 +67,12 @@ type loginRequest struct {
 }
 
 type tokenResponse struct {
-	AccessToken string   `json:"access_token"`
-	TokenType   string   `json:"token_type"`
-	ExpiresIn   int      `json:"expires_in"`
-	ExpiresAt   string   `json:"expires_at"`
-	User        userJSON `json:"user"`
+	AccessToken          string   `json:"access_token"`
+	TokenType            string   `json:"token_type"`
+	ExpiresIn            int      `json:"expires_in"`
+	ExpiresAt            string   `json:"expires_at"`
+	User                 userJSON `json:"user"`
+	MFAEnrolmentRequired bool     `json:"mfa_enrolment_required"`
 }
 
 func (s *server) login(c *fiber.Ctx) error {
@@ -79,11 +80,11 @@ func (s *server) login(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	if len(in.Email) > 254 || len(in.Password) > 1024 || len(in.NewPassword) > 1024 {
+	if len(in.Email) > 254 || len(in.Password) > 1024 || len(in.NewPassword) > 1024 || len(in.TOTP) > 64 {
 		return access.ErrUnauthenticated
 	}
 	g, err := s.Sessions.Login(c.UserContext(), access.LoginRequest{
-		Email: in.Email, Password: in.Password, NewPassword: in.NewPassword,
+		Email: in.Email, Password: in.Password, NewPassword: in.NewPassword, Code: in.TOTP,
 		ClientIP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent),
 	})
 	if err != nil {
@@ -129,7 +130,7 @@ func (s *server) sendGrant(c *fiber.Ctx, g access.Grant) error {
 	return c.JSON(tokenResponse{
 		AccessToken: g.AccessToken, TokenType: "Bearer",
 		ExpiresIn: int(time.Until(g.AccessExpiresAt).Seconds()), ExpiresAt: g.AccessExpiresAt.UTC().Format(time.RFC3339),
-		User: toUserJSON(g.User),
+		User: toUserJSON(g.User), MFAEnrolmentRequired: g.MFAEnrolmentRequired,
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
@@ -47,6 +48,7 @@ func matrix() []matrixRow {
 	const (
 		ok, created, noContent     = 200, 201, 204
 		bad, unauth, forbid, nofnd = 400, 401, 403, 404
+		conflict                   = 409
 	)
 	// Case rows: outsiders and the excluded get 404; members by role.
 	caseRead := expect{unauth, unauth, nofnd, ok, ok, ok, ok, nofnd, nofnd, nofnd}
@@ -62,6 +64,17 @@ func matrix() []matrixRow {
 		{"POST", "/api/v1/auth/login", json(`{"email":"x@bevis.test","password":"p","role":"admin"}`), all(bad)},
 		{"POST", "/api/v1/auth/refresh", nil, all(unauth)},
 		{"GET", "/api/v1/me", nil, signedIn(ok)},
+		{"GET", "/api/v1/me/mfa", nil, signedIn(ok)},
+		{"POST", "/api/v1/me/mfa/totp", nil, signedIn(created)},
+		{"POST", "/api/v1/me/mfa/totp/confirm", json(`{"code":"not-a-code"}`), signedIn(bad)},
+		{"POST", "/api/v1/me/mfa/recovery-codes", json(`{"password":"` + fixturePassword + `"}`), signedIn(conflict)},
+		{"POST", "/api/v1/me/mfa/disable", json(`{"password":"` + fixturePassword + `"}`), signedIn(noContent)},
+		{"GET", "/api/v1/tokens", nil, signedIn(ok)},
+		{"POST", "/api/v1/tokens", func(*world, string) string {
+			return `{"name":"nightly export","scopes":["case.list"],"expires_at":"` +
+				time.Now().Add(24*time.Hour).UTC().Format(time.RFC3339) + `"}`
+		}, signedIn(created)},
+		{"DELETE", "/api/v1/tokens/{id}", nil, signedIn(nofnd)},
 
 		{"GET", "/api/v1/agencies", nil, signedIn(ok)},
 		{"POST", "/api/v1/agencies", func(_ *world, who string) string {
@@ -77,6 +90,8 @@ func matrix() []matrixRow {
 		{"GET", "/api/v1/users/{id}", nil, expect{unauth, unauth, nofnd, ok, ok, ok, ok, ok, ok, nofnd}},
 		{"PATCH", "/api/v1/users/{id}", json(`{"title":"Senior investigator"}`),
 			expect{unauth, unauth, nofnd, forbid, forbid, forbid, forbid, forbid, ok, nofnd}},
+		{"DELETE", "/api/v1/users/{id}/mfa", nil,
+			expect{unauth, unauth, nofnd, forbid, forbid, forbid, forbid, forbid, noContent, nofnd}},
 
 		{"GET", "/api/v1/cases", nil, signedIn(ok)},
 		{"POST", "/api/v1/cases", json(`{"title":"Another breach","tlp":"GREEN"}`),

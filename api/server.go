@@ -71,6 +71,14 @@ func (s *server) routes() []route {
 		{method: fiber.MethodPost, path: "/api/v1/auth/refresh", handler: s.refresh, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/auth/logout", handler: s.logout, public: true},
 		{method: fiber.MethodGet, path: "/api/v1/me", handler: s.me},
+		{method: fiber.MethodGet, path: "/api/v1/me/mfa", handler: s.getMFA},
+		{method: fiber.MethodPost, path: "/api/v1/me/mfa/totp", handler: s.startTOTP},
+		{method: fiber.MethodPost, path: "/api/v1/me/mfa/totp/confirm", handler: s.confirmTOTP},
+		{method: fiber.MethodPost, path: "/api/v1/me/mfa/recovery-codes", handler: s.newRecoveryCodes},
+		{method: fiber.MethodPost, path: "/api/v1/me/mfa/disable", handler: s.disableMFA},
+		{method: fiber.MethodGet, path: "/api/v1/tokens", handler: s.listTokens},
+		{method: fiber.MethodPost, path: "/api/v1/tokens", handler: s.createToken},
+		{method: fiber.MethodDelete, path: "/api/v1/tokens/:id", handler: s.revokeToken},
 
 		{method: fiber.MethodGet, path: "/api/v1/agencies", handler: s.listAgencies},
 		{method: fiber.MethodPost, path: "/api/v1/agencies", handler: s.createAgency},
@@ -80,6 +88,7 @@ func (s *server) routes() []route {
 		{method: fiber.MethodPost, path: "/api/v1/users", handler: s.createUser},
 		{method: fiber.MethodGet, path: "/api/v1/users/:id", handler: s.getUser},
 		{method: fiber.MethodPatch, path: "/api/v1/users/:id", handler: s.patchUser},
+		{method: fiber.MethodDelete, path: "/api/v1/users/:id/mfa", handler: s.resetUserMFA},
 
 		{method: fiber.MethodGet, path: "/api/v1/cases", handler: s.listCases},
 		{method: fiber.MethodPost, path: "/api/v1/cases", handler: s.createCase},

@@ -307,11 +307,20 @@ func TestMigrate_StatusUpStatus(t *testing.T) {
 			if strings.Contains(out.String(), "pending") {
 				t.Errorf("status after up:\n%s", out.String())
 			}
+			out.Reset()
+			if err := run(ctx, []string{"migrate", "down-to", "1"}, env, &out, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "undone 00002_access.sql") || strings.Contains(out.String(), "undone 00001") {
+				t.Errorf("down-to 1:\n%s", out.String())
+			}
 		})
 	}
-	err := run(context.Background(), []string{"migrate", "sideways"}, func(string) string { return "" }, io.Discard, io.Discard)
-	if exitCode(err) != 2 {
-		t.Errorf("unknown migrate action: %v", err)
+	for _, args := range [][]string{{"migrate", "sideways"}, {"migrate", "down-to"}, {"migrate", "down-to", "-1"}} {
+		err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
+		if exitCode(err) != 2 {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
 	}
 }
 

@@ -4,19 +4,35 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/bevis-ir/bevis/internal/db"
 )
 
-// migrate runs `bevis migrate up|status [options]`.
+const migrateUsage = "usage: bevis migrate up|status|down-to VERSION [options]"
+
+// migrate runs `bevis migrate up|status|down-to VERSION [options]`.
+// down-to backs out the migrations newer than VERSION, for returning to
+// an older release; take a backup first, as it drops their tables.
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "up" && args[0] != "status") {
-		return &usageError{"usage: bevis migrate up|status [options]"}
+	if len(args) == 0 || (args[0] != "up" && args[0] != "status" && args[0] != "down-to") {
+		return &usageError{migrateUsage}
 	}
-	action := args[0]
-	cfg, ok, err := loadConfig("migrate "+action, args[1:], getenv, stdout)
+	action, rest := args[0], args[1:]
+	var target int64
+	if action == "down-to" {
+		if len(rest) == 0 {
+			return &usageError{migrateUsage}
+		}
+		v, err := strconv.ParseInt(rest[0], 10, 64)
+		if err != nil || v < 0 {
+			return &usageError{"bevis migrate down-to: VERSION must be a migration number, like 3"}
+		}
+		target, rest = v, rest[1:]
+	}
+	cfg, ok, err := loadConfig("migrate "+action, rest, getenv, stdout)
 	if !ok {
 		return err
 	}
@@ -27,6 +43,17 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer db.Close(gdb)
 
+	if action == "down-to" {
+		undone, err := db.MigrateDownTo(ctx, gdb, log, target)
+		if err != nil {
+			return err
+		}
+		for _, name := range undone {
+			fmt.Fprintln(stdout, "undone", name)
+		}
+		fmt.Fprintf(stdout, "%d migration(s) undone; the %s database is at version %d\n", len(undone), db.Dialect(gdb), target)
+		return nil
+	}
 	if action == "up" {
 		applied, err := db.Migrate(ctx, gdb, log)
 		if err != nil {

@@ -83,3 +83,21 @@ func Migrations(ctx context.Context, gdb *gorm.DB, log *slog.Logger) ([]Migratio
 	}
 	return out, nil
 }
+
+// MigrateDownTo undoes applied migrations newer than version, newest first,
+// for backing out a release; it returns the names of those undone.
+func MigrateDownTo(ctx context.Context, gdb *gorm.DB, log *slog.Logger, version int64) ([]string, error) {
+	p, err := provider(gdb, log)
+	if err != nil {
+		return nil, fmt.Errorf("migrate down: %w", err)
+	}
+	results, err := p.DownTo(ctx, version)
+	if err != nil {
+		return nil, fmt.Errorf("migrate down: %w", err)
+	}
+	undone := make([]string, 0, len(results))
+	for _, r := range results {
+		undone = append(undone, r.Source.Path)
+	}
+	return undone, nil
+}

@@ -78,3 +78,34 @@ func TestOpen_SQLitePragmasAreOn(t *testing.T) {
 		}
 	}
 }
+
+// Down migrations are how an operator backs out a release; each must undo
+// its Up so that the whole chain can go down and up again.
+func TestMigrate_EveryMigrationGoesDownAndUpAgain(t *testing.T) {
+	urls := map[string]string{db.SQLite: testenv.SQLiteURL(t), db.Postgres: testenv.PostgresURL(t)}
+	for dialect, url := range urls {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			log := testenv.Logger(t)
+			gdb, err := db.Open(ctx, url, 0, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close(gdb)
+			applied, err := db.Migrate(ctx, gdb, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			undone, err := db.MigrateDownTo(ctx, gdb, log, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(undone) != len(applied) {
+				t.Errorf("undid %d of %d migrations", len(undone), len(applied))
+			}
+			if again, err := db.Migrate(ctx, gdb, log); err != nil || len(again) != len(applied) {
+				t.Fatalf("up again: %d applied, %v", len(again), err)
+			}
+		})
+	}
+}
