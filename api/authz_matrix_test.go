@@ -52,6 +52,11 @@ func matrix() []matrixRow {
 	)
 	// Case rows: outsiders and the excluded get 404; members by role.
 	caseRead := expect{unauth, unauth, nofnd, ok, ok, ok, ok, nofnd, nofnd, nofnd}
+	caseWrite := func(status int) expect {
+		return expect{unauth, unauth, nofnd, forbid, status, status, status, nofnd, nofnd, nofnd}
+	}
+	// Only a coordinator of the assigned agency (A's lead) takes its task on.
+	taskAck := expect{unauth, unauth, nofnd, forbid, forbid, forbid, ok, nofnd, nofnd, nofnd}
 	caseManage := func(status int) expect {
 		return expect{unauth, unauth, nofnd, forbid, forbid, forbid, status, nofnd, nofnd, nofnd}
 	}
@@ -105,6 +110,25 @@ func matrix() []matrixRow {
 		{"PUT", "/api/v1/cases/{id}/members/exclusions/{userId}", json(`{"reason":"suspected insider"}`), caseManage(created)},
 		{"DELETE", "/api/v1/cases/{id}/members/exclusions/{userId}", nil, caseManage(noContent)},
 
+		{"GET", "/api/v1/tasks", nil, signedIn(ok)},
+		{"GET", "/api/v1/cases/{id}/tasks", nil, caseRead},
+		{"POST", "/api/v1/cases/{id}/tasks", func(w *world, _ string) string {
+			return `{"title":"Image the mail server","assignee_user_id":"` + w.user["investigator"].ID + `","priority":"high"}`
+		}, caseWrite(created)},
+		{"GET", "/api/v1/cases/{id}/tasks/{taskId}", nil, caseRead},
+		// Writers without If-Match are told to send it (428).
+		{"PATCH", "/api/v1/cases/{id}/tasks/{taskId}", json(`{"status":"in_progress"}`), caseWrite(428)},
+		{"POST", "/api/v1/cases/{id}/tasks/{taskId}/acknowledge", nil, taskAck},
+		{"POST", "/api/v1/cases/{id}/tasks/{taskId}/delegate", func(w *world, _ string) string {
+			return `{"user_id":"` + w.user["investigator"].ID + `"}`
+		}, taskAck},
+		{"POST", "/api/v1/cases/{id}/tasks/{taskId}/checklist", json(`{"text":"Hash the export"}`), caseWrite(created)},
+		{"PATCH", "/api/v1/cases/{id}/tasks/{taskId}/checklist/{itemId}", json(`{"done":true}`), caseWrite(ok)},
+		{"GET", "/api/v1/cases/{id}/tasks/{taskId}/comments", nil, caseRead},
+		{"POST", "/api/v1/cases/{id}/tasks/{taskId}/comments", json(`{"body":"Started."}`), caseWrite(created)},
+		{"GET", "/api/v1/cases/{id}/comments", nil, caseRead},
+		{"POST", "/api/v1/cases/{id}/comments", json(`{"body":"Sitrep at 16:00."}`), caseWrite(created)},
+
 		// Last: signing out ends each caller's session.
 		{"POST", "/api/v1/auth/logout", nil, all(noContent)},
 	}
@@ -120,7 +144,8 @@ func (w *world) fill(path string) string {
 	case strings.HasPrefix(path, "/api/v1/users/"):
 		id = w.user["investigator"].ID
 	}
-	r := strings.NewReplacer("{id}", id, "{agencyId}", w.agency["D"].ID, "{userId}", w.user["spare"].ID)
+	r := strings.NewReplacer("{id}", id, "{agencyId}", w.agency["D"].ID, "{userId}", w.user["spare"].ID,
+		"{taskId}", w.taskID, "{itemId}", w.itemID)
 	return r.Replace(path)
 }
 

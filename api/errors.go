@@ -77,6 +77,9 @@ var domainErrors = []struct {
 	{access.ErrTOTPInvalid, fiber.StatusBadRequest, "invalid_code", "The code does not match the authenticator."},
 	{access.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{cases.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
+	{cases.ErrTaskNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
+	{cases.ErrStale, fiber.StatusPreconditionFailed, "precondition_failed",
+		"It was changed since you read it: read it again (for its new ETag) and redo the change."},
 	{access.ErrForbidden, fiber.StatusForbidden, "forbidden", "You may not do this."},
 	{access.ErrConflict, fiber.StatusConflict, "conflict", "The request conflicts with the current state."},
 }

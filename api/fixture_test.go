@@ -30,6 +30,8 @@ type world struct {
 	tokens     *access.TokenIssuer
 	signingKey ed25519.PrivateKey // the key behind tokens, for forging near-valid tokens
 	caseID     string
+	taskID     string // a task of the case, given to agency A, with one checklist item
+	itemID     string
 	agency     map[string]access.Agency // A owns the case, B is another agency, C holds admin and auditor, D is spare
 	user       map[string]access.User
 	bearer     map[string]string // principal name → access token
@@ -63,7 +65,7 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		Config: testConfig(t), DB: d.DB, Evidence: fakePinger{}, Log: testenv.Logger(t), UI: testUI,
 		Directory: access.NewDirectory(d.DB), Sessions: access.NewSessions(d.DB, tokens, 12*time.Hour),
 		Authz: access.NewAuthorizer(d.DB), Membership: access.NewMembership(d.DB), SigningKeys: keys,
-		Cases: cases.NewStore(d.DB),
+		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
 	}
 	app, err := New(deps)
 	if err != nil {
@@ -109,6 +111,12 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 	if _, err := deps.Membership.Exclude(ctx, lead, k.ID, w.user["excluded"].ID, "suspected insider"); err != nil {
 		t.Fatal(err)
 	}
+	task, err := deps.Tasks.CreateTask(ctx, lead, k.ID, cases.NewTask{Title: "Preserve the firewall logs",
+		AssigneeAgencyID: w.agency["A"].ID, Checklist: []string{"Export the last 90 days"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.taskID, w.itemID = task.ID, task.Checklist[0].ID
 	for name := range w.user {
 		w.login(t, name)
 	}

@@ -32,6 +32,7 @@ type Deps struct {
 	Membership  *access.Membership
 	SigningKeys *access.SigningKeys
 	Cases       *cases.Store
+	Tasks       *cases.Tasks
 }
 
 // pinger is a dependency /readyz checks.
@@ -100,6 +101,20 @@ func (s *server) routes() []route {
 		{method: fiber.MethodDelete, path: "/api/v1/cases/:id/members/users/:userId", handler: s.deleteUserMember},
 		{method: fiber.MethodPut, path: "/api/v1/cases/:id/members/exclusions/:userId", handler: s.putExclusion},
 		{method: fiber.MethodDelete, path: "/api/v1/cases/:id/members/exclusions/:userId", handler: s.deleteExclusion},
+
+		{method: fiber.MethodGet, path: "/api/v1/tasks", handler: s.listMyTasks},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/tasks", handler: s.listCaseTasks},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks", handler: s.createTask},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/tasks/:taskId", handler: s.getTask},
+		{method: fiber.MethodPatch, path: "/api/v1/cases/:id/tasks/:taskId", handler: s.patchTask},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks/:taskId/acknowledge", handler: s.acknowledgeTask},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks/:taskId/delegate", handler: s.delegateTask},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks/:taskId/checklist", handler: s.addChecklistItem},
+		{method: fiber.MethodPatch, path: "/api/v1/cases/:id/tasks/:taskId/checklist/:itemId", handler: s.patchChecklistItem},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/tasks/:taskId/comments", handler: s.listComments},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks/:taskId/comments", handler: s.createComment},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/comments", handler: s.listComments},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/comments", handler: s.createComment},
 	}
 }
 

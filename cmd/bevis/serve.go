@@ -96,14 +96,16 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 	if err != nil {
 		return api.Deps{}, err
 	}
+	authz := access.NewAuthorizer(gdb)
 	return api.Deps{
 		Config: cfg, DB: gdb, Log: log,
 		Directory:   access.NewDirectory(gdb),
 		Sessions:    access.NewSessions(gdb, tokens, cfg.SessionTTL),
-		Authz:       access.NewAuthorizer(gdb),
+		Authz:       authz,
 		Membership:  access.NewMembership(gdb),
 		SigningKeys: keys,
 		Cases:       cases.NewStore(gdb),
+		Tasks:       cases.NewTasks(gdb, authz),
 	}, nil
 }
 
