@@ -96,10 +96,12 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 	if err != nil {
 		return api.Deps{}, err
 	}
+	sessions := access.NewSessions(gdb, tokens, cfg.SessionTTL)
 	return api.Deps{
 		Config: cfg, DB: gdb, Log: log,
 		Directory:   access.NewDirectory(gdb),
-		Sessions:    access.NewSessions(gdb, tokens, cfg.SessionTTL),
+		Sessions:    sessions,
+		SSO:         access.NewSSO(gdb, sessions),
 		Authz:       access.NewAuthorizer(gdb),
 		Membership:  access.NewMembership(gdb),
 		SigningKeys: keys,
