@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -393,12 +394,12 @@ func (s *SSO) resolveUser(ctx context.Context, cfg ssoConfigRow, roles []ssoGrou
 			for _, r := range roles {
 				mapped[r.GroupName] = SystemRole(r.SystemRole)
 			}
-			name := id.name
-			if name == "" {
+			name := truncateRunes(id.name, 200)
+			if name == "" || !utf8.ValidString(name) || strings.ContainsAny(name, "\x00\r\n") {
 				name, _, _ = strings.Cut(id.email, "@")
 			}
 			created, err := NewDirectory(tx).CreateUser(ctx, NewUser{AgencyID: cfg.AgencyID, Email: id.email,
-				Name: truncateRunes(name, 200), SystemRole: roleForGroups(id.groups, mapped)})
+				Name: name, SystemRole: roleForGroups(id.groups, mapped)})
 			if err != nil {
 				return err
 			}

@@ -190,9 +190,14 @@ func TestSSO_ProvisionsWithTheRoleOfTheGroups(t *testing.T) {
 				{"dave", []any{"auditors", "bevis-admins"}, RoleAgencyAdmin},
 				{"erin", "staff", RoleMember},
 				{"frank", nil, RoleMember},
+				{"gus", []any{42, "auditors"}, RoleAuditor},
 			}
 			for _, tt := range tests {
 				claims := person(tt.sub, tt.sub+"@a.test", "name", "Person "+tt.sub)
+				wantName := "Person " + tt.sub
+				if tt.sub == "gus" { // a name on two lines is not taken
+					claims["name"], wantName = "Gus\nEvil", "gus"
+				}
 				if tt.groups != nil {
 					claims["groups"] = tt.groups
 				}
@@ -200,7 +205,7 @@ func TestSSO_ProvisionsWithTheRoleOfTheGroups(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", tt.sub, err)
 				}
-				if g.User.AgencyID != f.a.ID || g.User.SystemRole != tt.want || g.User.Name != "Person "+tt.sub ||
+				if g.User.AgencyID != f.a.ID || g.User.SystemRole != tt.want || g.User.Name != wantName ||
 					g.User.Email != tt.sub+"@a.test" || g.User.Status != UserActive {
 					t.Errorf("%s provisioned as %+v, want %s of agency A", tt.sub, g.User, tt.want)
 				}
