@@ -523,3 +523,65 @@ func TestSSOSettings_TheDatabaseRefusesAdminForAGroup(t *testing.T) {
 		})
 	}
 }
+
+func TestSSO_AnotherNodeFinishesTheSignIn(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			f := newSSOFixture(t, d)
+			ctx := context.Background()
+			start, err := f.sso.Start(ctx, "AG-A", ssoTestRedirect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.provider.QueueUser(person("alice-sub", "alice@a.test"))
+			back := authorize(t, start.AuthURL)
+			// A second node: its own services on the same database, nothing
+			// shared in memory with the first.
+			other := NewSSO(d.DB, newTestSessions(t, d))
+			g, err := other.Finish(ctx, SSOCallback{State: back.Get("state"), BrowserState: start.State,
+				Code: back.Get("code"), RedirectURL: ssoTestRedirect})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.User.ID != f.alice.ID {
+				t.Errorf("signed in %s, want alice", g.User.Email)
+			}
+		})
+	}
+}
+
+func TestSSO_AStateIsSpentOnceUnderConcurrency(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			f := newSSOFixture(t, d)
+			ctx := context.Background()
+			start, err := f.sso.Start(ctx, "AG-A", ssoTestRedirect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const callbacks = 8
+			errs := make(chan error, callbacks)
+			for range callbacks {
+				go func() {
+					_, err := f.sso.consume(ctx, start.State)
+					errs <- err
+				}()
+			}
+			spent := 0
+			for range callbacks {
+				err := <-errs
+				var se *SSOError
+				switch {
+				case err == nil:
+					spent++
+				case errors.As(err, &se) && se.Code == SSOInvalidState:
+				default:
+					t.Errorf("unexpected error: %v", err)
+				}
+			}
+			if spent != 1 {
+				t.Errorf("the state was spent %d times, want once", spent)
+			}
+		})
+	}
+}
