@@ -210,8 +210,9 @@ func (s *SSO) Finish(ctx context.Context, in SSOCallback) (Grant, error) {
 		return Grant{}, ssoErr(SSOTokenInvalid, "the token response has no id_token")
 	}
 	// The verifier pins the issuer (discovery refused any other), the
-	// audience to this client and the provider's algorithms and keys.
-	idToken, err := provider.VerifierContext(httpCtx, &oidc.Config{ClientID: cfg.ClientID, Now: s.now}).Verify(httpCtx, rawID)
+	// audience to this client and the provider's algorithms and keys (the
+	// provider's key set, cached with it and fetched through s.client).
+	idToken, err := provider.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: s.now}).Verify(httpCtx, rawID)
 	if err != nil {
 		return Grant{}, ssoErr(SSOTokenInvalid, "id token: %v", err)
 	}
@@ -269,7 +270,7 @@ func (s *SSO) provider(ctx context.Context, issuer string) (*oidc.Provider, erro
 	}
 	p, err := oidc.NewProvider(oidc.ClientContext(ctx, s.client), issuer)
 	if err != nil {
-		return nil, ssoErr(SSOProviderError, "discovery of %s: %v", issuer, err)
+		return nil, ssoErr(SSOProviderError, "discovery of %s: %s", issuer, truncateRunes(err.Error(), 300))
 	}
 	s.mu.Lock()
 	s.providers[issuer] = cachedProvider{p: p, fetched: time.Now()}
