@@ -19,6 +19,11 @@ const (
 
 	ActionAgencyRead  Action = "agency.read"
 	ActionAgencyWrite Action = "agency.write"
+	// Single sign-on settings: trusting a provider lets it vouch for
+	// everyone of the agency, so only an admin sets them; the agency's own
+	// agency_admin may read them (never the client secret).
+	ActionAgencySSORead  Action = "agency.sso.read"
+	ActionAgencySSOWrite Action = "agency.sso.write"
 
 	ActionUserRead      Action = "user.read"
 	ActionUserWrite     Action = "user.write"
@@ -40,7 +45,7 @@ const (
 // A test holds it and the constants together.
 var knownActions = []Action{
 	ActionSelfRead, ActionSelfMFA, ActionTokenManage,
-	ActionAgencyRead, ActionAgencyWrite,
+	ActionAgencyRead, ActionAgencyWrite, ActionAgencySSORead, ActionAgencySSOWrite,
 	ActionUserRead, ActionUserWrite, ActionUserGrantRole,
 	ActionCaseCreate, ActionCaseList, ActionCaseRead, ActionCaseWrite, ActionCaseMembersRead, ActionCaseMembersManage,
 	ActionTaskAcknowledge,
@@ -111,8 +116,10 @@ func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, 
 		return nil
 	case ActionAgencyRead:
 		return nil // agency names are shared by everyone working together
-	case ActionAgencyWrite:
+	case ActionAgencyWrite, ActionAgencySSOWrite:
 		return allowIf(p.SystemRole == RoleAdmin)
+	case ActionAgencySSORead:
+		return allowIf(p.SystemRole == RoleAdmin || (p.SystemRole == RoleAgencyAdmin && p.AgencyID == res.AgencyID))
 	case ActionUserRead:
 		if p.SystemRole == RoleAdmin || p.AgencyID == res.AgencyID {
 			return nil

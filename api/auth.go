@@ -123,14 +123,20 @@ func (s *server) logout(c *fiber.Ctx) error {
 }
 
 func (s *server) sendGrant(c *fiber.Ctx, g access.Grant) error {
-	c.Cookie(&fiber.Cookie{
-		Name: refreshCookie, Value: g.RefreshToken, Path: refreshPath, Expires: g.RefreshExpiresAt,
-		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: s.Config.TLSEnabled(),
-	})
+	s.setRefreshCookie(c, g)
 	return c.JSON(tokenResponse{
 		AccessToken: g.AccessToken, TokenType: "Bearer",
 		ExpiresIn: int(time.Until(g.AccessExpiresAt).Seconds()), ExpiresAt: g.AccessExpiresAt.UTC().Format(time.RFC3339),
 		User: toUserJSON(g.User), MFAEnrolmentRequired: g.MFAEnrolmentRequired,
+	})
+}
+
+// setRefreshCookie hands the browser the refresh token of a grant, for
+// every way of signing in.
+func (s *server) setRefreshCookie(c *fiber.Ctx, g access.Grant) {
+	c.Cookie(&fiber.Cookie{
+		Name: refreshCookie, Value: g.RefreshToken, Path: refreshPath, Expires: g.RefreshExpiresAt,
+		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: s.Config.TLSEnabled(),
 	})
 }
 

@@ -47,6 +47,7 @@ func matrix() []matrixRow {
 	json := func(s string) func(*world, string) string { return func(*world, string) string { return s } }
 	const (
 		ok, created, noContent     = 200, 201, 204
+		found                      = 302
 		bad, unauth, forbid, nofnd = 400, 401, 403, 404
 		conflict                   = 409
 	)
@@ -68,6 +69,9 @@ func matrix() []matrixRow {
 		{"GET", "/.well-known/jwks.json", nil, all(ok)},
 		{"POST", "/api/v1/auth/login", json(`{"email":"x@bevis.test","password":"p","role":"admin"}`), all(bad)},
 		{"POST", "/api/v1/auth/refresh", nil, all(unauth)},
+		// Public and answered by redirects only: agency B has no single sign-on.
+		{"GET", "/api/v1/auth/sso/{agencyCode}/start", nil, all(found)},
+		{"GET", "/api/v1/auth/sso/callback", nil, all(found)},
 		{"GET", "/api/v1/me", nil, signedIn(ok)},
 		{"GET", "/api/v1/me/mfa", nil, signedIn(ok)},
 		{"POST", "/api/v1/me/mfa/totp", nil, signedIn(created)},
@@ -87,6 +91,10 @@ func matrix() []matrixRow {
 		}, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, created, forbid}},
 		{"GET", "/api/v1/agencies/{id}", nil, signedIn(ok)},
 		{"PATCH", "/api/v1/agencies/{id}", json(`{"name":"Agency B, renamed"}`),
+			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid}},
+		{"GET", "/api/v1/agencies/{id}/sso", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid}},
+		{"PUT", "/api/v1/agencies/{id}/sso",
+			json(`{"enabled":false,"issuer":"https://login.agency-b.example","client_id":"bevis","client_secret":"s3cret"}`),
 			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid}},
 		{"GET", "/api/v1/users", nil, signedIn(ok)},
 		{"POST", "/api/v1/users", func(w *world, who string) string {
@@ -135,7 +143,8 @@ func matrix() []matrixRow {
 }
 
 // fill puts the fixture's IDs into a documented path: {id} is the case,
-// agency B or user "investigator" depending on the collection.
+// agency B or user "investigator" depending on the collection;
+// {agencyCode} is agency B's code.
 func (w *world) fill(path string) string {
 	id := w.caseID
 	switch {
@@ -144,8 +153,8 @@ func (w *world) fill(path string) string {
 	case strings.HasPrefix(path, "/api/v1/users/"):
 		id = w.user["investigator"].ID
 	}
-	r := strings.NewReplacer("{id}", id, "{agencyId}", w.agency["D"].ID, "{userId}", w.user["spare"].ID,
-		"{taskId}", w.taskID, "{itemId}", w.itemID)
+	r := strings.NewReplacer("{agencyCode}", w.agency["B"].Code, "{id}", id, "{agencyId}", w.agency["D"].ID,
+		"{userId}", w.user["spare"].ID, "{taskId}", w.taskID, "{itemId}", w.itemID)
 	return r.Replace(path)
 }
 

@@ -61,9 +61,10 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sessions := access.NewSessions(d.DB, tokens, 12*time.Hour)
 	deps := Deps{
 		Config: testConfig(t), DB: d.DB, Evidence: fakePinger{}, Log: testenv.Logger(t), UI: testUI,
-		Directory: access.NewDirectory(d.DB), Sessions: access.NewSessions(d.DB, tokens, 12*time.Hour),
+		Directory: access.NewDirectory(d.DB), Sessions: sessions, SSO: access.NewSSO(d.DB, sessions),
 		Authz: access.NewAuthorizer(d.DB), Membership: access.NewMembership(d.DB), SigningKeys: keys,
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
 	}

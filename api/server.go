@@ -31,6 +31,7 @@ type Deps struct {
 	Authz       *access.Authorizer
 	Membership  *access.Membership
 	SigningKeys *access.SigningKeys
+	SSO         *access.SSO
 	Cases       *cases.Store
 	Tasks       *cases.Tasks
 }
@@ -71,6 +72,8 @@ func (s *server) routes() []route {
 		{method: fiber.MethodPost, path: "/api/v1/auth/login", handler: s.login, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/auth/refresh", handler: s.refresh, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/auth/logout", handler: s.logout, public: true},
+		{method: fiber.MethodGet, path: "/api/v1/auth/sso/:agencyCode/start", handler: s.ssoStart, public: true},
+		{method: fiber.MethodGet, path: "/api/v1/auth/sso/callback", handler: s.ssoCallback, public: true},
 		{method: fiber.MethodGet, path: "/api/v1/me", handler: s.me},
 		{method: fiber.MethodGet, path: "/api/v1/me/mfa", handler: s.getMFA},
 		{method: fiber.MethodPost, path: "/api/v1/me/mfa/totp", handler: s.startTOTP},
@@ -85,6 +88,8 @@ func (s *server) routes() []route {
 		{method: fiber.MethodPost, path: "/api/v1/agencies", handler: s.createAgency},
 		{method: fiber.MethodGet, path: "/api/v1/agencies/:id", handler: s.getAgency},
 		{method: fiber.MethodPatch, path: "/api/v1/agencies/:id", handler: s.patchAgency},
+		{method: fiber.MethodGet, path: "/api/v1/agencies/:id/sso", handler: s.getSSO},
+		{method: fiber.MethodPut, path: "/api/v1/agencies/:id/sso", handler: s.putSSO},
 		{method: fiber.MethodGet, path: "/api/v1/users", handler: s.listUsers},
 		{method: fiber.MethodPost, path: "/api/v1/users", handler: s.createUser},
 		{method: fiber.MethodGet, path: "/api/v1/users/:id", handler: s.getUser},

@@ -97,10 +97,12 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 		return api.Deps{}, err
 	}
 	authz := access.NewAuthorizer(gdb)
+	sessions := access.NewSessions(gdb, tokens, cfg.SessionTTL)
 	return api.Deps{
 		Config: cfg, DB: gdb, Log: log,
 		Directory:   access.NewDirectory(gdb),
-		Sessions:    access.NewSessions(gdb, tokens, cfg.SessionTTL),
+		Sessions:    sessions,
+		SSO:         access.NewSSO(gdb, sessions),
 		Authz:       authz,
 		Membership:  access.NewMembership(gdb),
 		SigningKeys: keys,

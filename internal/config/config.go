@@ -44,6 +44,10 @@ type Config struct {
 	CORSOrigins    []string
 	TrustedProxies []string
 
+	// PublicURL is where people reach Bevis, as scheme://host[:port];
+	// single sign-on sends providers back to it. See BaseURL.
+	PublicURL string
+
 	TokenKeysFile string // PEM of the Ed25519 keys that sign access tokens
 	TokenIssuer   string
 	SessionTTL    time.Duration
@@ -65,6 +69,20 @@ type S3 struct {
 
 // Enabled reports whether evidence goes to S3 rather than the local folder.
 func (s S3) Enabled() bool { return s.Endpoint != "" }
+
+// BaseURL is PublicURL or, when that is unset, a URL made from the listen
+// address, which is right only when people reach Bevis at that address
+// (local use; behind a load balancer, set BEVIS_PUBLIC_URL).
+func (c Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	scheme := "http"
+	if c.TLSEnabled() {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Listen
+}
 
 // TLSEnabled reports whether Bevis serves HTTPS itself.
 func (c Config) TLSEnabled() bool { return c.TLSCertFile != "" }

@@ -53,6 +53,28 @@ func TestLoad_FlagsWinOverEnvironment(t *testing.T) {
 	}
 }
 
+func TestBaseURL_IsThePublicURLOrTheListenAddress(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{nil, "http://127.0.0.1:8080"},
+		{map[string]string{"BEVIS_PUBLIC_URL": "https://Bevis.Example.org/"}, "https://Bevis.Example.org"},
+		{map[string]string{"BEVIS_PUBLIC_URL": "http://localhost:9000"}, "http://localhost:9000"},
+		{map[string]string{"BEVIS_TLS_CERT_FILE": "c.pem", "BEVIS_TLS_KEY_FILE": "k.pem", "BEVIS_LISTEN": "127.0.0.1:8443"},
+			"https://127.0.0.1:8443"},
+	}
+	for _, tt := range tests {
+		c, err := Load("serve", nil, envOf(tt.env), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.BaseURL(); got != tt.want {
+			t.Errorf("%v: BaseURL %q, want %q", tt.env, got, tt.want)
+		}
+	}
+}
+
 func TestLoad_SecretsFromFiles(t *testing.T) {
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "s3-secret")
@@ -98,6 +120,9 @@ func TestLoad_RejectsInvalidConfiguration(t *testing.T) {
 		{"part size too small", nil, map[string]string{"BEVIS_S3_PART_SIZE": "1MiB"}, "outside"},
 		{"body limit not a size", nil, map[string]string{"BEVIS_BODY_LIMIT": "lots"}, "not a size"},
 		{"wildcard CORS", nil, map[string]string{"BEVIS_CORS_ORIGINS": "*"}, "not an origin"},
+		{"public URL with a path", nil, map[string]string{"BEVIS_PUBLIC_URL": "https://bevis.example.org/app"}, "BEVIS_PUBLIC_URL"},
+		{"public URL without scheme", nil, map[string]string{"BEVIS_PUBLIC_URL": "bevis.example.org"}, "BEVIS_PUBLIC_URL"},
+		{"public URL with credentials", nil, map[string]string{"BEVIS_PUBLIC_URL": "https://u:p@bevis.example.org"}, "BEVIS_PUBLIC_URL"},
 		{"TLS cert without key", nil, map[string]string{"BEVIS_TLS_CERT_FILE": "/etc/cert.pem"}, "go together"},
 		{"secret and secret file", nil, map[string]string{"BEVIS_S3_SECRET_KEY": "a", "BEVIS_S3_SECRET_KEY_FILE": "/x"}, "both set"},
 		{"missing secret file", nil, map[string]string{"BEVIS_S3_SECRET_KEY_FILE": "/nonexistent/secret"}, "BEVIS_S3_SECRET_KEY_FILE"},

@@ -169,6 +169,12 @@ var options = []*option{
 		"how long one sign-in lasts, however often its refresh token is rotated",
 		func(c *Config) *time.Duration { return &c.SessionTTL }),
 	{
+		flag: "public-url", env: "BEVIS_PUBLIC_URL",
+		usage: "the URL people reach Bevis at, like https://bevis.example.org; single sign-on sends providers back to it (default http(s)://LISTEN, for local use only)",
+		set:   func(c *Config, v string) (err error) { c.PublicURL, err = parsePublicURL(v); return err },
+		get:   func(c Config) string { return c.PublicURL },
+	},
+	{
 		flag: "tls-cert-file", env: "BEVIS_TLS_CERT_FILE",
 		usage: "PEM certificate to serve HTTPS directly (with --tls-key-file); enables HSTS",
 		set:   func(c *Config, v string) error { c.TLSCertFile = v; return nil },
@@ -353,6 +359,20 @@ func parseOrigins(v string) ([]string, error) {
 		out = append(out, u.Scheme+"://"+u.Host)
 	}
 	return out, nil
+}
+
+// parsePublicURL accepts an absolute http or https URL of a host, without
+// path, query or credentials: Bevis serves its routes at the root.
+func parsePublicURL(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return "", fmt.Errorf("%q is not a URL like https://bevis.example.org (no path, query or credentials)", v)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 func parseProxies(v string) ([]string, error) {
