@@ -169,6 +169,12 @@ var options = []*option{
 		"how long one sign-in lasts, however often its refresh token is rotated",
 		func(c *Config) *time.Duration { return &c.SessionTTL }),
 	{
+		flag: "clock-rules-file", env: "BEVIS_CLOCK_RULES_FILE",
+		usage: "JSON file of regulatory clock rules added to the built-in GDPR and NIS2 ones (national rules)",
+		set:   func(c *Config, v string) error { c.ClockRulesFile = v; return nil },
+		get:   func(c Config) string { return c.ClockRulesFile },
+	},
+	{
 		flag: "tls-cert-file", env: "BEVIS_TLS_CERT_FILE",
 		usage: "PEM certificate to serve HTTPS directly (with --tls-key-file); enables HSTS",
 		set:   func(c *Config, v string) error { c.TLSCertFile = v; return nil },
