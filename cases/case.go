@@ -101,8 +101,9 @@ type caseRow struct {
 	Jurisdictions         string // JSON array
 	Version               int64
 	CreatedBy             string
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	// The store sets the times from its own (injectable) clock.
+	CreatedAt time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (caseRow) TableName() string { return "cases" }
