@@ -111,6 +111,10 @@ func TestCases_RefuseUnknownAndServerOwnedFields(t *testing.T) {
 			t.Errorf("patch with %s: %d %s", f, resp.StatusCode, body)
 		}
 	}
+	resp, body := w.call(t, "PATCH", "/api/v1/cases/"+w.caseID, w.bearer["lead"], `{"severity":"high"}`, "If-Match", tag)
+	if resp.StatusCode != 400 || !strings.Contains(body, `Field \"severity\" has the wrong type`) {
+		t.Errorf("patch with a wrongly typed field: %d %s", resp.StatusCode, body)
+	}
 	for _, bad := range []string{`{"severity":9}`, `{"tlp":"PURPLE"}`, `{"title":""}`, `{"jurisdictions":["atlantis"]}`,
 		`{"aware_at":"2999-01-01T00:00:00Z"}`, `{"tags":["a\nb"]}`} {
 		resp, body := w.call(t, "PATCH", "/api/v1/cases/"+w.caseID, w.bearer["lead"], bad, "If-Match", tag)
@@ -122,7 +126,7 @@ func TestCases_RefuseUnknownAndServerOwnedFields(t *testing.T) {
 	if after.Version != before.Version || after.Title != before.Title || after.Status != "new" {
 		t.Errorf("refused input changed the case: %+v", after)
 	}
-	resp, body := w.call(t, "GET", "/api/v1/cases", w.bearer["lead"], "")
+	resp, body = w.call(t, "GET", "/api/v1/cases", w.bearer["lead"], "")
 	if resp.StatusCode != 200 || strings.Count(body, `"reference"`) != 1 {
 		t.Errorf("refused creations made cases: %s", body)
 	}

@@ -53,6 +53,8 @@ CREATE TABLE case_transitions (
     reason      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX case_transitions_case ON case_transitions (case_id, at, id);
+INSERT INTO case_transitions (id, case_id, from_status, to_status, by_user, by_agency, at, reason)
+SELECT 'created-' || id, id, '', 'new', created_by, lead_agency_id, created_at, '' FROM cases;
 
 -- The regulatory clocks of a case, derived from its facts by the clock
 -- rules; due_at is NULL while the anchor is unknown.
