@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
@@ -110,6 +112,15 @@ func matrix() []matrixRow {
 		{"POST", "/api/v1/cases", json(`{"title":"Another breach","tlp":"GREEN"}`),
 			expect{unauth, unauth, created, created, created, created, created, created, forbid, forbid}},
 		{"GET", "/api/v1/cases/{id}", nil, caseRead},
+		// Writes to the case carry its current ETag (see caseHeaders). This one
+		// flags a personal-data breach, which gives the case its GDPR clock.
+		{"PATCH", "/api/v1/cases/{id}", json(`{"summary":"Records taken","personal_data_breach":true,"aware_at":"2026-01-05T08:00:00Z"}`),
+			caseWrite(ok)},
+		{"POST", "/api/v1/cases/{id}/transitions", nextPhase, caseWrite(ok)},
+		{"GET", "/api/v1/cases/{id}/history", nil, caseRead},
+		// The first writer meets the clock; later ones find it met.
+		{"POST", "/api/v1/cases/{id}/clocks/{clock}/met", json(`{"reference":"DPA-2026-1"}`),
+			expect{unauth, unauth, nofnd, forbid, ok, conflict, conflict, nofnd, nofnd, nofnd}},
 		{"GET", "/api/v1/cases/{id}/members", nil, caseRead},
 		{"PUT", "/api/v1/cases/{id}/members/agencies/{agencyId}", json(`{"role":"observer"}`), caseManage(ok)},
 		{"DELETE", "/api/v1/cases/{id}/members/agencies/{agencyId}", nil, caseManage(noContent)},
@@ -154,7 +165,7 @@ func (w *world) fill(path string) string {
 		id = w.user["investigator"].ID
 	}
 	r := strings.NewReplacer("{agencyCode}", w.agency["B"].Code, "{id}", id, "{agencyId}", w.agency["D"].ID,
-		"{userId}", w.user["spare"].ID, "{taskId}", w.taskID, "{itemId}", w.itemID)
+		"{userId}", w.user["spare"].ID, "{taskId}", w.taskID, "{itemId}", w.itemID, "{clock}", "gdpr.art33")
 	return r.Replace(path)
 }
 
@@ -178,7 +189,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					if row.body != nil {
 						body = row.body(w, who)
 					}
-					resp, out := w.call(t, row.method, w.fill(row.path), w.bearer[who], body)
+					resp, out := w.call(t, row.method, w.fill(row.path), w.bearer[who], body, w.caseHeaders(t, row)...)
 					if resp.StatusCode != row.want[i] {
 						t.Errorf("%s %s as %s: status %d, want %d: %s", row.method, row.path, who, resp.StatusCode, row.want[i], out)
 					}
@@ -186,6 +197,34 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// caseHeaders sends the fixture case's current ETag with every write to
+// the case itself, so that the rows test authorization; concurrency has
+// tests of its own.
+func (w *world) caseHeaders(t *testing.T, row matrixRow) []string {
+	caseItself := row.path == "/api/v1/cases/{id}" || strings.HasPrefix(row.path, "/api/v1/cases/{id}/transitions") ||
+		strings.HasPrefix(row.path, "/api/v1/cases/{id}/clocks/")
+	if row.method == http.MethodGet || !caseItself {
+		return nil
+	}
+	k, err := w.deps.Cases.Get(context.Background(), w.caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{"If-Match", fmt.Sprintf(`"%d"`, k.Version)}
+}
+
+// nextPhase asks for a move the fixture case can make from where it is,
+// so that each member allowed to write moves it on.
+func nextPhase(w *world, _ string) string {
+	k, err := w.deps.Cases.Get(context.Background(), w.caseID)
+	if err != nil {
+		return `{}`
+	}
+	next := map[cases.Status]cases.Status{cases.StatusNew: cases.StatusTriage, cases.StatusTriage: cases.StatusInvestigating,
+		cases.StatusInvestigating: cases.StatusContainment, cases.StatusContainment: cases.StatusInvestigating}
+	return `{"to":"` + string(next[k.Status]) + `","reason":"matrix"}`
 }
 
 // documentedRoutes lists "METHOD /path" of every operation in the OpenAPI document.

@@ -79,7 +79,10 @@ var domainErrors = []struct {
 	{cases.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{cases.ErrTaskNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{cases.ErrStale, fiber.StatusPreconditionFailed, "precondition_failed",
-		"It was changed since you read it: read it again (for its new ETag) and redo the change."},
+		"It has changed since you read it (If-Match is stale): read it again and retry with its new ETag."},
+	{cases.ErrInvalidTransition, fiber.StatusConflict, "invalid_transition", "The case cannot move to that status."},
+	{cases.ErrClockMet, fiber.StatusConflict, "clock_already_met", "This clock is already met."},
+	{cases.ErrLeadOnly, fiber.StatusForbidden, "forbidden", "Only the case's lead may close or reopen it."},
 	{access.ErrForbidden, fiber.StatusForbidden, "forbidden", "You may not do this."},
 	{access.ErrConflict, fiber.StatusConflict, "conflict", "The request conflicts with the current state."},
 }
@@ -113,6 +116,10 @@ func problemFor(err error) (problem, bool) {
 			var conflict *access.ConflictError
 			if errors.As(err, &conflict) && conflict.Reason != "" {
 				p.Detail = strings.ToUpper(conflict.Reason[:1]) + conflict.Reason[1:] + "."
+			}
+			var transition *cases.TransitionError
+			if errors.As(err, &transition) {
+				p.Detail = strings.ToUpper(transition.Error()[:1]) + transition.Error()[1:] + "."
 			}
 			if d.status == fiber.StatusUnauthorized {
 				p.headers = map[string]string{fiber.HeaderWWWAuthenticate: `Bearer realm="bevis"`}

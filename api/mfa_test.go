@@ -90,12 +90,6 @@ func loginBody(w *world, who, code string) string {
 	return fmt.Sprintf(`{"email":%q,"password":%q,"totp":%q}`, w.user[who].Email, fixturePassword, code)
 }
 
-func problemCode(body string) string {
-	var p problem
-	_ = json.Unmarshal([]byte(body), &p)
-	return p.Code
-}
-
 func TestMFA_EnrolledUserSignsInOnlyWithAFreshCodeOrAnUnusedRecoveryCode(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		clock := fixedClock(w)
@@ -117,10 +111,10 @@ func TestMFA_EnrolledUserSignsInOnlyWithAFreshCodeOrAnUnusedRecoveryCode(t *test
 			resp, body := w.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody(w, "investigator", code))
 			return resp.StatusCode, body
 		}
-		if status, body := login(""); status != 401 || problemCode(body) != "mfa_required" {
+		if status, body := login(""); status != 401 || problemCode(t, body) != "mfa_required" {
 			t.Errorf("no code: %d %s", status, body)
 		}
-		if status, body := login(phone.wrongCode(t)); status != 401 || problemCode(body) != "unauthenticated" {
+		if status, body := login(phone.wrongCode(t)); status != 401 || problemCode(t, body) != "unauthenticated" {
 			t.Errorf("wrong code: %d %s", status, body)
 		}
 		code := phone.code(t)
@@ -175,7 +169,7 @@ func TestMFA_AgencyRequirementConfinesSessionsToEnrolment(t *testing.T) {
 		}
 		// The session open before the rule is confined on its next request.
 		resp, body := w.call(t, http.MethodGet, casePath, w.bearer["lead"], "")
-		if resp.StatusCode != 403 || problemCode(body) != "mfa_enrolment_required" {
+		if resp.StatusCode != 403 || problemCode(t, body) != "mfa_enrolment_required" {
 			t.Fatalf("case read before enrolment: %d %s", resp.StatusCode, body)
 		}
 		if resp, _ := w.call(t, http.MethodGet, "/api/v1/me", w.bearer["lead"], ""); resp.StatusCode != 200 {
@@ -210,7 +204,7 @@ func TestMFA_RemovalNeedsThePasswordAndAResetNeedsAnAdmin(t *testing.T) {
 		w.login(t, "observer")
 		enrol(t, w, "observer", clock)
 		resp, body := w.call(t, http.MethodPost, "/api/v1/me/mfa/disable", w.bearer["observer"], `{"password":"not my password at all"}`)
-		if resp.StatusCode != 403 || problemCode(body) != "password_incorrect" {
+		if resp.StatusCode != 403 || problemCode(t, body) != "password_incorrect" {
 			t.Errorf("wrong password: %d %s", resp.StatusCode, body)
 		}
 		if resp, _ := w.call(t, http.MethodPost, "/api/v1/auth/login", "", loginBody(w, "observer", "")); resp.StatusCode != 401 {

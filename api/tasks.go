@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/base64"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -94,21 +93,6 @@ func nextCursor(n, limit int, lastKey string) string {
 		return ""
 	}
 	return base64.RawURLEncoding.EncodeToString([]byte(lastKey))
-}
-
-// ifMatch reads the version a write was made against from If-Match; a
-// write without it would overwrite changes its author never saw.
-func ifMatch(c *fiber.Ctx) (int64, error) {
-	h := strings.TrimSpace(c.Get(fiber.HeaderIfMatch))
-	if h == "" {
-		return 0, newProblem(fiber.StatusPreconditionRequired, "precondition_required",
-			"Send If-Match with the ETag of the version you changed.")
-	}
-	v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64)
-	if err != nil || v < 1 {
-		return 0, cases.ErrStale // not a tag this API gave out, so not the current one
-	}
-	return v, nil
 }
 
 func setETag(c *fiber.Ctx, version int64) {
@@ -215,13 +199,13 @@ func (s *server) getTask(c *fiber.Ctx) error {
 // patchTaskRequest distinguishes a field left out from a field set to
 // null (due_at: null clears the due time).
 type patchTaskRequest struct {
-	Title            *string             `json:"title"`
-	Description      *string             `json:"description"`
-	Priority         *string             `json:"priority"`
-	DueAt            optional[time.Time] `json:"due_at"`
-	Status           *string             `json:"status"`
-	AssigneeUserID   *string             `json:"assignee_user_id"`
-	AssigneeAgencyID *string             `json:"assignee_agency_id"`
+	Title            *string           `json:"title"`
+	Description      *string           `json:"description"`
+	Priority         *string           `json:"priority"`
+	DueAt            field[*time.Time] `json:"due_at"`
+	Status           *string           `json:"status"`
+	AssigneeUserID   *string           `json:"assignee_user_id"`
+	AssigneeAgencyID *string           `json:"assignee_agency_id"`
 }
 
 func (s *server) patchTask(c *fiber.Ctx) error {
@@ -247,10 +231,7 @@ func (s *server) patchTask(c *fiber.Ctx) error {
 		st := cases.TaskStatus(*in.Status)
 		p.Status = &st
 	}
-	if in.DueAt.Set {
-		due := in.DueAt.Value
-		p.DueAt = &due
-	}
+	p.DueAt = opt(in.DueAt)
 	k, err := s.Tasks.UpdateTask(c.UserContext(), caseID, c.Params("taskId"), version, p)
 	if err != nil {
 		return err

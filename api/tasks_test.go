@@ -88,7 +88,7 @@ func TestTasks_ChangesNeedTheCurrentETag(t *testing.T) {
 			t.Errorf("after patch: %+v", k)
 		}
 		resp, body = w.call(t, http.MethodPatch, path, w.bearer["analyst"], `{"status":"done"}`, "If-Match", etag)
-		if resp.StatusCode != 412 || problemCode(body) != "precondition_failed" {
+		if resp.StatusCode != 412 || problemCode(t, body) != "precondition_failed" {
 			t.Errorf("stale If-Match: %d %s", resp.StatusCode, body)
 		}
 		for _, field := range []string{`"id":"x"`, `"case_id":"x"`, `"created_by":"x"`, `"version":9`, `"acknowledged_by":"x"`, `"overdue":true`} {

@@ -37,14 +37,6 @@ func toAPITokenJSON(t access.APIToken) apiTokenJSON {
 	return out
 }
 
-func optionalTimestamp(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := timestamp(*t)
-	return &s
-}
-
 func (s *server) listTokens(c *fiber.Ctx) error {
 	if err := s.authorize(c, access.ActionTokenManage, access.Resource{}); err != nil {
 		return err

@@ -14,14 +14,8 @@ import (
 	"github.com/bevis-ir/bevis/internal/validate"
 )
 
-// Errors of task changes.
-var (
-	// ErrTaskNotFound is a task that does not exist in the case named.
-	ErrTaskNotFound = errors.New("cases: task not found")
-	// ErrStale is a change made against an older version than the
-	// current one (optimistic concurrency).
-	ErrStale = errors.New("cases: changed since it was read")
-)
+// ErrTaskNotFound is a task that does not exist in the case named.
+var ErrTaskNotFound = errors.New("cases: task not found")
 
 // TaskStatus is where a task stands.
 type TaskStatus string
@@ -277,7 +271,7 @@ type TaskPatch struct {
 	Title            *string
 	Description      *string
 	Priority         *TaskPriority
-	DueAt            **time.Time // a nil *time.Time clears the due time
+	DueAt            Optional[*time.Time] // a nil Value clears the due time
 	Status           *TaskStatus
 	AssigneeUserID   *string
 	AssigneeAgencyID *string
@@ -324,8 +318,8 @@ func (t *Tasks) UpdateTask(ctx context.Context, caseID, id string, ifVersion int
 	if p.Priority != nil {
 		updates["priority"] = string(*p.Priority)
 	}
-	if p.DueAt != nil {
-		updates["due_at"] = utc(*p.DueAt)
+	if p.DueAt.Set {
+		updates["due_at"] = utc(p.DueAt.Value)
 	}
 	if p.Status != nil {
 		updates["status"] = string(*p.Status)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 
 	"gorm.io/gorm"
 
@@ -98,6 +99,10 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 	}
 	authz := access.NewAuthorizer(gdb)
 	sessions := access.NewSessions(gdb, tokens, cfg.SessionTTL)
+	rules, err := loadClockRules(cfg)
+	if err != nil {
+		return api.Deps{}, err
+	}
 	return api.Deps{
 		Config: cfg, DB: gdb, Log: log,
 		Directory:   access.NewDirectory(gdb),
@@ -106,9 +111,27 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 		Authz:       authz,
 		Membership:  access.NewMembership(gdb),
 		SigningKeys: keys,
-		Cases:       cases.NewStore(gdb),
+		Cases:       cases.NewStore(gdb, cases.WithClockRules(rules)),
 		Tasks:       cases.NewTasks(gdb, authz),
 	}, nil
+}
+
+// loadClockRules reads BEVIS_CLOCK_RULES_FILE, when set, over the
+// built-in GDPR and NIS2 rules.
+func loadClockRules(cfg config.Config) (cases.ClockRules, error) {
+	if cfg.ClockRulesFile == "" {
+		return cases.DefaultClockRules(), nil
+	}
+	f, err := os.Open(cfg.ClockRulesFile)
+	if err != nil {
+		return cases.ClockRules{}, fmt.Errorf("BEVIS_CLOCK_RULES_FILE: %w", err)
+	}
+	defer f.Close()
+	rules, err := cases.LoadClockRules(f)
+	if err != nil {
+		return cases.ClockRules{}, fmt.Errorf("BEVIS_CLOCK_RULES_FILE %s: %w", cfg.ClockRulesFile, err)
+	}
+	return rules, nil
 }
 
 // tokenAudience is the aud of access tokens: they are for this API only.

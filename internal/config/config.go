@@ -53,6 +53,8 @@ type Config struct {
 	SessionTTL    time.Duration
 	TLSCertFile   string
 	TLSKeyFile    string
+
+	ClockRulesFile string // national regulatory clock rules, added to the defaults
 }
 
 // S3 configures the S3 evidence store. An empty Endpoint means the

@@ -173,6 +173,11 @@ var options = []*option{
 		usage: "the URL people reach Bevis at, like https://bevis.example.org; single sign-on sends providers back to it (default http(s)://LISTEN, for local use only)",
 		set:   func(c *Config, v string) (err error) { c.PublicURL, err = parsePublicURL(v); return err },
 		get:   func(c Config) string { return c.PublicURL },
+	}, {
+		flag: "clock-rules-file", env: "BEVIS_CLOCK_RULES_FILE",
+		usage: "JSON file of regulatory clock rules added to the built-in GDPR and NIS2 ones (national rules)",
+		set:   func(c *Config, v string) error { c.ClockRulesFile = v; return nil },
+		get:   func(c Config) string { return c.ClockRulesFile },
 	},
 	{
 		flag: "tls-cert-file", env: "BEVIS_TLS_CERT_FILE",

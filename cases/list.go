@@ -1,0 +1,211 @@
+package cases
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/internal/validate"
+)
+
+// ListQuery filters and orders the case list. Empty fields do not filter.
+type ListQuery struct {
+	Statuses   []Status
+	Severities []Severity
+	AgencyID   string     // cases this agency is a member of (in any role)
+	Tag        string     // cases carrying this tag
+	ClockState ClockState // cases with at least one clock in this state
+	// Sort is a key of SortKeys, with a leading "-" for descending; the
+	// default is "-created_at". Ties are broken by ID.
+	Sort   string
+	Cursor string // from the previous page's NextCursor
+	Limit  int    // 1 to 200; default 50
+}
+
+// SortKeys are the keys the list can be ordered by.
+var SortKeys = []string{"created_at", "updated_at", "severity", "reference", "status_changed_at"}
+
+// sortColumns maps sort keys to columns; only these reach ORDER BY.
+var sortColumns = map[string]string{
+	"created_at": "created_at", "updated_at": "updated_at", "severity": "severity",
+	"reference": "reference", "status_changed_at": "status_changed_at",
+}
+
+// Page is one page of the case list.
+type Page struct {
+	Cases      []Case
+	NextCursor string // "" on the last page
+	// Counts is the number of visible cases in each status among those the
+	// other filters select (the status filter is not applied to it), for
+	// the leadership view.
+	Counts map[Status]int
+}
+
+// cursor is the position after the last case of a page.
+type cursor struct {
+	Sort  string `json:"s"`
+	Value any    `json:"v"`
+	ID    string `json:"id"`
+}
+
+// List returns a page of the cases p can see. It runs a fixed number of
+// statements whatever the page size: the page, its tags, its clocks and
+// the counts.
+func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page, error) {
+	key, desc, err := q.validate()
+	if err != nil {
+		return Page{}, err
+	}
+	if q.Limit == 0 {
+		q.Limit = 50
+	}
+	col := sortColumns[key]
+	db := s.db.WithContext(ctx)
+	now := s.clock()
+
+	filtered := func(withStatus bool) *gorm.DB {
+		tx := db.Model(&caseRow{}).Where("cases.id IN (?)", access.CaseScope(db, p))
+		if withStatus && len(q.Statuses) > 0 {
+			tx = tx.Where("cases.status IN ?", q.Statuses)
+		}
+		if len(q.Severities) > 0 {
+			tx = tx.Where("cases.severity IN ?", q.Severities)
+		}
+		if q.AgencyID != "" {
+			tx = tx.Where("EXISTS (SELECT 1 FROM case_agency_members am WHERE am.case_id = cases.id AND am.agency_id = ?)", q.AgencyID)
+		}
+		if q.Tag != "" {
+			tx = tx.Where("EXISTS (SELECT 1 FROM case_tags t WHERE t.case_id = cases.id AND t.tag = ?)", strings.ToLower(strings.TrimSpace(q.Tag)))
+		}
+		if q.ClockState != "" {
+			tx = clockFilter(tx, q.ClockState, now)
+		}
+		return tx
+	}
+
+	page := filtered(true)
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor, key)
+		if err != nil {
+			return Page{}, err
+		}
+		op := ">"
+		if desc {
+			op = "<"
+		}
+		page = page.Where(fmt.Sprintf("(cases.%[1]s %[2]s ? OR (cases.%[1]s = ? AND cases.id %[2]s ?))", col, op), c.Value, c.Value, c.ID)
+	}
+	dir := "ASC"
+	if desc {
+		dir = "DESC"
+	}
+	var rows []caseRow
+	if err := page.Order(fmt.Sprintf("cases.%s %s, cases.id %s", col, dir, dir)).Limit(q.Limit + 1).Find(&rows).Error; err != nil {
+		return Page{}, fmt.Errorf("cases: list: %w", err)
+	}
+	var out Page
+	if len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+		out.NextCursor = encodeCursor(key, rows[len(rows)-1])
+	}
+	if out.Cases, err = s.withDetails(db, rows); err != nil {
+		return Page{}, err
+	}
+
+	var counts []struct {
+		Status string
+		N      int
+	}
+	if err := filtered(false).Select("cases.status AS status, COUNT(*) AS n").Group("cases.status").Scan(&counts).Error; err != nil {
+		return Page{}, fmt.Errorf("cases: count: %w", err)
+	}
+	out.Counts = make(map[Status]int, len(Statuses))
+	for _, st := range Statuses {
+		out.Counts[st] = 0
+	}
+	for _, c := range counts {
+		out.Counts[Status(c.Status)] = c.N
+	}
+	return out, nil
+}
+
+func (q ListQuery) validate() (key string, desc bool, err error) {
+	var v validate.Errors
+	for _, st := range q.Statuses {
+		v.Check(st.Valid(), "status", "must be new, triage, investigating, containment, eradication, recovery or closed")
+	}
+	for _, sv := range q.Severities {
+		v.Check(sv.Valid(), "severity", "must be 1 to 4")
+	}
+	v.Check(q.ClockState == "" || q.ClockState.Valid(), "clock_state", "must be pending, met or overdue")
+	v.Check(q.Limit >= 0 && q.Limit <= 200, "limit", "must be 1 to 200")
+	key = q.Sort
+	if key == "" {
+		key = "-created_at"
+	}
+	key, desc = strings.CutPrefix(key, "-")
+	_, ok := sortColumns[key]
+	v.Check(ok, "sort", "must be one of "+strings.Join(SortKeys, ", ")+", with a leading - for descending")
+	return key, desc, v.Err()
+}
+
+func encodeCursor(key string, last caseRow) string {
+	var v any
+	switch key {
+	case "created_at":
+		v = last.CreatedAt.UTC().Format(time.RFC3339Nano)
+	case "updated_at":
+		v = last.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	case "status_changed_at":
+		v = last.StatusChangedAt.UTC().Format(time.RFC3339Nano)
+	case "severity":
+		v = last.Severity
+	case "reference":
+		v = last.Reference
+	}
+	b, _ := json.Marshal(cursor{Sort: key, Value: v, ID: last.ID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor reads a cursor made for sort key key, converting its value
+// to what the column holds.
+func decodeCursor(s, key string) (cursor, error) {
+	bad := validate.Field("cursor", "is not a cursor of this list and sort order; start again without it")
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, bad
+	}
+	var c cursor
+	if err := json.Unmarshal(raw, &c); err != nil || c.Sort != key || c.ID == "" {
+		return cursor{}, bad
+	}
+	switch v := c.Value.(type) {
+	case string:
+		if strings.HasSuffix(key, "_at") {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return cursor{}, bad
+			}
+			c.Value = t.UTC()
+		}
+	case float64:
+		if key != "severity" {
+			return cursor{}, bad
+		}
+		c.Value = int(v)
+	default:
+		return cursor{}, bad
+	}
+	if key == "severity" {
+		if _, ok := c.Value.(int); !ok {
+			return cursor{}, bad
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,158 @@
+package cases
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/internal/testenv"
+)
+
+// Rows written straight into the membership tables to seed the benchmark
+// quickly; the real writes go through access.
+type benchAgencyMember struct {
+	CaseID, AgencyID, Role, AddedBy string
+	AddedAt                         time.Time
+}
+
+func (benchAgencyMember) TableName() string { return "case_agency_members" }
+
+type benchUserMember struct {
+	CaseID, UserID, Role, AddedBy string
+	AddedAt                       time.Time
+}
+
+func (benchUserMember) TableName() string { return "case_user_members" }
+
+const (
+	benchCases   = 20000
+	benchMember  = 200 // cases the listing user can see
+	benchSeeders = 50  // agencies (each with one person) that open the other cases
+)
+
+// seedCaseList fills db with benchCases cases opened by benchSeeders
+// agencies, and returns a user of another agency who is a member of
+// benchMember of them: half named on the case, half through their agency.
+func seedCaseList(b *testing.B, d testenv.Database) access.Principal {
+	b.Helper()
+	ctx := context.Background()
+	e := &env{dir: access.NewDirectory(d.DB), d: d}
+	seeders := make([]access.Principal, benchSeeders)
+	for i := range seeders {
+		seeders[i] = e.person(b, fmt.Sprint("S", i), fmt.Sprint("seeder", i))
+	}
+	reader := e.person(b, "R", "reader")
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	aware := now.Add(-100 * time.Hour)
+	err := d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		const batch = 500
+		for from := 0; from < benchCases; from += batch {
+			var rows []caseRow
+			var agencies []benchAgencyMember
+			var users []benchUserMember
+			var tags []tagRow
+			var clocks []clockRow
+			for i := from; i < from+batch; i++ {
+				s := seeders[i%benchSeeders]
+				at := now.Add(-time.Duration(benchCases-i) * time.Minute)
+				r := caseRow{ID: newID(), Reference: fmt.Sprintf("BEV-2026-%05d", i+1), Title: fmt.Sprint("Case ", i),
+					Severity: i%4 + 1, Status: string(Statuses[i%len(Statuses)]), StatusChangedAt: at, TLP: string(access.TLPAmber),
+					LeadAgencyID: s.AgencyID, Version: 1, CreatedBy: s.UserID, CreatedAt: at, UpdatedAt: at}
+				r.setContent(Case{Title: r.Title, Severity: Severity(r.Severity), TLP: access.TLPAmber, Jurisdictions: []string{"gdpr"},
+					PersonalDataBreach: i%2 == 0, AwareAt: &aware})
+				rows = append(rows, r)
+				agencies = append(agencies, benchAgencyMember{CaseID: r.ID, AgencyID: s.AgencyID, Role: "lead", AddedBy: s.UserID, AddedAt: at})
+				users = append(users, benchUserMember{CaseID: r.ID, UserID: s.UserID, Role: "lead", AddedBy: s.UserID, AddedAt: at})
+				tags = append(tags, tagRow{CaseID: r.ID, Tag: fmt.Sprint("tag", i%20)}, tagRow{CaseID: r.ID, Tag: "breach"})
+				if i%2 == 0 {
+					due := aware.Add(72 * time.Hour)
+					clocks = append(clocks, clockRow{CaseID: r.ID, Clock: "gdpr.art33", Jurisdiction: "gdpr", Title: "GDPR Art. 33", DueAt: &due})
+				}
+				// Spread the reader's cases evenly through the whole set.
+				if step := benchCases / benchMember; i%step == 0 {
+					if (i/step)%2 == 0 {
+						users = append(users, benchUserMember{CaseID: r.ID, UserID: reader.UserID, Role: "investigator", AddedBy: s.UserID, AddedAt: at})
+					} else {
+						agencies = append(agencies, benchAgencyMember{CaseID: r.ID, AgencyID: reader.AgencyID, Role: "analyst", AddedBy: s.UserID, AddedAt: at})
+					}
+				}
+			}
+			for _, rs := range []any{&rows, &agencies, &users, &tags, &clocks} {
+				if err := tx.Create(rs).Error; err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if d.Name == "postgres" {
+		if err := d.DB.Exec("ANALYZE").Error; err != nil {
+			b.Fatal(err)
+		}
+	}
+	return reader
+}
+
+// BenchmarkCaseList lists the first page (50 cases, with tags, clocks and
+// the counts per status) for a user who is a member of 200 of 20,000
+// cases, and beside it, in the same loop, a plain primary-key SELECT of
+// the same 50 rows. It reports both 99th percentiles and their ratio
+// (p99_x_pk_select: the list's p99 over the baseline's).
+func BenchmarkCaseList(b *testing.B) {
+	for _, d := range testenv.Databases(b) {
+		b.Run(d.Name, func(b *testing.B) {
+			reader := seedCaseList(b, d)
+			s := NewStore(d.DB)
+			ctx := context.Background()
+			first, err := s.List(ctx, reader, ListQuery{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(first.Cases) != 50 || first.NextCursor == "" {
+				b.Fatalf("first page has %d cases", len(first.Cases))
+			}
+			total := 0
+			for _, n := range first.Counts {
+				total += n
+			}
+			if total != benchMember {
+				b.Fatalf("the reader sees %d cases, want %d", total, benchMember)
+			}
+			ids := make([]string, len(first.Cases))
+			for i, k := range first.Cases {
+				ids[i] = k.ID
+			}
+			var list, baseline []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if _, err := s.List(ctx, reader, ListQuery{}); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				var rows []caseRow
+				if err := d.DB.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil || len(rows) != len(ids) {
+					b.Fatalf("baseline: %d rows, %v", len(rows), err)
+				}
+				list, baseline = append(list, t1.Sub(t0)), append(baseline, time.Since(t1))
+			}
+			lp, bp := p99(list), p99(baseline)
+			b.ReportMetric(float64(lp.Microseconds())/1000, "p99_ms")
+			b.ReportMetric(float64(bp.Microseconds())/1000, "pk_select_p99_ms")
+			b.ReportMetric(float64(lp)/float64(bp), "p99_x_pk_select")
+		})
+	}
+}
+
+func p99(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[(len(s)*99)/100]
+}
