@@ -10,6 +10,7 @@ import (
 
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/cases"
+	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
 func decodeTask(t *testing.T, body string) taskJSON {
@@ -244,4 +245,41 @@ func TestComments_MentionOnlyMembersAndKeepTheTextAsWritten(t *testing.T) {
 			t.Errorf("a task through another case: %d, want 404", resp.StatusCode)
 		}
 	})
+}
+
+// The statements behind a page of tasks or comments do not grow with the
+// number on the page: checklists and mentions load once per page (no N+1).
+func TestTaskAndCommentLists_StatementsDoNotGrowWithThePage(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			w := newWorld(t, d)
+			n := countStatements(t, d.DB)
+			paths := []string{"/api/v1/tasks?view=agency", "/api/v1/cases/" + w.caseID + "/tasks", "/api/v1/cases/" + w.caseID + "/comments"}
+			measure := func() []int64 {
+				var out []int64
+				for _, p := range paths {
+					before := n.Load()
+					if resp, body := w.call(t, http.MethodGet, p, w.bearer["lead"], ""); resp.StatusCode != 200 {
+						t.Fatalf("%s: %d %s", p, resp.StatusCode, body)
+					}
+					out = append(out, n.Load()-before)
+				}
+				return out
+			}
+			comment := fmt.Sprintf(`{"body":"x","mentions":[%q]}`, w.user["analyst"].ID)
+			w.call(t, http.MethodPost, "/api/v1/cases/"+w.caseID+"/comments", w.bearer["lead"], comment)
+			few := measure()
+			for i := range 20 {
+				body := fmt.Sprintf(`{"title":"Task %d","assignee_agency_id":%q,"checklist":["a","b"]}`, i, w.agency["A"].ID)
+				w.call(t, http.MethodPost, "/api/v1/cases/"+w.caseID+"/tasks", w.bearer["lead"], body)
+				w.call(t, http.MethodPost, "/api/v1/cases/"+w.caseID+"/comments", w.bearer["lead"], comment)
+			}
+			many := measure()
+			for i, p := range paths {
+				if many[i] != few[i] {
+					t.Errorf("%s: %d statements for a short page, %d for a long one", p, few[i], many[i])
+				}
+			}
+		})
+	}
 }
