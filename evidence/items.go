@@ -1,0 +1,351 @@
+package evidence
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/internal/validate"
+)
+
+// ErrItemNotFound is an evidence item that does not exist.
+var ErrItemNotFound = errors.New("evidence: item not found")
+
+// Kind is what sort of evidence an item is.
+type Kind string
+
+// KindPhysical items have no content, only their custody.
+const KindPhysical Kind = "physical_item"
+
+func (k Kind) valid() bool {
+	switch k {
+	case "disk_image", "memory_dump", "network_capture", "logs", "mobile_extraction", "document", KindPhysical, "other":
+		return true
+	}
+	return false
+}
+
+// Source is where an item came from.
+type Source struct {
+	Device string
+	Serial string
+	Owner  string
+}
+
+// Acquisition is how an item was taken: with which tool, by whom, when
+// and where.
+type Acquisition struct {
+	Tool        string
+	ToolVersion string
+	By          string
+	At          *time.Time
+	Where       string
+}
+
+// Hashes are the digests of an item's content, lowercase hex.
+type Hashes struct {
+	SHA256 string
+	SHA1   string
+	MD5    string
+}
+
+// Item is one exhibit of a case.
+type Item struct {
+	ID            string
+	CaseID        string
+	ExhibitSeq    int    // its place among the case's exhibits: 7 for …-E007
+	ExhibitNumber string // like BEV-2026-0042-E007
+	Title         string
+	Description   string
+	Kind          Kind
+	Source        Source
+	Acquisition   Acquisition
+	Declared      Hashes // as the acquisition tool reported them
+	TLP           access.TLP
+	ParentID      string
+	CreatedBy     string
+	CreatedAt     time.Time
+
+	// Content, set once when the bytes are stored, hashed and locked.
+	ContentStatus string // none, received or rejected
+	Size          int64
+	Computed      Hashes // computed by Bevis as the bytes arrived
+	ObjectKey     string
+	ObjectVersion string
+	KeyID         string
+	ReceivedAt    *time.Time
+}
+
+type itemRow struct {
+	ID                 string `gorm:"primaryKey"`
+	CaseID             string
+	ExhibitSeq         int
+	ExhibitNumber      string
+	Title              string
+	Description        string
+	Kind               string
+	Physical           bool
+	SourceDevice       string
+	SourceSerial       string
+	SourceOwner        string
+	AcquisitionTool    string
+	AcquisitionVersion string
+	AcquiredBy         string
+	AcquiredAt         *time.Time
+	AcquiredWhere      string
+	DeclaredSHA256     string `gorm:"column:declared_sha256"`
+	DeclaredSHA1       string `gorm:"column:declared_sha1"`
+	DeclaredMD5        string `gorm:"column:declared_md5"`
+	TLP                string `gorm:"column:tlp"`
+	ParentID           *string
+	CreatedBy          string
+	CreatedAt          time.Time
+	ContentStatus      string
+	Size               *int64
+	SHA256             *string `gorm:"column:sha256"`
+	SHA1               *string `gorm:"column:sha1"`
+	MD5                *string `gorm:"column:md5"`
+	ObjectKey          *string
+	ObjectVersion      *string
+	KeyID              *string
+	ReceivedAt         *time.Time
+}
+
+func (itemRow) TableName() string { return "evidence_items" }
+
+func (r itemRow) item() Item {
+	it := Item{ID: r.ID, CaseID: r.CaseID, ExhibitSeq: r.ExhibitSeq, ExhibitNumber: r.ExhibitNumber, Title: r.Title, Description: r.Description,
+		Kind: Kind(r.Kind), Source: Source{Device: r.SourceDevice, Serial: r.SourceSerial, Owner: r.SourceOwner},
+		Acquisition: Acquisition{Tool: r.AcquisitionTool, ToolVersion: r.AcquisitionVersion, By: r.AcquiredBy,
+			At: r.AcquiredAt, Where: r.AcquiredWhere},
+		Declared: Hashes{SHA256: r.DeclaredSHA256, SHA1: r.DeclaredSHA1, MD5: r.DeclaredMD5},
+		TLP:      access.TLP(r.TLP), ParentID: str(r.ParentID), CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt,
+		ContentStatus: r.ContentStatus, Computed: Hashes{SHA256: str(r.SHA256), SHA1: str(r.SHA1), MD5: str(r.MD5)},
+		ObjectKey: str(r.ObjectKey), ObjectVersion: str(r.ObjectVersion), KeyID: str(r.KeyID), ReceivedAt: r.ReceivedAt}
+	if r.Size != nil {
+		it.Size = *r.Size
+	}
+	return it
+}
+
+type counterRow struct {
+	CaseID  string `gorm:"primaryKey"`
+	LastSeq int
+}
+
+func (counterRow) TableName() string { return "evidence_counters" }
+
+// Items keeps evidence items and their custody ledgers. Whether the caller
+// may see or change the case is decided before, by access.Authorize.
+type Items struct {
+	db  *gorm.DB
+	now func() time.Time
+	// retention is how long evidence is kept at least: disposal is refused
+	// before it has passed.
+	retention time.Duration
+}
+
+// NewItems returns the item store in db; retention is the least time an
+// item is kept before it may be disposed of.
+func NewItems(db *gorm.DB, retention time.Duration) *Items {
+	return &Items{db: db, retention: retention, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// SetClock replaces the clock, for tests of retention.
+func (s *Items) SetClock(now func() time.Time) { s.now = now }
+
+// NewItem is the input to Register.
+type NewItem struct {
+	Title       string
+	Description string
+	Kind        Kind
+	Source      Source
+	Acquisition Acquisition
+	Declared    Hashes
+	TLP         access.TLP
+	ParentID    string
+	// The registration is the first custody event: where the item is and
+	// when it was taken into custody (default: now).
+	Location   string
+	OccurredAt *time.Time
+	Notes      string
+}
+
+var (
+	hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	hexSHA1   = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	hexMD5    = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
+
+func oneLine(v *validate.Errors, field, s string, lo, hi int) {
+	n := utf8.RuneCountInString(s)
+	v.Check(n >= lo && n <= hi && !strings.ContainsAny(s, "\x00\r\n"), field,
+		fmt.Sprintf("must be %d to %d characters on one line", lo, hi))
+}
+
+func text(v *validate.Errors, field, s string, hi int) {
+	v.Check(utf8.RuneCountInString(s) <= hi && !strings.ContainsRune(s, 0), field, fmt.Sprintf("must be at most %d characters", hi))
+}
+
+func (in *NewItem) normalize() {
+	in.Title = strings.TrimSpace(in.Title)
+	in.Declared = Hashes{SHA256: strings.ToLower(strings.TrimSpace(in.Declared.SHA256)),
+		SHA1: strings.ToLower(strings.TrimSpace(in.Declared.SHA1)), MD5: strings.ToLower(strings.TrimSpace(in.Declared.MD5))}
+	if in.TLP == "" {
+		in.TLP = access.TLPAmber
+	}
+}
+
+func (in NewItem) validate(now time.Time) error {
+	var v validate.Errors
+	oneLine(&v, "title", in.Title, 1, 300)
+	text(&v, "description", in.Description, 20000)
+	v.Check(in.Kind.valid(), "kind", "must be disk_image, memory_dump, network_capture, logs, mobile_extraction, document, physical_item or other")
+	for field, s := range map[string]string{"source.device": in.Source.Device, "source.serial": in.Source.Serial,
+		"source.owner": in.Source.Owner, "acquisition.tool": in.Acquisition.Tool,
+		"acquisition.tool_version": in.Acquisition.ToolVersion, "acquisition.by": in.Acquisition.By,
+		"acquisition.where": in.Acquisition.Where, "location": in.Location} {
+		oneLine(&v, field, s, 0, 300)
+	}
+	text(&v, "notes", in.Notes, 20000)
+	v.Check(in.Declared.SHA256 == "" || hexSHA256.MatchString(in.Declared.SHA256), "declared_hashes.sha256", "must be 64 hex digits")
+	v.Check(in.Declared.SHA1 == "" || hexSHA1.MatchString(in.Declared.SHA1), "declared_hashes.sha1", "must be 40 hex digits")
+	v.Check(in.Declared.MD5 == "" || hexMD5.MatchString(in.Declared.MD5), "declared_hashes.md5", "must be 32 hex digits")
+	v.Check(in.Kind != KindPhysical || in.Declared == Hashes{}, "declared_hashes", "a physical item has no content to hash")
+	v.Check(in.TLP.Valid(), "tlp", "must be CLEAR, GREEN, AMBER, AMBER+STRICT or RED")
+	v.Check(in.OccurredAt == nil || !in.OccurredAt.After(now.Add(maxClockSkew)), "occurred_at", "must not be in the future")
+	v.Check(in.Acquisition.At == nil || !in.Acquisition.At.After(now.Add(maxClockSkew)), "acquisition.at", "must not be in the future")
+	return v.Err()
+}
+
+// maxClockSkew is how far in the future a reported time may be, for
+// clocks that run a little fast.
+const maxClockSkew = 5 * time.Minute
+
+// Register records a new item of a case, numbers it as an exhibit of the
+// case (caseRef-E001, -E002, …), and opens its custody ledger with the
+// actor's agency as custodian, all in one transaction.
+func (s *Items) Register(ctx context.Context, p access.Principal, caseID, caseRef string, in NewItem) (Item, error) {
+	in.normalize()
+	now := s.now()
+	if err := in.validate(now); err != nil {
+		return Item{}, err
+	}
+	occurred := now
+	if in.OccurredAt != nil {
+		occurred = in.OccurredAt.UTC().Truncate(time.Microsecond)
+	}
+	row := itemRow{ID: newItemID(), CaseID: caseID, Title: in.Title, Description: in.Description, Kind: string(in.Kind),
+		Physical: in.Kind == KindPhysical, SourceDevice: in.Source.Device, SourceSerial: in.Source.Serial,
+		SourceOwner: in.Source.Owner, AcquisitionTool: in.Acquisition.Tool, AcquisitionVersion: in.Acquisition.ToolVersion,
+		AcquiredBy: in.Acquisition.By, AcquiredAt: utcPtr(in.Acquisition.At), AcquiredWhere: in.Acquisition.Where,
+		DeclaredSHA256: in.Declared.SHA256, DeclaredSHA1: in.Declared.SHA1, DeclaredMD5: in.Declared.MD5,
+		TLP: string(in.TLP), CreatedBy: p.UserID, CreatedAt: now, ContentStatus: "none"}
+	if in.ParentID != "" {
+		row.ParentID = &in.ParentID
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if in.ParentID != "" {
+			var n int64
+			if err := tx.Model(&itemRow{}).Where("id = ? AND case_id = ?", in.ParentID, caseID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				return validate.Field("parent_id", "is not an item of this case")
+			}
+		}
+		seq, err := nextExhibit(tx, caseID)
+		if err != nil {
+			return err
+		}
+		row.ExhibitSeq, row.ExhibitNumber = seq, fmt.Sprintf("%s-E%03d", caseRef, seq)
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		first := Event{ID: newItemID(), ItemID: row.ID, Seq: 1, Type: EventRegistered, ActorUserID: p.UserID,
+			ActorAgencyID: p.AgencyID, Location: in.Location, Notes: in.Notes, OccurredAt: occurred, RecordedAt: now}
+		first.seal(genesisHash)
+		return tx.Create(eventRowOf(first)).Error
+	})
+	if err != nil {
+		if isValidation(err) {
+			return Item{}, err
+		}
+		return Item{}, fmt.Errorf("evidence: register: %w", err)
+	}
+	return row.item(), nil
+}
+
+// nextExhibit takes the next exhibit number of a case, race-free across
+// nodes: the counter row is written in the caller's transaction.
+func nextExhibit(tx *gorm.DB, caseID string) (int, error) {
+	var c counterRow
+	err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "case_id"}},
+		DoUpdates: clause.Assignments(map[string]any{"last_seq": gorm.Expr("evidence_counters.last_seq + 1")})},
+		clause.Returning{Columns: []clause.Column{{Name: "last_seq"}}}).
+		Create(&counterRow{CaseID: caseID, LastSeq: 1}).Scan(&c).Error
+	if err != nil {
+		return 0, err
+	}
+	return c.LastSeq, nil
+}
+
+// Item returns one item.
+func (s *Items) Item(ctx context.Context, id string) (Item, error) {
+	var row itemRow
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Item{}, ErrItemNotFound
+	}
+	if err != nil {
+		return Item{}, fmt.Errorf("evidence: item: %w", err)
+	}
+	return row.item(), nil
+}
+
+// CaseItems lists a case's items in exhibit order, a page at a time, with
+// only the markings in allowed (the caller's clearance).
+func (s *Items) CaseItems(ctx context.Context, caseID string, allowed []access.TLP, afterSeq, limit int) ([]Item, error) {
+	var rows []itemRow
+	err := s.db.WithContext(ctx).Where("case_id = ? AND exhibit_seq > ? AND tlp IN ?", caseID, afterSeq, allowed).
+		Order("exhibit_seq").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("evidence: items: %w", err)
+	}
+	out := make([]Item, len(rows))
+	for i, r := range rows {
+		out[i] = r.item()
+	}
+	return out, nil
+}
+
+func newItemID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func str(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Microsecond)
+	return &u
+}
+
+func isValidation(err error) bool {
+	var v *validate.Error
+	return errors.As(err, &v)
+}

@@ -1,0 +1,306 @@
+package evidence
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/internal/validate"
+)
+
+type eventRow struct {
+	ID                   string `gorm:"primaryKey"`
+	ItemID               string
+	Seq                  int
+	Type                 string
+	ActorUserID          *string
+	ActorAgencyID        *string
+	CounterpartyUserID   *string
+	CounterpartyAgencyID *string
+	CounterpartyExternal string
+	IdentityCheck        string
+	Purpose              string
+	Location             string
+	Details              string
+	Notes                string
+	Supersedes           *string
+	OccurredAt           time.Time
+	RecordedAt           time.Time
+	PrevHash             string
+	Hash                 string
+}
+
+func (eventRow) TableName() string { return "custody_events" }
+
+func eventRowOf(e Event) *eventRow {
+	return &eventRow{ID: e.ID, ItemID: e.ItemID, Seq: e.Seq, Type: string(e.Type), ActorUserID: ptr(e.ActorUserID),
+		ActorAgencyID: ptr(e.ActorAgencyID), CounterpartyUserID: ptr(e.CounterpartyUserID),
+		CounterpartyAgencyID: ptr(e.CounterpartyAgencyID), CounterpartyExternal: e.CounterpartyExternal,
+		IdentityCheck: e.IdentityCheck, Purpose: e.Purpose, Location: e.Location, Details: e.detailsJSON, Notes: e.Notes,
+		Supersedes: ptr(e.Supersedes), OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt, PrevHash: e.PrevHash, Hash: e.Hash}
+}
+
+// event reads a stored row back. Details that do not parse are kept as
+// text for the hash and shown empty: the chain check reports the change.
+func (r eventRow) event() Event {
+	e := Event{ID: r.ID, ItemID: r.ItemID, Seq: r.Seq, Type: EventType(r.Type), ActorUserID: str(r.ActorUserID),
+		ActorAgencyID: str(r.ActorAgencyID), CounterpartyUserID: str(r.CounterpartyUserID),
+		CounterpartyAgencyID: str(r.CounterpartyAgencyID), CounterpartyExternal: r.CounterpartyExternal,
+		IdentityCheck: r.IdentityCheck, Purpose: r.Purpose, Location: r.Location, Notes: r.Notes,
+		Supersedes: str(r.Supersedes), OccurredAt: r.OccurredAt.UTC(), RecordedAt: r.RecordedAt.UTC(),
+		PrevHash: r.PrevHash, Hash: r.Hash, detailsJSON: r.Details}
+	_ = json.Unmarshal([]byte(r.Details), &e.Details)
+	return e
+}
+
+// Events returns an item's custody events in order.
+func (s *Items) Events(ctx context.Context, itemID string) ([]Event, error) {
+	return events(s.db.WithContext(ctx), itemID)
+}
+
+func events(db *gorm.DB, itemID string) ([]Event, error) {
+	var rows []eventRow
+	if err := db.Where("item_id = ?", itemID).Order("seq").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("evidence: custody events: %w", err)
+	}
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		out[i] = r.event()
+	}
+	return out, nil
+}
+
+// Step is a custody step a person records.
+type Step struct {
+	Type                 EventType
+	CounterpartyUserID   string
+	CounterpartyAgencyID string
+	CounterpartyExternal string
+	IdentityCheck        string
+	Purpose              string
+	Location             string
+	Details              Details
+	Notes                string
+	Supersedes           string
+	OccurredAt           *time.Time
+}
+
+func (st Step) validate(now time.Time) error {
+	var v validate.Errors
+	v.Check(slices.Contains(PersonSteps, st.Type), "type", "is not a custody step a person records")
+	for field, s := range map[string]string{"counterparty_external": st.CounterpartyExternal,
+		"identity_check": st.IdentityCheck, "purpose": st.Purpose, "location": st.Location,
+		"details.seal_number": st.Details.SealNumber, "details.legal_basis": st.Details.LegalBasis,
+		"details.authority_reference": st.Details.AuthorityReference} {
+		oneLine(&v, field, s, 0, 300)
+	}
+	text(&v, "notes", st.Notes, 20000)
+	text(&v, "details.reason", st.Details.Reason, 2000)
+	v.Check(st.Details.Result == "" && st.Details.SHA256 == "", "details", "verification results are recorded by Bevis")
+	v.Check(st.OccurredAt == nil || !st.OccurredAt.After(now.Add(maxClockSkew)), "occurred_at", "must not be in the future")
+	need := func(ok bool, field, msg string) { v.Check(ok, field, msg) }
+	switch st.Type {
+	case EventTransferOffered:
+		need(st.CounterpartyAgencyID != "", "counterparty_agency_id", "name the agency the item is offered to")
+	case EventCheckedOut:
+		need(st.Purpose != "", "purpose", "say what the item is checked out for")
+	case EventLocationChanged:
+		need(st.Location != "", "location", "say where the item is now")
+	case EventSealApplied, EventResealed:
+		need(st.Details.SealNumber != "", "details.seal_number", "give the seal's number")
+	case EventSealBroken:
+		need(st.Details.SealNumber != "", "details.seal_number", "give the broken seal's number")
+		need(st.Details.Reason != "", "details.reason", "say why the seal was broken")
+	case EventLegalHoldSet, EventLegalHoldReleased:
+		need(st.Details.LegalBasis != "" || st.Details.AuthorityReference != "", "details.legal_basis",
+			"give the legal basis or the authority's reference")
+	case EventReleased, EventReturned:
+		need(st.CounterpartyUserID != "" || st.CounterpartyExternal != "", "counterparty_external",
+			"name who received the item")
+		need(st.CounterpartyExternal == "" || st.IdentityCheck != "", "identity_check",
+			"say how the outside recipient's identity was checked")
+	case EventDisposed:
+		need(st.Details.AuthorityReference != "", "details.authority_reference", "give the authority's reference for the disposal")
+	case EventCorrection:
+		need(st.Supersedes != "", "supersedes", "name the event this corrects")
+		need(st.Notes != "", "notes", "say what is corrected")
+	}
+	return v.Err()
+}
+
+// conflict is a custody step the item's current state does not allow.
+func conflict(format string, args ...any) error {
+	return &access.ConflictError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// check applies the rules of custody to one step by p given the item's
+// events so far: who may do what, in which state.
+func (s *Items) check(p access.Principal, it Item, past []Event, st Step, now time.Time) error {
+	cur := Derive(past)
+	custodian := p.AgencyID == cur.CustodianAgencyID
+	if cur.Final != "" && st.Type != EventCorrection {
+		return conflict("the item was %s: nothing more can happen to it", strings.ReplaceAll(string(cur.Final), "_", " "))
+	}
+	requireCustodian := func() error {
+		if !custodian {
+			return conflict("only the custodian agency can do this")
+		}
+		return nil
+	}
+	switch st.Type {
+	case EventTransferOffered:
+		switch {
+		case cur.PendingTo != "":
+			return conflict("a transfer is already offered; it must be accepted or declined first")
+		case cur.CheckedOutBy != "":
+			return conflict("the item is checked out; check it in first")
+		case st.CounterpartyAgencyID == cur.CustodianAgencyID:
+			return conflict("the item is already with that agency")
+		}
+		return requireCustodian()
+	case EventTransferAccepted, EventTransferDeclined:
+		switch {
+		case cur.PendingTo == "":
+			return conflict("no transfer is offered")
+		case st.Type == EventTransferDeclined && custodian:
+			return nil // the offering agency withdraws its offer
+		case p.AgencyID != cur.PendingTo:
+			return conflict("only the agency the transfer is offered to can accept or decline it")
+		case cur.PendingToUser != "" && p.UserID != cur.PendingToUser:
+			return conflict("the transfer is offered to another person of the agency")
+		}
+	case EventCheckedOut:
+		switch {
+		case cur.CheckedOutBy != "":
+			return conflict("the item is already checked out")
+		case cur.PendingTo != "":
+			return conflict("a transfer is offered; it must be accepted or declined first")
+		}
+		return requireCustodian()
+	case EventCheckedIn:
+		switch {
+		case cur.CheckedOutBy == "":
+			return conflict("the item is not checked out")
+		case p.UserID != cur.CheckedOutBy && !custodian:
+			return conflict("only who checked it out, or the custodian agency, can check it in")
+		}
+	case EventLocationChanged:
+		return requireCustodian()
+	case EventSealApplied:
+		if cur.Sealed || cur.SealBroken {
+			return conflict("the item is sealed already, or its broken seal must be resealed")
+		}
+		return requireCustodian()
+	case EventSealBroken:
+		if !cur.Sealed {
+			return conflict("the item is not sealed")
+		}
+		return requireCustodian()
+	case EventResealed:
+		if !cur.SealBroken {
+			return conflict("only a broken seal is resealed")
+		}
+		return requireCustodian()
+	case EventLegalHoldSet:
+		if cur.LegalHold {
+			return conflict("the item is already under legal hold")
+		}
+	case EventLegalHoldReleased:
+		if !cur.LegalHold {
+			return conflict("the item is not under legal hold")
+		}
+	case EventReleased, EventReturned, EventDisposed:
+		switch {
+		case cur.CheckedOutBy != "":
+			return conflict("the item is checked out; check it in first")
+		case cur.PendingTo != "":
+			return conflict("a transfer is offered; it must be accepted or declined first")
+		case st.Type == EventDisposed && cur.LegalHold:
+			return conflict("the item is under legal hold and cannot be disposed of")
+		case st.Type == EventDisposed && now.Before(it.CreatedAt.Add(s.retention)):
+			return conflict("the item is within its retention period until %s", it.CreatedAt.Add(s.retention).Format(time.DateOnly))
+		}
+		return requireCustodian()
+	case EventCorrection:
+		i := slices.IndexFunc(past, func(e Event) bool { return e.ID == st.Supersedes })
+		if i < 0 {
+			return validate.Field("supersedes", "is not an event of this item")
+		}
+		if past[i].Type == EventCorrection {
+			return validate.Field("supersedes", "correct the original event, not a correction")
+		}
+	}
+	return nil
+}
+
+// Record appends a custody step by p to an item's ledger, if the item's
+// state allows it, chained to the event before it.
+func (s *Items) Record(ctx context.Context, p access.Principal, itemID string, st Step) (Event, error) {
+	now := s.now()
+	if err := st.validate(now); err != nil {
+		return Event{}, err
+	}
+	occurred := now
+	if st.OccurredAt != nil {
+		occurred = st.OccurredAt.UTC().Truncate(time.Microsecond)
+	}
+	var out Event
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row itemRow
+		if err := tx.Where("id = ?", itemID).Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrItemNotFound
+			}
+			return err
+		}
+		past, err := events(tx, itemID)
+		if err != nil {
+			return err
+		}
+		if err := s.check(p, row.item(), past, st, now); err != nil {
+			return err
+		}
+		out = Event{ID: newItemID(), ItemID: itemID, Seq: len(past) + 1, Type: st.Type, ActorUserID: p.UserID,
+			ActorAgencyID: p.AgencyID, CounterpartyUserID: st.CounterpartyUserID,
+			CounterpartyAgencyID: st.CounterpartyAgencyID, CounterpartyExternal: st.CounterpartyExternal,
+			IdentityCheck: st.IdentityCheck, Purpose: st.Purpose, Location: st.Location, Details: st.Details,
+			Notes: st.Notes, Supersedes: st.Supersedes, OccurredAt: occurred, RecordedAt: now}
+		out.seal(past[len(past)-1].Hash)
+		return tx.Create(eventRowOf(out)).Error
+	})
+	switch {
+	case err == nil:
+		return out, nil
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		// Another step took this place in the chain at the same moment.
+		return Event{}, conflict("another custody step was recorded at the same time; reload and try again")
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		return Event{}, validate.Field("counterparty_user_id", "names no such user or agency")
+	case errors.Is(err, ErrItemNotFound), isValidation(err), errors.Is(err, access.ErrConflict):
+		return Event{}, err
+	}
+	return Event{}, fmt.Errorf("evidence: record custody: %w", err)
+}
+
+// VerifyItem recomputes an item's custody chain from the database.
+func (s *Items) VerifyItem(ctx context.Context, itemID string) error {
+	evs, err := s.Events(ctx, itemID)
+	if err != nil {
+		return err
+	}
+	return VerifyChain(itemID, evs)
+}
+
+func ptr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
