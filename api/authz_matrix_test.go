@@ -129,6 +129,12 @@ func matrix() []matrixRow {
 		{"PUT", "/api/v1/cases/{id}/members/exclusions/{userId}", json(`{"reason":"suspected insider"}`), caseManage(created)},
 		{"DELETE", "/api/v1/cases/{id}/members/exclusions/{userId}", nil, caseManage(noContent)},
 
+		{"GET", "/api/v1/cases/{id}/evidence", nil, caseRead},
+		{"POST", "/api/v1/cases/{id}/evidence", json(`{"title":"Firewall logs","kind":"logs"}`), caseWrite(created)},
+		{"GET", "/api/v1/evidence/{id}", nil, caseRead},
+		{"GET", "/api/v1/evidence/{id}/custody", nil, caseRead},
+		{"POST", "/api/v1/evidence/{id}/custody", json(`{"type":"location_changed","location":"Evidence room 2"}`), caseWrite(created)},
+
 		{"GET", "/api/v1/tasks", nil, signedIn(ok)},
 		{"GET", "/api/v1/cases/{id}/tasks", nil, caseRead},
 		{"POST", "/api/v1/cases/{id}/tasks", func(w *world, _ string) string {
@@ -163,6 +169,8 @@ func (w *world) fill(path string) string {
 		id = w.agency["B"].ID
 	case strings.HasPrefix(path, "/api/v1/users/"):
 		id = w.user["investigator"].ID
+	case strings.HasPrefix(path, "/api/v1/evidence/"):
+		id = w.evidenceID
 	}
 	r := strings.NewReplacer("{agencyCode}", w.agency["B"].Code, "{id}", id, "{agencyId}", w.agency["D"].ID,
 		"{userId}", w.user["spare"].ID, "{taskId}", w.taskID, "{itemId}", w.itemID, "{clock}", "gdpr.art33")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/cases"
+	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/validate"
 )
 
@@ -78,6 +79,7 @@ var domainErrors = []struct {
 	{access.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{cases.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{cases.ErrTaskNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
+	{evidence.ErrItemNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{cases.ErrStale, fiber.StatusPreconditionFailed, "precondition_failed",
 		"It has changed since you read it (If-Match is stale): read it again and retry with its new ETag."},
 	{cases.ErrInvalidTransition, fiber.StatusConflict, "invalid_transition", "The case cannot move to that status."},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/cases"
+	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
@@ -32,6 +33,7 @@ type world struct {
 	caseID     string
 	taskID     string // a task of the case, given to agency A, with one checklist item
 	itemID     string
+	evidenceID string                   // an evidence item of the case, marked AMBER, in agency A's custody
 	agency     map[string]access.Agency // A owns the case, B is another agency, C holds admin and auditor, D is spare
 	user       map[string]access.User
 	bearer     map[string]string // principal name → access token
@@ -67,6 +69,7 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		Directory: access.NewDirectory(d.DB), Sessions: sessions, SSO: access.NewSSO(d.DB, sessions),
 		Authz: access.NewAuthorizer(d.DB), Membership: access.NewMembership(d.DB), SigningKeys: keys,
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
+		Items: evidence.NewItems(d.DB, 24*time.Hour),
 	}
 	app, err := New(deps)
 	if err != nil {
@@ -118,6 +121,12 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		t.Fatal(err)
 	}
 	w.taskID, w.itemID = task.ID, task.Checklist[0].ID
+	item, err := deps.Items.Register(ctx, lead, k.ID, k.Reference, evidence.NewItem{Title: "Seized laptop",
+		Kind: evidence.KindPhysical, Location: "Evidence room 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.evidenceID = item.ID
 	for name := range w.user {
 		w.login(t, name)
 	}

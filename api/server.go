@@ -15,6 +15,7 @@ import (
 
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/cases"
+	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/config"
 )
 
@@ -34,6 +35,7 @@ type Deps struct {
 	SSO         *access.SSO
 	Cases       *cases.Store
 	Tasks       *cases.Tasks
+	Items       *evidence.Items
 }
 
 // pinger is a dependency /readyz checks.
@@ -110,6 +112,12 @@ func (s *server) routes() []route {
 		{method: fiber.MethodDelete, path: "/api/v1/cases/:id/members/users/:userId", handler: s.deleteUserMember},
 		{method: fiber.MethodPut, path: "/api/v1/cases/:id/members/exclusions/:userId", handler: s.putExclusion},
 		{method: fiber.MethodDelete, path: "/api/v1/cases/:id/members/exclusions/:userId", handler: s.deleteExclusion},
+
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/evidence", handler: s.listItems},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/evidence", handler: s.registerItem},
+		{method: fiber.MethodGet, path: "/api/v1/evidence/:id", handler: s.getItem},
+		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/custody", handler: s.getCustody},
+		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/custody", handler: s.recordCustody},
 
 		{method: fiber.MethodGet, path: "/api/v1/tasks", handler: s.listMyTasks},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/tasks", handler: s.listCaseTasks},

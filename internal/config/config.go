@@ -55,6 +55,10 @@ type Config struct {
 	TLSKeyFile    string
 
 	ClockRulesFile string // national regulatory clock rules, added to the defaults
+
+	// EvidenceRetention is the least time evidence is kept: stored objects
+	// are locked that long, and disposal is refused before it has passed.
+	EvidenceRetention time.Duration
 }
 
 // S3 configures the S3 evidence store. An empty Endpoint means the

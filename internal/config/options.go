@@ -168,6 +168,9 @@ var options = []*option{
 	durationOption("session-ttl", "BEVIS_SESSION_TTL", "12h",
 		"how long one sign-in lasts, however often its refresh token is rotated",
 		func(c *Config) *time.Duration { return &c.SessionTTL }),
+	durationOption("evidence-retention", "BEVIS_EVIDENCE_RETENTION", "87600h",
+		"the least time evidence is kept (10 years by default): objects are locked that long, and disposal waits for it",
+		func(c *Config) *time.Duration { return &c.EvidenceRetention }),
 	{
 		flag: "public-url", env: "BEVIS_PUBLIC_URL",
 		usage: "the URL people reach Bevis at, like https://bevis.example.org; single sign-on sends providers back to it (default http(s)://LISTEN, for local use only)",

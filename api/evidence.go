@@ -1,0 +1,306 @@
+package api
+
+import (
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/evidence"
+	"github.com/bevis-ir/bevis/internal/validate"
+)
+
+type sourceJSON struct {
+	Device string `json:"device"`
+	Serial string `json:"serial"`
+	Owner  string `json:"owner"`
+}
+
+type acquisitionJSON struct {
+	Tool        string     `json:"tool"`
+	ToolVersion string     `json:"tool_version"`
+	By          string     `json:"by"`
+	At          *time.Time `json:"at"`
+	Where       string     `json:"where"`
+}
+
+type hashesJSON struct {
+	SHA256 string `json:"sha256,omitempty"`
+	SHA1   string `json:"sha1,omitempty"`
+	MD5    string `json:"md5,omitempty"`
+}
+
+type custodyStateJSON struct {
+	CustodianAgencyID string  `json:"custodian_agency_id"`
+	CustodianUserID   string  `json:"custodian_user_id"`
+	Location          string  `json:"location"`
+	CheckedOutBy      string  `json:"checked_out_by,omitempty"`
+	TransferOfferedTo string  `json:"transfer_offered_to,omitempty"`
+	Sealed            bool    `json:"sealed"`
+	SealNumber        string  `json:"seal_number,omitempty"`
+	SealBroken        bool    `json:"seal_broken"`
+	LegalHold         bool    `json:"legal_hold"`
+	Integrity         string  `json:"integrity,omitempty"`
+	LastVerifiedAt    *string `json:"last_verified_at"`
+	Final             string  `json:"final,omitempty"`
+}
+
+type itemJSON struct {
+	ID             string            `json:"id"`
+	CaseID         string            `json:"case_id"`
+	ExhibitNumber  string            `json:"exhibit_number"`
+	Title          string            `json:"title"`
+	Description    string            `json:"description"`
+	Kind           string            `json:"kind"`
+	Source         sourceJSON        `json:"source"`
+	Acquisition    acquisitionJSON   `json:"acquisition"`
+	DeclaredHashes hashesJSON        `json:"declared_hashes"`
+	TLP            string            `json:"tlp"`
+	ParentID       string            `json:"parent_id,omitempty"`
+	CreatedBy      string            `json:"created_by"`
+	CreatedAt      string            `json:"created_at"`
+	ContentStatus  string            `json:"content_status"`
+	Size           *int64            `json:"size"`
+	Hashes         *hashesJSON       `json:"hashes"`
+	ReceivedAt     *string           `json:"received_at"`
+	Custody        *custodyStateJSON `json:"custody,omitempty"`
+}
+
+func toItemJSON(it evidence.Item) itemJSON {
+	out := itemJSON{ID: it.ID, CaseID: it.CaseID, ExhibitNumber: it.ExhibitNumber, Title: it.Title,
+		Description: it.Description, Kind: string(it.Kind),
+		Source: sourceJSON(it.Source),
+		Acquisition: acquisitionJSON{Tool: it.Acquisition.Tool, ToolVersion: it.Acquisition.ToolVersion,
+			By: it.Acquisition.By, At: it.Acquisition.At, Where: it.Acquisition.Where},
+		DeclaredHashes: hashesJSON(it.Declared), TLP: string(it.TLP), ParentID: it.ParentID, CreatedBy: it.CreatedBy,
+		CreatedAt: timestamp(it.CreatedAt), ContentStatus: it.ContentStatus, ReceivedAt: optionalTimestamp(it.ReceivedAt)}
+	if it.ContentStatus == "received" {
+		size, h := it.Size, hashesJSON(it.Computed)
+		out.Size, out.Hashes = &size, &h
+	}
+	return out
+}
+
+func toCustodyStateJSON(s evidence.State) *custodyStateJSON {
+	return &custodyStateJSON{CustodianAgencyID: s.CustodianAgencyID, CustodianUserID: s.CustodianUserID,
+		Location: s.Location, CheckedOutBy: s.CheckedOutBy, TransferOfferedTo: s.PendingTo, Sealed: s.Sealed,
+		SealNumber: s.SealNumber, SealBroken: s.SealBroken, LegalHold: s.LegalHold, Integrity: s.Integrity,
+		LastVerifiedAt: optionalTimestamp(s.LastVerifiedAt), Final: string(s.Final)}
+}
+
+type custodyEventJSON struct {
+	ID                   string           `json:"id"`
+	Seq                  int              `json:"seq"`
+	Type                 string           `json:"type"`
+	ActorUserID          string           `json:"actor_user_id,omitempty"`
+	ActorAgencyID        string           `json:"actor_agency_id,omitempty"`
+	CounterpartyUserID   string           `json:"counterparty_user_id,omitempty"`
+	CounterpartyAgencyID string           `json:"counterparty_agency_id,omitempty"`
+	CounterpartyExternal string           `json:"counterparty_external,omitempty"`
+	IdentityCheck        string           `json:"identity_check,omitempty"`
+	Purpose              string           `json:"purpose,omitempty"`
+	Location             string           `json:"location,omitempty"`
+	Details              evidence.Details `json:"details"`
+	Notes                string           `json:"notes,omitempty"`
+	Supersedes           string           `json:"supersedes,omitempty"`
+	SupersededBy         []string         `json:"superseded_by,omitempty"`
+	OccurredAt           string           `json:"occurred_at"`
+	RecordedAt           string           `json:"recorded_at"`
+	PrevHash             string           `json:"prev_hash"`
+	Hash                 string           `json:"hash"`
+}
+
+func toCustodyEventJSON(e evidence.Event) custodyEventJSON {
+	return custodyEventJSON{ID: e.ID, Seq: e.Seq, Type: string(e.Type), ActorUserID: e.ActorUserID,
+		ActorAgencyID: e.ActorAgencyID, CounterpartyUserID: e.CounterpartyUserID,
+		CounterpartyAgencyID: e.CounterpartyAgencyID, CounterpartyExternal: e.CounterpartyExternal,
+		IdentityCheck: e.IdentityCheck, Purpose: e.Purpose, Location: e.Location, Details: e.Details, Notes: e.Notes,
+		Supersedes: e.Supersedes, OccurredAt: timestamp(e.OccurredAt), RecordedAt: timestamp(e.RecordedAt),
+		PrevHash: e.PrevHash, Hash: e.Hash}
+}
+
+type registerItemRequest struct {
+	Title          string          `json:"title"`
+	Description    string          `json:"description"`
+	Kind           string          `json:"kind"`
+	Source         sourceJSON      `json:"source"`
+	Acquisition    acquisitionJSON `json:"acquisition"`
+	DeclaredHashes hashesJSON      `json:"declared_hashes"`
+	TLP            string          `json:"tlp"`
+	ParentID       string          `json:"parent_id"`
+	Location       string          `json:"location"`
+	OccurredAt     *time.Time      `json:"occurred_at"`
+	Notes          string          `json:"notes"`
+}
+
+func (s *server) registerItem(c *fiber.Ctx) error {
+	caseID, err := s.caseAction(c, access.ActionCaseWrite)
+	if err != nil {
+		return err
+	}
+	var in registerItemRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	ctx, p := c.UserContext(), principal(c)
+	markings, err := s.Authz.ItemMarkings(ctx, p, caseID)
+	if err != nil {
+		return err
+	}
+	tlp := access.TLP(in.TLP)
+	if tlp != "" && tlp.Valid() && !slices.Contains(markings, tlp) {
+		return validate.Field("tlp", "is a marking you could not see the item under")
+	}
+	k, err := s.Cases.Get(ctx, caseID)
+	if err != nil {
+		return err
+	}
+	it, err := s.Items.Register(ctx, p, caseID, k.Reference, evidence.NewItem{Title: in.Title,
+		Description: in.Description, Kind: evidence.Kind(in.Kind), Source: evidence.Source(in.Source),
+		Acquisition: evidence.Acquisition{Tool: in.Acquisition.Tool, ToolVersion: in.Acquisition.ToolVersion,
+			By: in.Acquisition.By, At: in.Acquisition.At, Where: in.Acquisition.Where},
+		Declared: evidence.Hashes(in.DeclaredHashes), TLP: tlp, ParentID: in.ParentID, Location: in.Location,
+		OccurredAt: in.OccurredAt, Notes: in.Notes})
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/evidence/" + it.ID)
+	return s.sendItem(c, fiber.StatusCreated, it)
+}
+
+func (s *server) listItems(c *fiber.Ctx) error {
+	caseID, err := s.caseAction(c, access.ActionCaseRead)
+	if err != nil {
+		return err
+	}
+	limit, after, err := page(c)
+	if err != nil {
+		return err
+	}
+	afterSeq := 0
+	if after != "" {
+		if afterSeq, err = strconv.Atoi(after); err != nil || afterSeq < 1 {
+			return validate.Field("cursor", "is not a cursor this API gave out")
+		}
+	}
+	markings, err := s.Authz.ItemMarkings(c.UserContext(), principal(c), caseID)
+	if err != nil {
+		return err
+	}
+	list, err := s.Items.CaseItems(c.UserContext(), caseID, markings, afterSeq, limit)
+	if err != nil {
+		return err
+	}
+	out := pageJSON[itemJSON]{Items: make([]itemJSON, len(list))}
+	for i, it := range list {
+		out.Items[i] = toItemJSON(it)
+	}
+	if len(list) > 0 {
+		out.NextCursor = nextCursor(len(list), limit, strconv.Itoa(list[len(list)-1].ExhibitSeq))
+	}
+	return c.JSON(out)
+}
+
+// item loads the evidence item of the route and asks whether the caller
+// may do action on it: its case's rules, and its own marking. An item the
+// caller may not see is not found, like its case.
+func (s *server) item(c *fiber.Ctx, action access.Action) (evidence.Item, error) {
+	ctx := c.UserContext()
+	it, err := s.Items.Item(ctx, c.Params("id"))
+	if err != nil {
+		return evidence.Item{}, err
+	}
+	if err := s.authorize(c, action, access.Resource{CaseID: it.CaseID}); err != nil {
+		return evidence.Item{}, err
+	}
+	markings, err := s.Authz.ItemMarkings(ctx, principal(c), it.CaseID)
+	if err != nil {
+		return evidence.Item{}, err
+	}
+	if !slices.Contains(markings, it.TLP) {
+		return evidence.Item{}, evidence.ErrItemNotFound
+	}
+	return it, nil
+}
+
+// sendItem answers with an item and its custody now.
+func (s *server) sendItem(c *fiber.Ctx, status int, it evidence.Item) error {
+	evs, err := s.Items.Events(c.UserContext(), it.ID)
+	if err != nil {
+		return err
+	}
+	out := toItemJSON(it)
+	out.Custody = toCustodyStateJSON(evidence.Derive(evs))
+	return c.Status(status).JSON(out)
+}
+
+func (s *server) getItem(c *fiber.Ctx) error {
+	it, err := s.item(c, access.ActionCaseRead)
+	if err != nil {
+		return err
+	}
+	return s.sendItem(c, fiber.StatusOK, it)
+}
+
+type custodyJSON struct {
+	State  *custodyStateJSON  `json:"state"`
+	Events []custodyEventJSON `json:"events"`
+}
+
+func (s *server) getCustody(c *fiber.Ctx) error {
+	it, err := s.item(c, access.ActionCaseRead)
+	if err != nil {
+		return err
+	}
+	evs, err := s.Items.Events(c.UserContext(), it.ID)
+	if err != nil {
+		return err
+	}
+	out := custodyJSON{State: toCustodyStateJSON(evidence.Derive(evs)), Events: make([]custodyEventJSON, len(evs))}
+	index := map[string]int{}
+	for i, e := range evs {
+		out.Events[i] = toCustodyEventJSON(e)
+		index[e.ID] = i
+	}
+	for _, e := range evs {
+		if i, ok := index[e.Supersedes]; ok && e.Supersedes != "" {
+			out.Events[i].SupersededBy = append(out.Events[i].SupersededBy, e.ID)
+		}
+	}
+	return c.JSON(out)
+}
+
+type custodyStepRequest struct {
+	Type                 string           `json:"type"`
+	CounterpartyUserID   string           `json:"counterparty_user_id"`
+	CounterpartyAgencyID string           `json:"counterparty_agency_id"`
+	CounterpartyExternal string           `json:"counterparty_external"`
+	IdentityCheck        string           `json:"identity_check"`
+	Purpose              string           `json:"purpose"`
+	Location             string           `json:"location"`
+	Details              evidence.Details `json:"details"`
+	Notes                string           `json:"notes"`
+	Supersedes           string           `json:"supersedes"`
+	OccurredAt           *time.Time       `json:"occurred_at"`
+}
+
+func (s *server) recordCustody(c *fiber.Ctx) error {
+	it, err := s.item(c, access.ActionCaseWrite)
+	if err != nil {
+		return err
+	}
+	var in custodyStepRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	ev, err := s.Items.Record(c.UserContext(), principal(c), it.ID, evidence.Step{Type: evidence.EventType(in.Type),
+		CounterpartyUserID: in.CounterpartyUserID, CounterpartyAgencyID: in.CounterpartyAgencyID,
+		CounterpartyExternal: in.CounterpartyExternal, IdentityCheck: in.IdentityCheck, Purpose: in.Purpose,
+		Location: in.Location, Details: in.Details, Notes: in.Notes, Supersedes: in.Supersedes, OccurredAt: in.OccurredAt})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toCustodyEventJSON(ev))
+}
