@@ -184,6 +184,12 @@ func TestKeyring_RotationRewrapsWithoutChangingDataKeys(t *testing.T) {
 			if inUse, _ := rotated.MasterKeysInUse(ctx); fmt.Sprint(inUse) != "[mk-new mk-old]" {
 				t.Fatalf("MasterKeysInUse before rewrap = %v", inUse)
 			}
+			if retiring, err := rotated.CheckMasterKeys(ctx); err != nil || fmt.Sprint(retiring) != "[mk-old]" {
+				t.Fatalf("CheckMasterKeys before rewrap = %v, %v", retiring, err)
+			}
+			if _, err := NewKeyring(d.DB, parseMaster(t, newLine)).CheckMasterKeys(ctx); !errors.Is(err, ErrUnknownMasterKey) || !strings.Contains(err.Error(), "mk-old") {
+				t.Fatalf("CheckMasterKeys without the old key = %v, want ErrUnknownMasterKey naming mk-old", err)
+			}
 			n, err := rotated.RewrapAll(ctx)
 			if err != nil || n != len(cases) {
 				t.Fatalf("RewrapAll = %d, %v; want %d", n, err, len(cases))
@@ -193,6 +199,9 @@ func TestKeyring_RotationRewrapsWithoutChangingDataKeys(t *testing.T) {
 			}
 			if inUse, _ := rotated.MasterKeysInUse(ctx); fmt.Sprint(inUse) != "[mk-new]" {
 				t.Fatalf("MasterKeysInUse after rewrap = %v", inUse)
+			}
+			if retiring, err := rotated.CheckMasterKeys(ctx); err != nil || len(retiring) != 0 {
+				t.Fatalf("CheckMasterKeys after rewrap = %v, %v", retiring, err)
 			}
 
 			// The old key is dropped from the file: everything still opens.

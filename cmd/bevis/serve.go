@@ -51,6 +51,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("database ready", "dialect", db.Dialect(gdb), "migrations_applied", len(applied))
 
+	// The master keys are checked at start, before anything is served: a
+	// node that could not unwrap every case's data key refuses to start.
+	// (The evidence routes, when they come, take this keyring with the store.)
+	master, err := loadMasterKeys(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := checkMasterKeys(ctx, evidence.NewKeyring(gdb, master), log); err != nil {
+		return err
+	}
+
 	store, err := openEvidenceStore(ctx, cfg, log)
 	if err != nil {
 		return err
