@@ -36,6 +36,7 @@ package evidence
 // by fetching only the chunks that hold it (see SealHeader.SealedRange).
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -260,6 +261,12 @@ func (s *SealWriter) Close() error {
 		return s.err
 	}
 	s.closed = true
+	if len(s.buf) == 0 && s.counter > 0 {
+		// Only after a Suspend at the very end: the last chunk went out
+		// as an inner one, and an empty last chunk would not open.
+		s.err = errors.New("evidence: the sealed stream was suspended at its end; nothing can follow, so it cannot be finished (suspend only when more bytes follow)")
+		return s.err
+	}
 	return s.flush(true)
 }
 
@@ -280,6 +287,84 @@ func (s *SealWriter) flush(last bool) error {
 		return s.err
 	}
 	return nil
+}
+
+// ChunkSize is the plaintext size of the writer's chunks: Suspend needs
+// everything written to be a multiple of it.
+func (s *SealWriter) ChunkSize() int { return s.chunk }
+
+// ErrSealUnaligned: Suspend was called with a partial chunk written.
+var ErrSealUnaligned = errors.New("evidence: a sealed stream can only be suspended at a multiple of its chunk size")
+
+// sealStateMagic starts a suspended SealWriter's state, with its version.
+const sealStateMagic = "bevis-sealstate\x01"
+
+// Suspend seals what was written (which must be a whole number of chunks,
+// else ErrSealUnaligned and nothing changes) as inner chunks, and returns
+// the state ResumeSealWriter continues from, in another request or on
+// another node. It is how a resumable upload stops between requests: no
+// plaintext is kept, only the header and the chunk count. The writer is
+// done after it.
+//
+// Suspend only when more bytes will follow: what it seals are inner chunks,
+// so a stream suspended at its very end cannot be finished (the resumed
+// writer's Close fails). A resumable upload that has received its whole
+// length calls Close instead; one that received a partial chunk in a request
+// keeps the bytes up to the last chunk boundary and reports that offset, so
+// the client sends the rest again (the hash state is taken at the same
+// offset).
+func (s *SealWriter) Suspend() ([]byte, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	if s.closed {
+		return nil, errors.New("evidence: suspend of a closed SealWriter")
+	}
+	if len(s.buf) != 0 && len(s.buf) != s.chunk {
+		return nil, fmt.Errorf("%w: %d bytes past a chunk boundary", ErrSealUnaligned, len(s.buf))
+	}
+	if len(s.buf) == s.chunk || !s.started {
+		if err := s.flushInner(); err != nil {
+			return nil, err
+		}
+	}
+	s.closed = true
+	state := append([]byte(sealStateMagic), s.header[:]...)
+	return binary.BigEndian.AppendUint64(state, s.counter), nil
+}
+
+// flushInner writes the header if not yet written, and the buffered chunk
+// (if any) as an inner one.
+func (s *SealWriter) flushInner() error {
+	if len(s.buf) == 0 {
+		if _, err := s.w.Write(s.header[:]); err != nil {
+			s.err = fmt.Errorf("evidence: write sealed header: %w", err)
+			return s.err
+		}
+		s.started = true
+		return nil
+	}
+	return s.flush(false)
+}
+
+// ResumeSealWriter continues a stream that Suspend stopped: what it writes
+// to w follows the bytes written before the suspension.
+func ResumeSealWriter(w io.Writer, key DataKey, objectKey string, state []byte) (*SealWriter, error) {
+	rest, ok := bytes.CutPrefix(state, []byte(sealStateMagic))
+	if !ok || len(rest) != SealHeaderSize+8 {
+		return nil, fmt.Errorf("%w: not a suspended seal state of this version", ErrSealFormat)
+	}
+	h, err := ParseSealHeader(rest[:SealHeaderSize])
+	if err != nil {
+		return nil, err
+	}
+	aead, err := h.aead(key, objectKey)
+	if err != nil {
+		return nil, err
+	}
+	return &SealWriter{w: w, aead: aead, header: h.raw, chunk: h.ChunkSize,
+		buf:     make([]byte, 0, h.ChunkSize+sealTagSize),
+		counter: binary.BigEndian.Uint64(rest[SealHeaderSize:]), started: true}, nil
 }
 
 // OpenSealed returns the plaintext of the sealed object read from r,

@@ -434,3 +434,127 @@ func FuzzOpenSealed(f *testing.F) {
 		_, _ = io.ReadAll(r)
 	})
 }
+
+// A resumable upload seals part of the stream per request, suspending at a
+// chunk boundary and resuming (perhaps on another node) from the state.
+func TestSealWriter_SuspendAndResumeMakeOneObject(t *testing.T) {
+	key := testDataKey(t)
+	const chunk = 32
+	for _, parts := range [][]int{{0}, {0, 0}, {chunk}, {chunk, 0}, {0, 3 * chunk, chunk}, {2 * chunk, 2 * chunk, 2 * chunk}} {
+		for _, tail := range []int{0, 1, chunk, chunk + 5} {
+			var total int
+			for _, p := range parts {
+				total += p
+			}
+			if total > 0 && tail == 0 {
+				continue // suspended at the end: see TestSealWriter_SuspendedAtTheEndCannotBeFinished
+			}
+			t.Run(fmt.Sprintf("%v+%d", parts, tail), func(t *testing.T) {
+				data := testBytes(total + tail)
+				var out bytes.Buffer
+				var state []byte
+				off := 0
+				for i, p := range parts {
+					var w *SealWriter
+					var err error
+					if i == 0 {
+						w, err = NewSealWriter(&out, key, testObject, chunk)
+					} else {
+						w, err = ResumeSealWriter(&out, key, testObject, state)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := w.Write(data[off : off+p]); err != nil {
+						t.Fatal(err)
+					}
+					off += p
+					if state, err = w.Suspend(); err != nil {
+						t.Fatal(err)
+					}
+					if want := SealHeaderSize + off/chunk*(chunk+sealTagSize); out.Len() != want {
+						t.Fatalf("after %d bytes suspended, %d sealed bytes written, want %d", off, out.Len(), want)
+					}
+				}
+				w, err := ResumeSealWriter(&out, key, testObject, state)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := w.Write(data[off:]); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if out.Len() != int(SealedSize(int64(len(data)), chunk)) {
+					t.Errorf("sealed %d bytes, want %d", out.Len(), SealedSize(int64(len(data)), chunk))
+				}
+				got, err := openAll(out.Bytes(), key, testObject)
+				if err != nil || !bytes.Equal(got, data) {
+					t.Fatalf("opened %d bytes (%v), want the %d written", len(got), err, len(data))
+				}
+			})
+		}
+	}
+}
+
+func TestSealWriter_SuspendRefusesAPartialChunk(t *testing.T) {
+	key := testDataKey(t)
+	var out bytes.Buffer
+	w, err := NewSealWriter(&out, key, testObject, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(testBytes(40)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Suspend(); !errors.Is(err, ErrSealUnaligned) {
+		t.Fatalf("Suspend at 40 bytes: %v, want ErrSealUnaligned", err)
+	}
+	// Nothing changed: the stream can still be finished.
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openAll(out.Bytes(), key, testObject); err != nil {
+		t.Fatal(err)
+	}
+
+	w, _ = NewSealWriter(io.Discard, key, testObject, 32)
+	state, err := w.Suspend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string][]byte{"truncated": state[:len(state)-1], "other magic": append([]byte("x"), state[1:]...)} {
+		if _, err := ResumeSealWriter(io.Discard, key, testObject, bad); !errors.Is(err, ErrSealFormat) {
+			t.Errorf("%s state: %v, want ErrSealFormat", name, err)
+		}
+	}
+	if _, err := ResumeSealWriter(io.Discard, testDataKey(t), testObject, state); !errors.Is(err, ErrSealKey) {
+		t.Errorf("resumed with another data key: %v, want ErrSealKey", err)
+	}
+}
+
+// Suspending at the very end seals the last chunk as an inner one; the
+// stream cannot then be finished, and Close says so rather than writing an
+// object that would not open.
+func TestSealWriter_SuspendedAtTheEndCannotBeFinished(t *testing.T) {
+	key := testDataKey(t)
+	w, err := NewSealWriter(io.Discard, key, testObject, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(testBytes(64)); err != nil {
+		t.Fatal(err)
+	}
+	state, err := w.Suspend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed, err := ResumeSealWriter(io.Discard, key, testObject, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resumed.Close(); err == nil {
+		t.Fatal("Close of a stream suspended at its end succeeded")
+	}
+}
