@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -52,31 +53,48 @@ type hashBuf struct {
 // Its state can be marshalled between writes, so an upload that resumes in
 // another request, or on another node, continues the same hashes.
 //
-// A MultiHasher is not safe for concurrent use (like hash.Hash), and Close
-// must be called to end its goroutines.
+// A MultiHasher is not safe for concurrent use (like hash.Hash). Close ends
+// its goroutines; one dropped without Close (an upload that failed half-way)
+// has them ended when it is garbage collected.
 type MultiHasher struct {
-	size    int64
-	hashes  [3]hash.Hash // SHA-256, SHA-1, MD5
+	size   int64
+	hashes [3]hash.Hash // SHA-256, SHA-1, MD5
+	pipes  *hashPipes
+	made   int // buffers made so far, at most hashBufs
+	cur    *hashBuf
+	closed bool
+}
+
+// hashPipes is what the hash goroutines share. It holds nothing that leads
+// back to its MultiHasher, so that one can be collected while they run.
+type hashPipes struct {
 	feeds   [3]chan *hashBuf
 	free    chan *hashBuf
-	made    int
-	cur     *hashBuf
 	busy    sync.WaitGroup // one count per hash per buffer handed over
 	workers sync.WaitGroup
-	closed  bool
+	stop    sync.Once
+}
+
+func (p *hashPipes) close() {
+	p.stop.Do(func() {
+		for _, f := range p.feeds {
+			close(f)
+		}
+	})
 }
 
 // NewMultiHasher starts a MultiHasher at the beginning of a stream.
 func NewMultiHasher() *MultiHasher {
 	h := &MultiHasher{
 		hashes: [3]hash.Hash{sha256.New(), sha1.New(), md5.New()}, //nolint:gosec // see the imports
-		free:   make(chan *hashBuf, hashBufs),
+		pipes:  &hashPipes{free: make(chan *hashBuf, hashBufs)},
 	}
 	for i := range h.hashes {
-		h.feeds[i] = make(chan *hashBuf, hashBufs)
-		h.workers.Add(1)
-		go h.work(h.hashes[i], h.feeds[i])
+		h.pipes.feeds[i] = make(chan *hashBuf, hashBufs)
+		h.pipes.workers.Add(1)
+		go h.pipes.work(h.hashes[i], h.pipes.feeds[i])
 	}
+	runtime.AddCleanup(h, (*hashPipes).close, h.pipes)
 	return h
 }
 
@@ -90,14 +108,14 @@ func ResumeMultiHasher(state []byte) (*MultiHasher, error) {
 	return h, nil
 }
 
-func (h *MultiHasher) work(hh hash.Hash, feed <-chan *hashBuf) {
-	defer h.workers.Done()
+func (p *hashPipes) work(hh hash.Hash, feed <-chan *hashBuf) {
+	defer p.workers.Done()
 	for b := range feed {
 		hh.Write(b.data) // a hash.Hash never fails to write
 		if b.pending.Add(-1) == 0 {
-			h.free <- b
+			p.free <- b
 		}
-		h.busy.Done()
+		p.busy.Done()
 	}
 }
 
@@ -128,13 +146,13 @@ func (h *MultiHasher) Write(p []byte) (int, error) {
 func (h *MultiHasher) take() *hashBuf {
 	var b *hashBuf
 	select {
-	case b = <-h.free:
+	case b = <-h.pipes.free:
 	default:
 		if h.made < hashBufs {
 			h.made++
 			b = &hashBuf{data: make([]byte, 0, hashBufSize)}
 		} else {
-			b = <-h.free
+			b = <-h.pipes.free
 		}
 	}
 	b.data = b.data[:0]
@@ -145,9 +163,9 @@ func (h *MultiHasher) take() *hashBuf {
 func (h *MultiHasher) dispatch() {
 	b := h.cur
 	h.cur = nil
-	b.pending.Store(int32(len(h.feeds)))
-	h.busy.Add(len(h.feeds))
-	for _, f := range h.feeds {
+	b.pending.Store(int32(len(h.pipes.feeds)))
+	h.pipes.busy.Add(len(h.pipes.feeds))
+	for _, f := range h.pipes.feeds {
 		f <- b
 	}
 }
@@ -158,7 +176,7 @@ func (h *MultiHasher) wait() {
 	if h.cur != nil && len(h.cur.data) > 0 {
 		h.dispatch()
 	}
-	h.busy.Wait()
+	h.pipes.busy.Wait()
 }
 
 // Size is the number of bytes written so far, resumed state included.
@@ -184,10 +202,8 @@ func (h *MultiHasher) Close() {
 	}
 	h.wait()
 	h.closed = true
-	for _, f := range h.feeds {
-		close(f)
-	}
-	h.workers.Wait()
+	h.pipes.close()
+	h.pipes.workers.Wait()
 }
 
 // hashStateMagic starts a marshalled MultiHasher state, with its version.

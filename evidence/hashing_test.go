@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // oneShotSums hashes data the plain way, each hash on its own.
@@ -172,5 +174,28 @@ func TestMultiHasher_WriteAfterCloseFails(t *testing.T) {
 	}
 	if got, want := h.Sums(), oneShotSums(nil); got != want {
 		t.Fatalf("Sums() after Close = %+v, want %+v", got, want)
+	}
+}
+
+// An upload that fails half-way may drop its MultiHasher without Close;
+// its goroutines must not outlive it.
+func TestMultiHasher_DroppedWithoutCloseEndsItsGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for range 20 {
+		h := NewMultiHasher()
+		writeOdd(t, h, testBytes(hashBufSize+10))
+		_ = h.Size()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runtime.GC()
+		n := runtime.NumGoroutine()
+		if n <= before {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines before, %d after dropping 20 hashers", before, n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
