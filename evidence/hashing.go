@@ -163,7 +163,7 @@ func (h *MultiHasher) take() *hashBuf {
 func (h *MultiHasher) dispatch() {
 	b := h.cur
 	h.cur = nil
-	b.pending.Store(int32(len(h.pipes.feeds)))
+	b.pending.Store(int32(len(h.pipes.feeds))) //nolint:gosec // three
 	h.pipes.busy.Add(len(h.pipes.feeds))
 	for _, f := range h.pipes.feeds {
 		f <- b
@@ -216,9 +216,9 @@ func (h *MultiHasher) MarshalBinary() ([]byte, error) {
 	h.wait()
 	out := append([]byte(hashStateMagic), binary.BigEndian.AppendUint64(nil, uint64(h.size))...) //nolint:gosec // size is never negative
 	for _, hh := range h.hashes {
-		state, err := hh.(encoding.BinaryMarshaler).MarshalBinary()
+		state, err := marshalHash(hh)
 		if err != nil {
-			return nil, fmt.Errorf("evidence: marshal hash state: %w", err)
+			return nil, err
 		}
 		out = binary.BigEndian.AppendUint16(out, uint16(len(state))) //nolint:gosec // a hash state is about 100 bytes
 		out = append(out, state...)
@@ -249,8 +249,8 @@ func (h *MultiHasher) UnmarshalBinary(state []byte) error {
 		if len(rest) < n {
 			return fmt.Errorf("%w: truncated", ErrHashState)
 		}
-		if err := hh.(encoding.BinaryUnmarshaler).UnmarshalBinary(rest[:n]); err != nil {
-			return fmt.Errorf("%w: %w", ErrHashState, err)
+		if err := unmarshalHash(hh, rest[:n]); err != nil {
+			return err
 		}
 		rest = rest[n:]
 	}
@@ -260,11 +260,39 @@ func (h *MultiHasher) UnmarshalBinary(state []byte) error {
 	// The goroutines hold the hash.Hash values, so the states are copied
 	// into them rather than the values swapped; they are idle after wait.
 	for i, hh := range fresh {
-		st, _ := hh.(encoding.BinaryMarshaler).MarshalBinary() // just unmarshalled: cannot fail
-		if err := h.hashes[i].(encoding.BinaryUnmarshaler).UnmarshalBinary(st); err != nil {
-			return fmt.Errorf("%w: %w", ErrHashState, err)
+		st, err := marshalHash(hh)
+		if err != nil {
+			return err
+		}
+		if err := unmarshalHash(h.hashes[i], st); err != nil {
+			return err
 		}
 	}
-	h.size = int64(size)
+	h.size = int64(size) //nolint:gosec // bounded above
+	return nil
+}
+
+// marshalHash and unmarshalHash use the state marshalling every standard
+// library hash has.
+func marshalHash(h hash.Hash) ([]byte, error) {
+	m, ok := h.(encoding.BinaryMarshaler)
+	if !ok {
+		return nil, fmt.Errorf("evidence: %T cannot marshal its state", h)
+	}
+	state, err := m.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("evidence: marshal hash state: %w", err)
+	}
+	return state, nil
+}
+
+func unmarshalHash(h hash.Hash, state []byte) error {
+	u, ok := h.(encoding.BinaryUnmarshaler)
+	if !ok {
+		return fmt.Errorf("evidence: %T cannot unmarshal its state", h)
+	}
+	if err := u.UnmarshalBinary(state); err != nil {
+		return fmt.Errorf("%w: %w", ErrHashState, err)
+	}
 	return nil
 }

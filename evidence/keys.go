@@ -323,7 +323,7 @@ func (k *Keyring) RewrapAll(ctx context.Context) (int, error) {
 			if res.Error != nil {
 				return done, fmt.Errorf("evidence: rewrap data key %s: %w", row.ID, res.Error)
 			}
-			done += int(res.RowsAffected)
+			done += int(res.RowsAffected) //nolint:gosec // 0 or 1
 		}
 		after = rows[len(rows)-1].ID
 	}
