@@ -406,7 +406,8 @@ func (h SealHeader) SealedRange(plainSize, offset, length int64) (sealedOffset, 
 }
 
 func (h SealHeader) chunkRange(plainSize, offset, length int64) (first, last int64, err error) {
-	if plainSize < 0 || offset < 0 || length == 0 || length < -1 || (offset >= plainSize && !(plainSize == 0 && offset == 0 && length == -1)) {
+	wholeEmpty := plainSize == 0 && offset == 0 && length == -1
+	if plainSize < 0 || offset < 0 || length == 0 || length < -1 || (offset >= plainSize && !wholeEmpty) {
 		return 0, 0, fmt.Errorf("%w: offset %d, length %d of %d bytes", ErrInvalidRange, offset, length, plainSize)
 	}
 	end := plainSize
