@@ -199,3 +199,42 @@ func TestMultiHasher_DroppedWithoutCloseEndsItsGoroutines(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// FuzzResumeMultiHasher: a stored hash state is read back from the
+// database; whatever it holds, resuming never panics, and a state that is
+// accepted hashes on consistently.
+func FuzzResumeMultiHasher(f *testing.F) {
+	h := NewMultiHasher()
+	writeOddF(h, testBytes(1000))
+	state, err := h.MarshalBinary()
+	h.Close()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(state)
+	f.Add([]byte(hashStateMagic))
+	f.Fuzz(func(t *testing.T, state []byte) {
+		h, err := ResumeMultiHasher(state)
+		if err != nil {
+			if !errors.Is(err, ErrHashState) {
+				t.Fatalf("error %v is not ErrHashState", err)
+			}
+			return
+		}
+		defer h.Close()
+		if _, err := h.Write([]byte("more")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.MarshalBinary(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func writeOddF(w io.Writer, data []byte) {
+	for len(data) > 0 {
+		n := min(77, len(data))
+		_, _ = w.Write(data[:n])
+		data = data[n:]
+	}
+}
