@@ -36,6 +36,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log := newLogger(cfg, stderr)
 	log.Info("starting bevis", "version", version, "config", cfg)
 
+	// The master key file is read before waiting for the database, so a
+	// wrong one is reported at once.
+	master, err := loadMasterKeys(cfg, log)
+	if err != nil {
+		return err
+	}
 	gdb, err := db.Open(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log)
 	if err != nil {
 		return err
@@ -51,13 +57,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("database ready", "dialect", db.Dialect(gdb), "migrations_applied", len(applied))
 
-	// The master keys are checked at start, before anything is served: a
-	// node that could not unwrap every case's data key refuses to start.
+	// A node that could not unwrap every case's data key refuses to start.
 	// (The evidence routes, when they come, take this keyring with the store.)
-	master, err := loadMasterKeys(cfg, log)
-	if err != nil {
-		return err
-	}
 	if err := checkMasterKeys(ctx, evidence.NewKeyring(gdb, master), log); err != nil {
 		return err
 	}
