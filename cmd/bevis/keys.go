@@ -1,15 +1,21 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/config"
+	"github.com/bevis-ir/bevis/internal/db"
 )
 
 // loadSigningKeys reads the token signing keys. Only the default file in
@@ -46,4 +52,112 @@ func loadSigningKeys(cfg config.Config, log *slog.Logger) (*access.SigningKeys, 
 		return nil, &config.InvalidError{Err: fmt.Errorf("BEVIS_TOKEN_KEYS_FILE %s: %w", cfg.TokenKeysFile, err)}
 	}
 	return keys, nil
+}
+
+// loadMasterKeys reads the master keys that wrap the case data keys. As
+// for the token keys, only the default file in the data dir is made when
+// absent; a configured file must exist, since a node with a master key of
+// its own could not read the other nodes' evidence.
+func loadMasterKeys(cfg config.Config, log *slog.Logger) (*evidence.MasterKeys, error) {
+	isDefault := cfg.MasterKeyFile == filepath.Join(cfg.DataDir, config.DefaultMasterKeysName)
+	if _, err := os.Stat(cfg.MasterKeyFile); errors.Is(err, fs.ErrNotExist) && isDefault {
+		if err := writeNewMasterKeyFile(cfg); err != nil {
+			return nil, fmt.Errorf("master keys: %w", err)
+		}
+		log.Info("made a new master key; back it up apart from the database and the evidence", "file", cfg.MasterKeyFile)
+	}
+	keys, err := evidence.ReadMasterKeyFile(cfg.MasterKeyFile)
+	if err != nil {
+		return nil, &config.InvalidError{Err: fmt.Errorf("BEVIS_MASTER_KEY_FILE: %w", err)}
+	}
+	return keys, nil
+}
+
+func writeNewMasterKeyFile(cfg config.Config) error {
+	line, err := evidence.NewMasterKeyLine(time.Now())
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(cfg.MasterKeyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	content := "# Bevis master keys: ID:BASE64, the first wraps new data keys, all unwrap.\n" +
+		"# Without this file no evidence can be read. Back it up apart from the database and the evidence.\n" + line
+	if _, err := f.WriteString(content); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// checkMasterKeys refuses to start when the master key file cannot unwrap
+// every data key, and says when a rotation is not finished.
+func checkMasterKeys(ctx context.Context, keyring *evidence.Keyring, log *slog.Logger) error {
+	retiring, err := keyring.CheckMasterKeys(ctx)
+	if errors.Is(err, evidence.ErrUnknownMasterKey) {
+		return &config.InvalidError{Err: fmt.Errorf("BEVIS_MASTER_KEY_FILE: %w", err)}
+	}
+	if err != nil {
+		return err
+	}
+	if len(retiring) > 0 {
+		log.Warn("data keys are still wrapped by older master keys; run `bevis keys rewrap`", "master_keys", retiring)
+	}
+	return nil
+}
+
+const keysUsage = "usage: bevis keys new-master | rewrap [options]"
+
+// keys runs `bevis keys new-master` (print a line for the master key file)
+// and `bevis keys rewrap` (re-wrap every data key under the first master
+// key of the file, the step of a master key rotation that needs the
+// database).
+func keys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "new-master" && args[0] != "rewrap") {
+		return &usageError{keysUsage}
+	}
+	if args[0] == "new-master" {
+		if len(args) > 1 {
+			return &usageError{"usage: bevis keys new-master (takes no options)"}
+		}
+		line, err := evidence.NewMasterKeyLine(time.Now())
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(stdout, line)
+		return err
+	}
+	cfg, ok, err := loadConfig("keys rewrap", args[1:], getenv, stdout)
+	if !ok {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	master, err := loadMasterKeys(cfg, log)
+	if err != nil {
+		return err
+	}
+	gdb, err := db.Open(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close(gdb)
+	if _, err := db.Migrate(ctx, gdb, log); err != nil {
+		return err
+	}
+	keyring := evidence.NewKeyring(gdb, master)
+	n, err := keyring.RewrapAll(ctx)
+	if err != nil {
+		return fmt.Errorf("rewrap: %d data key(s) re-wrapped before: %w", n, err)
+	}
+	inUse, err := keyring.MasterKeysInUse(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d data key(s) re-wrapped under master key %s\n", n, master.CurrentID())
+	fmt.Fprintf(stdout, "master keys in use: %s (any other may be removed from the file)\n", strings.Join(inUse, ", "))
+	return nil
 }

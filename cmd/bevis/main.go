@@ -53,6 +53,8 @@ Commands:
   admin bootstrap  create the first agency and admin on an empty database
   admin create-agency | create-user | reset-password | disable-user
                    scripted set-up of agencies and people
+  keys new-master  print a new line for the master key file (BEVIS_MASTER_KEY_FILE)
+  keys rewrap      re-wrap every evidence data key under the first master key of the file
   healthcheck      exit 0 when the local server answers /healthz (for container health checks)
   version          print the version
 
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "admin":
 		return admin(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return keys(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout)
 	case "version":

@@ -37,6 +37,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log := newLogger(cfg, stderr)
 	log.Info("starting bevis", "version", version, "config", cfg)
 
+	// The master key file is read before waiting for the database, so a
+	// wrong one is reported at once.
+	master, err := loadMasterKeys(cfg, log)
+	if err != nil {
+		return err
+	}
 	gdb, err := db.Open(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log)
 	if err != nil {
 		return err
@@ -51,6 +57,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log.Info("database ready", "dialect", db.Dialect(gdb), "migrations_applied", len(applied))
+
+	// A node that could not unwrap every case's data key refuses to start.
+	// (The evidence routes, when they come, take this keyring with the store.)
+	if err := checkMasterKeys(ctx, evidence.NewKeyring(gdb, master), log); err != nil {
+		return err
+	}
 
 	store, err := openEvidenceStore(ctx, cfg, log)
 	if err != nil {

@@ -23,6 +23,10 @@ import (
 // start without BEVIS_TOKEN_KEYS_FILE.
 const DefaultTokenKeysName = "token-signing-keys.pem"
 
+// DefaultMasterKeysName is the master key file made in the data dir on a
+// first start without BEVIS_MASTER_KEY_FILE.
+const DefaultMasterKeysName = "master-keys"
+
 // Config is the effective configuration of one Bevis process.
 type Config struct {
 	Listen      string
@@ -49,6 +53,7 @@ type Config struct {
 	PublicURL string
 
 	TokenKeysFile string // PEM of the Ed25519 keys that sign access tokens
+	MasterKeyFile string // master keys wrapping the case data keys of evidence encryption
 	TokenIssuer   string
 	SessionTTL    time.Duration
 	TLSCertFile   string
@@ -197,6 +202,9 @@ func (c *Config) applyDerivedDefaults() {
 	}
 	if c.TokenKeysFile == "" {
 		c.TokenKeysFile = filepath.Join(c.DataDir, DefaultTokenKeysName)
+	}
+	if c.MasterKeyFile == "" {
+		c.MasterKeyFile = filepath.Join(c.DataDir, DefaultMasterKeysName)
 	}
 }
 

@@ -48,8 +48,13 @@ func TestLoad_FlagsWinOverEnvironment(t *testing.T) {
 	if c.Listen != "127.0.0.1:9001" || c.DataDir != "/srv/bevis" {
 		t.Errorf("got listen %q data dir %q", c.Listen, c.DataDir)
 	}
-	if c.DatabaseURL != "sqlite:/srv/bevis/bevis.db" || c.EvidenceDir != "/srv/bevis/evidence" {
-		t.Errorf("derived paths must follow the data dir: %q %q", c.DatabaseURL, c.EvidenceDir)
+	if c.DatabaseURL != "sqlite:/srv/bevis/bevis.db" || c.EvidenceDir != "/srv/bevis/evidence" ||
+		c.MasterKeyFile != "/srv/bevis/master-keys" || c.TokenKeysFile != "/srv/bevis/token-signing-keys.pem" {
+		t.Errorf("derived paths must follow the data dir: %q %q %q %q", c.DatabaseURL, c.EvidenceDir, c.MasterKeyFile, c.TokenKeysFile)
+	}
+	c, err = Load("serve", nil, envOf(map[string]string{"BEVIS_MASTER_KEY_FILE": "/run/secrets/bevis-master-keys"}), io.Discard)
+	if err != nil || c.MasterKeyFile != "/run/secrets/bevis-master-keys" {
+		t.Errorf("BEVIS_MASTER_KEY_FILE: %q, %v", c.MasterKeyFile, err)
 	}
 }
 

@@ -160,6 +160,12 @@ var options = []*option{
 		get:   func(c Config) string { return c.TokenKeysFile },
 	},
 	{
+		flag: "master-key-file", env: "BEVIS_MASTER_KEY_FILE",
+		usage: "file of the master keys wrapping the evidence encryption keys, one ID:BASE64 a line, the first current (default DATA_DIR/" + DefaultMasterKeysName + ", made on first start); must not be readable by others",
+		set:   func(c *Config, v string) error { c.MasterKeyFile = v; return nil },
+		get:   func(c Config) string { return c.MasterKeyFile },
+	},
+	{
 		flag: "token-issuer", env: "BEVIS_TOKEN_ISSUER", def: "bevis",
 		usage: "the iss of access tokens; give every node of one deployment the same",
 		set:   func(c *Config, v string) error { c.TokenIssuer = v; return nonEmpty(v) },
