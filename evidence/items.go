@@ -271,10 +271,8 @@ func (s *Items) Register(ctx context.Context, p access.Principal, caseID, caseRe
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		first := Event{ID: newItemID(), ItemID: row.ID, Seq: 1, Type: EventRegistered, ActorUserID: p.UserID,
-			ActorAgencyID: p.AgencyID, Location: in.Location, Notes: in.Notes, OccurredAt: occurred, RecordedAt: now}
-		first.seal(genesisHash)
-		return tx.Create(eventRowOf(first)).Error
+		return appendEvent(tx, row.ID, nil, &Event{Type: EventRegistered, ActorUserID: p.UserID, ActorAgencyID: p.AgencyID,
+			Location: in.Location, Notes: in.Notes, OccurredAt: occurred, RecordedAt: now})
 	})
 	if err != nil {
 		if isValidation(err) {
