@@ -29,6 +29,14 @@ var (
 	ErrRetentionShortened = errors.New("evidence: compliance retention cannot be shortened")
 	// ErrSizeMismatch: the stream ended before the size announced to Put.
 	ErrSizeMismatch = errors.New("evidence: stream shorter than declared size")
+	// ErrUploadNotFound: no unfinished multipart write with that upload ID
+	// for that key: it never existed, was aborted or was completed.
+	ErrUploadNotFound = errors.New("evidence: multipart upload not found")
+	// ErrInvalidPart: a part number or size outside the limits, or a part
+	// list CompleteMultipart refuses: not numbered 1, 2, 3... in order, a
+	// part but the last smaller than MinPartSize, or a part whose ETag or
+	// size is not that of the part stored under its number.
+	ErrInvalidPart = errors.New("evidence: invalid multipart part")
 	// ErrStoreUnavailable: the backend could not be reached or is not ready;
 	// the operation may succeed later (the API answers 503).
 	ErrStoreUnavailable = errors.New("evidence: blob store unavailable")
@@ -69,6 +77,22 @@ type PutOptions struct {
 	LegalHold bool
 }
 
+// Part is one stored part of a multipart write.
+type Part struct {
+	Number int    // 1-based, in order
+	ETag   string // as the store returned it
+	Size   int64
+}
+
+const (
+	// MinPartSize is the least size of every part but the last (the S3 minimum).
+	MinPartSize = 5 << 20
+	// MaxPartSize is the largest part (the S3 maximum).
+	MaxPartSize = 5 << 30
+	// MaxParts is the highest part number (the S3 maximum).
+	MaxParts = 10000
+)
+
 // BlobStore keeps evidence bytes write-once. There is deliberately no delete:
 // evidence is never deleted through Bevis.
 //
@@ -104,6 +128,31 @@ type BlobStore interface {
 	SetLegalHold(ctx context.Context, key, versionID string, on bool) error
 	// Ping reports whether the store is reachable and usable, for /readyz.
 	Ping(ctx context.Context) error
+
+	// StartMultipart begins writing a new object at key in parts. Nothing is
+	// visible at key until CompleteMultipart; opts (retention, legal hold)
+	// apply to the completed object, atomically with its appearance. The
+	// upload ID, with the parts stored so far, is all the state of the write:
+	// any store instance on the same backend can continue it.
+	StartMultipart(ctx context.Context, key string, opts PutOptions) (uploadID string, err error)
+	// PutPart stores part n (1..MaxParts) of an unfinished write, exactly
+	// size bytes (0..MaxPartSize) from r (a shorter stream gives
+	// ErrSizeMismatch, bytes past it are not read). Every part but the last
+	// must be at least MinPartSize, which CompleteMultipart checks, since
+	// only it knows which part is last. Storing a part number again replaces
+	// it. Another process may store the next part: the upload ID is all it
+	// needs. An unknown or finished upload gives ErrUploadNotFound.
+	PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64) (Part, error)
+	// CompleteMultipart assembles parts, which must be numbered 1, 2, 3...
+	// and match what PutPart returned (ErrInvalidPart), in order, into the
+	// object; it is write-once like Put (ErrObjectExists, nothing changed)
+	// and returns the version to record. An unknown or finished upload gives
+	// ErrUploadNotFound. After any error the upload may remain: abort it,
+	// or retry with the right parts.
+	CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) (ObjectInfo, error)
+	// AbortMultipart discards an unfinished write and its stored parts.
+	// Aborting an unknown or already aborted upload is not an error.
+	AbortMultipart(ctx context.Context, key, uploadID string) error
 }
 
 const (
@@ -169,6 +218,59 @@ func validateRef(key, versionID string) error {
 		return err
 	}
 	return validateVersion(versionID)
+}
+
+const maxUploadIDLen = 1024
+
+// validateUploadID refuses what could not be an upload ID of any backend
+// (an empty one would turn an S3 abort into a delete of the key).
+func validateUploadID(key, uploadID string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	if uploadID == "" || len(uploadID) > maxUploadIDLen {
+		return fmt.Errorf("%w: upload ID length %d not in 1..%d", ErrUploadNotFound, len(uploadID), maxUploadIDLen)
+	}
+	for i := 0; i < len(uploadID); i++ {
+		if c := uploadID[i]; c <= ' ' || c > '~' {
+			return fmt.Errorf("%w: upload ID %q contains a non-printable character", ErrUploadNotFound, uploadID)
+		}
+	}
+	return nil
+}
+
+// validatePartArgs checks a PutPart's part number and size.
+func validatePartArgs(n int, size int64) error {
+	if n < 1 || n > MaxParts {
+		return fmt.Errorf("%w: part number %d not in 1..%d", ErrInvalidPart, n, MaxParts)
+	}
+	if size < 0 || size > MaxPartSize {
+		return fmt.Errorf("%w: part size %d not in 0..%d", ErrInvalidPart, size, MaxPartSize)
+	}
+	return nil
+}
+
+// validatePartList checks what can be checked of a CompleteMultipart's part
+// list without asking the store: numbering, sizes, ETags present.
+func validatePartList(parts []Part) error {
+	if len(parts) == 0 || len(parts) > MaxParts {
+		return fmt.Errorf("%w: %d parts, want 1..%d", ErrInvalidPart, len(parts), MaxParts)
+	}
+	for i, p := range parts {
+		if p.Number != i+1 {
+			return fmt.Errorf("%w: part %d of the list is numbered %d, want parts numbered 1, 2, 3... in order", ErrInvalidPart, i+1, p.Number)
+		}
+		if p.ETag == "" {
+			return fmt.Errorf("%w: part %d has no ETag", ErrInvalidPart, p.Number)
+		}
+		if p.Size < 0 || p.Size > MaxPartSize {
+			return fmt.Errorf("%w: part %d size %d not in 0..%d", ErrInvalidPart, p.Number, p.Size, MaxPartSize)
+		}
+		if i < len(parts)-1 && p.Size < MinPartSize {
+			return fmt.Errorf("%w: part %d has %d bytes, but every part before the last needs at least %d", ErrInvalidPart, p.Number, p.Size, MinPartSize)
+		}
+	}
+	return nil
 }
 
 // validateRange checks what can be checked without knowing the size.

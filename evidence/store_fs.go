@@ -23,7 +23,8 @@ import (
 // Each key is a directory path under the root; in it, "_meta.json" holds the
 // version ID, size, time, retention and legal hold, and "_data-<version>" the
 // bytes. Key segments cannot start with '_' (see ValidateKey), so these names,
-// and the temp directory "_tmp" at the root, never collide with a key.
+// the temp directory "_tmp" and the multipart staging directory "_uploads"
+// (see store_fs_multipart.go) at the root, never collide with a key.
 //
 // The sidecar is the commit point of a Put: it is created with os.Link, which
 // fails atomically when the name exists. The bytes are linked first under a
@@ -98,26 +99,49 @@ func (s *FSStore) Put(ctx context.Context, key string, r io.Reader, size int64, 
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	var ret *Retention
-	if opts.Retention != nil {
-		r, err := normalizeRetention(*opts.Retention, time.Now())
-		if err != nil {
-			return ObjectInfo{}, err
-		}
-		ret = &r
+	ret, err := fsRetention(opts)
+	if err != nil {
+		return ObjectInfo{}, err
 	}
-	if _, err := os.Lstat(filepath.Join(s.dir(key), fsMetaName)); err == nil {
-		return ObjectInfo{}, fmt.Errorf("%w: %s", ErrObjectExists, key) // cheap early answer; the link below decides
+	if err := s.checkFree(key); err != nil {
+		return ObjectInfo{}, err
 	}
-
 	tmpData, n, err := s.writeTemp(ctx, src)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
 	defer os.Remove(tmpData)
+	return s.commit(ctx, key, tmpData, n, ret, opts.LegalHold)
+}
+
+// fsRetention validates the retention of opts, if any.
+func fsRetention(opts PutOptions) (*Retention, error) {
+	if opts.Retention == nil {
+		return nil, nil
+	}
+	r, err := normalizeRetention(*opts.Retention, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// checkFree is a cheap early answer for a taken key, before bytes are
+// copied; the link in commit decides.
+func (s *FSStore) checkFree(key string) error {
+	if _, err := os.Lstat(filepath.Join(s.dir(key), fsMetaName)); err == nil {
+		return fmt.Errorf("%w: %s", ErrObjectExists, key)
+	}
+	return nil
+}
+
+// commit makes the complete, synced temp file tmpData of n bytes the one
+// version of key, or returns ErrObjectExists and changes nothing. The caller
+// removes tmpData.
+func (s *FSStore) commit(ctx context.Context, key, tmpData string, n int64, ret *Retention, legalHold bool) (ObjectInfo, error) {
 	// Like S3, the version is dated when its bytes are complete.
 	now := time.Now()
-	meta := fsMeta{Format: 1, VersionID: newVersionID(now), Size: n, Created: now.UTC(), LegalHold: opts.LegalHold}
+	meta := fsMeta{Format: 1, VersionID: newVersionID(now), Size: n, Created: now.UTC(), LegalHold: legalHold}
 	if ret != nil {
 		meta.setRetention(*ret)
 	}

@@ -24,8 +24,6 @@ var ErrBucketMisconfigured = errors.New("evidence: bucket lacks versioning or ob
 
 const (
 	defaultPartSize = 16 << 20
-	minPartSize     = 5 << 20 // the S3 minimum for all parts but the last
-	maxPartSize     = 5 << 30
 )
 
 // S3Config locates the evidence bucket on an S3-compatible server.
@@ -55,7 +53,7 @@ type S3Config struct {
 // complete. So after writing, Put lists the key's versions and keeps its
 // write only when it is the sole version; otherwise it reports
 // ErrObjectExists and removes its own version when no lock protects it.
-// Every writer lists after its own write, so of two racing writers the later
+// Every writer (Put or CompleteMultipart) lists after its own write, so of two racing writers the later
 // one always sees both: at most one is told it succeeded (both may be
 // refused). Reads always name a version, so no caller can ever read another
 // writer's bytes either way.
@@ -86,8 +84,8 @@ func NewS3Store(cfg S3Config) (*S3Store, error) {
 	if partSize == 0 {
 		partSize = defaultPartSize
 	}
-	if partSize < minPartSize || partSize > maxPartSize {
-		return nil, fmt.Errorf("evidence: s3 part size %d not in %d..%d", partSize, minPartSize, maxPartSize)
+	if partSize < MinPartSize || partSize > MaxPartSize {
+		return nil, fmt.Errorf("evidence: s3 part size %d not in %d..%d", partSize, MinPartSize, MaxPartSize)
 	}
 	client, err := minio.New(cfg.Endpoint, &minio.Options{
 		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
@@ -148,17 +146,11 @@ func (s *S3Store) Put(ctx context.Context, key string, r io.Reader, size int64, 
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	po := minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: s.partSize}
-	if opts.Retention != nil {
-		ret, err := normalizeRetention(*opts.Retention, time.Now())
-		if err != nil {
-			return ObjectInfo{}, err
-		}
-		po.Mode, po.RetainUntilDate = minio.RetentionMode(ret.Mode), ret.Until
+	po, err := s3LockOptions(opts)
+	if err != nil {
+		return ObjectInfo{}, err
 	}
-	if opts.LegalHold {
-		po.LegalHold = minio.LegalHoldEnabled
-	}
+	po.PartSize = s.partSize
 	po.SetMatchETagExcept("*") // If-None-Match: *, see S3Store
 
 	// Remember the caller's reader failing, so that is what Put reports,
@@ -167,31 +159,68 @@ func (s *S3Store) Put(ctx context.Context, key string, r io.Reader, size int64, 
 	up, err := s.client.PutObject(ctx, s.bucket, key, body, size, po)
 	if err != nil {
 		// minio-go aborts a failed multipart upload itself, even when ctx is done.
-		switch code := errorCode(err); {
-		case code == "PreconditionFailed":
-			return ObjectInfo{}, fmt.Errorf("%w: %s", ErrObjectExists, key)
-		case code == "ConditionalRequestConflict":
-			// AWS: another write of the key was in flight. Keys are never
-			// reused, so that is a retry of this very Put racing itself.
-			return ObjectInfo{}, fmt.Errorf("%w: %s (concurrent write)", ErrObjectExists, key)
-		case body.failure() != nil:
+		if refused := writeRefused(key, err); refused != nil {
+			return ObjectInfo{}, refused
+		}
+		if body.failure() != nil {
 			return ObjectInfo{}, fmt.Errorf("evidence: put %s: reading: %w", key, body.failure())
 		}
 		return ObjectInfo{}, s.translate(ctx, "put "+key, err)
 	}
-	if up.VersionID == "" {
-		return ObjectInfo{}, fmt.Errorf("%w: put %s returned no version ID", ErrBucketMisconfigured, key)
+	// A locked version cannot be removed, so do not try.
+	return s.acceptWrite(ctx, key, up.VersionID, opts.Retention == nil && !opts.LegalHold)
+}
+
+// s3LockOptions are the options of a new object: its retention and legal
+// hold, sent with the write (or the initiation of a multipart write) so the
+// object never exists without them.
+func s3LockOptions(opts PutOptions) (minio.PutObjectOptions, error) {
+	po := minio.PutObjectOptions{ContentType: "application/octet-stream"}
+	if opts.Retention != nil {
+		ret, err := normalizeRetention(*opts.Retention, time.Now())
+		if err != nil {
+			return minio.PutObjectOptions{}, err
+		}
+		po.Mode, po.RetainUntilDate = minio.RetentionMode(ret.Mode), ret.Until
 	}
-	if err := s.ensureSoleVersion(ctx, key, up.VersionID, opts); err != nil {
+	if opts.LegalHold {
+		po.LegalHold = minio.LegalHoldEnabled
+	}
+	return po, nil
+}
+
+// writeRefused returns ErrObjectExists when err is the server refusing a
+// conditional write (If-None-Match: *) because the key is taken, else nil.
+func writeRefused(key string, err error) error {
+	switch errorCode(err) {
+	case "PreconditionFailed":
+		return fmt.Errorf("%w: %s", ErrObjectExists, key)
+	case "ConditionalRequestConflict":
+		// AWS: another write of the key was in flight. Keys are never
+		// reused, so that is a retry of this very write racing itself.
+		return fmt.Errorf("%w: %s (concurrent write)", ErrObjectExists, key)
+	}
+	return nil
+}
+
+// acceptWrite finishes every write (Put, CompleteMultipart) the server
+// accepted as versionID: it keeps it only when it is the key's sole version
+// and reports it exactly as Stat will report it later. removable tells
+// whether a refused version may be removed (see ensureSoleVersion).
+func (s *S3Store) acceptWrite(ctx context.Context, key, versionID string, removable bool) (ObjectInfo, error) {
+	if versionID == "" {
+		return ObjectInfo{}, fmt.Errorf("%w: write of %s returned no version ID", ErrBucketMisconfigured, key)
+	}
+	if err := s.ensureSoleVersion(ctx, key, versionID, removable); err != nil {
 		return ObjectInfo{}, err
 	}
-	// Report what was stored, exactly as Stat will report it later.
-	return s.Stat(ctx, key, up.VersionID)
+	return s.Stat(ctx, key, versionID)
 }
 
 // ensureSoleVersion checks that versionID, just written, is the only version
-// of key (see S3Store for why).
-func (s *S3Store) ensureSoleVersion(ctx context.Context, key, versionID string, opts PutOptions) error {
+// of key (see S3Store for why). When it is not and removable is true, it
+// removes it: the write was never acknowledged, and no other version is touched.
+func (s *S3Store) ensureSoleVersion(ctx context.Context, key, versionID string, removable bool) error {
 	ids, err := s.versionIDs(ctx, key)
 	if err != nil {
 		return err
@@ -199,14 +228,13 @@ func (s *S3Store) ensureSoleVersion(ctx context.Context, key, versionID string, 
 	if len(ids) == 1 && ids[0] == versionID {
 		return nil
 	}
-	if opts.Retention == nil && !opts.LegalHold {
-		// Our own, never acknowledged write; no other version is touched.
+	if removable {
 		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		_ = s.client.RemoveObject(rmCtx, s.bucket, key, minio.RemoveObjectOptions{VersionID: versionID})
 	}
 	if !slices.Contains(ids, versionID) {
-		return fmt.Errorf("evidence: put %s: version %s was written but the server does not list it", key, versionID)
+		return fmt.Errorf("evidence: write of %s: version %s was written but the server does not list it", key, versionID)
 	}
 	return fmt.Errorf("%w: %s (%d versions after this write)", ErrObjectExists, key, len(ids))
 }
@@ -444,6 +472,10 @@ func (s *S3Store) translate(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("%w: s3 %s: %w", ErrStoreUnavailable, op, err)
 	}
 	switch {
+	case resp.Code == "NoSuchUpload":
+		return fmt.Errorf("%w: %s: %w", ErrUploadNotFound, op, err)
+	case resp.Code == "InvalidPart" || resp.Code == "InvalidPartOrder" || resp.Code == "EntityTooSmall":
+		return fmt.Errorf("%w: %s: %w", ErrInvalidPart, op, err)
 	case resp.Code == "NoSuchKey" || resp.Code == "NoSuchVersion":
 		return fmt.Errorf("%w: %s: %w", ErrObjectNotFound, op, err)
 	case resp.Code == "InvalidRange":

@@ -1,0 +1,386 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Multipart writes of FSStore. Each unfinished write is a directory
+// "_uploads/<upload ID>" under the root holding "upload.json" (the key and
+// the options to apply on completion) and one file per part,
+// "part-<number>.<ETag>", where the ETag is the SHA-256 of the part's bytes.
+// A part is written to a temp file in the same directory, synced, then
+// renamed into place, so a part file is always complete; putting the number
+// again renames the new file in and removes the old one.
+//
+// Completion copies the parts, in order, into one temp file and commits it
+// exactly as Put does (same sidecar, same write-once link), then removes the
+// upload directory. The upload ID is 128 random bits, so it cannot be guessed
+// from another upload's.
+
+const (
+	fsUploadsDir     = "_uploads"
+	fsUploadMeta     = "upload.json"
+	fsPartPrefix     = "part-"
+	fsUploadIDLen    = 32 // hex digits
+	fsPartETagLen    = sha256.Size * 2
+	fsPartNameFormat = fsPartPrefix + "%05d."
+)
+
+// fsUpload is the on-disk format of upload.json.
+type fsUpload struct {
+	Format      int        `json:"format"`
+	Key         string     `json:"key"`
+	Created     time.Time  `json:"created"`
+	Retention   string     `json:"retention_mode,omitempty"`
+	RetainUntil *time.Time `json:"retain_until,omitempty"`
+	LegalHold   bool       `json:"legal_hold"`
+}
+
+func (u *fsUpload) retention() *Retention {
+	if u.Retention == "" || u.RetainUntil == nil {
+		return nil
+	}
+	return &Retention{Mode: RetentionMode(u.Retention), Until: u.RetainUntil.UTC()}
+}
+
+func (s *FSStore) uploadsRoot() string { return filepath.Join(s.root, fsUploadsDir) }
+
+// uploadDir returns the staging directory of uploadID, or ErrUploadNotFound
+// when the ID could not be one of this store's (which also keeps any path
+// out of it).
+func (s *FSStore) uploadDir(key, uploadID string) (string, error) {
+	if err := validateUploadID(key, uploadID); err != nil {
+		return "", err
+	}
+	if !isLowerHex(uploadID, fsUploadIDLen) {
+		return "", fmt.Errorf("%w: %q is not an upload ID of this store", ErrUploadNotFound, uploadID)
+	}
+	return filepath.Join(s.uploadsRoot(), uploadID), nil
+}
+
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// StartMultipart implements BlobStore.
+func (s *FSStore) StartMultipart(ctx context.Context, key string, opts PutOptions) (string, error) {
+	if err := ValidateKey(key); err != nil {
+		return "", err
+	}
+	ret, err := fsRetention(opts)
+	if err != nil {
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	up := fsUpload{Format: 1, Key: key, Created: time.Now().UTC(), LegalHold: opts.LegalHold}
+	if ret != nil {
+		until := ret.Until.UTC()
+		up.Retention, up.RetainUntil = string(ret.Mode), &until
+	}
+	body, err := json.Marshal(up)
+	if err != nil {
+		return "", fmt.Errorf("evidence: encode upload: %w", err)
+	}
+	var b [fsUploadIDLen / 2]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	uploadID := hex.EncodeToString(b[:])
+	dir := filepath.Join(s.uploadsRoot(), uploadID)
+	if err := s.mkdirAll(s.uploadsRoot()); err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(dir, fsDirPerm); err != nil {
+		return "", fmt.Errorf("evidence: start upload of %s: %w", key, err)
+	}
+	if err := s.writeUploadFile(ctx, dir, fsUploadMeta, bytes.NewReader(body), int64(len(body)), nil); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", err
+	}
+	if err := syncDir(s.uploadsRoot()); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", err
+	}
+	return uploadID, nil
+}
+
+// readUpload reads the upload's description and checks it is key's.
+func (s *FSStore) readUpload(ctx context.Context, key, uploadID string) (dir string, up fsUpload, err error) {
+	dir, err = s.uploadDir(key, uploadID)
+	if err != nil {
+		return "", fsUpload{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", fsUpload{}, err
+	}
+	body, err := os.ReadFile(filepath.Join(dir, fsUploadMeta))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fsUpload{}, fmt.Errorf("%w: %s upload %s", ErrUploadNotFound, key, uploadID)
+	}
+	if err != nil {
+		return "", fsUpload{}, fmt.Errorf("evidence: read upload %s: %w", uploadID, err)
+	}
+	if err := json.Unmarshal(body, &up); err != nil {
+		return "", fsUpload{}, fmt.Errorf("evidence: upload %s is damaged: %w", uploadID, err)
+	}
+	if up.Key != key {
+		// Not this key's upload: for this key it does not exist.
+		return "", fsUpload{}, fmt.Errorf("%w: %s upload %s", ErrUploadNotFound, key, uploadID)
+	}
+	return dir, up, nil
+}
+
+// PutPart implements BlobStore.
+func (s *FSStore) PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64) (Part, error) {
+	dir, _, err := s.readUpload(ctx, key, uploadID)
+	if err != nil {
+		return Part{}, err
+	}
+	if err := validatePartArgs(n, size); err != nil {
+		return Part{}, err
+	}
+	h := sha256.New()
+	src := &exactReader{r: r, left: size, size: size}
+	var etag string
+	err = s.writeUploadFile(ctx, dir, "", io.TeeReader(src, h), size, func() string {
+		etag = hex.EncodeToString(h.Sum(nil))
+		return fmt.Sprintf(fsPartNameFormat, n) + etag
+	})
+	if err != nil {
+		return Part{}, err
+	}
+	// Earlier parts under this number, with other bytes, are replaced.
+	prefix := fmt.Sprintf(fsPartNameFormat, n)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return Part{}, uploadGone(uploadID, err)
+	}
+	for _, e := range entries {
+		if name := e.Name(); strings.HasPrefix(name, prefix) && name != prefix+etag {
+			_ = os.Remove(filepath.Join(dir, name))
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return Part{}, uploadGone(uploadID, err)
+	}
+	return Part{Number: n, ETag: etag, Size: size}, nil
+}
+
+// uploadGone turns a missing staging directory (aborted or completed
+// meanwhile) into ErrUploadNotFound.
+func uploadGone(uploadID string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: upload %s: %w", ErrUploadNotFound, uploadID, err)
+	}
+	return fmt.Errorf("evidence: upload %s: %w", uploadID, err)
+}
+
+// writeUploadFile streams exactly size bytes of src into a temp file in the
+// upload directory dir, syncs it and renames it to name, or to what nameOf
+// returns once the bytes are written. On error nothing is left behind.
+func (s *FSStore) writeUploadFile(ctx context.Context, dir, name string, src io.Reader, size int64, nameOf func() string) (err error) {
+	f, err := os.CreateTemp(dir, "tmp-*")
+	if err != nil {
+		return uploadGone(filepath.Base(dir), err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	written, err := io.Copy(f, ctxReader{ctx: ctx, r: src})
+	if err != nil {
+		return fmt.Errorf("evidence: write part: %w", err)
+	}
+	if written != size {
+		return fmt.Errorf("%w: got %d of %d bytes", ErrSizeMismatch, written, size)
+	}
+	if err = f.Chmod(fsFilePerm); err != nil {
+		return fmt.Errorf("evidence: chmod: %w", err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("evidence: sync: %w", err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("evidence: close: %w", err)
+	}
+	if nameOf != nil {
+		name = nameOf()
+	}
+	if err = os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
+		return uploadGone(filepath.Base(dir), err)
+	}
+	return nil
+}
+
+// CompleteMultipart implements BlobStore.
+func (s *FSStore) CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) (ObjectInfo, error) {
+	dir, up, err := s.readUpload(ctx, key, uploadID)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := validatePartList(parts); err != nil {
+		return ObjectInfo{}, err
+	}
+	paths := make([]string, len(parts))
+	for i, p := range parts {
+		if !isLowerHex(p.ETag, fsPartETagLen) {
+			return ObjectInfo{}, fmt.Errorf("%w: part %d ETag %q is not one this store returns", ErrInvalidPart, p.Number, p.ETag)
+		}
+		paths[i] = filepath.Join(dir, fmt.Sprintf(fsPartNameFormat, p.Number)+p.ETag)
+		fi, err := os.Lstat(paths[i])
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+				return ObjectInfo{}, fmt.Errorf("%w: %s upload %s", ErrUploadNotFound, key, uploadID)
+			}
+			return ObjectInfo{}, fmt.Errorf("%w: no part %d with ETag %s is stored", ErrInvalidPart, p.Number, p.ETag)
+		}
+		if err != nil {
+			return ObjectInfo{}, fmt.Errorf("evidence: part %d of upload %s: %w", p.Number, uploadID, err)
+		}
+		if fi.Size() != p.Size {
+			return ObjectInfo{}, fmt.Errorf("%w: part %d has %d bytes stored, not %d", ErrInvalidPart, p.Number, fi.Size(), p.Size)
+		}
+	}
+	if err := s.checkFree(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	tmpData, n, err := s.writeTemp(ctx, &partsReader{paths: paths})
+	if err != nil {
+		return ObjectInfo{}, uploadGone(uploadID, err)
+	}
+	defer os.Remove(tmpData)
+	info, err := s.commit(ctx, key, tmpData, n, up.retention(), up.LegalHold)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	// Stored: the staging directory is only clutter now, and a later call
+	// with this upload ID must find no upload.
+	_ = os.RemoveAll(dir)
+	return info, nil
+}
+
+// partsReader reads the files at paths one after the other, opening each
+// only when it is reached, so one file is open at a time.
+type partsReader struct {
+	paths []string
+	cur   *os.File
+}
+
+func (p *partsReader) Read(b []byte) (int, error) {
+	for {
+		if p.cur == nil {
+			if len(p.paths) == 0 {
+				return 0, io.EOF
+			}
+			f, err := os.Open(p.paths[0])
+			if err != nil {
+				return 0, err
+			}
+			p.cur, p.paths = f, p.paths[1:]
+		}
+		n, err := p.cur.Read(b)
+		if errors.Is(err, io.EOF) {
+			_ = p.cur.Close()
+			p.cur = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+// AbortMultipart implements BlobStore. An upload ID that names no upload of
+// key, malformed ones included, has nothing to abort.
+func (s *FSStore) AbortMultipart(ctx context.Context, key, uploadID string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	dir, _, err := s.readUpload(ctx, key, uploadID)
+	switch {
+	case errors.Is(err, ErrUploadNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("evidence: abort upload %s of %s: %w", uploadID, key, err)
+	}
+	return syncDir(s.uploadsRoot())
+}
+
+// AbortStaleMultiparts removes the staging directories of uploads nothing
+// was written to for longer than olderThan (a part being written counts as
+// written to when it starts), and reports how many it removed. Uploads the
+// caller still means to finish must not be left that long.
+func (s *FSStore) AbortStaleMultiparts(ctx context.Context, olderThan time.Duration) (int, error) {
+	entries, err := os.ReadDir(s.uploadsRoot())
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("evidence: list uploads: %w", err)
+	}
+	cutoff := time.Now().Add(-olderThan)
+	removed := 0
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return removed, err
+		}
+		if !e.IsDir() || !isLowerHex(e.Name(), fsUploadIDLen) {
+			continue
+		}
+		dir := filepath.Join(s.uploadsRoot(), e.Name())
+		if latest, err := latestChange(dir); err != nil || latest.After(cutoff) {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return removed, fmt.Errorf("evidence: remove stale upload %s: %w", e.Name(), err)
+		}
+		removed++
+	}
+	return removed, nil
+}
+
+// latestChange is the latest modification time of dir and the files in it.
+func latestChange(dir string) (time.Time, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return time.Time{}, err
+	}
+	latest := fi.ModTime()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && info.ModTime().After(latest) {
+			latest = info.ModTime()
+		}
+	}
+	return latest, nil
+}
