@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -80,6 +81,18 @@ var domainErrors = []struct {
 	{cases.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{cases.ErrTaskNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{evidence.ErrItemNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
+	{evidence.ErrUploadGone, fiber.StatusNotFound, "not_found", "No such upload going on: it finished, was discarded or expired."},
+	{evidence.ErrNoContent, fiber.StatusNotFound, "no_content", "The item's content has not been received."},
+	{evidence.ErrOffsetMismatch, fiber.StatusConflict, "offset_mismatch",
+		"Upload-Offset is not where the upload stands: ask with HEAD and go on from its Upload-Offset."},
+	{evidence.ErrUploadBusy, fiber.StatusLocked, "upload_busy",
+		"Another request is writing this upload; try again in a moment (an interrupted one lets go within 30 seconds)."},
+	{evidence.ErrTooLarge, fiber.StatusRequestEntityTooLarge, "too_large",
+		"The content is larger than its declared length or than BEVIS_UPLOAD_MAX_SIZE allows."},
+	{evidence.ErrQuotaExceeded, fiber.StatusRequestEntityTooLarge, "quota_exceeded", "The case's evidence quota is used up."},
+	{evidence.ErrChecksum, 460, "checksum_mismatch", "The body does not match Upload-Checksum; nothing of it was kept."},
+	{evidence.ErrStoreUnavailable, fiber.StatusServiceUnavailable, "storage_unavailable",
+		"The evidence store cannot be reached; nothing was recorded. Try again later."},
 	{cases.ErrStale, fiber.StatusPreconditionFailed, "precondition_failed",
 		"It has changed since you read it (If-Match is stale): read it again and retry with its new ETag."},
 	{cases.ErrInvalidTransition, fiber.StatusConflict, "invalid_transition", "The case cannot move to that status."},
@@ -105,6 +118,12 @@ func problemFor(err error) (problem, bool) {
 		}
 		return p, true
 	}
+	var mismatch *evidence.HashMismatchError
+	if errors.As(err, &mismatch) {
+		return problem{Status: fiber.StatusUnprocessableEntity, Code: "hash_mismatch",
+			Detail: fmt.Sprintf("The content's %s is %s, not the %s declared at registration. Nothing was kept; the rejection is on the item's custody record.",
+				mismatch.Algorithm, mismatch.Received, mismatch.Declared)}, true
+	}
 	var limited *access.RateLimitedError
 	if errors.As(err, &limited) {
 		secs := int(limited.RetryAfter.Seconds())
@@ -123,8 +142,13 @@ func problemFor(err error) (problem, bool) {
 			if errors.As(err, &transition) {
 				p.Detail = strings.ToUpper(transition.Error()[:1]) + transition.Error()[1:] + "."
 			}
-			if d.status == fiber.StatusUnauthorized {
+			switch d.status {
+			case fiber.StatusUnauthorized:
 				p.headers = map[string]string{fiber.HeaderWWWAuthenticate: `Bearer realm="bevis"`}
+			case fiber.StatusServiceUnavailable:
+				p.headers = map[string]string{fiber.HeaderRetryAfter: "30"}
+			case fiber.StatusLocked:
+				p.headers = map[string]string{fiber.HeaderRetryAfter: "5"}
 			}
 			return p, true
 		}

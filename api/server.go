@@ -36,6 +36,8 @@ type Deps struct {
 	Cases       *cases.Store
 	Tasks       *cases.Tasks
 	Items       *evidence.Items
+	Uploads     *evidence.Uploads
+	Content     *evidence.Content
 }
 
 // pinger is a dependency /readyz checks.
@@ -118,6 +120,14 @@ func (s *server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id", handler: s.getItem},
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/custody", handler: s.getCustody},
 		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/custody", handler: s.recordCustody},
+		{method: fiber.MethodPut, path: "/api/v1/evidence/:id/content", handler: s.putContent, streamsBody: true},
+		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/content", handler: s.getContent},
+		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/verify", handler: s.verifyItem},
+		{method: fiber.MethodOptions, path: "/api/v1/evidence/:id/uploads", handler: s.tusOptions, public: true},
+		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/uploads", handler: s.createUpload},
+		{method: fiber.MethodHead, path: "/api/v1/uploads/:uploadId", handler: s.headUpload},
+		{method: fiber.MethodPatch, path: "/api/v1/uploads/:uploadId", handler: s.patchUpload, streamsBody: true},
+		{method: fiber.MethodDelete, path: "/api/v1/uploads/:uploadId", handler: s.deleteUpload},
 
 		{method: fiber.MethodGet, path: "/api/v1/tasks", handler: s.listMyTasks},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/tasks", handler: s.listCaseTasks},

@@ -77,6 +77,7 @@ type Item struct {
 
 	// Content, set once when the bytes are stored, hashed and locked.
 	ContentStatus string // none, received or rejected
+	Filename      string // the content's name on the uploader's machine, as data only
 	Size          int64
 	Computed      Hashes // computed by Bevis as the bytes arrived
 	ObjectKey     string
@@ -118,6 +119,7 @@ type itemRow struct {
 	ObjectVersion      *string
 	KeyID              *string
 	ReceivedAt         *time.Time
+	OriginalFilename   string
 }
 
 func (itemRow) TableName() string { return "evidence_items" }
@@ -129,7 +131,7 @@ func (r itemRow) item() Item {
 			At: r.AcquiredAt, Where: r.AcquiredWhere},
 		Declared: Hashes{SHA256: r.DeclaredSHA256, SHA1: r.DeclaredSHA1, MD5: r.DeclaredMD5},
 		TLP:      access.TLP(r.TLP), ParentID: str(r.ParentID), CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt,
-		ContentStatus: r.ContentStatus, Computed: Hashes{SHA256: str(r.SHA256), SHA1: str(r.SHA1), MD5: str(r.MD5)},
+		ContentStatus: r.ContentStatus, Filename: r.OriginalFilename, Computed: Hashes{SHA256: str(r.SHA256), SHA1: str(r.SHA1), MD5: str(r.MD5)},
 		ObjectKey: str(r.ObjectKey), ObjectVersion: str(r.ObjectVersion), KeyID: str(r.KeyID), ReceivedAt: r.ReceivedAt}
 	if r.Size != nil {
 		it.Size = *r.Size

@@ -301,12 +301,12 @@ func appendEvent(tx *gorm.DB, itemID string, past []Event, e *Event) error {
 
 // recordOwn appends one of Bevis's own steps (received, verified, a
 // rejected upload), which follow no person's rules.
-func recordOwn(tx *gorm.DB, itemID string, e Event) error {
+func recordOwn(tx *gorm.DB, itemID string, e *Event) error {
 	past, err := events(tx, itemID)
 	if err != nil {
 		return err
 	}
-	return appendEvent(tx, itemID, past, &e)
+	return appendEvent(tx, itemID, past, e)
 }
 
 // VerifyItem recomputes an item's custody chain from the database.

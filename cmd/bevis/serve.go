@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 
 	"gorm.io/gorm"
 
@@ -21,11 +22,6 @@ import (
 	"github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/retry"
 )
-
-// evidenceStore is what serve needs of a blob store.
-type evidenceStore interface {
-	Ping(ctx context.Context) error
-}
 
 // serve runs Bevis until ctx ends, then shuts down in order: stop
 // accepting and drain requests in flight, then close the stores.
@@ -59,8 +55,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("database ready", "dialect", db.Dialect(gdb), "migrations_applied", len(applied))
 
 	// A node that could not unwrap every case's data key refuses to start.
-	// (The evidence routes, when they come, take this keyring with the store.)
-	if err := checkMasterKeys(ctx, evidence.NewKeyring(gdb, master), log); err != nil {
+	keyring := evidence.NewKeyring(gdb, master)
+	if err := checkMasterKeys(ctx, keyring, log); err != nil {
 		return err
 	}
 
@@ -74,6 +70,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	deps.Evidence, deps.UI = store, frontend.Dist()
+	deps.Uploads = evidence.NewUploads(gdb, store, keyring, evidence.UploadLimits{MaxSize: cfg.UploadMaxSize,
+		CaseQuota: cfg.CaseQuota, Expiry: cfg.UploadExpiry, PartSize: int(cfg.S3.PartSize)},
+		evidence.RetentionPolicy{Mode: evidence.RetentionMode(cfg.RetentionMode), Period: cfg.EvidenceRetention})
+	deps.Content = evidence.NewContent(gdb, store, keyring)
 	app, err := api.New(deps)
 	if err != nil {
 		return err
@@ -82,6 +82,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	workers, stopWorkers := context.WithCancel(ctx)
+	defer stopWorkers()
+	var wg sync.WaitGroup
+	wg.Go(func() { keepEvidence(workers, deps.Uploads, deps.Content, cfg.VerifyInterval, log) })
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSEnabled())
@@ -95,6 +99,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := app.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
 		log.Error("requests still in flight at shutdown timeout", "err", err)
 	}
+	stopWorkers()
+	wg.Wait()
 	log.Info("stopped")
 	return nil
 }
@@ -168,7 +174,7 @@ func listen(ctx context.Context, cfg config.Config) (net.Listener, error) {
 
 // openEvidenceStore opens the S3 store when configured, else the folder,
 // waiting for an S3 server that is not reachable yet.
-func openEvidenceStore(ctx context.Context, cfg config.Config, log *slog.Logger) (evidenceStore, error) {
+func openEvidenceStore(ctx context.Context, cfg config.Config, log *slog.Logger) (evidence.BlobStore, error) {
 	if !cfg.S3.Enabled() {
 		store, err := evidence.NewFSStore(cfg.EvidenceDir)
 		if err != nil {

@@ -64,6 +64,14 @@ type Config struct {
 	// EvidenceRetention is the least time evidence is kept: stored objects
 	// are locked that long, and disposal is refused before it has passed.
 	EvidenceRetention time.Duration
+	// RetentionMode is the Object Lock mode of stored evidence: COMPLIANCE
+	// (nobody can shorten it) or GOVERNANCE (a privileged operator can).
+	RetentionMode string
+
+	UploadMaxSize  int64         // the largest content of one item
+	CaseQuota      int64         // the most content one case may hold
+	UploadExpiry   time.Duration // an unfinished upload is discarded after this
+	VerifyInterval time.Duration // stored evidence is re-read and re-hashed this often
 }
 
 // S3 configures the S3 evidence store. An empty Endpoint means the

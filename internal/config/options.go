@@ -178,6 +178,43 @@ var options = []*option{
 		"the least time evidence is kept (10 years by default): objects are locked that long, and disposal waits for it",
 		func(c *Config) *time.Duration { return &c.EvidenceRetention }),
 	{
+		flag: "evidence-retention-mode", env: "BEVIS_EVIDENCE_RETENTION_MODE", def: "GOVERNANCE",
+		usage: "Object Lock mode of stored evidence: COMPLIANCE (nobody can shorten the lock) or GOVERNANCE (an operator with the bypass permission can)",
+		set: func(c *Config, v string) error {
+			v = strings.ToUpper(v)
+			if v != "COMPLIANCE" && v != "GOVERNANCE" {
+				return fmt.Errorf("must be COMPLIANCE or GOVERNANCE, got %q", v)
+			}
+			c.RetentionMode = v
+			return nil
+		},
+		get: func(c Config) string { return c.RetentionMode },
+	},
+	{
+		flag: "upload-max-size", env: "BEVIS_UPLOAD_MAX_SIZE", def: "1TiB",
+		usage: "largest content of one evidence item; larger uploads are refused with 413 before any byte is stored",
+		set: func(c *Config, v string) (err error) {
+			c.UploadMaxSize, err = parseBytes(v, 1, 1<<50)
+			return err
+		},
+		get: func(c Config) string { return formatBytes(c.UploadMaxSize) },
+	},
+	{
+		flag: "case-quota", env: "BEVIS_CASE_QUOTA", def: "10TiB",
+		usage: "the most evidence content one case may hold, counting unfinished uploads; past it uploads get 413",
+		set: func(c *Config, v string) (err error) {
+			c.CaseQuota, err = parseBytes(v, 1, 1<<55)
+			return err
+		},
+		get: func(c Config) string { return formatBytes(c.CaseQuota) },
+	},
+	durationOption("upload-expiry", "BEVIS_UPLOAD_EXPIRY", "72h",
+		"how long an unfinished resumable upload is kept before it is discarded",
+		func(c *Config) *time.Duration { return &c.UploadExpiry }),
+	durationOption("verify-interval", "BEVIS_VERIFY_INTERVAL", "720h",
+		"how often stored evidence is re-read and its SHA-256 recomputed (every 30 days by default)",
+		func(c *Config) *time.Duration { return &c.VerifyInterval }),
+	{
 		flag: "public-url", env: "BEVIS_PUBLIC_URL",
 		usage: "the URL people reach Bevis at, like https://bevis.example.org; single sign-on sends providers back to it (default http(s)://LISTEN, for local use only)",
 		set:   func(c *Config, v string) (err error) { c.PublicURL, err = parsePublicURL(v); return err },

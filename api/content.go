@@ -1,0 +1,329 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/evidence"
+)
+
+// putContent receives an item's content in one streamed request, for curl
+// and scripts: `curl -T image.dd -H 'Authorization: Bearer …' …/content`.
+// The body is hashed and sealed as it arrives and never held in memory.
+// It is all or nothing: a body cut short leaves nothing, and the request
+// can simply be sent again.
+func (s *server) putContent(c *fiber.Ctx) error {
+	it, err := s.item(c, access.ActionCaseWrite)
+	if err != nil {
+		return err
+	}
+	length := int64(c.Request().Header.ContentLength())
+	if length < 0 {
+		return newProblem(fiber.StatusLengthRequired, "length_required",
+			"Send Content-Length: the content's size is checked before it is stored.")
+	}
+	ctx := c.UserContext()
+	up, err := s.Uploads.Create(ctx, principal(c), it, length, c.Query("filename"))
+	if err != nil {
+		return err
+	}
+	res, err := s.Uploads.Write(ctx, up.ID, 0, c.Context().RequestBodyStream(), nil)
+	if err == nil && res.Item == nil {
+		err = newProblem(fiber.StatusBadRequest, "body_incomplete", "The body ended before Content-Length bytes.")
+	}
+	if err != nil {
+		var mismatch *evidence.HashMismatchError
+		if !errors.As(err, &mismatch) {
+			_ = s.Uploads.Abort(context.WithoutCancel(ctx), up.ID)
+		}
+		return err
+	}
+	return s.sendItem(c, fiber.StatusCreated, *res.Item)
+}
+
+// The tus 1.0 resumable upload protocol (core, creation, termination and
+// checksum), so that tus-js-client and other tus clients work unchanged.
+const (
+	tusVersion    = "1.0.0"
+	tusExtensions = "creation,termination,checksum"
+	tusChecksums  = "sha1,sha256"
+)
+
+func tusHeaders(c *fiber.Ctx) {
+	c.Set("Tus-Resumable", tusVersion)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+}
+
+// tusCheck refuses a request of another protocol version.
+func tusCheck(c *fiber.Ctx) error {
+	tusHeaders(c)
+	if c.Get("Tus-Resumable") != tusVersion {
+		c.Set("Tus-Version", tusVersion)
+		return newProblem(fiber.StatusPreconditionFailed, "tus_version", "Send Tus-Resumable: 1.0.0.")
+	}
+	return nil
+}
+
+func (s *server) tusOptions(c *fiber.Ctx) error {
+	tusHeaders(c)
+	c.Set("Tus-Version", tusVersion)
+	c.Set("Tus-Extension", tusExtensions)
+	c.Set("Tus-Checksum-Algorithm", tusChecksums)
+	c.Set("Tus-Max-Size", strconv.FormatInt(s.Config.UploadMaxSize, 10))
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// createUpload starts a resumable upload of an item's content (tus
+// creation): Upload-Length is required, Upload-Metadata may name the file.
+func (s *server) createUpload(c *fiber.Ctx) error {
+	if err := tusCheck(c); err != nil {
+		return err
+	}
+	it, err := s.item(c, access.ActionCaseWrite)
+	if err != nil {
+		return err
+	}
+	length, err := strconv.ParseInt(c.Get("Upload-Length"), 10, 64)
+	if err != nil || length < 0 {
+		return newProblem(fiber.StatusBadRequest, "invalid_upload_length", "Send Upload-Length: the content's size in bytes.")
+	}
+	ctx := c.UserContext()
+	up, err := s.Uploads.Create(ctx, principal(c), it, length, tusFilename(c.Get("Upload-Metadata")))
+	if err != nil {
+		return err
+	}
+	if length == 0 {
+		if _, err := s.Uploads.Write(ctx, up.ID, 0, strings.NewReader(""), nil); err != nil {
+			return err
+		}
+	}
+	c.Location("/api/v1/uploads/" + up.ID)
+	c.Set("Upload-Expires", up.ExpiresAt.UTC().Format(fiber.HeaderDate))
+	return c.SendStatus(fiber.StatusCreated)
+}
+
+// tusFilename reads the filename (or name) from Upload-Metadata, a list of
+// "key base64value" pairs. It is kept as data and never names anything.
+func tusFilename(meta string) string {
+	for _, pair := range strings.Split(meta, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(pair), " ")
+		if k != "filename" && k != "name" {
+			continue
+		}
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(b) > 1024 {
+			return ""
+		}
+		return strings.ToValidUTF8(string(b), "\uFFFD")
+	}
+	return ""
+}
+
+// upload loads a resumable upload of the route for its creator, who must
+// still be allowed to write its item.
+func (s *server) upload(c *fiber.Ctx) (evidence.Upload, error) {
+	if err := tusCheck(c); err != nil {
+		return evidence.Upload{}, err
+	}
+	ctx := c.UserContext()
+	up, err := s.Uploads.Get(ctx, c.Params("uploadId"))
+	if err != nil {
+		return evidence.Upload{}, err
+	}
+	if err := s.authorize(c, access.ActionCaseWrite, access.Resource{CaseID: up.CaseID}); err != nil {
+		return evidence.Upload{}, err
+	}
+	if up.CreatedBy != principal(c).UserID {
+		return evidence.Upload{}, evidence.ErrUploadGone
+	}
+	return up, nil
+}
+
+func (s *server) headUpload(c *fiber.Ctx) error {
+	up, err := s.upload(c)
+	if err != nil {
+		return err
+	}
+	c.Set("Upload-Offset", strconv.FormatInt(up.Received, 10))
+	c.Set("Upload-Length", strconv.FormatInt(up.Length, 10))
+	return c.SendStatus(fiber.StatusOK)
+}
+
+// patchUpload takes the next bytes of a resumable upload. Upload-Offset
+// answers how far the content is stored: on a lost connection the client
+// asks with HEAD and goes on from there.
+func (s *server) patchUpload(c *fiber.Ctx) error {
+	up, err := s.upload(c)
+	if err != nil {
+		return err
+	}
+	if c.Get(fiber.HeaderContentType) != "application/offset+octet-stream" {
+		return newProblem(fiber.StatusUnsupportedMediaType, "unsupported_media_type",
+			"Send the bytes as application/offset+octet-stream.")
+	}
+	offset, err := strconv.ParseInt(c.Get("Upload-Offset"), 10, 64)
+	if err != nil || offset < 0 {
+		return newProblem(fiber.StatusBadRequest, "invalid_upload_offset", "Send Upload-Offset.")
+	}
+	sum, err := tusChecksum(c.Get("Upload-Checksum"))
+	if err != nil {
+		return err
+	}
+	res, err := s.Uploads.Write(c.UserContext(), up.ID, offset, c.Context().RequestBodyStream(), sum)
+	if err != nil {
+		return err
+	}
+	c.Set("Upload-Offset", strconv.FormatInt(res.Upload.Received, 10))
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func tusChecksum(h string) (*evidence.Checksum, error) {
+	if h == "" {
+		return nil, nil
+	}
+	alg, value, _ := strings.Cut(h, " ")
+	sum, err := base64.StdEncoding.DecodeString(value)
+	want := map[string]int{"sha1": 20, "sha256": 32}[alg]
+	if want == 0 {
+		return nil, newProblem(fiber.StatusBadRequest, "checksum_algorithm", "Upload-Checksum must use sha1 or sha256.")
+	}
+	if err != nil || len(sum) != want {
+		return nil, newProblem(fiber.StatusBadRequest, "invalid_checksum", "Upload-Checksum is not a base64 digest.")
+	}
+	return &evidence.Checksum{Algorithm: alg, Sum: sum}, nil
+}
+
+func (s *server) deleteUpload(c *fiber.Ctx) error {
+	up, err := s.upload(c)
+	if err != nil {
+		return err
+	}
+	if err := s.Uploads.Abort(c.UserContext(), up.ID); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// getContent sends an item's content as a download, never to be shown
+// inline, with Range support and the SHA-256 as Repr-Digest.
+func (s *server) getContent(c *fiber.Ctx) error {
+	it, err := s.item(c, access.ActionCaseRead)
+	if err != nil {
+		return err
+	}
+	if it.ContentStatus != "received" {
+		return evidence.ErrNoContent
+	}
+	offset, length, partial, err := byteRange(c.Get(fiber.HeaderRange), it.Size)
+	if err != nil {
+		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes */%d", it.Size))
+		return err
+	}
+	r, err := s.Content.Open(c.UserContext(), it, offset, length)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/octet-stream")
+	c.Set(fiber.HeaderContentDisposition, attachment(it))
+	c.Set(fiber.HeaderAcceptRanges, "bytes")
+	if digest, err := hex.DecodeString(it.Computed.SHA256); err == nil {
+		c.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(digest)+":")
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	if partial {
+		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes %d-%d/%d", offset, offset+length-1, it.Size))
+		c.Status(fiber.StatusPartialContent)
+	}
+	return c.SendStream(r, int(length))
+}
+
+// byteRange reads one Range (bytes=a-b, a- or -n) against size. Several
+// ranges, or none, get the whole content.
+func byteRange(h string, size int64) (offset, length int64, partial bool, err error) {
+	spec, ok := strings.CutPrefix(h, "bytes=")
+	if h == "" || !ok || strings.Contains(spec, ",") {
+		return 0, size, false, nil
+	}
+	unsatisfiable := newProblem(fiber.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable",
+		"The range is not within the content.")
+	first, last, _ := strings.Cut(strings.TrimSpace(spec), "-")
+	switch {
+	case first == "":
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n <= 0 || size == 0 {
+			return 0, 0, false, unsatisfiable
+		}
+		n = min(n, size)
+		return size - n, n, true, nil
+	default:
+		a, err := strconv.ParseInt(first, 10, 64)
+		if err != nil || a < 0 || a >= size {
+			return 0, 0, false, unsatisfiable
+		}
+		b := size - 1
+		if last != "" {
+			if b, err = strconv.ParseInt(last, 10, 64); err != nil || b < a {
+				return 0, 0, false, unsatisfiable
+			}
+			b = min(b, size-1)
+		}
+		return a, b - a + 1, true, nil
+	}
+}
+
+// attachment names the download after its exhibit number and original
+// name, safely: control and bidirectional-override characters are dropped,
+// the plain filename is ASCII only, and the full name goes percent-encoded
+// in filename* (RFC 6266), so no name can inject a header or disguise
+// itself.
+func attachment(it evidence.Item) string {
+	name := it.ExhibitNumber
+	if clean := strings.Map(safeRune, it.Filename); strings.TrimSpace(clean) != "" {
+		name += "-" + clean
+	}
+	ascii := strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' || r == '/' {
+			return '_'
+		}
+		return r
+	}, name)
+	return fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, ascii, url.PathEscape(name))
+}
+
+// safeRune drops control characters, bidirectional controls and path
+// separators from a name shown to people.
+func safeRune(r rune) rune {
+	if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '/' || r == '\\' || r == '\uFFFD' {
+		return -1
+	}
+	return r
+}
+
+type verificationJSON struct {
+	Result string           `json:"result"`
+	SHA256 string           `json:"sha256,omitempty"`
+	Event  custodyEventJSON `json:"event"`
+}
+
+// verifyItem re-reads an item's content now and records the result.
+func (s *server) verifyItem(c *fiber.Ctx) error {
+	it, err := s.item(c, access.ActionCaseWrite)
+	if err != nil {
+		return err
+	}
+	v, err := s.Content.Verify(c.UserContext(), principal(c), it)
+	if err != nil {
+		return err
+	}
+	return c.JSON(verificationJSON{Result: v.Result, SHA256: v.SHA256, Event: toCustodyEventJSON(v.Event)})
+}

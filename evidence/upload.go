@@ -1,0 +1,638 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1" //nolint:gosec // tus checksums name SHA-1; it guards against transfer errors, not attackers
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/access"
+)
+
+// Errors of uploads, each a distinct answer to the client.
+var (
+	ErrUploadGone     = errors.New("evidence: upload not found or finished")
+	ErrOffsetMismatch = errors.New("evidence: upload offset does not match")
+	ErrUploadBusy     = errors.New("evidence: upload is being written by another request")
+	ErrTooLarge       = errors.New("evidence: larger than allowed")
+	ErrQuotaExceeded  = errors.New("evidence: the case's evidence quota is used up")
+	ErrChecksum       = errors.New("evidence: checksum of the request body does not match")
+)
+
+// HashMismatchError refuses content whose hash is not the one declared at
+// registration: nothing is kept, and the rejection is on the custody record.
+type HashMismatchError struct {
+	Algorithm, Declared, Received string
+}
+
+func (e *HashMismatchError) Error() string {
+	return fmt.Sprintf("evidence: %s of the content is %s, not the declared %s", e.Algorithm, e.Received, e.Declared)
+}
+
+// UploadLimits bound what one upload and one case may hold.
+type UploadLimits struct {
+	MaxSize   int64         // the most one item's content may be
+	CaseQuota int64         // the most a case's content may be in all
+	Expiry    time.Duration // an unfinished upload is discarded after this
+	PartSize  int           // the sealed bytes buffered before they are stored as one part
+}
+
+// Retention is how stored content is locked: mode and how long.
+type RetentionPolicy struct {
+	Mode   RetentionMode
+	Period time.Duration
+}
+
+// Uploads receives evidence content: streamed, hashed (SHA-256, SHA-1,
+// MD5) and sealed as it arrives, stored in parts, and resumable from any
+// node. An upload's state is in the database after every stored part, so
+// an interrupted request, or a killed process, loses at most a part.
+type Uploads struct {
+	db        *gorm.DB
+	store     BlobStore
+	keys      *Keyring
+	limits    UploadLimits
+	retention RetentionPolicy
+	now       func() time.Time
+}
+
+// NewUploads returns the upload service.
+func NewUploads(db *gorm.DB, store BlobStore, keys *Keyring, limits UploadLimits, retention RetentionPolicy) *Uploads {
+	if limits.PartSize < MinPartSize {
+		limits.PartSize = 16 << 20
+	}
+	return &Uploads{db: db, store: store, keys: keys, limits: limits, retention: retention,
+		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// leaseFor is how long one request holds an upload; it renews the lease
+// while it works, and a killed process's lease runs out after this.
+const leaseFor = 30 * time.Second
+
+// Upload is content on its way to an item.
+type Upload struct {
+	ID        string
+	ItemID    string
+	CaseID    string
+	CreatedBy string
+	Length    int64
+	Received  int64
+	Filename  string
+	Status    string
+	ExpiresAt time.Time
+}
+
+type uploadRow struct {
+	ID          string `gorm:"primaryKey"`
+	ItemID      string
+	CaseID      string
+	CreatedBy   string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	Length      int64
+	Received    int64
+	Filename    string
+	ObjectKey   string
+	StoreUpload string
+	DataKeyID   string
+	Parts       string
+	Tail        []byte
+	HashState   []byte
+	SealState   []byte
+	Status      string
+	LeaseUntil  *time.Time
+	Version     int64
+}
+
+func (uploadRow) TableName() string { return "evidence_uploads" }
+
+func (r uploadRow) upload() Upload {
+	return Upload{ID: r.ID, ItemID: r.ItemID, CaseID: r.CaseID, CreatedBy: r.CreatedBy, Length: r.Length, Received: r.Received,
+		Filename: r.Filename, Status: r.Status, ExpiresAt: r.ExpiresAt}
+}
+
+// Create starts an upload of length bytes of content for an item. Another
+// unfinished upload of the item is discarded: the newest one wins, so a
+// client that lost track of its upload can always start again.
+func (u *Uploads) Create(ctx context.Context, p access.Principal, it Item, length int64, filename string) (Upload, error) {
+	switch {
+	case it.Kind == KindPhysical:
+		return Upload{}, conflict("a physical item has no content to upload")
+	case it.ContentStatus == "received":
+		return Upload{}, conflict("the item's content was received already; register a new item for other content")
+	case length < 0 || length > u.limits.MaxSize:
+		return Upload{}, ErrTooLarge
+	}
+	if err := u.checkQuota(ctx, it, length); err != nil {
+		return Upload{}, err
+	}
+	key, err := u.keys.DataKey(ctx, it.CaseID)
+	if err != nil {
+		return Upload{}, err
+	}
+	now := u.now()
+	row := uploadRow{ID: newItemID(), ItemID: it.ID, CaseID: it.CaseID, CreatedBy: p.UserID, CreatedAt: now,
+		ExpiresAt: now.Add(u.limits.Expiry), Length: length, Filename: filename, DataKeyID: key.ID, Parts: "[]",
+		Status: "active", Version: 1}
+	row.ObjectKey = fmt.Sprintf("cases/%s/items/%s/%s.sealed", it.CaseID, it.ID, row.ID)
+	until := now.Add(u.retention.Period)
+	row.StoreUpload, err = u.store.StartMultipart(ctx, row.ObjectKey,
+		PutOptions{Retention: &Retention{Mode: u.retention.Mode, Until: until}})
+	if err != nil {
+		return Upload{}, err
+	}
+	var stale []uploadRow
+	err = u.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("item_id = ? AND status = 'active'", it.ID).Find(&stale).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&uploadRow{}).Where("item_id = ? AND status = 'active'", it.ID).
+			Updates(map[string]any{"status": "aborted", "tail": nil}).Error; err != nil {
+			return err
+		}
+		return tx.Create(&row).Error
+	})
+	if err != nil {
+		_ = u.store.AbortMultipart(context.WithoutCancel(ctx), row.ObjectKey, row.StoreUpload)
+		return Upload{}, fmt.Errorf("evidence: create upload: %w", err)
+	}
+	for _, s := range stale {
+		_ = u.store.AbortMultipart(ctx, s.ObjectKey, s.StoreUpload)
+	}
+	return row.upload(), nil
+}
+
+// checkQuota refuses an upload that would take the case past its quota,
+// counting received content and other items' unfinished uploads.
+func (u *Uploads) checkQuota(ctx context.Context, it Item, length int64) error {
+	if u.limits.CaseQuota <= 0 {
+		return nil
+	}
+	var used struct{ Received, Pending int64 }
+	err := u.db.WithContext(ctx).Raw(`
+		SELECT (SELECT COALESCE(SUM(size), 0) FROM evidence_items WHERE case_id = ? AND content_status = 'received') AS received,
+		       (SELECT COALESCE(SUM(length), 0) FROM evidence_uploads
+		         WHERE case_id = ? AND status = 'active' AND item_id <> ? AND expires_at > ?) AS pending`,
+		it.CaseID, it.CaseID, it.ID, u.now()).Scan(&used).Error
+	if err != nil {
+		return fmt.Errorf("evidence: quota: %w", err)
+	}
+	if used.Received+used.Pending+length > u.limits.CaseQuota {
+		return ErrQuotaExceeded
+	}
+	return nil
+}
+
+// Get returns an upload that is still going on.
+func (u *Uploads) Get(ctx context.Context, id string) (Upload, error) {
+	var row uploadRow
+	err := u.db.WithContext(ctx).Omit("tail", "hash_state", "seal_state").
+		Where("id = ? AND status = 'active' AND expires_at > ?", id, u.now()).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Upload{}, ErrUploadGone
+	}
+	if err != nil {
+		return Upload{}, fmt.Errorf("evidence: upload: %w", err)
+	}
+	return row.upload(), nil
+}
+
+// Abort discards an unfinished upload and its stored parts.
+func (u *Uploads) Abort(ctx context.Context, id string) error {
+	var row uploadRow
+	err := u.db.WithContext(ctx).Select("id", "object_key", "store_upload").Where("id = ? AND status = 'active'", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrUploadGone
+	}
+	if err != nil {
+		return fmt.Errorf("evidence: abort upload: %w", err)
+	}
+	if err := u.db.WithContext(ctx).Model(&uploadRow{}).Where("id = ? AND status = 'active'", id).
+		Updates(map[string]any{"status": "aborted", "tail": nil}).Error; err != nil {
+		return fmt.Errorf("evidence: abort upload: %w", err)
+	}
+	return u.store.AbortMultipart(ctx, row.ObjectKey, row.StoreUpload)
+}
+
+// AbortExpired discards the uploads left unfinished past their expiry.
+func (u *Uploads) AbortExpired(ctx context.Context) (int, error) {
+	var rows []uploadRow
+	if err := u.db.WithContext(ctx).Select("id").Where("status = 'active' AND expires_at <= ?", u.now()).
+		Limit(1000).Find(&rows).Error; err != nil {
+		return 0, fmt.Errorf("evidence: expired uploads: %w", err)
+	}
+	n := 0
+	for _, r := range rows {
+		if err := u.Abort(ctx, r.ID); err != nil && !errors.Is(err, ErrUploadGone) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Checksum is a tus Upload-Checksum: the digest of one request's body.
+type Checksum struct {
+	Algorithm string // sha1 or sha256
+	Sum       []byte
+}
+
+func (c *Checksum) hasher() hash.Hash {
+	if c == nil {
+		return nil
+	}
+	if c.Algorithm == "sha1" {
+		return sha1.New() //nolint:gosec // see the import
+	}
+	return sha256.New()
+}
+
+// Result is what a write left: the upload, and the item when the content
+// is complete and received.
+type Result struct {
+	Upload Upload
+	Item   *Item
+}
+
+// Write takes the bytes of body as the content from offset on. It stores
+// whole parts as they fill, and keeps the upload's state after each, so a
+// lost connection loses at most one part. It stops at the end of body: when
+// the whole length has arrived it checks the hashes, completes and locks
+// the object, and marks the item received; otherwise it keeps what it has
+// up to a chunk boundary, and Upload.Received says where to go on from.
+func (u *Uploads) Write(ctx context.Context, id string, offset int64, body io.Reader, sum *Checksum) (Result, error) {
+	row, err := u.lease(ctx, id, offset)
+	if err != nil {
+		return Result{}, err
+	}
+	w, err := u.resume(ctx, row)
+	if err != nil {
+		u.release(row)
+		return Result{}, err
+	}
+	defer w.hasher.Close()
+	check := sum.hasher()
+	if check != nil {
+		body = io.TeeReader(body, check)
+		w.checkpoints = false // the request is kept only once its checksum is known to match
+	}
+	final, readErr := w.take(ctx, body)
+	if readErr == nil && check != nil && !bytes.Equal(check.Sum(nil), sum.Sum) {
+		u.release(w.row)
+		return Result{}, ErrChecksum
+	}
+	if errors.Is(readErr, ErrTooLarge) || errors.Is(readErr, ErrUploadBusy) || w.storeErr != nil {
+		u.release(w.row)
+		if w.storeErr != nil {
+			return Result{}, w.storeErr
+		}
+		return Result{}, readErr
+	}
+	// A read error is a client that went away: keep what arrived, with a
+	// context of our own, since the request's is over.
+	keep := context.WithoutCancel(ctx)
+	if final {
+		return u.finish(keep, w)
+	}
+	if err := w.suspend(keep); err != nil {
+		u.release(w.row)
+		return Result{}, err
+	}
+	if err := w.save(keep, true); err != nil {
+		return Result{}, err
+	}
+	return Result{Upload: w.row.upload()}, readErr
+}
+
+// lease takes an upload for one request: it must be going on, at offset,
+// and not held by another request.
+func (u *Uploads) lease(ctx context.Context, id string, offset int64) (uploadRow, error) {
+	now := u.now()
+	db := u.db.WithContext(ctx)
+	res := db.Model(&uploadRow{}).
+		Where("id = ? AND status = 'active' AND expires_at > ? AND received = ? AND (lease_until IS NULL OR lease_until < ?)",
+			id, now, offset, now).
+		Updates(map[string]any{"lease_until": now.Add(leaseFor), "version": gorm.Expr("version + 1")})
+	if res.Error != nil {
+		return uploadRow{}, fmt.Errorf("evidence: lease upload: %w", res.Error)
+	}
+	var row uploadRow
+	if err := db.Where("id = ?", id).Take(&row).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return uploadRow{}, ErrUploadGone
+		}
+		return uploadRow{}, fmt.Errorf("evidence: lease upload: %w", err)
+	}
+	if res.RowsAffected == 0 {
+		switch {
+		case row.Status != "active" || !row.ExpiresAt.After(now):
+			return uploadRow{}, ErrUploadGone
+		case row.Received != offset:
+			return uploadRow{}, ErrOffsetMismatch
+		}
+		return uploadRow{}, ErrUploadBusy
+	}
+	return row, nil
+}
+
+// release gives the lease back without changing the upload.
+func (u *Uploads) release(row uploadRow) {
+	_ = u.db.Model(&uploadRow{}).Where("id = ? AND version = ?", row.ID, row.Version).Update("lease_until", nil).Error
+}
+
+// writer is one request's pipeline: hashing and sealing the plaintext,
+// cutting the sealed stream into parts.
+type writer struct {
+	u           *Uploads
+	row         uploadRow
+	key         DataKey
+	hasher      *MultiHasher
+	sealer      *SealWriter
+	buf         bytes.Buffer // sealed bytes not yet in a part
+	parts       []Part
+	checkpoints bool
+	storeErr    error
+}
+
+func (u *Uploads) resume(ctx context.Context, row uploadRow) (*writer, error) {
+	key, err := u.keys.DataKeyByID(ctx, row.DataKeyID)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{u: u, row: row, key: key, checkpoints: true}
+	if err := json.Unmarshal([]byte(row.Parts), &w.parts); err != nil {
+		return nil, fmt.Errorf("evidence: upload %s parts: %w", row.ID, err)
+	}
+	w.buf.Write(row.Tail)
+	if row.HashState == nil {
+		w.hasher = NewMultiHasher()
+	} else if w.hasher, err = ResumeMultiHasher(row.HashState); err != nil {
+		return nil, err
+	}
+	if row.SealState == nil {
+		w.sealer, err = NewSealWriter(&w.buf, key, row.ObjectKey, 0)
+	} else {
+		w.sealer, err = ResumeSealWriter(&w.buf, key, row.ObjectKey, row.SealState)
+	}
+	if err != nil {
+		w.hasher.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// take reads body in whole chunks into the pipeline. It reports whether
+// the content is complete; a partial chunk at the end of a request that is
+// not the end of the content is dropped, for the client to send again.
+func (w *writer) take(ctx context.Context, body io.Reader) (final bool, err error) {
+	chunk := make([]byte, w.sealer.ChunkSize())
+	for {
+		n, rerr := io.ReadFull(body, chunk)
+		got := w.row.Received + int64(n)
+		if got > w.row.Length {
+			return false, ErrTooLarge
+		}
+		whole := n == len(chunk)
+		if whole || (n > 0 && got == w.row.Length) {
+			if err := w.feed(ctx, chunk[:n]); err != nil {
+				return false, err
+			}
+		}
+		switch {
+		case w.row.Received == w.row.Length:
+			// Bytes past the declared length are refused, not ignored.
+			if rerr == nil {
+				var one [1]byte
+				if m, _ := io.ReadFull(body, one[:]); m > 0 {
+					return false, ErrTooLarge
+				}
+			}
+			return true, nil
+		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+			return false, nil
+		case rerr != nil:
+			return false, rerr
+		}
+	}
+}
+
+// feed hashes and seals one whole chunk (or the last one), storing parts
+// as they fill.
+func (w *writer) feed(ctx context.Context, p []byte) error {
+	if _, err := w.hasher.Write(p); err != nil {
+		return err
+	}
+	if _, err := w.sealer.Write(p); err != nil {
+		return err
+	}
+	w.row.Received += int64(len(p))
+	if w.buf.Len() < w.u.limits.PartSize || w.row.Received == w.row.Length {
+		return w.renewLease(ctx)
+	}
+	if err := w.putPart(ctx, w.u.limits.PartSize); err != nil {
+		return err
+	}
+	if !w.checkpoints {
+		return w.renewLease(ctx)
+	}
+	// Keep the state after each part: suspend the sealer (which flushes
+	// the chunk it holds back) and resume it at once.
+	if err := w.suspend(ctx); err != nil {
+		return err
+	}
+	if err := w.save(ctx, false); err != nil {
+		return err
+	}
+	sealer, err := ResumeSealWriter(&w.buf, w.key, w.row.ObjectKey, w.row.SealState)
+	if err != nil {
+		return err
+	}
+	w.sealer = sealer
+	return nil
+}
+
+// putPart stores the first n buffered sealed bytes as the next part.
+func (w *writer) putPart(ctx context.Context, n int) error {
+	data := w.buf.Next(n)
+	part, err := w.u.store.PutPart(ctx, w.row.ObjectKey, w.row.StoreUpload, len(w.parts)+1, bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		w.storeErr = err
+		return err
+	}
+	w.parts = append(w.parts, part)
+	// Keep the buffer from growing: move what is left to its start.
+	rest := append([]byte(nil), w.buf.Bytes()...)
+	w.buf.Reset()
+	w.buf.Write(rest)
+	return nil
+}
+
+// suspend stops the sealer at the chunk boundary of what it was fed and
+// stores what is buffered as a part when it is big enough to be one.
+func (w *writer) suspend(ctx context.Context) error {
+	state, err := w.sealer.Suspend()
+	if err != nil {
+		return err
+	}
+	w.row.SealState = state
+	if w.buf.Len() >= MinPartSize {
+		return w.putPart(ctx, w.buf.Len())
+	}
+	return nil
+}
+
+// save writes the upload's state; done also gives the lease back.
+func (w *writer) save(ctx context.Context, done bool) error {
+	hashState, err := w.hasher.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	parts, err := json.Marshal(w.parts)
+	if err != nil {
+		return err
+	}
+	until := w.u.now().Add(leaseFor)
+	var lease any = until
+	if done {
+		lease = nil
+	}
+	res := w.u.db.WithContext(ctx).Model(&uploadRow{}).Where("id = ? AND version = ?", w.row.ID, w.row.Version).
+		Updates(map[string]any{"received": w.row.Received, "parts": string(parts), "tail": w.buf.Bytes(),
+			"hash_state": hashState, "seal_state": w.row.SealState, "lease_until": lease, "version": w.row.Version + 1})
+	if res.Error != nil {
+		return fmt.Errorf("evidence: save upload: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrUploadBusy // the lease ran out and another request took the upload
+	}
+	w.row.Version++
+	w.row.LeaseUntil = &until
+	return nil
+}
+
+// renewLease extends this request's hold on the upload when it runs low.
+func (w *writer) renewLease(ctx context.Context) error {
+	if w.row.LeaseUntil != nil && w.row.LeaseUntil.Sub(w.u.now()) > leaseFor/2 {
+		return nil
+	}
+	until := w.u.now().Add(leaseFor)
+	res := w.u.db.WithContext(ctx).Model(&uploadRow{}).Where("id = ? AND version = ?", w.row.ID, w.row.Version).
+		Updates(map[string]any{"lease_until": until, "version": w.row.Version + 1})
+	if res.Error != nil {
+		return fmt.Errorf("evidence: renew lease: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrUploadBusy
+	}
+	w.row.Version++
+	w.row.LeaseUntil = &until
+	return nil
+}
+
+// finish seals the last chunk, stores the last part, and accepts the
+// content only when it matches the hashes declared at registration.
+func (u *Uploads) finish(ctx context.Context, w *writer) (Result, error) {
+	if err := w.sealer.Close(); err != nil {
+		u.release(w.row)
+		return Result{}, err
+	}
+	if w.buf.Len() > 0 || len(w.parts) == 0 {
+		if err := w.putPart(ctx, w.buf.Len()); err != nil {
+			u.release(w.row)
+			return Result{}, err
+		}
+	}
+	sums := w.hasher.Sums()
+	var it itemRow
+	if err := u.db.WithContext(ctx).Where("id = ?", w.row.ItemID).Take(&it).Error; err != nil {
+		u.release(w.row)
+		return Result{}, fmt.Errorf("evidence: finish upload: %w", err)
+	}
+	if mismatch := compareDeclared(it, sums); mismatch != nil {
+		return Result{}, u.reject(ctx, w, mismatch)
+	}
+	info, err := u.store.CompleteMultipart(ctx, w.row.ObjectKey, w.row.StoreUpload, w.parts)
+	if err != nil {
+		u.release(w.row)
+		return Result{}, err
+	}
+	now := u.now()
+	var out Item
+	err = u.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&itemRow{}).Where("id = ? AND content_status <> 'received'", it.ID).Updates(map[string]any{
+			"content_status": "received", "size": sums.Size, "sha256": sums.SHA256, "sha1": sums.SHA1, "md5": sums.MD5,
+			"object_key": w.row.ObjectKey, "object_version": info.VersionID, "key_id": w.row.DataKeyID, "received_at": now,
+			"original_filename": w.row.Filename})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return conflict("the item's content was received already by another upload")
+		}
+		if err := tx.Model(&uploadRow{}).Where("id = ?", w.row.ID).Updates(map[string]any{"status": "completed",
+			"received": w.row.Received, "tail": nil, "hash_state": nil, "seal_state": nil, "lease_until": nil}).Error; err != nil {
+			return err
+		}
+		if err := recordOwn(tx, it.ID, &Event{Type: EventReceived, ActorUserID: w.row.CreatedBy,
+			ActorAgencyID: agencyOf(tx, w.row.CreatedBy), Notes: "content received: " + sums.SHA256,
+			Details: Details{SHA256: sums.SHA256}, OccurredAt: now, RecordedAt: now}); err != nil {
+			return err
+		}
+		return tx.Where("id = ?", it.ID).Take(&it).Error
+	})
+	if err != nil {
+		u.release(w.row)
+		return Result{}, fmt.Errorf("evidence: finish upload: %w", err)
+	}
+	out = it.item()
+	w.row.Status = "completed"
+	return Result{Upload: w.row.upload(), Item: &out}, nil
+}
+
+// reject discards content that does not match its declared hash and puts
+// the rejection on the item's custody record.
+func (u *Uploads) reject(ctx context.Context, w *writer, mismatch *HashMismatchError) error {
+	if err := u.store.AbortMultipart(ctx, w.row.ObjectKey, w.row.StoreUpload); err != nil {
+		u.release(w.row)
+		return err
+	}
+	now := u.now()
+	err := u.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&uploadRow{}).Where("id = ?", w.row.ID).Updates(map[string]any{"status": "rejected",
+			"tail": nil, "hash_state": nil, "seal_state": nil, "lease_until": nil}).Error; err != nil {
+			return err
+		}
+		return recordOwn(tx, w.row.ItemID, &Event{Type: EventContentRejected, ActorUserID: w.row.CreatedBy,
+			ActorAgencyID: agencyOf(tx, w.row.CreatedBy), Details: Details{Reason: mismatch.Error(), SHA256: w.hasher.Sums().SHA256},
+			OccurredAt: now, RecordedAt: now})
+	})
+	if err != nil {
+		return fmt.Errorf("evidence: reject upload: %w", err)
+	}
+	return mismatch
+}
+
+func compareDeclared(it itemRow, sums Sums) *HashMismatchError {
+	for _, c := range []struct{ alg, declared, got string }{
+		{"SHA-256", it.DeclaredSHA256, sums.SHA256}, {"SHA-1", it.DeclaredSHA1, sums.SHA1}, {"MD5", it.DeclaredMD5, sums.MD5},
+	} {
+		if c.declared != "" && c.declared != c.got {
+			return &HashMismatchError{Algorithm: c.alg, Declared: c.declared, Received: c.got}
+		}
+	}
+	return nil
+}
+
+func agencyOf(tx *gorm.DB, userID string) string {
+	var agencyID string
+	_ = tx.Table("users").Select("agency_id").Where("id = ?", userID).Scan(&agencyID).Error
+	return agencyID
+}
