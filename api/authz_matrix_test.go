@@ -134,6 +134,17 @@ func matrix() []matrixRow {
 		{"GET", "/api/v1/evidence/{id}", nil, caseRead},
 		{"GET", "/api/v1/evidence/{id}/custody", nil, caseRead},
 		{"POST", "/api/v1/evidence/{id}/custody", json(`{"type":"location_changed","location":"Evidence room 2"}`), caseWrite(created)},
+		// For /content and /verify, {id} is the item whose content is
+		// received: a second upload of it is a conflict.
+		{"PUT", "/api/v1/evidence/{id}/content", nil, caseWrite(conflict)},
+		{"GET", "/api/v1/evidence/{id}/content", nil, caseRead},
+		{"POST", "/api/v1/evidence/{id}/verify", nil, caseWrite(ok)},
+		{"OPTIONS", "/api/v1/evidence/{id}/uploads", nil, all(noContent)},
+		{"POST", "/api/v1/evidence/{id}/uploads", nil, caseWrite(conflict)},
+		// Only the writer who started an upload goes on with it.
+		{"HEAD", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, ok, nofnd, nofnd, nofnd}},
+		{"PATCH", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, 415, nofnd, nofnd, nofnd}},
+		{"DELETE", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, noContent, nofnd, nofnd, nofnd}},
 
 		{"GET", "/api/v1/tasks", nil, signedIn(ok)},
 		{"GET", "/api/v1/cases/{id}/tasks", nil, caseRead},
@@ -169,11 +180,14 @@ func (w *world) fill(path string) string {
 		id = w.agency["B"].ID
 	case strings.HasPrefix(path, "/api/v1/users/"):
 		id = w.user["investigator"].ID
+	case strings.HasPrefix(path, "/api/v1/evidence/") && (strings.HasSuffix(path, "/content") || strings.HasSuffix(path, "/verify")):
+		id = w.contentID
 	case strings.HasPrefix(path, "/api/v1/evidence/"):
 		id = w.evidenceID
 	}
 	r := strings.NewReplacer("{agencyCode}", w.agency["B"].Code, "{id}", id, "{agencyId}", w.agency["D"].ID,
-		"{userId}", w.user["spare"].ID, "{taskId}", w.taskID, "{itemId}", w.itemID, "{clock}", "gdpr.art33")
+		"{userId}", w.user["spare"].ID, "{taskId}", w.taskID, "{itemId}", w.itemID, "{clock}", "gdpr.art33",
+		"{uploadId}", w.uploadID)
 	return r.Replace(path)
 }
 
@@ -197,7 +211,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 					if row.body != nil {
 						body = row.body(w, who)
 					}
-					resp, out := w.call(t, row.method, w.fill(row.path), w.bearer[who], body, w.caseHeaders(t, row)...)
+					headers := append(w.caseHeaders(t, row), tusHeadersFor(row)...)
+					resp, out := w.call(t, row.method, w.fill(row.path), w.bearer[who], body, headers...)
 					if resp.StatusCode != row.want[i] {
 						t.Errorf("%s %s as %s: status %d, want %d: %s", row.method, row.path, who, resp.StatusCode, row.want[i], out)
 					}
@@ -205,6 +220,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tusHeadersFor makes the tus rows well-formed tus requests, so that what
+// they test is who may make them.
+func tusHeadersFor(row matrixRow) []string {
+	if !strings.Contains(row.path, "/uploads") || row.method == http.MethodOptions {
+		return nil
+	}
+	return []string{"Tus-Resumable", "1.0.0", "Upload-Length", "10"}
 }
 
 // caseHeaders sends the fixture case's current ETag with every write to

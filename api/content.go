@@ -86,11 +86,11 @@ func (s *server) tusOptions(c *fiber.Ctx) error {
 // createUpload starts a resumable upload of an item's content (tus
 // creation): Upload-Length is required, Upload-Metadata may name the file.
 func (s *server) createUpload(c *fiber.Ctx) error {
-	if err := tusCheck(c); err != nil {
-		return err
-	}
 	it, err := s.item(c, access.ActionCaseWrite)
 	if err != nil {
+		return err
+	}
+	if err := tusCheck(c); err != nil {
 		return err
 	}
 	length, err := strconv.ParseInt(c.Get("Upload-Length"), 10, 64)
@@ -132,9 +132,6 @@ func tusFilename(meta string) string {
 // upload loads a resumable upload of the route for its creator, who must
 // still be allowed to write its item.
 func (s *server) upload(c *fiber.Ctx) (evidence.Upload, error) {
-	if err := tusCheck(c); err != nil {
-		return evidence.Upload{}, err
-	}
 	ctx := c.UserContext()
 	up, err := s.Uploads.Get(ctx, c.Params("uploadId"))
 	if err != nil {
@@ -146,7 +143,7 @@ func (s *server) upload(c *fiber.Ctx) (evidence.Upload, error) {
 	if up.CreatedBy != principal(c).UserID {
 		return evidence.Upload{}, evidence.ErrUploadGone
 	}
-	return up, nil
+	return up, tusCheck(c)
 }
 
 func (s *server) headUpload(c *fiber.Ctx) error {

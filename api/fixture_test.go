@@ -34,6 +34,8 @@ type world struct {
 	taskID     string // a task of the case, given to agency A, with one checklist item
 	itemID     string
 	evidenceID string                   // an evidence item of the case, marked AMBER, in agency A's custody
+	contentID  string                   // an item of the case whose content is received
+	uploadID   string                   // the lead's unfinished upload of another item's content
 	agency     map[string]access.Agency // A owns the case, B is another agency, C holds admin and auditor, D is spare
 	user       map[string]access.User
 	bearer     map[string]string // principal name → access token
@@ -71,6 +73,23 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
 		Items: evidence.NewItems(d.DB, 24*time.Hour),
 	}
+	store, err := evidence.NewFSStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := evidence.NewMasterKeyLine(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, err := evidence.ParseMasterKeys([]byte(line + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyring := evidence.NewKeyring(d.DB, master)
+	deps.Uploads = evidence.NewUploads(d.DB, store, keyring,
+		evidence.UploadLimits{MaxSize: 1 << 30, CaseQuota: 1 << 32, Expiry: time.Hour, PartSize: evidence.MinPartSize},
+		evidence.RetentionPolicy{Mode: evidence.Governance, Period: time.Hour})
+	deps.Content = evidence.NewContent(d.DB, store, keyring)
 	app, err := New(deps)
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +146,16 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		t.Fatal(err)
 	}
 	w.evidenceID = item.ID
+	w.contentID = w.uploadContent(t, lead, k.Reference, "Firewall logs", fixtureContent).ID
+	pending, err := deps.Items.Register(ctx, lead, k.ID, k.Reference, evidence.NewItem{Title: "Mail server image", Kind: "disk_image"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := deps.Uploads.Create(ctx, lead, pending, 1<<20, "mail.dd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.uploadID = up.ID
 	for name := range w.user {
 		w.login(t, name)
 	}
@@ -138,6 +167,28 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 	}
 	w.bearer["expired"] = expired
 	return w
+}
+
+// fixtureContent is the content of the fixture's received item.
+const fixtureContent = "2026-01-05T08:00:00Z fw01 DENY tcp 203.0.113.9:4444 -> 10.0.0.5:445\n"
+
+// uploadContent registers a logs item and stores content as it.
+func (w *world) uploadContent(t *testing.T, by access.Principal, caseRef, title, content string) evidence.Item {
+	t.Helper()
+	ctx := context.Background()
+	it, err := w.deps.Items.Register(ctx, by, w.caseID, caseRef, evidence.NewItem{Title: title, Kind: "logs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := w.deps.Uploads.Create(ctx, by, it, int64(len(content)), "fw01.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.deps.Uploads.Write(ctx, up.ID, 0, strings.NewReader(content), nil)
+	if err != nil || res.Item == nil {
+		t.Fatalf("upload: %v", err)
+	}
+	return *res.Item
 }
 
 // sessionOf is the session ID of a signed-in fixture user.

@@ -29,12 +29,15 @@ var catchAlls = map[string]bool{"/api/*": true, "/*": true}
 func TestOpenAPI_DocumentsExactlyTheRegisteredRoutes(t *testing.T) {
 	app := newTestApp(t, nil)
 	registered := map[string]bool{}
+	hasGet := map[string]bool{}
 	for _, r := range app.GetRoutes(true) {
-		if r.Method == http.MethodHead || catchAlls[r.Path] {
+		hasGet[r.Path] = hasGet[r.Path] || r.Method == http.MethodGet
+	}
+	for _, r := range app.GetRoutes(true) {
+		// Fiber answers HEAD wherever there is a GET; a HEAD route of its
+		// own (tus) is one of ours.
+		if (r.Method == http.MethodHead && hasGet[r.Path]) || catchAlls[r.Path] {
 			continue
-		}
-		if r.Method == http.MethodConnect || r.Method == http.MethodTrace || r.Method == http.MethodOptions {
-			continue // registered by app.All for the /api catch-all
 		}
 		registered[strings.ToLower(r.Method)+" "+fiberParam.ReplaceAllString(r.Path, "{$1}")] = true
 	}

@@ -444,9 +444,9 @@ func parseProxies(v string) ([]string, error) {
 var byteUnits = []struct {
 	suffix string
 	mult   int64
-}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}, {"", 1}}
+}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}, {"", 1}}
 
-// parseBytes reads sizes such as 1048576, 512KiB, 16MiB or 2GiB.
+// parseBytes reads sizes such as 1048576, 512KiB, 16MiB, 2GiB or 1TiB.
 func parseBytes(v string, lo, hi int64) (int64, error) {
 	for _, u := range byteUnits {
 		num, ok := strings.CutSuffix(v, u.suffix)
@@ -467,7 +467,7 @@ func parseBytes(v string, lo, hi int64) (int64, error) {
 }
 
 func formatBytes(n int64) string {
-	for _, u := range byteUnits[:3] {
+	for _, u := range byteUnits[:4] {
 		if n >= u.mult && n%u.mult == 0 {
 			return strconv.FormatInt(n/u.mult, 10) + u.suffix
 		}
