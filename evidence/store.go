@@ -222,8 +222,11 @@ func validateRef(key, versionID string) error {
 
 const maxUploadIDLen = 1024
 
-// validateUploadID refuses what could not be an upload ID of any backend
-// (an empty one would turn an S3 abort into a delete of the key).
+// validateUploadID refuses what could not be an upload ID of any backend:
+// empty (which would turn an S3 abort into a delete of the key), too long,
+// or not a token of [A-Za-z0-9._~+=-] not starting with '.' (S3 servers
+// issue base64, hex or "2~"-prefixed tokens; a '/' or "..", though, can only
+// come from a confused or hostile caller).
 func validateUploadID(key, uploadID string) error {
 	if err := ValidateKey(key); err != nil {
 		return err
@@ -231,9 +234,13 @@ func validateUploadID(key, uploadID string) error {
 	if uploadID == "" || len(uploadID) > maxUploadIDLen {
 		return fmt.Errorf("%w: upload ID length %d not in 1..%d", ErrUploadNotFound, len(uploadID), maxUploadIDLen)
 	}
+	if uploadID[0] == '.' {
+		return fmt.Errorf("%w: upload ID %q starts with a dot", ErrUploadNotFound, uploadID)
+	}
 	for i := 0; i < len(uploadID); i++ {
-		if c := uploadID[i]; c <= ' ' || c > '~' {
-			return fmt.Errorf("%w: upload ID %q contains a non-printable character", ErrUploadNotFound, uploadID)
+		c := uploadID[i]
+		if !isLowerAlnum(c) && (c < 'A' || c > 'Z') && !strings.ContainsRune("._~+=-", rune(c)) {
+			return fmt.Errorf("%w: upload ID %q contains a character outside [A-Za-z0-9._~+=-]", ErrUploadNotFound, uploadID)
 		}
 	}
 	return nil

@@ -14,9 +14,18 @@ import (
 )
 
 func TestS3Store_Contract(t *testing.T) {
+	servers := make(map[BlobStore]testenv.S3Server)
 	testBlobStoreContract(t, func(t *testing.T) BlobStore {
-		s, _ := newTestS3Store(t)
+		s, srv := newTestS3Store(t)
+		servers[s] = srv
 		return s
+	}, func(t *testing.T, s BlobStore) BlobStore {
+		t.Helper()
+		other, err := NewS3Store(s3ConfigFor(servers[s]))
+		if err != nil {
+			t.Fatalf("NewS3Store: %v", err)
+		}
+		return other
 	})
 }
 
