@@ -276,8 +276,10 @@ func (s *FSStore) CompleteMultipart(ctx context.Context, key, uploadID string, p
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	// Stored: the staging directory is only clutter now, and a later call
-	// with this upload ID must find no upload.
+	// Stored: a later call with this upload ID must find no upload, so its
+	// description goes first; should the rest stay behind, it is only
+	// clutter for AbortStaleMultiparts.
+	_ = os.Remove(filepath.Join(dir, fsUploadMeta))
 	_ = os.RemoveAll(dir)
 	return info, nil
 }
