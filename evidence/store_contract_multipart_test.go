@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -24,6 +25,7 @@ func testMultipartContract(t *testing.T, newStore func(t *testing.T) BlobStore, 
 		{"Multipart_BadPartList_IsInvalidAndLeavesNoObject", contractMultipartBadParts},
 		{"Multipart_UnknownUpload_IsNotFound", contractMultipartUnknownUpload},
 		{"Multipart_CompleteOnTakenKey_IsRefusedAndKeepsTheOriginal", contractMultipartWriteOnce},
+		{"Multipart_ConcurrentCompletes_StoreOneVersion", contractMultipartConcurrentCompletes},
 		{"Multipart_LockFromStart_IsOnTheCompletedVersion", contractMultipartLock},
 		{"Multipart_InvalidInputs_AreRefused", contractMultipartInvalidInputs},
 		{"Multipart_SinglePart_MayBeSmallOrEmpty", contractMultipartSinglePart},
@@ -436,4 +438,41 @@ func contractMultipartSinglePart(t *testing.T, s BlobStore, _ func() BlobStore) 
 			assertSameBytes(t, got, data)
 		})
 	}
+}
+
+// Two nodes completing the same upload at once (a retried request racing
+// the first): one version is stored, every success reports that version,
+// and the others are told the key is taken or the upload is finished.
+func contractMultipartConcurrentCompletes(t *testing.T, s BlobStore, reopen func() BlobStore) {
+	const completers = 3
+	key := newTestKey()
+	data := testBytes(MinPartSize + 500)
+	id := mustStart(t, s, key, PutOptions{})
+	parts := putParts(t, s, key, id, data)
+	var (
+		wg    sync.WaitGroup
+		infos [completers]ObjectInfo
+		errs  [completers]error
+	)
+	for i := range completers {
+		other := reopen()
+		wg.Go(func() { infos[i], errs[i] = other.CompleteMultipart(t.Context(), key, id, parts) })
+	}
+	wg.Wait()
+	var won *ObjectInfo
+	for i, err := range errs {
+		switch {
+		case err == nil && won != nil && infos[i].VersionID != won.VersionID:
+			t.Fatalf("completions reported versions %s and %s", won.VersionID, infos[i].VersionID)
+		case err == nil:
+			won = &infos[i]
+		case !errors.Is(err, ErrObjectExists) && !errors.Is(err, ErrUploadNotFound):
+			t.Fatalf("completion %d error = %v, want nil, ErrObjectExists or ErrUploadNotFound", i, err)
+		}
+	}
+	if won == nil {
+		t.Fatalf("no completion succeeded: %v", errs)
+	}
+	assertSameBytes(t, mustGet(t, s, key, won.VersionID, 0, -1), data)
+	assertOneVersion(t, s, key, *won)
 }

@@ -252,7 +252,8 @@ func (s *FSStore) CompleteMultipart(ctx context.Context, key, uploadID string, p
 		paths[i] = filepath.Join(dir, fmt.Sprintf(fsPartNameFormat, p.Number)+p.ETag)
 		fi, err := os.Lstat(paths[i])
 		if errors.Is(err, fs.ErrNotExist) {
-			if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+			// A racing completion or abort removes the description first.
+			if _, err := os.Lstat(filepath.Join(dir, fsUploadMeta)); errors.Is(err, fs.ErrNotExist) {
 				return ObjectInfo{}, fmt.Errorf("%w: %s upload %s", ErrUploadNotFound, key, uploadID)
 			}
 			return ObjectInfo{}, fmt.Errorf("%w: no part %d with ETag %s is stored", ErrInvalidPart, p.Number, p.ETag)
