@@ -132,26 +132,30 @@ type BlobStore interface {
 	// StartMultipart begins writing a new object at key in parts. Nothing is
 	// visible at key until CompleteMultipart; opts (retention, legal hold)
 	// apply to the completed object, atomically with its appearance. The
-	// upload ID, with the parts stored so far, is all the state of the write:
-	// any store instance on the same backend can continue it.
+	// upload ID and the parts stored so far are all the state of the write:
+	// any instance of the store on the same backend can continue it. An
+	// upload belongs to its key; with any other key its ID names no upload.
 	StartMultipart(ctx context.Context, key string, opts PutOptions) (uploadID string, err error)
 	// PutPart stores part n (1..MaxParts) of an unfinished write, exactly
-	// size bytes (0..MaxPartSize) from r (a shorter stream gives
-	// ErrSizeMismatch, bytes past it are not read). Every part but the last
-	// must be at least MinPartSize, which CompleteMultipart checks, since
-	// only it knows which part is last. Storing a part number again replaces
-	// it. Another process may store the next part: the upload ID is all it
-	// needs. An unknown or finished upload gives ErrUploadNotFound.
+	// size bytes (0..MaxPartSize; outside either range, ErrInvalidPart) from
+	// r (a shorter stream gives ErrSizeMismatch, bytes past it are not read).
+	// Every part but the last must be at least MinPartSize; CompleteMultipart
+	// checks that, since only it knows which part is last. Storing a part
+	// number again replaces it. Another process may store the next part: the
+	// upload ID is all it needs. An unknown or finished upload gives
+	// ErrUploadNotFound.
 	PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64) (Part, error)
-	// CompleteMultipart assembles parts, which must be numbered 1, 2, 3...
-	// and match what PutPart returned (ErrInvalidPart), in order, into the
-	// object; it is write-once like Put (ErrObjectExists, nothing changed)
-	// and returns the version to record. An unknown or finished upload gives
-	// ErrUploadNotFound. After any error the upload may remain: abort it,
-	// or retry with the right parts.
+	// CompleteMultipart assembles parts, in order, into the object. parts
+	// must be numbered 1, 2, 3... and each be the Part that PutPart last
+	// returned for its number (same ETag and size), else ErrInvalidPart. It
+	// is write-once like Put (ErrObjectExists) and returns the version to
+	// record. An unknown or finished upload gives ErrUploadNotFound. A
+	// CompleteMultipart that fails leaves no object; the upload may remain,
+	// to be completed with the right parts or aborted.
 	CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) (ObjectInfo, error)
 	// AbortMultipart discards an unfinished write and its stored parts.
-	// Aborting an unknown or already aborted upload is not an error.
+	// Aborting an unknown, already aborted or completed upload, or with an
+	// ID that cannot name one, is not an error.
 	AbortMultipart(ctx context.Context, key, uploadID string) error
 }
 
@@ -222,8 +226,11 @@ func validateRef(key, versionID string) error {
 
 const maxUploadIDLen = 1024
 
-// validateUploadID refuses what could not be an upload ID of any backend
-// (an empty one would turn an S3 abort into a delete of the key).
+// validateUploadID refuses what could not be an upload ID of any backend:
+// empty (which would turn an S3 abort into a delete of the key), too long,
+// or not a token of [A-Za-z0-9._~+=-] not starting with '.' (S3 servers
+// issue base64, hex or "2~"-prefixed tokens; a '/' or "..", though, can only
+// come from a confused or hostile caller).
 func validateUploadID(key, uploadID string) error {
 	if err := ValidateKey(key); err != nil {
 		return err
@@ -231,9 +238,13 @@ func validateUploadID(key, uploadID string) error {
 	if uploadID == "" || len(uploadID) > maxUploadIDLen {
 		return fmt.Errorf("%w: upload ID length %d not in 1..%d", ErrUploadNotFound, len(uploadID), maxUploadIDLen)
 	}
+	if uploadID[0] == '.' {
+		return fmt.Errorf("%w: upload ID %q starts with a dot", ErrUploadNotFound, uploadID)
+	}
 	for i := 0; i < len(uploadID); i++ {
-		if c := uploadID[i]; c <= ' ' || c > '~' {
-			return fmt.Errorf("%w: upload ID %q contains a non-printable character", ErrUploadNotFound, uploadID)
+		c := uploadID[i]
+		if !isLowerAlnum(c) && (c < 'A' || c > 'Z') && !strings.ContainsRune("._~+=-", rune(c)) {
+			return fmt.Errorf("%w: upload ID %q contains a character outside [A-Za-z0-9._~+=-]", ErrUploadNotFound, uploadID)
 		}
 	}
 	return nil

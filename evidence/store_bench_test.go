@@ -114,3 +114,58 @@ func reportRatio(b *testing.B, puts int, store, baseline time.Duration, unit str
 	// As a speed ratio, as targets are stated: 0.7 means 70 % of the baseline's throughput.
 	b.ReportMetric(float64(baseline)/float64(store), unit)
 }
+
+// BenchmarkStore_Multipart writes the same bytes as a multipart write (parts
+// of MinPartSize, as a resumable upload would store them) and, side by side,
+// with Put (speed_x_put: multipart throughput over Put's; 1.0 means no
+// overhead). FSStore copies the parts into the object on completion; S3
+// assembles them server-side.
+func BenchmarkStore_Multipart(b *testing.B) {
+	data := testBytes(benchSize)
+	for _, backend := range []struct {
+		name string
+		open func(b *testing.B) BlobStore
+	}{
+		{"fs", func(b *testing.B) BlobStore { return newTestFSStore(b) }},
+		{"s3", func(b *testing.B) BlobStore { s, _ := newTestS3Store(b); return s }},
+	} {
+		b.Run(backend.name, func(b *testing.B) {
+			s := backend.open(b)
+			var multipart, put time.Duration
+			i := 0
+			for b.Loop() {
+				i++
+				start := time.Now()
+				writeMultipart(b, s, fmt.Sprintf("bench/multipart/%d.bin", i), data)
+				multipart += time.Since(start)
+
+				start = time.Now()
+				if _, err := s.Put(b.Context(), fmt.Sprintf("bench/put/%d.bin", i), streamOf(data), int64(len(data)), PutOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				put += time.Since(start)
+			}
+			reportRatio(b, i, multipart, put, "speed_x_put")
+		})
+	}
+}
+
+func writeMultipart(b *testing.B, s BlobStore, key string, data []byte) {
+	ctx := b.Context()
+	id, err := s.StartMultipart(ctx, key, PutOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var parts []Part
+	for n, off := 1, 0; off < len(data); n, off = n+1, off+MinPartSize {
+		chunk := data[off:min(off+MinPartSize, len(data))]
+		p, err := s.PutPart(ctx, key, id, n, streamOf(chunk), int64(len(chunk)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		parts = append(parts, p)
+	}
+	if _, err := s.CompleteMultipart(ctx, key, id, parts); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -18,8 +18,8 @@ import (
 
 // The contract suite: what every BlobStore must do, run against each backend
 // (TestFSStore_Contract, TestS3Store_Contract). newStore gives each case a
-// store of its own.
-func testBlobStoreContract(t *testing.T, newStore func(t *testing.T) BlobStore) {
+// store of its own; reopen opens another instance on the same storage as s.
+func testBlobStoreContract(t *testing.T, newStore func(t *testing.T) BlobStore, reopen func(t *testing.T, s BlobStore) BlobStore) {
 	cases := []struct {
 		name string
 		run  func(t *testing.T, s BlobStore)
@@ -49,6 +49,7 @@ func testBlobStoreContract(t *testing.T, newStore func(t *testing.T) BlobStore) 
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
 	}
+	testMultipartContract(t, newStore, reopen)
 }
 
 const (

@@ -188,6 +188,14 @@ func (s *FSStore) commit(ctx context.Context, key, tmpData string, n int64, ret 
 // writeTemp streams src into a new read-only file under the temp directory
 // and syncs it. On error nothing is left behind.
 func (s *FSStore) writeTemp(ctx context.Context, src io.Reader) (path string, n int64, err error) {
+	return s.fillTemp(func(f *os.File) (int64, error) {
+		return io.Copy(f, ctxReader{ctx: ctx, r: src})
+	})
+}
+
+// fillTemp creates a file under the temp directory, has fill write it, then
+// makes it read-only and syncs it. On error nothing is left behind.
+func (s *FSStore) fillTemp(fill func(f *os.File) (int64, error)) (path string, n int64, err error) {
 	f, err := os.CreateTemp(s.tmp, "put-*")
 	if err != nil {
 		return "", 0, fmt.Errorf("evidence: temp file: %w", err)
@@ -198,7 +206,7 @@ func (s *FSStore) writeTemp(ctx context.Context, src io.Reader) (path string, n 
 			_ = os.Remove(f.Name())
 		}
 	}()
-	n, err = io.Copy(f, ctxReader{ctx: ctx, r: src})
+	n, err = fill(f)
 	if err != nil {
 		return "", 0, fmt.Errorf("evidence: write: %w", err)
 	}

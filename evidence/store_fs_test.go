@@ -12,7 +12,16 @@ import (
 )
 
 func TestFSStore_Contract(t *testing.T) {
-	testBlobStoreContract(t, func(t *testing.T) BlobStore { return newTestFSStore(t) })
+	testBlobStoreContract(t, func(t *testing.T) BlobStore { return newTestFSStore(t) }, reopenFSStore)
+}
+
+func reopenFSStore(t *testing.T, s BlobStore) BlobStore {
+	t.Helper()
+	other, err := NewFSStore(s.(*FSStore).root)
+	if err != nil {
+		t.Fatalf("NewFSStore: %v", err)
+	}
+	return other
 }
 
 func newTestFSStore(t testing.TB) *FSStore {

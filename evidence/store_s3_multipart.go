@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -124,13 +125,15 @@ func (s *S3Store) storedParts(ctx context.Context, key, uploadID string) (map[in
 // AbortMultipart implements BlobStore. An upload ID that names no upload of
 // key, malformed ones included, has nothing to abort.
 func (s *S3Store) AbortMultipart(ctx context.Context, key, uploadID string) error {
-	if err := ValidateKey(key); err != nil {
+	err := validateUploadID(key, uploadID)
+	if errors.Is(err, ErrUploadNotFound) {
+		// Not sent: without an upload ID, the request would delete the key.
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	if validateUploadID(key, uploadID) != nil {
-		return nil // never sent: without an upload ID, the request would delete the key
-	}
-	err := s.core().AbortMultipartUpload(ctx, s.bucket, key, uploadID)
+	err = s.core().AbortMultipartUpload(ctx, s.bucket, key, uploadID)
 	if err != nil && errorCode(err) != "NoSuchUpload" {
 		return s.translate(ctx, "abort upload of "+key, err)
 	}

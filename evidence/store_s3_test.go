@@ -14,9 +14,18 @@ import (
 )
 
 func TestS3Store_Contract(t *testing.T) {
+	servers := make(map[BlobStore]testenv.S3Server)
 	testBlobStoreContract(t, func(t *testing.T) BlobStore {
-		s, _ := newTestS3Store(t)
+		s, srv := newTestS3Store(t)
+		servers[s] = srv
 		return s
+	}, func(t *testing.T, s BlobStore) BlobStore {
+		t.Helper()
+		other, err := NewS3Store(s3ConfigFor(servers[s]))
+		if err != nil {
+			t.Fatalf("NewS3Store: %v", err)
+		}
+		return other
 	})
 }
 
@@ -154,6 +163,23 @@ func TestS3Store_UnreachableServer_IsUnavailable(t *testing.T) {
 			return err
 		},
 		"SetLegalHold": func(ctx context.Context) error { return s.SetLegalHold(ctx, "a.bin", "v", true) },
+		"StartMultipart": func(ctx context.Context) error {
+			_, err := s.StartMultipart(ctx, "a.bin", PutOptions{})
+			return err
+		},
+		"PutPart": func(ctx context.Context) error {
+			_, err := s.PutPart(ctx, "a.bin", "u", 1, bytes.NewReader([]byte("x")), 1)
+			return err
+		},
+		"CompleteMultipart": func(ctx context.Context) error {
+			_, err := s.CompleteMultipart(ctx, "a.bin", "u", []Part{{Number: 1, ETag: "e", Size: 1}})
+			return err
+		},
+		"AbortMultipart": func(ctx context.Context) error { return s.AbortMultipart(ctx, "a.bin", "u") },
+		"AbortStaleMultiparts": func(ctx context.Context) error {
+			_, err := s.AbortStaleMultiparts(ctx, time.Hour)
+			return err
+		},
 	}
 	for name, op := range ops {
 		t.Run(name, func(t *testing.T) {
