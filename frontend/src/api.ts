@@ -309,7 +309,7 @@ export interface Exclusion {
   excluded_by?: string;
   excluded_at?: string;
 }
-/** exclusions is present only for those who may manage the membership. */
+/** exclusions is present only for those who may manage the membership, and only when there are some. */
 export interface Members {
   agencies: AgencyMember[];
   users: UserMember[];

@@ -17,20 +17,26 @@ import { TaskDetail } from './taskdetail';
 import { LoadMore, Assignee, TaskStatusBadge } from './tasklist';
 import { ErrorAlert, Field, humanize, Section, Select, Status, Time, TlpBadge, useAction, useLoad } from './ui';
 
-/** The case header: reference, title, markings, and whatever else the case carries. */
-export function CaseHeader({ c }: { c: Case }) {
+/** The title of a case, with its reference when it has one. */
+function caseTitle(c: Case) {
   return (
-    <header class="case-header">
+    <>
+      {c.reference && <span class="reference">{c.reference} </span>}
+      {c.title}
+    </>
+  );
+}
+
+/** What the case header shows under the title: markings, and whatever else the case carries. */
+export function CaseDetails({ c }: { c: Case }) {
+  return (
+    <>
       <p class="markings">
         <TlpBadge tlp={c.tlp} />
         {c.classification_label && <span class="classification">{c.classification_label}</span>}
         <SeverityBadge severity={c.severity} />
         <CaseStatusBadge status={c.status} />
       </p>
-      <h1 id="page-title" tabIndex={-1}>
-        {c.reference && <span class="reference">{c.reference} </span>}
-        {c.title}
-      </h1>
       {c.summary && <p class="summary">{c.summary}</p>}
       {c.tags && c.tags.length > 0 && (
         <ul class="tags" aria-label="Tags">
@@ -64,20 +70,25 @@ export function CaseHeader({ c }: { c: Case }) {
         Opened <Time iso={c.created_at} /> by <UserName id={c.created_by} /> · lead agency{' '}
         <AgencyName id={c.lead_agency_id} />
       </p>
-    </header>
+    </>
   );
 }
 
 interface MembersProps {
   caseId: string;
   members: Members;
+  /** The caller's role on the case, from /me. */
+  role: CaseRole | undefined;
   onChanged: () => void;
 }
 
 /** Members of the case; leads (who alone see exclusions) get the controls to change them. */
-export function MembersSection({ caseId, members, onChanged }: MembersProps) {
+export function MembersSection({ caseId, members, role, onChanged }: MembersProps) {
   const dir = useDirectory();
-  const canManage = members.exclusions !== undefined;
+  // Only leads manage membership (the server answers anyone else 403). Exclusions
+  // are listed only to those who may manage, but an empty list is left out, so
+  // it cannot tell on its own.
+  const canManage = role === 'lead' || (members.exclusions?.length ?? 0) > 0;
   const action = useAction();
   const [said, setSaid] = useState('');
   const [addAgency, setAddAgency] = useState('');
@@ -386,22 +397,20 @@ export function CasePage({ id }: { id: string }) {
   });
   const [said, setSaid] = useState('');
 
-  if (kase.error) {
-    return (
-      <div class="page">
-        <h1 id="page-title" tabIndex={-1}>
-          Case not available
-        </h1>
-        <ErrorAlert error={kase.error} />
-      </div>
-    );
-  }
+  // The h1 stays the same element from loading to loaded, so the focus put on it by the router stays too.
+  const header = (
+    <header class="case-header">
+      <h1 id="page-title" tabIndex={-1}>
+        {kase.data ? caseTitle(kase.data) : kase.error ? 'Case not available' : 'Loading case…'}
+      </h1>
+      {kase.data && <CaseDetails c={kase.data} />}
+    </header>
+  );
   if (!kase.data) {
     return (
       <div class="page">
-        <h1 id="page-title" tabIndex={-1}>
-          Loading case…
-        </h1>
+        {header}
+        <ErrorAlert error={kase.error} />
       </div>
     );
   }
@@ -417,7 +426,7 @@ export function CasePage({ id }: { id: string }) {
 
   return (
     <div class="page">
-      <CaseHeader c={kase.data} />
+      {header}
       {role && <p class="my-role">Your role on this case: {humanize(role)}</p>}
 
       <Section title="Tasks" id="tasks">
@@ -476,7 +485,7 @@ export function CasePage({ id }: { id: string }) {
       </Section>
 
       {members.error && members.error.status !== 403 && <ErrorAlert error={members.error} />}
-      {members.data && <MembersSection caseId={id} members={members.data} onChanged={members.reload} />}
+      {members.data && <MembersSection caseId={id} members={members.data} role={role} onChanged={members.reload} />}
 
       <Section title="Comments" id="comments">
         <Comments caseId={id} people={members.data?.users ?? []} idPrefix="case" canWrite={canWrite} />

@@ -106,10 +106,13 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
 
   async function tick(itemId: string, done: boolean) {
     setSaid('');
-    await action.run(async () => {
+    // Show the tick at once; the server's answer (or a reload on failure) settles it.
+    setTask((t) => ({ ...t, checklist: t.checklist?.map((i) => (i.id === itemId ? { ...i, done } : i)) }));
+    const ok = await action.run(async () => {
       changed(await api.setChecklistItem(caseId, task.id, itemId, done), done ? 'Step done.' : 'Step reopened.');
       await load();
     });
+    if (!ok) await load();
   }
 
   const mine = task.assignee_user_id === dir.me.id;
@@ -203,7 +206,7 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
               type="checkbox"
               id={`${p}-item-${item.id}`}
               checked={item.done}
-              disabled={!canWrite || action.busy}
+              disabled={!canWrite}
               onChange={(e) => void tick(item.id, e.currentTarget.checked)}
             />
             <label for={`${p}-item-${item.id}`}>{item.text}</label>
