@@ -414,6 +414,17 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await page.getByRole('status').filter({ hasText: 'Status set to In progress.' }).waitFor(visible);
     });
 
+    it('comments on the case, and the comment is shown as text', async () => {
+      const body = '<script>document.title="owned"</script> see \u202Etxt.exe';
+      const comments = page.getByRole('region', { name: 'Comments' });
+      await comments.getByLabel('Comment', { exact: true }).fill(body);
+      await comments.getByRole('button', { name: 'Post comment' }).click();
+
+      await comments.locator('.comment-body').filter({ hasText: 'see' }).waitFor(visible);
+      expect(await comments.locator('.comment-body').textContent()).toBe(body);
+      expect(await page.title()).not.toBe('owned');
+    });
+
     it('shows the task under My work', async () => {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My work' }).click();
       await heading('My work');
@@ -442,6 +453,28 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await page.getByLabel('I have saved these codes').check();
       await done.click();
       await page.getByRole('status').filter({ hasText: 'Two-step sign-in is on.' }).waitFor(visible);
+    });
+
+    it('creates an API token, shows it once, and revokes it', async () => {
+      await page.getByLabel('Name', { exact: true }).fill('timeline import');
+      await page.getByLabel('case.write').check();
+      await page.getByRole('button', { name: 'Create token' }).click();
+
+      const secret = (await page.locator('.secret-once code.secret').textContent({ timeout: 10_000 }))?.trim() ?? '';
+      expect(secret).toMatch(/^bvt_/);
+      const asToken = await fetch(url('/api/v1/cases'), { headers: { Authorization: `Bearer ${secret}` } });
+      expect(asToken.status).toBe(200);
+      expect(((await asToken.json()) as { items: { title: string }[] }).items.map((c) => c.title)).toContain(caseTitle);
+
+      await page.getByRole('button', { name: 'I have copied it' }).click();
+      expect(await page.locator('.secret-once').count()).toBe(0);
+      const row = page.getByRole('row').filter({ hasText: 'timeline import' });
+      expect(await row.textContent()).toContain('case.write');
+      await row.getByRole('button', { name: /^Revoke/ }).click();
+      await page.getByRole('status').filter({ hasText: 'Token “timeline import” revoked.' }).waitFor(visible);
+      expect(await row.textContent()).toContain('Revoked');
+      const revoked = await fetch(url('/api/v1/cases'), { headers: { Authorization: `Bearer ${secret}` } });
+      expect(revoked.status).toBe(401);
     });
 
     it('signs out, and back in with a code from the authenticator', async () => {

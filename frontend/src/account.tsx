@@ -1,8 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, type APIToken, TOKEN_SCOPES } from './api';
-import { useDirectory } from './directory';
 import { EnrolTOTP, RecoveryCodes } from './mfa';
-import { CopyButton, ErrorAlert, Field, humanize, Section, Status, Time, useAction, useLoad } from './ui';
+import { CopyButton, describedBy, ErrorAlert, Field, humanize, Section, Status, Time, useAction, useLoad } from './ui';
 
 function Profile() {
   const me = useLoad(() => api.me(), []);
@@ -157,20 +156,15 @@ function defaultExpiry(): string {
 }
 
 function NewTokenForm({ onCreated }: { onCreated: (t: APIToken) => void }) {
-  const dir = useDirectory();
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<string[]>(['case.list', 'case.read']);
-  const [cases, setCases] = useState('');
+  const [caseIds, setCaseIds] = useState<string[]>([]);
   const [expires, setExpires] = useState(defaultExpiry);
   const { busy, problem, run } = useAction();
-  void dir;
+  const cases = useLoad(() => api.cases(), []);
 
   async function submit(e: Event) {
     e.preventDefault();
-    const caseIds = cases
-      .split(/[\s,]+/)
-      .map((s) => s.trim())
-      .filter(Boolean);
     // The end of the chosen day, in the user's time zone.
     const end = new Date(`${expires}T23:59:59`);
     const ok = await run(async () => {
@@ -187,11 +181,12 @@ function NewTokenForm({ onCreated }: { onCreated: (t: APIToken) => void }) {
   }
 
   const scopeError = problem?.fieldMessage('scopes');
+  const casesError = problem?.fieldMessage('case_ids');
   return (
     <form onSubmit={submit} aria-busy={busy} class="form-grid">
       <ErrorAlert error={problem} />
       <Field id="token-name" field="name" label="Name" required maxLength={100} value={name} onInput={setName} problem={problem} />
-      <fieldset class="checks" aria-describedby={scopeError ? 'scopes-error' : undefined}>
+      <fieldset class="checks" aria-describedby={describedBy(scopeError && 'scopes-error')}>
         <legend>What it may do</legend>
         {TOKEN_SCOPES.map((s) => (
           <div class="check" key={s}>
@@ -215,15 +210,33 @@ function NewTokenForm({ onCreated }: { onCreated: (t: APIToken) => void }) {
           </p>
         )}
       </fieldset>
-      <Field
-        id="token-cases"
-        field="case_ids"
-        label="Limit to cases"
-        hint="Case IDs, separated by commas or spaces. Empty: every case you can see."
-        value={cases}
-        onInput={setCases}
-        problem={problem}
-      />
+      {cases.data && cases.data.items.length > 0 && (
+        <fieldset class="checks" aria-describedby={describedBy('cases-hint', casesError && 'cases-error')}>
+          <legend>Limit to cases</legend>
+          <p id="cases-hint" class="field-hint">
+            None ticked: every case you can see, now and later.
+          </p>
+          {cases.data.items.map((c) => (
+            <div class="check" key={c.id}>
+              <input
+                type="checkbox"
+                id={`token-case-${c.id}`}
+                checked={caseIds.includes(c.id)}
+                onChange={(e) => {
+                  const on = e.currentTarget.checked;
+                  setCaseIds((list) => (on ? [...list, c.id] : list.filter((x) => x !== c.id)));
+                }}
+              />
+              <label for={`token-case-${c.id}`}>{c.reference ? `${c.reference} ${c.title}` : c.title}</label>
+            </div>
+          ))}
+          {casesError && (
+            <p id="cases-error" class="field-error">
+              {casesError}
+            </p>
+          )}
+        </fieldset>
+      )}
       <Field
         id="token-expires"
         field="expires_at"
