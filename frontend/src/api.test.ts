@@ -333,6 +333,15 @@ describe('the session', () => {
     expect(currentSession()).toBeNull();
   });
 
+  it('does not send an authenticated call when there is no session to be had', async () => {
+    const calls = fakeServer({ 'POST /api/v1/auth/refresh': [problem(401, 'unauthenticated')] });
+
+    const err = (await api.me().catch((e: unknown) => e)) as ProblemError;
+
+    expect(err.status).toBe(401);
+    expect(calls.map((c) => c.key)).toEqual(['POST /api/v1/auth/refresh']);
+  });
+
   it('asks the server for a session before the first authenticated call', async () => {
     const calls = fakeServer({
       'POST /api/v1/auth/refresh': [() => grant('fresh')],

@@ -529,7 +529,9 @@ export function setEnrolmentRequired(required: boolean) {
  * retries; a 403 mfa_enrolment_required switches the session to enrolment.
  */
 export async function call<T>(method: string, path: string, body?: unknown, ifMatch?: string): Promise<Sent<T>> {
-  if (accessToken === undefined) await refreshSession();
+  if (accessToken === undefined && (await refreshSession()) === null) {
+    throw new ProblemError({ type: 'about:blank', title: 'You are signed out.', status: 401, code: 'unauthenticated' });
+  }
   try {
     return await send<T>(method, path, body, { token: accessToken, ifMatch });
   } catch (err) {
