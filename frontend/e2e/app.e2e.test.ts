@@ -189,6 +189,9 @@ const coordinator = {
   password: 'a coordinator passphrase of some length',
 };
 
+const admin = { email: 'admin@ncsc.example', password: 'an admin passphrase for e2e' };
+const analyst = { email: 'analyst@cert.example', name: 'Siri Analytiker', password: 'an analyst passphrase for e2e' };
+
 describe('the RFC 6238 implementation the tests sign in with', () => {
   it('matches the RFC 6238 SHA-1 test vectors', () => {
     const key = Buffer.from('12345678901234567890');
@@ -215,10 +218,10 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
     const dataDir = tempDir('bevis-e2e-data-');
     // An admin for the coordination centre, and a coordinator with a one-time password (as an admin hands it out).
     const adminPassword = join(tempDir('bevis-e2e-secrets-'), 'admin-password');
-    writeFileSync(adminPassword, 'an admin passphrase for e2e\n', { mode: 0o600 });
+    writeFileSync(adminPassword, `${admin.password}\n`, { mode: 0o600 });
     await bevisAdmin(dataDir, [
       'bootstrap',
-      '--email', 'admin@ncsc.example',
+      '--email', admin.email,
       '--name', 'Kari Nordmann',
       '--agency-code', 'NCSC',
       '--agency-name', 'National Cyber Coordination Centre',
@@ -234,6 +237,18 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
     const oneTime = /one-time password[^:]*: (\S+)/.exec(out)?.[1];
     if (oneTime === undefined) throw new Error(`no one-time password in:\n${out}`);
     coordinator.oneTimePassword = oneTime;
+
+    // An analyst in a CERT whose agency will require a second factor.
+    await bevisAdmin(dataDir, ['create-agency', '--agency-code', 'CERT', '--agency-name', 'Sector CERT', '--agency-kind', 'cert']);
+    const analystPassword = join(tempDir('bevis-e2e-secrets-'), 'analyst-password');
+    writeFileSync(analystPassword, `${analyst.password}\n`, { mode: 0o600 });
+    await bevisAdmin(dataDir, [
+      'create-user',
+      '--email', analyst.email,
+      '--name', analyst.name,
+      '--agency-code', 'CERT',
+      '--password-file', analystPassword,
+    ]);
 
     server = new BevisServer(await freePort(), dataDir);
     await server.waitReady(readyTimeoutMs);
@@ -497,6 +512,55 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       expect(
         unexpected(errors, failedFetch(403, '/api/v1/auth/login'), failedFetch(401, '/api/v1/auth/login')),
       ).toEqual([]);
+    });
+  });
+
+  describe('an analyst whose agency requires a second factor', () => {
+    it('is sent to enrolment at sign-in, and reaches My work once enrolled', async () => {
+      // The admin sets require_mfa on the CERT through the API.
+      const login = await fetch(url('/api/v1/auth/login'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(admin),
+      });
+      expect(login.status).toBe(200);
+      const auth = { Authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` };
+      const agencies = (await (await fetch(url('/api/v1/agencies'), { headers: auth })).json()) as {
+        items: { id: string; code: string }[];
+      };
+      const cert = agencies.items.find((a) => a.code === 'CERT');
+      const patched = await fetch(url(`/api/v1/agencies/${cert?.id}`), {
+        method: 'PATCH',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ require_mfa: true }),
+      });
+      expect(patched.status).toBe(200);
+
+      await browser().clearCookies();
+      const { page, errors } = await openPage(browser());
+      const visible = { state: 'visible', timeout: 10_000 } as const;
+      await page.goto(url('/cases'), { waitUntil: 'load' });
+      await expectSignInForm(page);
+      await page.getByLabel('Email', { exact: true }).fill(analyst.email);
+      await page.getByLabel('Password', { exact: true }).fill(analyst.password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+
+      await page.getByRole('heading', { level: 1, name: 'Set up two-step sign-in' }).waitFor(visible);
+      expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
+      await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+      const secret = (await page.locator('code.secret').textContent({ timeout: 10_000 }))?.trim() ?? '';
+      await page.getByLabel('Code from the app').fill(totp(secret));
+      await page.getByRole('button', { name: 'Confirm' }).click();
+      await page.getByLabel('I have saved these codes').check();
+      await page.getByRole('button', { name: 'Done' }).click();
+
+      // The URL asked for at the start is where the analyst lands.
+      await page.getByRole('heading', { level: 1, name: 'Cases' }).waitFor(visible);
+      await page.getByRole('navigation', { name: 'Main' }).waitFor(visible);
+      expect(await page.locator('main').textContent()).toContain('No cases yet.');
+      await page.waitForLoadState('networkidle');
+      expect(unexpected(errors)).toEqual([]);
+      await page.close();
     });
   });
 });
