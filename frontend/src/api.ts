@@ -594,6 +594,12 @@ export const api = {
   deleteUserMember: (id: string, userId: string) =>
     call<void>('DELETE', `/api/v1/cases/${enc(id)}/members/users/${enc(userId)}`),
 
+  /** Cuts a user off the case at once, whatever they are granted. */
+  excludeUser: (id: string, userId: string, reason: string) =>
+    call<Exclusion>('PUT', `/api/v1/cases/${enc(id)}/members/exclusions/${enc(userId)}`, { reason }),
+  liftExclusion: (id: string, userId: string) =>
+    call<void>('DELETE', `/api/v1/cases/${enc(id)}/members/exclusions/${enc(userId)}`),
+
   myTasks: (view: TaskView, cursor?: string) => get<Page<Task>>(`/api/v1/tasks${query({ view, cursor })}`),
   caseTasks: (id: string, cursor?: string) => get<Page<Task>>(`/api/v1/cases/${enc(id)}/tasks${query({ cursor })}`),
   createTask: (id: string, t: NewTask) => post<Task>(`/api/v1/cases/${enc(id)}/tasks`, t),

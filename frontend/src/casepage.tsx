@@ -95,8 +95,10 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
   const [addAgencyRole, setAddAgencyRole] = useState<CaseRole>('analyst');
   const [addUser, setAddUser] = useState('');
   const [addUserRole, setAddUserRole] = useState<CaseRole>('analyst');
+  const [exclude, setExclude] = useState('');
+  const [reason, setReason] = useState('');
 
-  async function change(fn: () => Promise<unknown>, message: string) {
+  async function change(fn: () => Promise<unknown>, message: string): Promise<boolean> {
     setSaid('');
     const ok = await action.run(async () => {
       await fn();
@@ -105,11 +107,17 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
       setSaid(message);
       onChanged();
     }
+    return ok;
   }
 
   const roleOptions = CASE_ROLES.map((r) => ({ value: r, label: humanize(r) }));
   const agencyChoices = [...dir.agencies.values()].filter((a) => !members.agencies.some((m) => m.agency_id === a.id));
   const userChoices = [...dir.users.values()].filter((u) => !members.users.some((m) => m.user_id === u.id));
+  const excluded = new Set((members.exclusions ?? []).map((x) => x.user_id));
+  // Anyone named on the case or in the caller's agency (who may be in through it), but not the caller.
+  const excludable = [...new Set([...members.users.map((m) => m.user_id), ...dir.users.keys()])].filter(
+    (u) => u !== dir.me.id && !excluded.has(u),
+  );
 
   return (
     <Section title="Members" id="members">
@@ -201,7 +209,18 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
           <ul class="members">
             {members.exclusions.map((x) => (
               <li key={x.user_id}>
-                <span class="member-name">{userName(dir, x.user_id)}</span> <span class="reason">{x.reason}</span>
+                <span class="member-name">{userName(dir, x.user_id)}</span>
+                <span class="reason">
+                  {x.reason} · <Time iso={x.excluded_at} />
+                </span>
+                <button
+                  type="button"
+                  class="secondary"
+                  disabled={action.busy}
+                  onClick={() => void change(() => api.liftExclusion(caseId, x.user_id), 'Exclusion lifted.')}
+                >
+                  Lift exclusion<span class="visually-hidden"> of {userName(dir, x.user_id)}</span>
+                </button>
               </li>
             ))}
           </ul>
@@ -270,6 +289,40 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
               Add person
             </button>
           </form>
+          {excludable.length > 0 && (
+            <form
+              class="inline-form exclude"
+              onSubmit={async (e) => {
+                e.preventDefault();
+                if (exclude === '') return;
+                const who = userName(dir, exclude);
+                if (await change(() => api.excludeUser(caseId, exclude, reason.trim()), `${who} is cut off the case.`)) {
+                  setExclude('');
+                  setReason('');
+                }
+              }}
+            >
+              <Select
+                id="exclude-user"
+                label="Cut someone off the case"
+                value={exclude}
+                onChange={setExclude}
+                options={[{ value: '', label: 'Choose…' }, ...excludable.map((u) => ({ value: u, label: userName(dir, u) }))]}
+              />
+              <Field
+                id="exclude-reason"
+                field="reason"
+                label="Reason (seen only by leads)"
+                required
+                value={reason}
+                onInput={setReason}
+                problem={action.problem}
+              />
+              <button type="submit" class="secondary danger" disabled={action.busy || exclude === ''}>
+                Exclude now
+              </button>
+            </form>
+          )}
         </div>
       )}
     </Section>

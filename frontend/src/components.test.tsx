@@ -202,6 +202,40 @@ describe('MembersSection', () => {
   });
 });
 
+describe('MembersSection exclusions', () => {
+  it('lets a lead cut someone off with a reason, and lists exclusions with a way to lift them', async () => {
+    const calls = fakeServer({
+      'PUT /api/v1/cases/c1/members/exclusions/u-ann': [
+        () => Response.json({ user_id: 'u-ann', reason: 'suspected insider' }, { status: 201 }),
+      ],
+      'DELETE /api/v1/cases/c1/members/exclusions/u-old': [() => new Response(null, { status: 204 })],
+    });
+    const onChanged = vi.fn();
+    const withExclusion: Members = {
+      ...members,
+      exclusions: [{ user_id: 'u-old', reason: 'left the agency', excluded_at: '2026-11-28T09:00:00Z' }],
+    };
+    const root = show(<MembersSection caseId="c1" members={withExclusion} role="lead" onChanged={onChanged} />);
+    await vi.waitFor(() => expect(root.querySelector('#exclude-user option[value="u-ann"]')).not.toBeNull());
+    expect(root.querySelector('#exclude-user option[value="u-me"]')).toBeNull();
+    expect(root.querySelector('#exclude-user option[value="u-old"]')).toBeNull();
+
+    choose(root, '#exclude-user', 'u-ann');
+    type(root, '#exclude-reason', 'suspected insider');
+    await act(async () => button(root, 'Exclude now').click());
+
+    await vi.waitFor(() =>
+      expect(root.querySelector('[role="status"]')?.textContent).toBe('Ann Analyst is cut off the case.'),
+    );
+    expect(calls.find((c) => c.key.startsWith('PUT'))?.body).toEqual({ reason: 'suspected insider' });
+    expect(root.querySelector<HTMLInputElement>('#exclude-reason')?.value).toBe('');
+
+    await act(async () => button(root, 'Lift exclusion of User …u-old').click());
+    await vi.waitFor(() => expect(root.querySelector('[role="status"]')?.textContent).toBe('Exclusion lifted.'));
+    expect(onChanged).toHaveBeenCalledTimes(2);
+  });
+});
+
 describe('TaskDetail', () => {
   const task: Task = {
     id: 't1',
