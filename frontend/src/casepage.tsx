@@ -15,7 +15,7 @@ import { Comments } from './comments';
 import { agencyName, AgencyName, userName, useDirectory, UserName } from './directory';
 import { TaskDetail } from './taskdetail';
 import { LoadMore, Assignee, TaskStatusBadge } from './tasklist';
-import { ErrorAlert, Field, humanize, Section, Select, Status, Time, TlpBadge, useAction, useLoad } from './ui';
+import { ErrorAlert, Field, humanize, localToISO, Section, Select, Status, Time, TlpBadge, useAction, useLoad } from './ui';
 
 /** The title of a case, with its reference when it has one. */
 function caseTitle(c: Case) {
@@ -329,12 +329,6 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
   );
 }
 
-/** datetime-local gives local wall time without a zone; the API wants RFC 3339. */
-function localToISO(v: string): string | undefined {
-  if (v === '') return undefined;
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
-}
 
 export function CreateTaskForm({
   caseId,

@@ -260,14 +260,39 @@ describe('TaskDetail', () => {
     await vi.waitFor(() => expect(calls.map((c) => c.key)).toContain('GET /api/v1/cases/c1/tasks/t1'));
 
     choose(root, '#task-t1-status', 'done');
-    // Enabled once the ETag is known and the status differs.
-    await vi.waitFor(() => expect(button(root, 'Update status').disabled).toBe(false));
+    // Enabled once the ETag is known and something differs.
+    await vi.waitFor(() => expect(button(root, 'Save changes').disabled).toBe(false));
     await act(async () => root.querySelector<HTMLFormElement>('.inline-form')!.requestSubmit());
 
     await vi.waitFor(() => expect(root.querySelector('[role="alert"]')?.textContent).toContain('Someone else changed'));
     expect(calls.find((c) => c.key.startsWith('PATCH'))).toMatchObject({ ifMatch: '"1"', body: { status: 'done' } });
     expect(root.querySelector('.badge.status-blocked')?.textContent).toBe('Blocked');
     expect(root.querySelector<HTMLSelectElement>('#task-t1-status')?.value).toBe('blocked');
+  });
+
+  it('sends only the fields that changed, and null to clear the due time', async () => {
+    const due = { ...task, due_at: '2026-12-01T12:00:00Z' };
+    const calls = fakeServer({
+      'GET /api/v1/cases/c1/tasks/t1': [() => Response.json(due, { headers: { etag: '"5"' } })],
+      'PATCH /api/v1/cases/c1/tasks/t1': [
+        () => Response.json({ ...due, priority: 'urgent', due_at: null }, { headers: { etag: '"6"' } }),
+      ],
+      'GET /api/v1/cases/c1/tasks/t1/comments': [() => Response.json({ items: [] })],
+    });
+    const root = show(<TaskDetail caseId="c1" task={due} members={members} canWrite onChanged={() => {}} />);
+    await vi.waitFor(() => expect(calls.map((c) => c.key)).toContain('GET /api/v1/cases/c1/tasks/t1'));
+    expect(button(root, 'Save changes').disabled).toBe(true);
+
+    choose(root, '#task-t1-priority', 'urgent');
+    type(root, '#task-t1-due', '');
+    await act(async () => button(root, 'Save changes').click());
+
+    await vi.waitFor(() => expect(root.querySelector('[role="status"]')?.textContent).toBe('Task saved.'));
+    expect(calls.find((c) => c.key.startsWith('PATCH'))).toMatchObject({
+      ifMatch: '"5"',
+      body: { priority: 'urgent', due_at: null },
+    });
+    expect(button(root, 'Save changes').disabled).toBe(true);
   });
 
   it('offers acknowledgement to the assignee and ticks checklist steps off', async () => {

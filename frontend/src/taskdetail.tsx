@@ -1,9 +1,20 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, asProblem, type Members, ProblemError, type Task, TASK_STATUSES, type TaskStatus } from './api';
+import {
+  api,
+  asProblem,
+  type Members,
+  ProblemError,
+  type Task,
+  TASK_PRIORITIES,
+  TASK_STATUSES,
+  type TaskPatch,
+  type TaskPriority,
+  type TaskStatus,
+} from './api';
 import { Comments } from './comments';
 import { userName, useDirectory } from './directory';
 import { Assignee, TaskStatusBadge } from './tasklist';
-import { ErrorAlert, Field, humanize, Select, Status, Time, useAction } from './ui';
+import { ErrorAlert, Field, humanize, isoToLocal, localToISO, Select, Status, Time, useAction } from './ui';
 
 interface TaskDetailProps {
   caseId: string;
@@ -13,13 +24,15 @@ interface TaskDetailProps {
   onChanged: (task: Task) => void;
 }
 
-/** The working view of one task: status, acknowledgement, delegation, checklist and comments. */
+/** The working view of one task: its changes, acknowledgement, delegation, checklist and comments. */
 export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged }: TaskDetailProps) {
   const dir = useDirectory();
   const [task, setTask] = useState<Task>(initial);
   const [etag, setEtag] = useState<string | undefined>(undefined);
   const [loadError, setLoadError] = useState<ProblemError | null>(null);
   const [status, setStatus] = useState<TaskStatus>(initial.status);
+  const [priority, setPriority] = useState<TaskPriority>(initial.priority);
+  const [due, setDue] = useState(isoToLocal(initial.due_at));
   const [delegate, setDelegate] = useState('');
   const [step, setStep] = useState('');
   const [said, setSaid] = useState('');
@@ -31,7 +44,7 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
       const r = await api.getTask(caseId, initial.id);
       setTask(r.task);
       setEtag(r.etag);
-      setStatus(r.task.status);
+      edits(r.task);
       setLoadError(null);
       return r.task;
     } catch (err) {
@@ -46,22 +59,39 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [caseId, initial.id]);
 
+  /** Resets the edit form to what the task is now. */
+  function edits(t: Task) {
+    setStatus(t.status);
+    setPriority(t.priority);
+    setDue(isoToLocal(t.due_at));
+  }
+
   function changed(t: Task, message: string, tag?: string) {
     setTask(t);
-    setStatus(t.status);
+    edits(t);
     if (tag !== undefined) setEtag(tag);
     setSaid(message);
     onChanged(t);
   }
 
-  async function saveStatus(e: Event) {
+  /** The fields of the edit form that differ from the task: only those are sent. */
+  function patch(): TaskPatch {
+    const out: TaskPatch = {};
+    if (status !== task.status) out.status = status;
+    if (priority !== task.priority) out.priority = priority;
+    if (due !== isoToLocal(task.due_at)) out.due_at = localToISO(due) ?? null;
+    return out;
+  }
+
+  async function save(e: Event) {
     e.preventDefault();
     setSaid('');
-    if (etag === undefined) return;
+    const changes = patch();
+    if (etag === undefined || Object.keys(changes).length === 0) return;
     await action.run(async () => {
       try {
-        const r = await api.patchTask(caseId, task.id, { status }, etag);
-        changed(r.task, `Status set to ${humanize(r.task.status)}.`, r.etag);
+        const r = await api.patchTask(caseId, task.id, changes, etag);
+        changed(r.task, 'Task saved.', r.etag);
       } catch (err) {
         const p = asProblem(err);
         if (p.status === 412) {
@@ -168,16 +198,40 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
       )}
 
       {canWrite && (
-        <form class="inline-form" onSubmit={saveStatus}>
+        <form class="inline-form" onSubmit={save} aria-label="Change the task">
           <Select
             id={`${p}-status`}
+            field="status"
             label="Status"
             value={status}
             onChange={(v) => setStatus(v as TaskStatus)}
             options={TASK_STATUSES.map((s) => ({ value: s, label: humanize(s) }))}
+            problem={action.problem}
           />
-          <button type="submit" class="secondary" disabled={action.busy || etag === undefined || status === task.status}>
-            Update status
+          <Select
+            id={`${p}-priority`}
+            field="priority"
+            label="Priority"
+            value={priority}
+            onChange={(v) => setPriority(v as TaskPriority)}
+            options={TASK_PRIORITIES.map((s) => ({ value: s, label: humanize(s) }))}
+            problem={action.problem}
+          />
+          <Field
+            id={`${p}-due`}
+            field="due_at"
+            label="Due"
+            type="datetime-local"
+            value={due}
+            onInput={setDue}
+            problem={action.problem}
+          />
+          <button
+            type="submit"
+            class="secondary"
+            disabled={action.busy || etag === undefined || Object.keys(patch()).length === 0}
+          >
+            Save changes
           </button>
         </form>
       )}
