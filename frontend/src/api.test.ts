@@ -250,6 +250,22 @@ describe('the session', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('keeps the session object across a routine refresh, so the app does not re-render for it', async () => {
+    fakeServer({
+      'POST /api/v1/auth/login': [() => grant('first')],
+      'POST /api/v1/auth/refresh': [() => grant('second')],
+    });
+    const seen: (Session | null)[] = [];
+    const first = await login({ email: 'a@example.org', password: 'pw' });
+    const off = onSessionChange((s) => seen.push(s));
+
+    const second = await refreshSession();
+    off();
+
+    expect(second).toBe(first);
+    expect(seen).toEqual([]);
+  });
+
   it('refreshes the access token a minute before it expires', async () => {
     vi.useFakeTimers();
     const calls = fakeServer({

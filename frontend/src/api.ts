@@ -475,8 +475,20 @@ function adopt(grant: TokenResponse): Session {
   const delay = Math.max(5_000, grant.expires_in * 1000 - REFRESH_MARGIN_MS);
   refreshTimer = setTimeout(() => void refreshSession(), delay);
   const session = { user: grant.user, mfaEnrolmentRequired: grant.mfa_enrolment_required === true };
+  // A routine refresh changes only the token: keep the session object, so nothing re-renders for it.
+  if (current !== null && JSON.stringify(current) === JSON.stringify(session)) return current;
   publish(session);
   return session;
+}
+
+/**
+ * Runs fn while holding a lock shared by every tab of this origin, where the
+ * browser has Web Locks: each refresh spends the cookie it sends, and two tabs
+ * sending the same one at once would look like a stolen token and end the session.
+ */
+function acrossTabs<T>(fn: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
+  return locks === undefined ? fn() : (locks.request('bevis-session-refresh', fn) as Promise<T>);
 }
 
 /** Signs in. Throws ProblemError: 401 mfa_required, 403 password_change_required, 429 rate_limited, … */
@@ -493,7 +505,7 @@ export async function login(credentials: LoginRequest): Promise<Session> {
 export function refreshSession(): Promise<Session | null> {
   refreshing ??= (async () => {
     try {
-      return adopt(await request<TokenResponse>('POST', '/api/v1/auth/refresh'));
+      return adopt(await acrossTabs(() => request<TokenResponse>('POST', '/api/v1/auth/refresh')));
     } catch (err) {
       if (err instanceof ProblemError && (err.status === 401 || err.status === 403)) {
         clearSession();
