@@ -27,7 +27,7 @@ export function HomePage() {
   const cases = useLoad(() => api.cases(), []);
   const byId = cases.data ? new Map(cases.data.items.map((c) => [c.id, c])) : undefined;
   return (
-    <div class="page" aria-labelledby="page-title">
+    <div class="page">
       <h1 id="page-title" tabIndex={-1}>
         My work
       </h1>

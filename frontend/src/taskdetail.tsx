@@ -56,7 +56,6 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
   useEffect(() => {
     void load();
     heading.current?.focus();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [caseId, initial.id]);
 
   /** Resets the edit form to what the task is now. */

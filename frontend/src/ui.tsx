@@ -142,7 +142,10 @@ export interface Loaded<T> {
   set: (data: T) => void;
 }
 
-/** Loads data with fn when deps change; stale answers are dropped. */
+/**
+ * Loads data with fn when deps change; stale answers are dropped. fn is a new
+ * closure on every render, so deps (not fn) say when to load again.
+ */
 export function useLoad<T>(fn: () => Promise<T>, deps: unknown[]): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<ProblemError | null>(null);
@@ -165,7 +168,6 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[]): Loaded<T> {
         setLoading(false);
       },
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, loading, reload, set: setData };
