@@ -7,14 +7,15 @@
 //
 // The binary must have been built after `npm run build`, since it embeds frontend/dist.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { base32Decode, hotp, totp } from './totp';
 
 const frontendDir = fileURLToPath(new URL('..', import.meta.url));
 const bevisBin = resolve(frontendDir, process.env.BEVIS_BIN || '../bin/bevis');
@@ -63,6 +64,24 @@ function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The environment for bevis processes: none of the caller's BEVIS_* settings. */
+function bevisEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BEVIS_')) env[k] = v;
+  env.BEVIS_LOG_FORMAT = 'text';
+  return env;
+}
+
+/** Runs a bevis admin command against dataDir and returns what it printed. */
+function bevisAdmin(dataDir: string, args: string[]): Promise<string> {
+  return new Promise((resolveOut, reject) => {
+    execFile(bevisBin, ['admin', ...args, '--data-dir', dataDir], { env: bevisEnv() }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`bevis admin ${args[0]} failed: ${err.message}\n${stdout}\n${stderr}`));
+      else resolveOut(stdout);
+    });
+  });
+}
+
 /** A bevis server process, with the tail of its output kept for failure messages. */
 class BevisServer {
   readonly baseURL: string;
@@ -73,12 +92,8 @@ class BevisServer {
   constructor(port: number, dataDir: string) {
     this.baseURL = `http://127.0.0.1:${port}`;
     // Inherit no BEVIS_* settings from the caller's shell: the test server uses only its temp data dir.
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BEVIS_')) env[k] = v;
-    env.BEVIS_LOG_FORMAT = 'text';
-
     this.child = spawn(bevisBin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
-      env,
+      env: bevisEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk: Buffer) => {
@@ -134,10 +149,26 @@ async function openPage(context: BrowserContext): Promise<{ page: Page; errors: 
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
   });
   page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
   return { page, errors };
+}
+
+/** Chromium's console error for an HTTP error answer to a fetch of path. */
+function failedFetch(status: number, path: string): RegExp {
+  const escaped = path.replace(/[/.]/g, '\\$&');
+  return new RegExp(`^console: Failed to load resource: .* status of ${status} .*${escaped}\\)$`);
+}
+
+/**
+ * The console errors a test did not expect. A signed-out page load asks
+ * /api/v1/auth/refresh for a session and gets a 401, which Chromium logs as a
+ * failed resource; that answer is always expected, others only when named.
+ */
+function unexpected(errors: string[], ...expected: RegExp[]): string[] {
+  const allowed = [failedFetch(401, '/api/v1/auth/refresh'), ...expected];
+  return errors.filter((e) => !allowed.some((re) => re.test(e)));
 }
 
 async function expectSignInForm(page: Page): Promise<void> {
@@ -146,9 +177,31 @@ async function expectSignInForm(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor(visible);
   await page.getByLabel('Email', { exact: true }).waitFor(visible);
   await page.getByLabel('Password', { exact: true }).waitFor(visible);
-  await page.getByLabel('One-time code (optional)').waitFor(visible);
   expect(await page.getByRole('banner').textContent()).toContain('Bevis');
 }
+
+/** The coordinator the workflow test signs in as; the name holds markup and a bidi override, to be shown as text. */
+const coordinator = {
+  email: 'coordinator@ncsc.example',
+  name: 'Ola <b>Koordinator</b> \u202Eevil',
+  oneTimePassword: '',
+  secret: '',
+  password: 'a coordinator passphrase of some length',
+};
+
+const admin = { email: 'admin@ncsc.example', password: 'an admin passphrase for e2e' };
+const analyst = { email: 'analyst@cert.example', name: 'Siri Analytiker', password: 'an analyst passphrase for e2e' };
+
+describe('the RFC 6238 implementation the tests sign in with', () => {
+  it('matches the RFC 6238 SHA-1 test vectors', () => {
+    const key = Buffer.from('12345678901234567890');
+    // RFC 6238 appendix B: T = 59 s → 94287082; T = 1111111109 s → 07081804 (8 digits).
+    expect(hotp(key, Math.floor(59 / 30), 8)).toBe('94287082');
+    expect(hotp(key, Math.floor(1111111109 / 30), 8)).toBe('07081804');
+    expect(base32Decode('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ')).toEqual(key);
+    expect(totp('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', 59, 0, 8)).toBe('94287082');
+  });
+});
 
 describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
   const tempDirs: string[] = [];
@@ -162,7 +215,42 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
   }
 
   beforeAll(async () => {
-    server = new BevisServer(await freePort(), tempDir('bevis-e2e-data-'));
+    const dataDir = tempDir('bevis-e2e-data-');
+    // An admin for the coordination centre, and a coordinator with a one-time password (as an admin hands it out).
+    const adminPassword = join(tempDir('bevis-e2e-secrets-'), 'admin-password');
+    writeFileSync(adminPassword, `${admin.password}\n`, { mode: 0o600 });
+    await bevisAdmin(dataDir, [
+      'bootstrap',
+      '--email', admin.email,
+      '--name', 'Kari Nordmann',
+      '--agency-code', 'NCSC',
+      '--agency-name', 'National Cyber Coordination Centre',
+      '--agency-kind', 'cert',
+      '--password-file', adminPassword,
+    ]);
+    const out = await bevisAdmin(dataDir, [
+      'create-user',
+      '--email', coordinator.email,
+      '--name', coordinator.name,
+      '--agency-code', 'NCSC',
+    ]);
+    const oneTime = /one-time password[^:]*: (\S+)/.exec(out)?.[1];
+    if (oneTime === undefined) throw new Error(`no one-time password in:\n${out}`);
+    coordinator.oneTimePassword = oneTime;
+
+    // An analyst in a CERT whose agency will require a second factor.
+    await bevisAdmin(dataDir, ['create-agency', '--agency-code', 'CERT', '--agency-name', 'Sector CERT', '--agency-kind', 'cert']);
+    const analystPassword = join(tempDir('bevis-e2e-secrets-'), 'analyst-password');
+    writeFileSync(analystPassword, `${analyst.password}\n`, { mode: 0o600 });
+    await bevisAdmin(dataDir, [
+      'create-user',
+      '--email', analyst.email,
+      '--name', analyst.name,
+      '--agency-code', 'CERT',
+      '--password-file', analystPassword,
+    ]);
+
+    server = new BevisServer(await freePort(), dataDir);
     await server.waitReady(readyTimeoutMs);
 
     // Playwright refuses --user-data-dir in args; a persistent context takes the fresh profile dir instead.
@@ -209,7 +297,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
     expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
     await expectSignInForm(page);
     await page.waitForLoadState('networkidle');
-    expect(errors).toEqual([]);
+    expect(unexpected(errors)).toEqual([]);
     await page.close();
   });
 
@@ -222,7 +310,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
     expect(res?.headers()['content-type']).toMatch(/^text\/html/);
     await expectSignInForm(page);
     await page.waitForLoadState('networkidle');
-    expect(errors).toEqual([]);
+    expect(unexpected(errors)).toEqual([]);
     await page.close();
   });
 
@@ -258,5 +346,222 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
     // Chromium logs every 4xx answer to fetch as a console error; only that one is expected here.
     expect(errors.filter((e) => !/Failed to load resource: .* status of 4\d\d/.test(e))).toEqual([]);
     await page.close();
+  });
+
+  describe('a coordinator at work', () => {
+    const visible = { state: 'visible', timeout: 10_000 } as const;
+    const caseTitle = `Breach at <img src=x> Helse Nord ${Date.now()}`;
+    const taskTitle = 'Image the domain controllers';
+    let page: Page;
+    let errors: string[];
+
+    beforeAll(async () => {
+      ({ page, errors } = await openPage(browser()));
+    });
+
+    afterAll(async () => {
+      await page?.close();
+    });
+
+    async function heading(name: string | RegExp) {
+      await page.getByRole('heading', { level: 1, name }).waitFor(visible);
+    }
+
+    async function signIn(password: string) {
+      await expectSignInForm(page);
+      await page.getByLabel('Email', { exact: true }).fill(coordinator.email);
+      await page.getByLabel('Password', { exact: true }).fill(password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    }
+
+    it('signs in with the one-time password and replaces it', async () => {
+      await page.goto(url('/'), { waitUntil: 'load' });
+      await signIn(coordinator.oneTimePassword);
+
+      await heading('Choose a new password');
+      await page.getByLabel('New password', { exact: true }).fill(coordinator.password);
+      await page.getByLabel('New password again').fill(coordinator.password);
+      await page.getByRole('button', { name: 'Continue' }).click();
+
+      await heading('My work');
+      // The name is shown as text, markup and all.
+      expect(await page.getByRole('banner').textContent()).toContain(coordinator.name);
+      expect(await page.locator('b').count()).toBe(0);
+    });
+
+    it('opens a case from the case list', async () => {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Cases' }).click();
+      await heading('Cases');
+      await page.getByLabel('Title', { exact: true }).fill(caseTitle);
+      await page.getByLabel('TLP').selectOption('RED');
+      await page.getByLabel('Classification label').fill('RESTRICTED');
+      await page.getByRole('button', { name: 'Open case' }).click();
+
+      await heading(caseTitle);
+      expect(new URL(page.url()).pathname).toMatch(/^\/cases\/[0-9a-f-]{36}$/);
+      expect(await page.locator('.case-header .tlp').textContent()).toBe('TLP:RED');
+      expect(await page.locator('.case-header .classification').textContent()).toBe('RESTRICTED');
+      expect(await page.locator('main img').count()).toBe(0);
+      // Focus moved to the new page's heading.
+      expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
+      // The creator leads the case, so the membership controls are there.
+      await page.getByRole('heading', { name: 'Members' }).waitFor(visible);
+      await page.getByRole('button', { name: 'Add person' }).waitFor(visible);
+    });
+
+    it('gives a task on the case to the coordinator and ticks a step off', async () => {
+      await page.getByLabel('Task', { exact: true }).fill(taskTitle);
+      await page.getByLabel('Priority').selectOption('high');
+      await page.getByLabel('Checklist').fill('Photograph the rack\nHash the images');
+      await page.getByRole('button', { name: 'Create task' }).click();
+
+      await page.getByRole('status').filter({ hasText: `Task “${taskTitle}” created.` }).waitFor(visible);
+      const toggle = page.getByRole('button', { name: taskTitle });
+      await toggle.click();
+      await page.getByRole('heading', { level: 3, name: taskTitle }).waitFor(visible);
+      await page.getByRole('button', { name: 'Acknowledge' }).click();
+      await page.getByRole('status').filter({ hasText: 'Task acknowledged.' }).waitFor(visible);
+      await page.getByLabel('Photograph the rack').check();
+      await page.getByRole('status').filter({ hasText: 'Step done.' }).waitFor(visible);
+      expect(await page.getByLabel('Photograph the rack').isChecked()).toBe(true);
+      await page.getByLabel('Status', { exact: true }).selectOption('in_progress');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await page.getByRole('status').filter({ hasText: 'Task saved.' }).waitFor(visible);
+      expect(await page.locator('.task-detail .badge.status-in_progress').textContent()).toBe('In progress');
+    });
+
+    it('comments on the case, and the comment is shown as text', async () => {
+      const body = '<script>document.title="owned"</script> see \u202Etxt.exe';
+      const comments = page.getByRole('region', { name: 'Comments' });
+      await comments.getByLabel('Comment', { exact: true }).fill(body);
+      await comments.getByRole('button', { name: 'Post comment' }).click();
+
+      await comments.locator('.comment-body').filter({ hasText: 'see' }).waitFor(visible);
+      expect(await comments.locator('.comment-body').textContent()).toBe(body);
+      expect(await page.title()).not.toBe('owned');
+    });
+
+    it('shows the task under My work', async () => {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My work' }).click();
+      await heading('My work');
+      const mine = page.getByRole('region', { name: 'My tasks' });
+      await mine.getByRole('link', { name: taskTitle }).waitFor(visible);
+      await mine.getByRole('cell', { name: caseTitle }).waitFor(visible);
+    });
+
+    it('enrols an authenticator app from the account page', async () => {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account' }).click();
+      await heading('Account');
+      await page.getByRole('button', { name: 'Set up two-step sign-in' }).click();
+      await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+
+      await page.getByRole('img', { name: 'QR code for your authenticator app' }).waitFor(visible);
+      const secret = (await page.locator('code.secret').textContent())?.trim() ?? '';
+      expect(secret).toMatch(/^[A-Z2-7]{16,}=*$/);
+      coordinator.secret = secret;
+      await page.getByLabel('Code from the app').fill(totp(secret));
+      await page.getByRole('button', { name: 'Confirm' }).click();
+
+      await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor(visible);
+      expect(await page.locator('.codes li').count()).toBeGreaterThanOrEqual(8);
+      const done = page.getByRole('button', { name: 'Done' });
+      expect(await done.isDisabled()).toBe(true);
+      await page.getByLabel('I have saved these codes').check();
+      await done.click();
+      await page.getByRole('status').filter({ hasText: 'Two-step sign-in is on.' }).waitFor(visible);
+    });
+
+    it('creates an API token, shows it once, and revokes it', async () => {
+      await page.getByLabel('Name', { exact: true }).fill('timeline import');
+      await page.getByLabel('case.write').check();
+      await page.getByRole('button', { name: 'Create token' }).click();
+
+      const secret = (await page.locator('.secret-once code.secret').textContent({ timeout: 10_000 }))?.trim() ?? '';
+      expect(secret).toMatch(/^bvt_/);
+      const asToken = await fetch(url('/api/v1/cases'), { headers: { Authorization: `Bearer ${secret}` } });
+      expect(asToken.status).toBe(200);
+      expect(((await asToken.json()) as { items: { title: string }[] }).items.map((c) => c.title)).toContain(caseTitle);
+
+      await page.getByRole('button', { name: 'I have copied it' }).click();
+      expect(await page.locator('.secret-once').count()).toBe(0);
+      const row = page.getByRole('row').filter({ hasText: 'timeline import' });
+      expect(await row.textContent()).toContain('case.write');
+      await row.getByRole('button', { name: /^Revoke/ }).click();
+      await page.getByRole('status').filter({ hasText: 'Token “timeline import” revoked.' }).waitFor(visible);
+      await row.getByText('Revoked', { exact: true }).waitFor(visible);
+      const revoked = await fetch(url('/api/v1/cases'), { headers: { Authorization: `Bearer ${secret}` } });
+      expect(revoked.status).toBe(401);
+    });
+
+    it('signs out, and back in with a code from the authenticator', async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await signIn(coordinator.password);
+
+      await heading('Enter your one-time code');
+      // The code of the current step was spent on the enrolment; the next step's is within the allowed skew.
+      await page.getByLabel('One-time code', { exact: true }).fill(totp(coordinator.secret, Date.now() / 1000, 1));
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await heading('My work');
+
+      // A reload keeps the session: the access token is in memory, the refresh cookie restores it.
+      await page.reload({ waitUntil: 'load' });
+      await heading('My work');
+      await page.getByRole('region', { name: 'My tasks' }).getByRole('link', { name: taskTitle }).waitFor(visible);
+    });
+
+    it('logged no console errors beyond the answers that asked for a new password and a code', () => {
+      expect(
+        unexpected(errors, failedFetch(403, '/api/v1/auth/login'), failedFetch(401, '/api/v1/auth/login')),
+      ).toEqual([]);
+    });
+  });
+
+  describe('an analyst whose agency requires a second factor', () => {
+    it('is sent to enrolment at sign-in, and reaches My work once enrolled', async () => {
+      // The admin sets require_mfa on the CERT through the API.
+      const login = await fetch(url('/api/v1/auth/login'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(admin),
+      });
+      expect(login.status).toBe(200);
+      const auth = { Authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` };
+      const agencies = (await (await fetch(url('/api/v1/agencies'), { headers: auth })).json()) as {
+        items: { id: string; code: string }[];
+      };
+      const cert = agencies.items.find((a) => a.code === 'CERT');
+      const patched = await fetch(url(`/api/v1/agencies/${cert?.id}`), {
+        method: 'PATCH',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ require_mfa: true }),
+      });
+      expect(patched.status).toBe(200);
+
+      await browser().clearCookies();
+      const { page, errors } = await openPage(browser());
+      const visible = { state: 'visible', timeout: 10_000 } as const;
+      await page.goto(url('/cases'), { waitUntil: 'load' });
+      await expectSignInForm(page);
+      await page.getByLabel('Email', { exact: true }).fill(analyst.email);
+      await page.getByLabel('Password', { exact: true }).fill(analyst.password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+
+      await page.getByRole('heading', { level: 1, name: 'Set up two-step sign-in' }).waitFor(visible);
+      expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
+      await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+      const secret = (await page.locator('code.secret').textContent({ timeout: 10_000 }))?.trim() ?? '';
+      await page.getByLabel('Code from the app').fill(totp(secret));
+      await page.getByRole('button', { name: 'Confirm' }).click();
+      await page.getByLabel('I have saved these codes').check();
+      await page.getByRole('button', { name: 'Done' }).click();
+
+      // The URL asked for at the start is where the analyst lands.
+      await page.getByRole('heading', { level: 1, name: 'Cases' }).waitFor(visible);
+      await page.getByRole('navigation', { name: 'Main' }).waitFor(visible);
+      await page.getByText('No cases yet.').waitFor(visible);
+      await page.waitForLoadState('networkidle');
+      expect(unexpected(errors)).toEqual([]);
+      await page.close();
+    });
   });
 });

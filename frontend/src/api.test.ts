@@ -1,12 +1,31 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { login, NETWORK_ERROR, ProblemError, request, toProblem, UNEXPECTED_RESPONSE } from './api';
+import {
+  api,
+  call,
+  currentSession,
+  login,
+  logout,
+  NETWORK_ERROR,
+  onSessionChange,
+  parseRetryAfter,
+  ProblemError,
+  refreshSession,
+  request,
+  type Session,
+  toProblem,
+  UNEXPECTED_RESPONSE,
+} from './api';
 
 function problemResponse(status: number, body: unknown, contentType = 'application/problem+json'): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': contentType } });
 }
 
-afterEach(() => {
+afterEach(async () => {
+  // Forget any session a test opened (api.ts keeps it in module state).
+  vi.stubGlobal('fetch', vi.fn(async () => new Response(null, { status: 204 })));
+  await logout();
   vi.unstubAllGlobals();
+  vi.useRealTimers();
 });
 
 describe('toProblem', () => {
@@ -90,10 +109,12 @@ describe('request', () => {
   });
 
   it('posts the credentials as JSON and leaves out an empty one-time code', async () => {
-    const fetchMock = vi.fn(async (_url: string, _init?: RequestInit) => new Response(null, { status: 204 }));
+    const fetchMock = vi.fn(async (_url: string, _init?: RequestInit) =>
+      Response.json({ access_token: 'at', expires_in: 600, user: { id: 'u1', name: 'A' } }),
+    );
     vi.stubGlobal('fetch', fetchMock);
 
-    await expect(login({ email: 'a@example.org', password: 'pw' })).resolves.toBeUndefined();
+    await expect(login({ email: 'a@example.org', password: 'pw' })).resolves.toMatchObject({ user: { id: 'u1' } });
 
     expect(fetchMock).toHaveBeenCalledOnce();
     const [url, init] = fetchMock.mock.calls[0]!;
@@ -119,5 +140,246 @@ describe('request', () => {
     expect(err).toBeInstanceOf(ProblemError);
     expect(err.code).toBe(NETWORK_ERROR);
     expect(err.status).toBe(0);
+  });
+});
+
+const grant = (token: string, extra: Record<string, unknown> = {}) =>
+  Response.json({
+    access_token: token,
+    token_type: 'Bearer',
+    expires_in: 600,
+    user: { id: 'u1', agency_id: 'a1', email: 'a@example.org', name: 'Ada', system_role: 'member' },
+    ...extra,
+  });
+
+type Route = (init: RequestInit | undefined) => Response | Promise<Response>;
+
+/** A fetch stub answering by "METHOD path", each route a queue of answers (the last one repeats). */
+function fakeServer(routes: Record<string, Route[]>) {
+  const calls: { key: string; auth: string | null; ifMatch: string | null; body: unknown }[] = [];
+  const fetchMock = vi.fn(async (url: string, init?: RequestInit) => {
+    const key = `${init?.method ?? 'GET'} ${url}`;
+    const headers = new Headers(init?.headers);
+    calls.push({
+      key,
+      auth: headers.get('authorization'),
+      ifMatch: headers.get('if-match'),
+      body: init?.body === undefined ? undefined : JSON.parse(String(init.body)),
+    });
+    const queue = routes[key];
+    if (queue === undefined || queue.length === 0) throw new Error(`unexpected request ${key}`);
+    const next = queue.length > 1 ? queue.shift()! : queue[0]!;
+    return next(init);
+  });
+  vi.stubGlobal('fetch', fetchMock);
+  return calls;
+}
+
+const problem = (status: number, code: string, headers: Record<string, string> = {}) => () =>
+  new Response(JSON.stringify({ type: 'about:blank', title: code, status, code, detail: `${code} detail` }), {
+    status,
+    headers: { 'content-type': 'application/problem+json', ...headers },
+  });
+
+describe('the session', () => {
+  it('restores a session from the refresh cookie and sends the access token as a bearer token', async () => {
+    const calls = fakeServer({
+      'POST /api/v1/auth/refresh': [() => grant('restored')],
+      'GET /api/v1/cases': [() => Response.json({ items: [] })],
+    });
+
+    const session = await refreshSession();
+    await api.cases();
+
+    expect(session?.user.name).toBe('Ada');
+    expect(calls.map((c) => c.key)).toEqual(['POST /api/v1/auth/refresh', 'GET /api/v1/cases']);
+    expect(calls[1]!.auth).toBe('Bearer restored');
+  });
+
+  it('answers null and stays signed out when there is no refresh cookie', async () => {
+    fakeServer({ 'POST /api/v1/auth/refresh': [problem(401, 'unauthenticated')] });
+
+    await expect(refreshSession()).resolves.toBeNull();
+    expect(currentSession()).toBeNull();
+  });
+
+  it('refreshes once on a 401 and retries the request with the new token', async () => {
+    const calls = fakeServer({
+      'POST /api/v1/auth/login': [() => grant('old')],
+      'POST /api/v1/auth/refresh': [() => grant('new')],
+      'GET /api/v1/me': [problem(401, 'unauthenticated'), () => Response.json({ user: { id: 'u1' } })],
+    });
+    await login({ email: 'a@example.org', password: 'pw' });
+
+    const me = await api.me();
+
+    expect(me.user.id).toBe('u1');
+    expect(calls.map((c) => `${c.key} ${c.auth ?? ''}`.trim())).toEqual([
+      'POST /api/v1/auth/login',
+      'GET /api/v1/me Bearer old',
+      'POST /api/v1/auth/refresh',
+      'GET /api/v1/me Bearer new',
+    ]);
+  });
+
+  it('gives up after one refresh and ends the session when the refresh is refused', async () => {
+    const seen: (Session | null)[] = [];
+    const off = onSessionChange((s) => seen.push(s));
+    const calls = fakeServer({
+      'POST /api/v1/auth/login': [() => grant('old')],
+      'POST /api/v1/auth/refresh': [problem(401, 'unauthenticated')],
+      'GET /api/v1/me': [problem(401, 'unauthenticated')],
+    });
+    await login({ email: 'a@example.org', password: 'pw' });
+
+    const err = (await api.me().catch((e: unknown) => e)) as ProblemError;
+    off();
+
+    expect(err.status).toBe(401);
+    expect(calls.filter((c) => c.key === 'GET /api/v1/me')).toHaveLength(1);
+    expect(seen.at(-1)).toBeNull();
+    expect(currentSession()).toBeNull();
+  });
+
+  it('shares one refresh between concurrent callers, since each refresh rotates the cookie', async () => {
+    const calls = fakeServer({ 'POST /api/v1/auth/refresh': [() => grant('t')] });
+
+    const [a, b] = await Promise.all([refreshSession(), refreshSession()]);
+
+    expect(a).toBe(b);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('keeps the session object across a routine refresh, so the app does not re-render for it', async () => {
+    fakeServer({
+      'POST /api/v1/auth/login': [() => grant('first')],
+      'POST /api/v1/auth/refresh': [() => grant('second')],
+    });
+    const seen: (Session | null)[] = [];
+    const first = await login({ email: 'a@example.org', password: 'pw' });
+    const off = onSessionChange((s) => seen.push(s));
+
+    const second = await refreshSession();
+    off();
+
+    expect(second).toBe(first);
+    expect(seen).toEqual([]);
+  });
+
+  it('refreshes the access token a minute before it expires', async () => {
+    vi.useFakeTimers();
+    const calls = fakeServer({
+      'POST /api/v1/auth/login': [() => grant('first', { expires_in: 600 })],
+      'POST /api/v1/auth/refresh': [() => grant('second', { expires_in: 600 })],
+    });
+    await login({ email: 'a@example.org', password: 'pw' });
+
+    await vi.advanceTimersByTimeAsync(538_000);
+    expect(calls.map((c) => c.key)).toEqual(['POST /api/v1/auth/login']);
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(calls.map((c) => c.key)).toEqual(['POST /api/v1/auth/login', 'POST /api/v1/auth/refresh']);
+  });
+
+  it('reports the MFA step as a ProblemError with code mfa_required, then signs in with the code', async () => {
+    const calls = fakeServer({
+      'POST /api/v1/auth/login': [problem(401, 'mfa_required'), () => grant('t')],
+    });
+
+    const first = (await login({ email: 'a@example.org', password: 'pw' }).catch((e: unknown) => e)) as ProblemError;
+    const session = await login({ email: 'a@example.org', password: 'pw', totp: '123456' });
+
+    expect(first.code).toBe('mfa_required');
+    expect(session.user.id).toBe('u1');
+    expect(calls[1]!.body).toEqual({ email: 'a@example.org', password: 'pw', totp: '123456' });
+  });
+
+  it('marks the session as enrolment-only when sign-in says so or a call answers mfa_enrolment_required', async () => {
+    fakeServer({
+      'POST /api/v1/auth/login': [() => grant('t', { mfa_enrolment_required: false })],
+      'GET /api/v1/cases': [problem(403, 'mfa_enrolment_required')],
+    });
+    await login({ email: 'a@example.org', password: 'pw' });
+    expect(currentSession()?.mfaEnrolmentRequired).toBe(false);
+
+    const err = (await api.cases().catch((e: unknown) => e)) as ProblemError;
+
+    expect(err.code).toBe('mfa_enrolment_required');
+    expect(currentSession()?.mfaEnrolmentRequired).toBe(true);
+  });
+
+  it('keeps the Retry-After of a 429 on the problem', async () => {
+    fakeServer({ 'POST /api/v1/auth/login': [problem(429, 'rate_limited', { 'retry-after': '120' })] });
+
+    const err = (await login({ email: 'a@example.org', password: 'pw' }).catch((e: unknown) => e)) as ProblemError;
+
+    expect(err.code).toBe('rate_limited');
+    expect(err.retryAfter).toBe(120);
+  });
+
+  it('sends the ETag back as If-Match when changing a task', async () => {
+    const calls = fakeServer({
+      'POST /api/v1/auth/login': [() => grant('t')],
+      'GET /api/v1/cases/c1/tasks/t1': [
+        () => Response.json({ id: 't1', status: 'open' }, { headers: { etag: '"3"' } }),
+      ],
+      'PATCH /api/v1/cases/c1/tasks/t1': [
+        () => Response.json({ id: 't1', status: 'done' }, { headers: { etag: '"4"' } }),
+      ],
+    });
+    await login({ email: 'a@example.org', password: 'pw' });
+
+    const { etag } = await api.getTask('c1', 't1');
+    const changed = await api.patchTask('c1', 't1', { status: 'done' }, etag!);
+
+    expect(calls.at(-1)!.ifMatch).toBe('"3"');
+    expect(calls.at(-1)!.body).toEqual({ status: 'done' });
+    expect(changed.etag).toBe('"4"');
+  });
+
+  it('signs out on the server with the access token and forgets the session', async () => {
+    const calls = fakeServer({
+      'POST /api/v1/auth/login': [() => grant('t')],
+      'POST /api/v1/auth/logout': [() => new Response(null, { status: 204 })],
+    });
+    await login({ email: 'a@example.org', password: 'pw' });
+
+    await logout();
+
+    expect(calls.at(-1)).toMatchObject({ key: 'POST /api/v1/auth/logout', auth: 'Bearer t' });
+    expect(currentSession()).toBeNull();
+  });
+
+  it('does not send an authenticated call when there is no session to be had', async () => {
+    const calls = fakeServer({ 'POST /api/v1/auth/refresh': [problem(401, 'unauthenticated')] });
+
+    const err = (await api.me().catch((e: unknown) => e)) as ProblemError;
+
+    expect(err.status).toBe(401);
+    expect(calls.map((c) => c.key)).toEqual(['POST /api/v1/auth/refresh']);
+  });
+
+  it('asks the server for a session before the first authenticated call', async () => {
+    const calls = fakeServer({
+      'POST /api/v1/auth/refresh': [() => grant('fresh')],
+      'GET /api/v1/me/mfa': [() => Response.json({ totp_enabled: false })],
+    });
+
+    await call('GET', '/api/v1/me/mfa');
+
+    expect(calls.map((c) => `${c.key} ${c.auth ?? ''}`.trim())).toEqual([
+      'POST /api/v1/auth/refresh',
+      'GET /api/v1/me/mfa Bearer fresh',
+    ]);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it.each([
+    { value: '30', want: 30 },
+    { value: null, want: undefined },
+    { value: 'soon', want: undefined },
+    { value: 'Sat, 28 Nov 2026 15:02:00 GMT', want: 60 },
+  ])('$value → $want', ({ value, want }) => {
+    expect(parseRetryAfter(value, Date.parse('Sat, 28 Nov 2026 15:01:00 GMT'))).toBe(want);
   });
 });

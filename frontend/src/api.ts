@@ -28,11 +28,14 @@ export const UNEXPECTED_RESPONSE = 'unexpected_response';
 
 export class ProblemError extends Error {
   readonly problem: Problem;
+  /** Seconds to wait before trying again, from a 429's Retry-After. */
+  readonly retryAfter: number | undefined;
 
-  constructor(problem: Problem) {
+  constructor(problem: Problem, retryAfter?: number) {
     super(problem.detail || problem.title);
     this.name = 'ProblemError';
     this.problem = problem;
+    this.retryAfter = retryAfter;
   }
 
   get status(): number {
@@ -118,17 +121,39 @@ export async function parseProblem(res: Response): Promise<Problem> {
   return toProblem(res.status, res.statusText, body);
 }
 
-/**
- * Sends one API request and returns the decoded JSON body (undefined for an
- * empty body). Throws ProblemError for any non-2xx answer or network failure.
- */
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** Reads Retry-After as a number of seconds (the HTTP-date form is turned into seconds too). */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** Turns anything thrown into a ProblemError, so the UI handles one type. */
+export function asProblem(err: unknown): ProblemError {
+  if (err instanceof ProblemError) return err;
+  return new ProblemError({ type: 'about:blank', title: 'Something went wrong. Try again.', status: 0 });
+}
+
+interface Sent<T> {
+  body: T;
+  etag: string | undefined;
+}
+
+interface SendOptions {
+  token?: string | undefined;
+  ifMatch?: string | undefined;
+}
+
+async function send<T>(method: string, path: string, body: unknown, opts: SendOptions = {}): Promise<Sent<T>> {
   const headers: Record<string, string> = { Accept: `application/json, ${PROBLEM_JSON}` };
   const init: RequestInit = { method, headers, credentials: 'same-origin' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  if (opts.token !== undefined) headers.Authorization = `Bearer ${opts.token}`;
+  if (opts.ifMatch !== undefined) headers['If-Match'] = opts.ifMatch;
 
   let res: Response;
   try {
@@ -142,12 +167,13 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     });
   }
 
-  if (!res.ok) throw new ProblemError(await parseProblem(res));
-  if (res.status === 204) return undefined as T;
+  if (!res.ok) throw new ProblemError(await parseProblem(res), parseRetryAfter(res.headers.get('retry-after')));
+  const etag = res.headers.get('etag') ?? undefined;
+  if (res.status === 204) return { body: undefined as T, etag };
   const text = await res.text();
-  if (text === '') return undefined as T;
+  if (text === '') return { body: undefined as T, etag };
   try {
-    return JSON.parse(text) as T;
+    return { body: JSON.parse(text) as T, etag };
   } catch {
     throw new ProblemError({
       type: 'about:blank',
@@ -158,14 +184,464 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   }
 }
 
+/**
+ * Sends one API request without credentials other than cookies and returns
+ * the decoded JSON body (undefined for an empty body). Throws ProblemError
+ * for any non-2xx answer or network failure.
+ */
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return (await send<T>(method, path, body)).body;
+}
+
+// ---------------------------------------------------------------- types
+
+export type TLP = 'CLEAR' | 'GREEN' | 'AMBER' | 'AMBER+STRICT' | 'RED';
+export const TLPS: readonly TLP[] = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'];
+export type CaseRole = 'lead' | 'investigator' | 'analyst' | 'observer';
+export const CASE_ROLES: readonly CaseRole[] = ['lead', 'investigator', 'analyst', 'observer'];
+export type SystemRole = 'member' | 'agency_admin' | 'auditor' | 'admin';
+
+export interface User {
+  id: string;
+  agency_id: string;
+  email: string;
+  name: string;
+  title?: string;
+  status?: 'active' | 'disabled';
+  system_role: SystemRole;
+  must_change_password?: boolean;
+}
+
+export interface Agency {
+  id: string;
+  code: string;
+  name: string;
+  kind?: string;
+  require_mfa?: boolean;
+}
+
+export interface Me {
+  user: User;
+  agency: Agency;
+  memberships: { case_id: string; role: CaseRole }[];
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type?: 'Bearer';
+  expires_in: number;
+  expires_at?: string;
+  user: User;
+  mfa_enrolment_required?: boolean;
+}
+
+/** The NIST incident phases a case moves through (present once cases carry a status). */
+export const CASE_STATUSES = [
+  'new',
+  'triage',
+  'investigating',
+  'containment',
+  'eradication',
+  'recovery',
+  'closed',
+] as const;
+export type CaseStatus = (typeof CASE_STATUSES)[number];
+
+/** A regulatory deadline on a case, e.g. the GDPR 72-hour notification. */
+export interface RegulatoryClock {
+  kind?: string;
+  label?: string;
+  due_at?: string;
+  met_at?: string | null;
+  overdue?: boolean;
+}
+
+/**
+ * A case. The fields after updated_at are optional: the case resource is
+ * being extended, and the UI shows each one only when the server sends it.
+ */
+export interface Case {
+  id: string;
+  title: string;
+  tlp: TLP;
+  classification_label?: string;
+  lead_agency_id?: string;
+  created_by?: string;
+  created_at?: string;
+  updated_at?: string;
+  reference?: string;
+  summary?: string;
+  severity?: number;
+  status?: CaseStatus | string;
+  tags?: string[];
+  clocks?: RegulatoryClock[];
+}
+
+export interface NewCase {
+  title: string;
+  tlp?: TLP;
+  classification_label?: string;
+}
+
+/** A page of a list; next_cursor is there when more may follow. */
+export interface Page<T> {
+  items: T[];
+  next_cursor?: string;
+  /** Case list only, once the server counts cases per status. */
+  status_counts?: Record<string, number>;
+}
+
+export interface AgencyMember {
+  agency_id: string;
+  role: CaseRole;
+  added_by?: string;
+  added_at?: string;
+}
+export interface UserMember {
+  user_id: string;
+  role: CaseRole;
+  added_by?: string;
+  added_at?: string;
+}
+export interface Exclusion {
+  user_id: string;
+  reason: string;
+  excluded_by?: string;
+  excluded_at?: string;
+}
+/** exclusions is present only for those who may manage the membership, and only when there are some. */
+export interface Members {
+  agencies: AgencyMember[];
+  users: UserMember[];
+  exclusions?: Exclusion[];
+}
+
+export interface MFAStatus {
+  totp_enabled: boolean;
+  recovery_codes_left: number;
+  required_by_agency: boolean;
+  enrolment_required: boolean;
+}
+export interface TOTPEnrolment {
+  secret: string;
+  otpauth_uri: string;
+}
+
+export interface APIToken {
+  id: string;
+  name: string;
+  scopes: string[];
+  case_ids?: string[];
+  created_at?: string;
+  expires_at: string;
+  revoked_at?: string | null;
+  last_used_at?: string | null;
+  last_used_ip?: string;
+  token?: string;
+}
+export interface NewAPIToken {
+  name: string;
+  scopes: string[];
+  case_ids?: string[];
+  expires_at: string;
+}
+/** The actions a token may be scoped to (access.TokenScopes on the server). */
+export const TOKEN_SCOPES = [
+  'self.read',
+  'agency.read',
+  'agency.write',
+  'user.read',
+  'user.write',
+  'user.grant_role',
+  'case.create',
+  'case.list',
+  'case.read',
+  'case.write',
+  'case.members.read',
+  'case.members.manage',
+  'task.acknowledge',
+] as const;
+
+export type TaskStatus = 'open' | 'in_progress' | 'blocked' | 'done' | 'cancelled';
+export const TASK_STATUSES: readonly TaskStatus[] = ['open', 'in_progress', 'blocked', 'done', 'cancelled'];
+export type TaskPriority = 'low' | 'normal' | 'high' | 'urgent';
+export const TASK_PRIORITIES: readonly TaskPriority[] = ['low', 'normal', 'high', 'urgent'];
+
+export interface ChecklistItem {
+  id: string;
+  text: string;
+  done: boolean;
+  done_by?: string;
+  done_at?: string | null;
+}
+export interface Task {
+  id: string;
+  case_id: string;
+  title: string;
+  description?: string;
+  assignee_user_id?: string;
+  assignee_agency_id?: string;
+  delegated_to?: string;
+  priority: TaskPriority;
+  due_at?: string | null;
+  overdue?: boolean;
+  status: TaskStatus;
+  acknowledged_at?: string | null;
+  acknowledged_by?: string;
+  checklist?: ChecklistItem[];
+  created_by?: string;
+  created_at?: string;
+  updated_at?: string;
+  version?: number;
+}
+export interface NewTask {
+  title: string;
+  description?: string;
+  assignee_user_id?: string;
+  assignee_agency_id?: string;
+  priority?: TaskPriority;
+  due_at?: string | null;
+  checklist?: string[];
+}
+export type TaskPatch = Partial<Pick<Task, 'title' | 'description' | 'priority' | 'status' | 'due_at'>> & {
+  assignee_user_id?: string;
+  assignee_agency_id?: string;
+};
+export type TaskView = 'mine' | 'agency' | 'overdue';
+
+export interface Comment {
+  id: string;
+  case_id: string;
+  task_id?: string;
+  author_id: string;
+  body: string;
+  mentions?: string[];
+  created_at: string;
+}
+
+// ---------------------------------------------------------------- session
+
 export interface LoginRequest {
   email: string;
   password: string;
-  /** One-time code from an authenticator app, when the account has one. */
+  /** A code from an authenticator app, or a recovery code. */
   totp?: string;
+  /** Replaces a one-time password in the same step. */
+  new_password?: string;
 }
 
-/** Signs in. The response shape is not settled yet, so it is left opaque. */
-export function login(credentials: LoginRequest): Promise<unknown> {
-  return request<unknown>('POST', '/api/v1/auth/login', credentials);
+/** What the app needs to know about the session; the access token itself stays in this module. */
+export interface Session {
+  user: User;
+  mfaEnrolmentRequired: boolean;
 }
+
+type SessionListener = (session: Session | null) => void;
+
+/** Refresh this long before the access token expires. */
+const REFRESH_MARGIN_MS = 60_000;
+
+let accessToken: string | undefined;
+let current: Session | null = null;
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+let refreshing: Promise<Session | null> | undefined;
+const listeners = new Set<SessionListener>();
+
+/** Calls fn whenever the session starts, changes or ends. Returns the unsubscribe. */
+export function onSessionChange(fn: SessionListener): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+export function currentSession(): Session | null {
+  return current;
+}
+
+function publish(session: Session | null) {
+  current = session;
+  for (const fn of listeners) fn(session);
+}
+
+function clearSession() {
+  accessToken = undefined;
+  if (refreshTimer !== undefined) clearTimeout(refreshTimer);
+  refreshTimer = undefined;
+  if (current !== null) publish(null);
+}
+
+function adopt(grant: TokenResponse): Session {
+  accessToken = grant.access_token;
+  if (refreshTimer !== undefined) clearTimeout(refreshTimer);
+  const delay = Math.max(5_000, grant.expires_in * 1000 - REFRESH_MARGIN_MS);
+  refreshTimer = setTimeout(() => void refreshSession(), delay);
+  const session = { user: grant.user, mfaEnrolmentRequired: grant.mfa_enrolment_required === true };
+  // A routine refresh changes only the token: keep the session object, so nothing re-renders for it.
+  if (current !== null && JSON.stringify(current) === JSON.stringify(session)) return current;
+  publish(session);
+  return session;
+}
+
+/**
+ * Runs fn while holding a lock shared by every tab of this origin, where the
+ * browser has Web Locks: each refresh spends the cookie it sends, and two tabs
+ * sending the same one at once would look like a stolen token and end the session.
+ */
+function acrossTabs<T>(fn: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
+  return locks === undefined ? fn() : (locks.request('bevis-session-refresh', fn) as Promise<T>);
+}
+
+/** Signs in. Throws ProblemError: 401 mfa_required, 403 password_change_required, 429 rate_limited, … */
+export async function login(credentials: LoginRequest): Promise<Session> {
+  const grant = await request<TokenResponse>('POST', '/api/v1/auth/login', credentials);
+  return adopt(grant);
+}
+
+/**
+ * Trades the refresh cookie for a new access token. Returns null (and ends
+ * the session) when the cookie is missing or spent. Concurrent callers share
+ * one request, since each refresh rotates the cookie.
+ */
+export function refreshSession(): Promise<Session | null> {
+  refreshing ??= (async () => {
+    try {
+      return adopt(await acrossTabs(() => request<TokenResponse>('POST', '/api/v1/auth/refresh')));
+    } catch (err) {
+      if (err instanceof ProblemError && (err.status === 401 || err.status === 403)) {
+        clearSession();
+        return null;
+      }
+      throw err;
+    } finally {
+      refreshing = undefined;
+    }
+  })();
+  return refreshing;
+}
+
+/** Ends the session on the server (best effort) and forgets the access token. */
+export async function logout(): Promise<void> {
+  const token = accessToken;
+  try {
+    await send('POST', '/api/v1/auth/logout', undefined, { token });
+  } finally {
+    clearSession();
+  }
+}
+
+/** Marks the session as one that may only enrol a second factor, or no longer. */
+export function setEnrolmentRequired(required: boolean) {
+  if (current !== null && current.mfaEnrolmentRequired !== required) {
+    publish({ ...current, mfaEnrolmentRequired: required });
+  }
+}
+
+/**
+ * Sends an authenticated request. On a 401 it refreshes the session once and
+ * retries; a 403 mfa_enrolment_required switches the session to enrolment.
+ */
+export async function call<T>(method: string, path: string, body?: unknown, ifMatch?: string): Promise<Sent<T>> {
+  if (accessToken === undefined && (await refreshSession()) === null) {
+    throw new ProblemError({ type: 'about:blank', title: 'You are signed out.', status: 401, code: 'unauthenticated' });
+  }
+  try {
+    return await send<T>(method, path, body, { token: accessToken, ifMatch });
+  } catch (err) {
+    if (err instanceof ProblemError && err.status === 401) {
+      const session = await refreshSession();
+      if (session === null) throw err;
+      return send<T>(method, path, body, { token: accessToken, ifMatch });
+    }
+    if (err instanceof ProblemError && err.code === 'mfa_enrolment_required') setEnrolmentRequired(true);
+    throw err;
+  }
+}
+
+async function get<T>(path: string): Promise<T> {
+  return (await call<T>('GET', path)).body;
+}
+async function post<T>(path: string, body?: unknown): Promise<T> {
+  return (await call<T>('POST', path, body)).body;
+}
+
+const enc = encodeURIComponent;
+
+function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s === '' ? '' : `?${s}`;
+}
+
+// ---------------------------------------------------------------- endpoints
+
+export const api = {
+  me: () => get<Me>('/api/v1/me'),
+  agencies: () => get<Page<Agency>>('/api/v1/agencies'),
+  users: () => get<Page<User>>('/api/v1/users'),
+
+  mfaStatus: () => get<MFAStatus>('/api/v1/me/mfa'),
+  startTOTP: () => post<TOTPEnrolment>('/api/v1/me/mfa/totp'),
+  confirmTOTP: (code: string) => post<{ recovery_codes: string[] }>('/api/v1/me/mfa/totp/confirm', { code }),
+  newRecoveryCodes: (password: string) =>
+    post<{ recovery_codes: string[] }>('/api/v1/me/mfa/recovery-codes', { password }),
+  disableMFA: (password: string) => post<void>('/api/v1/me/mfa/disable', { password }),
+
+  tokens: () => get<Page<APIToken>>('/api/v1/tokens'),
+  createToken: (t: NewAPIToken) => post<APIToken>('/api/v1/tokens', t),
+  revokeToken: async (id: string) => {
+    await call<void>('DELETE', `/api/v1/tokens/${enc(id)}`);
+  },
+
+  cases: (cursor?: string) => get<Page<Case>>(`/api/v1/cases${query({ cursor })}`),
+  createCase: (c: NewCase) => post<Case>('/api/v1/cases', c),
+  getCase: (id: string) => get<Case>(`/api/v1/cases/${enc(id)}`),
+  members: (id: string) => get<Members>(`/api/v1/cases/${enc(id)}/members`),
+  putAgencyMember: (id: string, agencyId: string, role: CaseRole) =>
+    call<AgencyMember>('PUT', `/api/v1/cases/${enc(id)}/members/agencies/${enc(agencyId)}`, { role }),
+  deleteAgencyMember: (id: string, agencyId: string) =>
+    call<void>('DELETE', `/api/v1/cases/${enc(id)}/members/agencies/${enc(agencyId)}`),
+  putUserMember: (id: string, userId: string, role: CaseRole) =>
+    call<UserMember>('PUT', `/api/v1/cases/${enc(id)}/members/users/${enc(userId)}`, { role }),
+  deleteUserMember: (id: string, userId: string) =>
+    call<void>('DELETE', `/api/v1/cases/${enc(id)}/members/users/${enc(userId)}`),
+
+  /** Cuts a user off the case at once, whatever they are granted. */
+  excludeUser: (id: string, userId: string, reason: string) =>
+    call<Exclusion>('PUT', `/api/v1/cases/${enc(id)}/members/exclusions/${enc(userId)}`, { reason }),
+  liftExclusion: (id: string, userId: string) =>
+    call<void>('DELETE', `/api/v1/cases/${enc(id)}/members/exclusions/${enc(userId)}`),
+
+  myTasks: (view: TaskView, cursor?: string) => get<Page<Task>>(`/api/v1/tasks${query({ view, cursor })}`),
+  caseTasks: (id: string, cursor?: string) => get<Page<Task>>(`/api/v1/cases/${enc(id)}/tasks${query({ cursor })}`),
+  createTask: (id: string, t: NewTask) => post<Task>(`/api/v1/cases/${enc(id)}/tasks`, t),
+  /** One task with the ETag to send back when changing it. */
+  getTask: async (id: string, taskId: string) => {
+    const r = await call<Task>('GET', `/api/v1/cases/${enc(id)}/tasks/${enc(taskId)}`);
+    return { task: r.body, etag: r.etag };
+  },
+  /** Changes a task; a 412 precondition_failed means someone changed it first. */
+  patchTask: async (id: string, taskId: string, patch: TaskPatch, etag: string) => {
+    const r = await call<Task>('PATCH', `/api/v1/cases/${enc(id)}/tasks/${enc(taskId)}`, patch, etag);
+    return { task: r.body, etag: r.etag };
+  },
+  acknowledgeTask: (id: string, taskId: string) =>
+    post<Task>(`/api/v1/cases/${enc(id)}/tasks/${enc(taskId)}/acknowledge`),
+  delegateTask: (id: string, taskId: string, userId: string) =>
+    post<Task>(`/api/v1/cases/${enc(id)}/tasks/${enc(taskId)}/delegate`, { user_id: userId }),
+  addChecklistItem: (id: string, taskId: string, text: string) =>
+    post<Task>(`/api/v1/cases/${enc(id)}/tasks/${enc(taskId)}/checklist`, { text }),
+  setChecklistItem: async (id: string, taskId: string, itemId: string, done: boolean) =>
+    (await call<Task>('PATCH', `/api/v1/cases/${enc(id)}/tasks/${enc(taskId)}/checklist/${enc(itemId)}`, { done }))
+      .body,
+
+  comments: (id: string, taskId?: string, cursor?: string) =>
+    get<Page<Comment>>(
+      `/api/v1/cases/${enc(id)}${taskId === undefined ? '' : `/tasks/${enc(taskId)}`}/comments${query({ cursor })}`,
+    ),
+  addComment: (id: string, taskId: string | undefined, body: string, mentions: string[]) =>
+    post<Comment>(`/api/v1/cases/${enc(id)}${taskId === undefined ? '' : `/tasks/${enc(taskId)}`}/comments`, {
+      body,
+      mentions,
+    }),
+};

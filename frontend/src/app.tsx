@@ -1,9 +1,116 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { logout, onSessionChange, refreshSession, type Session, setEnrolmentRequired } from './api';
+import { AccountPage } from './account';
+import { CasePage } from './casepage';
+import { CaseListPage } from './cases';
+import { DirectoryProvider } from './directory';
+import { HomePage } from './home';
+import { EnrolmentPage } from './mfa';
+import { Link, match, navigate, usePath } from './router';
 import { SignIn } from './signin';
 
-/** The app frame: a header with the product name and one main area. */
+/** Routes, in order; the first match wins. Add a page here and, if it is top-level, to NAV. */
+const ROUTES: { pattern: string; render: (params: Record<string, string>) => preact.JSX.Element }[] = [
+  { pattern: '/', render: () => <HomePage /> },
+  { pattern: '/cases', render: () => <CaseListPage /> },
+  { pattern: '/cases/:id', render: (p) => <CasePage id={p.id!} /> },
+  { pattern: '/account', render: () => <AccountPage /> },
+];
+
+const NAV = [
+  { href: '/', label: 'My work' },
+  { href: '/cases', label: 'Cases' },
+  { href: '/account', label: 'Account' },
+];
+
+function NotFound() {
+  return (
+    <section class="page" aria-labelledby="page-title">
+      <h1 id="page-title" tabIndex={-1}>
+        Page not found
+      </h1>
+      <p>
+        There is nothing at this address. <Link href="/">Go to My work</Link>.
+      </p>
+    </section>
+  );
+}
+
+function routeFor(path: string): preact.JSX.Element {
+  for (const r of ROUTES) {
+    const params = match(r.pattern, path);
+    if (params !== null) return r.render(params);
+  }
+  return <NotFound />;
+}
+
+function navCurrent(href: string, path: string): boolean {
+  return href === '/' ? path === '/' : path === href || path.startsWith(`${href}/`);
+}
+
+type Loading = { state: 'loading' };
+type Ready = { state: 'ready'; session: Session | null };
+
+/** The app frame: header with navigation, and one main area showing the page for the URL. */
 export function App() {
-  const [signedIn, setSignedIn] = useState(false);
+  const [auth, setAuth] = useState<Loading | Ready>({ state: 'loading' });
+  const [signOutError, setSignOutError] = useState('');
+  const path = usePath();
+  const main = useRef<HTMLElement>(null);
+  const firstRender = useRef(true);
+
+  useEffect(() => {
+    const off = onSessionChange((session) => setAuth({ state: 'ready', session }));
+    // The access token lives in memory only: a reload restores the session from the refresh cookie.
+    refreshSession().then(
+      (session) => setAuth({ state: 'ready', session }),
+      () => setAuth({ state: 'ready', session: null }),
+    );
+    return off;
+  }, []);
+
+  const session = auth.state === 'ready' ? auth.session : null;
+  const view = auth.state === 'loading' ? 'loading' : session === null ? 'signin' : session.mfaEnrolmentRequired ? 'enrol' : path;
+
+  // On every change of page, move focus to its heading so screen readers announce it.
+  useEffect(() => {
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
+    }
+    const title = main.current?.querySelector<HTMLElement>('h1');
+    (title ?? main.current)?.focus();
+  }, [view]);
+
+  useEffect(() => {
+    const h1 = main.current?.querySelector('h1')?.textContent;
+    document.title = h1 ? `${h1} · Bevis` : 'Bevis';
+  });
+
+  async function signOut() {
+    setSignOutError('');
+    try {
+      await logout();
+    } catch {
+      setSignOutError('Signing out on the server failed; this browser has forgotten the session anyway.');
+    }
+    navigate('/');
+  }
+
+  let content: preact.JSX.Element;
+  if (auth.state === 'loading') {
+    content = (
+      <p class="loading" role="status">
+        Loading…
+      </p>
+    );
+  } else if (session === null) {
+    content = <SignIn onSignedIn={() => {}} />;
+  } else if (session.mfaEnrolmentRequired) {
+    content = <EnrolmentPage onDone={() => setEnrolmentRequired(false)} onSignOut={signOut} />;
+  } else {
+    content = <DirectoryProvider me={session.user}>{routeFor(path)}</DirectoryProvider>;
+  }
 
   return (
     <>
@@ -15,16 +122,35 @@ export function App() {
           <img class="brand-mark" src="/favicon.svg" alt="" width="28" height="28" />
           Bevis
         </span>
-      </header>
-      <main id="main" class="app-main" tabIndex={-1}>
-        {signedIn ? (
-          <section class="panel" aria-labelledby="welcome-title">
-            <h1 id="welcome-title">Signed in</h1>
-            <p>Your cases will appear here.</p>
-          </section>
-        ) : (
-          <SignIn onSignedIn={() => setSignedIn(true)} />
+        {session !== null && !session.mfaEnrolmentRequired && (
+          <nav aria-label="Main" class="app-nav">
+            <ul>
+              {NAV.map((n) => (
+                <li key={n.href}>
+                  <Link href={n.href} aria-current={navCurrent(n.href, path) ? 'page' : undefined}>
+                    {n.label}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          </nav>
         )}
+        {session !== null && (
+          <div class="whoami">
+            <span class="user-name">{session.user.name}</span>
+            <button type="button" class="secondary" onClick={signOut}>
+              Sign out
+            </button>
+          </div>
+        )}
+      </header>
+      {signOutError && (
+        <div class="alert banner" role="alert">
+          {signOutError}
+        </div>
+      )}
+      <main id="main" class="app-main" tabIndex={-1} ref={main}>
+        {content}
       </main>
     </>
   );

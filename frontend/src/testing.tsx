@@ -1,0 +1,101 @@
+// Helpers for the component tests (imported only by *.test.tsx files).
+
+import { type ComponentChildren, render } from 'preact';
+import { act } from 'preact/test-utils';
+import { vi } from 'vitest';
+import type { User } from './api';
+import { DirectoryProvider } from './directory';
+
+export const me: User = {
+  id: 'u-me',
+  agency_id: 'a-ncsc',
+  email: 'me@ncsc.example',
+  name: 'Mona Lead',
+  system_role: 'member',
+};
+
+type Answer = (init: RequestInit | undefined) => Response;
+
+export interface Recorded {
+  key: string;
+  ifMatch: string | null;
+  body: unknown;
+}
+
+/**
+ * Stubs fetch with answers by "METHOD path" (each a queue whose last answer
+ * repeats). Sign-in and the directory answer by default.
+ */
+export function fakeServer(routes: Record<string, Answer[]>): Recorded[] {
+  const all: Record<string, Answer[]> = {
+    'POST /api/v1/auth/refresh': [() => Response.json({ access_token: 't', expires_in: 600, user: me })],
+    'GET /api/v1/agencies': [
+      () => Response.json({ items: [{ id: 'a-ncsc', code: 'NCSC', name: 'Coordination Centre' }] }),
+    ],
+    'GET /api/v1/users': [() => Response.json({ items: [me, { ...me, id: 'u-ann', name: 'Ann Analyst' }] })],
+    ...routes,
+  };
+  const calls: Recorded[] = [];
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (url: string, init?: RequestInit) => {
+      const key = `${init?.method ?? 'GET'} ${url}`;
+      calls.push({
+        key,
+        ifMatch: new Headers(init?.headers).get('if-match'),
+        body: init?.body === undefined ? undefined : JSON.parse(String(init.body)),
+      });
+      const queue = all[key];
+      if (queue === undefined || queue.length === 0) {
+        return Response.json({ title: 'Not Found', status: 404, code: 'not_found' }, { status: 404 });
+      }
+      return (queue.length > 1 ? queue.shift()! : queue[0]!)(init);
+    }),
+  );
+  return calls;
+}
+
+export function problem(status: number, code: string, detail: string, errors?: { field: string; message: string }[]) {
+  return () =>
+    new Response(JSON.stringify({ type: 'about:blank', title: code, status, code, detail, errors }), {
+      status,
+      headers: { 'content-type': 'application/problem+json' },
+    });
+}
+
+/** Renders ui inside a directory for `me` into a fresh element attached to the document. */
+export function mount(ui: ComponentChildren): HTMLElement {
+  const root = document.createElement('div');
+  document.body.append(root);
+  act(() => render(<DirectoryProvider me={me}>{ui}</DirectoryProvider>, root));
+  return root;
+}
+
+export function unmount(root: HTMLElement) {
+  act(() => render(null, root));
+  root.remove();
+}
+
+export function type(root: HTMLElement, selector: string, value: string) {
+  const el = root.querySelector<HTMLInputElement | HTMLTextAreaElement>(selector);
+  if (el === null) throw new Error(`nothing at ${selector}`);
+  act(() => {
+    el.value = value;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+}
+
+export function choose(root: HTMLElement, selector: string, value: string) {
+  const el = root.querySelector<HTMLSelectElement>(selector);
+  if (el === null) throw new Error(`nothing at ${selector}`);
+  act(() => {
+    el.value = value;
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+}
+
+export function button(root: HTMLElement, text: string): HTMLButtonElement {
+  const b = [...root.querySelectorAll('button')].find((x) => x.textContent?.trim() === text);
+  if (b === undefined) throw new Error(`no button "${text}"`);
+  return b;
+}
