@@ -15,6 +15,8 @@ import (
 // AgencyMember is an agency on a case, with the default role of its users.
 type AgencyMember struct {
 	AgencyID string
+	Name     string // the agency's, for showing
+	Code     string
 	Role     CaseRole
 	AddedBy  string
 	AddedAt  time.Time
@@ -22,7 +24,9 @@ type AgencyMember struct {
 
 // UserMember is a user named on a case, overriding their agency's role.
 type UserMember struct {
-	UserID  string
+	UserID   string
+	Name     string // the person's, for showing to others on the case
+	AgencyID string
 	Role    CaseRole
 	AddedBy string
 	AddedAt time.Time
@@ -102,13 +106,23 @@ func AddCreator(tx *gorm.DB, caseID string, creator Principal, now time.Time) er
 // List returns the members of a case.
 func (m *Membership) List(ctx context.Context, caseID string) (Members, error) {
 	db := m.db.WithContext(ctx)
-	var agencies []caseAgencyMemberRow
-	var users []caseUserMemberRow
+	var agencies []struct {
+		caseAgencyMemberRow
+		Name, Code string
+	}
+	var users []struct {
+		caseUserMemberRow
+		Name, UserAgencyID string
+	}
 	var excluded []caseExclusionRow
-	if err := db.Where("case_id = ?", caseID).Order("added_at, agency_id").Find(&agencies).Error; err != nil {
+	if err := db.Table("case_agency_members m").Select("m.*, a.name AS name, a.code AS code").
+		Joins("JOIN agencies a ON a.id = m.agency_id").Where("m.case_id = ?", caseID).
+		Order("m.added_at, m.agency_id").Scan(&agencies).Error; err != nil {
 		return Members{}, fmt.Errorf("access: members: %w", err)
 	}
-	if err := db.Where("case_id = ?", caseID).Order("added_at, user_id").Find(&users).Error; err != nil {
+	if err := db.Table("case_user_members m").Select("m.*, u.name AS name, u.agency_id AS user_agency_id").
+		Joins("JOIN users u ON u.id = m.user_id").Where("m.case_id = ?", caseID).
+		Order("m.added_at, m.user_id").Scan(&users).Error; err != nil {
 		return Members{}, fmt.Errorf("access: members: %w", err)
 	}
 	if err := db.Where("case_id = ?", caseID).Order("excluded_at, user_id").Find(&excluded).Error; err != nil {
@@ -116,10 +130,12 @@ func (m *Membership) List(ctx context.Context, caseID string) (Members, error) {
 	}
 	out := Members{Agencies: []AgencyMember{}, Users: []UserMember{}, Exclusions: []Exclusion{}}
 	for _, r := range agencies {
-		out.Agencies = append(out.Agencies, AgencyMember{AgencyID: r.AgencyID, Role: CaseRole(r.Role), AddedBy: r.AddedBy, AddedAt: r.AddedAt})
+		out.Agencies = append(out.Agencies, AgencyMember{AgencyID: r.AgencyID, Name: r.Name, Code: r.Code,
+			Role: CaseRole(r.Role), AddedBy: r.AddedBy, AddedAt: r.AddedAt})
 	}
 	for _, r := range users {
-		out.Users = append(out.Users, UserMember{UserID: r.UserID, Role: CaseRole(r.Role), AddedBy: r.AddedBy, AddedAt: r.AddedAt})
+		out.Users = append(out.Users, UserMember{UserID: r.UserID, Name: r.Name, AgencyID: r.UserAgencyID,
+			Role: CaseRole(r.Role), AddedBy: r.AddedBy, AddedAt: r.AddedAt})
 	}
 	for _, r := range excluded {
 		out.Exclusions = append(out.Exclusions, Exclusion{UserID: r.UserID, Reason: r.Reason, ExcludedBy: r.ExcludedBy, ExcludedAt: r.ExcludedAt})
@@ -140,16 +156,21 @@ func (m *Membership) SetAgency(ctx context.Context, actor Principal, caseID, age
 		return AgencyMember{}, err
 	}
 	row := caseAgencyMemberRow{CaseID: caseID, AgencyID: agencyID, Role: string(role), AddedBy: actor.UserID, AddedAt: m.now()}
+	var a agencyRow
 	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := exists(tx, &agencyRow{}, agencyID, "agency_id"); err != nil {
 			return err
 		}
-		return upsertRole(tx, &row, caseID, "agency_id", agencyID)
+		if err := upsertRole(tx, &row, caseID, "agency_id", agencyID); err != nil {
+			return err
+		}
+		return tx.Where("id = ?", agencyID).Take(&a).Error
 	})
 	if err != nil {
 		return AgencyMember{}, translate(err, "")
 	}
-	return AgencyMember{AgencyID: agencyID, Role: CaseRole(row.Role), AddedBy: row.AddedBy, AddedAt: row.AddedAt}, nil
+	return AgencyMember{AgencyID: agencyID, Name: a.Name, Code: a.Code, Role: CaseRole(row.Role), AddedBy: row.AddedBy,
+		AddedAt: row.AddedAt}, nil
 }
 
 // upsertRole inserts a membership row or, when the member is on the case
@@ -188,6 +209,7 @@ func (m *Membership) SetUser(ctx context.Context, actor Principal, caseID, userI
 		return UserMember{}, err
 	}
 	row := caseUserMemberRow{CaseID: caseID, UserID: userID, Role: string(role), AddedBy: actor.UserID, AddedAt: m.now()}
+	var u userRow
 	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := exists(tx, &userRow{}, userID, "user_id"); err != nil {
 			return err
@@ -197,12 +219,16 @@ func (m *Membership) SetUser(ctx context.Context, actor Principal, caseID, userI
 				return err
 			}
 		}
-		return upsertRole(tx, &row, caseID, "user_id", userID)
+		if err := upsertRole(tx, &row, caseID, "user_id", userID); err != nil {
+			return err
+		}
+		return tx.Where("id = ?", userID).Take(&u).Error
 	})
 	if err != nil {
 		return UserMember{}, translate(err, "")
 	}
-	return UserMember{UserID: userID, Role: CaseRole(row.Role), AddedBy: row.AddedBy, AddedAt: row.AddedAt}, nil
+	return UserMember{UserID: userID, Name: u.Name, AgencyID: u.AgencyID, Role: CaseRole(row.Role), AddedBy: row.AddedBy,
+		AddedAt: row.AddedAt}, nil
 }
 
 // RemoveUser takes a named user off a case; they may still see it through

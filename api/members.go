@@ -8,13 +8,17 @@ import (
 
 type agencyMemberJSON struct {
 	AgencyID string `json:"agency_id"`
+	Name     string `json:"name"`
+	Code     string `json:"code"`
 	Role     string `json:"role"`
 	AddedBy  string `json:"added_by"`
 	AddedAt  string `json:"added_at"`
 }
 
 type userMemberJSON struct {
-	UserID  string `json:"user_id"`
+	UserID   string `json:"user_id"`
+	Name     string `json:"name"`
+	AgencyID string `json:"agency_id"`
 	Role    string `json:"role"`
 	AddedBy string `json:"added_by"`
 	AddedAt string `json:"added_at"`
@@ -49,10 +53,10 @@ func (s *server) listMembers(c *fiber.Ctx) error {
 	}
 	out := membersJSON{Agencies: []agencyMemberJSON{}, Users: []userMemberJSON{}}
 	for _, a := range m.Agencies {
-		out.Agencies = append(out.Agencies, agencyMemberJSON{a.AgencyID, string(a.Role), a.AddedBy, timestamp(a.AddedAt)})
+		out.Agencies = append(out.Agencies, agencyMemberJSON{a.AgencyID, a.Name, a.Code, string(a.Role), a.AddedBy, timestamp(a.AddedAt)})
 	}
 	for _, u := range m.Users {
-		out.Users = append(out.Users, userMemberJSON{u.UserID, string(u.Role), u.AddedBy, timestamp(u.AddedAt)})
+		out.Users = append(out.Users, userMemberJSON{u.UserID, u.Name, u.AgencyID, string(u.Role), u.AddedBy, timestamp(u.AddedAt)})
 	}
 	// Who is excluded, and why, is for those who manage membership: an
 	// insider must not learn from the list that they are suspected.
@@ -82,7 +86,7 @@ func (s *server) putAgencyMember(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(agencyMemberJSON{m.AgencyID, string(m.Role), m.AddedBy, timestamp(m.AddedAt)})
+	return c.JSON(agencyMemberJSON{m.AgencyID, m.Name, m.Code, string(m.Role), m.AddedBy, timestamp(m.AddedAt)})
 }
 
 func (s *server) deleteAgencyMember(c *fiber.Ctx) error {
@@ -109,7 +113,7 @@ func (s *server) putUserMember(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(userMemberJSON{m.UserID, string(m.Role), m.AddedBy, timestamp(m.AddedAt)})
+	return c.JSON(userMemberJSON{m.UserID, m.Name, m.AgencyID, string(m.Role), m.AddedBy, timestamp(m.AddedAt)})
 }
 
 func (s *server) deleteUserMember(c *fiber.Ctx) error {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
 func TestMembership_RulesAndBadInputChangeNothing(t *testing.T) {
@@ -50,4 +52,18 @@ func TestMembership_RulesAndBadInputChangeNothing(t *testing.T) {
 			t.Errorf("a former lead still manages membership: %d", resp.StatusCode)
 		}
 	})
+}
+
+func TestMembers_NameThePeopleAndAgenciesOnTheCase(t *testing.T) {
+	w := newWorld(t, testenv.SQLite(t))
+	_, body := w.call(t, "GET", "/api/v1/cases/"+w.caseID+"/members", w.bearer["observer"], "")
+	for _, want := range []string{`"name":"investigator"`, `"agency_id":"` + w.agency["A"].ID + `"`, `"code":"AG-A"`, `"name":"Agency A"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("members lack %s: %s", want, body)
+		}
+	}
+	_, body = w.call(t, "PUT", "/api/v1/cases/"+w.caseID+"/members/users/"+w.user["spare"].ID, w.bearer["lead"], `{"role":"analyst"}`)
+	if !strings.Contains(body, `"name":"spare"`) {
+		t.Errorf("the new member has no name: %s", body)
+	}
 }
