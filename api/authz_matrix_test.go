@@ -139,6 +139,8 @@ func matrix() []matrixRow {
 		{"PUT", "/api/v1/evidence/{id}/content", nil, caseWrite(conflict)},
 		{"GET", "/api/v1/evidence/{id}/content", nil, caseRead},
 		{"POST", "/api/v1/evidence/{id}/verify", nil, caseWrite(ok)},
+		{"GET", "/api/v1/evidence/{id}/report", nil, caseRead},
+		{"GET", "/api/v1/cases/{id}/evidence/manifest", nil, caseRead},
 		{"OPTIONS", "/api/v1/evidence/{id}/uploads", nil, all(noContent)},
 		{"POST", "/api/v1/evidence/{id}/uploads", nil, caseWrite(conflict)},
 		// Only the writer who started an upload goes on with it.

@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bevis-ir/bevis/evidence"
+	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
 func (w *world) registerItem(t *testing.T, body string) itemJSON {
@@ -171,4 +174,25 @@ func TestTus_CreateResumeAndFinish(t *testing.T) {
 			t.Errorf("HEAD of a finished upload: %d", resp.StatusCode)
 		}
 	})
+}
+
+func TestReportAndManifest_ShowTheChainAndVerifyOffline(t *testing.T) {
+	w := newWorld(t, testenv.SQLite(t))
+	resp, body := w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/report?format=html", w.bearer["observer"], "")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(body, "verifies") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "style-src 'sha256-") {
+		t.Fatalf("HTML report: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	_, body = w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/report", w.bearer["observer"], "")
+	if !strings.Contains(body, `"verifies":true`) {
+		t.Errorf("JSON report: %s", body)
+	}
+	resp, body = w.call(t, http.MethodGet, "/api/v1/cases/"+w.caseID+"/evidence/manifest", w.bearer["observer"], "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("manifest: %d %s", resp.StatusCode, body)
+	}
+	rep, err := evidence.VerifyManifest(strings.NewReader(body))
+	if err != nil || len(rep.Problems) != 0 || rep.Items != 3 {
+		t.Errorf("manifest verification: %+v %v", rep, err)
+	}
 }

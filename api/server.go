@@ -123,6 +123,8 @@ func (s *server) routes() []route {
 		{method: fiber.MethodPut, path: "/api/v1/evidence/:id/content", handler: s.putContent, streamsBody: true},
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/content", handler: s.getContent},
 		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/verify", handler: s.verifyItem},
+		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/report", handler: s.getReport},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/evidence/manifest", handler: s.getManifest},
 		{method: fiber.MethodOptions, path: "/api/v1/evidence/:id/uploads", handler: s.tusOptions, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/uploads", handler: s.createUpload},
 		{method: fiber.MethodHead, path: "/api/v1/uploads/:uploadId", handler: s.headUpload},

@@ -349,3 +349,17 @@ func isValidation(err error) bool {
 	var v *validate.Error
 	return errors.As(err, &v)
 }
+
+// IDs lists the IDs of every item, or of one case's items, in exhibit
+// order within each case, for checking them all.
+func (s *Items) IDs(ctx context.Context, caseID string) ([]string, error) {
+	q := s.db.WithContext(ctx).Model(&itemRow{})
+	if caseID != "" {
+		q = q.Where("case_id = ?", caseID)
+	}
+	var ids []string
+	if err := q.Order("case_id, exhibit_seq").Pluck("id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("evidence: item IDs: %w", err)
+	}
+	return ids, nil
+}

@@ -55,6 +55,9 @@ Commands:
                    scripted set-up of agencies and people
   keys new-master  print a new line for the master key file (BEVIS_MASTER_KEY_FILE)
   keys rewrap      re-wrap every evidence data key under the first master key of the file
+  evidence verify  re-check every custody chain and re-hash stored evidence (--case REF for one case)
+  evidence verify-manifest FILE
+                   check a case's evidence manifest offline
   healthcheck      exit 0 when the local server answers /healthz (for container health checks)
   version          print the version
 
@@ -77,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return admin(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return keys(ctx, rest, getenv, stdout, stderr)
+	case "evidence":
+		return evidenceCmd(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout)
 	case "version":
