@@ -83,12 +83,16 @@ func NewSequencer(db *gorm.DB, opts SequencerOptions) (*Sequencer, error) {
 }
 
 // Run seals until ctx ends, leading when it can. When it ends while
-// leading, it seals what is committed and signs a last checkpoint.
+// leading, it seals what is committed and signs a last checkpoint; an error
+// doing so is returned.
 func (s *Sequencer) Run(ctx context.Context) error {
 	for {
 		err := s.lead(ctx)
 		if ctx.Err() != nil {
-			return nil
+			if errors.Is(err, errNotLeader) {
+				return nil
+			}
+			return err
 		}
 		if err != nil && !errors.Is(err, errNotLeader) {
 			s.log.Error("sequencer lost the lead", "err", err)
@@ -117,6 +121,8 @@ func (s *Sequencer) isPostgres() bool { return s.db.Dialector.Name() == "postgre
 // fails.
 func (s *Sequencer) lead(ctx context.Context) error {
 	return s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
+		// A fresh statement for each call on the one connection.
+		conn = conn.Session(&gorm.Session{})
 		if s.isPostgres() {
 			var got bool
 			if err := conn.Raw("SELECT pg_try_advisory_lock(?)", sequencerLock).Scan(&got).Error; err != nil {
@@ -138,18 +144,24 @@ func (s *Sequencer) lead(ctx context.Context) error {
 		s.log.Info("leading the audit chain", "seq", st.seq)
 		tick := time.NewTicker(s.opts.Interval)
 		defer tick.Stop()
-		for {
-			if err := s.round(conn, &st, false); err != nil {
+		for ctx.Err() == nil {
+			if err := s.round(conn, &st, false); err != nil && ctx.Err() == nil {
 				return err
 			}
 			select {
 			case <-tick.C:
 			case <-ctx.Done():
-				final, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				return s.round(conn.WithContext(final), &st, true)
 			}
 		}
+		// Stopping: seal what is committed and sign the head, on a fresh
+		// context and state (the round ctx ended may have been cut short).
+		final, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn = conn.WithContext(final)
+		if st, err = s.loadState(conn); err != nil {
+			return err
+		}
+		return s.round(conn, &st, true)
 	})
 }
 
@@ -208,9 +220,9 @@ func (s *Sequencer) round(conn *gorm.DB, st *chainState, final bool) error {
 
 // sealRow is an entry read for sealing, with its commit-order keys.
 type sealRow struct {
-	entryRow `gorm:"embedded"`
-	Pos      int64
-	Xid      string
+	Entry entryRow `gorm:"embedded"`
+	Pos   int64
+	Xid   string
 }
 
 const entryColumns = "e.id, e.at, e.user_id, e.agency_id, e.token_id, e.client_ip, e.user_agent, e.action, " +
@@ -251,8 +263,8 @@ func (s *Sequencer) sealBatch(conn *gorm.DB, st *chainState) (int, error) {
 	head, seq := st.head, st.seq
 	for i, r := range rows {
 		seq++
-		h := chainHash(head, normalizeRead(r.entryRow))
-		chain[i] = chainRow{Seq: seq, EntryID: r.ID, PrevHash: head, Hash: h, SealedAt: now}
+		h := chainHash(head, normalizeRead(r.Entry))
+		chain[i] = chainRow{Seq: seq, EntryID: r.Entry.ID, PrevHash: head, Hash: h, SealedAt: now}
 		head = h
 	}
 	err = conn.Transaction(func(tx *gorm.DB) error {
