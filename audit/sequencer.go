@@ -89,7 +89,7 @@ func (s *Sequencer) Run(ctx context.Context) error {
 	for {
 		err := s.lead(ctx)
 		if ctx.Err() != nil {
-			if errors.Is(err, errNotLeader) {
+			if errors.Is(err, errNotLeader) || errors.Is(err, ctx.Err()) {
 				return nil
 			}
 			return err
@@ -144,8 +144,16 @@ func (s *Sequencer) lead(ctx context.Context) error {
 		s.log.Info("leading the audit chain", "seq", st.seq)
 		tick := time.NewTicker(s.opts.Interval)
 		defer tick.Stop()
-		for ctx.Err() == nil {
-			if err := s.round(conn, &st, false); err != nil && ctx.Err() == nil {
+		// A round is never cut short by ctx (a transaction cancelled
+		// half way may take the connection with it): ctx is looked at
+		// between rounds, and the round after it ends is the last one,
+		// sealing what is committed and signing the head.
+		for {
+			stopping := ctx.Err() != nil
+			roundCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), roundTimeout)
+			err := s.round(conn.WithContext(roundCtx), &st, stopping)
+			cancel()
+			if err != nil || stopping {
 				return err
 			}
 			select {
@@ -153,17 +161,11 @@ func (s *Sequencer) lead(ctx context.Context) error {
 			case <-ctx.Done():
 			}
 		}
-		// Stopping: seal what is committed and sign the head, on a fresh
-		// context and state (the round ctx ended may have been cut short).
-		final, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn = conn.WithContext(final)
-		if st, err = s.loadState(conn); err != nil {
-			return err
-		}
-		return s.round(conn, &st, true)
 	})
 }
+
+// roundTimeout bounds one sealing round, and so how long a stop may wait.
+const roundTimeout = 30 * time.Second
 
 func (s *Sequencer) loadState(conn *gorm.DB) (chainState, error) {
 	st := chainState{head: genesisHash, lastXid: "0"}
