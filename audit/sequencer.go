@@ -23,9 +23,9 @@ func CheckpointKey(seq int64) string { return fmt.Sprintf("audit/checkpoints/%02
 
 // SequencerOptions configure a Sequencer; zero values take the defaults.
 type SequencerOptions struct {
-	Signer *Signer          // required
-	Store  CheckpointStore  // optional second home of the checkpoints
-	Log    *slog.Logger     // default slog.Default()
+	Signer *Signer         // required
+	Store  CheckpointStore // optional second home of the checkpoints
+	Log    *slog.Logger    // default slog.Default()
 	// Interval between sealing rounds (default 250ms).
 	Interval time.Duration
 	// CheckpointEvery is the longest time between checkpoints while there

@@ -13,12 +13,12 @@ import (
 
 // Kinds of inconsistency Verify names.
 const (
-	Modified          = "modified"           // an entry, or its chain fields, changed after sealing
-	Deleted           = "deleted"            // an entry or chain position is missing
-	Reordered         = "reordered"          // entries are in a different order than sealed
-	Truncated         = "truncated"          // the chain ends before a signed checkpoint
-	UnknownKey        = "unknown key"        // a checkpoint is signed by a key not given to Verify
-	BadSignature      = "bad signature"      // a checkpoint's signature does not verify
+	Modified          = "modified"      // an entry, or its chain fields, changed after sealing
+	Deleted           = "deleted"       // an entry or chain position is missing
+	Reordered         = "reordered"     // entries are in a different order than sealed
+	Truncated         = "truncated"     // the chain ends before a signed checkpoint
+	UnknownKey        = "unknown key"   // a checkpoint is signed by a key not given to Verify
+	BadSignature      = "bad signature" // a checkpoint's signature does not verify
 	MalformedCheckpnt = "malformed checkpoint"
 )
 
@@ -76,7 +76,9 @@ func VerifyExport(ctx context.Context, open func() (io.ReadCloser, error), keys 
 
 type dbSource struct{ db *gorm.DB }
 
-func (s dbSource) scan(ctx context.Context, fn func(sealed) error) error { return readChain(ctx, s.db, fn) }
+func (s dbSource) scan(ctx context.Context, fn func(sealed) error) error {
+	return readChain(ctx, s.db, fn)
+}
 func (s dbSource) checkpointNotes(ctx context.Context) ([]string, error) {
 	return readCheckpointNotes(ctx, s.db)
 }
