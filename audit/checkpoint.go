@@ -199,3 +199,22 @@ func ParseCheckpoint(note string, keys Keys) (Checkpoint, error) {
 	}
 	return c, nil
 }
+
+// SplitCheckpoints reads a file of checkpoint notes one after another, as
+// ExportCheckpoints writes and a partner agency keeps (a single note, as in
+// the evidence store, is such a file too).
+func SplitCheckpoints(data string) ([]string, error) {
+	const linesPerNote = 6 // header, seq, head, time, blank, sig
+	lines := strings.SplitAfter(data, "\n")
+	if n := len(lines); n > 0 && lines[n-1] == "" {
+		lines = lines[:n-1]
+	}
+	if len(lines)%linesPerNote != 0 {
+		return nil, fmt.Errorf("%w: %d lines is not a whole number of checkpoints", ErrMalformed, len(lines))
+	}
+	var notes []string
+	for i := 0; i < len(lines); i += linesPerNote {
+		notes = append(notes, strings.Join(lines[i:i+linesPerNote], ""))
+	}
+	return notes, nil
+}

@@ -53,6 +53,9 @@ Commands:
   admin bootstrap  create the first agency and admin on an empty database
   admin create-agency | create-user | reset-password | disable-user
                    scripted set-up of agencies and people
+  audit verify     check the audit log offline, from the database or an export
+  audit export | checkpoints | public-key
+                   export the audit log or its checkpoints; print the checkpoint key
   healthcheck      exit 0 when the local server answers /healthz (for container health checks)
   version          print the version
 
@@ -73,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "admin":
 		return admin(ctx, rest, getenv, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout)
 	case "version":

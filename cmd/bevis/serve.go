@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/api"
+	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/frontend"
@@ -24,6 +26,42 @@ import (
 // evidenceStore is what serve needs of a blob store.
 type evidenceStore interface {
 	Ping(ctx context.Context) error
+	Put(ctx context.Context, key string, r io.Reader, size int64, opts evidence.PutOptions) (evidence.ObjectInfo, error)
+}
+
+// checkpointStore keeps each audit checkpoint in the evidence store under
+// a legal hold, so it cannot be deleted or overwritten there.
+type checkpointStore struct{ store evidenceStore }
+
+func (c checkpointStore) PutLocked(ctx context.Context, key string, data []byte) error {
+	_, err := c.store.Put(ctx, key, bytes.NewReader(data), int64(len(data)), evidence.PutOptions{LegalHold: true})
+	if errors.Is(err, evidence.ErrObjectExists) {
+		return nil // written before a restart cut the round short; keys are per seq
+	}
+	return err
+}
+
+// startSequencer runs the audit sequencer until the returned stop is
+// called; stop waits for its last round.
+func startSequencer(cfg config.Config, gdb *gorm.DB, store evidenceStore, log *slog.Logger) (stop func(), err error) {
+	signer, err := loadAuditSigner(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	seq, err := audit.NewSequencer(gdb, audit.SequencerOptions{Signer: signer, Store: checkpointStore{store}, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("audit checkpoints signed", "key_id", signer.KeyID())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := seq.Run(ctx); err != nil {
+			log.Error("audit sequencer stopped with an error", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }
 
 // serve runs Bevis until ctx ends, then shuts down in order: stop
@@ -56,6 +94,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
+	stopSequencer, err := startSequencer(cfg, gdb, store, log)
+	if err != nil {
+		return err
+	}
+	defer stopSequencer() // also on the error paths below; after the HTTP drain on the normal one
+
 	deps, err := apiDeps(cfg, gdb, log)
 	if err != nil {
 		return err
@@ -82,6 +126,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := app.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
 		log.Error("requests still in flight at shutdown timeout", "err", err)
 	}
+	stopSequencer() // seals what the drained requests recorded and signs the head
 	log.Info("stopped")
 	return nil
 }

@@ -23,6 +23,10 @@ import (
 // start without BEVIS_TOKEN_KEYS_FILE.
 const DefaultTokenKeysName = "token-signing-keys.pem"
 
+// DefaultAuditKeyName is the audit checkpoint signing key made in the data
+// dir on a first start without BEVIS_AUDIT_KEY_FILE.
+const DefaultAuditKeyName = "audit-checkpoint-key.pem"
+
 // Config is the effective configuration of one Bevis process.
 type Config struct {
 	Listen      string
@@ -45,6 +49,7 @@ type Config struct {
 	TrustedProxies []string
 
 	TokenKeysFile string // PEM of the Ed25519 keys that sign access tokens
+	AuditKeyFile  string // PEM of the Ed25519 key that signs audit checkpoints
 	TokenIssuer   string
 	SessionTTL    time.Duration
 	TLSCertFile   string
@@ -173,6 +178,9 @@ func (c *Config) applyDerivedDefaults() {
 	}
 	if c.TokenKeysFile == "" {
 		c.TokenKeysFile = filepath.Join(c.DataDir, DefaultTokenKeysName)
+	}
+	if c.AuditKeyFile == "" {
+		c.AuditKeyFile = filepath.Join(c.DataDir, DefaultAuditKeyName)
 	}
 }
 
