@@ -79,7 +79,7 @@ func NewSequencer(db *gorm.DB, opts SequencerOptions) (*Sequencer, error) {
 	if opts.LeaderRetry <= 0 {
 		opts.LeaderRetry = 2 * time.Second
 	}
-	return &Sequencer{db: db, opts: opts, log: opts.Log.With("component", "audit-sequencer")}, nil
+	return &Sequencer{db: quiet(db), opts: opts, log: opts.Log.With("component", "audit-sequencer")}, nil
 }
 
 // Run seals until ctx ends, leading when it can. When it ends while

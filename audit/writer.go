@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // ErrClosed is a Record on a Writer that was closed.
@@ -63,7 +64,7 @@ func NewWriter(db *gorm.DB, opts WriterOptions) *Writer {
 	if opts.CommitTimeout <= 0 {
 		opts.CommitTimeout = 10 * time.Second
 	}
-	w := &Writer{db: db, opts: opts, queue: make(chan *pending, opts.QueueSize)}
+	w := &Writer{db: quiet(db), opts: opts, queue: make(chan *pending, opts.QueueSize)}
 	w.running.Add(opts.Committers)
 	for range opts.Committers {
 		go w.commitLoop()
@@ -114,41 +115,96 @@ func (w *Writer) Close() {
 	w.running.Wait()
 }
 
+// commitLoop commits batches on a connection of its own, so that a pool
+// drained by busy request handlers never holds the audit log (and with it
+// every audited request) back.
 func (w *Writer) commitLoop() {
 	defer w.running.Done()
+	for {
+		connected := false
+		err := w.db.Connection(func(conn *gorm.DB) error {
+			connected = true
+			return w.commitOn(conn.Session(&gorm.Session{}))
+		})
+		if err == nil {
+			return // queue closed and drained
+		}
+		if !connected {
+			// No connection to be had: fail the next batch rather than
+			// leave its callers waiting, then try again.
+			batch, ok := w.nextBatch(nil)
+			if !ok {
+				return
+			}
+			for _, p := range batch {
+				p.done <- fmt.Errorf("audit: record: %w", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// commitOn commits batches on conn until the queue is closed (nil) or a
+// commit fails (its error, after failing the batch: the connection may be
+// broken, so the loop takes a new one).
+func (w *Writer) commitOn(conn *gorm.DB) error {
 	batch := make([]*pending, 0, w.opts.MaxBatch)
 	rows := make([]entryRow, 0, w.opts.MaxBatch)
-	for first := range w.queue {
-		batch = append(batch[:0], first)
-	collect:
-		for len(batch) < w.opts.MaxBatch {
-			select {
-			case p, ok := <-w.queue:
-				if !ok {
-					break collect
-				}
-				batch = append(batch, p)
-			default:
-				break collect
-			}
+	for {
+		var ok bool
+		if batch, ok = w.nextBatch(batch[:0]); !ok {
+			return nil
 		}
 		rows = rows[:0]
 		for _, p := range batch {
 			rows = append(rows, p.row)
 		}
-		err := w.commit(rows)
+		err := w.commit(conn, rows)
 		for _, p := range batch {
 			p.done <- err
+		}
+		if err != nil {
+			return err
 		}
 	}
 }
 
+// nextBatch waits for one entry, then takes those already queued behind
+// it, up to MaxBatch. It reports false when the queue is closed and empty.
+func (w *Writer) nextBatch(batch []*pending) ([]*pending, bool) {
+	first, ok := <-w.queue
+	if !ok {
+		return nil, false
+	}
+	batch = append(batch, first)
+	for len(batch) < w.opts.MaxBatch {
+		select {
+		case p, ok := <-w.queue:
+			if !ok {
+				return batch, true
+			}
+			batch = append(batch, p)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
+// quiet returns db without gorm's query log. The log formats every
+// statement with its values (by regexp) before deciding whether to log it,
+// which for a batch of hundreds of rows costs more than the insert; the
+// writer and sequencer return their errors instead.
+func quiet(db *gorm.DB) *gorm.DB {
+	return db.Session(&gorm.Session{Logger: db.Logger.LogMode(logger.Silent)})
+}
+
 // commit inserts one batch in one transaction. It does not use any caller's
 // context: the batch belongs to all of them.
-func (w *Writer) commit(rows []entryRow) error {
+func (w *Writer) commit(conn *gorm.DB, rows []entryRow) error {
 	ctx, cancel := context.WithTimeout(context.Background(), w.opts.CommitTimeout)
 	defer cancel()
-	err := w.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := conn.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return tx.Create(&rows).Error
 	})
 	if err != nil {
