@@ -239,3 +239,13 @@ func fromContext(ctx context.Context, e Entry) Entry {
 	}
 	return e
 }
+
+// decodeDetail reads a stored detail back; it was written by encodeDetail,
+// so a failure means the row was edited, which Verify reports.
+func decodeDetail(s string) map[string]string {
+	var d map[string]string
+	if err := json.Unmarshal([]byte(s), &d); err != nil {
+		return map[string]string{"undecodable_detail": s}
+	}
+	return d
+}

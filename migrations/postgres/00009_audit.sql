@@ -32,6 +32,8 @@ CREATE TABLE audit_entries (
 CREATE INDEX audit_entries_xid ON audit_entries (xid, pos);
 CREATE INDEX audit_entries_case ON audit_entries (case_id, at);
 CREATE INDEX audit_entries_user ON audit_entries (user_id, at);
+CREATE INDEX audit_entries_agency ON audit_entries (agency_id, at);
+CREATE INDEX audit_entries_resource ON audit_entries (resource_id, at);
 CREATE INDEX audit_entries_at ON audit_entries (at);
 
 CREATE TABLE audit_chain (
