@@ -99,29 +99,7 @@ func auditVerify(ctx context.Context, args []string, getenv func(string) string,
 		extra = append(extra, notes...)
 	}
 
-	var rep audit.Report
-	source := f.export
-	if f.export != "" {
-		if _, err := os.Stat(f.export); err != nil {
-			return &config.InvalidError{Err: fmt.Errorf("--export: %w", err)}
-		}
-		rep, err = audit.VerifyExport(ctx, func() (io.ReadCloser, error) { return os.Open(f.export) }, keys, extra)
-	} else {
-		if err := sqliteExists(cfg.DatabaseURL); err != nil {
-			return err
-		}
-		log := newLogger(cfg, stderr)
-		gdb, err := db.Open(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log)
-		if err != nil {
-			return err
-		}
-		defer db.Close(gdb)
-		source = "the " + db.Dialect(gdb) + " database"
-		rep, err = audit.VerifyDB(ctx, gdb, keys, extra)
-		if err != nil {
-			return err
-		}
-	}
+	rep, source, err := verifySource(ctx, cfg, f.export, keys, extra, stderr)
 	if err != nil {
 		return err
 	}
@@ -136,6 +114,28 @@ func auditVerify(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintf(stdout, "%d entries are not sealed yet (the sequencer seals them within seconds while Bevis runs)\n", rep.Unsealed)
 	}
 	return nil
+}
+
+// verifySource verifies the export file when one is named, else the
+// configured database, and says which it read.
+func verifySource(ctx context.Context, cfg config.Config, export string, keys audit.Keys, extra []string, stderr io.Writer) (audit.Report, string, error) {
+	if export != "" {
+		if _, err := os.Stat(export); err != nil {
+			return audit.Report{}, "", &config.InvalidError{Err: fmt.Errorf("--export: %w", err)}
+		}
+		rep, err := audit.VerifyExport(ctx, func() (io.ReadCloser, error) { return os.Open(export) }, keys, extra)
+		return rep, export, err
+	}
+	if err := sqliteExists(cfg.DatabaseURL); err != nil {
+		return audit.Report{}, "", err
+	}
+	gdb, err := db.Open(ctx, cfg.DatabaseURL, cfg.StartupTimeout, newLogger(cfg, stderr))
+	if err != nil {
+		return audit.Report{}, "", err
+	}
+	defer db.Close(gdb)
+	rep, err := audit.VerifyDB(ctx, gdb, keys, extra)
+	return rep, "the " + db.Dialect(gdb) + " database", err
 }
 
 // sqliteExists refuses a SQLite URL naming no file, which opening would

@@ -200,3 +200,65 @@ func TestAudit_VerifyUsage(t *testing.T) {
 		t.Error("verify created the database it was asked to check")
 	}
 }
+
+func TestAudit_VerifyPostgresDatabase(t *testing.T) {
+	d := testenv.Postgres(t)
+	recordEntries(t, d.URL, 4)
+	pemData, err := audit.GenerateKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := audit.ParseSigner(pemData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "audit.pub")
+	if err := os.WriteFile(keyFile, signer.PublicKeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	seq, err := audit.NewSequencer(d.DB, audit.SequencerOptions{Signer: signer, Log: testenv.Discard, Interval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- seq.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var sealed int64
+		if err := d.DB.Table("audit_chain").Count(&sealed).Error; err != nil {
+			t.Fatal(err)
+		}
+		if sealed == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 4 entries sealed after 30s", sealed)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	env := []string{"BEVIS_DATABASE_URL=" + d.URL, "BEVIS_DATA_DIR=" + t.TempDir()}
+	code, out, stderr := runMain(t, env, "audit", "verify", "--key", keyFile)
+	if code != 0 || !strings.Contains(out, "the postgres database holds 4 sealed entries") {
+		t.Fatalf("verify: exit %d\n%s%s", code, out, stderr)
+	}
+	// As a superuser could: triggers off for this transaction only.
+	err = d.DB.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL session_replication_role = replica").Error; err != nil {
+			return err
+		}
+		return tx.Exec("UPDATE audit_chain SET seq = 100 WHERE seq = 2").Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runMain(t, env, "audit", "verify", "--key", keyFile)
+	if code != 1 || !strings.Contains(stderr, "at seq 2: deleted") {
+		t.Errorf("verify after moving seq 2 away: exit %d %s", code, stderr)
+	}
+}

@@ -65,7 +65,8 @@ func startSequencer(cfg config.Config, gdb *gorm.DB, store evidenceStore, log *s
 }
 
 // serve runs Bevis until ctx ends, then shuts down in order: stop
-// accepting and drain requests in flight, then close the stores.
+// accepting and drain requests in flight, then stop the workers (the audit
+// sequencer seals what they recorded), then close the stores.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, ok, err := loadConfig("serve", args, getenv, stdout)
 	if !ok {
