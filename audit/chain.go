@@ -31,13 +31,35 @@ type entryRow struct {
 
 func (entryRow) TableName() string { return "audit_entries" }
 
-// chainRow is one audit_chain row: the entry sealed at seq.
+// chainRow is one audit_chain row: the entry sealed at seq, with copies
+// of its search columns (see searchOf).
 type chainRow struct {
 	Seq      int64 `gorm:"primaryKey;autoIncrement:false"`
 	EntryID  string
 	PrevHash string
 	Hash     string
 	SealedAt time.Time
+	Search   search `gorm:"embedded"`
+}
+
+// search is what List filters on. It is copied from the entry into the
+// chain when sealing, and indexed there: recording an entry, on the
+// request's path, then maintains no index but its keys, and the sequencer
+// maintains these in large batches off that path.
+type search struct {
+	At         time.Time
+	CaseID     string
+	UserID     string
+	AgencyID   string
+	ResourceID string
+}
+
+func searchOf(r entryRow) search {
+	return search{At: r.At.UTC(), CaseID: r.CaseID, UserID: r.UserID, AgencyID: r.AgencyID, ResourceID: r.ResourceID}
+}
+
+func (s search) matches(r entryRow) bool {
+	return s.At.Equal(r.At) && s.CaseID == r.CaseID && s.UserID == r.UserID && s.AgencyID == r.AgencyID && s.ResourceID == r.ResourceID
 }
 
 func (chainRow) TableName() string { return "audit_chain" }

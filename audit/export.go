@@ -63,6 +63,7 @@ type sealed struct {
 	Hash     string
 	SealedAt time.Time
 	Entry    *entryRow // nil when the entry is missing
+	Search   *search   // the chain's copy of the search columns (database only)
 }
 
 // Export writes the sealed log as JSON Lines: a header, every sealed entry
@@ -142,7 +143,7 @@ func readChain(ctx context.Context, db *gorm.DB, fn func(sealed) error) error {
 			byID[e.ID] = normalizeRead(e)
 		}
 		for _, c := range page {
-			s := sealed{Seq: c.Seq, PrevHash: c.PrevHash, Hash: c.Hash, SealedAt: c.SealedAt.UTC()}
+			s := sealed{Seq: c.Seq, PrevHash: c.PrevHash, Hash: c.Hash, SealedAt: c.SealedAt.UTC(), Search: &c.Search}
 			if e, ok := byID[c.EntryID]; ok {
 				s.Entry = &e
 			}

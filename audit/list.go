@@ -33,8 +33,7 @@ const (
 	MaxListLimit     = 1000
 )
 
-// Recorded is an entry as read back, with its place in the chain (Seq 0
-// while not yet sealed).
+// Recorded is a sealed entry as read back, with its place in the chain.
 type Recorded struct {
 	Entry
 	Seq int64
@@ -47,8 +46,10 @@ type Page struct {
 	Next    string
 }
 
-// List returns the entries matching f, newest first, a page at a time.
-// Authorization (who may read which case's record) is the caller's.
+// List returns the sealed entries matching f, newest (highest seq) first,
+// a page at a time. Entries show once sealed, within a second or so of
+// being recorded. Authorization (who may read which case's record) is the
+// caller's.
 func List(ctx context.Context, db *gorm.DB, f Filter) (Page, error) {
 	if f.Limit == 0 {
 		f.Limit = DefaultListLimit
@@ -56,7 +57,7 @@ func List(ctx context.Context, db *gorm.DB, f Filter) (Page, error) {
 	if f.Limit < 1 || f.Limit > MaxListLimit {
 		return Page{}, fmt.Errorf("%w: limit must be 1 to %d", ErrInvalidFilter, MaxListLimit)
 	}
-	q := db.WithContext(ctx).Model(&entryRow{})
+	q := db.WithContext(ctx).Model(&chainRow{})
 	for col, v := range map[string]string{"case_id": f.CaseID, "user_id": f.UserID, "agency_id": f.AgencyID, "resource_id": f.ResourceID} {
 		if v != "" {
 			q = q.Where(col+" = ?", v)
@@ -69,50 +70,43 @@ func List(ctx context.Context, db *gorm.DB, f Filter) (Page, error) {
 		q = q.Where("at < ?", f.To.UTC())
 	}
 	if f.Cursor != "" {
-		at, id, err := decodeCursor(f.Cursor)
+		before, err := decodeCursor(f.Cursor)
 		if err != nil {
 			return Page{}, err
 		}
-		q = q.Where("at < ? OR (at = ? AND id < ?)", at, at, id)
+		q = q.Where("seq < ?", before)
 	}
-	var rows []entryRow
-	if err := q.Order("at DESC, id DESC").Limit(f.Limit + 1).Find(&rows).Error; err != nil {
+	var chain []chainRow
+	if err := q.Order("seq DESC").Limit(f.Limit + 1).Find(&chain).Error; err != nil {
 		return Page{}, fmt.Errorf("audit: list: %w", err)
 	}
 	var page Page
-	if len(rows) > f.Limit {
-		rows = rows[:f.Limit]
-		last := rows[len(rows)-1]
-		page.Next = encodeCursor(last.At, last.ID)
+	if len(chain) > f.Limit {
+		chain = chain[:f.Limit]
+		page.Next = encodeCursor(chain[len(chain)-1].Seq)
 	}
-	seqs, err := seqsOf(ctx, db, rows)
-	if err != nil {
-		return Page{}, err
+	if len(chain) == 0 {
+		return page, nil
 	}
-	page.Entries = make([]Recorded, len(rows))
-	for i, r := range rows {
-		page.Entries[i] = Recorded{Entry: r.entry(), Seq: seqs[r.ID]}
+	ids := make([]string, len(chain))
+	for i, c := range chain {
+		ids[i] = c.EntryID
+	}
+	var rows []entryRow
+	if err := db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return Page{}, fmt.Errorf("audit: list: %w", err)
+	}
+	byID := make(map[string]entryRow, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	page.Entries = make([]Recorded, 0, len(chain))
+	for _, c := range chain {
+		if r, ok := byID[c.EntryID]; ok { // a missing entry is for Verify to report
+			page.Entries = append(page.Entries, Recorded{Entry: r.entry(), Seq: c.Seq})
+		}
 	}
 	return page, nil
-}
-
-func seqsOf(ctx context.Context, db *gorm.DB, rows []entryRow) (map[string]int64, error) {
-	seqs := make(map[string]int64, len(rows))
-	if len(rows) == 0 {
-		return seqs, nil
-	}
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	var chain []chainRow
-	if err := db.WithContext(ctx).Where("entry_id IN ?", ids).Find(&chain).Error; err != nil {
-		return nil, fmt.Errorf("audit: list: %w", err)
-	}
-	for _, c := range chain {
-		seqs[c.EntryID] = c.Seq
-	}
-	return seqs, nil
 }
 
 // entry turns a stored row back into an Entry.
@@ -133,21 +127,21 @@ func (r entryRow) entry() Entry {
 	return e
 }
 
-// The cursor is the time (Unix microseconds) and ID of the last entry
-// shown, so a page never repeats or skips an entry as new ones arrive.
-func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "/" + id))
+// The cursor is the seq of the last entry shown, so a page never repeats
+// or skips an entry as new ones arrive.
+func encodeCursor(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("seq:" + strconv.FormatInt(seq, 10)))
 }
 
-func decodeCursor(c string) (time.Time, string, error) {
+func decodeCursor(c string) (int64, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return time.Time{}, "", fmt.Errorf("%w: malformed cursor", ErrInvalidFilter)
+		return 0, fmt.Errorf("%w: malformed cursor", ErrInvalidFilter)
 	}
-	us, id, ok := strings.Cut(string(b), "/")
-	n, err := strconv.ParseInt(us, 10, 64)
-	if !ok || err != nil || id == "" || len(id) > MaxIDLen {
-		return time.Time{}, "", fmt.Errorf("%w: malformed cursor", ErrInvalidFilter)
+	text, ok := strings.CutPrefix(string(b), "seq:")
+	n, err := strconv.ParseInt(text, 10, 64)
+	if !ok || err != nil || n < 1 {
+		return 0, fmt.Errorf("%w: malformed cursor", ErrInvalidFilter)
 	}
-	return time.UnixMicro(n).UTC(), id, nil
+	return n, nil
 }

@@ -36,6 +36,11 @@ type SequencerOptions struct {
 	// LeaderRetry is how often a node that is not the sequencer tries to
 	// become it (default 2s).
 	LeaderRetry time.Duration
+	// OnSealed, when set, is given each batch of entries just sealed, in
+	// chain order, on the leading node only: the audit stream, once, for
+	// rules such as exfiltration alerts. It runs on the sequencer's
+	// goroutine, so it must be quick (hand work off, never block).
+	OnSealed func([]Recorded)
 }
 
 // Sequencer seals committed entries into the hash chain, in commit order,
@@ -266,7 +271,7 @@ func (s *Sequencer) sealBatch(conn *gorm.DB, st *chainState) (int, error) {
 	for i, r := range rows {
 		seq++
 		h := chainHash(head, normalizeRead(r.Entry))
-		chain[i] = chainRow{Seq: seq, EntryID: r.Entry.ID, PrevHash: head, Hash: h, SealedAt: now}
+		chain[i] = chainRow{Seq: seq, EntryID: r.Entry.ID, PrevHash: head, Hash: h, SealedAt: now, Search: searchOf(r.Entry)}
 		head = h
 	}
 	err = conn.Transaction(func(tx *gorm.DB) error {
@@ -277,6 +282,13 @@ func (s *Sequencer) sealBatch(conn *gorm.DB, st *chainState) (int, error) {
 	}
 	last := rows[len(rows)-1]
 	st.seq, st.head, st.lastPos, st.lastXid = seq, head, last.Pos, last.Xid
+	if s.opts.OnSealed != nil {
+		out := make([]Recorded, len(rows))
+		for i, r := range rows {
+			out[i] = Recorded{Entry: r.Entry.entry(), Seq: chain[i].Seq}
+		}
+		s.opts.OnSealed(out)
+	}
 	return len(rows), nil
 }
 

@@ -204,3 +204,23 @@ func TestSequencer_CheckpointsAtLeastEveryInterval(t *testing.T) {
 		t.Error("a checkpoint interval over a minute was accepted")
 	}
 }
+
+func TestSequencer_OnSealedStreamsEntriesInChainOrder(t *testing.T) {
+	d := testenv.SQLite(t)
+	var got []Recorded
+	s, err := NewSequencer(d.DB, SequencerOptions{Signer: newSigner(t), Log: testenv.Discard, BatchSize: 2,
+		OnSealed: func(batch []Recorded) { got = append(got, batch...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendCommitted(t, d.DB, 5)
+	sealAll(t, s)
+	if len(got) != 5 {
+		t.Fatalf("OnSealed saw %d entries, want 5", len(got))
+	}
+	for i, r := range got {
+		if r.Seq != int64(i+1) || r.RequestID != entry(i).RequestID || r.ID == "" {
+			t.Errorf("entry %d: seq %d request %q, want seq %d request %q", i, r.Seq, r.RequestID, i+1, entry(i).RequestID)
+		}
+	}
+}

@@ -119,6 +119,7 @@ func TestVerify_DetectsTampering(t *testing.T) {
 		name     string
 		tamper   func(t *testing.T, db *gorm.DB, cps []Checkpoint) []string // returns extra checkpoints
 		otherKey bool
+		dbOnly   bool
 		wantSeq  int64
 		wantKind string
 	}{
@@ -133,11 +134,20 @@ func TestVerify_DetectsTampering(t *testing.T) {
 		{
 			name: "entry edited and the chain after it recomputed",
 			tamper: func(t *testing.T, db *gorm.DB, _ []Checkpoint) []string {
-				asSuperuser(t, db, "UPDATE audit_entries SET user_id = 'someone-else' WHERE id = '"+entryIDAt(t, db, 4)+"'")
+				asSuperuser(t, db, "UPDATE audit_entries SET action = 'case.list' WHERE id = '"+entryIDAt(t, db, 4)+"'")
 				rechain(t, db)
 				return nil
 			},
 			wantSeq: 10, wantKind: Modified,
+		},
+		{
+			name: "search copy edited to hide an entry from a case's record",
+			tamper: func(t *testing.T, db *gorm.DB, _ []Checkpoint) []string {
+				asSuperuser(t, db, "UPDATE audit_chain SET case_id = 'elsewhere' WHERE seq = 3")
+				return nil
+			},
+			dbOnly:  true, // an export carries entries, not the database's search copies
+			wantSeq: 3, wantKind: Modified,
 		},
 		{
 			name: "entry and its chain position deleted",
@@ -223,7 +233,12 @@ func TestVerify_DetectsTampering(t *testing.T) {
 					if tt.otherKey {
 						keys = keysOf(newSigner(t))
 					}
-					_, err := verifyBoth(t, d.DB, keys, extra)
+					var err error
+					if tt.dbOnly {
+						_, err = VerifyDB(context.Background(), d.DB, keys, extra)
+					} else {
+						_, err = verifyBoth(t, d.DB, keys, extra)
+					}
 					var inc *Inconsistency
 					if !errors.As(err, &inc) {
 						t.Fatalf("verify: %v, want an inconsistency", err)

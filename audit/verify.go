@@ -149,6 +149,9 @@ func verify(ctx context.Context, src chainSource, keys Keys, extra []string) (Re
 		if chainHash(s.PrevHash, *s.Entry) != s.Hash {
 			return &Inconsistency{s.Seq, Modified, fmt.Sprintf("entry %s does not match the hash it was sealed with", s.Entry.ID)}
 		}
+		if s.Search != nil && !s.Search.matches(*s.Entry) {
+			return &Inconsistency{s.Seq, Modified, fmt.Sprintf("the search columns kept with seq %d no longer match entry %s: it would be hidden from or misfiled in searches", s.Seq, s.Entry.ID)}
+		}
 		if s.PrevHash != prev {
 			b := s
 			broken = &b

@@ -205,10 +205,15 @@ func (w *Writer) commit(conn *gorm.DB, rows []entryRow) error {
 	ctx, cancel := context.WithTimeout(context.Background(), w.opts.CommitTimeout)
 	defer cancel()
 	err := conn.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return tx.Create(&rows).Error
+		return tx.CreateInBatches(&rows, insertChunk).Error
 	})
 	if err != nil {
 		return fmt.Errorf("audit: record: %w", err)
 	}
 	return nil
 }
+
+// insertChunk is the rows per INSERT statement within a batch: binding
+// thousands of parameters to one statement costs the SQLite driver more
+// than the statements it saves.
+var insertChunk = 32
