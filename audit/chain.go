@@ -40,6 +40,7 @@ type chainRow struct {
 	Hash     string
 	SealedAt time.Time
 	Search   search `gorm:"embedded"`
+	ScanFrom *int64 // PostgreSQL: see scanBounds
 }
 
 // search is what List filters on. It is copied from the entry into the

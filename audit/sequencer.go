@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -114,10 +115,21 @@ func (s *Sequencer) Run(ctx context.Context) error {
 type chainState struct {
 	seq     int64
 	head    string
-	lastPos int64  // SQLite: pos of the head's entry
-	lastXid string // PostgreSQL: xid of the head's entry
+	lastPos int64      // SQLite: pos of the head's entry
+	bounds  scanBounds // PostgreSQL: where unsealed entries can be
 	cpSeq   int64
 	cpAt    time.Time
+}
+
+// scanBounds say where, on PostgreSQL, unsealed entries can be: in
+// transactions that had not committed when the snapshot was taken, that
+// is with an xid in xip (running then) or at least xmax (begun after).
+// Every entry visible in that snapshot has been sealed. xmin, the lowest of
+// them, is kept with each chain position (scan_from) so that a new leader,
+// not knowing the old one's snapshot, can start from "xid >= xmin".
+type scanBounds struct {
+	xmin, xmax int64
+	xip        string // PostgreSQL array literal of xid8, like {} or {7,9}
 }
 
 func (s *Sequencer) isPostgres() bool { return s.db.Dialector.Name() == "postgres" }
@@ -173,23 +185,23 @@ func (s *Sequencer) lead(ctx context.Context) error {
 const roundTimeout = 30 * time.Second
 
 func (s *Sequencer) loadState(conn *gorm.DB) (chainState, error) {
-	st := chainState{head: genesisHash, lastXid: "0"}
+	st := chainState{head: genesisHash, bounds: scanBounds{xip: "{}"}}
 	var head struct {
-		Seq  int64
-		Hash string
-		Pos  int64
-		Xid  string
+		Seq      int64
+		Hash     string
+		Pos      int64
+		ScanFrom *int64
 	}
-	q := "SELECT c.seq, c.hash, e.pos, '' AS xid FROM audit_chain c JOIN audit_entries e ON e.id = c.entry_id ORDER BY c.seq DESC LIMIT 1"
-	if s.isPostgres() {
-		q = "SELECT c.seq, c.hash, e.pos, e.xid::text AS xid FROM audit_chain c JOIN audit_entries e ON e.id = c.entry_id ORDER BY c.seq DESC LIMIT 1"
-	}
-	res := conn.Raw(q).Scan(&head)
+	res := conn.Raw("SELECT c.seq, c.hash, e.pos, c.scan_from FROM audit_chain c JOIN audit_entries e ON e.id = c.entry_id ORDER BY c.seq DESC LIMIT 1").
+		Scan(&head)
 	if res.Error != nil {
 		return st, fmt.Errorf("audit: read chain head: %w", res.Error)
 	}
 	if res.RowsAffected > 0 {
-		st.seq, st.head, st.lastPos, st.lastXid = head.Seq, head.Hash, head.Pos, head.Xid
+		st.seq, st.head, st.lastPos = head.Seq, head.Hash, head.Pos
+		if head.ScanFrom != nil {
+			st.bounds = scanBounds{xmin: *head.ScanFrom, xmax: *head.ScanFrom, xip: "{}"}
+		}
 	}
 	var cp struct {
 		Seq      int64
@@ -206,6 +218,15 @@ func (s *Sequencer) loadState(conn *gorm.DB) (chainState, error) {
 // round seals every committed entry, then signs a checkpoint when one is
 // due (or, with final, whenever the head moved).
 func (s *Sequencer) round(conn *gorm.DB, st *chainState, final bool) error {
+	var next scanBounds
+	if s.isPostgres() {
+		// Taken before looking: whatever this round does not see committed
+		// was still running at this snapshot, or began after it.
+		var err error
+		if next, err = currentBounds(conn); err != nil {
+			return err
+		}
+	}
 	for {
 		n, err := s.sealBatch(conn, st)
 		if err != nil {
@@ -215,6 +236,7 @@ func (s *Sequencer) round(conn *gorm.DB, st *chainState, final bool) error {
 			break
 		}
 	}
+	st.bounds = next
 	now := time.Now()
 	if st.seq > st.cpSeq && (final || now.Sub(st.cpAt) >= s.opts.CheckpointEvery) {
 		if err := s.checkpoint(conn, st, now); err != nil {
@@ -235,21 +257,21 @@ type sealRow struct {
 const entryColumns = "e.id, e.at, e.user_id, e.agency_id, e.token_id, e.client_ip, e.user_agent, e.action, " +
 	"e.resource_type, e.resource_id, e.case_id, e.outcome, e.request_id, e.range_offset, e.range_length, e.detail"
 
-// unsealed reads the next committed entries in commit order. On SQLite
-// write transactions are serialised, so pos is commit order. On PostgreSQL
-// pos is insert order, and a transaction that inserted early may commit
-// late; so only entries of transactions older than every transaction still
-// running are taken (their xid is below the snapshot's xmin, so they are
-// all visible and no more can appear), ordered by (xid, pos). Everything
-// below the head's xid is sealed already.
+// unsealed reads committed entries not yet sealed. On SQLite write
+// transactions are serialised, so pos is commit order and the entries past
+// the head's pos are the unsealed ones. On PostgreSQL pos is insert order,
+// and a transaction that inserted early may commit late, so the entries of
+// transactions not committed at the last round's snapshot are searched
+// (see scanBounds), each sealed once it is committed, in (xid, pos) order
+// within a round.
 func (s *Sequencer) unsealed(conn *gorm.DB, st *chainState) ([]sealRow, error) {
 	var rows []sealRow
 	var err error
 	if s.isPostgres() {
 		err = conn.Raw("SELECT "+entryColumns+", e.pos, e.xid::text AS xid FROM audit_entries e"+
-			" WHERE e.xid >= ?::xid8 AND e.xid < pg_snapshot_xmin(pg_current_snapshot())"+
+			" WHERE (e.xid >= ?::text::xid8 OR e.xid = ANY(?::text::xid8[]))"+
 			" AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = e.id)"+
-			" ORDER BY e.xid, e.pos LIMIT ?", st.lastXid, s.opts.BatchSize).Scan(&rows).Error
+			" ORDER BY e.xid, e.pos LIMIT ?", strconv.FormatInt(st.bounds.xmax, 10), st.bounds.xip, s.opts.BatchSize).Scan(&rows).Error
 	} else {
 		err = conn.Raw("SELECT "+entryColumns+", e.pos, '' AS xid FROM audit_entries e WHERE e.pos > ? ORDER BY e.pos LIMIT ?",
 			st.lastPos, s.opts.BatchSize).Scan(&rows).Error
@@ -258,6 +280,20 @@ func (s *Sequencer) unsealed(conn *gorm.DB, st *chainState) ([]sealRow, error) {
 		return nil, fmt.Errorf("audit: read unsealed entries: %w", err)
 	}
 	return rows, nil
+}
+
+// currentBounds reads the snapshot of now as scanBounds.
+func currentBounds(conn *gorm.DB) (scanBounds, error) {
+	var b struct {
+		Xmin, Xmax int64
+		Xip        string
+	}
+	err := conn.Raw("SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax," +
+		" ARRAY(SELECT pg_snapshot_xip(s))::text AS xip FROM pg_current_snapshot() AS s").Scan(&b).Error
+	if err != nil {
+		return scanBounds{}, fmt.Errorf("audit: read snapshot: %w", err)
+	}
+	return scanBounds{xmin: b.Xmin, xmax: b.Xmax, xip: b.Xip}, nil
 }
 
 func (s *Sequencer) sealBatch(conn *gorm.DB, st *chainState) (int, error) {
@@ -272,6 +308,9 @@ func (s *Sequencer) sealBatch(conn *gorm.DB, st *chainState) (int, error) {
 		seq++
 		h := chainHash(head, normalizeRead(r.Entry))
 		chain[i] = chainRow{Seq: seq, EntryID: r.Entry.ID, PrevHash: head, Hash: h, SealedAt: now, Search: searchOf(r.Entry)}
+		if s.isPostgres() {
+			chain[i].ScanFrom = &st.bounds.xmin
+		}
 		head = h
 	}
 	err = conn.Transaction(func(tx *gorm.DB) error {
@@ -281,7 +320,7 @@ func (s *Sequencer) sealBatch(conn *gorm.DB, st *chainState) (int, error) {
 		return 0, fmt.Errorf("audit: seal: %w", err)
 	}
 	last := rows[len(rows)-1]
-	st.seq, st.head, st.lastPos, st.lastXid = seq, head, last.Pos, last.Xid
+	st.seq, st.head, st.lastPos = seq, head, last.Pos
 	if s.opts.OnSealed != nil {
 		out := make([]Recorded, len(rows))
 		for i, r := range rows {

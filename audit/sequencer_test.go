@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,10 +15,12 @@ import (
 // A transaction that wrote its entry early but commits late must not be
 // skipped: a sequencer sealing "everything past the last sealed pos" would
 // seal the later entry, move past the early one's pos, and never seal it.
-func TestSequencer_PostgresSealsSlowTransactionInCommitOrder(t *testing.T) {
+// Nor may the open transaction hold the others back. And a new leader,
+// after the one that saw the slow transaction open is gone, must find it.
+func TestSequencer_PostgresSealsSlowTransactionWithoutWaitingForIt(t *testing.T) {
 	d := testenv.Postgres(t)
 	ctx := context.Background()
-	s := newSequencer(t, d.DB, newSigner(t), nil)
+	signer := newSigner(t)
 
 	slow := d.DB.Begin()
 	if err := Append(ctx, slow, Entry{Action: "case.update", Outcome: Success, ResourceID: "slow"}); err != nil {
@@ -28,36 +31,70 @@ func TestSequencer_PostgresSealsSlowTransactionInCommitOrder(t *testing.T) {
 	if err := w.Record(ctx, Entry{Action: "case.read", Outcome: Success, ResourceID: "fast"}); err != nil {
 		t.Fatal(err)
 	}
-
-	var st chainState
-	err := d.DB.Connection(func(conn *gorm.DB) error {
+	// The first leader seals around the open transaction, in two rounds,
+	// the second starting from the first's snapshot.
+	first := newSequencer(t, d.DB, signer, nil)
+	err := first.db.Connection(func(conn *gorm.DB) error {
 		conn = conn.Session(&gorm.Session{})
-		var err error
-		if st, err = s.loadState(conn); err != nil {
+		st, err := first.loadState(conn)
+		if err != nil {
 			return err
 		}
-		_, err = s.sealBatch(conn, &st)
-		return err
+		if err := first.round(conn, &st, false); err != nil {
+			return err
+		}
+		if err := w.Record(ctx, Entry{Action: "case.read", Outcome: Success, ResourceID: "mid"}); err != nil {
+			return err
+		}
+		return first.round(conn, &st, false)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.seq != 0 {
-		t.Fatalf("sealed %d entries while an older transaction was open; its entry would be skipped", st.seq)
+	if got := sealedResources(t, d.DB); len(got) != 2 || got[0] != "fast" || got[1] != "mid" {
+		t.Fatalf("with the slow transaction open the chain holds %v, want [fast mid]", got)
 	}
+
 	if err := slow.Commit().Error; err != nil {
 		t.Fatal(err)
 	}
-	sealAll(t, s)
+	if err := w.Record(ctx, Entry{Action: "case.read", Outcome: Success, ResourceID: "later"}); err != nil {
+		t.Fatal(err)
+	}
+	// A new leader, knowing only what the database says.
+	oneRound(t, newSequencer(t, d.DB, signer, nil))
+	if got := sealedResources(t, d.DB); strings.Join(got, " ") != "fast mid slow later" {
+		t.Errorf("chain holds %v, want [fast mid slow later]", got)
+	}
+	if _, err := VerifyDB(ctx, d.DB, keysOf(signer), nil); err != nil {
+		t.Fatal(err)
+	}
+}
 
-	var order []string
-	err = d.DB.Raw("SELECT e.resource_id FROM audit_chain c JOIN audit_entries e ON e.id = c.entry_id ORDER BY c.seq").Scan(&order).Error
+// oneRound runs one sealing round of s, as its leader would.
+func oneRound(t *testing.T, s *Sequencer) {
+	t.Helper()
+	err := s.db.Connection(func(conn *gorm.DB) error {
+		conn = conn.Session(&gorm.Session{})
+		st, err := s.loadState(conn)
+		if err != nil {
+			return err
+		}
+		return s.round(conn, &st, false)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(order) != 2 || order[0] != "slow" || order[1] != "fast" {
-		t.Errorf("chain holds %v, want [slow fast]", order)
+}
+
+func sealedResources(t *testing.T, db *gorm.DB) []string {
+	t.Helper()
+	var order []string
+	err := db.Raw("SELECT e.resource_id FROM audit_chain c JOIN audit_entries e ON e.id = c.entry_id ORDER BY c.seq").Scan(&order).Error
+	if err != nil {
+		t.Fatal(err)
 	}
+	return order
 }
 
 // Two nodes run a sequencer on one database; the leader stops half way and

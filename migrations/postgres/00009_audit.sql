@@ -5,8 +5,11 @@
 -- every audit table.
 --
 -- xid is the writing transaction's ID. Entries commit in a different order
--- from their pos, so the sequencer seals only entries whose transaction is
--- older than every transaction still running, in (xid, pos) order.
+-- from their pos, so the sequencer does not seal "everything past the last
+-- pos": each round it looks only at entries of transactions that were still
+-- running (or not yet begun) at its previous round's snapshot, and seals
+-- those now committed, so no entry is skipped and none waits for another
+-- transaction.
 
 -- +goose Up
 CREATE TABLE audit_entries (
@@ -44,7 +47,10 @@ CREATE TABLE audit_chain (
     case_id     TEXT NOT NULL DEFAULT '',
     user_id     TEXT NOT NULL DEFAULT '',
     agency_id   TEXT NOT NULL DEFAULT '',
-    resource_id TEXT NOT NULL DEFAULT ''
+    resource_id TEXT NOT NULL DEFAULT '',
+    -- The lowest transaction ID that may still have unsealed entries when this
+    -- position was sealed: where a new leader starts looking.
+    scan_from   BIGINT
 );
 CREATE INDEX audit_chain_case ON audit_chain (case_id, seq);
 CREATE INDEX audit_chain_user ON audit_chain (user_id, seq);

@@ -38,7 +38,9 @@ CREATE TABLE audit_chain (
     case_id     TEXT NOT NULL DEFAULT '',
     user_id     TEXT NOT NULL DEFAULT '',
     agency_id   TEXT NOT NULL DEFAULT '',
-    resource_id TEXT NOT NULL DEFAULT ''
+    resource_id TEXT NOT NULL DEFAULT '',
+    -- PostgreSQL only (where a new sequencer starts looking); NULL here.
+    scan_from   INTEGER
 );
 CREATE INDEX audit_chain_case ON audit_chain (case_id, seq);
 CREATE INDEX audit_chain_user ON audit_chain (user_id, seq);
