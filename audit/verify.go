@@ -13,13 +13,13 @@ import (
 
 // Kinds of inconsistency Verify names.
 const (
-	Modified          = "modified"      // an entry, or its chain fields, changed after sealing
-	Deleted           = "deleted"       // an entry or chain position is missing
-	Reordered         = "reordered"     // entries are in a different order than sealed
-	Truncated         = "truncated"     // the chain ends before a signed checkpoint
-	UnknownKey        = "unknown key"   // a checkpoint is signed by a key not given to Verify
-	BadSignature      = "bad signature" // a checkpoint's signature does not verify
-	MalformedCheckpnt = "malformed checkpoint"
+	Modified            = "modified"      // an entry, or its chain fields, changed after sealing
+	Deleted             = "deleted"       // an entry or chain position is missing
+	Reordered           = "reordered"     // entries are in a different order than sealed
+	Truncated           = "truncated"     // the chain ends before a signed checkpoint
+	UnknownKey          = "unknown key"   // a checkpoint is signed by a key not given to Verify
+	BadSignature        = "bad signature" // a checkpoint's signature does not verify
+	MalformedCheckpoint = "malformed checkpoint"
 )
 
 // Inconsistency is the first thing Verify found wrong with the log.
@@ -129,7 +129,7 @@ func verify(ctx context.Context, src chainSource, keys Keys, extra []string) (Re
 		case errors.Is(err, ErrBadSignature):
 			return rep, &Inconsistency{cp.Seq, BadSignature, fmt.Sprintf("the checkpoint of %s does not verify with key %s: it was altered", cp.Time.Format(time.RFC3339), cp.KeyID)}
 		case err != nil:
-			return rep, &Inconsistency{0, MalformedCheckpnt, fmt.Sprintf("a checkpoint cannot be read: %v", err)}
+			return rep, &Inconsistency{0, MalformedCheckpoint, fmt.Sprintf("a checkpoint cannot be read: %v", err)}
 		}
 		bySeq[cp.Seq] = append(bySeq[cp.Seq], cp)
 		cps = append(cps, cp)
