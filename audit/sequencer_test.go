@@ -138,7 +138,6 @@ func TestSequencer_PostgresTwoNodesMakeOneChain(t *testing.T) {
 	w.Close()
 	stopB()
 	running.Wait()
-	sealAll(t, a)
 
 	rep, err := VerifyDB(context.Background(), d.DB, keysOf(signer), nil)
 	if err != nil {
