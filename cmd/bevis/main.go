@@ -58,6 +58,9 @@ Commands:
   evidence verify  re-check every custody chain and re-hash stored evidence (--case REF for one case)
   evidence verify-manifest FILE
                    check a case's evidence manifest offline
+  audit verify     check the audit log offline, from the database or an export
+  audit export | checkpoints | public-key
+                   export the audit log or its checkpoints; print the checkpoint key
   healthcheck      exit 0 when the local server answers /healthz (for container health checks)
   version          print the version
 
@@ -82,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return keys(ctx, rest, getenv, stdout, stderr)
 	case "evidence":
 		return evidenceCmd(ctx, rest, getenv, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout)
 	case "version":

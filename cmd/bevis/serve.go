@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/api"
+	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/frontend"
@@ -23,8 +25,44 @@ import (
 	"github.com/bevis-ir/bevis/internal/retry"
 )
 
+// checkpointStore keeps each audit checkpoint in the evidence store under
+// a legal hold, so it cannot be deleted or overwritten there.
+type checkpointStore struct{ store evidence.BlobStore }
+
+func (c checkpointStore) PutLocked(ctx context.Context, key string, data []byte) error {
+	_, err := c.store.Put(ctx, key, bytes.NewReader(data), int64(len(data)), evidence.PutOptions{LegalHold: true})
+	if errors.Is(err, evidence.ErrObjectExists) {
+		return nil // written before a restart cut the round short; keys are per seq
+	}
+	return err
+}
+
+// startSequencer runs the audit sequencer until the returned stop is
+// called; stop waits for its last round.
+func startSequencer(cfg config.Config, gdb *gorm.DB, store evidence.BlobStore, log *slog.Logger) (stop func(), err error) {
+	signer, err := loadAuditSigner(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	seq, err := audit.NewSequencer(gdb, audit.SequencerOptions{Signer: signer, Store: checkpointStore{store}, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("audit checkpoints signed", "key_id", signer.KeyID())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := seq.Run(ctx); err != nil {
+			log.Error("audit sequencer stopped with an error", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
+}
+
 // serve runs Bevis until ctx ends, then shuts down in order: stop
-// accepting and drain requests in flight, then close the stores.
+// accepting and drain requests in flight, then stop the workers (the audit
+// sequencer seals what they recorded), then close the stores.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, ok, err := loadConfig("serve", args, getenv, stdout)
 	if !ok {
@@ -65,6 +103,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
+	stopSequencer, err := startSequencer(cfg, gdb, store, log)
+	if err != nil {
+		return err
+	}
+	defer stopSequencer() // also on the error paths below; after the HTTP drain on the normal one
+
 	deps, err := apiDeps(cfg, gdb, log)
 	if err != nil {
 		return err
@@ -101,6 +145,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	stopWorkers()
 	wg.Wait()
+	stopSequencer() // seals what the drained requests recorded and signs the head
 	log.Info("stopped")
 	return nil
 }

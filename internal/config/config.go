@@ -26,6 +26,9 @@ const DefaultTokenKeysName = "token-signing-keys.pem"
 // DefaultMasterKeysName is the master key file made in the data dir on a
 // first start without BEVIS_MASTER_KEY_FILE.
 const DefaultMasterKeysName = "master-keys"
+// DefaultAuditKeyName is the audit checkpoint signing key made in the data
+// dir on a first start without BEVIS_AUDIT_KEY_FILE.
+const DefaultAuditKeyName = "audit-checkpoint-key.pem"
 
 // Config is the effective configuration of one Bevis process.
 type Config struct {
@@ -54,6 +57,7 @@ type Config struct {
 
 	TokenKeysFile string // PEM of the Ed25519 keys that sign access tokens
 	MasterKeyFile string // master keys wrapping the case data keys of evidence encryption
+	AuditKeyFile  string // PEM of the Ed25519 key that signs audit checkpoints
 	TokenIssuer   string
 	SessionTTL    time.Duration
 	TLSCertFile   string
@@ -213,6 +217,9 @@ func (c *Config) applyDerivedDefaults() {
 	}
 	if c.MasterKeyFile == "" {
 		c.MasterKeyFile = filepath.Join(c.DataDir, DefaultMasterKeysName)
+	}
+	if c.AuditKeyFile == "" {
+		c.AuditKeyFile = filepath.Join(c.DataDir, DefaultAuditKeyName)
 	}
 }
 

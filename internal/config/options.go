@@ -166,6 +166,12 @@ var options = []*option{
 		get:   func(c Config) string { return c.MasterKeyFile },
 	},
 	{
+		flag: "audit-key-file", env: "BEVIS_AUDIT_KEY_FILE",
+		usage: "PEM file of the Ed25519 private key signing audit checkpoints (default DATA_DIR/" + DefaultAuditKeyName + ", made on first start)",
+		set:   func(c *Config, v string) error { c.AuditKeyFile = v; return nil },
+		get:   func(c Config) string { return c.AuditKeyFile },
+	},
+	{
 		flag: "token-issuer", env: "BEVIS_TOKEN_ISSUER", def: "bevis",
 		usage: "the iss of access tokens; give every node of one deployment the same",
 		set:   func(c *Config, v string) error { c.TokenIssuer = v; return nonEmpty(v) },
