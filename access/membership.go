@@ -27,9 +27,9 @@ type UserMember struct {
 	UserID   string
 	Name     string // the person's, for showing to others on the case
 	AgencyID string
-	Role    CaseRole
-	AddedBy string
-	AddedAt time.Time
+	Role     CaseRole
+	AddedBy  string
+	AddedAt  time.Time
 }
 
 // Exclusion cuts a user off a case whatever they are granted.

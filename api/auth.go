@@ -88,7 +88,7 @@ func (s *server) login(c *fiber.Ctx) error {
 		ClientIP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent),
 	})
 	if err != nil {
-		return err
+		return s.recordSignIn(c, in.Email, err)
 	}
 	return s.sendGrant(c, g)
 }

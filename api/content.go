@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/evidence"
 )
 
@@ -137,6 +138,7 @@ func (s *server) upload(c *fiber.Ctx) (evidence.Upload, error) {
 	if err != nil {
 		return evidence.Upload{}, err
 	}
+	auditCase(c, up.CaseID)
 	if err := s.authorize(c, access.ActionCaseWrite, access.Resource{CaseID: up.CaseID}); err != nil {
 		return evidence.Upload{}, err
 	}
@@ -230,6 +232,8 @@ func (s *server) getContent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The download goes on the record (in auditTrail) before its first byte.
+	c.Locals(localAuditRange, &audit.ByteRange{Offset: offset, Length: length})
 	c.Set(fiber.HeaderContentType, "application/octet-stream")
 	c.Set(fiber.HeaderContentDisposition, attachment(it))
 	c.Set(fiber.HeaderAcceptRanges, "bytes")

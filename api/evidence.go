@@ -212,6 +212,7 @@ func (s *server) item(c *fiber.Ctx, action access.Action) (evidence.Item, error)
 	if err != nil {
 		return evidence.Item{}, err
 	}
+	auditCase(c, it.CaseID)
 	if err := s.authorize(c, action, access.Resource{CaseID: it.CaseID}); err != nil {
 		return evidence.Item{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/testenv"
@@ -90,6 +91,8 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		evidence.UploadLimits{MaxSize: 1 << 30, CaseQuota: 1 << 32, Expiry: time.Hour, PartSize: evidence.MinPartSize},
 		evidence.RetentionPolicy{Mode: evidence.Governance, Period: time.Hour})
 	deps.Content = evidence.NewContent(d.DB, store, keyring)
+	deps.Audit = audit.NewWriter(d.DB, audit.WriterOptions{})
+	t.Cleanup(deps.Audit.Close)
 	app, err := New(deps)
 	if err != nil {
 		t.Fatal(err)

@@ -19,9 +19,9 @@ type userMemberJSON struct {
 	UserID   string `json:"user_id"`
 	Name     string `json:"name"`
 	AgencyID string `json:"agency_id"`
-	Role    string `json:"role"`
-	AddedBy string `json:"added_by"`
-	AddedAt string `json:"added_at"`
+	Role     string `json:"role"`
+	AddedBy  string `json:"added_by"`
+	AddedAt  string `json:"added_at"`
 }
 
 type exclusionJSON struct {
@@ -39,6 +39,7 @@ type membersJSON struct {
 
 func (s *server) caseAction(c *fiber.Ctx, action access.Action) (string, error) {
 	id := c.Params("id")
+	auditCase(c, id)
 	return id, s.authorize(c, action, access.Resource{CaseID: id})
 }
 

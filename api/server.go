@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/config"
@@ -38,6 +40,7 @@ type Deps struct {
 	Items       *evidence.Items
 	Uploads     *evidence.Uploads
 	Content     *evidence.Content
+	Audit       *audit.Writer
 }
 
 // pinger is a dependency /readyz checks.
@@ -153,6 +156,9 @@ func New(d Deps) (*fiber.App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.Audit == nil {
+		return nil, errors.New("api: no audit writer: every request of case data must be recorded")
+	}
 	s := &server{Deps: d, metrics: newMetrics(sqlDB)}
 	cfg := d.Config
 	app := fiber.New(fiber.Config{
@@ -191,7 +197,7 @@ func New(d Deps) (*fiber.App, error) {
 			handlers = append(handlers, limit)
 		}
 		if !r.public {
-			handlers = append(handlers, s.requireAuth)
+			handlers = append(handlers, s.requireAuth, s.auditTrail(r))
 		}
 		app.Add(r.method, r.path, append(handlers, r.handler)...)
 	}

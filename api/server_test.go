@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/internal/config"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
@@ -43,7 +44,10 @@ func testConfig(t *testing.T) config.Config {
 
 func newTestApp(t *testing.T, mutate func(*Deps)) *fiber.App {
 	t.Helper()
-	d := Deps{Config: testConfig(t), DB: testenv.SQLite(t).DB, Evidence: fakePinger{}, Log: testenv.Logger(t), UI: testUI}
+	db := testenv.SQLite(t).DB
+	w := audit.NewWriter(db, audit.WriterOptions{})
+	t.Cleanup(w.Close)
+	d := Deps{Config: testConfig(t), DB: db, Evidence: fakePinger{}, Log: testenv.Logger(t), UI: testUI, Audit: w}
 	if mutate != nil {
 		mutate(&d)
 	}

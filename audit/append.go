@@ -19,5 +19,6 @@ func Append(ctx context.Context, tx *gorm.DB, e Entry) error {
 	if err := tx.WithContext(ctx).Create(&r).Error; err != nil {
 		return fmt.Errorf("audit: append: %w", err)
 	}
+	markAppended(ctx)
 	return nil
 }

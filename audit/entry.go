@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -248,4 +249,26 @@ func decodeDetail(s string) map[string]string {
 		return map[string]string{"undecodable_detail": s}
 	}
 	return d
+}
+
+type trailKey struct{}
+
+// Trail notes whether a request's change was recorded by Append in the
+// change's own transaction, so that the transport records only what the
+// domain did not.
+type Trail struct{ appended atomic.Bool }
+
+// WithTrail returns ctx carrying a new Trail.
+func WithTrail(ctx context.Context) (context.Context, *Trail) {
+	t := &Trail{}
+	return context.WithValue(ctx, trailKey{}, t), t
+}
+
+// Appended reports whether Append recorded anything under the trail.
+func (t *Trail) Appended() bool { return t.appended.Load() }
+
+func markAppended(ctx context.Context) {
+	if t, ok := ctx.Value(trailKey{}).(*Trail); ok {
+		t.appended.Store(true)
+	}
 }

@@ -318,6 +318,9 @@ func (s *Store) Create(ctx context.Context, creator access.Principal, in NewCase
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
+		if err := recordChange(ctx, tx, "cases.post", "cases", row.ID, row.ID); err != nil {
+			return err
+		}
 		if err := access.AddCreator(tx, row.ID, creator, now); err != nil {
 			return err
 		}

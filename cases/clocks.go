@@ -157,6 +157,9 @@ func (s *Store) MeetClock(ctx context.Context, by access.Principal, caseID strin
 		if err != nil {
 			return err
 		}
+		if err := recordChange(ctx, tx, "cases.clocks.met.post", "clocks", clock, caseID); err != nil {
+			return err
+		}
 		var c clockRow
 		err = tx.Where("case_id = ? AND clock = ?", caseID, clock).Take(&c).Error
 		switch {

@@ -93,6 +93,9 @@ func (t *Tasks) AddComment(ctx context.Context, p access.Principal, caseID strin
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
+		if err := recordChange(ctx, tx, "cases.comments.post", "comments", row.ID, caseID); err != nil {
+			return err
+		}
 		for _, userID := range mentions {
 			if err := tx.Create(&mentionRow{CommentID: row.ID, UserID: userID}).Error; err != nil {
 				return err

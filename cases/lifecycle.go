@@ -130,6 +130,9 @@ func (s *Store) Transition(ctx context.Context, by access.Principal, id string, 
 		if err != nil {
 			return err
 		}
+		if err := recordChange(ctx, tx, "cases.transitions.post", "cases", id, id); err != nil {
+			return err
+		}
 		from := Status(row.Status)
 		if !slices.Contains(transitions[from], m.To) {
 			return &TransitionError{From: from, To: m.To, Allowed: AllowedFrom(from)}

@@ -234,6 +234,9 @@ func (t *Tasks) CreateTask(ctx context.Context, p access.Principal, caseID strin
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
+		if err := recordChange(ctx, tx, "cases.tasks.post", "tasks", row.ID, caseID); err != nil {
+			return err
+		}
 		if len(items) > 0 {
 			return tx.Create(&items).Error
 		}
@@ -338,16 +341,20 @@ func (t *Tasks) UpdateTask(ctx context.Context, caseID, id string, ifVersion int
 		updates["assignee_user_id"], updates["assignee_agency_id"] = nonEmpty(user), nonEmpty(agency)
 		updates["delegated_to"], updates["acknowledged_at"], updates["acknowledged_by"] = nil, nil, nil
 	}
-	return t.change(ctx, caseID, id, ifVersion, func(*gorm.DB, Task) (map[string]any, error) { return updates, nil })
+	return t.change(ctx, "cases.tasks.patch", caseID, id, ifVersion, func(*gorm.DB, Task) (map[string]any, error) { return updates, nil })
 }
 
 // change updates a task in one transaction if it is still at ifVersion
 // (0: whatever its version), bumping the version; decide computes the
-// updates from the current task.
-func (t *Tasks) change(ctx context.Context, caseID, id string, ifVersion int64,
+// updates from the current task. action names the change for the audit
+// log, which records it in the same transaction.
+func (t *Tasks) change(ctx context.Context, action, caseID, id string, ifVersion int64,
 	decide func(tx *gorm.DB, current Task) (map[string]any, error)) (Task, error) {
 	var out Task
 	err := t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := recordChange(ctx, tx, action, "tasks", id, caseID); err != nil {
+			return err
+		}
 		current, err := t.task(tx, caseID, id)
 		if err != nil {
 			return err
@@ -385,7 +392,7 @@ func (t *Tasks) change(ctx context.Context, caseID, id string, ifVersion int64,
 // Acknowledge records that the assignee (or, for an agency task, the
 // agency's coordinator, as Authorize decided) has taken the task on.
 func (t *Tasks) Acknowledge(ctx context.Context, p access.Principal, caseID, id string) (Task, error) {
-	return t.change(ctx, caseID, id, 0, func(_ *gorm.DB, cur Task) (map[string]any, error) {
+	return t.change(ctx, "cases.tasks.acknowledge.post", caseID, id, 0, func(_ *gorm.DB, cur Task) (map[string]any, error) {
 		if cur.AcknowledgedAt != nil {
 			return nil, &access.ConflictError{Reason: "the task is acknowledged already"}
 		}
@@ -396,7 +403,7 @@ func (t *Tasks) Acknowledge(ctx context.Context, p access.Principal, caseID, id 
 // Delegate gives an agency task to one of the agency's people who can work
 // on the case, acknowledging it if that was not done yet.
 func (t *Tasks) Delegate(ctx context.Context, p access.Principal, caseID, id, userID string) (Task, error) {
-	return t.change(ctx, caseID, id, 0, func(tx *gorm.DB, cur Task) (map[string]any, error) {
+	return t.change(ctx, "cases.tasks.delegate.post", caseID, id, 0, func(tx *gorm.DB, cur Task) (map[string]any, error) {
 		if cur.AssigneeAgencyID == "" {
 			return nil, &access.ConflictError{Reason: "only a task given to an agency can be delegated"}
 		}
@@ -426,7 +433,7 @@ func (t *Tasks) AddChecklistItem(ctx context.Context, caseID, id, text string) (
 	if err := v.Err(); err != nil {
 		return Task{}, err
 	}
-	return t.change(ctx, caseID, id, 0, func(tx *gorm.DB, cur Task) (map[string]any, error) {
+	return t.change(ctx, "cases.tasks.checklist.post", caseID, id, 0, func(tx *gorm.DB, cur Task) (map[string]any, error) {
 		if len(cur.Checklist) >= maxChecklistItems {
 			return nil, &access.ConflictError{Reason: fmt.Sprintf("a task has at most %d checklist items", maxChecklistItems)}
 		}
@@ -437,7 +444,7 @@ func (t *Tasks) AddChecklistItem(ctx context.Context, caseID, id, text string) (
 
 // SetChecklistItem ticks a step off, or back on.
 func (t *Tasks) SetChecklistItem(ctx context.Context, p access.Principal, caseID, id, itemID string, done bool) (Task, error) {
-	return t.change(ctx, caseID, id, 0, func(tx *gorm.DB, _ Task) (map[string]any, error) {
+	return t.change(ctx, "cases.tasks.checklist.patch", caseID, id, 0, func(tx *gorm.DB, _ Task) (map[string]any, error) {
 		updates := map[string]any{"done": done, "done_by": nil, "done_at": nil}
 		if done {
 			updates["done_by"], updates["done_at"] = p.UserID, t.now()

@@ -71,6 +71,9 @@ func (s *Store) Update(ctx context.Context, by access.Principal, id string, vers
 		if err != nil {
 			return err
 		}
+		if err := recordChange(ctx, tx, "cases.patch", "cases", id, id); err != nil {
+			return err
+		}
 		k := row.toCase()
 		u.applyTo(&k)
 		k.normalize()

@@ -83,6 +83,9 @@ func (c *Content) Verify(ctx context.Context, by access.Principal, it Item) (Ver
 		v.Event.Notes = "the stored object does not open: " + err.Error()
 	}
 	err = c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := recordChange(ctx, tx, "evidence.verify", it.ID, it.CaseID); err != nil {
+			return err
+		}
 		return recordOwn(tx, it.ID, &v.Event)
 	})
 	if err != nil {

@@ -273,6 +273,9 @@ func (s *Items) Register(ctx context.Context, p access.Principal, caseID, caseRe
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
+		if err := recordChange(ctx, tx, "cases.evidence.post", row.ID, caseID); err != nil {
+			return err
+		}
 		return appendEvent(tx, row.ID, nil, &Event{Type: EventRegistered, ActorUserID: p.UserID, ActorAgencyID: p.AgencyID,
 			Location: in.Location, Notes: in.Notes, OccurredAt: occurred, RecordedAt: now})
 	})

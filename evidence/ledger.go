@@ -267,6 +267,9 @@ func (s *Items) Record(ctx context.Context, p access.Principal, itemID string, s
 		if err := s.check(p, row.item(), past, st, now); err != nil {
 			return err
 		}
+		if err := recordChange(ctx, tx, "evidence.custody.post", itemID, row.CaseID); err != nil {
+			return err
+		}
 		out = Event{Type: st.Type, ActorUserID: p.UserID,
 			ActorAgencyID: p.AgencyID, CounterpartyUserID: st.CounterpartyUserID,
 			CounterpartyAgencyID: st.CounterpartyAgencyID, CounterpartyExternal: st.CounterpartyExternal,

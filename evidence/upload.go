@@ -577,6 +577,9 @@ func (u *Uploads) finish(ctx context.Context, w *writer) (Result, error) {
 		if res.RowsAffected == 0 {
 			return conflict("the item's content was received already by another upload")
 		}
+		if err := recordChange(ctx, tx, "evidence.content.received", it.ID, it.CaseID); err != nil {
+			return err
+		}
 		if err := tx.Model(&uploadRow{}).Where("id = ?", w.row.ID).Updates(map[string]any{"status": "completed",
 			"received": w.row.Received, "tail": nil, "hash_state": nil, "seal_state": nil, "lease_until": nil}).Error; err != nil {
 			return err
@@ -606,6 +609,9 @@ func (u *Uploads) reject(ctx context.Context, w *writer, mismatch *HashMismatchE
 	}
 	now := u.now()
 	err := u.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := recordChange(ctx, tx, "evidence.content.rejected", w.row.ItemID, w.row.CaseID); err != nil {
+			return err
+		}
 		if err := tx.Model(&uploadRow{}).Where("id = ?", w.row.ID).Updates(map[string]any{"status": "rejected",
 			"tail": nil, "hash_state": nil, "seal_state": nil, "lease_until": nil}).Error; err != nil {
 			return err

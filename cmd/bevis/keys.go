@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/bevis-ir/bevis/access"
-	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/audit"
+	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/config"
 	"github.com/bevis-ir/bevis/internal/db"
 )

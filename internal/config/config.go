@@ -26,6 +26,7 @@ const DefaultTokenKeysName = "token-signing-keys.pem"
 // DefaultMasterKeysName is the master key file made in the data dir on a
 // first start without BEVIS_MASTER_KEY_FILE.
 const DefaultMasterKeysName = "master-keys"
+
 // DefaultAuditKeyName is the audit checkpoint signing key made in the data
 // dir on a first start without BEVIS_AUDIT_KEY_FILE.
 const DefaultAuditKeyName = "audit-checkpoint-key.pem"

@@ -1,0 +1,106 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/bevis-ir/bevis/internal/testenv"
+)
+
+type auditRow struct {
+	Action, Outcome, UserID, CaseID, ResourceID, ResourceType, ClientIP string
+	RangeOffset, RangeLength                                           *int64
+}
+
+// entries returns the audit entries recorded so far (sealed or not).
+func (w *world) entries(t *testing.T, action string) []auditRow {
+	t.Helper()
+	var rows []auditRow
+	if err := w.deps.DB.Raw(`SELECT action, outcome, user_id, case_id, resource_id, resource_type, client_ip,
+		range_offset, range_length FROM audit_entries WHERE action = ? ORDER BY id`, action).Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestAuditTrail_ReadsOfCaseDataAreOnTheRecordBeforeTheAnswer(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		if resp, _ := w.call(t, http.MethodGet, "/api/v1/cases/"+w.caseID, w.bearer["observer"], ""); resp.StatusCode != 200 {
+			t.Fatal(resp.StatusCode)
+		}
+		got := w.entries(t, "cases.get")
+		if len(got) != 1 || got[0].Outcome != "success" || got[0].UserID != w.user["observer"].ID || got[0].CaseID != w.caseID ||
+			got[0].ResourceID != w.caseID {
+			t.Errorf("case read: %+v", got)
+		}
+		w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["analyst"], "", "Range", "bytes=5-9")
+		dl := w.entries(t, "evidence.content.get")
+		if len(dl) != 1 || dl[0].RangeOffset == nil || *dl[0].RangeOffset != 5 || *dl[0].RangeLength != 5 || dl[0].CaseID != w.caseID {
+			t.Errorf("download: %+v", dl)
+		}
+		// A read that is no case data is not recorded.
+		w.call(t, http.MethodGet, "/api/v1/me", w.bearer["observer"], "")
+		if n := len(w.entries(t, "me.get")); n != 0 {
+			t.Errorf("/me recorded %d times", n)
+		}
+		// A refusal is.
+		w.call(t, http.MethodGet, "/api/v1/cases/"+w.caseID, w.bearer["other_agency"], "")
+		if denied := w.entries(t, "cases.get"); len(denied) != 2 || denied[1].Outcome != "denied" || denied[1].UserID != w.user["other_agency"].ID {
+			t.Errorf("refusal: %+v", denied)
+		}
+	})
+}
+
+func TestAuditTrail_ChangesAreRecordedOnceWithTheChange(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		body := `{"title":"Image the mail server","assignee_user_id":"` + w.user["investigator"].ID + `"}`
+		if resp, _ := w.call(t, http.MethodPost, "/api/v1/cases/"+w.caseID+"/tasks", w.bearer["lead"], body); resp.StatusCode != 201 {
+			t.Fatal(resp.StatusCode)
+		}
+		got := w.entries(t, "cases.tasks.post")[1:] // the first is the fixture's own task
+		if len(got) != 1 || got[0].Outcome != "success" || got[0].UserID != w.user["lead"].ID {
+			t.Errorf("task creation: %+v", got)
+		}
+		// A change refused for its content changes nothing and is recorded as failed.
+		resp, _ := w.call(t, http.MethodPatch, w.taskPath(w.taskID), w.bearer["lead"], `{"status":"done"}`, "If-Match", `"99"`)
+		if resp.StatusCode != 412 {
+			t.Fatal(resp.StatusCode)
+		}
+		if got := w.entries(t, "cases.tasks.patch"); len(got) != 1 || got[0].Outcome != "failed" {
+			t.Errorf("stale change: %+v", got)
+		}
+		// A change the domain does not record itself is recorded after it.
+		if resp, _ := w.call(t, http.MethodPut, "/api/v1/cases/"+w.caseID+"/members/users/"+w.user["spare"].ID, w.bearer["lead"], `{"role":"analyst"}`); resp.StatusCode != 200 {
+			t.Fatal(resp.StatusCode)
+		}
+		if got := w.entries(t, "cases.members.users.put"); len(got) != 1 || got[0].Outcome != "success" {
+			t.Errorf("membership change: %+v", got)
+		}
+	})
+}
+
+func TestAuditTrail_NoRecordNoAnswer(t *testing.T) {
+	w := newWorld(t, testenv.SQLite(t))
+	w.deps.Audit.Close() // the log can take nothing more
+	resp, body := w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["lead"], "")
+	if resp.StatusCode != 503 || strings.Contains(body, "DENY tcp") || problemCode(t, body) != "audit_unavailable" {
+		t.Errorf("download without an audit log: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestAuditTrail_RefusedSignInsAreRecordedWithoutWhatWasTyped(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		w.call(t, http.MethodPost, "/api/v1/auth/login", "", `{"email":"lead@bevis.test","password":"Tr0ub4dor&3 wrong"}`)
+		w.call(t, http.MethodPost, "/api/v1/auth/login", "", `{"email":"nobody@bevis.test","password":"Tr0ub4dor&3 wrong"}`)
+		got := w.entries(t, "auth.login")
+		if len(got) != 2 || got[0].UserID != w.user["lead"].ID || got[1].UserID != "" || got[0].Outcome != "failed" {
+			t.Errorf("refused sign-ins: %+v", got)
+		}
+		var leaked int64
+		w.deps.DB.Raw(`SELECT COUNT(*) FROM audit_entries WHERE detail LIKE '%Tr0ub4dor%' OR detail LIKE '%nobody@%'`).Scan(&leaked)
+		if leaked != 0 {
+			t.Error("what was typed reached the audit log")
+		}
+	})
+}
