@@ -116,12 +116,45 @@ func allowIf(ok bool) error {
 // cases, and on RED cases only named users are in, on AMBER+STRICT only
 // named users of member agencies.
 func (a *Authorizer) CaseRole(ctx context.Context, p Principal, caseID string) (CaseRole, error) {
-	var row struct {
-		TLP        TLP
-		Excluded   bool
-		UserRole   *CaseRole
-		AgencyRole *CaseRole
+	f, err := a.caseFacts(ctx, p, caseID)
+	if err != nil {
+		return "", err
 	}
+	return resolveCaseRole(f.TLP, f.Excluded, f.UserRole, f.AgencyRole)
+}
+
+// ItemMarkings returns the TLP markings of the items on a case (timeline
+// events and the like) that p may see, by the rules that decide who sees a
+// case marked so: an item marked AMBER+STRICT is for named users of member
+// agencies, one marked RED for named users. It answers ErrNotFound when p
+// cannot see the case at all. Stores filter items by these markings in SQL.
+func (a *Authorizer) ItemMarkings(ctx context.Context, p Principal, caseID string) ([]TLP, error) {
+	f, err := a.caseFacts(ctx, p, caseID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := resolveCaseRole(f.TLP, f.Excluded, f.UserRole, f.AgencyRole); err != nil {
+		return nil, err
+	}
+	var out []TLP
+	for _, t := range []TLP{TLPClear, TLPGreen, TLPAmber, TLPAmberStrict, TLPRed} {
+		if _, err := resolveCaseRole(t, f.Excluded, f.UserRole, f.AgencyRole); err == nil {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// caseFacts is what the database holds about p's standing on one case.
+type caseFacts struct {
+	TLP        TLP
+	Excluded   bool
+	UserRole   *CaseRole
+	AgencyRole *CaseRole
+}
+
+func (a *Authorizer) caseFacts(ctx context.Context, p Principal, caseID string) (caseFacts, error) {
+	var row caseFacts
 	res := a.db.WithContext(ctx).Raw(`
 		SELECT c.tlp AS tlp,
 		       e.user_id IS NOT NULL AS excluded,
@@ -133,12 +166,12 @@ func (a *Authorizer) CaseRole(ctx context.Context, p Principal, caseID string) (
 		LEFT JOIN case_agency_members am ON am.case_id = c.id AND am.agency_id = ?
 		WHERE c.id = ?`, p.UserID, p.UserID, p.AgencyID, caseID).Scan(&row)
 	if res.Error != nil {
-		return "", fmt.Errorf("access: case role: %w", res.Error)
+		return caseFacts{}, fmt.Errorf("access: case role: %w", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return "", ErrNotFound
+		return caseFacts{}, ErrNotFound
 	}
-	return resolveCaseRole(row.TLP, row.Excluded, row.UserRole, row.AgencyRole)
+	return row, nil
 }
 
 // resolveCaseRole applies the membership rules to what the database holds
