@@ -235,18 +235,19 @@ func (eventRow) TableName() string { return "timeline_events" }
 
 // eventView is an event as read, with its version links resolved for the reader.
 type eventView struct {
-	eventRow
+	Row               eventRow `gorm:"embedded"`
 	VisibleSupersedes *string
 	SupersededBy      *string
 }
 
-func (r eventView) toEvent() Event {
+func (v eventView) toEvent() Event {
+	r := v.Row
 	return Event{ID: r.ID, CaseID: r.CaseID, OccurredAt: r.OccurredAt.UTC(), OccurredUntil: utcPtr(r.OccurredUntil),
 		SourceTimezone: r.SourceTimezone, RecordedAt: r.RecordedAt.UTC(), RecordedBy: r.RecordedBy,
 		Source: EventSource{Host: r.SourceHost, Log: r.SourceLog, System: r.SourceSystem}, Actor: r.Actor,
 		Description: r.Description, Tactics: strings.Fields(r.Tactics), Techniques: strings.Fields(r.Techniques),
 		Tags: strings.Fields(r.Tags), Confidence: Confidence(r.Confidence), TLP: access.TLP(r.TLP),
-		Supersedes: deref(r.VisibleSupersedes), SupersededBy: deref(r.SupersededBy),
+		Supersedes: deref(v.VisibleSupersedes), SupersededBy: deref(v.SupersededBy),
 		CorrectionReason: r.CorrectionReason, ImportID: deref(r.ImportID)}
 }
 
@@ -302,7 +303,7 @@ func (t *Timeline) Add(ctx context.Context, caseID string, by Reader, in NewEven
 	if err := t.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return Event{}, fmt.Errorf("cases: add event: %w", err)
 	}
-	return eventView{eventRow: row}.toEvent(), nil
+	return eventView{Row: row}.toEvent(), nil
 }
 
 // Correct records in as the new version of an event the reader can see,
@@ -347,7 +348,7 @@ func (t *Timeline) Correct(ctx context.Context, caseID, eventID string, by Reade
 	case err != nil:
 		return Event{}, fmt.Errorf("cases: correct event: %w", err)
 	}
-	return eventView{eventRow: row, VisibleSupersedes: &eventID}.toEvent(), nil
+	return eventView{Row: row, VisibleSupersedes: &eventID}.toEvent(), nil
 }
 
 // eventColumns selects an event with its version links as the reader may

@@ -113,6 +113,9 @@ func (r importRow) toRecord() ImportRecord {
 		EventsImported: r.EventsImported, RowsRejected: r.RowsRejected, Failure: r.Failure, CreatedBy: r.CreatedBy,
 		StartedAt: r.StartedAt.UTC(), FinishedAt: r.FinishedAt.UTC()}
 	_ = json.Unmarshal([]byte(r.Rejections), &rec.Rejections)
+	if len(rec.Rejections) == 0 {
+		rec.Rejections = nil
+	}
 	return rec
 }
 
@@ -155,7 +158,7 @@ func (t *Timeline) Import(ctx context.Context, caseID string, by Reader, req Imp
 	finish := func() importRow {
 		_, _ = io.Copy(io.Discard, counted) // hash what follows the last row too
 		rec.FileSHA256 = hex.EncodeToString(hash.Sum(nil))
-		rec.BytesRead, rec.RowsRead, rec.EventsImported = counted.n, src.rows, src.rows
+		rec.BytesRead, rec.RowsRead, rec.EventsImported = counted.n, src.valid, src.valid
 		rec.Status, rec.FinishedAt = ImportCompleted, t.now()
 		return toImportRow(rec)
 	}
@@ -173,7 +176,7 @@ func (t *Timeline) Import(ctx context.Context, caseID string, by Reader, req Imp
 	}
 	// Nothing was added; record why.
 	var re *rowError
-	rec.BytesRead, rec.RowsRead, rec.EventsImported = counted.n, src.rows+src.rejected, 0
+	rec.BytesRead, rec.RowsRead, rec.EventsImported = counted.n, src.valid+src.rejected, 0
 	rec.RowsRejected, rec.Rejections = src.rejected, src.rejections
 	rec.FinishedAt = t.now()
 	var outcome error
@@ -214,7 +217,7 @@ type importSource struct {
 	parser     plasoReader
 	template   eventRow
 	row        eventRow
-	rows       int64
+	valid      int64 // rows read and found well-formed
 	rejected   int64
 	rejections []Rejection
 	readErr    error // the file could not be read further
@@ -239,10 +242,10 @@ func (s *importSource) next() bool {
 			s.reject(ev.Line, reason)
 			continue
 		}
+		s.valid++
 		if s.rejected > 0 {
 			continue
 		}
-		s.rows++
 		s.row = s.template
 		s.row.ID = newID()
 		s.row.OccurredAt = ev.OccurredAt.Truncate(time.Microsecond)

@@ -149,7 +149,7 @@ func (t *Timeline) List(ctx context.Context, caseID string, by Reader, f EventFi
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		page.NextCursor = cursor{at: last.OccurredAt, id: last.ID}.encode()
+		page.NextCursor = cursor{at: last.Row.OccurredAt, id: last.Row.ID}.encode()
 	}
 	page.Events = make([]Event, len(rows))
 	for i, r := range rows {
