@@ -50,6 +50,10 @@ func matrix() []matrixRow {
 	)
 	// Case rows: outsiders and the excluded get 404; members by role.
 	caseRead := expect{unauth, unauth, nofnd, ok, ok, ok, ok, nofnd, nofnd, nofnd}
+	// Writers past authorization get lead as the lead, others as the rest.
+	caseWrite := func(lead, others int) expect {
+		return expect{unauth, unauth, nofnd, forbid, others, others, lead, nofnd, nofnd, nofnd}
+	}
 	caseManage := func(status int) expect {
 		return expect{unauth, unauth, nofnd, forbid, forbid, forbid, status, nofnd, nofnd, nofnd}
 	}
@@ -90,6 +94,24 @@ func matrix() []matrixRow {
 		{"PUT", "/api/v1/cases/{id}/members/exclusions/{userId}", json(`{"reason":"suspected insider"}`), caseManage(created)},
 		{"DELETE", "/api/v1/cases/{id}/members/exclusions/{userId}", nil, caseManage(noContent)},
 
+		{"GET", "/api/v1/cases/{id}/timeline", nil, caseRead},
+		// The lead's calls are valid; the other writers' carry a malformed
+		// ATT&CK ID or row, so they pass authorization and change nothing.
+		{"POST", "/api/v1/cases/{id}/timeline", func(_ *world, who string) string {
+			return `{"occurred_at":"2026-01-15T09:30:00+01:00","description":"Logon","techniques":["` + leadOr(who, "T1078.002", "T1078.2") + `"]}`
+		}, caseWrite(created, bad)},
+		{"GET", "/api/v1/cases/{id}/timeline/imports", nil, caseRead},
+		{"POST", "/api/v1/cases/{id}/timeline/imports", func(_ *world, who string) string {
+			return `{"timestamp": ` + leadOr(who, "1768465800000000", `"today"`) + `, "message": "logon"}` + "\n"
+		}, caseWrite(created, 422)},
+		{"GET", "/api/v1/cases/{id}/timeline/imports/{importId}", nil, caseRead},
+		{"GET", "/api/v1/cases/{id}/timeline/{eventId}", nil, caseRead},
+		{"GET", "/api/v1/cases/{id}/timeline/{eventId}/history", nil, caseRead},
+		{"POST", "/api/v1/cases/{id}/timeline/{eventId}/corrections", func(_ *world, who string) string {
+			return `{"occurred_at":"2026-01-15T08:30:00Z","description":"Phishing mail opened on hr-ws12","reason":"` +
+				leadOr(who, "wrong host", "") + `"}`
+		}, caseWrite(created, bad)},
+
 		// Last: signing out ends each caller's session.
 		{"POST", "/api/v1/auth/logout", nil, all(noContent)},
 	}
@@ -105,8 +127,21 @@ func (w *world) fill(path string) string {
 	case strings.HasPrefix(path, "/api/v1/users/"):
 		id = w.user["investigator"].ID
 	}
-	r := strings.NewReplacer("{id}", id, "{agencyId}", w.agency["D"].ID, "{userId}", w.user["spare"].ID)
-	return r.Replace(path)
+	r := strings.NewReplacer("{id}", id, "{agencyId}", w.agency["D"].ID, "{userId}", w.user["spare"].ID,
+		"{eventId}", w.eventID, "{importId}", w.importID)
+	path = r.Replace(path)
+	if strings.HasSuffix(path, "/timeline/imports") {
+		path += "?format=json_line" // the listing ignores it; the import needs it
+	}
+	return path
+}
+
+// leadOr is lead for the lead and other for everyone else.
+func leadOr(who, lead, other string) string {
+	if who == "lead" {
+		return lead
+	}
+	return other
 }
 
 func TestAuthorizationMatrix(t *testing.T) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -73,6 +74,8 @@ var domainErrors = []struct {
 	{cases.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{access.ErrForbidden, fiber.StatusForbidden, "forbidden", "You may not do this."},
 	{access.ErrConflict, fiber.StatusConflict, "conflict", "The request conflicts with the current state."},
+	{cases.ErrSuperseded, fiber.StatusConflict, "superseded",
+		"This version of the event has already been corrected; correct the current version."},
 }
 
 // problemFor is the one place that turns an error into its HTTP answer.
@@ -89,6 +92,9 @@ func problemFor(err error) (problem, bool) {
 		for _, f := range invalid.Fields {
 			p.Errors = append(p.Errors, fieldError{Field: f.Field, Message: f.Message})
 		}
+		return p, true
+	}
+	if p, ok := importProblem(err); ok {
 		return p, true
 	}
 	var limited *access.RateLimitedError
@@ -149,4 +155,29 @@ func writeProblem(c *fiber.Ctx, p problem) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(p.Status).JSON(p, "application/problem+json")
+}
+
+// importProblem answers a timeline import that added nothing: 422 with
+// the malformed rows by line, or with why the file could not be read. The
+// import record is at Location either way.
+func importProblem(err error) (problem, bool) {
+	var rejected *cases.ImportRejectedError
+	var failed *cases.ImportFailedError
+	switch {
+	case errors.As(err, &rejected):
+		rec := rejected.Record
+		p := problem{Status: fiber.StatusUnprocessableEntity, Code: "import_rejected",
+			Detail: fmt.Sprintf("Nothing was imported: %d rows are malformed (see errors, by line; at most %d are listed).",
+				rec.RowsRejected, cases.MaxReportedRejections),
+			headers: map[string]string{fiber.HeaderLocation: importLocation(rec)}}
+		for _, r := range rec.Rejections {
+			p.Errors = append(p.Errors, fieldError{Field: "line " + strconv.FormatInt(r.Line, 10), Message: r.Reason})
+		}
+		return p, true
+	case errors.As(err, &failed):
+		return problem{Status: fiber.StatusUnprocessableEntity, Code: "import_failed",
+			Detail:  "Nothing was imported: " + failed.Record.Failure + ".",
+			headers: map[string]string{fiber.HeaderLocation: importLocation(failed.Record)}}, true
+	}
+	return problem{}, false
 }

@@ -30,6 +30,8 @@ type world struct {
 	tokens     *access.TokenIssuer
 	signingKey ed25519.PrivateKey // the key behind tokens, for forging near-valid tokens
 	caseID     string
+	eventID    string // an event on the case's timeline
+	importID   string // a timeline import into the case
 	agency     map[string]access.Agency // A owns the case, B is another agency, C holds admin and auditor, D is spare
 	user       map[string]access.User
 	bearer     map[string]string // principal name → access token
@@ -63,7 +65,7 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		Config: testConfig(t), DB: d.DB, Evidence: fakePinger{}, Log: testenv.Logger(t), UI: testUI,
 		Directory: access.NewDirectory(d.DB), Sessions: access.NewSessions(d.DB, tokens, 12*time.Hour),
 		Authz: access.NewAuthorizer(d.DB), Membership: access.NewMembership(d.DB), SigningKeys: keys,
-		Cases: cases.NewStore(d.DB),
+		Cases: cases.NewStore(d.DB), Timeline: cases.NewTimeline(d.DB),
 	}
 	app, err := New(deps)
 	if err != nil {
@@ -109,6 +111,23 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 	if _, err := deps.Membership.Exclude(ctx, lead, k.ID, w.user["excluded"].ID, "suspected insider"); err != nil {
 		t.Fatal(err)
 	}
+	markings, err := deps.Authz.ItemMarkings(ctx, lead, k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := cases.Reader{Principal: lead, Markings: markings}
+	ev, err := deps.Timeline.Add(ctx, k.ID, reader, cases.NewEvent{OccurredAt: time.Date(2026, 1, 15, 8, 30, 0, 0, time.UTC),
+		Description: "Phishing mail opened on hr-ws12", Techniques: []string{"T1566.001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.eventID = ev.ID
+	rec, err := deps.Timeline.Import(ctx, k.ID, reader, cases.ImportRequest{Format: cases.FormatJSONLine},
+		strings.NewReader(`{"timestamp": 1768465800000000, "message": "logon", "hostname": "hr-fs01"}`+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.importID = rec.ID
 	for name := range w.user {
 		w.login(t, name)
 	}

@@ -320,10 +320,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Imports lists the import records of a case, newest first.
-func (t *Timeline) Imports(ctx context.Context, caseID string) ([]ImportRecord, error) {
+// Imports lists the import records of a case the reader may see (those
+// marked within their markings, like the events they add), newest first.
+func (t *Timeline) Imports(ctx context.Context, caseID string, by Reader) ([]ImportRecord, error) {
 	var rows []importRow
-	err := t.db.WithContext(ctx).Where("case_id = ?", caseID).Order("started_at DESC, id DESC").Limit(500).Find(&rows).Error
+	err := t.db.WithContext(ctx).Where("case_id = ? AND tlp IN ?", caseID, by.Markings).
+		Order("started_at DESC, id DESC").Limit(500).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("cases: list imports: %w", err)
 	}
@@ -334,10 +336,10 @@ func (t *Timeline) Imports(ctx context.Context, caseID string) ([]ImportRecord, 
 	return out, nil
 }
 
-// ImportRecordOf returns one import record of a case.
-func (t *Timeline) ImportRecordOf(ctx context.Context, caseID, importID string) (ImportRecord, error) {
+// ImportRecordOf returns one import record of a case the reader may see.
+func (t *Timeline) ImportRecordOf(ctx context.Context, caseID, importID string, by Reader) (ImportRecord, error) {
 	var row importRow
-	err := t.db.WithContext(ctx).Where("id = ? AND case_id = ?", importID, caseID).Take(&row).Error
+	err := t.db.WithContext(ctx).Where("id = ? AND case_id = ? AND tlp IN ?", importID, caseID, by.Markings).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return ImportRecord{}, ErrNotFound
 	}

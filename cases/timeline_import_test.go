@@ -71,7 +71,7 @@ lines",2,log/syslog.1,-,-,syslog,-` + "\n"
 				if !reflect.DeepEqual(rec, want) {
 					t.Errorf("%s record:\n got %+v\nwant %+v", tc.format, rec, want)
 				}
-				stored, err := f.tl.ImportRecordOf(ctx, f.caseID, rec.ID)
+				stored, err := f.tl.ImportRecordOf(ctx, f.caseID, rec.ID, f.reader)
 				if err != nil || !reflect.DeepEqual(stored, want) {
 					t.Errorf("%s stored record: %+v %v", tc.format, stored, err)
 				}
@@ -94,7 +94,7 @@ lines",2,log/syslog.1,-,-,syslog,-` + "\n"
 			if got := f.list(t, f.reader, EventFilter{Tag: "Malware"}); len(got) != 1 || got[0].Actor != "root" {
 				t.Errorf("l2tcsv tagged event: %+v", got)
 			}
-			records, err := f.tl.Imports(ctx, f.caseID)
+			records, err := f.tl.Imports(ctx, f.caseID, f.reader)
 			if err != nil || len(records) != 3 || records[0].Format != FormatDynamic {
 				t.Errorf("import records: %+v %v", records, err)
 			}
@@ -132,7 +132,7 @@ func TestImport_MalformedRowRollsBackEverything(t *testing.T) {
 			if n := len(f.list(t, f.reader, EventFilter{IncludeSuperseded: true})); n != 0 {
 				t.Errorf("a rejected import left %d events", n)
 			}
-			stored, err := f.tl.ImportRecordOf(ctx, f.caseID, rec.ID)
+			stored, err := f.tl.ImportRecordOf(ctx, f.caseID, rec.ID, f.reader)
 			if err != nil || !reflect.DeepEqual(stored, rec) {
 				t.Errorf("stored record:\n got %+v %v\nwant %+v", stored, err, rec)
 			}
@@ -198,7 +198,7 @@ func TestImport_UnreadableUploadAddsNothingAndIsRecorded(t *testing.T) {
 			if n := len(f.list(t, f.reader, EventFilter{})); n != 0 {
 				t.Errorf("a failed import left %d events", n)
 			}
-			if stored, err := f.tl.ImportRecordOf(ctx, f.caseID, rec.ID); err != nil || stored.Status != ImportFailed {
+			if stored, err := f.tl.ImportRecordOf(ctx, f.caseID, rec.ID, f.reader); err != nil || stored.Status != ImportFailed {
 				t.Errorf("stored: %+v %v", stored, err)
 			}
 		})
@@ -224,7 +224,7 @@ func TestImport_RefusesBadRequestsBeforeReading(t *testing.T) {
 			t.Errorf("%+v: %v after reading %d bytes", tc.req, err, body.n)
 		}
 	}
-	if records, _ := f.tl.Imports(context.Background(), f.caseID); len(records) != 0 {
+	if records, _ := f.tl.Imports(context.Background(), f.caseID, f.reader); len(records) != 0 {
 		t.Errorf("refused requests left records: %+v", records)
 	}
 }

@@ -104,6 +104,7 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 		Membership:  access.NewMembership(gdb),
 		SigningKeys: keys,
 		Cases:       cases.NewStore(gdb),
+		Timeline:    cases.NewTimeline(gdb),
 	}, nil
 }
 
