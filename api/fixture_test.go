@@ -30,8 +30,8 @@ type world struct {
 	tokens     *access.TokenIssuer
 	signingKey ed25519.PrivateKey // the key behind tokens, for forging near-valid tokens
 	caseID     string
-	eventID    string // an event on the case's timeline
-	importID   string // a timeline import into the case
+	eventID    string                   // an event on the case's timeline
+	importID   string                   // a timeline import into the case
 	agency     map[string]access.Agency // A owns the case, B is another agency, C holds admin and auditor, D is spare
 	user       map[string]access.User
 	bearer     map[string]string // principal name → access token
