@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strconv"
 	"time"
@@ -301,6 +302,7 @@ func (s *server) importTimeline(c *fiber.Ctx) error {
 	}
 	limit := s.Config.ImportLimit
 	if n := c.Request().Header.ContentLength(); int64(n) > limit {
+		c.Context().SetConnectionClose()
 		return importTooLarge(limit)
 	}
 	var body io.Reader = c.Context().RequestBodyStream()
@@ -308,7 +310,13 @@ func (s *server) importTimeline(c *fiber.Ctx) error {
 		body = bytes.NewReader(c.Body()) // a body fasthttp has already read, within the general limit
 	}
 	req := cases.ImportRequest{Format: cases.ImportFormat(c.Query("format")), TLP: access.TLP(c.Query("tlp"))}
-	rec, err := s.Timeline.Import(c.UserContext(), c.Params("id"), reader, req, &limitedReader{r: body, limit: limit})
+	limited := &limitedReader{r: body, limit: limit}
+	rec, err := s.Timeline.Import(c.UserContext(), c.Params("id"), reader, req, limited)
+	if !limited.ended {
+		// The rest of an unread body must not be taken for the next
+		// request on this connection.
+		c.Context().SetConnectionClose()
+	}
 	if err != nil {
 		return err
 	}
@@ -321,10 +329,12 @@ func importTooLarge(limit int64) error {
 		"The file is larger than the import limit of "+strconv.FormatInt(limit, 10)+" bytes.")
 }
 
-// limitedReader fails with a 413 problem once more than limit bytes come.
+// limitedReader fails with a 413 problem once more than limit bytes come,
+// and notes whether the body was read to its end.
 type limitedReader struct {
 	r           io.Reader
 	limit, read int64
+	ended       bool
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
@@ -336,6 +346,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	if l.read > l.limit {
 		return n, importTooLarge(l.limit)
 	}
+	l.ended = errors.Is(err, io.EOF)
 	return n, err
 }
 

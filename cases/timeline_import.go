@@ -309,14 +309,22 @@ func checkImported(ev *plasoEvent) string {
 	return ""
 }
 
+// countingReader counts the bytes read, and answers its first error
+// (io.EOF included) to every later read without asking the source again:
+// some request bodies block when read past their end.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	c.err = err
 	return n, err
 }
 
