@@ -79,15 +79,15 @@ func (c *copySource) Values() ([]any, error) {
 
 func (c *copySource) Err() error { return c.src.err() }
 
-// insertBatch is how many rows one SQLite INSERT writes: 14 columns × 500
-// rows stays well under SQLite's limit of 32,766 parameters.
+// insertBatch is how many rows one SQLite INSERT writes: 500 rows of 14
+// columns stays well under SQLite's limit of 32,766 parameters.
 const insertBatch = 500
 
 // insertSQLite writes the rows with a prepared multi-row INSERT, all in
 // one transaction that also writes the import record.
 func (t *Timeline) insertSQLite(ctx context.Context, src *importSource, finish func() importRow) error {
 	return t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		ins, err := newBatchInserter(ctx, tx.Statement.ConnPool)
+		ins, err := newBatchInserter(ctx, tx.Statement.ConnPool, importColumns, importValues)
 		if err != nil {
 			return err
 		}
@@ -111,23 +111,27 @@ func (t *Timeline) insertSQLite(ctx context.Context, src *importSource, finish f
 // batchInserter writes event rows insertBatch at a time through one
 // prepared statement.
 type batchInserter struct {
-	ctx  context.Context
-	pool gorm.ConnPool
-	full *sql.Stmt
-	args []any
-	rows int
+	ctx      context.Context
+	pool     gorm.ConnPool
+	columns  []string
+	valuesOf func(*eventRow, []any) []any
+	full     *sql.Stmt
+	args     []any
+	rows     int
 }
 
-func newBatchInserter(ctx context.Context, pool gorm.ConnPool) (*batchInserter, error) {
-	stmt, err := pool.PrepareContext(ctx, insertSQL(insertBatch))
+func newBatchInserter(ctx context.Context, pool gorm.ConnPool, columns []string,
+	valuesOf func(*eventRow, []any) []any) (*batchInserter, error) {
+	stmt, err := pool.PrepareContext(ctx, insertSQL(columns, insertBatch))
 	if err != nil {
 		return nil, err
 	}
-	return &batchInserter{ctx: ctx, pool: pool, full: stmt, args: make([]any, 0, insertBatch*len(importColumns))}, nil
+	return &batchInserter{ctx: ctx, pool: pool, columns: columns, valuesOf: valuesOf, full: stmt,
+		args: make([]any, 0, insertBatch*len(columns))}, nil
 }
 
 func (b *batchInserter) add(r *eventRow) error {
-	b.args = importValues(r, b.args)
+	b.args = b.valuesOf(r, b.args)
 	b.rows++
 	if b.rows < insertBatch {
 		return nil
@@ -141,15 +145,15 @@ func (b *batchInserter) flush() error {
 	if b.rows == 0 {
 		return nil
 	}
-	_, err := b.pool.ExecContext(b.ctx, insertSQL(b.rows), b.args...)
+	_, err := b.pool.ExecContext(b.ctx, insertSQL(b.columns, b.rows), b.args...)
 	b.args, b.rows = b.args[:0], 0
 	return err
 }
 
 func (b *batchInserter) close() { _ = b.full.Close() }
 
-func insertSQL(rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(importColumns)), ", ") + ")"
+func insertSQL(columns []string, rows int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(columns)), ", ") + ")"
 	values := strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
-	return "INSERT INTO timeline_events (" + strings.Join(importColumns, ", ") + ") VALUES " + values
+	return "INSERT INTO timeline_events (" + strings.Join(columns, ", ") + ") VALUES " + values
 }
