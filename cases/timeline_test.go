@@ -390,6 +390,12 @@ func TestTimeline_MarkingsHideEvents(t *testing.T) {
 			if h, err := f.tl.History(ctx, f.caseID, amber.ID, low); err != nil || len(h) != 1 {
 				t.Errorf("history as low reader: %+v %v", h, err)
 			}
+			// What the low reader takes for the current version was corrected
+			// out of their sight; the database refuses a second correction.
+			if _, err := f.tl.Correct(ctx, f.caseID, amber.ID, low, NewEvent{OccurredAt: at("2026-01-10T08:00:00Z"),
+				Description: "amber, corrected again"}, "seen from below"); !errors.Is(err, ErrSuperseded) {
+				t.Errorf("correcting a version superseded out of sight: %v", err)
+			}
 			if _, err := f.tl.Add(ctx, f.caseID, low, NewEvent{OccurredAt: at("2026-01-10T08:00:00Z"), Description: "x",
 				TLP: access.TLPRed}); !reflect.DeepEqual(fieldsOf(err), []string{"tlp"}) {
 				t.Errorf("marking beyond one's own reach: %v", err)
