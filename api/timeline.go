@@ -305,7 +305,7 @@ func (s *server) importTimeline(c *fiber.Ctx) error {
 		c.Context().SetConnectionClose()
 		return importTooLarge(limit)
 	}
-	var body io.Reader = c.Context().RequestBodyStream()
+	body := c.Context().RequestBodyStream()
 	if body == nil {
 		body = bytes.NewReader(c.Body()) // a body fasthttp has already read, within the general limit
 	}
