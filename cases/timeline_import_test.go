@@ -228,3 +228,39 @@ func TestImport_RefusesBadRequestsBeforeReading(t *testing.T) {
 		t.Errorf("refused requests left records: %+v", records)
 	}
 }
+
+// endOnce fails the test when read again after answering io.EOF: a
+// chunked request body blocks on such a read, waiting for a next request.
+type endOnce struct {
+	t     *testing.T
+	r     io.Reader
+	ended bool
+}
+
+func (e *endOnce) Read(p []byte) (int, error) {
+	if e.ended {
+		e.t.Error("read again after io.EOF")
+		return 0, io.EOF
+	}
+	n, err := e.r.Read(p)
+	e.ended = errors.Is(err, io.EOF)
+	return n, err
+}
+
+func TestImport_NeverReadsPastTheEnd(t *testing.T) {
+	d := testenv.SQLite(t)
+	f := newTimelineFixture(t, d)
+	for _, tc := range []struct {
+		format ImportFormat
+		body   string
+	}{
+		{FormatJSONLine, jsonLines(3, nil)},
+		{FormatJSONLine, jsonLines(3, map[int]string{2: "bad"})},
+		{FormatL2TCSV, l2tHeader + `06/27/2012,18:17:01,UTC,M...,FILE,Test,Written,-,h,s,fine,2,f,-,-,p,-` + "\n"},
+		{FormatL2TCSV, "not,the,header\n"},
+		{FormatDynamic, "datetime,message\n2012-06-27T18:17:01+00:00,fine\n"},
+	} {
+		_, _ = f.tl.Import(context.Background(), f.caseID, f.reader, ImportRequest{Format: tc.format},
+			&endOnce{t: t, r: strings.NewReader(tc.body)})
+	}
+}
