@@ -51,7 +51,7 @@ func matrix() []matrixRow {
 	// Case rows: outsiders and the excluded get 404; members by role.
 	caseRead := expect{unauth, unauth, nofnd, ok, ok, ok, ok, nofnd, nofnd, nofnd}
 	// Writers past authorization get lead as the lead, others as the rest.
-	caseWrite := func(lead, others int) expect {
+	leadWrites := func(lead, others int) expect {
 		return expect{unauth, unauth, nofnd, forbid, others, others, lead, nofnd, nofnd, nofnd}
 	}
 	caseManage := func(status int) expect {
@@ -99,18 +99,18 @@ func matrix() []matrixRow {
 		// ATT&CK ID or row, so they pass authorization and change nothing.
 		{"POST", "/api/v1/cases/{id}/timeline", func(_ *world, who string) string {
 			return `{"occurred_at":"2026-01-15T09:30:00+01:00","description":"Logon","techniques":["` + leadOr(who, "T1078.002", "T1078.2") + `"]}`
-		}, caseWrite(created, bad)},
+		}, leadWrites(created, bad)},
 		{"GET", "/api/v1/cases/{id}/timeline/imports", nil, caseRead},
 		{"POST", "/api/v1/cases/{id}/timeline/imports", func(_ *world, who string) string {
 			return `{"timestamp": ` + leadOr(who, "1768465800000000", `"today"`) + `, "message": "logon"}` + "\n"
-		}, caseWrite(created, 422)},
+		}, leadWrites(created, 422)},
 		{"GET", "/api/v1/cases/{id}/timeline/imports/{importId}", nil, caseRead},
 		{"GET", "/api/v1/cases/{id}/timeline/{eventId}", nil, caseRead},
 		{"GET", "/api/v1/cases/{id}/timeline/{eventId}/history", nil, caseRead},
 		{"POST", "/api/v1/cases/{id}/timeline/{eventId}/corrections", func(_ *world, who string) string {
 			return `{"occurred_at":"2026-01-15T08:30:00Z","description":"Phishing mail opened on hr-ws12","reason":"` +
 				leadOr(who, "wrong host", "") + `"}`
-		}, caseWrite(created, bad)},
+		}, leadWrites(created, bad)},
 
 		// Last: signing out ends each caller's session.
 		{"POST", "/api/v1/auth/logout", nil, all(noContent)},

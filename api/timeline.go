@@ -46,8 +46,8 @@ func toEventJSON(e cases.Event) eventJSON {
 	out := eventJSON{ID: e.ID, CaseID: e.CaseID, OccurredAt: timestamp(e.OccurredAt), SourceTimezone: e.SourceTimezone,
 		RecordedAt: timestamp(e.RecordedAt), RecordedBy: e.RecordedBy,
 		Source: eventSourceJSON{Host: e.Source.Host, Log: e.Source.Log, System: e.Source.System},
-		Actor:  e.Actor, Description: e.Description, Tactics: nonNil(e.Tactics), Techniques: nonNil(e.Techniques),
-		Tags: nonNil(e.Tags), TLP: string(e.TLP), Supersedes: orNull(e.Supersedes), SupersededBy: orNull(e.SupersededBy),
+		Actor:  e.Actor, Description: e.Description, Tactics: emptyIfNil(e.Tactics), Techniques: emptyIfNil(e.Techniques),
+		Tags: emptyIfNil(e.Tags), TLP: string(e.TLP), Supersedes: orNull(e.Supersedes), SupersededBy: orNull(e.SupersededBy),
 		CorrectionReason: e.CorrectionReason, ImportID: orNull(e.ImportID), Confidence: orNull(string(e.Confidence))}
 	if e.OccurredUntil != nil {
 		until := timestamp(*e.OccurredUntil)
@@ -56,7 +56,7 @@ func toEventJSON(e cases.Event) eventJSON {
 	return out
 }
 
-func nonNil(s []string) []string {
+func emptyIfNil(s []string) []string {
 	if s == nil {
 		return []string{}
 	}
@@ -154,7 +154,7 @@ func (s *server) listTimeline(c *fiber.Ctx) error {
 		v.Check(err == nil, "include_superseded", "must be true or false")
 		f.IncludeSuperseded = b
 	}
-	page := cases.Page{Cursor: c.Query("cursor")}
+	page := cases.PageRequest{Cursor: c.Query("cursor")}
 	if raw := c.Query("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		v.Check(err == nil && n >= 1 && n <= cases.MaxPageSize, "limit", "must be 1 to 500")

@@ -356,12 +356,12 @@ func TestTimelineAPI_ImportOverLimitIs413Unread(t *testing.T) {
 	})
 }
 
-// countStatements counts the SQL statements db runs from now on.
-func countStatements(t *testing.T, db *gorm.DB) *atomic.Int64 {
+// statementCounter counts the SQL statements db runs from now on.
+func statementCounter(t *testing.T, db *gorm.DB) *atomic.Int64 {
 	t.Helper()
 	var n atomic.Int64
 	count := func(*gorm.DB) { n.Add(1) }
-	name := "test:count_statements"
+	name := "test:timeline_statements"
 	cb := db.Callback()
 	for _, err := range []error{
 		cb.Create().After("gorm:create").Register(name, count),
@@ -389,7 +389,7 @@ func TestTimelineAPI_ListsRunConstantStatements(t *testing.T) {
 			t.Fatal(err)
 		}
 		reader := cases.Reader{Principal: lead, Markings: markings}
-		counter := countStatements(t, w.deps.DB)
+		counter := statementCounter(t, w.deps.DB)
 		lists := []string{
 			w.timeline(w.caseID),
 			w.timeline(w.caseID) + "?include_superseded=true&tag=bulk&q=record",

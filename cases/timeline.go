@@ -129,15 +129,15 @@ func (in NewEvent) validate(markings []access.TLP) error {
 			"must not be before occurred_at")
 	}
 	v.Check(validZone(in.SourceTimezone), "source_timezone", "must be an IANA time zone (Europe/Oslo), UTC or an offset (+02:00)")
-	v.Check(oneLine(in.Source.Host, maxSourceField), "source.host", "must be at most 1000 characters on one line")
-	v.Check(oneLine(in.Source.Log, maxSourceField), "source.log", "must be at most 1000 characters on one line")
-	v.Check(oneLine(in.Source.System, maxSourceField), "source.system", "must be at most 1000 characters on one line")
-	v.Check(oneLine(in.Actor, maxActor), "actor", "must be at most 300 characters on one line")
+	v.Check(singleLine(in.Source.Host, maxSourceField), "source.host", "must be at most 1000 characters on one line")
+	v.Check(singleLine(in.Source.Log, maxSourceField), "source.log", "must be at most 1000 characters on one line")
+	v.Check(singleLine(in.Source.System, maxSourceField), "source.system", "must be at most 1000 characters on one line")
+	v.Check(singleLine(in.Actor, maxActor), "actor", "must be at most 300 characters on one line")
 	v.Check(in.Description != "" && len(in.Description) <= maxDescription && utf8.ValidString(in.Description) &&
 		!strings.ContainsRune(in.Description, 0), "description", "must be 1 byte to 64 KiB of text")
-	checkList(&v, "tactics", in.Tactics, tacticID, "must be MITRE ATT&CK tactic IDs such as TA0001")
-	checkList(&v, "techniques", in.Techniques, techniqueID, "must be MITRE ATT&CK technique IDs such as T1078 or T1078.002")
-	checkList(&v, "tags", in.Tags, tagPattern, "must be up to 64 letters, digits and . _ : / + - each")
+	checkIDs(&v, "tactics", in.Tactics, tacticID, "must be MITRE ATT&CK tactic IDs such as TA0001")
+	checkIDs(&v, "techniques", in.Techniques, techniqueID, "must be MITRE ATT&CK technique IDs such as T1078 or T1078.002")
+	checkIDs(&v, "tags", in.Tags, tagPattern, "must be up to 64 letters, digits and . _ : / + - each")
 	switch in.Confidence {
 	case "", ConfidenceLow, ConfidenceMedium, ConfidenceHigh:
 	default:
@@ -152,7 +152,7 @@ func (in NewEvent) validate(markings []access.TLP) error {
 	return v.Err()
 }
 
-func checkList(v *validate.Errors, field string, values []string, pattern *regexp.Regexp, message string) {
+func checkIDs(v *validate.Errors, field string, values []string, pattern *regexp.Regexp, message string) {
 	if len(values) > maxListItems {
 		v.Add(field, "must have at most 50 entries")
 		return
@@ -170,7 +170,7 @@ func validZone(z string) bool {
 	return err == nil
 }
 
-func oneLine(s string, maxRunes int) bool {
+func singleLine(s string, maxRunes int) bool {
 	return utf8.ValidString(s) && utf8.RuneCountInString(s) <= maxRunes && !strings.ContainsAny(s, "\x00\r\n")
 }
 
@@ -242,16 +242,16 @@ type eventView struct {
 
 func (v eventView) toEvent() Event {
 	r := v.Row
-	return Event{ID: r.ID, CaseID: r.CaseID, OccurredAt: r.OccurredAt.UTC(), OccurredUntil: utcPtr(r.OccurredUntil),
+	return Event{ID: r.ID, CaseID: r.CaseID, OccurredAt: r.OccurredAt.UTC(), OccurredUntil: inUTC(r.OccurredUntil),
 		SourceTimezone: r.SourceTimezone, RecordedAt: r.RecordedAt.UTC(), RecordedBy: r.RecordedBy,
 		Source: EventSource{Host: r.SourceHost, Log: r.SourceLog, System: r.SourceSystem}, Actor: r.Actor,
 		Description: r.Description, Tactics: strings.Fields(r.Tactics), Techniques: strings.Fields(r.Techniques),
 		Tags: strings.Fields(r.Tags), Confidence: Confidence(r.Confidence), TLP: access.TLP(r.TLP),
-		Supersedes: deref(v.VisibleSupersedes), SupersededBy: deref(v.SupersededBy),
-		CorrectionReason: r.CorrectionReason, ImportID: deref(r.ImportID)}
+		Supersedes: orEmpty(v.VisibleSupersedes), SupersededBy: orEmpty(v.SupersededBy),
+		CorrectionReason: r.CorrectionReason, ImportID: orEmpty(r.ImportID)}
 }
 
-func utcPtr(t *time.Time) *time.Time {
+func inUTC(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
@@ -259,7 +259,7 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-func deref(s *string) string {
+func orEmpty(s *string) string {
 	if s == nil {
 		return ""
 	}
@@ -313,7 +313,7 @@ func (t *Timeline) Correct(ctx context.Context, caseID, eventID string, by Reade
 	in.normalize()
 	reason = strings.TrimSpace(reason)
 	err := in.validate(by.Markings)
-	if !oneLine(reason, 1000) || reason == "" {
+	if !singleLine(reason, 1000) || reason == "" {
 		var v validate.Errors
 		var invalid *validate.Error
 		if errors.As(err, &invalid) {

@@ -286,7 +286,7 @@ func BenchmarkTimelinePage(b *testing.B) {
 						}
 						start := time.Now()
 						page, err := f.tl.List(b.Context(), f.caseID, f.reader, filter,
-							Page{Cursor: cursor{at: at, id: "0"}.encode(), Limit: DefaultPageSize})
+							PageRequest{Cursor: eventCursor{at: at, id: "0"}.encode(), Limit: DefaultPageSize})
 						pages = append(pages, time.Since(start))
 						if err != nil {
 							b.Fatal(err)
@@ -318,7 +318,7 @@ func BenchmarkTimelinePage(b *testing.B) {
 func addCorrections(b *testing.B, f timelineFixture, count int) {
 	for i := range count {
 		page, err := f.tl.List(b.Context(), f.caseID, f.reader, EventFilter{},
-			Page{Cursor: cursor{at: benchStart.Add(time.Duration(i*997) * time.Second), id: "0"}.encode(), Limit: 1})
+			PageRequest{Cursor: eventCursor{at: benchStart.Add(time.Duration(i*997) * time.Second), id: "0"}.encode(), Limit: 1})
 		if err != nil || len(page.Events) == 0 {
 			b.Fatalf("pick an event to correct: %v", err)
 		}

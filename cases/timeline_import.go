@@ -288,13 +288,13 @@ func checkImported(ev *plasoEvent) string {
 		return "the message is longer than 64 KiB"
 	case !utf8.ValidString(ev.Description) || strings.ContainsRune(ev.Description, 0):
 		return "the message is not valid UTF-8 text"
-	case !oneLine(ev.Host, maxSourceField):
+	case !singleLine(ev.Host, maxSourceField):
 		return "the host is not one line of at most 1000 characters"
-	case !oneLine(ev.Log, maxSourceField):
+	case !singleLine(ev.Log, maxSourceField):
 		return "the file name is not one line of at most 1000 characters"
-	case !oneLine(ev.System, maxSourceField):
+	case !singleLine(ev.System, maxSourceField):
 		return "the source type is not one line of at most 1000 characters"
-	case !oneLine(ev.Actor, maxActor):
+	case !singleLine(ev.Actor, maxActor):
 		return "the user is not one line of at most 300 characters"
 	case len(ev.Tags) > maxListItems:
 		return "has more than 50 tags"

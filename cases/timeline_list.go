@@ -22,9 +22,9 @@ type EventFilter struct {
 	IncludeSuperseded bool
 }
 
-// Page asks for one page of a list: Cursor is empty for the first page,
+// PageRequest asks for one page of a list: Cursor is empty for the first page,
 // else the NextCursor of the page before.
-type Page struct {
+type PageRequest struct {
 	Cursor string
 	Limit  int // 1 to MaxPageSize; 0 means DefaultPageSize
 }
@@ -41,31 +41,31 @@ type EventPage struct {
 	NextCursor string // empty on the last page
 }
 
-// cursor is the keyset position after the last event of a page.
-type cursor struct {
+// eventCursor is the keyset position after the last event of a page.
+type eventCursor struct {
 	at time.Time
 	id string
 }
 
-func (c cursor) encode() string {
+func (c eventCursor) encode() string {
 	return base64.RawURLEncoding.EncodeToString([]byte(c.at.UTC().Format(time.RFC3339Nano) + "|" + c.id))
 }
 
-func decodeCursor(s string) (cursor, error) {
+func decodeEventCursor(s string) (eventCursor, error) {
 	bad := validate.Field("cursor", "is not a cursor this list returned")
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(raw) > 200 {
-		return cursor{}, bad
+		return eventCursor{}, bad
 	}
 	at, id, ok := strings.Cut(string(raw), "|")
 	if !ok || id == "" {
-		return cursor{}, bad
+		return eventCursor{}, bad
 	}
 	t, err := time.Parse(time.RFC3339Nano, at)
 	if err != nil {
-		return cursor{}, bad
+		return eventCursor{}, bad
 	}
-	return cursor{at: t.UTC(), id: id}, nil
+	return eventCursor{at: t.UTC(), id: id}, nil
 }
 
 func (f EventFilter) validate() error {
@@ -74,8 +74,8 @@ func (f EventFilter) validate() error {
 	v.Check(f.Technique == "" || techniqueID.MatchString(f.Technique), "technique",
 		"must be a MITRE ATT&CK technique ID such as T1078 or T1078.002")
 	v.Check(f.Tag == "" || tagPattern.MatchString(f.Tag), "tag", "must be a tag")
-	v.Check(oneLine(f.Source, maxSourceField), "source", "must be at most 1000 characters on one line")
-	v.Check(oneLine(f.Text, 500), "q", "must be at most 500 characters on one line")
+	v.Check(singleLine(f.Source, maxSourceField), "source", "must be at most 1000 characters on one line")
+	v.Check(singleLine(f.Text, 500), "q", "must be at most 500 characters on one line")
 	return v.Err()
 }
 
@@ -84,7 +84,7 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // List returns one page of a case's timeline, oldest first, holding only
 // events the reader may see. It is one query whatever the page size.
-func (t *Timeline) List(ctx context.Context, caseID string, by Reader, f EventFilter, p Page) (EventPage, error) {
+func (t *Timeline) List(ctx context.Context, caseID string, by Reader, f EventFilter, p PageRequest) (EventPage, error) {
 	f.Source, f.Text = strings.TrimSpace(f.Source), strings.TrimSpace(f.Text)
 	if err := f.validate(); err != nil {
 		return EventPage{}, err
@@ -100,7 +100,7 @@ func (t *Timeline) List(ctx context.Context, caseID string, by Reader, f EventFi
 	where := []string{"e.case_id = ?", "e.tlp IN ?"}
 	args := []any{caseID, by.Markings}
 	if p.Cursor != "" {
-		c, err := decodeCursor(p.Cursor)
+		c, err := decodeEventCursor(p.Cursor)
 		if err != nil {
 			return EventPage{}, err
 		}
@@ -149,7 +149,7 @@ func (t *Timeline) List(ctx context.Context, caseID string, by Reader, f EventFi
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		page.NextCursor = cursor{at: last.Row.OccurredAt, id: last.Row.ID}.encode()
+		page.NextCursor = eventCursor{at: last.Row.OccurredAt, id: last.Row.ID}.encode()
 	}
 	page.Events = make([]Event, len(rows))
 	for i, r := range rows {

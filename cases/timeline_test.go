@@ -64,7 +64,7 @@ func (f timelineFixture) add(t *testing.T, in NewEvent) Event {
 
 func (f timelineFixture) list(t *testing.T, r Reader, filter EventFilter) []Event {
 	t.Helper()
-	page, err := f.tl.List(context.Background(), f.caseID, r, filter, Page{Limit: MaxPageSize})
+	page, err := f.tl.List(context.Background(), f.caseID, r, filter, PageRequest{Limit: MaxPageSize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestTimeline_AddKeepsEveryField(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := Event{ID: ev.ID, CaseID: f.caseID, OccurredAt: at("2026-01-15T08:30:00.123456Z"), SourceTimezone: "Europe/Oslo",
-				OccurredUntil: ptr(at("2026-01-15T08:45:00Z")), RecordedAt: ev.RecordedAt, RecordedBy: f.reader.Principal.UserID,
+				OccurredUntil: pointer(at("2026-01-15T08:45:00Z")), RecordedAt: ev.RecordedAt, RecordedBy: f.reader.Principal.UserID,
 				Source: in.Source, Actor: in.Actor, Description: in.Description, Tactics: []string{"TA0001", "TA0004"},
 				Techniques: []string{"T1078", "T1078.002"}, Tags: []string{"lateral", "insider"}, Confidence: ConfidenceHigh,
 				TLP: access.TLPAmberStrict}
@@ -113,7 +113,7 @@ func TestTimeline_AddKeepsEveryField(t *testing.T) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
+func pointer[T any](v T) *T { return &v }
 
 func TestTimeline_AddRefusesMalformedInputAndChangesNothing(t *testing.T) {
 	valid := NewEvent{OccurredAt: at("2026-01-15T09:30:00Z"), Description: "Phishing mail opened"}
@@ -130,7 +130,7 @@ func TestTimeline_AddRefusesMalformedInputAndChangesNothing(t *testing.T) {
 		{"tactic with five digits", func(e *NewEvent) { e.Tactics = []string{"TA00001"} }, "tactics"},
 		{"no description", func(e *NewEvent) { e.Description = "  " }, "description"},
 		{"no time", func(e *NewEvent) { e.OccurredAt = time.Time{} }, "occurred_at"},
-		{"end before start", func(e *NewEvent) { e.OccurredUntil = ptr(at("2026-01-15T09:29:59Z")) }, "occurred_until"},
+		{"end before start", func(e *NewEvent) { e.OccurredUntil = pointer(at("2026-01-15T09:29:59Z")) }, "occurred_until"},
 		{"unknown zone", func(e *NewEvent) { e.SourceTimezone = "Mars/Olympus" }, "source_timezone"},
 		{"local zone", func(e *NewEvent) { e.SourceTimezone = "Local" }, "source_timezone"},
 		{"tag with a space", func(e *NewEvent) { e.Tags = []string{"two words"} }, "tags"},
@@ -261,8 +261,8 @@ func TestTimeline_ListFilters(t *testing.T) {
 				want   []Event
 			}{
 				{"everything, in time order", EventFilter{}, []Event{phish, logon, exfil}},
-				{"from", EventFilter{From: ptr(at("2026-01-12T08:00:00Z"))}, []Event{logon, exfil}},
-				{"to is exclusive", EventFilter{To: ptr(at("2026-01-12T08:00:00Z"))}, []Event{phish}},
+				{"from", EventFilter{From: pointer(at("2026-01-12T08:00:00Z"))}, []Event{logon, exfil}},
+				{"to is exclusive", EventFilter{To: pointer(at("2026-01-12T08:00:00Z"))}, []Event{phish}},
 				{"source host", EventFilter{Source: "hr-fs01"}, []Event{logon, exfil}},
 				{"source log", EventFilter{Source: "mail.log"}, []Event{phish}},
 				{"source system", EventFilter{Source: "Squid"}, []Event{exfil}},
@@ -296,9 +296,9 @@ func TestTimeline_ListFilters(t *testing.T) {
 			}{
 				{EventFilter{Technique: "T10"}, "technique"},
 				{EventFilter{Tag: "a b"}, "tag"},
-				{EventFilter{From: ptr(at("2026-01-12T00:00:00Z")), To: ptr(at("2026-01-11T00:00:00Z"))}, "to"},
+				{EventFilter{From: pointer(at("2026-01-12T00:00:00Z")), To: pointer(at("2026-01-11T00:00:00Z"))}, "to"},
 			} {
-				_, err := f.tl.List(context.Background(), f.caseID, f.reader, bad.filter, Page{})
+				_, err := f.tl.List(context.Background(), f.caseID, f.reader, bad.filter, PageRequest{})
 				if got := fieldsOf(err); !reflect.DeepEqual(got, []string{bad.field}) {
 					t.Errorf("filter %+v: %v, want a field error on %s", bad.filter, err, bad.field)
 				}
@@ -320,7 +320,7 @@ func TestTimeline_KeysetPagesCoverEveryEventOnce(t *testing.T) {
 				want[ev.ID] = true
 			}
 			var seen []Event
-			p := Page{Limit: 5}
+			p := PageRequest{Limit: 5}
 			for pages := 0; ; pages++ {
 				if pages > 10 {
 					t.Fatal("pagination does not end")
@@ -348,7 +348,7 @@ func TestTimeline_KeysetPagesCoverEveryEventOnce(t *testing.T) {
 					t.Errorf("event %d out of order", i)
 				}
 			}
-			_, err := f.tl.List(ctx, f.caseID, f.reader, EventFilter{}, Page{Cursor: "not-a-cursor"})
+			_, err := f.tl.List(ctx, f.caseID, f.reader, EventFilter{}, PageRequest{Cursor: "not-a-cursor"})
 			if got := fieldsOf(err); !reflect.DeepEqual(got, []string{"cursor"}) {
 				t.Errorf("forged cursor: %v", err)
 			}
@@ -375,7 +375,7 @@ func TestTimeline_MarkingsHideEvents(t *testing.T) {
 				t.Errorf("low reader sees %+v, want only the amber event without its hidden correction", got)
 			}
 			// The page is filled from what the reader may see, not cut after paging.
-			page, err := f.tl.List(ctx, f.caseID, low, EventFilter{IncludeSuperseded: true}, Page{Limit: 1})
+			page, err := f.tl.List(ctx, f.caseID, low, EventFilter{IncludeSuperseded: true}, PageRequest{Limit: 1})
 			if err != nil || len(page.Events) != 1 || page.NextCursor != "" {
 				t.Errorf("first page of one: %+v %v", page, err)
 			}
