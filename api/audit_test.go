@@ -10,7 +10,7 @@ import (
 
 type auditRow struct {
 	Action, Outcome, UserID, CaseID, ResourceID, ResourceType, ClientIP string
-	RangeOffset, RangeLength                                           *int64
+	RangeOffset, RangeLength                                            *int64
 }
 
 // entries returns the audit entries recorded so far (sealed or not).

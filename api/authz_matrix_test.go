@@ -60,6 +60,10 @@ func matrix() []matrixRow {
 	}
 	// Only a coordinator of the assigned agency (A's lead) takes its task on.
 	taskAck := expect{unauth, unauth, nofnd, forbid, forbid, forbid, ok, nofnd, nofnd, nofnd}
+	// Writers past authorization get lead as the lead, others as the rest.
+	leadWrites := func(lead, others int) expect {
+		return expect{unauth, unauth, nofnd, forbid, others, others, lead, nofnd, nofnd, nofnd}
+	}
 	caseManage := func(status int) expect {
 		return expect{unauth, unauth, nofnd, forbid, forbid, forbid, status, nofnd, nofnd, nofnd}
 	}
@@ -166,6 +170,23 @@ func matrix() []matrixRow {
 		{"POST", "/api/v1/cases/{id}/tasks/{taskId}/comments", json(`{"body":"Started."}`), caseWrite(created)},
 		{"GET", "/api/v1/cases/{id}/comments", nil, caseRead},
 		{"POST", "/api/v1/cases/{id}/comments", json(`{"body":"Sitrep at 16:00."}`), caseWrite(created)},
+		{"GET", "/api/v1/cases/{id}/timeline", nil, caseRead},
+		// The lead's calls are valid; the other writers' carry a malformed
+		// ATT&CK ID or row, so they pass authorization and change nothing.
+		{"POST", "/api/v1/cases/{id}/timeline", func(_ *world, who string) string {
+			return `{"occurred_at":"2026-01-15T09:30:00+01:00","description":"Logon","techniques":["` + leadOr(who, "T1078.002", "T1078.2") + `"]}`
+		}, leadWrites(created, bad)},
+		{"GET", "/api/v1/cases/{id}/timeline/imports", nil, caseRead},
+		{"POST", "/api/v1/cases/{id}/timeline/imports", func(_ *world, who string) string {
+			return `{"timestamp": ` + leadOr(who, "1768465800000000", `"today"`) + `, "message": "logon"}` + "\n"
+		}, leadWrites(created, 422)},
+		{"GET", "/api/v1/cases/{id}/timeline/imports/{importId}", nil, caseRead},
+		{"GET", "/api/v1/cases/{id}/timeline/{eventId}", nil, caseRead},
+		{"GET", "/api/v1/cases/{id}/timeline/{eventId}/history", nil, caseRead},
+		{"POST", "/api/v1/cases/{id}/timeline/{eventId}/corrections", func(_ *world, who string) string {
+			return `{"occurred_at":"2026-01-15T08:30:00Z","description":"Phishing mail opened on hr-ws12","reason":"` +
+				leadOr(who, "wrong host", "") + `"}`
+		}, leadWrites(created, bad)},
 
 		// Last: signing out ends each caller's session.
 		{"POST", "/api/v1/auth/logout", nil, all(noContent)},
@@ -189,8 +210,20 @@ func (w *world) fill(path string) string {
 	}
 	r := strings.NewReplacer("{agencyCode}", w.agency["B"].Code, "{id}", id, "{agencyId}", w.agency["D"].ID,
 		"{userId}", w.user["spare"].ID, "{taskId}", w.taskID, "{itemId}", w.itemID, "{clock}", "gdpr.art33",
-		"{uploadId}", w.uploadID)
-	return r.Replace(path)
+		"{uploadId}", w.uploadID, "{eventId}", w.eventID, "{importId}", w.importID)
+	path = r.Replace(path)
+	if strings.HasSuffix(path, "/timeline/imports") {
+		path += "?format=json_line" // the listing ignores it; the import needs it
+	}
+	return path
+}
+
+// leadOr is lead for the lead and other for everyone else.
+func leadOr(who, lead, other string) string {
+	if who == "lead" {
+		return lead
+	}
+	return other
 }
 
 func TestAuthorizationMatrix(t *testing.T) {

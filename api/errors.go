@@ -100,6 +100,8 @@ var domainErrors = []struct {
 	{cases.ErrLeadOnly, fiber.StatusForbidden, "forbidden", "Only the case's lead may close or reopen it."},
 	{access.ErrForbidden, fiber.StatusForbidden, "forbidden", "You may not do this."},
 	{access.ErrConflict, fiber.StatusConflict, "conflict", "The request conflicts with the current state."},
+	{cases.ErrSuperseded, fiber.StatusConflict, "superseded",
+		"This version of the event has already been corrected; correct the current version."},
 }
 
 // problemFor is the one place that turns an error into its HTTP answer.
@@ -123,6 +125,9 @@ func problemFor(err error) (problem, bool) {
 		return problem{Status: fiber.StatusUnprocessableEntity, Code: "hash_mismatch",
 			Detail: fmt.Sprintf("The content's %s is %s, not the %s declared at registration. Nothing was kept; the rejection is on the item's custody record.",
 				mismatch.Algorithm, mismatch.Received, mismatch.Declared)}, true
+	}
+	if p, ok := importProblem(err); ok {
+		return p, true
 	}
 	var limited *access.RateLimitedError
 	if errors.As(err, &limited) {
@@ -191,4 +196,29 @@ func writeProblem(c *fiber.Ctx, p problem) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(p.Status).JSON(p, "application/problem+json")
+}
+
+// importProblem answers a timeline import that added nothing: 422 with
+// the malformed rows by line, or with why the file could not be read. The
+// import record is at Location either way.
+func importProblem(err error) (problem, bool) {
+	var rejected *cases.ImportRejectedError
+	var failed *cases.ImportFailedError
+	switch {
+	case errors.As(err, &rejected):
+		rec := rejected.Record
+		p := problem{Status: fiber.StatusUnprocessableEntity, Code: "import_rejected",
+			Detail: fmt.Sprintf("Nothing was imported: %d rows are malformed (see errors, by line; at most %d are listed).",
+				rec.RowsRejected, cases.MaxReportedRejections),
+			headers: map[string]string{fiber.HeaderLocation: importLocation(rec)}}
+		for _, r := range rec.Rejections {
+			p.Errors = append(p.Errors, fieldError{Field: "line " + strconv.FormatInt(r.Line, 10), Message: r.Reason})
+		}
+		return p, true
+	case errors.As(err, &failed):
+		return problem{Status: fiber.StatusUnprocessableEntity, Code: "import_failed",
+			Detail:  "Nothing was imported: " + failed.Record.Failure + ".",
+			headers: map[string]string{fiber.HeaderLocation: importLocation(failed.Record)}}, true
+	}
+	return problem{}, false
 }

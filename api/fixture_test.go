@@ -37,6 +37,8 @@ type world struct {
 	evidenceID string                   // an evidence item of the case, marked AMBER, in agency A's custody
 	contentID  string                   // an item of the case whose content is received
 	uploadID   string                   // the lead's unfinished upload of another item's content
+	eventID    string                   // an event on the case's timeline
+	importID   string                   // a timeline import into the case
 	agency     map[string]access.Agency // A owns the case, B is another agency, C holds admin and auditor, D is spare
 	user       map[string]access.User
 	bearer     map[string]string // principal name → access token
@@ -72,7 +74,7 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		Directory: access.NewDirectory(d.DB), Sessions: sessions, SSO: access.NewSSO(d.DB, sessions),
 		Authz: access.NewAuthorizer(d.DB), Membership: access.NewMembership(d.DB), SigningKeys: keys,
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
-		Items: evidence.NewItems(d.DB, 24*time.Hour),
+		Items: evidence.NewItems(d.DB, 24*time.Hour), Timeline: cases.NewTimeline(d.DB),
 	}
 	store, err := evidence.NewFSStore(t.TempDir())
 	if err != nil {
@@ -159,6 +161,23 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		t.Fatal(err)
 	}
 	w.uploadID = up.ID
+	markings, err := deps.Authz.ItemMarkings(ctx, lead, k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := cases.Reader{Principal: lead, Markings: markings}
+	ev, err := deps.Timeline.Add(ctx, k.ID, reader, cases.NewEvent{OccurredAt: time.Date(2026, 1, 15, 8, 30, 0, 0, time.UTC),
+		Description: "Phishing mail opened on hr-ws12", Techniques: []string{"T1566.001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.eventID = ev.ID
+	rec, err := deps.Timeline.Import(ctx, k.ID, reader, cases.ImportRequest{Format: cases.FormatJSONLine},
+		strings.NewReader(`{"timestamp": 1768465800000000, "message": "logon", "hostname": "hr-fs01"}`+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.importID = rec.ID
 	for name := range w.user {
 		w.login(t, name)
 	}

@@ -41,6 +41,7 @@ type Deps struct {
 	Uploads     *evidence.Uploads
 	Content     *evidence.Content
 	Audit       *audit.Writer
+	Timeline    *cases.Timeline
 }
 
 // pinger is a dependency /readyz checks.
@@ -147,6 +148,15 @@ func (s *server) routes() []route {
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks/:taskId/comments", handler: s.createComment},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/comments", handler: s.listComments},
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/comments", handler: s.createComment},
+		// The imports routes come before /timeline/:eventId, which would match them.
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline", handler: s.listTimeline},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/timeline", handler: s.addTimelineEvent},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/imports", handler: s.listTimelineImports},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/timeline/imports", handler: s.importTimeline, streamsBody: true},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/imports/:importId", handler: s.getTimelineImport},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/:eventId", handler: s.getTimelineEvent},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/:eventId/history", handler: s.timelineHistory},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/timeline/:eventId/corrections", handler: s.correctTimelineEvent},
 	}
 }
 
@@ -166,11 +176,14 @@ func New(d Deps) (*fiber.App, error) {
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(d.Log),
 		StreamRequestBody:     true,
-		BodyLimit:             int(cfg.BodyLimit),
-		ReadBufferSize:        16 << 10, // bounds the request line and headers
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
+		// fasthttp would otherwise read a multipart body in full, to memory
+		// and temporary files, before any handler could refuse it.
+		DisablePreParseMultipartForm: true,
+		BodyLimit:                    int(cfg.BodyLimit),
+		ReadBufferSize:               16 << 10, // bounds the request line and headers
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
 		// Behind a load balancer the client address comes from
 		// X-Forwarded-For, but only when the direct peer is trusted.
 		ProxyHeader:             proxyHeader(cfg),

@@ -8,4 +8,6 @@ source scripts/services.sh
 trap stop_services EXIT
 ensure_postgres
 ensure_minio
-go test -run '^$' -bench . -benchmem -count=1 ${BENCH_FLAGS:-} ./...
+# The timeline benchmarks build 1,000,000-event timelines, which takes longer
+# than go test's default 10 minutes per package on a small machine.
+go test -run '^$' -bench . -benchmem -count=1 -timeout "${BENCH_TIMEOUT:-60m}" ${BENCH_FLAGS:-} ./...

@@ -180,6 +180,7 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 		Cases:       cases.NewStore(gdb, cases.WithClockRules(rules)),
 		Tasks:       cases.NewTasks(gdb, authz),
 		Items:       evidence.NewItems(gdb, cfg.EvidenceRetention),
+		Timeline:    cases.NewTimeline(gdb),
 	}, nil
 }
 

@@ -48,6 +48,7 @@ type Config struct {
 	WriteTimeout    time.Duration
 	IdleTimeout     time.Duration
 	BodyLimit       int64
+	ImportLimit     int64 // largest timeline import upload
 
 	CORSOrigins    []string
 	TrustedProxies []string

@@ -34,7 +34,7 @@ func TestLoad_DefaultsNeedNoConfiguration(t *testing.T) {
 		t.Errorf("S3, TLS and CORS must be off by default: %+v", c)
 	}
 	if c.LogLevel != slog.LevelInfo || c.LogFormat != "json" || c.ShutdownTimeout != 30*time.Second ||
-		c.BodyLimit != 1<<20 || c.S3.PartSize != 16<<20 {
+		c.BodyLimit != 1<<20 || c.ImportLimit != 2<<30 || c.S3.PartSize != 16<<20 {
 		t.Errorf("defaults: %+v", c)
 	}
 }

@@ -136,6 +136,15 @@ var options = []*option{
 		get: func(c Config) string { return formatBytes(c.BodyLimit) },
 	},
 	{
+		flag: "import-limit", env: "BEVIS_IMPORT_LIMIT", def: "2GiB",
+		usage: "largest super-timeline file one import accepts; larger uploads get 413 unread",
+		set: func(c *Config, v string) (err error) {
+			c.ImportLimit, err = parseBytes(v, 1<<20, 1<<40)
+			return err
+		},
+		get: func(c Config) string { return formatBytes(c.ImportLimit) },
+	},
+	{
 		flag: "cors-origins", env: "BEVIS_CORS_ORIGINS",
 		usage: "comma-separated origins allowed to call the API from a browser (default none: CORS off)",
 		set: func(c *Config, v string) (err error) {

@@ -1,0 +1,410 @@
+package cases
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/internal/validate"
+)
+
+// ErrSuperseded is a correction of an event that has already been corrected:
+// only the current version of an event can be superseded.
+var ErrSuperseded = errors.New("cases: event already superseded")
+
+// Confidence is how sure the investigators are of an event.
+type Confidence string
+
+// Confidence levels; the empty level is "not stated".
+const (
+	ConfidenceLow    Confidence = "low"
+	ConfidenceMedium Confidence = "medium"
+	ConfidenceHigh   Confidence = "high"
+)
+
+// EventSource is where an event was seen.
+type EventSource struct {
+	Host   string // the machine, e.g. "hr-fs01"
+	Log    string // the log or artefact, e.g. "Security.evtx"
+	System string // the system or parser that produced it, e.g. "winevtx"
+}
+
+// Event is one entry of a case's attack timeline. Events are never changed:
+// a correction is a new event superseding the old one.
+type Event struct {
+	ID             string
+	CaseID         string
+	OccurredAt     time.Time
+	OccurredUntil  *time.Time
+	SourceTimezone string    // the zone the source recorded its times in
+	RecordedAt     time.Time // when Bevis learnt of it, so back-dated entries show
+	RecordedBy     string
+	Source         EventSource
+	Actor          string
+	Description    string
+	Tactics        []string // MITRE ATT&CK tactic IDs, e.g. TA0001
+	Techniques     []string // MITRE ATT&CK technique IDs, e.g. T1078.002
+	Tags           []string
+	Confidence     Confidence
+	TLP            access.TLP
+	// Supersedes and SupersededBy link the versions of an event; either is
+	// empty when there is no such version or the caller may not see it.
+	Supersedes       string
+	SupersededBy     string
+	CorrectionReason string
+	ImportID         string
+}
+
+// NewEvent is the content of an event, as added or as a correction.
+type NewEvent struct {
+	OccurredAt     time.Time
+	OccurredUntil  *time.Time
+	SourceTimezone string // default UTC
+	Source         EventSource
+	Actor          string
+	Description    string
+	Tactics        []string
+	Techniques     []string
+	Tags           []string
+	Confidence     Confidence
+	TLP            access.TLP // default AMBER
+}
+
+var (
+	tacticID    = regexp.MustCompile(`^TA[0-9]{4}$`)
+	techniqueID = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
+	tagPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,63}$`)
+	zoneOffset  = regexp.MustCompile(`^[+-](0[0-9]|1[0-4]):[0-5][0-9]$`)
+)
+
+// Limits of event fields.
+const (
+	maxDescription = 64 << 10 // bytes: plaso messages can be long
+	maxSourceField = 1000     // runes
+	maxActor       = 300      // runes
+	maxListItems   = 50
+)
+
+// Years outside this range are clock errors, not events; 1601 is the
+// Windows FILETIME epoch, which forensic tools print for zeroed values.
+var (
+	earliestEvent = time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestEvent   = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+// normalize trims, defaults and deduplicates in place.
+func (in *NewEvent) normalize() {
+	in.SourceTimezone = strings.TrimSpace(in.SourceTimezone)
+	if in.SourceTimezone == "" {
+		in.SourceTimezone = "UTC"
+	}
+	in.Source.Host, in.Source.Log, in.Source.System = strings.TrimSpace(in.Source.Host), strings.TrimSpace(in.Source.Log), strings.TrimSpace(in.Source.System)
+	in.Actor, in.Description = strings.TrimSpace(in.Actor), strings.TrimSpace(in.Description)
+	if in.TLP == "" {
+		in.TLP = access.TLPAmber
+	}
+	in.OccurredAt = in.OccurredAt.UTC().Truncate(time.Microsecond)
+	if in.OccurredUntil != nil {
+		u := in.OccurredUntil.UTC().Truncate(time.Microsecond)
+		in.OccurredUntil = &u
+	}
+	in.Tactics, in.Techniques, in.Tags = dedupe(in.Tactics), dedupe(in.Techniques), dedupe(in.Tags)
+}
+
+// validate checks an event; markings are the TLP markings the author may
+// see, and no one may mark an event beyond their own reach.
+func (in NewEvent) validate(markings []access.TLP) error {
+	var v validate.Errors
+	v.Check(!in.OccurredAt.Before(earliestEvent) && !in.OccurredAt.After(latestEvent), "occurred_at",
+		"must be a time between 1601 and 9999")
+	if in.OccurredUntil != nil {
+		v.Check(!in.OccurredUntil.Before(in.OccurredAt) && !in.OccurredUntil.After(latestEvent), "occurred_until",
+			"must not be before occurred_at")
+	}
+	v.Check(validZone(in.SourceTimezone), "source_timezone", "must be an IANA time zone (Europe/Oslo), UTC or an offset (+02:00)")
+	v.Check(singleLine(in.Source.Host, maxSourceField), "source.host", "must be at most 1000 characters on one line")
+	v.Check(singleLine(in.Source.Log, maxSourceField), "source.log", "must be at most 1000 characters on one line")
+	v.Check(singleLine(in.Source.System, maxSourceField), "source.system", "must be at most 1000 characters on one line")
+	v.Check(singleLine(in.Actor, maxActor), "actor", "must be at most 300 characters on one line")
+	v.Check(in.Description != "" && len(in.Description) <= maxDescription && utf8.ValidString(in.Description) &&
+		!strings.ContainsRune(in.Description, 0), "description", "must be 1 byte to 64 KiB of text")
+	checkIDs(&v, "tactics", in.Tactics, tacticID, "must be MITRE ATT&CK tactic IDs such as TA0001")
+	checkIDs(&v, "techniques", in.Techniques, techniqueID, "must be MITRE ATT&CK technique IDs such as T1078 or T1078.002")
+	checkIDs(&v, "tags", in.Tags, tagPattern, "must be up to 64 letters, digits and . _ : / + - each")
+	switch in.Confidence {
+	case "", ConfidenceLow, ConfidenceMedium, ConfidenceHigh:
+	default:
+		v.Add("confidence", "must be low, medium or high")
+	}
+	switch {
+	case !in.TLP.Valid():
+		v.Add("tlp", "must be CLEAR, GREEN, AMBER, AMBER+STRICT or RED")
+	case !marked(markings, in.TLP):
+		v.Add("tlp", "must not be stricter than what you may see on this case")
+	}
+	return v.Err()
+}
+
+func checkIDs(v *validate.Errors, field string, values []string, pattern *regexp.Regexp, message string) {
+	if len(values) > maxListItems {
+		v.Add(field, "must have at most 50 entries")
+		return
+	}
+	for _, s := range values {
+		if !pattern.MatchString(s) {
+			v.Add(field, message)
+			return
+		}
+	}
+}
+
+func validZone(z string) bool {
+	_, err := loadZone(z)
+	return err == nil
+}
+
+func singleLine(s string, maxRunes int) bool {
+	return utf8.ValidString(s) && utf8.RuneCountInString(s) <= maxRunes && !strings.ContainsAny(s, "\x00\r\n")
+}
+
+func marked(markings []access.TLP, t access.TLP) bool {
+	for _, m := range markings {
+		if m == t {
+			return true
+		}
+	}
+	return false
+}
+
+func dedupe(values []string) []string {
+	if len(values) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(values))
+	seen := make(map[string]bool, len(values))
+	for _, s := range values {
+		s = strings.TrimSpace(s)
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// joinList stores a list as ' a b ', so that LIKE '% a %' finds a value.
+func joinList(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return " " + strings.Join(values, " ") + " "
+}
+
+// eventRow is a timeline_events row as written.
+type eventRow struct {
+	ID               string `gorm:"primaryKey"`
+	CaseID           string
+	OccurredAt       time.Time
+	OccurredUntil    *time.Time
+	SourceTimezone   string
+	RecordedAt       time.Time
+	RecordedBy       string
+	SourceHost       string
+	SourceLog        string
+	SourceSystem     string
+	Actor            string
+	Description      string
+	Tactics          string
+	Techniques       string
+	Tags             string
+	Confidence       string
+	TLP              string `gorm:"column:tlp"`
+	Supersedes       *string
+	CorrectionReason string
+	ImportID         *string
+}
+
+func (eventRow) TableName() string { return "timeline_events" }
+
+// eventView is an event as read, with its version links resolved for the reader.
+type eventView struct {
+	Row               eventRow `gorm:"embedded"`
+	VisibleSupersedes *string
+	SupersededBy      *string
+}
+
+func (v eventView) toEvent() Event {
+	r := v.Row
+	return Event{ID: r.ID, CaseID: r.CaseID, OccurredAt: r.OccurredAt.UTC(), OccurredUntil: inUTC(r.OccurredUntil),
+		SourceTimezone: r.SourceTimezone, RecordedAt: r.RecordedAt.UTC(), RecordedBy: r.RecordedBy,
+		Source: EventSource{Host: r.SourceHost, Log: r.SourceLog, System: r.SourceSystem}, Actor: r.Actor,
+		Description: r.Description, Tactics: strings.Fields(r.Tactics), Techniques: strings.Fields(r.Techniques),
+		Tags: strings.Fields(r.Tags), Confidence: Confidence(r.Confidence), TLP: access.TLP(r.TLP),
+		Supersedes: orEmpty(v.VisibleSupersedes), SupersededBy: orEmpty(v.SupersededBy),
+		CorrectionReason: r.CorrectionReason, ImportID: orEmpty(r.ImportID)}
+}
+
+func inUTC(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func orEmpty(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// Timeline keeps the attack timelines of cases.
+type Timeline struct {
+	db  *gorm.DB
+	now func() time.Time
+}
+
+// NewTimeline returns the timeline store in db.
+func NewTimeline(db *gorm.DB) *Timeline {
+	return &Timeline{db: db, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// Reader is who reads a timeline: the markings are the TLP markings they
+// may see on the case (access.Authorizer.ItemMarkings); events marked
+// otherwise do not exist for them.
+type Reader struct {
+	Principal access.Principal
+	Markings  []access.TLP
+}
+
+func (t *Timeline) newRow(caseID string, by access.Principal, in NewEvent) eventRow {
+	return eventRow{ID: newID(), CaseID: caseID, OccurredAt: in.OccurredAt, OccurredUntil: in.OccurredUntil,
+		SourceTimezone: in.SourceTimezone, RecordedAt: t.now(), RecordedBy: by.UserID, SourceHost: in.Source.Host,
+		SourceLog: in.Source.Log, SourceSystem: in.Source.System, Actor: in.Actor, Description: in.Description,
+		Tactics: joinList(in.Tactics), Techniques: joinList(in.Techniques), Tags: joinList(in.Tags),
+		Confidence: string(in.Confidence), TLP: string(in.TLP)}
+}
+
+// Add records a new event on a case.
+func (t *Timeline) Add(ctx context.Context, caseID string, by Reader, in NewEvent) (Event, error) {
+	in.normalize()
+	if err := in.validate(by.Markings); err != nil {
+		return Event{}, err
+	}
+	row := t.newRow(caseID, by.Principal, in)
+	if err := t.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return Event{}, fmt.Errorf("cases: add event: %w", err)
+	}
+	return eventView{Row: row}.toEvent(), nil
+}
+
+// Correct records in as the new version of an event the reader can see,
+// with the reason for the correction. The old version stays, in the new
+// one's history. Only the current version can be corrected (ErrSuperseded).
+func (t *Timeline) Correct(ctx context.Context, caseID, eventID string, by Reader, in NewEvent, reason string) (Event, error) {
+	in.normalize()
+	reason = strings.TrimSpace(reason)
+	err := in.validate(by.Markings)
+	if !singleLine(reason, 1000) || reason == "" {
+		var v validate.Errors
+		var invalid *validate.Error
+		if errors.As(err, &invalid) {
+			for _, f := range invalid.Fields {
+				v.Add(f.Field, f.Message)
+			}
+		}
+		v.Add("reason", "must be 1 to 1000 characters on one line")
+		err = v.Err()
+	}
+	if err != nil {
+		return Event{}, err
+	}
+	row := t.newRow(caseID, by.Principal, in)
+	row.Supersedes, row.CorrectionReason = &eventID, reason
+	err = t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		old, err := t.get(tx, caseID, eventID, by.Markings)
+		if err != nil {
+			return err
+		}
+		if old.SupersededBy != "" {
+			return ErrSuperseded
+		}
+		return tx.Create(&row).Error
+	})
+	switch {
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		// A correction of the same version committed first, or one the reader cannot see exists.
+		return Event{}, ErrSuperseded
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrSuperseded):
+		return Event{}, err
+	case err != nil:
+		return Event{}, fmt.Errorf("cases: correct event: %w", err)
+	}
+	return eventView{Row: row, VisibleSupersedes: &eventID}.toEvent(), nil
+}
+
+// eventColumns selects an event with its version links as the reader may
+// see them. Both placeholders take the reader's markings.
+const eventColumns = `e.id, e.case_id, e.occurred_at, e.occurred_until, e.source_timezone, e.recorded_at,
+	e.recorded_by, e.source_host, e.source_log, e.source_system, e.actor, e.description, e.tactics,
+	e.techniques, e.tags, e.confidence, e.tlp, e.supersedes, e.correction_reason, e.import_id,
+	(SELECT o.id FROM timeline_events o WHERE o.id = e.supersedes AND o.tlp IN ?) AS visible_supersedes,
+	(SELECT s.id FROM timeline_events s WHERE s.supersedes = e.id AND s.tlp IN ?) AS superseded_by`
+
+// Get returns one version of an event, current or not.
+func (t *Timeline) Get(ctx context.Context, caseID, eventID string, by Reader) (Event, error) {
+	return t.get(t.db.WithContext(ctx), caseID, eventID, by.Markings)
+}
+
+func (t *Timeline) get(db *gorm.DB, caseID, eventID string, markings []access.TLP) (Event, error) {
+	var rows []eventView
+	err := db.Raw(`SELECT `+eventColumns+` FROM timeline_events e WHERE e.id = ? AND e.case_id = ? AND e.tlp IN ?`,
+		markings, markings, eventID, caseID, markings).Scan(&rows).Error
+	if err != nil {
+		return Event{}, fmt.Errorf("cases: get event: %w", err)
+	}
+	if len(rows) == 0 {
+		return Event{}, ErrNotFound
+	}
+	return rows[0].toEvent(), nil
+}
+
+// History returns every version of an event the reader may see, oldest
+// first: the chain of corrections through the given version.
+func (t *Timeline) History(ctx context.Context, caseID, eventID string, by Reader) ([]Event, error) {
+	db := t.db.WithContext(ctx)
+	if _, err := t.get(db, caseID, eventID, by.Markings); err != nil {
+		return nil, err
+	}
+	var rows []eventView
+	// The chain is linear (an event is superseded at most once): walk back
+	// to its first version, then forward through every correction.
+	err := db.Raw(`
+		WITH RECURSIVE back(id, supersedes) AS (
+		    SELECT id, supersedes FROM timeline_events WHERE id = ? AND case_id = ?
+		    UNION ALL
+		    SELECT p.id, p.supersedes FROM timeline_events p JOIN back b ON p.id = b.supersedes
+		), chain(id, depth) AS (
+		    SELECT id, 0 FROM back WHERE supersedes IS NULL
+		    UNION ALL
+		    SELECT n.id, c.depth + 1 FROM timeline_events n JOIN chain c ON n.supersedes = c.id
+		)
+		SELECT `+eventColumns+` FROM chain c JOIN timeline_events e ON e.id = c.id
+		WHERE e.tlp IN ? ORDER BY c.depth`, eventID, caseID, by.Markings, by.Markings, by.Markings).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("cases: event history: %w", err)
+	}
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		out[i] = r.toEvent()
+	}
+	return out, nil
+}

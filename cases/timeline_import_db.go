@@ -1,0 +1,159 @@
+package cases
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
+)
+
+// importColumns are the timeline_events columns an import writes; the
+// others keep their defaults.
+var importColumns = []string{"id", "case_id", "occurred_at", "source_timezone", "recorded_at", "recorded_by",
+	"source_host", "source_log", "source_system", "actor", "description", "tags", "tlp", "import_id"}
+
+func importValues(r *eventRow, dst []any) []any {
+	return append(dst, r.ID, r.CaseID, r.OccurredAt, r.SourceTimezone, r.RecordedAt, r.RecordedBy,
+		r.SourceHost, r.SourceLog, r.SourceSystem, r.Actor, r.Description, r.Tags, r.TLP, r.ImportID)
+}
+
+// copyPostgres streams the rows into timeline_events with COPY, inside one
+// transaction that also writes the import record, on a connection taken
+// from the pool for the purpose.
+func (t *Timeline) copyPostgres(ctx context.Context, src *importSource, finish func() importRow) error {
+	sqlDB, err := t.db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error {
+		sc, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("cases: import: the PostgreSQL driver is %T, not pgx", driverConn)
+		}
+		tx, err := sc.Conn().Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // after Commit, a no-op
+		_, copyErr := tx.CopyFrom(ctx, pgx.Identifier{"timeline_events"}, importColumns, &copySource{src: src})
+		if err := src.err(); err != nil {
+			return err
+		}
+		if copyErr != nil {
+			return copyErr
+		}
+		rec := finish()
+		if _, err := tx.Exec(ctx, `INSERT INTO timeline_imports (id, case_id, format, status, tlp, file_sha256,
+			bytes_read, rows_read, events_imported, rows_rejected, rejections, failure, created_by, started_at, finished_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			rec.ID, rec.CaseID, rec.Format, rec.Status, rec.TLP, rec.FileSHA256, rec.BytesRead, rec.RowsRead,
+			rec.EventsImported, rec.RowsRejected, rec.Rejections, rec.Failure, rec.CreatedBy, rec.StartedAt,
+			rec.FinishedAt); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+}
+
+// copySource feeds COPY one row at a time.
+type copySource struct {
+	src    *importSource
+	values []any
+}
+
+func (c *copySource) Next() bool { return c.src.next() }
+
+func (c *copySource) Values() ([]any, error) {
+	c.values = importValues(&c.src.row, c.values[:0])
+	return c.values, nil
+}
+
+func (c *copySource) Err() error { return c.src.err() }
+
+// insertBatch is how many rows one SQLite INSERT writes: 500 rows of 14
+// columns stays well under SQLite's limit of 32,766 parameters.
+const insertBatch = 500
+
+// insertSQLite writes the rows with a prepared multi-row INSERT, all in
+// one transaction that also writes the import record.
+func (t *Timeline) insertSQLite(ctx context.Context, src *importSource, finish func() importRow) error {
+	return t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		ins, err := newBatchInserter(ctx, tx.Statement.ConnPool, importColumns, importValues)
+		if err != nil {
+			return err
+		}
+		defer ins.close()
+		for src.next() {
+			if err := ins.add(&src.row); err != nil {
+				return err
+			}
+		}
+		if err := src.err(); err != nil {
+			return err
+		}
+		if err := ins.flush(); err != nil {
+			return err
+		}
+		rec := finish()
+		return tx.Create(&rec).Error
+	})
+}
+
+// batchInserter writes event rows insertBatch at a time through one
+// prepared statement.
+type batchInserter struct {
+	ctx      context.Context
+	pool     gorm.ConnPool
+	columns  []string
+	valuesOf func(*eventRow, []any) []any
+	full     *sql.Stmt
+	args     []any
+	rows     int
+}
+
+func newBatchInserter(ctx context.Context, pool gorm.ConnPool, columns []string,
+	valuesOf func(*eventRow, []any) []any) (*batchInserter, error) {
+	stmt, err := pool.PrepareContext(ctx, insertSQL(columns, insertBatch))
+	if err != nil {
+		return nil, err
+	}
+	return &batchInserter{ctx: ctx, pool: pool, columns: columns, valuesOf: valuesOf, full: stmt,
+		args: make([]any, 0, insertBatch*len(columns))}, nil
+}
+
+func (b *batchInserter) add(r *eventRow) error {
+	b.args = b.valuesOf(r, b.args)
+	b.rows++
+	if b.rows < insertBatch {
+		return nil
+	}
+	_, err := b.full.ExecContext(b.ctx, b.args...)
+	b.args, b.rows = b.args[:0], 0
+	return err
+}
+
+func (b *batchInserter) flush() error {
+	if b.rows == 0 {
+		return nil
+	}
+	_, err := b.pool.ExecContext(b.ctx, insertSQL(b.columns, b.rows), b.args...)
+	b.args, b.rows = b.args[:0], 0
+	return err
+}
+
+func (b *batchInserter) close() { _ = b.full.Close() }
+
+func insertSQL(columns []string, rows int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(columns)), ", ") + ")"
+	values := strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
+	return "INSERT INTO timeline_events (" + strings.Join(columns, ", ") + ") VALUES " + values
+}
