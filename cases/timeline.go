@@ -300,7 +300,13 @@ func (t *Timeline) Add(ctx context.Context, caseID string, by Reader, in NewEven
 		return Event{}, err
 	}
 	row := t.newRow(caseID, by.Principal, in)
-	if err := t.db.WithContext(ctx).Create(&row).Error; err != nil {
+	err := t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return recordChange(ctx, tx, "cases.timeline.post", "timeline", row.ID, caseID)
+	})
+	if err != nil {
 		return Event{}, fmt.Errorf("cases: add event: %w", err)
 	}
 	return eventView{Row: row}.toEvent(), nil
@@ -337,7 +343,10 @@ func (t *Timeline) Correct(ctx context.Context, caseID, eventID string, by Reade
 		if old.SupersededBy != "" {
 			return ErrSuperseded
 		}
-		return tx.Create(&row).Error
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return recordChange(ctx, tx, "cases.timeline.corrections.post", "timeline", row.ID, caseID)
 	})
 	switch {
 	case errors.Is(err, gorm.ErrDuplicatedKey):
