@@ -37,6 +37,10 @@ const (
 	ActionCaseMembersRead   Action = "case.members.read"
 	ActionCaseMembersManage Action = "case.members.manage"
 
+	// ActionAuditRead reads the audit log: all of it for auditors, one
+	// case's (Resource.CaseID) for its leads.
+	ActionAuditRead Action = "audit.read"
+
 	// ActionTaskAcknowledge acknowledges or delegates a task: Resource.UserID
 	// is its assigned user, or Resource.AgencyID its assigned agency.
 	ActionTaskAcknowledge Action = "task.acknowledge"
@@ -50,7 +54,7 @@ var knownActions = []Action{
 	ActionUserRead, ActionUserWrite, ActionUserGrantRole,
 	ActionCaseCreate, ActionCaseList, ActionCaseRead, ActionCaseWrite, ActionCaseGovern, ActionCaseMembersRead,
 	ActionCaseMembersManage,
-	ActionTaskAcknowledge,
+	ActionTaskAcknowledge, ActionAuditRead,
 }
 
 // notForTokens are actions an API token can never be scoped to: a token
@@ -154,6 +158,18 @@ func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, 
 			return err
 		}
 		return allowIf(caseRoleActions[role][action])
+	case ActionAuditRead:
+		if p.SystemRole == RoleAuditor {
+			return nil
+		}
+		if res.CaseID == "" {
+			return ErrForbidden
+		}
+		role, err := a.CaseRole(ctx, p, res.CaseID)
+		if err != nil {
+			return err
+		}
+		return allowIf(role == CaseLead)
 	case ActionTaskAcknowledge:
 		role, err := a.CaseRole(ctx, p, res.CaseID)
 		if err != nil {

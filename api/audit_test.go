@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
@@ -101,6 +104,61 @@ func TestAuditTrail_RefusedSignInsAreRecordedWithoutWhatWasTyped(t *testing.T) {
 		w.deps.DB.Raw(`SELECT COUNT(*) FROM audit_entries WHERE detail LIKE '%Tr0ub4dor%' OR detail LIKE '%nobody@%'`).Scan(&leaked)
 		if leaked != 0 {
 			t.Error("what was typed reached the audit log")
+		}
+	})
+}
+
+// runSequencer seals the world's audit entries in the background, as
+// serve does, checkpointing often.
+func runSequencer(t *testing.T, w *world) {
+	t.Helper()
+	pemData, err := audit.GenerateKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := audit.ParseSigner(pemData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, err := audit.NewSequencer(w.deps.DB, audit.SequencerOptions{Signer: signer, Interval: 20 * time.Millisecond,
+		CheckpointEvery: 50 * time.Millisecond, Log: testenv.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = seq.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func TestAuditLog_LeadsReadTheirCasesRecordAndAuditorsAllOfIt(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		runSequencer(t, w)
+		w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["observer"], "")
+		var body string
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			_, body = w.call(t, http.MethodGet, "/api/v1/audit?case_id="+w.caseID, w.bearer["lead"], "")
+			if strings.Contains(body, `"evidence.content.get"`) {
+				break
+			}
+		}
+		if !strings.Contains(body, `"action":"evidence.content.get"`) || !strings.Contains(body, w.user["observer"].ID) {
+			t.Fatalf("the lead's view of the case record: %s", body)
+		}
+		if resp, _ := w.call(t, http.MethodGet, "/api/v1/audit?case_id="+w.caseID, w.bearer["investigator"], ""); resp.StatusCode != 403 {
+			t.Errorf("an investigator reads the record: %d", resp.StatusCode)
+		}
+		_, access := w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/access", w.bearer["lead"], "")
+		if !strings.Contains(access, w.user["observer"].ID) {
+			t.Errorf("the item's access list: %s", access)
+		}
+		_, all := w.call(t, http.MethodGet, "/api/v1/audit?user_id="+w.user["observer"].ID, w.bearer["auditor"], "")
+		if !strings.Contains(all, `"evidence.content.get"`) {
+			t.Errorf("the auditor's view: %s", all)
+		}
+		resp, export := w.call(t, http.MethodGet, "/api/v1/audit/export", w.bearer["auditor"], "")
+		if resp.StatusCode != 200 || !strings.Contains(export, "evidence.content.get") || strings.Count(export, "\n") < 2 {
+			t.Errorf("export: %d %s", resp.StatusCode, export)
 		}
 	})
 }

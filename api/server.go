@@ -135,6 +135,11 @@ func (s *server) routes() []route {
 		{method: fiber.MethodPatch, path: "/api/v1/uploads/:uploadId", handler: s.patchUpload, streamsBody: true},
 		{method: fiber.MethodDelete, path: "/api/v1/uploads/:uploadId", handler: s.deleteUpload},
 
+		{method: fiber.MethodGet, path: "/api/v1/audit", handler: s.listAudit},
+		{method: fiber.MethodGet, path: "/api/v1/audit/export", handler: s.exportAudit},
+		{method: fiber.MethodGet, path: "/api/v1/audit/checkpoints", handler: s.auditCheckpoints},
+		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/access", handler: s.itemAccess},
+
 		{method: fiber.MethodGet, path: "/api/v1/tasks", handler: s.listMyTasks},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/tasks", handler: s.listCaseTasks},
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks", handler: s.createTask},

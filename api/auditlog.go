@@ -1,0 +1,141 @@
+package api
+
+import (
+	"bufio"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/audit"
+	"github.com/bevis-ir/bevis/internal/validate"
+)
+
+type auditEntryJSON struct {
+	Seq          int64             `json:"seq"`
+	ID           string            `json:"id"`
+	At           string            `json:"at"`
+	UserID       string            `json:"user_id,omitempty"`
+	AgencyID     string            `json:"agency_id,omitempty"`
+	TokenID      string            `json:"token_id,omitempty"`
+	ClientIP     string            `json:"client_ip,omitempty"`
+	UserAgent    string            `json:"user_agent,omitempty"`
+	Action       string            `json:"action"`
+	ResourceType string            `json:"resource_type,omitempty"`
+	ResourceID   string            `json:"resource_id,omitempty"`
+	CaseID       string            `json:"case_id,omitempty"`
+	Outcome      string            `json:"outcome"`
+	RequestID    string            `json:"request_id,omitempty"`
+	Range        *audit.ByteRange  `json:"range,omitempty"`
+	Detail       map[string]string `json:"detail,omitempty"`
+}
+
+func toAuditEntryJSON(r audit.Recorded) auditEntryJSON {
+	return auditEntryJSON{Seq: r.Seq, ID: r.ID, At: timestamp(r.At), UserID: r.Actor.UserID, AgencyID: r.Actor.AgencyID,
+		TokenID: r.Actor.TokenID, ClientIP: r.Actor.ClientIP, UserAgent: r.Actor.UserAgent, Action: r.Action,
+		ResourceType: r.ResourceType, ResourceID: r.ResourceID, CaseID: r.CaseID, Outcome: string(r.Outcome),
+		RequestID: r.RequestID, Range: r.Range, Detail: r.Detail}
+}
+
+// auditFilter reads the query of an audit listing.
+func auditFilter(c *fiber.Ctx) (audit.Filter, error) {
+	f := audit.Filter{CaseID: c.Query("case_id"), UserID: c.Query("user_id"), AgencyID: c.Query("agency_id"),
+		ResourceID: c.Query("resource_id"), Cursor: c.Query("cursor")}
+	var v validate.Errors
+	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
+		if s := c.Query(name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			v.Check(err == nil, name, "must be an RFC 3339 time")
+			*dst = t
+		}
+	}
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		v.Check(err == nil && n >= 1 && n <= audit.MaxListLimit, "limit", "must be a whole number from 1 to 1000")
+		f.Limit = n
+	}
+	return f, v.Err()
+}
+
+func (s *server) sendAuditPage(c *fiber.Ctx, f audit.Filter) error {
+	page, err := audit.List(c.UserContext(), s.DB, f)
+	if errors.Is(err, audit.ErrInvalidFilter) {
+		return validate.Field("query", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	out := pageJSON[auditEntryJSON]{Items: make([]auditEntryJSON, len(page.Entries)), NextCursor: page.Next}
+	for i, r := range page.Entries {
+		out.Items[i] = toAuditEntryJSON(r)
+	}
+	return c.JSON(out)
+}
+
+// listAudit answers the audit log: all of it to auditors, one case's
+// (case_id) to that case's leads.
+func (s *server) listAudit(c *fiber.Ctx) error {
+	f, err := auditFilter(c)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(c, access.ActionAuditRead, access.Resource{CaseID: f.CaseID}); err != nil {
+		return err
+	}
+	return s.sendAuditPage(c, f)
+}
+
+// itemAccess answers who read or changed an evidence item, and when.
+func (s *server) itemAccess(c *fiber.Ctx) error {
+	it, err := s.Items.Item(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	auditCase(c, it.CaseID)
+	if err := s.authorize(c, access.ActionAuditRead, access.Resource{CaseID: it.CaseID}); err != nil {
+		return err
+	}
+	f, err := auditFilter(c)
+	if err != nil {
+		return err
+	}
+	f.ResourceID, f.CaseID = it.ID, it.CaseID
+	return s.sendAuditPage(c, f)
+}
+
+// exportAudit streams the whole sealed log and its checkpoints as JSON
+// Lines, for `bevis audit verify --export`.
+func (s *server) exportAudit(c *fiber.Ctx) error {
+	if err := s.authorize(c, access.ActionAuditRead, access.Resource{}); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/jsonl")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="bevis-audit.jsonl"`)
+	ctx := c.UserContext()
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		if err := audit.Export(ctx, s.DB, w); err != nil {
+			s.Log.Error("audit export cut short", "err", err)
+		}
+		_ = w.Flush()
+	})
+	return nil
+}
+
+// auditCheckpoints answers the signed checkpoints alone, for a partner
+// agency to keep its own copy.
+func (s *server) auditCheckpoints(c *fiber.Ctx) error {
+	if err := s.authorize(c, access.ActionAuditRead, access.Resource{}); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
+	ctx := c.UserContext()
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		if err := audit.ExportCheckpoints(ctx, s.DB, w); err != nil {
+			s.Log.Error("audit checkpoints export cut short", "err", err)
+		}
+		_ = w.Flush()
+	})
+	return nil
+}
