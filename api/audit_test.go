@@ -85,7 +85,7 @@ func TestAuditTrail_ChangesAreRecordedOnceWithTheChange(t *testing.T) {
 
 func TestAuditTrail_NoRecordNoAnswer(t *testing.T) {
 	w := newWorld(t, testenv.SQLite(t))
-	w.deps.Audit.Close() // the log can take nothing more
+	w.deps.Audit.(*audit.Writer).Close() // the log can take nothing more
 	resp, body := w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["lead"], "")
 	if resp.StatusCode != 503 || strings.Contains(body, "DENY tcp") || problemCode(t, body) != "audit_unavailable" {
 		t.Errorf("download without an audit log: %d %s", resp.StatusCode, body)

@@ -48,7 +48,7 @@ type world struct {
 // principals of the authorization matrix, in the order rows list them.
 var principals = []string{"none", "expired", "other_agency", "observer", "analyst", "investigator", "lead", "excluded", "admin", "auditor"}
 
-func newWorld(t *testing.T, d testenv.Database) *world {
+func newWorld(t testing.TB, d testenv.Database) *world {
 	t.Helper()
 	ctx := context.Background()
 	pem, err := access.GenerateSigningKeyPEM()
@@ -93,8 +93,9 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		evidence.UploadLimits{MaxSize: 1 << 30, CaseQuota: 1 << 32, Expiry: time.Hour, PartSize: evidence.MinPartSize},
 		evidence.RetentionPolicy{Mode: evidence.Governance, Period: time.Hour})
 	deps.Content = evidence.NewContent(d.DB, store, keyring)
-	deps.Audit = audit.NewWriter(d.DB, audit.WriterOptions{})
-	t.Cleanup(deps.Audit.Close)
+	writer := audit.NewWriter(d.DB, audit.WriterOptions{})
+	t.Cleanup(writer.Close)
+	deps.Audit = writer
 	app, err := New(deps)
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +196,7 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 const fixtureContent = "2026-01-05T08:00:00Z fw01 DENY tcp 203.0.113.9:4444 -> 10.0.0.5:445\n"
 
 // uploadContent registers a logs item and stores content as it.
-func (w *world) uploadContent(t *testing.T, by access.Principal, caseRef, title, content string) evidence.Item {
+func (w *world) uploadContent(t testing.TB, by access.Principal, caseRef, title, content string) evidence.Item {
 	t.Helper()
 	ctx := context.Background()
 	it, err := w.deps.Items.Register(ctx, by, w.caseID, caseRef, evidence.NewItem{Title: title, Kind: "logs"})
@@ -214,7 +215,7 @@ func (w *world) uploadContent(t *testing.T, by access.Principal, caseRef, title,
 }
 
 // sessionOf is the session ID of a signed-in fixture user.
-func (w *world) sessionOf(t *testing.T, name string) string {
+func (w *world) sessionOf(t testing.TB, name string) string {
 	t.Helper()
 	claims, err := w.tokens.Verify(w.bearer[name], time.Now())
 	if err != nil {
@@ -224,14 +225,14 @@ func (w *world) sessionOf(t *testing.T, name string) string {
 }
 
 // principal is the access.Principal of a fixture user, for direct calls.
-func (w *world) principal(t *testing.T, name string) access.Principal {
+func (w *world) principal(t testing.TB, name string) access.Principal {
 	t.Helper()
 	u := w.user[name]
 	return access.Principal{UserID: u.ID, AgencyID: u.AgencyID, SystemRole: u.SystemRole}
 }
 
 // login signs a fixture user in through the API and keeps their tokens.
-func (w *world) login(t *testing.T, name string) {
+func (w *world) login(t testing.TB, name string) {
 	t.Helper()
 	body := `{"email":"` + w.user[name].Email + `","password":"` + fixturePassword + `"}`
 	resp, out := w.call(t, http.MethodPost, "/api/v1/auth/login", "", body)
@@ -251,7 +252,7 @@ func (w *world) login(t *testing.T, name string) {
 }
 
 // call sends one request; token "" sends no Authorization header.
-func (w *world) call(t *testing.T, method, path, token, body string, header ...string) (*http.Response, string) {
+func (w *world) call(t testing.TB, method, path, token, body string, header ...string) (*http.Response, string) {
 	t.Helper()
 	var r io.Reader
 	if body != "" {

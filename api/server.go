@@ -40,8 +40,13 @@ type Deps struct {
 	Items       *evidence.Items
 	Uploads     *evidence.Uploads
 	Content     *evidence.Content
-	Audit       *audit.Writer
+	Audit       auditRecorder // an *audit.Writer
 	Timeline    *cases.Timeline
+}
+
+// auditRecorder puts entries on the audit log.
+type auditRecorder interface {
+	Record(ctx context.Context, e audit.Entry) error
 }
 
 // pinger is a dependency /readyz checks.

@@ -33,7 +33,7 @@ var testUI = fstest.MapFS{
 	".gitkeep":           {Data: nil},
 }
 
-func testConfig(t *testing.T) config.Config {
+func testConfig(t testing.TB) config.Config {
 	t.Helper()
 	cfg, err := config.Load("serve", nil, func(string) string { return "" }, io.Discard)
 	if err != nil {

@@ -118,8 +118,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		CaseQuota: cfg.CaseQuota, Expiry: cfg.UploadExpiry, PartSize: int(cfg.S3.PartSize)},
 		evidence.RetentionPolicy{Mode: evidence.RetentionMode(cfg.RetentionMode), Period: cfg.EvidenceRetention})
 	deps.Content = evidence.NewContent(gdb, store, keyring)
-	deps.Audit = audit.NewWriter(gdb, audit.WriterOptions{})
-	defer deps.Audit.Close() // also on the error paths below; after the HTTP drain on the normal one
+	auditWriter := audit.NewWriter(gdb, audit.WriterOptions{})
+	defer auditWriter.Close() // also on the error paths below; after the HTTP drain on the normal one
+	deps.Audit = auditWriter
 	app, err := api.New(deps)
 	if err != nil {
 		return err
@@ -147,7 +148,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	stopWorkers()
 	wg.Wait()
-	deps.Audit.Close() // commits what the drained requests recorded
+	auditWriter.Close() // commits what the drained requests recorded
 	stopSequencer()    // seals what the drained requests recorded and signs the head
 	log.Info("stopped")
 	return nil

@@ -61,8 +61,15 @@ func Open(ctx context.Context, rawURL string, wait time.Duration, log *slog.Logg
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	// Keep as many connections idle as may be open: opening one (and, on
+	// SQLite, setting its pragmas) costs more than most queries, and the
+	// default of two idle ones made busy nodes open and close connections
+	// all the time.
 	if Dialect(gdb) == Postgres {
 		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(32)
+	} else {
+		sqlDB.SetMaxOpenConns(16)
 		sqlDB.SetMaxIdleConns(16)
 	}
 	if err := retry.Until(ctx, wait, log, "database", func(ctx context.Context) error { return Ping(ctx, gdb) }); err != nil {
