@@ -69,8 +69,7 @@ func Open(ctx context.Context, rawURL string, wait time.Duration, log *slog.Logg
 		sqlDB.SetMaxOpenConns(32)
 		sqlDB.SetMaxIdleConns(32)
 	} else {
-		sqlDB.SetMaxOpenConns(16)
-		sqlDB.SetMaxIdleConns(16)
+		sqlDB.SetMaxIdleConns(32) // opening is unbounded, as SQLite itself is
 	}
 	if err := retry.Until(ctx, wait, log, "database", func(ctx context.Context) error { return Ping(ctx, gdb) }); err != nil {
 		_ = sqlDB.Close()
