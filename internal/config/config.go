@@ -26,6 +26,7 @@ const DefaultTokenKeysName = "token-signing-keys.pem"
 // DefaultMasterKeysName is the master key file made in the data dir on a
 // first start without BEVIS_MASTER_KEY_FILE.
 const DefaultMasterKeysName = "master-keys"
+
 // DefaultAuditKeyName is the audit checkpoint signing key made in the data
 // dir on a first start without BEVIS_AUDIT_KEY_FILE.
 const DefaultAuditKeyName = "audit-checkpoint-key.pem"
@@ -75,6 +76,7 @@ type Config struct {
 	UploadMaxSize  int64         // the largest content of one item
 	CaseQuota      int64         // the most content one case may hold
 	UploadExpiry   time.Duration // an unfinished upload is discarded after this
+	UploadLease    time.Duration // how long a request holds an upload; a killed node's hold ends after it
 	VerifyInterval time.Duration // stored evidence is re-read and re-hashed this often
 }
 
