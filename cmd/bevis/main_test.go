@@ -30,7 +30,9 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBuiltBevis()
+	os.Exit(code)
 }
 
 func runMain(t *testing.T, env []string, args ...string) (exitCode int, stdout, stderr string) {
