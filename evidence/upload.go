@@ -395,7 +395,19 @@ func (u *Uploads) resume(ctx context.Context, row uploadRow) (*writer, error) {
 		w.hasher.Close()
 		return nil, err
 	}
+	w.buf.Grow(w.bufferSize())
 	return w, nil
+}
+
+// bufferSize is the most sealed bytes the request buffers: a part and the
+// chunk that fills it, or less when less of the content is left. Made
+// once, the buffer never grows by doubling, which would hold (and clear)
+// up to twice a part's memory for each request.
+func (w *writer) bufferSize() int {
+	chunk := int64(w.sealer.ChunkSize())
+	left := w.row.Length - w.row.Received
+	left += (left/chunk + 1) * sealTagSize
+	return int(min(int64(w.u.limits.PartSize)+chunk+sealTagSize, left) + SealHeaderSize) //nolint:gosec // at most a part
 }
 
 // take reads body in whole chunks into the pipeline. It reports whether
