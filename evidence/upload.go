@@ -43,6 +43,10 @@ type UploadLimits struct {
 	CaseQuota int64         // the most a case's content may be in all
 	Expiry    time.Duration // an unfinished upload is discarded after this
 	PartSize  int           // the sealed bytes buffered before they are stored as one part
+	// Lease is how long one request holds an upload (0: DefaultUploadLease).
+	// The request renews it while it works; a killed process's lease runs
+	// out after it, and only then may a retry take the upload over.
+	Lease time.Duration
 }
 
 // Retention is how stored content is locked: mode and how long.
@@ -69,13 +73,18 @@ func NewUploads(db *gorm.DB, store BlobStore, keys *Keyring, limits UploadLimits
 	if limits.PartSize < MinPartSize {
 		limits.PartSize = 16 << 20
 	}
+	if limits.Lease <= 0 {
+		limits.Lease = DefaultUploadLease
+	}
 	return &Uploads{db: db, store: store, keys: keys, limits: limits, retention: retention,
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
-// leaseFor is how long one request holds an upload; it renews the lease
-// while it works, and a killed process's lease runs out after this.
-const leaseFor = 30 * time.Second
+// DefaultUploadLease is how long one request holds an upload unless
+// UploadLimits.Lease says otherwise. A lease must outlast the storing of
+// one part, which renews nothing: a request whose lease ran out meanwhile
+// loses the upload (ErrUploadBusy), though nothing it stored is accepted.
+const DefaultUploadLease = 30 * time.Second
 
 // Upload is content on its way to an item.
 type Upload struct {
@@ -320,7 +329,7 @@ func (u *Uploads) lease(ctx context.Context, id string, offset int64) (uploadRow
 	res := db.Model(&uploadRow{}).
 		Where("id = ? AND status = 'active' AND expires_at > ? AND received = ? AND (lease_until IS NULL OR lease_until < ?)",
 			id, now, offset, now).
-		Updates(map[string]any{"lease_until": now.Add(leaseFor), "version": gorm.Expr("version + 1")})
+		Updates(map[string]any{"lease_until": now.Add(u.limits.Lease), "version": gorm.Expr("version + 1")})
 	if res.Error != nil {
 		return uploadRow{}, fmt.Errorf("evidence: lease upload: %w", res.Error)
 	}
@@ -386,7 +395,19 @@ func (u *Uploads) resume(ctx context.Context, row uploadRow) (*writer, error) {
 		w.hasher.Close()
 		return nil, err
 	}
+	w.buf.Grow(w.bufferSize())
 	return w, nil
+}
+
+// bufferSize is the most sealed bytes the request buffers: a part and the
+// chunk that fills it, or less when less of the content is left. Made
+// once, the buffer never grows by doubling, which would hold (and clear)
+// up to twice a part's memory for each request.
+func (w *writer) bufferSize() int {
+	chunk := int64(w.sealer.ChunkSize())
+	left := w.row.Length - w.row.Received
+	left += (left/chunk + 1) * sealTagSize
+	return int(min(int64(w.u.limits.PartSize)+chunk+sealTagSize, left) + SealHeaderSize) //nolint:gosec // at most a part
 }
 
 // take reads body in whole chunks into the pipeline. It reports whether
@@ -499,7 +520,7 @@ func (w *writer) save(ctx context.Context, done bool) error {
 	if err != nil {
 		return err
 	}
-	until := w.u.now().Add(leaseFor)
+	until := w.u.now().Add(w.u.limits.Lease)
 	var lease any = until
 	if done {
 		lease = nil
@@ -520,10 +541,10 @@ func (w *writer) save(ctx context.Context, done bool) error {
 
 // renewLease extends this request's hold on the upload when it runs low.
 func (w *writer) renewLease(ctx context.Context) error {
-	if w.row.LeaseUntil != nil && w.row.LeaseUntil.Sub(w.u.now()) > leaseFor/2 {
+	if w.row.LeaseUntil != nil && w.row.LeaseUntil.Sub(w.u.now()) > w.u.limits.Lease/2 {
 		return nil
 	}
-	until := w.u.now().Add(leaseFor)
+	until := w.u.now().Add(w.u.limits.Lease)
 	res := w.u.db.WithContext(ctx).Model(&uploadRow{}).Where("id = ? AND version = ?", w.row.ID, w.row.Version).
 		Updates(map[string]any{"lease_until": until, "version": w.row.Version + 1})
 	if res.Error != nil {

@@ -288,7 +288,7 @@ func TestUpload_RefusesWhatItMustNotTake(t *testing.T) {
 	if _, err := e.uploads.Write(ctx, up.ID, 0, bytes.NewReader(data), nil); !errors.Is(err, ErrUploadBusy) {
 		t.Errorf("a held upload: %v", err)
 	}
-	e.uploads.now = func() time.Time { return time.Now().Add(leaseFor + time.Second) }
+	e.uploads.now = func() time.Time { return time.Now().Add(DefaultUploadLease + time.Second) }
 	good := sha256.Sum256(data)
 	res, err := e.uploads.Write(ctx, up.ID, 0, bytes.NewReader(data), &Checksum{Algorithm: "sha256", Sum: good[:]})
 	if err != nil || res.Item == nil {
@@ -352,5 +352,30 @@ func TestVerify_FindsAChangedOrMissingObject(t *testing.T) {
 		if s := Derive(evs); s.Integrity != want {
 			t.Errorf("%s: integrity %q, want %q", it.ExhibitNumber, s.Integrity, want)
 		}
+	}
+}
+
+func TestUpload_LeaseLastsAsConfigured(t *testing.T) {
+	e := newUploadEnv(t, newTestFSStore(t), testenv.SQLite(t))
+	e.limits.Lease = 2 * time.Minute
+	e.uploads = e.newNode()
+	ctx := t.Context()
+	data := randomBytes(t, 100_000)
+	up, err := e.uploads.Create(ctx, e.a1, e.item(t, Hashes{}), int64(len(data)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.uploads.lease(ctx, up.ID, 0); err != nil { // a request whose process then dies
+		t.Fatal(err)
+	}
+	start := time.Now()
+	retry := e.newNode()
+	retry.now = func() time.Time { return start.Add(DefaultUploadLease + time.Second) }
+	if _, err := retry.Write(ctx, up.ID, 0, bytes.NewReader(data), nil); !errors.Is(err, ErrUploadBusy) {
+		t.Errorf("past the default lease but within the configured one: %v", err)
+	}
+	retry.now = func() time.Time { return start.Add(2*time.Minute + time.Second) }
+	if res, err := retry.Write(ctx, up.ID, 0, bytes.NewReader(data), nil); err != nil || res.Item == nil {
+		t.Errorf("past the configured lease: %v", err)
 	}
 }

@@ -30,7 +30,9 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBuiltBevis()
+	os.Exit(code)
 }
 
 func runMain(t *testing.T, env []string, args ...string) (exitCode int, stdout, stderr string) {
@@ -336,7 +338,7 @@ func TestHealthcheck_ExitStatusFollowsTheServer(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

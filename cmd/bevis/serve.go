@@ -115,7 +115,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	deps.Evidence, deps.UI = store, frontend.Dist()
 	deps.Uploads = evidence.NewUploads(gdb, store, keyring, evidence.UploadLimits{MaxSize: cfg.UploadMaxSize,
-		CaseQuota: cfg.CaseQuota, Expiry: cfg.UploadExpiry, PartSize: int(cfg.S3.PartSize)},
+		CaseQuota: cfg.CaseQuota, Expiry: cfg.UploadExpiry, PartSize: int(cfg.S3.PartSize),
+		Lease: cfg.UploadLease},
 		evidence.RetentionPolicy{Mode: evidence.RetentionMode(cfg.RetentionMode), Period: cfg.EvidenceRetention})
 	deps.Content = evidence.NewContent(gdb, store, keyring)
 	auditWriter := audit.NewWriter(gdb, audit.WriterOptions{})

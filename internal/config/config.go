@@ -77,6 +77,7 @@ type Config struct {
 	UploadMaxSize  int64         // the largest content of one item
 	CaseQuota      int64         // the most content one case may hold
 	UploadExpiry   time.Duration // an unfinished upload is discarded after this
+	UploadLease    time.Duration // how long a request holds an upload; a killed node's hold ends after it
 	VerifyInterval time.Duration // stored evidence is re-read and re-hashed this often
 }
 
