@@ -150,7 +150,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	stopWorkers()
 	wg.Wait()
 	auditWriter.Close() // commits what the drained requests recorded
-	stopSequencer()    // seals what the drained requests recorded and signs the head
+	stopSequencer()     // seals what the drained requests recorded and signs the head
 	log.Info("stopped")
 	return nil
 }
