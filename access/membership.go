@@ -106,21 +106,22 @@ func AddCreator(tx *gorm.DB, caseID string, creator Principal, now time.Time) er
 // List returns the members of a case.
 func (m *Membership) List(ctx context.Context, caseID string) (Members, error) {
 	db := m.db.WithContext(ctx)
+	// Flat rows: GORM does not fill the fields of embedded unexported structs.
 	var agencies []struct {
-		caseAgencyMemberRow
-		Name, Code string
+		AgencyID, Name, Code, Role, AddedBy string
+		AddedAt                             time.Time
 	}
 	var users []struct {
-		caseUserMemberRow
-		Name, UserAgencyID string
+		UserID, Name, UserAgencyID, Role, AddedBy string
+		AddedAt                                   time.Time
 	}
 	var excluded []caseExclusionRow
-	if err := db.Table("case_agency_members m").Select("m.*, a.name AS name, a.code AS code").
+	if err := db.Table("case_agency_members m").Select("m.agency_id, a.name, a.code, m.role, m.added_by, m.added_at").
 		Joins("JOIN agencies a ON a.id = m.agency_id").Where("m.case_id = ?", caseID).
 		Order("m.added_at, m.agency_id").Scan(&agencies).Error; err != nil {
 		return Members{}, fmt.Errorf("access: members: %w", err)
 	}
-	if err := db.Table("case_user_members m").Select("m.*, u.name AS name, u.agency_id AS user_agency_id").
+	if err := db.Table("case_user_members m").Select("m.user_id, u.name, u.agency_id AS user_agency_id, m.role, m.added_by, m.added_at").
 		Joins("JOIN users u ON u.id = m.user_id").Where("m.case_id = ?", caseID).
 		Order("m.added_at, m.user_id").Scan(&users).Error; err != nil {
 		return Members{}, fmt.Errorf("access: members: %w", err)

@@ -57,7 +57,10 @@ func TestMembership_RulesAndBadInputChangeNothing(t *testing.T) {
 func TestMembers_NameThePeopleAndAgenciesOnTheCase(t *testing.T) {
 	w := newWorld(t, testenv.SQLite(t))
 	_, body := w.call(t, "GET", "/api/v1/cases/"+w.caseID+"/members", w.bearer["observer"], "")
-	for _, want := range []string{`"name":"investigator"`, `"agency_id":"` + w.agency["A"].ID + `"`, `"code":"AG-A"`, `"name":"Agency A"`} {
+	for _, want := range []string{
+		`{"user_id":"` + w.user["investigator"].ID + `","name":"investigator","agency_id":"` + w.agency["A"].ID + `","role":"investigator"`,
+		`{"agency_id":"` + w.agency["A"].ID + `","name":"Agency A","code":"AG-A","role":"investigator"`,
+	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("members lack %s: %s", want, body)
 		}
