@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/evidence"
 )
 
@@ -224,6 +225,12 @@ func (s *server) getContent(c *fiber.Ctx) error {
 	offset, length, partial, err := byteRange(c.Get(fiber.HeaderRange), it.Size)
 	if err != nil {
 		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes */%d", it.Size))
+		return err
+	}
+	// The exfiltration hard limit is asked before any byte is sent.
+	p := principal(c)
+	actor := audit.Actor{UserID: p.UserID, AgencyID: p.AgencyID, TokenID: p.TokenID}
+	if err := s.Alerts.CheckDownload(c.UserContext(), actor, it.CaseID, length); err != nil {
 		return err
 	}
 	r, err := s.Content.Open(c.UserContext(), it, offset, length)

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	pemlib "encoding/pem"
 	"io"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/alerts"
+	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/testenv"
@@ -36,6 +39,7 @@ type world struct {
 	evidenceID string                   // an evidence item of the case, marked AMBER, in agency A's custody
 	contentID  string                   // an item of the case whose content is received
 	uploadID   string                   // the lead's unfinished upload of another item's content
+	alertID    string                   // an open hard-limit alert of the analyst on the case
 	agency     map[string]access.Agency // A owns the case, B is another agency, C holds admin and auditor, D is spare
 	user       map[string]access.User
 	bearer     map[string]string // principal name → access token
@@ -72,7 +76,9 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		Authz: access.NewAuthorizer(d.DB), Membership: access.NewMembership(d.DB), SigningKeys: keys,
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
 		Items: evidence.NewItems(d.DB, 24*time.Hour),
+		Alerts: alerts.New(d.DB, alerts.Options{Log: testenv.Logger(t)}),
 	}
+	t.Cleanup(deps.Alerts.Stop)
 	store, err := evidence.NewFSStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +162,7 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		t.Fatal(err)
 	}
 	w.uploadID = up.ID
+	w.alertID = fixtureAlert(t, d, w.user["analyst"], k.ID)
 	for name := range w.user {
 		w.login(t, name)
 	}
@@ -167,6 +174,20 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 	}
 	w.bearer["expired"] = expired
 	return w
+}
+
+// fixtureAlert raises a hard-limit alert of u on the case the real way: a
+// download refused by an engine with a one-byte limit.
+func fixtureAlert(t *testing.T, d testenv.Database, u access.User, caseID string) string {
+	t.Helper()
+	strict := alerts.New(d.DB, alerts.Options{HardLimit: 1, Log: testenv.Logger(t)})
+	defer strict.Stop()
+	var refused *alerts.ThrottledError
+	err := strict.CheckDownload(context.Background(), audit.Actor{UserID: u.ID, AgencyID: u.AgencyID}, caseID, 2)
+	if !errors.As(err, &refused) || refused.AlertID == "" {
+		t.Fatalf("fixture alert: %v", err)
+	}
+	return refused.AlertID
 }
 
 // fixtureContent is the content of the fixture's received item.

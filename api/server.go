@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/alerts"
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/config"
@@ -38,6 +39,7 @@ type Deps struct {
 	Items       *evidence.Items
 	Uploads     *evidence.Uploads
 	Content     *evidence.Content
+	Alerts      *alerts.Engine
 }
 
 // pinger is a dependency /readyz checks.
@@ -144,6 +146,10 @@ func (s *server) routes() []route {
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks/:taskId/comments", handler: s.createComment},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/comments", handler: s.listComments},
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/comments", handler: s.createComment},
+
+		{method: fiber.MethodGet, path: "/api/v1/alerts", handler: s.listAlerts},
+		{method: fiber.MethodPost, path: "/api/v1/alerts/:id/acknowledge", handler: s.acknowledgeAlert},
+		{method: fiber.MethodPost, path: "/api/v1/alerts/:id/approve", handler: s.approveAlert},
 	}
 }
 

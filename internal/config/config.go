@@ -26,6 +26,7 @@ const DefaultTokenKeysName = "token-signing-keys.pem"
 // DefaultMasterKeysName is the master key file made in the data dir on a
 // first start without BEVIS_MASTER_KEY_FILE.
 const DefaultMasterKeysName = "master-keys"
+
 // DefaultAuditKeyName is the audit checkpoint signing key made in the data
 // dir on a first start without BEVIS_AUDIT_KEY_FILE.
 const DefaultAuditKeyName = "audit-checkpoint-key.pem"
@@ -76,6 +77,24 @@ type Config struct {
 	CaseQuota      int64         // the most content one case may hold
 	UploadExpiry   time.Duration // an unfinished upload is discarded after this
 	VerifyInterval time.Duration // stored evidence is re-read and re-hashed this often
+
+	Alerts Alerts
+}
+
+// Alerts are the thresholds of the exfiltration rules (0 turns a rule off)
+// and where alerts go.
+type Alerts struct {
+	Window            time.Duration // of the evidence rules and the hard limit
+	MaxBytes          int64         // evidence bytes per Window
+	MaxItems          int64         // distinct evidence items per Window
+	MaxCases          int64         // cases downloaded from per Window
+	ReadsWindow       time.Duration
+	MaxReads          int64   // reads of case data per ReadsWindow
+	RareHourShare     float64 // an hour holding less than this share of a user's history is unusual
+	DownloadHardLimit int64   // bytes per Window past which downloads get 429 (0: off)
+	ApprovalTTL       time.Duration
+	WebhookURL        string
+	WebhookSecret     string
 }
 
 // S3 configures the S3 evidence store. An empty Endpoint means the
