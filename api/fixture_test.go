@@ -5,8 +5,8 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	pemlib "encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -75,7 +75,7 @@ func newWorld(t *testing.T, d testenv.Database) *world {
 		Directory: access.NewDirectory(d.DB), Sessions: sessions, SSO: access.NewSSO(d.DB, sessions),
 		Authz: access.NewAuthorizer(d.DB), Membership: access.NewMembership(d.DB), SigningKeys: keys,
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
-		Items: evidence.NewItems(d.DB, 24*time.Hour),
+		Items:  evidence.NewItems(d.DB, 24*time.Hour),
 		Alerts: alerts.New(d.DB, alerts.Options{Log: testenv.Logger(t)}),
 	}
 	t.Cleanup(deps.Alerts.Stop)
