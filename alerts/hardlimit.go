@@ -34,10 +34,12 @@ func (e *Engine) CheckDownload(ctx context.Context, actor audit.Actor, caseID st
 	}
 	now := time.Now().UTC()
 	from := now.Add(-e.opts.Window)
+	// The action is written out, not bound, so that PostgreSQL's generic
+	// plans still match the partial index on downloads (migration 00013).
 	var used struct{ Bytes int64 }
 	err := e.db.WithContext(ctx).Raw(`SELECT COALESCE(SUM(CASE WHEN range_length > 0 THEN range_length ELSE 0 END), 0) AS bytes
-		FROM audit_entries WHERE user_id = ? AND action = ? AND at > ? AND outcome = ?`,
-		actor.UserID, actionDownload, from, string(audit.Success)).Scan(&used).Error
+		FROM audit_entries WHERE user_id = ? AND action = 'evidence.download' AND at > ? AND outcome = ?`,
+		actor.UserID, from, string(audit.Success)).Scan(&used).Error
 	if err != nil {
 		return fmt.Errorf("alerts: check download: %w", err)
 	}
@@ -56,8 +58,8 @@ func (e *Engine) CheckDownload(ctx context.Context, actor audit.Actor, caseID st
 		return nil
 	}
 	var oldest []time.Time
-	err = e.db.WithContext(ctx).Raw(`SELECT at FROM audit_entries WHERE user_id = ? AND action = ? AND at > ? AND outcome = ?
-		ORDER BY at LIMIT 1`, actor.UserID, actionDownload, from, string(audit.Success)).Scan(&oldest).Error
+	err = e.db.WithContext(ctx).Raw(`SELECT at FROM audit_entries WHERE user_id = ? AND action = 'evidence.download' AND at > ? AND outcome = ?
+		ORDER BY at LIMIT 1`, actor.UserID, from, string(audit.Success)).Scan(&oldest).Error
 	if err != nil {
 		return fmt.Errorf("alerts: check download: %w", err)
 	}
