@@ -307,3 +307,71 @@ func TestWebhook_SlowReceiverBlocksNothing(t *testing.T) {
 	}
 	e.Stop()
 }
+
+// One alert per user, rule and window: windows overlapping an alert's are
+// folded into it, the next window raises again, and other users, rules
+// and scopes are apart.
+func TestRaise_OneAlertPerUserRuleAndWindow(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s := NewStore(d.DB)
+			end := time.Now().UTC().Truncate(time.Second)
+			raise := func(user string, rule Rule, scope string, windowEnd time.Time) bool {
+				t.Helper()
+				a := Alert{Rule: rule, UserID: user, CaseIDs: []string{"c1", "c1", "c2"},
+					WindowStart: windowEnd.Add(-time.Hour), WindowEnd: windowEnd}
+				stored, err := s.raise(ctx, &a, scope, time.Hour)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return stored
+			}
+			steps := []struct {
+				user  string
+				rule  Rule
+				scope string
+				end   time.Time
+				want  bool
+			}{
+				{"u1", RuleBulkReads, "", end, true},
+				{"u1", RuleBulkReads, "", end, false},                         // the same window
+				{"u1", RuleBulkReads, "", end.Add(59 * time.Minute), false},   // overlapping it
+				{"u1", RuleBulkReads, "", end.Add(time.Hour), true},           // the next window
+				{"u1", RuleEvidenceBytes, "", end, true},                      // another rule
+				{"u2", RuleBulkReads, "", end, true},                          // another user
+				{"u1", RuleHardLimit, "c1", end, true},                        // scoped to a case
+				{"u1", RuleHardLimit, "c2", end, true},                        // another case
+				{"u1", RuleHardLimit, "c1", end.Add(10 * time.Minute), false}, // same case, overlapping
+			}
+			for i, st := range steps {
+				if got := raise(st.user, st.rule, st.scope, st.end); got != st.want {
+					t.Errorf("step %d (%s %s %s): stored %v, want %v", i, st.user, st.rule, st.scope, got, st.want)
+				}
+			}
+			all, err := s.List(ctx, ListFilter{AllCases: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(all) != 6 || !slices.Equal(all[0].CaseIDs, []string{"c1", "c2"}) {
+				t.Errorf("%d alerts, first with cases %v; want 6, each on c1 and c2", len(all), all[0].CaseIDs)
+			}
+			if list, _ := s.List(ctx, ListFilter{CaseIDs: []string{"c3"}}); len(list) != 0 {
+				t.Errorf("alerts of an untouched case: %d", len(list))
+			}
+			if list, _ := s.List(ctx, ListFilter{}); len(list) != 0 {
+				t.Errorf("no cases and not all: %d alerts, want none", len(list))
+			}
+			a, err := s.Acknowledge(ctx, all[0].ID, "admin-1")
+			if err != nil || a.Status != StatusAcknowledged || a.AcknowledgedBy != "admin-1" {
+				t.Errorf("acknowledge: %+v %v", a, err)
+			}
+			if _, err := s.Acknowledge(ctx, "no-such-alert", "admin-1"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("acknowledge a missing alert: %v", err)
+			}
+			if _, err := s.Approve(ctx, "no-such-alert", "lead-1", time.Hour); !errors.Is(err, ErrNotFound) {
+				t.Errorf("approve a missing alert: %v", err)
+			}
+		})
+	}
+}

@@ -112,14 +112,20 @@ func TestAlerts_BulkDownloadRaisesAlertAndHardLimitThrottlesUntilLeadApproves(t 
 				time.Sleep(50 * time.Millisecond)
 			}
 			var rules []string
-			hardLimit := ""
+			hardLimit, itemsAlert := "", ""
 			for _, a := range list.Items {
 				if a.UserID != w.user["investigator"].ID {
 					continue
 				}
 				rules = append(rules, a.Rule)
-				if a.Rule == string(alerts.RuleHardLimit) {
+				switch alerts.Rule(a.Rule) {
+				case alerts.RuleHardLimit:
 					hardLimit = a.ID
+				case alerts.RuleEvidenceItems:
+					itemsAlert = a.ID
+					if a.Items != 3 || a.Threshold != 2 || a.Bytes != 3*size {
+						t.Errorf("items alert figures: %+v", a)
+					}
 				}
 				if !slices.Equal(a.CaseIDs, []string{w.caseID}) {
 					t.Errorf("alert %s touches %v, want the case", a.Rule, a.CaseIDs)
@@ -139,6 +145,12 @@ func TestAlerts_BulkDownloadRaisesAlertAndHardLimitThrottlesUntilLeadApproves(t 
 				t.Fatalf("still past the limit: %d", resp.StatusCode)
 			}
 
+			resp, out = w.call(t, http.MethodPost, "/api/v1/alerts/"+itemsAlert+"/acknowledge", w.bearer["admin"], "")
+			var acked alertJSON
+			_ = json.Unmarshal([]byte(out), &acked)
+			if resp.StatusCode != http.StatusOK || acked.Status != "acknowledged" || acked.AcknowledgedBy != w.user["admin"].ID {
+				t.Errorf("admin acknowledges: %d %s", resp.StatusCode, out)
+			}
 			resp, out = w.call(t, http.MethodPost, "/api/v1/alerts/"+hardLimit+"/approve", w.bearer["lead"], "")
 			var approved alertJSON
 			_ = json.Unmarshal([]byte(out), &approved)
