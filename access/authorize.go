@@ -44,6 +44,14 @@ const (
 	// ActionTaskAcknowledge acknowledges or delegates a task: Resource.UserID
 	// is its assigned user, or Resource.AgencyID its assigned agency.
 	ActionTaskAcknowledge Action = "task.acknowledge"
+
+	// Exfiltration alerts: an admin sees and acknowledges all of them, a
+	// case's lead those touching the case (Resource.CaseID; with no case,
+	// whether p may list alerts at all). Only a lead approves, which lifts
+	// the download hard limit for the alert's user on the case.
+	ActionAlertRead        Action = "alert.read"
+	ActionAlertAcknowledge Action = "alert.acknowledge"
+	ActionAlertApprove     Action = "alert.approve"
 )
 
 // knownActions lists every action, in the order of the constants above.
@@ -55,11 +63,13 @@ var knownActions = []Action{
 	ActionCaseCreate, ActionCaseList, ActionCaseRead, ActionCaseWrite, ActionCaseGovern, ActionCaseMembersRead,
 	ActionCaseMembersManage,
 	ActionTaskAcknowledge, ActionAuditRead,
+	ActionAlertRead, ActionAlertAcknowledge, ActionAlertApprove,
 }
 
 // notForTokens are actions an API token can never be scoped to: a token
-// must not mint tokens or change the second factor of its owner.
-var notForTokens = []Action{ActionSelfMFA, ActionTokenManage}
+// must not mint tokens or change the second factor of its owner, nor lift
+// the download limit (an exfiltrating token approving itself).
+var notForTokens = []Action{ActionSelfMFA, ActionTokenManage, ActionAlertApprove}
 
 // TokenScopes lists the actions an API token may be scoped to.
 func TokenScopes() []Action {
@@ -184,8 +194,36 @@ func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, 
 		// An agency's coordinator on the case: its lead there, or the
 		// agency's own admin working on the case.
 		return allowIf(p.AgencyID == res.AgencyID && (role == CaseLead || p.SystemRole == RoleAgencyAdmin))
+	case ActionAlertRead, ActionAlertAcknowledge, ActionAlertApprove:
+		return a.authorizeAlert(ctx, p, action, res)
 	}
 	return fmt.Errorf("access: unknown action %q: %w", action, ErrForbidden)
+}
+
+// authorizeAlert: alerts of a case are the business of its leads alone;
+// to anyone else on the case they do not exist.
+func (a *Authorizer) authorizeAlert(ctx context.Context, p Principal, action Action, res Resource) error {
+	if p.SystemRole == RoleAdmin {
+		return allowIf(action != ActionAlertApprove) // no case role by virtue of being admin
+	}
+	if res.CaseID == "" {
+		if action != ActionAlertRead {
+			return ErrForbidden
+		}
+		leads, err := a.Memberships(ctx, p)
+		if err != nil {
+			return err
+		}
+		return allowIf(slices.ContainsFunc(leads, func(m CaseMembership) bool { return m.Role == CaseLead }))
+	}
+	role, err := a.CaseRole(ctx, p, res.CaseID)
+	if err != nil {
+		return err
+	}
+	if role != CaseLead {
+		return ErrNotFound
+	}
+	return nil
 }
 
 func allowIf(ok bool) error {

@@ -89,8 +89,12 @@ func (s *server) auditTrail(r route) fiber.Handler {
 func auditCase(c *fiber.Ctx, caseID string) { c.Locals(localAuditCase, caseID) }
 
 // auditAction names a route for the record: its static path segments and
-// method, like "cases.tasks.acknowledge.post" or "evidence.content.get".
+// method, like "cases.tasks.acknowledge.post" or "cases.get"; a download
+// of evidence content is "evidence.download".
 func auditAction(method, path string) string {
+	if method == fiber.MethodGet && path == "/api/v1/evidence/:id/content" {
+		return "evidence.download" // the action the exfiltration rules watch
+	}
 	var parts []string
 	for _, seg := range strings.Split(strings.TrimPrefix(path, "/api/v1/"), "/") {
 		if seg != "" && !strings.HasPrefix(seg, ":") {

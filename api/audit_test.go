@@ -38,7 +38,7 @@ func TestAuditTrail_ReadsOfCaseDataAreOnTheRecordBeforeTheAnswer(t *testing.T) {
 			t.Errorf("case read: %+v", got)
 		}
 		w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["analyst"], "", "Range", "bytes=5-9")
-		dl := w.entries(t, "evidence.content.get")
+		dl := w.entries(t, "evidence.download")
 		if len(dl) != 1 || dl[0].RangeOffset == nil || *dl[0].RangeOffset != 5 || *dl[0].RangeLength != 5 || dl[0].CaseID != w.caseID {
 			t.Errorf("download: %+v", dl)
 		}
@@ -138,11 +138,11 @@ func TestAuditLog_LeadsReadTheirCasesRecordAndAuditorsAllOfIt(t *testing.T) {
 		var body string
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 			_, body = w.call(t, http.MethodGet, "/api/v1/audit?case_id="+w.caseID, w.bearer["lead"], "")
-			if strings.Contains(body, `"evidence.content.get"`) {
+			if strings.Contains(body, `"evidence.download"`) {
 				break
 			}
 		}
-		if !strings.Contains(body, `"action":"evidence.content.get"`) || !strings.Contains(body, w.user["observer"].ID) {
+		if !strings.Contains(body, `"action":"evidence.download"`) || !strings.Contains(body, w.user["observer"].ID) {
 			t.Fatalf("the lead's view of the case record: %s", body)
 		}
 		if resp, _ := w.call(t, http.MethodGet, "/api/v1/audit?case_id="+w.caseID, w.bearer["investigator"], ""); resp.StatusCode != 403 {
@@ -153,11 +153,11 @@ func TestAuditLog_LeadsReadTheirCasesRecordAndAuditorsAllOfIt(t *testing.T) {
 			t.Errorf("the item's access list: %s", access)
 		}
 		_, all := w.call(t, http.MethodGet, "/api/v1/audit?user_id="+w.user["observer"].ID, w.bearer["auditor"], "")
-		if !strings.Contains(all, `"evidence.content.get"`) {
+		if !strings.Contains(all, `"evidence.download"`) {
 			t.Errorf("the auditor's view: %s", all)
 		}
 		resp, export := w.call(t, http.MethodGet, "/api/v1/audit/export", w.bearer["auditor"], "")
-		if resp.StatusCode != 200 || !strings.Contains(export, "evidence.content.get") || strings.Count(export, "\n") < 2 {
+		if resp.StatusCode != 200 || !strings.Contains(export, "evidence.download") || strings.Count(export, "\n") < 2 {
 			t.Errorf("export: %d %s", resp.StatusCode, export)
 		}
 	})

@@ -192,6 +192,14 @@ func matrix() []matrixRow {
 				leadOr(who, "wrong host", "") + `"}`
 		}, leadWrites(created, bad)},
 
+		// Alerts are for admins and the leads of the cases they touch; to
+		// everyone else on the case they do not exist. Only a lead approves.
+		// Everyone but the admin and auditor leads the case they created above,
+		// so may list (only that case's alerts: none); the auditor leads none.
+		{"GET", "/api/v1/alerts", nil, expect{unauth, unauth, ok, ok, ok, ok, ok, ok, ok, forbid}},
+		{"POST", "/api/v1/alerts/{id}/acknowledge", nil, expect{unauth, unauth, nofnd, nofnd, nofnd, nofnd, ok, nofnd, ok, nofnd}},
+		{"POST", "/api/v1/alerts/{id}/approve", nil, expect{unauth, unauth, nofnd, nofnd, nofnd, nofnd, ok, nofnd, forbid, nofnd}},
+
 		// Last: signing out ends each caller's session.
 		{"POST", "/api/v1/auth/logout", nil, all(noContent)},
 	}
@@ -211,6 +219,8 @@ func (w *world) fill(path string) string {
 		id = w.contentID
 	case strings.HasPrefix(path, "/api/v1/evidence/"):
 		id = w.evidenceID
+	case strings.HasPrefix(path, "/api/v1/alerts/"):
+		id = w.alertID
 	}
 	r := strings.NewReplacer("{agencyCode}", w.agency["B"].Code, "{id}", id, "{agencyId}", w.agency["D"].ID,
 		"{userId}", w.user["spare"].ID, "{taskId}", w.taskID, "{itemId}", w.itemID, "{clock}", "gdpr.art33",

@@ -228,6 +228,12 @@ func (s *server) getContent(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes */%d", it.Size))
 		return err
 	}
+	// The exfiltration hard limit is asked before any byte is sent.
+	p := principal(c)
+	actor := audit.Actor{UserID: p.UserID, AgencyID: p.AgencyID, TokenID: p.TokenID}
+	if err := s.Alerts.CheckDownload(c.UserContext(), actor, it.CaseID, length); err != nil {
+		return err
+	}
 	r, err := s.Content.Open(c.UserContext(), it, offset, length)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/alerts"
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/validate"
@@ -98,6 +99,7 @@ var domainErrors = []struct {
 	{cases.ErrInvalidTransition, fiber.StatusConflict, "invalid_transition", "The case cannot move to that status."},
 	{cases.ErrClockMet, fiber.StatusConflict, "clock_already_met", "This clock is already met."},
 	{cases.ErrLeadOnly, fiber.StatusForbidden, "forbidden", "Only the case's lead may close or reopen it."},
+	{alerts.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{access.ErrForbidden, fiber.StatusForbidden, "forbidden", "You may not do this."},
 	{access.ErrConflict, fiber.StatusConflict, "conflict", "The request conflicts with the current state."},
 	{cases.ErrSuperseded, fiber.StatusConflict, "superseded",
@@ -134,6 +136,14 @@ func problemFor(err error) (problem, bool) {
 		secs := int(limited.RetryAfter.Seconds())
 		return problem{Status: fiber.StatusTooManyRequests, Code: "rate_limited",
 			Detail:  "Too many failed sign-ins; try again later.",
+			headers: map[string]string{fiber.HeaderRetryAfter: strconv.Itoa(secs)}}, true
+	}
+	var throttled *alerts.ThrottledError
+	if errors.As(err, &throttled) {
+		secs := max(int(throttled.RetryAfter.Seconds()), 1)
+		return problem{Status: fiber.StatusTooManyRequests, Code: "download_throttled",
+			Detail: "You have downloaded more evidence than BEVIS_DOWNLOAD_HARD_LIMIT allows in the window; " +
+				"a lead of the case can approve the alert raised, or try again later.",
 			headers: map[string]string{fiber.HeaderRetryAfter: strconv.Itoa(secs)}}, true
 	}
 	for _, d := range domainErrors {

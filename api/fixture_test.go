@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	pemlib "encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/alerts"
 	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
@@ -39,6 +41,7 @@ type world struct {
 	uploadID   string                   // the lead's unfinished upload of another item's content
 	eventID    string                   // an event on the case's timeline
 	importID   string                   // a timeline import into the case
+	alertID    string                   // an open hard-limit alert of the analyst on the case
 	agency     map[string]access.Agency // A owns the case, B is another agency, C holds admin and auditor, D is spare
 	user       map[string]access.User
 	bearer     map[string]string // principal name → access token
@@ -75,7 +78,9 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		Authz: access.NewAuthorizer(d.DB), Membership: access.NewMembership(d.DB), SigningKeys: keys,
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
 		Items: evidence.NewItems(d.DB, 24*time.Hour), Timeline: cases.NewTimeline(d.DB),
+		Alerts: alerts.New(d.DB, alerts.Options{Log: testenv.Logger(t)}),
 	}
+	t.Cleanup(deps.Alerts.Stop)
 	store, err := evidence.NewFSStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -179,6 +184,7 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		t.Fatal(err)
 	}
 	w.importID = rec.ID
+	w.alertID = fixtureAlert(t, d, w.user["analyst"], k.ID)
 	for name := range w.user {
 		w.login(t, name)
 	}
@@ -190,6 +196,20 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 	}
 	w.bearer["expired"] = expired
 	return w
+}
+
+// fixtureAlert raises a hard-limit alert of u on the case the real way: a
+// download refused by an engine with a one-byte limit.
+func fixtureAlert(t testing.TB, d testenv.Database, u access.User, caseID string) string {
+	t.Helper()
+	strict := alerts.New(d.DB, alerts.Options{HardLimit: 1, Log: testenv.Logger(t)})
+	defer strict.Stop()
+	var refused *alerts.ThrottledError
+	err := strict.CheckDownload(context.Background(), audit.Actor{UserID: u.ID, AgencyID: u.AgencyID}, caseID, 2)
+	if !errors.As(err, &refused) || refused.AlertID == "" {
+		t.Fatalf("fixture alert: %v", err)
+	}
+	return refused.AlertID
 }
 
 // fixtureContent is the content of the fixture's received item.

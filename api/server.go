@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/alerts"
 	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
@@ -42,6 +43,7 @@ type Deps struct {
 	Content     *evidence.Content
 	Audit       auditRecorder // an *audit.Writer
 	Timeline    *cases.Timeline
+	Alerts      *alerts.Engine
 }
 
 // auditRecorder puts entries on the audit log.
@@ -167,6 +169,10 @@ func (s *server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/:eventId", handler: s.getTimelineEvent},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/:eventId/history", handler: s.timelineHistory},
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/timeline/:eventId/corrections", handler: s.correctTimelineEvent},
+
+		{method: fiber.MethodGet, path: "/api/v1/alerts", handler: s.listAlerts},
+		{method: fiber.MethodPost, path: "/api/v1/alerts/:id/acknowledge", handler: s.acknowledgeAlert},
+		{method: fiber.MethodPost, path: "/api/v1/alerts/:id/approve", handler: s.approveAlert},
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/alerts"
 	"github.com/bevis-ir/bevis/api"
 	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/cases"
@@ -39,12 +40,13 @@ func (c checkpointStore) PutLocked(ctx context.Context, key string, data []byte)
 
 // startSequencer runs the audit sequencer until the returned stop is
 // called; stop waits for its last round.
-func startSequencer(cfg config.Config, gdb *gorm.DB, store evidence.BlobStore, log *slog.Logger) (stop func(), err error) {
+func startSequencer(cfg config.Config, gdb *gorm.DB, store evidence.BlobStore, onSealed func([]audit.Recorded), log *slog.Logger) (stop func(), err error) {
 	signer, err := loadAuditSigner(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	seq, err := audit.NewSequencer(gdb, audit.SequencerOptions{Signer: signer, Store: checkpointStore{store}, Log: log})
+	seq, err := audit.NewSequencer(gdb, audit.SequencerOptions{Signer: signer, Store: checkpointStore{store}, Log: log,
+		OnSealed: onSealed})
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +105,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	stopSequencer, err := startSequencer(cfg, gdb, store, log)
+	engine := alerts.New(gdb, alertOptions(cfg, log))
+	defer engine.Stop() // after the sequencer, which feeds it
+	stopSequencer, err := startSequencer(cfg, gdb, store, engine.Observe, log)
 	if err != nil {
 		return err
 	}
@@ -113,7 +117,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	deps.Evidence, deps.UI = store, frontend.Dist()
+	deps.Evidence, deps.UI, deps.Alerts = store, frontend.Dist(), engine
 	deps.Uploads = evidence.NewUploads(gdb, store, keyring, evidence.UploadLimits{MaxSize: cfg.UploadMaxSize,
 		CaseQuota: cfg.CaseQuota, Expiry: cfg.UploadExpiry, PartSize: int(cfg.S3.PartSize),
 		Lease: cfg.UploadLease},
@@ -151,8 +155,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Wait()
 	auditWriter.Close() // commits what the drained requests recorded
 	stopSequencer()     // seals what the drained requests recorded and signs the head
+	engine.Stop()       // evaluates the last sealed batches; gives the webhook a few seconds
 	log.Info("stopped")
 	return nil
+}
+
+// alertOptions are the exfiltration rules' thresholds from the configuration.
+func alertOptions(cfg config.Config, log *slog.Logger) alerts.Options {
+	a := cfg.Alerts
+	return alerts.Options{Window: a.Window, MaxBytes: a.MaxBytes, MaxItems: a.MaxItems, MaxCases: a.MaxCases,
+		ReadsWindow: a.ReadsWindow, MaxReads: a.MaxReads, RareHourShare: a.RareHourShare,
+		HardLimit: a.DownloadHardLimit, ApprovalTTL: a.ApprovalTTL,
+		Webhook: alerts.WebhookOptions{URL: a.WebhookURL, Secret: a.WebhookSecret}, Log: log}
 }
 
 // apiDeps builds the domain services the API serves.

@@ -79,6 +79,24 @@ type Config struct {
 	UploadExpiry   time.Duration // an unfinished upload is discarded after this
 	UploadLease    time.Duration // how long a request holds an upload; a killed node's hold ends after it
 	VerifyInterval time.Duration // stored evidence is re-read and re-hashed this often
+
+	Alerts Alerts
+}
+
+// Alerts are the thresholds of the exfiltration rules (0 turns a rule off)
+// and where alerts go.
+type Alerts struct {
+	Window            time.Duration // of the evidence rules and the hard limit
+	MaxBytes          int64         // evidence bytes per Window
+	MaxItems          int64         // distinct evidence items per Window
+	MaxCases          int64         // cases downloaded from per Window
+	ReadsWindow       time.Duration
+	MaxReads          int64   // reads of case data per ReadsWindow
+	RareHourShare     float64 // an hour holding less than this share of a user's history is unusual
+	DownloadHardLimit int64   // bytes per Window past which downloads get 429 (0: off)
+	ApprovalTTL       time.Duration
+	WebhookURL        string
+	WebhookSecret     string
 }
 
 // S3 configures the S3 evidence store. An empty Endpoint means the

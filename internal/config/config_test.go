@@ -131,6 +131,10 @@ func TestLoad_RejectsInvalidConfiguration(t *testing.T) {
 		{"TLS cert without key", nil, map[string]string{"BEVIS_TLS_CERT_FILE": "/etc/cert.pem"}, "go together"},
 		{"secret and secret file", nil, map[string]string{"BEVIS_S3_SECRET_KEY": "a", "BEVIS_S3_SECRET_KEY_FILE": "/x"}, "both set"},
 		{"missing secret file", nil, map[string]string{"BEVIS_S3_SECRET_KEY_FILE": "/nonexistent/secret"}, "BEVIS_S3_SECRET_KEY_FILE"},
+		{"negative alert count", nil, map[string]string{"BEVIS_ALERT_MAX_ITEMS": "-1"}, "BEVIS_ALERT_MAX_ITEMS"},
+		{"rare hour share of one", nil, map[string]string{"BEVIS_ALERT_RARE_HOUR_SHARE": "1"}, "BEVIS_ALERT_RARE_HOUR_SHARE"},
+		{"hard limit not a size", nil, map[string]string{"BEVIS_DOWNLOAD_HARD_LIMIT": "plenty"}, "not a size"},
+		{"webhook not http", nil, map[string]string{"BEVIS_ALERT_WEBHOOK_URL": "ftp://hooks.example.org/x"}, "BEVIS_ALERT_WEBHOOK_URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,6 +170,36 @@ func TestLoad_HelpPrintsEveryVariable(t *testing.T) {
 		if !strings.Contains(out.String(), v) {
 			t.Errorf("help does not mention %s", v)
 		}
+	}
+}
+
+func TestLoad_AlertThresholds(t *testing.T) {
+	c, err := Load("serve", nil, envOf(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Alerts
+	if a.Window != time.Hour || a.MaxBytes != 20<<30 || a.MaxItems != 50 || a.MaxCases != 5 ||
+		a.ReadsWindow != 10*time.Minute || a.MaxReads != 1000 || a.RareHourShare != 0.02 || a.DownloadHardLimit != 0 ||
+		a.ApprovalTTL != 8*time.Hour || a.WebhookURL != "" {
+		t.Errorf("alert defaults: %+v", a)
+	}
+	secret := filepath.Join(t.TempDir(), "hook")
+	if err := os.WriteFile(secret, []byte("s3cr3t-hook\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Load("serve", nil, envOf(map[string]string{"BEVIS_DOWNLOAD_HARD_LIMIT": "5GiB", "BEVIS_ALERT_MAX_BYTES": "0",
+		"BEVIS_ALERT_WEBHOOK_URL": "https://hooks.example.org/bevis", "BEVIS_ALERT_WEBHOOK_SECRET_FILE": secret}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Alerts.DownloadHardLimit != 5<<30 || c.Alerts.MaxBytes != 0 || c.Alerts.WebhookSecret != "s3cr3t-hook" {
+		t.Errorf("alerts: %+v", c.Alerts)
+	}
+	var buf strings.Builder
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
+	if strings.Contains(buf.String(), "s3cr3t-hook") {
+		t.Errorf("log line leaks the webhook secret: %s", buf.String())
 	}
 }
 

@@ -232,6 +232,77 @@ var options = []*option{
 	durationOption("verify-interval", "BEVIS_VERIFY_INTERVAL", "720h",
 		"how often stored evidence is re-read and its SHA-256 recomputed (every 30 days by default)",
 		func(c *Config) *time.Duration { return &c.VerifyInterval }),
+	durationOption("alert-window", "BEVIS_ALERT_WINDOW", "1h",
+		"window of the evidence exfiltration rules and of the download hard limit",
+		func(c *Config) *time.Duration { return &c.Alerts.Window }),
+	{
+		flag: "alert-max-bytes", env: "BEVIS_ALERT_MAX_BYTES", def: "20GiB",
+		usage: "alert when one user downloads more evidence than this within the alert window (0: off)",
+		set: func(c *Config, v string) (err error) {
+			c.Alerts.MaxBytes, err = parseBytesOrOff(v)
+			return err
+		},
+		get: func(c Config) string { return formatBytes(c.Alerts.MaxBytes) },
+	},
+	countOption("alert-max-items", "BEVIS_ALERT_MAX_ITEMS", "50",
+		"alert when one user downloads more distinct evidence items than this within the alert window (0: off)",
+		func(c *Config) *int64 { return &c.Alerts.MaxItems }),
+	countOption("alert-max-cases", "BEVIS_ALERT_MAX_CASES", "5",
+		"alert when one user downloads evidence from more cases than this within the alert window (0: off)",
+		func(c *Config) *int64 { return &c.Alerts.MaxCases }),
+	durationOption("alert-reads-window", "BEVIS_ALERT_READS_WINDOW", "10m",
+		"window of the bulk-read rule",
+		func(c *Config) *time.Duration { return &c.Alerts.ReadsWindow }),
+	countOption("alert-max-reads", "BEVIS_ALERT_MAX_READS", "1000",
+		"alert when one user reads case data more often than this within the reads window (0: off)",
+		func(c *Config) *int64 { return &c.Alerts.MaxReads }),
+	{
+		flag: "alert-rare-hour-share", env: "BEVIS_ALERT_RARE_HOUR_SHARE", def: "0.02",
+		usage: "alert on reads at an hour of day holding less than this share of the user's last 2000 entries on cases, once they have 20 (0: off)",
+		set: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || f >= 1 {
+				return fmt.Errorf("must be a share from 0 to below 1, like 0.02, got %q", v)
+			}
+			c.Alerts.RareHourShare = f
+			return nil
+		},
+		get: func(c Config) string { return strconv.FormatFloat(c.Alerts.RareHourShare, 'g', -1, 64) },
+	},
+	{
+		flag: "download-hard-limit", env: "BEVIS_DOWNLOAD_HARD_LIMIT", def: "0",
+		usage: "evidence bytes one user may download per alert window; past it downloads get 429 until a case lead approves (0: off)",
+		set: func(c *Config, v string) (err error) {
+			c.Alerts.DownloadHardLimit, err = parseBytesOrOff(v)
+			return err
+		},
+		get: func(c Config) string { return formatBytes(c.Alerts.DownloadHardLimit) },
+	},
+	durationOption("alert-approval-ttl", "BEVIS_ALERT_APPROVAL_TTL", "8h",
+		"how long a case lead's approval of an alert lifts the download hard limit",
+		func(c *Config) *time.Duration { return &c.Alerts.ApprovalTTL }),
+	{
+		flag: "alert-webhook-url", env: "BEVIS_ALERT_WEBHOOK_URL",
+		usage: "URL new alerts are POSTed to as JSON",
+		set: func(c *Config, v string) error {
+			c.Alerts.WebhookURL = v
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("must be an http(s) URL, got %q", v)
+			}
+			return nil
+		},
+		get: func(c Config) string { return redactURL(c.Alerts.WebhookURL) },
+	},
+	{
+		flag: "alert-webhook-secret", env: "BEVIS_ALERT_WEBHOOK_SECRET", secret: true, mask: maskAll,
+		usage: "key of the HMAC-SHA256 signature (X-Bevis-Signature) of webhook deliveries",
+		set:   func(c *Config, v string) error { c.Alerts.WebhookSecret = v; return nil },
+		get:   func(c Config) string { return c.Alerts.WebhookSecret },
+	},
 	{
 		flag: "public-url", env: "BEVIS_PUBLIC_URL",
 		usage: "the URL people reach Bevis at, like https://bevis.example.org; single sign-on sends providers back to it (default http(s)://LISTEN, for local use only)",
@@ -255,6 +326,30 @@ var options = []*option{
 		set:   func(c *Config, v string) error { c.TLSKeyFile = v; return nil },
 		get:   func(c Config) string { return c.TLSKeyFile },
 	},
+}
+
+// countOption is a whole number from 0.
+func countOption(flag, env, def, usage string, field func(*Config) *int64) *option {
+	return &option{
+		flag: flag, env: env, def: def, usage: usage,
+		set: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return fmt.Errorf("must be a whole number from 0, got %q", v)
+			}
+			*field(c) = n
+			return nil
+		},
+		get: func(c Config) string { return strconv.FormatInt(*field(&c), 10) },
+	}
+}
+
+// parseBytesOrOff is a size, or 0 for off.
+func parseBytesOrOff(v string) (int64, error) {
+	if v == "0" {
+		return 0, nil
+	}
+	return parseBytes(v, 1, 1<<60)
 }
 
 func durationOption(flag, env, def, usage string, field func(*Config) *time.Duration) *option {

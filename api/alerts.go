@@ -1,0 +1,146 @@
+package api
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/alerts"
+	"github.com/bevis-ir/bevis/internal/validate"
+)
+
+type alertJSON struct {
+	ID             string     `json:"id"`
+	Rule           string     `json:"rule"`
+	Status         string     `json:"status"`
+	UserID         string     `json:"user_id"`
+	AgencyID       string     `json:"agency_id,omitempty"`
+	TokenID        string     `json:"token_id,omitempty"`
+	CaseIDs        []string   `json:"case_ids"`
+	WindowStart    time.Time  `json:"window_start"`
+	WindowEnd      time.Time  `json:"window_end"`
+	Bytes          int64      `json:"bytes"`
+	Items          int64      `json:"items"`
+	Cases          int64      `json:"cases"`
+	Reads          int64      `json:"reads"`
+	Threshold      int64      `json:"threshold"`
+	Note           string     `json:"note,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	AcknowledgedBy string     `json:"acknowledged_by,omitempty"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+	ApprovedBy     string     `json:"approved_by,omitempty"`
+	ApprovedAt     *time.Time `json:"approved_at,omitempty"`
+	ApprovedUntil  *time.Time `json:"approved_until,omitempty"`
+}
+
+func toAlertJSON(a alerts.Alert) alertJSON {
+	return alertJSON{ID: a.ID, Rule: string(a.Rule), Status: string(a.Status), UserID: a.UserID, AgencyID: a.AgencyID,
+		TokenID: a.TokenID, CaseIDs: a.CaseIDs, WindowStart: a.WindowStart, WindowEnd: a.WindowEnd, Bytes: a.Bytes,
+		Items: a.Items, Cases: a.Cases, Reads: a.Reads, Threshold: a.Threshold, Note: a.Note, CreatedAt: a.CreatedAt,
+		AcknowledgedBy: a.AcknowledgedBy, AcknowledgedAt: a.AcknowledgedAt, ApprovedBy: a.ApprovedBy,
+		ApprovedAt: a.ApprovedAt, ApprovedUntil: a.ApprovedUntil}
+}
+
+// listAlerts lists the exfiltration alerts the caller may see: all for an
+// admin, those touching the cases they lead for a lead.
+func (s *server) listAlerts(c *fiber.Ctx) error {
+	if err := s.authorize(c, access.ActionAlertRead, access.Resource{}); err != nil {
+		return err
+	}
+	f := alerts.ListFilter{Status: alerts.Status(c.Query("status"))}
+	switch f.Status {
+	case "", alerts.StatusOpen, alerts.StatusAcknowledged, alerts.StatusApproved:
+	default:
+		return validate.Field("status", "must be open, acknowledged or approved")
+	}
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			return validate.Field("limit", "must be 1 to 500")
+		}
+		f.Limit = n
+	}
+	p := principal(c)
+	ctx := c.UserContext()
+	if p.SystemRole == access.RoleAdmin {
+		f.AllCases = true
+	} else {
+		members, err := s.Authz.Memberships(ctx, p)
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			if m.Role == access.CaseLead {
+				f.CaseIDs = append(f.CaseIDs, m.CaseID)
+			}
+		}
+	}
+	list, err := s.Alerts.List(ctx, f)
+	if err != nil {
+		return err
+	}
+	out := make([]alertJSON, len(list))
+	for i, a := range list {
+		out[i] = toAlertJSON(a)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(fiber.Map{"items": out})
+}
+
+// alert loads the alert of the route for a caller allowed action on it:
+// on one of its cases (reading, acknowledging), or on every one of them
+// (approving). An alert the caller may not see is not found.
+func (s *server) alert(c *fiber.Ctx, action access.Action) (alerts.Alert, error) {
+	a, err := s.Alerts.Get(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return alerts.Alert{}, err
+	}
+	var firstErr error
+	allowed := 0
+	for _, caseID := range a.CaseIDs {
+		err := s.authorize(c, action, access.Resource{CaseID: caseID})
+		if err == nil {
+			allowed++
+		} else if firstErr == nil || errors.Is(firstErr, access.ErrNotFound) {
+			firstErr = err
+		}
+	}
+	switch {
+	case allowed == 0 && firstErr != nil:
+		return alerts.Alert{}, firstErr
+	case allowed == 0:
+		return alerts.Alert{}, alerts.ErrNotFound
+	case action == access.ActionAlertApprove && allowed < len(a.CaseIDs):
+		return alerts.Alert{}, access.ErrForbidden // a lead of some of its cases only
+	}
+	return a, nil
+}
+
+func (s *server) acknowledgeAlert(c *fiber.Ctx) error {
+	a, err := s.alert(c, access.ActionAlertAcknowledge)
+	if err != nil {
+		return err
+	}
+	a, err = s.Alerts.Acknowledge(c.UserContext(), a.ID, principal(c).UserID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toAlertJSON(a))
+}
+
+// approveAlert lifts the download hard limit for the alert's user on its
+// cases for BEVIS_ALERT_APPROVAL_TTL.
+func (s *server) approveAlert(c *fiber.Ctx) error {
+	a, err := s.alert(c, access.ActionAlertApprove)
+	if err != nil {
+		return err
+	}
+	a, err = s.Alerts.Approve(c.UserContext(), a.ID, principal(c).UserID, s.Alerts.ApprovalTTL())
+	if err != nil {
+		return err
+	}
+	return c.JSON(toAlertJSON(a))
+}
