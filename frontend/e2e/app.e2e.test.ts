@@ -8,6 +8,7 @@
 // The binary must have been built after `npm run build`, since it embeds frontend/dist.
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -439,6 +440,103 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await comments.locator('.comment-body').filter({ hasText: 'see' }).waitFor(visible);
       expect(await comments.locator('.comment-body').textContent()).toBe(body);
       expect(await page.title()).not.toBe('owned');
+    });
+
+    it('edits the case, starts its GDPR clock, records it met, and moves the case on', async () => {
+      // Two hours ago, as the datetime-local input takes it (local wall time, to the minute).
+      const aware = new Date(Date.now() - 2 * 3_600_000);
+      const pad = (n: number) => String(n).padStart(2, '0');
+      const awareLocal = `${aware.getFullYear()}-${pad(aware.getMonth() + 1)}-${pad(aware.getDate())}T${pad(aware.getHours())}:${pad(aware.getMinutes())}`;
+
+      const edit = page.locator('details.edit-case');
+      await edit.locator('summary').click();
+      await edit.getByLabel('Summary').fill('Patient records exfiltrated over weeks');
+      await edit.getByLabel('Personal data breach (starts the GDPR clock)').check();
+      await edit.getByLabel('Jurisdictions').fill('gdpr');
+      await edit.getByLabel('Became aware at (the clocks run from here)').fill(awareLocal);
+      await edit.getByRole('button', { name: 'Save case' }).click();
+      await edit.getByRole('status').filter({ hasText: 'Case saved.' }).waitFor(visible);
+      expect(await page.locator('.case-header .summary').textContent()).toBe('Patient records exfiltrated over weeks');
+
+      const clocks = page.getByRole('region', { name: 'Regulatory clocks' });
+      const gdpr = clocks.locator('tr[data-clock="gdpr.art33"]');
+      await gdpr.waitFor(visible);
+      expect(await gdpr.textContent()).toMatch(/due in 2 d 2[12] h/);
+      await gdpr.getByRole('button', { name: /Record as met/ }).click();
+      await gdpr.getByLabel('Notification reference').fill('DPA-2026-118');
+      await gdpr.getByRole('button', { name: 'Record', exact: true }).click();
+      await gdpr.getByText('DPA-2026-118').waitFor(visible);
+      expect(await gdpr.textContent()).toContain(`by ${coordinator.name} (you)`);
+      expect(await gdpr.locator('.badge').textContent()).toBe('met');
+
+      const status = page.getByRole('region', { name: 'Case status' });
+      const offered = await status.getByLabel('Move to').locator('option').allTextContents();
+      expect(offered).toContain('Triage');
+      await status.getByLabel('Move to').selectOption('triage');
+      await status.getByLabel('Reason').fill('Scope confirmed by the CERT');
+      await status.getByRole('button', { name: 'Move case' }).click();
+      await status.getByRole('status').filter({ hasText: 'Case moved to Triage.' }).waitFor(visible);
+      expect(await page.locator('.case-header .case-status-triage').textContent()).toBe('Triage');
+      await status.locator('table.phases th[scope="row"]', { hasText: 'Triage' }).waitFor(visible);
+      expect(await status.locator('table.phases').textContent()).toContain('Scope confirmed by the CERT');
+    });
+
+    it('registers an evidence item, uploads it through tus, and records a check-out and check-in', async () => {
+      const content = Buffer.from(`firewall log ${Date.now()}\n`.repeat(2000));
+      const sha256 = createHash('sha256').update(content).digest('hex');
+      const itemTitle = 'Firewall logs, edge-01';
+
+      const evidence = page.getByRole('region', { name: 'Evidence' });
+      await evidence.locator('details.register summary').click();
+      await evidence.getByLabel('Title', { exact: true }).fill(itemTitle);
+      await evidence.getByLabel('Kind').selectOption('logs');
+      await evidence.getByLabel('SHA-256', { exact: true }).fill(sha256);
+      await evidence.getByLabel('Location').fill('Evidence locker 3');
+      await evidence.getByRole('button', { name: 'Register item' }).click();
+      await evidence.getByRole('status').filter({ hasText: itemTitle }).waitFor(visible);
+
+      await evidence.getByRole('link', { name: itemTitle }).click();
+      await heading(new RegExp(itemTitle));
+      expect(new URL(page.url()).pathname).toMatch(/^\/evidence\/[0-9a-f-]{36}$/);
+
+      const contentRegion = page.getByRole('region', { name: 'Content' });
+      await contentRegion.getByLabel('File').setInputFiles({ name: 'edge-01.log', mimeType: 'text/plain', buffer: content });
+      await contentRegion.getByRole('button', { name: 'Upload' }).click();
+      await contentRegion.getByText('SHA-256: matches the declared hash').waitFor(visible);
+      expect(await contentRegion.locator('code.hash[data-alg="sha256"]').textContent()).toBe(sha256);
+      expect(await contentRegion.textContent()).toContain(`${content.length} bytes`);
+
+      const custody = page.getByRole('region', { name: 'Chain of custody' });
+      await custody.getByLabel('Step').selectOption('checked_out');
+      await custody.getByLabel('Purpose').fill('Timeline analysis');
+      await custody.getByRole('button', { name: 'Record step' }).click();
+      await custody.getByRole('status').filter({ hasText: 'Recorded: Checked out.' }).waitFor(visible);
+      await custody.locator('.custody-state dd.checked-out').getByText(`${coordinator.name} (you)`).waitFor(visible);
+      // Checked out, it can be checked in but not checked out again.
+      const steps = await custody.getByLabel('Step').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+      expect(steps).toContain('checked_in');
+      expect(steps).not.toContain('checked_out');
+
+      await custody.getByLabel('Step').selectOption('checked_in');
+      await custody.getByLabel('Location').fill('Evidence locker 4');
+      await custody.getByRole('button', { name: 'Record step' }).click();
+      await custody.getByRole('status').filter({ hasText: 'Recorded: Checked in.' }).waitFor(visible);
+
+      const chain = custody.locator('.custody-event .event-head strong');
+      await custody.locator('.custody-event').nth(3).waitFor(visible);
+      expect((await chain.allTextContents()).map((t) => t.replace(/^#\d+ /, ''))).toEqual([
+        'Registered',
+        'Received',
+        'Checked out',
+        'Checked in',
+      ]);
+      expect(await custody.locator('.custody-state').textContent()).toContain('Evidence locker 4');
+
+      await contentRegion.getByRole('button', { name: 'Verify now' }).click();
+      await contentRegion.getByRole('status').filter({ hasText: `Verified: ok. SHA-256 ${sha256}.` }).waitFor(visible);
+      await custody.locator('.custody-event').nth(4).waitFor(visible);
+      await page.getByRole('link', { name: 'Back to the case' }).click();
+      await heading(caseTitle);
     });
 
     it('shows the task under My work', async () => {

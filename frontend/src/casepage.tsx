@@ -472,12 +472,15 @@ export function CasePage({ id }: { id: string }) {
       {c && <CaseDetails c={c} />}
     </header>
   );
+  // The same tree (CaseNames > div > header) while loading and once loaded, so the h1 keeps the focus.
   if (!kase.data || !c) {
     return (
-      <div class="page">
-        {header}
-        <ErrorAlert error={kase.error} />
-      </div>
+      <CaseNames members={members.data}>
+        <div class="page">
+          {header}
+          <ErrorAlert error={kase.error} />
+        </div>
+      </CaseNames>
     );
   }
   const tagged = kase.data;
@@ -535,7 +538,7 @@ export function CasePage({ id }: { id: string }) {
         />
       </Section>
 
-      <Section title="Status" id="status">
+      <Section title="Case status" id="case-status">
         <StatusPanel kase={tagged} role={role} onMoved={adopt} onStale={reloadCase} />
       </Section>
 

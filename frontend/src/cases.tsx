@@ -65,8 +65,8 @@ const COLUMNS: { title: string; cell: (c: Case, now: number) => preact.JSX.Eleme
   { title: 'Updated', cell: (c) => <Time iso={c.updated_at} /> },
 ];
 
-export function CaseTable({ cases, now = Date.now() }: { cases: Case[]; now?: number }) {
-  if (cases.length === 0) return <p class="empty">No cases match.</p>;
+export function CaseTable({ cases, now = Date.now(), empty = 'No cases yet.' }: { cases: Case[]; now?: number; empty?: string }) {
+  if (cases.length === 0) return <p class="empty">{empty}</p>;
   return (
     <table class="list">
       <caption class="visually-hidden">Cases</caption>
@@ -321,7 +321,12 @@ export function CaseListPage() {
         <CaseFilters value={filters} onChange={setFilters} />
         <ErrorAlert error={list.error} />
         {list.loading && !list.data && <p role="status">Loading…</p>}
-        {list.data && <CaseTable cases={list.data.items} />}
+        {list.data && (
+          <CaseTable
+            cases={list.data.items}
+            empty={JSON.stringify(filters) === JSON.stringify(NO_FILTERS) ? 'No cases yet.' : 'No cases match these filters.'}
+          />
+        )}
         <LoadMore page={list.data} fetchNext={(c) => api.cases({ ...q, cursor: c })} onMore={list.set} />
       </Section>
       {mayCreate && (

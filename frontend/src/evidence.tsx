@@ -21,7 +21,7 @@ import {
 import { agencyName, AgencyName, CaseNames, userName, useDirectory, UserName } from './directory';
 import { Link } from './router';
 import { LoadMore } from './tasklist';
-import { compareHashes, UploadPanel } from './upload';
+import { compareHashes, HASH_NAMES, UploadPanel } from './upload';
 import { ErrorAlert, Field, humanize, localToISO, Section, Select, Status, Time, TlpBadge, useAction, useLoad } from './ui';
 
 /** The first characters of a hash, with the whole of it on hover and for screen readers. */
@@ -456,7 +456,7 @@ export function CustodySummary({ state }: { state: CustodyState }) {
       <dt>Location</dt>
       <dd>{state.location || 'not recorded'}</dd>
       <dt>Checked out</dt>
-      <dd>{state.checked_out_by ? <UserName id={state.checked_out_by} /> : 'no'}</dd>
+      <dd class="checked-out">{state.checked_out_by ? <UserName id={state.checked_out_by} /> : 'no'}</dd>
       {state.transfer_offered_to && (
         <>
           <dt>Transfer offered to</dt>
@@ -599,7 +599,7 @@ function ContentSection({ item, canWrite, onChanged }: { item: EvidenceItem; can
             .filter((alg) => item.hashes![alg])
             .map((alg) => (
               <div key={alg} class="fact">
-                <dt>{alg.toUpperCase()}</dt>
+                <dt>{HASH_NAMES[alg]}</dt>
                 <dd>
                   <code class="hash full" data-alg={alg}>
                     {item.hashes![alg]}
@@ -614,7 +614,7 @@ function ContentSection({ item, canWrite, onChanged }: { item: EvidenceItem; can
         <ul class="hash-checks">
           {checks.map((c) => (
             <li key={c.alg} class={c.match ? 'match' : 'mismatch'}>
-              {c.alg.toUpperCase()}: {c.match ? 'matches the declared hash' : 'does not match the declared hash'}
+              {HASH_NAMES[c.alg]}: {c.match ? 'matches the declared hash' : 'does not match the declared hash'}
             </li>
           ))}
         </ul>

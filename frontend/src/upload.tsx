@@ -38,6 +38,8 @@ export function shouldRetry(status: number | undefined): boolean {
   return status < 400 || status >= 500;
 }
 
+export const HASH_NAMES: Record<keyof Hashes, string> = { sha256: 'SHA-256', sha1: 'SHA-1', md5: 'MD5' };
+
 export type HashCheck = { alg: keyof Hashes; declared: string; computed: string | undefined; match: boolean };
 
 /** Compares the hashes declared at registration with those Bevis computed. */
