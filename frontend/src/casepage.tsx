@@ -144,7 +144,7 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
       <ul class="members">
         {members.agencies.map((m) => (
           <li key={m.agency_id}>
-            <span class="member-name">{agencyName(dir, m.agency_id)}</span>
+            <span class="member-name"><bdi>{agencyName(dir, m.agency_id)}</bdi></span>
             {canManage ? (
               <>
                 <label class="visually-hidden" for={`agency-role-${m.agency_id}`}>
@@ -184,7 +184,7 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
       <ul class="members">
         {members.users.map((m) => (
           <li key={m.user_id}>
-            <span class="member-name">{userName(dir, m.user_id)}</span>
+            <span class="member-name"><bdi>{userName(dir, m.user_id)}</bdi></span>
             {canManage ? (
               <>
                 <label class="visually-hidden" for={`user-role-${m.user_id}`}>
@@ -226,7 +226,7 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
           <ul class="members">
             {members.exclusions.map((x) => (
               <li key={x.user_id}>
-                <span class="member-name">{userName(dir, x.user_id)}</span>
+                <span class="member-name"><bdi>{userName(dir, x.user_id)}</bdi></span>
                 <span class="reason">
                   {x.reason} · <Time iso={x.excluded_at} />
                 </span>

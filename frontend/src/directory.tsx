@@ -80,10 +80,12 @@ export function agencyName(d: Directory, id: string | undefined): string {
   return a.code ? `${a.name} (${a.code})` : a.name;
 }
 
+// Names are isolated (bdi), so a name with right-to-left or override
+// characters cannot reorder the text around it.
 export function UserName({ id }: { id: string | undefined }) {
-  return <>{userName(useDirectory(), id)}</>;
+  return <bdi>{userName(useDirectory(), id)}</bdi>;
 }
 
 export function AgencyName({ id }: { id: string | undefined }) {
-  return <>{agencyName(useDirectory(), id)}</>;
+  return <bdi>{agencyName(useDirectory(), id)}</bdi>;
 }

@@ -203,6 +203,8 @@ describe('CustodyChain', () => {
     expect(items.map((li) => li.querySelector('strong')?.textContent)).toEqual(['#1 Registered', '#2 Transfer offered', '#3 Correction']);
     expect(items[0]!.classList.contains('superseded')).toBe(true);
     expect(items[0]!.textContent).toContain('Kari Nordmann (Police Security Service (PST))');
+    // Names are isolated, so bidi controls in one cannot reorder the line.
+    expect([...items[0]!.querySelectorAll('bdi')].map((b) => b.textContent)).toEqual(['Kari Nordmann', 'Police Security Service (PST)']);
     expect(items[0]!.textContent).toContain('at Locker <b>3</b>');
     expect(items[0]!.textContent).toContain('Superseded by a correction (#3)');
     expect(items[1]!.textContent).toContain('Mona Lead (you) → Police Security Service (PST)');
