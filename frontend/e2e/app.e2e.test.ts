@@ -500,8 +500,30 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       expect(new URL(page.url()).pathname).toMatch(/^\/evidence\/[0-9a-f-]{36}$/);
 
       const contentRegion = page.getByRole('region', { name: 'Content' });
+      // Hold the first chunk until the upload is paused, so pause and resume are exercised on a real transfer.
+      let release = () => {};
+      const released = new Promise<void>((r) => {
+        release = r;
+      });
+      let held = false;
+      let heldSeen = () => {};
+      const heldNow = new Promise<void>((r) => {
+        heldSeen = r;
+      });
+      await page.route('**/api/v1/uploads/*', async (route) => {
+        if (route.request().method() !== 'PATCH' || held) return route.continue();
+        held = true;
+        heldSeen();
+        await released;
+        await route.abort('failed').catch(() => {});
+      });
       await contentRegion.getByLabel('File').setInputFiles({ name: 'edge-01.log', mimeType: 'text/plain', buffer: content });
       await contentRegion.getByRole('button', { name: 'Upload' }).click();
+      await heldNow;
+      await contentRegion.getByRole('button', { name: 'Pause' }).click();
+      await contentRegion.getByText(/^Paused at: 0 B of 52\.7 KiB \(0%\)/).waitFor(visible);
+      release();
+      await contentRegion.getByRole('button', { name: 'Resume' }).click();
       await contentRegion.getByText('SHA-256: matches the declared hash').waitFor(visible);
       expect(await contentRegion.locator('code.hash[data-alg="sha256"]').textContent()).toBe(sha256);
       expect(await contentRegion.textContent()).toContain(`${content.length} bytes`);
