@@ -454,8 +454,37 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await edit.getByLabel('Personal data breach (starts the GDPR clock)').check();
       await edit.getByLabel('Jurisdictions').fill('gdpr');
       await edit.getByLabel('Became aware at (the clocks run from here)').fill(awareLocal);
+      // Meanwhile someone else changes the case through the API: the save is refused (412), the case reloaded.
+      const caseId = new URL(page.url()).pathname.split('/').pop()!;
+      const login = await fetch(url('/api/v1/auth/login'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ email: coordinator.email, password: coordinator.password }),
+      });
+      expect(login.status).toBe(200);
+      const auth = { Authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` };
+      const current = await fetch(url(`/api/v1/cases/${caseId}`), { headers: auth });
+      const etag = current.headers.get('etag') ?? '';
+      await current.arrayBuffer();
+      const other = await fetch(url(`/api/v1/cases/${caseId}`), {
+        method: 'PATCH',
+        headers: { ...auth, 'Content-Type': 'application/json', 'If-Match': etag },
+        body: JSON.stringify({ tags: ['changed-elsewhere'] }),
+      });
+      expect(other.status).toBe(200);
+      await edit.getByRole('button', { name: 'Save case' }).click();
+      await edit.getByRole('alert').filter({ hasText: 'Someone changed this case while you were editing.' }).waitFor(visible);
+      expect(await edit.getByLabel('Tags').inputValue()).toBe('changed-elsewhere');
+      await page.locator('.case-header .tag', { hasText: 'changed-elsewhere' }).waitFor(visible);
+
+      // Saved again on the new version, it goes through.
+      await edit.getByLabel('Summary').fill('Patient records exfiltrated over weeks');
+      await edit.getByLabel('Personal data breach (starts the GDPR clock)').check();
+      await edit.getByLabel('Jurisdictions').fill('gdpr');
+      await edit.getByLabel('Became aware at (the clocks run from here)').fill(awareLocal);
       await edit.getByRole('button', { name: 'Save case' }).click();
       await edit.getByRole('status').filter({ hasText: 'Case saved.' }).waitFor(visible);
+      expect(await edit.getByRole('alert').count()).toBe(0);
       expect(await page.locator('.case-header .summary').textContent()).toBe('Patient records exfiltrated over weeks');
 
       const clocks = page.getByRole('region', { name: 'Regulatory clocks' });
@@ -629,9 +658,14 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await page.getByRole('region', { name: 'My tasks' }).getByRole('link', { name: taskTitle }).waitFor(visible);
     });
 
-    it('logged no console errors beyond the answers that asked for a new password and a code', () => {
+    it('logged no console errors beyond the answers that asked for a new password and a code, and the stale save', () => {
       expect(
-        unexpected(errors, failedFetch(403, '/api/v1/auth/login'), failedFetch(401, '/api/v1/auth/login')),
+        unexpected(
+          errors,
+          failedFetch(403, '/api/v1/auth/login'),
+          failedFetch(401, '/api/v1/auth/login'),
+          /^console: Failed to load resource: .* status of 412 .*\/api\/v1\/cases\/[0-9a-f-]{36}\)$/,
+        ),
       ).toEqual([]);
     });
   });

@@ -460,7 +460,6 @@ export function CasePage({ id }: { id: string }) {
     return m ? decodeURIComponent(m[1]!) : null;
   });
   const [said, setSaid] = useState('');
-  const [editKey, setEditKey] = useState(0);
 
   // The h1 stays the same element from loading to loaded, so the focus put on it by the router stays too.
   const c = kase.data?.value;
@@ -489,12 +488,11 @@ export function CasePage({ id }: { id: string }) {
   const role = me.data?.memberships.find((m) => m.case_id === id)?.role;
   const canWrite = role !== 'observer';
 
-  /** Reloads the case after a 412 and restarts the edit form from the new version. */
+  /** Reloads the case after a 412; the edit form then starts again from what it returns. */
   async function reloadCase() {
     try {
       const fresh = await api.getCaseTagged(id);
       kase.set(fresh);
-      setEditKey((k) => k + 1);
       return fresh;
     } catch {
       kase.reload();
@@ -546,7 +544,6 @@ export function CasePage({ id }: { id: string }) {
         <details class="edit-case">
           <summary>Edit the case</summary>
           <EditCaseForm
-            key={editKey}
             kase={tagged}
             isLead={role === 'lead'}
             onSaved={adopt}

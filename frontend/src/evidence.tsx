@@ -355,7 +355,10 @@ function CustodyStepForm({
     if (ok) setF({});
   }
 
-  const agencies = (members?.agencies ?? []).filter((a) => a.agency_id !== custodianAgency);
+  // The case's agencies first, then any other the caller can see (the server refuses one that may not hold it).
+  const agencyIds = [...new Set([...(members?.agencies ?? []).map((a) => a.agency_id), ...dir.agencies.keys()])].filter(
+    (a) => a !== '' && a !== custodianAgency,
+  );
   return (
     <form onSubmit={submit} aria-busy={busy} class="form-grid custody-step">
       <ErrorAlert error={problem} />
@@ -382,7 +385,7 @@ function CustodyStepForm({
               label={label}
               value={f[name] ?? ''}
               onChange={set(name)}
-              options={[{ value: '', label: 'Choose…' }, ...agencies.map((a) => ({ value: a.agency_id, label: agencyName(dir, a.agency_id) }))]}
+              options={[{ value: '', label: 'Choose…' }, ...agencyIds.map((a) => ({ value: a, label: agencyName(dir, a) }))]}
               problem={problem}
             />
           );
