@@ -590,6 +590,34 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await heading(caseTitle);
     });
 
+    it('refuses content that does not match its declared hash, saying why', async () => {
+      await heading(caseTitle);
+      const evidence = page.getByRole('region', { name: 'Evidence' });
+      await evidence.locator('details.register summary').click();
+      await evidence.getByLabel('Title', { exact: true }).fill('Memory image, dc-02');
+      await evidence.getByLabel('Kind').selectOption('memory_dump');
+      await evidence.getByLabel('SHA-256', { exact: true }).fill('0'.repeat(64));
+      await evidence.getByRole('button', { name: 'Register item' }).click();
+      await evidence.getByRole('link', { name: 'Memory image, dc-02' }).click();
+      await heading(/Memory image, dc-02/);
+
+      const contentRegion = page.getByRole('region', { name: 'Content' });
+      const bytes = Buffer.from('not the declared bytes');
+      const actual = createHash('sha256').update(bytes).digest('hex');
+      await contentRegion.getByLabel('File').setInputFiles({ name: 'dc-02.mem', mimeType: 'application/octet-stream', buffer: bytes });
+      await contentRegion.getByRole('button', { name: 'Upload' }).click();
+      const alert = contentRegion.getByRole('alert');
+      await alert.waitFor(visible);
+      expect(await alert.textContent()).toBe(
+        `The content's SHA-256 is ${actual}, not the ${'0'.repeat(64)} declared at registration. Nothing was kept; the rejection is on the item's custody record.`,
+      );
+      // A refusal is not retried: another file has to be chosen.
+      expect(await contentRegion.getByRole('button', { name: 'Retry' }).count()).toBe(0);
+      await page.getByRole('region', { name: 'Chain of custody' }).locator('.custody-event strong', { hasText: /Rejected/i }).waitFor(visible);
+      await page.getByRole('link', { name: 'Back to the case' }).click();
+      await heading(caseTitle);
+    });
+
     it('shows the task under My work', async () => {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My work' }).click();
       await heading('My work');
@@ -665,6 +693,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
           failedFetch(403, '/api/v1/auth/login'),
           failedFetch(401, '/api/v1/auth/login'),
           /^console: Failed to load resource: .* status of 412 .*\/api\/v1\/cases\/[0-9a-f-]{36}\)$/,
+          /^console: Failed to load resource: .* status of 422 .*\/api\/v1\/uploads\/[0-9a-f-]{36}\)$/,
         ),
       ).toEqual([]);
     });

@@ -6,6 +6,7 @@ import {
   api,
   type Case,
   type CasePatch,
+  CASE_STATUSES,
   type CaseStatus,
   type CaseRole,
   ProblemError,
@@ -330,6 +331,14 @@ export function StatusPanel({ kase, role, onMoved, onStale }: StatusProps) {
             })}
           </tbody>
         </table>
+      )}
+      {history.data && Object.keys(history.data.time_in_phase_seconds).length > 0 && (
+        <p class="phase-totals">
+          In all:{' '}
+          {CASE_STATUSES.filter((st) => history.data!.time_in_phase_seconds[st] !== undefined)
+            .map((st) => `${humanize(st)} ${formatDuration(history.data!.time_in_phase_seconds[st]! * 1000)}`)
+            .join(' · ')}
+        </p>
       )}
     </>
   );

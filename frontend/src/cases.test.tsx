@@ -238,6 +238,7 @@ describe('changing a case', () => {
     expect(rows[0]).toContain('1 h');
     expect(rows[1]).toContain('Ann Analyst (scoped)');
     expect(rows[1]).toContain('now');
+    expect(root.querySelector('.phase-totals')?.textContent).toBe('In all: New 1 h · Triage 1 h 30 min');
     // An investigator is not offered closing.
     expect([...root.querySelectorAll('#transition-to option')].map((o) => o.getAttribute('value'))).toEqual(['investigating']);
 

@@ -622,7 +622,7 @@ function ContentSection({ item, canWrite, onChanged }: { item: EvidenceItem; can
           ))}
         </ul>
       )}
-      {item.content_status !== 'received' && canWrite && <UploadPanel itemId={item.id} onReceived={onChanged} />}
+      {item.content_status !== 'received' && canWrite && <UploadPanel itemId={item.id} onSettled={onChanged} />}
       {item.content_status === 'received' && (
         <div class="actions">
           <ErrorAlert error={download.problem ?? verify.problem} />

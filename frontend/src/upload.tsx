@@ -68,8 +68,11 @@ function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
-/** Picks a file and uploads it as an item's content; onReceived runs once the server has it all. */
-export function UploadPanel({ itemId, onReceived }: { itemId: string; onReceived: () => void }) {
+/**
+ * Picks a file and uploads it as an item's content. onSettled runs once the
+ * server has it all, or has refused it (a refusal is on the custody record).
+ */
+export function UploadPanel({ itemId, onSettled }: { itemId: string; onSettled: () => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [phase, setPhase] = useState<Phase>('idle');
   const [sent, setSent] = useState(0);
@@ -104,12 +107,14 @@ export function UploadPanel({ itemId, onReceived }: { itemId: string; onReceived
       },
       onProgress: (bytes) => setSent(bytes),
       onError: (err) => {
-        setProblem(uploadProblem(err));
+        const p = uploadProblem(err);
+        setProblem(p);
         setPhase('failed');
+        if (!shouldRetry(p.status)) onSettled();
       },
       onSuccess: () => {
         setPhase('done');
-        onReceived();
+        onSettled();
       },
     });
     upload.current = up;
@@ -178,7 +183,7 @@ export function UploadPanel({ itemId, onReceived }: { itemId: string; onReceived
             Resume
           </button>
         )}
-        {phase === 'failed' && (
+        {phase === 'failed' && shouldRetry(problem?.status) && (
           <button type="button" class="primary" onClick={resume}>
             Retry
           </button>
