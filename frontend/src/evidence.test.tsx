@@ -3,15 +3,8 @@ import { DetailedError } from 'tus-js-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type CustodyEvent, type CustodyState, logout } from './api';
 import { CaseNames } from './directory';
-import {
-  availableSteps,
-  CustodyChain,
-  CustodySummary,
-  EvidenceTable,
-  newItemFrom,
-  RegisterEvidenceForm,
-  stepFrom,
-} from './evidence';
+import { availableSteps, CustodyChain, CustodySummary, stepFrom } from './custody';
+import { EvidenceTable, newItemFrom, RegisterEvidenceForm } from './evidence';
 import { choose, fakeServer, mount, problem, type, unmount } from './testing';
 import { compareHashes, shouldRetry, uploadProblem } from './upload';
 
