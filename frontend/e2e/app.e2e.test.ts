@@ -8,6 +8,7 @@
 // The binary must have been built after `npm run build`, since it embeds frontend/dist.
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -441,6 +442,182 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       expect(await page.title()).not.toBe('owned');
     });
 
+    it('edits the case, starts its GDPR clock, records it met, and moves the case on', async () => {
+      // Two hours ago, as the datetime-local input takes it (local wall time, to the minute).
+      const aware = new Date(Date.now() - 2 * 3_600_000);
+      const pad = (n: number) => String(n).padStart(2, '0');
+      const awareLocal = `${aware.getFullYear()}-${pad(aware.getMonth() + 1)}-${pad(aware.getDate())}T${pad(aware.getHours())}:${pad(aware.getMinutes())}`;
+
+      const edit = page.locator('details.edit-case');
+      await edit.locator('summary').click();
+      await edit.getByLabel('Summary').fill('Patient records exfiltrated over weeks');
+      await edit.getByLabel('Personal data breach (starts the GDPR clock)').check();
+      await edit.getByLabel('Jurisdictions').fill('gdpr');
+      await edit.getByLabel('Became aware at (the clocks run from here)').fill(awareLocal);
+      // Meanwhile someone else changes the case through the API: the save is refused (412), the case reloaded.
+      const caseId = new URL(page.url()).pathname.split('/').pop()!;
+      const login = await fetch(url('/api/v1/auth/login'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ email: coordinator.email, password: coordinator.password }),
+      });
+      expect(login.status).toBe(200);
+      const auth = { Authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` };
+      const current = await fetch(url(`/api/v1/cases/${caseId}`), { headers: auth });
+      const etag = current.headers.get('etag') ?? '';
+      await current.arrayBuffer();
+      const other = await fetch(url(`/api/v1/cases/${caseId}`), {
+        method: 'PATCH',
+        headers: { ...auth, 'Content-Type': 'application/json', 'If-Match': etag },
+        body: JSON.stringify({ tags: ['changed-elsewhere'] }),
+      });
+      expect(other.status).toBe(200);
+      await edit.getByRole('button', { name: 'Save case' }).click();
+      await edit.getByRole('alert').filter({ hasText: 'Someone changed this case while you were editing.' }).waitFor(visible);
+      expect(await edit.getByLabel('Tags').inputValue()).toBe('changed-elsewhere');
+      await page.locator('.case-header .tag', { hasText: 'changed-elsewhere' }).waitFor(visible);
+
+      // Saved again on the new version, it goes through.
+      await edit.getByLabel('Summary').fill('Patient records exfiltrated over weeks');
+      await edit.getByLabel('Personal data breach (starts the GDPR clock)').check();
+      await edit.getByLabel('Jurisdictions').fill('gdpr');
+      await edit.getByLabel('Became aware at (the clocks run from here)').fill(awareLocal);
+      await edit.getByRole('button', { name: 'Save case' }).click();
+      await edit.getByRole('status').filter({ hasText: 'Case saved.' }).waitFor(visible);
+      expect(await edit.getByRole('alert').count()).toBe(0);
+      expect(await page.locator('.case-header .summary').textContent()).toBe('Patient records exfiltrated over weeks');
+
+      const clocks = page.getByRole('region', { name: 'Regulatory clocks' });
+      const gdpr = clocks.locator('tr[data-clock="gdpr.art33"]');
+      await gdpr.waitFor(visible);
+      expect(await gdpr.textContent()).toMatch(/due in 2 d 2[12] h/);
+      await gdpr.getByRole('button', { name: /Record as met/ }).click();
+      await gdpr.getByLabel('Notification reference').fill('DPA-2026-118');
+      await gdpr.getByRole('button', { name: 'Record', exact: true }).click();
+      await gdpr.getByText('DPA-2026-118').waitFor(visible);
+      expect(await gdpr.textContent()).toContain(`by ${coordinator.name} (you)`);
+      expect(await gdpr.locator('.badge').textContent()).toBe('met');
+
+      const status = page.getByRole('region', { name: 'Case status' });
+      const offered = await status.getByLabel('Move to').locator('option').allTextContents();
+      expect(offered).toContain('Triage');
+      await status.getByLabel('Move to').selectOption('triage');
+      await status.getByLabel('Reason').fill('Scope confirmed by the CERT');
+      await status.getByRole('button', { name: 'Move case' }).click();
+      await status.getByRole('status').filter({ hasText: 'Case moved to Triage.' }).waitFor(visible);
+      expect(await page.locator('.case-header .case-status-triage').textContent()).toBe('Triage');
+      await status.locator('table.phases th[scope="row"]', { hasText: 'Triage' }).waitFor(visible);
+      expect(await status.locator('table.phases').textContent()).toContain('Scope confirmed by the CERT');
+    });
+
+    it('registers an evidence item, uploads it through tus, and records a check-out and check-in', async () => {
+      const content = Buffer.from(`firewall log ${Date.now()}\n`.repeat(2000));
+      const sha256 = createHash('sha256').update(content).digest('hex');
+      const itemTitle = 'Firewall logs, edge-01';
+
+      const evidence = page.getByRole('region', { name: 'Evidence' });
+      await evidence.locator('details.register summary').click();
+      await evidence.getByLabel('Title', { exact: true }).fill(itemTitle);
+      await evidence.getByLabel('Kind').selectOption('logs');
+      await evidence.getByLabel('SHA-256', { exact: true }).fill(sha256);
+      await evidence.getByLabel('Location').fill('Evidence locker 3');
+      await evidence.getByRole('button', { name: 'Register item' }).click();
+      await evidence.getByRole('status').filter({ hasText: itemTitle }).waitFor(visible);
+
+      await evidence.getByRole('link', { name: itemTitle }).click();
+      await heading(new RegExp(itemTitle));
+      expect(new URL(page.url()).pathname).toMatch(/^\/evidence\/[0-9a-f-]{36}$/);
+
+      const contentRegion = page.getByRole('region', { name: 'Content' });
+      // Hold the first chunk until the upload is paused, so pause and resume are exercised on a real transfer.
+      let release = () => {};
+      const released = new Promise<void>((r) => {
+        release = r;
+      });
+      let held = false;
+      let heldSeen = () => {};
+      const heldNow = new Promise<void>((r) => {
+        heldSeen = r;
+      });
+      await page.route('**/api/v1/uploads/*', async (route) => {
+        if (route.request().method() !== 'PATCH' || held) return route.continue();
+        held = true;
+        heldSeen();
+        await released;
+        await route.abort('failed').catch(() => {});
+      });
+      await contentRegion.getByLabel('File').setInputFiles({ name: 'edge-01.log', mimeType: 'text/plain', buffer: content });
+      await contentRegion.getByRole('button', { name: 'Upload' }).click();
+      await heldNow;
+      await contentRegion.getByRole('button', { name: 'Pause' }).click();
+      await contentRegion.getByText(/^Paused at: 0 B of 52\.7 KiB \(0%\)/).waitFor(visible);
+      release();
+      await contentRegion.getByRole('button', { name: 'Resume' }).click();
+      await contentRegion.getByText('SHA-256: matches the declared hash').waitFor(visible);
+      expect(await contentRegion.locator('code.hash[data-alg="sha256"]').textContent()).toBe(sha256);
+      expect(await contentRegion.textContent()).toContain(`${content.length} bytes`);
+
+      const custody = page.getByRole('region', { name: 'Chain of custody' });
+      await custody.getByLabel('Step').selectOption('checked_out');
+      await custody.getByLabel('Purpose').fill('Timeline analysis');
+      await custody.getByRole('button', { name: 'Record step' }).click();
+      await custody.getByRole('status').filter({ hasText: 'Recorded: Checked out.' }).waitFor(visible);
+      await custody.locator('.custody-state dd.checked-out').getByText(`${coordinator.name} (you)`).waitFor(visible);
+      // Checked out, it can be checked in but not checked out again.
+      const steps = await custody.getByLabel('Step').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+      expect(steps).toContain('checked_in');
+      expect(steps).not.toContain('checked_out');
+
+      await custody.getByLabel('Step').selectOption('checked_in');
+      await custody.getByLabel('Location').fill('Evidence locker 4');
+      await custody.getByRole('button', { name: 'Record step' }).click();
+      await custody.getByRole('status').filter({ hasText: 'Recorded: Checked in.' }).waitFor(visible);
+
+      const chain = custody.locator('.custody-event .event-head strong');
+      await custody.locator('.custody-event').nth(3).waitFor(visible);
+      expect((await chain.allTextContents()).map((t) => t.replace(/^#\d+ /, ''))).toEqual([
+        'Registered',
+        'Received',
+        'Checked out',
+        'Checked in',
+      ]);
+      expect(await custody.locator('.custody-state').textContent()).toContain('Evidence locker 4');
+
+      await contentRegion.getByRole('button', { name: 'Verify now' }).click();
+      await contentRegion.getByRole('status').filter({ hasText: `Verified: ok. SHA-256 ${sha256}.` }).waitFor(visible);
+      await custody.locator('.custody-event').nth(4).waitFor(visible);
+      await page.getByRole('link', { name: 'Back to the case' }).click();
+      await heading(caseTitle);
+    });
+
+    it('refuses content that does not match its declared hash, saying why', async () => {
+      await heading(caseTitle);
+      const evidence = page.getByRole('region', { name: 'Evidence' });
+      await evidence.locator('details.register summary').click();
+      await evidence.getByLabel('Title', { exact: true }).fill('Memory image, dc-02');
+      await evidence.getByLabel('Kind').selectOption('memory_dump');
+      await evidence.getByLabel('SHA-256', { exact: true }).fill('0'.repeat(64));
+      await evidence.getByRole('button', { name: 'Register item' }).click();
+      await evidence.getByRole('link', { name: 'Memory image, dc-02' }).click();
+      await heading(/Memory image, dc-02/);
+
+      const contentRegion = page.getByRole('region', { name: 'Content' });
+      const bytes = Buffer.from('not the declared bytes');
+      const actual = createHash('sha256').update(bytes).digest('hex');
+      await contentRegion.getByLabel('File').setInputFiles({ name: 'dc-02.mem', mimeType: 'application/octet-stream', buffer: bytes });
+      await contentRegion.getByRole('button', { name: 'Upload' }).click();
+      const alert = contentRegion.getByRole('alert');
+      await alert.waitFor(visible);
+      expect(await alert.textContent()).toBe(
+        `The content's SHA-256 is ${actual}, not the ${'0'.repeat(64)} declared at registration. Nothing was kept; the rejection is on the item's custody record.`,
+      );
+      // A refusal is not retried: another file has to be chosen.
+      expect(await contentRegion.getByRole('button', { name: 'Retry' }).count()).toBe(0);
+      await page.getByRole('region', { name: 'Chain of custody' }).locator('.custody-event strong', { hasText: /Rejected/i }).waitFor(visible);
+      await page.getByRole('link', { name: 'Back to the case' }).click();
+      await heading(caseTitle);
+    });
+
     it('shows the task under My work', async () => {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My work' }).click();
       await heading('My work');
@@ -509,9 +686,15 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await page.getByRole('region', { name: 'My tasks' }).getByRole('link', { name: taskTitle }).waitFor(visible);
     });
 
-    it('logged no console errors beyond the answers that asked for a new password and a code', () => {
+    it('logged no console errors beyond the answers that asked for a new password and a code, and the stale save', () => {
       expect(
-        unexpected(errors, failedFetch(403, '/api/v1/auth/login'), failedFetch(401, '/api/v1/auth/login')),
+        unexpected(
+          errors,
+          failedFetch(403, '/api/v1/auth/login'),
+          failedFetch(401, '/api/v1/auth/login'),
+          /^console: Failed to load resource: .* status of 412 .*\/api\/v1\/cases\/[0-9a-f-]{36}\)$/,
+          /^console: Failed to load resource: .* status of 422 .*\/api\/v1\/uploads\/[0-9a-f-]{36}\)$/,
+        ),
       ).toEqual([]);
     });
   });

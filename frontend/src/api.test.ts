@@ -3,6 +3,7 @@ import {
   api,
   call,
   currentSession,
+  dispositionFilename,
   login,
   logout,
   NETWORK_ERROR,
@@ -381,5 +382,129 @@ describe('parseRetryAfter', () => {
     { value: 'Sat, 28 Nov 2026 15:02:00 GMT', want: 60 },
   ])('$value → $want', ({ value, want }) => {
     expect(parseRetryAfter(value, Date.parse('Sat, 28 Nov 2026 15:01:00 GMT'))).toBe(want);
+  });
+});
+
+describe('the case and evidence endpoints', () => {
+  it('sends the case list filters as the server names them, lists comma-separated', async () => {
+    const calls = fakeServer({
+      'POST /api/v1/auth/refresh': [() => grant('t')],
+      'GET /api/v1/cases?status=triage%2Cinvestigating&severity=1%2C2&clock_state=overdue&sort=-severity&cursor=abc&limit=20':
+        [() => Response.json({ items: [], counts: { triage: 2, investigating: 1 } })],
+    });
+
+    const page = await api.cases({
+      status: ['triage', 'investigating'],
+      severity: [1, 2],
+      clock_state: 'overdue',
+      sort: '-severity',
+      cursor: 'abc',
+      limit: 20,
+    });
+
+    expect(calls.at(-1)!.key).toContain('GET /api/v1/cases?status=');
+    expect(page.counts).toEqual({ triage: 2, investigating: 1 });
+  });
+
+  it('reads a case with its ETag and sends it back as If-Match on PATCH, transitions and clocks', async () => {
+    const kase = { id: 'c1', version: 3 };
+    const calls = fakeServer({
+      'POST /api/v1/auth/refresh': [() => grant('t')],
+      'GET /api/v1/cases/c1': [() => Response.json(kase, { headers: { etag: '"3"' } })],
+      'PATCH /api/v1/cases/c1': [() => Response.json({ ...kase, version: 4 }, { headers: { etag: '"4"' } })],
+      'POST /api/v1/cases/c1/transitions': [() => Response.json({ ...kase, version: 5 }, { headers: { etag: '"5"' } })],
+      'POST /api/v1/cases/c1/clocks/gdpr.art33/met': [
+        () => Response.json({ ...kase, version: 6 }, { headers: { etag: '"6"' } }),
+      ],
+    });
+
+    const got = await api.getCaseTagged('c1');
+    const patched = await api.patchCase('c1', { summary: 'x' }, got.etag);
+    const moved = await api.transitionCase('c1', 'triage', 'scoped', patched.etag);
+    await api.meetClock('c1', 'gdpr.art33', 'DPA-1', undefined, moved.etag);
+    await api.meetClock('c1', 'gdpr.art33', 'DPA-2', '2026-11-28T10:00:00.000Z', moved.etag);
+
+    expect(got.etag).toBe('"3"');
+    expect(calls.slice(2).map((c) => [c.key, c.ifMatch, c.body])).toEqual([
+      ['PATCH /api/v1/cases/c1', '"3"', { summary: 'x' }],
+      ['POST /api/v1/cases/c1/transitions', '"4"', { to: 'triage', reason: 'scoped' }],
+      ['POST /api/v1/cases/c1/clocks/gdpr.art33/met', '"5"', { reference: 'DPA-1' }],
+      ['POST /api/v1/cases/c1/clocks/gdpr.art33/met', '"5"', { reference: 'DPA-2', met_at: '2026-11-28T10:00:00.000Z' }],
+    ]);
+  });
+
+  it('turns a stale If-Match into a 412 problem the page can act on', async () => {
+    fakeServer({
+      'POST /api/v1/auth/refresh': [() => grant('t')],
+      'PATCH /api/v1/cases/c1': [problem(412, 'precondition_failed')],
+    });
+
+    const err = (await api.patchCase('c1', { title: 'x' }, '"1"').catch((e: unknown) => e)) as ProblemError;
+
+    expect(err.status).toBe(412);
+    expect(err.code).toBe('precondition_failed');
+  });
+
+  it('registers evidence, records custody steps and verifies, with the bearer token', async () => {
+    const calls = fakeServer({
+      'POST /api/v1/auth/refresh': [() => grant('t')],
+      'POST /api/v1/cases/c1/evidence': [() => Response.json({ id: 'e1' }, { status: 201 })],
+      'POST /api/v1/evidence/e1/custody': [() => Response.json({ id: 'ev1', type: 'checked_out' }, { status: 201 })],
+      'POST /api/v1/evidence/e1/verify': [() => Response.json({ result: 'ok', sha256: 'ab' })],
+      'GET /api/v1/cases/c1/evidence?cursor=next': [() => Response.json({ items: [] })],
+    });
+
+    await api.registerEvidence('c1', { title: 'Disk', kind: 'disk_image', declared_hashes: { sha256: 'ab' } });
+    await api.recordCustody('e1', { type: 'checked_out', purpose: 'imaging' });
+    const v = await api.verifyEvidence('e1');
+    await api.caseEvidence('c1', 'next');
+
+    expect(v.result).toBe('ok');
+    expect(calls.slice(1).map((c) => [c.key, c.auth, c.body])).toEqual([
+      ['POST /api/v1/cases/c1/evidence', 'Bearer t', { title: 'Disk', kind: 'disk_image', declared_hashes: { sha256: 'ab' } }],
+      ['POST /api/v1/evidence/e1/custody', 'Bearer t', { type: 'checked_out', purpose: 'imaging' }],
+      ['POST /api/v1/evidence/e1/verify', 'Bearer t', undefined],
+      ['GET /api/v1/cases/c1/evidence?cursor=next', 'Bearer t', undefined],
+    ]);
+  });
+
+  it('downloads content with the bearer token, refreshing once on a 401, and names the file as the server does', async () => {
+    const calls = fakeServer({
+      'POST /api/v1/auth/refresh': [() => grant('old'), () => grant('new')],
+      'GET /api/v1/evidence/e1/content': [
+        problem(401, 'unauthenticated'),
+        () =>
+          new Response('bytes', {
+            headers: { 'content-disposition': `attachment; filename="x.bin"; filename*=UTF-8''disk%20%C3%A6.img` },
+          }),
+      ],
+    });
+
+    const { blob, filename } = await api.downloadEvidence('e1');
+
+    expect(await blob.text()).toBe('bytes');
+    expect(filename).toBe('disk æ.img');
+    expect(calls.filter((c) => c.key.startsWith('GET')).map((c) => c.auth)).toEqual(['Bearer old', 'Bearer new']);
+  });
+
+  it('shows the detail of a refused download', async () => {
+    fakeServer({
+      'POST /api/v1/auth/refresh': [() => grant('t')],
+      'GET /api/v1/evidence/e1/content': [problem(404, 'not_found')],
+    });
+
+    const err = (await api.downloadEvidence('e1').catch((e: unknown) => e)) as ProblemError;
+
+    expect(err.userMessage).toBe('not_found detail');
+  });
+
+  it.each([
+    ['attachment; filename="a \\"b\\".log"', 'a "b".log'],
+    ['attachment; filename=plain.txt', 'plain.txt'],
+    ["attachment; filename*=UTF-8''%E2%82%AC.pdf", '€.pdf'],
+    ['attachment', undefined],
+    [null, undefined],
+  ])('reads the file name of Content-Disposition %s', (header, name) => {
+    expect(dispositionFilename(header)).toBe(name);
   });
 });

@@ -247,58 +247,163 @@ export const CASE_STATUSES = [
 ] as const;
 export type CaseStatus = (typeof CASE_STATUSES)[number];
 
-/** A regulatory deadline on a case, e.g. the GDPR 72-hour notification. */
-export interface RegulatoryClock {
-  kind?: string;
-  label?: string;
-  due_at?: string;
-  met_at?: string | null;
-  overdue?: boolean;
+/** Who met a regulatory clock, and when. */
+export interface ClockMet {
+  at: string;
+  by_user: string;
+  by_agency: string;
+  reference: string;
+  recorded_at: string;
+  /** Met after it was due. */
+  late: boolean;
 }
 
-/**
- * A case. The fields after updated_at are optional: the case resource is
- * being extended, and the UI shows each one only when the server sends it.
- */
+export type ClockState = 'pending' | 'met' | 'overdue';
+export const CLOCK_STATES: readonly ClockState[] = ['pending', 'met', 'overdue'];
+
+/** A regulatory deadline on a case, e.g. the GDPR 72-hour notification (id "gdpr.art33"). */
+export interface Clock {
+  id: string;
+  jurisdiction: string;
+  title: string;
+  /** Null while the fact the clock runs from is not known yet. */
+  due_at: string | null;
+  state: ClockState;
+  met: ClockMet | null;
+}
+
+export interface PartyAwareness {
+  party: string;
+  aware_at: string;
+}
+
+/** A case, as the server sends it (the ETag of GET/PATCH answers is its version). */
 export interface Case {
   id: string;
+  reference: string;
   title: string;
+  summary: string;
+  /** 1 (highest) to 4. */
+  severity: number;
+  status: CaseStatus;
+  status_changed_at: string;
+  /** The statuses this case may move to next. */
+  allowed_transitions: CaseStatus[];
   tlp: TLP;
-  classification_label?: string;
-  lead_agency_id?: string;
-  created_by?: string;
-  created_at?: string;
-  updated_at?: string;
-  reference?: string;
-  summary?: string;
-  severity?: number;
-  status?: CaseStatus | string;
-  tags?: string[];
-  clocks?: RegulatoryClock[];
+  classification_label: string;
+  lead_agency_id: string;
+  tags: string[];
+  affected_organisations: string[];
+  affected_systems: string[];
+  personal_data_breach: boolean;
+  discovered_at: string | null;
+  aware_at: string | null;
+  party_awareness: PartyAwareness[];
+  jurisdictions: string[];
+  clocks: Clock[];
+  version: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface NewCase {
   title: string;
+  summary?: string;
+  severity?: number;
   tlp?: TLP;
   classification_label?: string;
+  tags?: string[];
+  personal_data_breach?: boolean;
+  jurisdictions?: string[];
+}
+
+/** A JSON merge patch of a case's editable fields; changing tlp or classification_label is the lead's. */
+export type CasePatch = Partial<
+  Pick<
+    Case,
+    | 'title'
+    | 'summary'
+    | 'severity'
+    | 'tlp'
+    | 'classification_label'
+    | 'tags'
+    | 'affected_organisations'
+    | 'affected_systems'
+    | 'personal_data_breach'
+    | 'discovered_at'
+    | 'aware_at'
+    | 'party_awareness'
+    | 'jurisdictions'
+  >
+>;
+
+/** The keys the case list sorts by (cases.SortKeys); a leading "-" sorts descending. */
+export const CASE_SORT_KEYS = ['created_at', 'updated_at', 'severity', 'reference', 'status_changed_at'] as const;
+
+/** Filters of the case list; lists are sent comma-separated. */
+export interface CaseQuery {
+  status?: CaseStatus[];
+  severity?: number[];
+  agency?: string;
+  tag?: string;
+  clock_state?: ClockState;
+  sort?: string;
+  cursor?: string;
+  limit?: number;
 }
 
 /** A page of a list; next_cursor is there when more may follow. */
 export interface Page<T> {
   items: T[];
   next_cursor?: string;
-  /** Case list only, once the server counts cases per status. */
-  status_counts?: Record<string, number>;
+}
+
+/** A page of the case list, with the visible cases per status under the other filters. */
+export interface CasePage extends Page<Case> {
+  counts: Record<string, number>;
+}
+
+export interface CaseTransition {
+  id: string;
+  /** Empty for the creation. */
+  from: string;
+  to: CaseStatus;
+  by_user: string;
+  by_agency: string;
+  at: string;
+  reason: string;
+}
+export interface CasePhase {
+  status: CaseStatus;
+  entered_at: string;
+  left_at: string | null;
+  seconds: number;
+}
+export interface CaseHistory {
+  transitions: CaseTransition[];
+  phases: CasePhase[];
+  time_in_phase_seconds: Record<string, number>;
+}
+
+/** A case with the ETag to send back as If-Match when changing it. */
+export interface Tagged<T> {
+  value: T;
+  etag: string;
 }
 
 export interface AgencyMember {
   agency_id: string;
+  name?: string;
+  code?: string;
   role: CaseRole;
   added_by?: string;
   added_at?: string;
 }
 export interface UserMember {
   user_id: string;
+  name?: string;
+  agency_id?: string;
   role: CaseRole;
   added_by?: string;
   added_at?: string;
@@ -350,6 +455,8 @@ export const TOKEN_SCOPES = [
   'self.read',
   'agency.read',
   'agency.write',
+  'agency.sso.read',
+  'agency.sso.write',
   'user.read',
   'user.write',
   'user.grant_role',
@@ -357,6 +464,7 @@ export const TOKEN_SCOPES = [
   'case.list',
   'case.read',
   'case.write',
+  'case.govern',
   'case.members.read',
   'case.members.manage',
   'task.acknowledge',
@@ -417,6 +525,167 @@ export interface Comment {
   body: string;
   mentions?: string[];
   created_at: string;
+}
+
+export const EVIDENCE_KINDS = [
+  'disk_image',
+  'memory_dump',
+  'network_capture',
+  'logs',
+  'mobile_extraction',
+  'document',
+  'physical_item',
+  'other',
+] as const;
+export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
+
+export interface Hashes {
+  sha256?: string;
+  sha1?: string;
+  md5?: string;
+}
+
+export interface EvidenceSource {
+  device?: string;
+  serial?: string;
+  owner?: string;
+}
+
+export interface Acquisition {
+  tool?: string;
+  tool_version?: string;
+  by?: string;
+  at?: string | null;
+  where?: string;
+}
+
+/** Derived from the custody events; never stored or edited. */
+export interface CustodyState {
+  custodian_agency_id: string;
+  custodian_user_id: string;
+  location: string;
+  checked_out_by?: string;
+  transfer_offered_to?: string;
+  sealed: boolean;
+  seal_number?: string;
+  seal_broken: boolean;
+  legal_hold: boolean;
+  integrity?: 'ok' | 'mismatch' | 'missing';
+  last_verified_at: string | null;
+  final?: 'released' | 'returned' | 'disposed';
+}
+
+export interface EvidenceItem {
+  id: string;
+  case_id: string;
+  exhibit_number: string;
+  title: string;
+  description: string;
+  kind: EvidenceKind;
+  source: EvidenceSource;
+  acquisition: Acquisition;
+  declared_hashes: Hashes;
+  tlp: TLP;
+  parent_id?: string;
+  created_by: string;
+  created_at: string;
+  content_status: 'none' | 'received' | 'rejected';
+  size: number | null;
+  /** Computed by Bevis as the bytes arrived. */
+  hashes: Hashes | null;
+  received_at: string | null;
+  custody?: CustodyState;
+}
+
+export interface NewEvidenceItem {
+  title: string;
+  kind: EvidenceKind;
+  description?: string;
+  source?: EvidenceSource;
+  acquisition?: Acquisition;
+  declared_hashes?: Hashes;
+  tlp?: TLP;
+  parent_id?: string;
+  location?: string;
+  occurred_at?: string | null;
+  notes?: string;
+}
+
+export interface CustodyDetails {
+  seal_number?: string;
+  reason?: string;
+  legal_basis?: string;
+  authority_reference?: string;
+  /** Bevis's own, for verified events. */
+  result?: string;
+  sha256?: string;
+}
+
+export interface CustodyEvent {
+  id: string;
+  seq: number;
+  type: string;
+  actor_user_id?: string;
+  actor_agency_id?: string;
+  counterparty_user_id?: string;
+  counterparty_agency_id?: string;
+  counterparty_external?: string;
+  identity_check?: string;
+  purpose?: string;
+  location?: string;
+  details: CustodyDetails;
+  notes?: string;
+  supersedes?: string;
+  superseded_by?: string[];
+  occurred_at: string;
+  recorded_at: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface Custody {
+  state: CustodyState;
+  events: CustodyEvent[];
+}
+
+/** The custody steps a person records (the CustodyStep schema). */
+export const CUSTODY_STEPS = [
+  'transfer_offered',
+  'transfer_accepted',
+  'transfer_declined',
+  'checked_out',
+  'checked_in',
+  'location_changed',
+  'seal_applied',
+  'seal_broken',
+  'resealed',
+  'legal_hold_set',
+  'legal_hold_released',
+  'released',
+  'returned',
+  'disposed',
+  'correction',
+] as const;
+export type CustodyStepType = (typeof CUSTODY_STEPS)[number];
+
+export interface CustodyStep {
+  type: CustodyStepType;
+  counterparty_user_id?: string;
+  counterparty_agency_id?: string;
+  counterparty_external?: string;
+  identity_check?: string;
+  purpose?: string;
+  location?: string;
+  details?: Omit<CustodyDetails, 'result' | 'sha256'>;
+  notes?: string;
+  supersedes?: string;
+  occurred_at?: string | null;
+}
+
+export interface Verification {
+  result: 'ok' | 'mismatch' | 'missing';
+  sha256: string;
+  event: CustodyEvent;
 }
 
 // ---------------------------------------------------------------- session
@@ -557,6 +826,62 @@ export async function call<T>(method: string, path: string, body?: unknown, ifMa
   }
 }
 
+/**
+ * The current access token, refreshing the session first if there is none,
+ * for clients that send their own requests (the tus upload client).
+ */
+export async function bearerToken(): Promise<string> {
+  if (accessToken === undefined && (await refreshSession()) === null) {
+    throw new ProblemError({ type: 'about:blank', title: 'You are signed out.', status: 401, code: 'unauthenticated' });
+  }
+  return accessToken!;
+}
+
+/**
+ * Fetches a file with the session's bearer token (refreshing once on a 401)
+ * and returns it as a Blob with the name the server gave it. The whole file
+ * is held in memory: large evidence is for curl or the CLI.
+ */
+export async function fetchFile(path: string): Promise<{ blob: Blob; filename: string | undefined }> {
+  const attempt = async () => {
+    let res: Response;
+    try {
+      res = await fetch(path, { headers: { Authorization: `Bearer ${await bearerToken()}` }, credentials: 'same-origin' });
+    } catch {
+      throw new ProblemError({
+        type: 'about:blank',
+        title: 'Cannot reach the Bevis server. Check your connection and try again.',
+        status: 0,
+        code: NETWORK_ERROR,
+      });
+    }
+    if (!res.ok) throw new ProblemError(await parseProblem(res), parseRetryAfter(res.headers.get('retry-after')));
+    return { blob: await res.blob(), filename: dispositionFilename(res.headers.get('content-disposition')) };
+  };
+  try {
+    return await attempt();
+  } catch (err) {
+    if (err instanceof ProblemError && err.status === 401 && (await refreshSession()) !== null) return attempt();
+    throw err;
+  }
+}
+
+/** The file name of a Content-Disposition header, preferring the RFC 5987 filename*. */
+export function dispositionFilename(h: string | null): string | undefined {
+  if (!h) return undefined;
+  const star = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(h);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1]!.trim());
+    } catch {
+      // fall through to the plain form
+    }
+  }
+  const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]+))/.exec(h);
+  if (!plain) return undefined;
+  return (plain[1] ?? plain[2] ?? '').replace(/\\(.)/g, '$1').trim() || undefined;
+}
+
 async function get<T>(path: string): Promise<T> {
   return (await call<T>('GET', path)).body;
 }
@@ -571,6 +896,28 @@ function query(params: Record<string, string | number | undefined>): string {
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
   const s = q.toString();
   return s === '' ? '' : `?${s}`;
+}
+
+function caseQuery(q: CaseQuery): string {
+  return query({
+    status: q.status?.join(','),
+    severity: q.severity?.join(','),
+    agency: q.agency,
+    tag: q.tag,
+    clock_state: q.clock_state,
+    sort: q.sort,
+    cursor: q.cursor,
+    limit: q.limit,
+  });
+}
+
+function tagged<T>(r: Sent<T>): Tagged<T> {
+  return { value: r.body, etag: r.etag ?? '' };
+}
+
+/** The tus endpoint that starts a resumable upload of an item's content. */
+export function uploadEndpoint(itemId: string): string {
+  return `/api/v1/evidence/${enc(itemId)}/uploads`;
 }
 
 // ---------------------------------------------------------------- endpoints
@@ -593,9 +940,38 @@ export const api = {
     await call<void>('DELETE', `/api/v1/tokens/${enc(id)}`);
   },
 
-  cases: (cursor?: string) => get<Page<Case>>(`/api/v1/cases${query({ cursor })}`),
+  cases: (q: CaseQuery = {}) => get<CasePage>(`/api/v1/cases${caseQuery(q)}`),
   createCase: (c: NewCase) => post<Case>('/api/v1/cases', c),
   getCase: (id: string) => get<Case>(`/api/v1/cases/${enc(id)}`),
+  /** A case with its ETag, for changing it. */
+  getCaseTagged: async (id: string) => tagged(await call<Case>('GET', `/api/v1/cases/${enc(id)}`)),
+  /** Changes a case; 412 precondition_failed means someone changed it first, 428 that etag was missing. */
+  patchCase: async (id: string, patch: CasePatch, etag: string) =>
+    tagged(await call<Case>('PATCH', `/api/v1/cases/${enc(id)}`, patch, etag)),
+  /** Moves a case to another status; only its allowed_transitions are accepted. */
+  transitionCase: async (id: string, to: CaseStatus, reason: string, etag: string) =>
+    tagged(await call<Case>('POST', `/api/v1/cases/${enc(id)}/transitions`, { to, reason }, etag)),
+  /** Records that a regulatory clock was met (the notification was made). */
+  meetClock: async (id: string, clock: string, reference: string, metAt: string | undefined, etag: string) =>
+    tagged(
+      await call<Case>(
+        'POST',
+        `/api/v1/cases/${enc(id)}/clocks/${enc(clock)}/met`,
+        metAt === undefined ? { reference } : { reference, met_at: metAt },
+        etag,
+      ),
+    ),
+  caseHistory: (id: string) => get<CaseHistory>(`/api/v1/cases/${enc(id)}/history`),
+
+  caseEvidence: (id: string, cursor?: string) =>
+    get<Page<EvidenceItem>>(`/api/v1/cases/${enc(id)}/evidence${query({ cursor })}`),
+  registerEvidence: (id: string, item: NewEvidenceItem) => post<EvidenceItem>(`/api/v1/cases/${enc(id)}/evidence`, item),
+  evidence: (id: string) => get<EvidenceItem>(`/api/v1/evidence/${enc(id)}`),
+  custody: (id: string) => get<Custody>(`/api/v1/evidence/${enc(id)}/custody`),
+  recordCustody: (id: string, step: CustodyStep) => post<CustodyEvent>(`/api/v1/evidence/${enc(id)}/custody`, step),
+  verifyEvidence: (id: string) => post<Verification>(`/api/v1/evidence/${enc(id)}/verify`),
+  /** The item's content as a Blob (held in memory whole). */
+  downloadEvidence: (id: string) => fetchFile(`/api/v1/evidence/${enc(id)}/content`),
   members: (id: string) => get<Members>(`/api/v1/cases/${enc(id)}/members`),
   putAgencyMember: (id: string, agencyId: string, role: CaseRole) =>
     call<AgencyMember>('PUT', `/api/v1/cases/${enc(id)}/members/agencies/${enc(agencyId)}`, { role }),

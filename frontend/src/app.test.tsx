@@ -3,7 +3,7 @@ import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { logout } from './api';
 import { App } from './app';
-import { fakeServer, me, problem } from './testing';
+import { caseFixture, fakeServer, me, problem } from './testing';
 
 let root: HTMLElement | undefined;
 
@@ -30,7 +30,9 @@ const h1 = (r: HTMLElement) => r.querySelector('h1')?.textContent;
 
 const signedIn = (extra: Record<string, unknown> = {}) => ({
   'POST /api/v1/auth/refresh': [() => Response.json({ access_token: 't', expires_in: 600, user: me, ...extra })],
-  'GET /api/v1/cases': [() => Response.json({ items: [{ id: 'c1', title: 'Helse Nord', tlp: 'AMBER' }] })],
+  'GET /api/v1/cases': [() => Response.json({ items: [caseFixture({ title: 'Helse Nord' })], counts: { triage: 1 } })],
+  'GET /api/v1/cases?clock_state=overdue&limit=200': [() => Response.json({ items: [], counts: {} })],
+  'GET /api/v1/cases?clock_state=pending&limit=200': [() => Response.json({ items: [], counts: {} })],
   'GET /api/v1/tasks?view=mine': [() => Response.json({ items: [] })],
   'GET /api/v1/tasks?view=agency': [() => Response.json({ items: [] })],
   'GET /api/v1/tasks?view=overdue': [() => Response.json({ items: [] })],
@@ -53,7 +55,7 @@ describe('App', () => {
     await vi.waitFor(() => expect(h1(r)).toBe('Cases'));
     const current = r.querySelector('nav a[aria-current="page"]');
     expect(current?.textContent).toBe('Cases');
-    await vi.waitFor(() => expect(r.querySelector('table')?.textContent).toContain('Helse Nord'));
+    await vi.waitFor(() => expect(r.querySelector('#case-list ~ table, .card table')?.textContent).toContain('Helse Nord'));
     expect(r.querySelector('.whoami')?.textContent).toContain(me.name);
   });
 

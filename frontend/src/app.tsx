@@ -4,6 +4,7 @@ import { AccountPage } from './account';
 import { CasePage } from './casepage';
 import { CaseListPage } from './cases';
 import { DirectoryProvider } from './directory';
+import { EvidencePage } from './evidence';
 import { HomePage } from './home';
 import { EnrolmentPage } from './mfa';
 import { Link, match, navigate, usePath } from './router';
@@ -14,6 +15,7 @@ const ROUTES: { pattern: string; render: (params: Record<string, string>) => pre
   { pattern: '/', render: () => <HomePage /> },
   { pattern: '/cases', render: () => <CaseListPage /> },
   { pattern: '/cases/:id', render: (p) => <CasePage id={p.id!} /> },
+  { pattern: '/evidence/:id', render: (p) => <EvidencePage id={p.id!} /> },
   { pattern: '/account', render: () => <AccountPage /> },
 ];
 

@@ -6,13 +6,17 @@ import {
   CASE_ROLES,
   type Members,
   type NewTask,
+  ProblemError,
   type Task,
   TASK_PRIORITIES,
   type TaskPriority,
 } from './api';
+import { EditCaseForm, STALE_MESSAGE, StatusPanel } from './caseedit';
 import { CaseStatusBadge, SeverityBadge } from './cases';
+import { ClockList } from './clocks';
+import { EvidenceSection } from './evidence';
 import { Comments } from './comments';
-import { agencyName, AgencyName, userName, useDirectory, UserName } from './directory';
+import { agencyName, AgencyName, CaseNames, userName, useDirectory, UserName } from './directory';
 import { TaskDetail } from './taskdetail';
 import { LoadMore, Assignee, TaskStatusBadge } from './tasklist';
 import { ErrorAlert, Field, humanize, localToISO, Section, Select, Status, Time, TlpBadge, useAction, useLoad } from './ui';
@@ -27,7 +31,17 @@ function caseTitle(c: Case) {
   );
 }
 
-/** What the case header shows under the title: markings, and whatever else the case carries. */
+function List({ label, items }: { label: string; items: string[] }) {
+  if (items.length === 0) return null;
+  return (
+    <div class="fact">
+      <dt>{label}</dt>
+      <dd>{items.join(', ')}</dd>
+    </div>
+  );
+}
+
+/** What the case header shows under the title: markings, summary and the facts the clocks run from. */
 export function CaseDetails({ c }: { c: Case }) {
   return (
     <>
@@ -36,9 +50,10 @@ export function CaseDetails({ c }: { c: Case }) {
         {c.classification_label && <span class="classification">{c.classification_label}</span>}
         <SeverityBadge severity={c.severity} />
         <CaseStatusBadge status={c.status} />
+        {c.personal_data_breach && <span class="badge pdb">Personal data breach</span>}
       </p>
       {c.summary && <p class="summary">{c.summary}</p>}
-      {c.tags && c.tags.length > 0 && (
+      {c.tags.length > 0 && (
         <ul class="tags" aria-label="Tags">
           {c.tags.map((t) => (
             <li key={t} class="tag">
@@ -47,25 +62,27 @@ export function CaseDetails({ c }: { c: Case }) {
           ))}
         </ul>
       )}
-      {c.clocks && c.clocks.length > 0 && (
-        <ul class="clocks" aria-label="Regulatory clocks">
-          {c.clocks.map((k, i) => (
-            <li key={k.kind ?? i} class={k.met_at ? 'clock met' : k.overdue ? 'clock overdue' : 'clock'}>
-              <strong>{k.label ?? k.kind}</strong>{' '}
-              {k.met_at ? (
-                <>
-                  met <Time iso={k.met_at} />
-                </>
-              ) : (
-                <>
-                  due <Time iso={k.due_at} />
-                  {k.overdue && ' (overdue)'}
-                </>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
+      <dl class="facts">
+        <List label="Affected organisations" items={c.affected_organisations} />
+        <List label="Affected systems" items={c.affected_systems} />
+        <List label="Jurisdictions" items={c.jurisdictions} />
+        {c.discovered_at && (
+          <div class="fact">
+            <dt>Discovered</dt>
+            <dd>
+              <Time iso={c.discovered_at} />
+            </dd>
+          </div>
+        )}
+        {c.aware_at && (
+          <div class="fact">
+            <dt>Aware</dt>
+            <dd>
+              <Time iso={c.aware_at} />
+            </dd>
+          </div>
+        )}
+      </dl>
       <p class="meta">
         Opened <Time iso={c.created_at} /> by <UserName id={c.created_by} /> · lead agency{' '}
         <AgencyName id={c.lead_agency_id} />
@@ -127,7 +144,7 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
       <ul class="members">
         {members.agencies.map((m) => (
           <li key={m.agency_id}>
-            <span class="member-name">{agencyName(dir, m.agency_id)}</span>
+            <span class="member-name"><bdi>{agencyName(dir, m.agency_id)}</bdi></span>
             {canManage ? (
               <>
                 <label class="visually-hidden" for={`agency-role-${m.agency_id}`}>
@@ -167,7 +184,7 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
       <ul class="members">
         {members.users.map((m) => (
           <li key={m.user_id}>
-            <span class="member-name">{userName(dir, m.user_id)}</span>
+            <span class="member-name"><bdi>{userName(dir, m.user_id)}</bdi></span>
             {canManage ? (
               <>
                 <label class="visually-hidden" for={`user-role-${m.user_id}`}>
@@ -209,7 +226,7 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
           <ul class="members">
             {members.exclusions.map((x) => (
               <li key={x.user_id}>
-                <span class="member-name">{userName(dir, x.user_id)}</span>
+                <span class="member-name"><bdi>{userName(dir, x.user_id)}</bdi></span>
                 <span class="reason">
                   {x.reason} · <Time iso={x.excluded_at} />
                 </span>
@@ -432,9 +449,9 @@ export function CreateTaskForm({
   );
 }
 
-/** A case: header, members, tasks and comments. */
+/** A case: header with its clocks, status, details, evidence, tasks, members and comments. */
 export function CasePage({ id }: { id: string }) {
-  const kase = useLoad(() => api.getCase(id), [id]);
+  const kase = useLoad(() => api.getCaseTagged(id), [id]);
   const members = useLoad(() => api.members(id), [id]);
   const tasks = useLoad(() => api.caseTasks(id), [id]);
   const me = useLoad(() => api.me(), [id]);
@@ -445,26 +462,47 @@ export function CasePage({ id }: { id: string }) {
   const [said, setSaid] = useState('');
 
   // The h1 stays the same element from loading to loaded, so the focus put on it by the router stays too.
+  const c = kase.data?.value;
   const header = (
     <header class="case-header">
       <h1 id="page-title" tabIndex={-1}>
-        {kase.data ? caseTitle(kase.data) : kase.error ? 'Case not available' : 'Loading case…'}
+        {c ? caseTitle(c) : kase.error ? 'Case not available' : 'Loading case…'}
       </h1>
-      {kase.data && <CaseDetails c={kase.data} />}
+      {c && <CaseDetails c={c} />}
     </header>
   );
-  if (!kase.data) {
+  // The same tree (CaseNames > div > header) while loading and once loaded, so the h1 keeps the focus.
+  if (!kase.data || !c) {
     return (
-      <div class="page">
-        {header}
-        <ErrorAlert error={kase.error} />
-      </div>
+      <CaseNames members={members.data}>
+        <div class="page">
+          {header}
+          <ErrorAlert error={kase.error} />
+        </div>
+      </CaseNames>
     );
   }
+  const tagged = kase.data;
 
   // Observers (leadership) read only; when the role is unknown, the server decides and says so.
   const role = me.data?.memberships.find((m) => m.case_id === id)?.role;
   const canWrite = role !== 'observer';
+
+  /** Reloads the case after a 412; the edit form then starts again from what it returns. */
+  async function reloadCase() {
+    try {
+      const fresh = await api.getCaseTagged(id);
+      kase.set(fresh);
+      return fresh;
+    } catch {
+      kase.reload();
+      return undefined;
+    }
+  }
+
+  function adopt(next: typeof tagged) {
+    kase.set(next);
+  }
 
   function replaceTask(t: Task) {
     if (!tasks.data) return;
@@ -472,9 +510,49 @@ export function CasePage({ id }: { id: string }) {
   }
 
   return (
+    <CaseNames members={members.data}>
     <div class="page">
       {header}
       {role && <p class="my-role">Your role on this case: {humanize(role)}</p>}
+
+      <Section title="Regulatory clocks" id="clocks">
+        <ClockList
+          clocks={c.clocks}
+          onMeet={
+            canWrite
+              ? async (clock, reference, metAt) => {
+                  try {
+                    adopt(await api.meetClock(id, clock.id, reference, metAt, tagged.etag));
+                  } catch (err) {
+                    if (err instanceof ProblemError && err.status === 412) {
+                      await reloadCase();
+                      throw new ProblemError({ ...err.problem, detail: STALE_MESSAGE });
+                    }
+                    throw err;
+                  }
+                }
+              : undefined
+          }
+        />
+      </Section>
+
+      <Section title="Case status" id="case-status">
+        <StatusPanel kase={tagged} role={role} onMoved={adopt} onStale={reloadCase} />
+      </Section>
+
+      {canWrite && (
+        <details class="edit-case">
+          <summary>Edit the case</summary>
+          <EditCaseForm
+            kase={tagged}
+            isLead={role === 'lead'}
+            onSaved={adopt}
+            onStale={reloadCase}
+          />
+        </details>
+      )}
+
+      <EvidenceSection caseId={id} canWrite={canWrite} />
 
       <Section title="Tasks" id="tasks">
         <ErrorAlert error={tasks.error} />
@@ -538,5 +616,6 @@ export function CasePage({ id }: { id: string }) {
         <Comments caseId={id} people={members.data?.users ?? []} idPrefix="case" canWrite={canWrite} />
       </Section>
     </div>
+    </CaseNames>
   );
 }

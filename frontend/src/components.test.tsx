@@ -7,7 +7,7 @@ import { RecoveryCodes } from './mfa';
 import { QRCode } from './qr';
 import { match } from './router';
 import { TaskDetail } from './taskdetail';
-import { button, choose, fakeServer, me, mount, problem, type, unmount } from './testing';
+import { button, caseFixture, choose, fakeServer, me, mount, problem, type, unmount } from './testing';
 import { TlpBadge } from './ui';
 
 let roots: HTMLElement[] = [];
@@ -28,7 +28,7 @@ afterEach(async () => {
 
 const hostileTitle = '<img src=x onerror="alert(1)"> Breach \u202Egnp.exe';
 
-const baseCase: Case = { id: 'c1', title: hostileTitle, tlp: 'RED', classification_label: 'RESTRICTED' };
+const baseCase: Case = caseFixture({ title: hostileTitle, tlp: 'RED', classification_label: 'RESTRICTED' });
 
 describe('TlpBadge', () => {
   it.each([
@@ -54,50 +54,59 @@ describe('CaseTable', () => {
     expect(root.querySelector('a')?.getAttribute('href')).toBe('/cases/c1');
   });
 
-  it('adds a column for each extra field only once some case carries it', () => {
-    const before = show(<CaseTable cases={[baseCase]} />);
-    expect([...before.querySelectorAll('th')].map((t) => t.textContent)).toEqual(['Title', 'TLP', 'Classification']);
-
-    const after = show(
+  it('shows reference, severity, status, TLP and the next open deadline of each case', () => {
+    const root = show(
       <CaseTable
-        cases={[{ ...baseCase, reference: 'BEV-2026-0042', severity: 1, status: 'containment', updated_at: '2026-11-28T10:00:00Z' }]}
+        now={Date.parse('2026-11-29T10:00:00Z')}
+        cases={[
+          {
+            ...baseCase,
+            severity: 1,
+            status: 'containment',
+            clocks: [
+              { id: 'gdpr.art33', jurisdiction: 'gdpr', title: 'GDPR Art. 33', due_at: '2026-11-29T13:00:00Z', state: 'pending', met: null },
+              { id: 'nis2.x', jurisdiction: 'nis2', title: 'NIS2 final', due_at: '2026-12-29T13:00:00Z', state: 'pending', met: null },
+            ],
+          },
+        ]}
       />,
     );
-    expect([...after.querySelectorAll('th')].map((t) => t.textContent)).toEqual([
+    expect([...root.querySelectorAll('th')].map((t) => t.textContent)).toEqual([
       'Reference',
       'Title',
-      'TLP',
-      'Classification',
       'Severity',
       'Status',
+      'TLP',
+      'Next deadline',
       'Updated',
     ]);
-    expect(after.querySelector('tbody')?.textContent).toContain('BEV-2026-0042');
-    expect(after.querySelector('.severity-1')?.textContent).toBe('Severity 1');
-    expect(after.querySelector('.case-status-containment')?.textContent).toBe('Containment');
+    expect(root.querySelector('tbody')?.textContent).toContain('BEV-2026-0042');
+    expect(root.querySelector('.severity-1')?.textContent).toBe('Severity 1 (critical)');
+    expect(root.querySelector('.case-status-containment')?.textContent).toBe('Containment');
+    expect(root.querySelector('tbody')?.textContent).toContain('GDPR Art. 33: due in 3 h');
   });
 });
 
 describe('CaseDetails', () => {
-  it('shows summary, tags and regulatory clocks when the case has them', () => {
+  it('shows summary, tags and the facts the clocks run from, as text', () => {
     const root = show(
       <CaseDetails
         c={{
           ...baseCase,
           summary: 'Patient records <b>taken</b>',
           tags: ['apt', 'insider'],
-          clocks: [
-            { kind: 'gdpr_72h', label: 'GDPR notification', due_at: '2026-11-30T10:00:00Z', overdue: true },
-            { kind: 'nis2_24h', label: 'NIS2 early warning', met_at: '2026-11-28T09:00:00Z' },
-          ],
+          jurisdictions: ['gdpr', 'nis2'],
+          personal_data_breach: true,
+          aware_at: '2026-11-28T06:00:00Z',
         }}
       />,
     );
 
     expect(root.querySelector('.summary')?.textContent).toBe('Patient records <b>taken</b>');
+    expect(root.querySelector('b')).toBeNull();
     expect([...root.querySelectorAll('.tag')].map((t) => t.textContent)).toEqual(['apt', 'insider']);
-    expect(root.querySelector('.clock.overdue')?.textContent).toContain('GDPR notification');
-    expect(root.querySelector('.clock.met')?.textContent).toContain('NIS2 early warning');
+    expect(root.querySelector('.pdb')?.textContent).toBe('Personal data breach');
+    expect(root.textContent).toContain('gdpr, nis2');
     expect(root.querySelector('.classification')?.textContent).toBe('RESTRICTED');
   });
 });
@@ -124,6 +133,8 @@ describe('CreateCaseForm', () => {
     expect(root.querySelector('[role="alert"]')?.textContent).toBe('Some fields are invalid; see errors.');
     expect(calls.find((c) => c.key === 'POST /api/v1/cases')?.body).toEqual({
       title: '',
+      summary: '',
+      severity: 3,
       tlp: 'GREEN',
       classification_label: '',
     });

@@ -1,15 +1,21 @@
 // Names for the IDs the API returns. Every agency is listed for every
 // signed-in user; people only for the caller's own agency (the API shows no
-// one else's), so anyone else is shown by a short form of their ID.
+// one else's). On a case, its members' names (which the member list carries)
+// are added by CaseNames, so people of other agencies on the case are named
+// too; anyone else is shown by a short form of their ID.
 
 import { createContext, type ComponentChildren } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
-import { type Agency, api, type User } from './api';
+import { type Agency, api, type Members, type User } from './api';
 
 export interface Directory {
   me: User;
   agencies: Map<string, Agency>;
   users: Map<string, User>;
+  /** Names of the people on the case being shown, from its member list. */
+  memberUsers?: Map<string, string>;
+  /** Names and codes of the agencies on the case being shown. */
+  memberAgencies?: Map<string, { name: string; code: string }>;
 }
 
 const DirectoryContext = createContext<Directory | null>(null);
@@ -34,33 +40,52 @@ export function DirectoryProvider({ me, children }: { me: User; children: Compon
   return <DirectoryContext.Provider value={dir}>{children}</DirectoryContext.Provider>;
 }
 
+/** Adds the names a case's member list carries to the directory. */
+export function withMembers(d: Directory, m: Members | undefined): Directory {
+  if (m === undefined) return d;
+  const memberUsers = new Map<string, string>();
+  for (const u of m.users) if (u.name) memberUsers.set(u.user_id, u.name);
+  const memberAgencies = new Map<string, { name: string; code: string }>();
+  for (const a of m.agencies) if (a.name) memberAgencies.set(a.agency_id, { name: a.name, code: a.code ?? '' });
+  return { ...d, memberUsers, memberAgencies };
+}
+
+/** Names the members of a case everywhere below it (custodians, assignees, comment authors). */
+export function CaseNames({ members, children }: { members: Members | undefined; children: ComponentChildren }) {
+  const d = useDirectory();
+  return <DirectoryContext.Provider value={withMembers(d, members)}>{children}</DirectoryContext.Provider>;
+}
+
 export function useDirectory(): Directory {
   const d = useContext(DirectoryContext);
   if (d === null) throw new Error('useDirectory outside DirectoryProvider');
   return d;
 }
 
-function shortId(id: string): string {
+export function shortId(id: string): string {
   return id.length > 8 ? `${id.slice(-8)}` : id;
 }
 
 export function userName(d: Directory, id: string | undefined): string {
   if (!id) return '';
   if (id === d.me.id) return `${d.me.name} (you)`;
-  const u = d.users.get(id);
-  return u ? u.name : `User …${shortId(id)}`;
+  const name = d.users.get(id)?.name || d.memberUsers?.get(id);
+  return name ? name : `User …${shortId(id)}`;
 }
 
 export function agencyName(d: Directory, id: string | undefined): string {
   if (!id) return '';
-  const a = d.agencies.get(id);
-  return a ? `${a.name} (${a.code})` : `Agency …${shortId(id)}`;
+  const a = d.agencies.get(id) ?? d.memberAgencies?.get(id);
+  if (!a) return `Agency …${shortId(id)}`;
+  return a.code ? `${a.name} (${a.code})` : a.name;
 }
 
+// Names are isolated (bdi), so a name with right-to-left or override
+// characters cannot reorder the text around it.
 export function UserName({ id }: { id: string | undefined }) {
-  return <>{userName(useDirectory(), id)}</>;
+  return <bdi>{userName(useDirectory(), id)}</bdi>;
 }
 
 export function AgencyName({ id }: { id: string | undefined }) {
-  return <>{agencyName(useDirectory(), id)}</>;
+  return <bdi>{agencyName(useDirectory(), id)}</bdi>;
 }

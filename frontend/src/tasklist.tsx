@@ -84,14 +84,14 @@ export function TaskTable({ tasks, caption, cases, empty }: TaskTableProps) {
 }
 
 /** "Load more" for a cursor-paged list. */
-export function LoadMore<T>({
+export function LoadMore<T, P extends Page<T> = Page<T>>({
   page,
   fetchNext,
   onMore,
 }: {
-  page: Page<T> | undefined;
-  fetchNext: (cursor: string) => Promise<Page<T>>;
-  onMore: (next: Page<T>) => void;
+  page: P | undefined;
+  fetchNext: (cursor: string) => Promise<P>;
+  onMore: (next: P) => void;
 }) {
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<ProblemError | null>(null);

@@ -3,7 +3,7 @@
 import { type ComponentChildren, render } from 'preact';
 import { act } from 'preact/test-utils';
 import { vi } from 'vitest';
-import type { User } from './api';
+import type { Case, User } from './api';
 import { DirectoryProvider } from './directory';
 
 export const me: User = {
@@ -13,6 +13,37 @@ export const me: User = {
   name: 'Mona Lead',
   system_role: 'member',
 };
+
+/** A complete case as the server sends it, with overrides. */
+export function caseFixture(over: Partial<Case> = {}): Case {
+  return {
+    id: 'c1',
+    reference: 'BEV-2026-0042',
+    title: 'Helse Nord breach',
+    summary: '',
+    severity: 2,
+    status: 'triage',
+    status_changed_at: '2026-11-28T08:00:00Z',
+    allowed_transitions: ['investigating', 'closed'],
+    tlp: 'AMBER',
+    classification_label: '',
+    lead_agency_id: 'a-ncsc',
+    tags: [],
+    affected_organisations: [],
+    affected_systems: [],
+    personal_data_breach: false,
+    discovered_at: null,
+    aware_at: null,
+    party_awareness: [],
+    jurisdictions: [],
+    clocks: [],
+    version: 3,
+    created_by: 'u-me',
+    created_at: '2026-11-28T07:00:00Z',
+    updated_at: '2026-11-28T08:00:00Z',
+    ...over,
+  };
+}
 
 type Answer = (init: RequestInit | undefined) => Response;
 
