@@ -52,14 +52,13 @@ func newProblem(status int, code, detail string) *problemError {
 
 // fiberCodes names the errors Fiber and fasthttp raise themselves.
 var fiberCodes = map[int]string{
-	fiber.StatusBadRequest:                  "bad_request",
-	fiber.StatusNotFound:                    "not_found",
-	fiber.StatusMethodNotAllowed:            "method_not_allowed",
-	fiber.StatusRequestTimeout:              "request_timeout",
-	fiber.StatusRequestEntityTooLarge:       "body_too_large",
-	fiber.StatusRequestHeaderFieldsTooLarge: "headers_too_large",
-	fiber.StatusUnsupportedMediaType:        "unsupported_media_type",
-	fiber.StatusServiceUnavailable:          "unavailable",
+	fiber.StatusBadRequest:            "bad_request",
+	fiber.StatusNotFound:              "not_found",
+	fiber.StatusMethodNotAllowed:      "method_not_allowed",
+	fiber.StatusRequestTimeout:        "request_timeout",
+	fiber.StatusRequestEntityTooLarge: "body_too_large",
+	fiber.StatusUnsupportedMediaType:  "unsupported_media_type",
+	fiber.StatusServiceUnavailable:    "unavailable",
 }
 
 // domainErrors maps the sentinel errors of the domain packages.
@@ -169,6 +168,13 @@ func problemFor(err error) (problem, bool) {
 		}
 	}
 	var fe *fiber.Error
+	if errors.As(err, &fe) && fe.Code == fiber.StatusRequestHeaderFieldsTooLarge {
+		// Headers past the read buffer are never parsed, so no credentials
+		// were read: the request is unauthenticated, as with any bad token.
+		return problem{Status: fiber.StatusUnauthorized, Code: "unauthenticated",
+			Detail:  "The request's headers are larger than Bevis reads (16 KiB), so its credentials were not read.",
+			headers: map[string]string{fiber.HeaderWWWAuthenticate: `Bearer realm="bevis"`}}, true
+	}
 	if errors.As(err, &fe) {
 		if code, ok := fiberCodes[fe.Code]; ok {
 			p := problem{Status: fe.Code, Code: code}
