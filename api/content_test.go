@@ -196,3 +196,32 @@ func TestReportAndManifest_ShowTheChainAndVerifyOffline(t *testing.T) {
 		t.Errorf("manifest verification: %+v %v", rep, err)
 	}
 }
+
+func TestLegalHold_FollowsTheCustodyRecordIntoTheStore(t *testing.T) {
+	w := newWorld(t, testenv.SQLite(t))
+	it, err := w.deps.Items.Item(t.Context(), w.contentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := func() bool {
+		info, err := w.store.Stat(t.Context(), it.ObjectKey, it.ObjectVersion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.LegalHold
+	}
+	path := "/api/v1/evidence/" + it.ID + "/custody"
+	if resp, body := w.call(t, http.MethodPost, path, w.bearer["lead"], `{"type":"legal_hold_set","details":{"legal_basis":"Court order 2026-77"}}`); resp.StatusCode != 201 || !held() {
+		t.Fatalf("hold set: %d %s, held %v", resp.StatusCode, body, held())
+	}
+	if resp, body := w.call(t, http.MethodPost, path, w.bearer["lead"], `{"type":"legal_hold_released","details":{"authority_reference":"PPS-1"}}`); resp.StatusCode != 201 || held() {
+		t.Fatalf("hold released: %d %s, held %v", resp.StatusCode, body, held())
+	}
+	// A hold left in the store behind the record's back is put right by verification.
+	if err := w.store.SetLegalHold(t.Context(), it.ObjectKey, it.ObjectVersion, true); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := w.call(t, http.MethodPost, "/api/v1/evidence/"+it.ID+"/verify", w.bearer["lead"], ""); resp.StatusCode != 200 || held() {
+		t.Errorf("verification did not reconcile the hold: %d, held %v", resp.StatusCode, held())
+	}
+}

@@ -296,12 +296,28 @@ func (s *server) recordCustody(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	ev, err := s.Items.Record(c.UserContext(), principal(c), it.ID, evidence.Step{Type: evidence.EventType(in.Type),
+	ctx, step := c.UserContext(), evidence.EventType(in.Type)
+	// The store holds the object before the record says so, and lets go
+	// only after the record says so: whatever fails in between, the object
+	// is held at least as long as the record says (verification repairs
+	// a hold left over).
+	if step == evidence.EventLegalHoldSet {
+		if err := s.Content.SetHold(ctx, it, true); err != nil {
+			return err
+		}
+	}
+	ev, err := s.Items.Record(ctx, principal(c), it.ID, evidence.Step{Type: step,
 		CounterpartyUserID: in.CounterpartyUserID, CounterpartyAgencyID: in.CounterpartyAgencyID,
 		CounterpartyExternal: in.CounterpartyExternal, IdentityCheck: in.IdentityCheck, Purpose: in.Purpose,
 		Location: in.Location, Details: in.Details, Notes: in.Notes, Supersedes: in.Supersedes, OccurredAt: in.OccurredAt})
 	if err != nil {
 		return err
+	}
+	if step == evidence.EventLegalHoldReleased {
+		if err := s.Content.SetHold(ctx, it, false); err != nil {
+			s.Log.Error("legal hold released on the record but not in the store; verification will retry",
+				"item", it.ID, "err", err, "request_id", requestID(c))
+		}
 	}
 	return c.Status(fiber.StatusCreated).JSON(toCustodyEventJSON(ev))
 }

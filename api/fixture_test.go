@@ -39,6 +39,7 @@ type world struct {
 	evidenceID string                   // an evidence item of the case, marked AMBER, in agency A's custody
 	contentID  string                   // an item of the case whose content is received
 	uploadID   string                   // the lead's unfinished upload of another item's content
+	store      evidence.BlobStore       // where content is kept
 	eventID    string                   // an event on the case's timeline
 	importID   string                   // a timeline import into the case
 	alertID    string                   // an open hard-limit alert of the analyst on the case
@@ -157,6 +158,7 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		t.Fatal(err)
 	}
 	w.evidenceID = item.ID
+	w.store = store
 	w.contentID = w.uploadContent(t, lead, k.Reference, "Firewall logs", fixtureContent).ID
 	pending, err := deps.Items.Register(ctx, lead, k.ID, k.Reference, evidence.NewItem{Title: "Mail server image", Kind: "disk_image"})
 	if err != nil {

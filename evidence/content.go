@@ -40,6 +40,16 @@ func (c *Content) Open(ctx context.Context, it Item, offset, length int64) (io.R
 	return OpenSealedObject(ctx, c.store, c.keys, it.ObjectKey, it.ObjectVersion, it.Size, offset, length)
 }
 
+// SetHold places or lifts the legal hold on an item's stored content, so
+// that the store itself refuses to delete it while the custody record says
+// it is held. Items without content have nothing to hold.
+func (c *Content) SetHold(ctx context.Context, it Item, on bool) error {
+	if it.ContentStatus != "received" {
+		return nil
+	}
+	return c.store.SetLegalHold(ctx, it.ObjectKey, it.ObjectVersion, on)
+}
+
 // Verification is the outcome of re-reading an item's content.
 type Verification struct {
 	Result string // ok, mismatch or missing
@@ -76,6 +86,11 @@ func (c *Content) Verify(ctx context.Context, by access.Principal, it Item) (Ver
 	case v.SHA256 != it.Computed.SHA256:
 		v.Result = "mismatch"
 	}
+	if v.Result != "missing" {
+		if err := c.reconcileHold(ctx, it); err != nil {
+			return Verification{}, err
+		}
+	}
 	now := c.now()
 	v.Event = Event{Type: EventVerified, ActorUserID: by.UserID, ActorAgencyID: by.AgencyID,
 		Details: Details{Result: v.Result, SHA256: v.SHA256}, OccurredAt: now, RecordedAt: now}
@@ -92,6 +107,20 @@ func (c *Content) Verify(ctx context.Context, by access.Principal, it Item) (Ver
 		return Verification{}, fmt.Errorf("evidence: record verification: %w", err)
 	}
 	return v, nil
+}
+
+// reconcileHold makes the stored object's legal hold what the custody
+// record says, repairing a hold a storage outage left behind.
+func (c *Content) reconcileHold(ctx context.Context, it Item) error {
+	evs, err := events(c.db.WithContext(ctx), it.ID)
+	if err != nil {
+		return err
+	}
+	info, err := c.store.Stat(ctx, it.ObjectKey, it.ObjectVersion)
+	if err != nil || info.LegalHold == Derive(evs).LegalHold {
+		return nil // a missing object is the verification's finding
+	}
+	return c.SetHold(ctx, it, Derive(evs).LegalHold)
 }
 
 // Due lists received items not verified since before, oldest check first,
