@@ -80,8 +80,30 @@ func (caseExclusionRow) TableName() string { return "case_exclusions" }
 // Membership changes who is on a case. Whether the actor may is decided
 // before, by Authorize(ActionCaseMembersManage).
 type Membership struct {
-	db  *gorm.DB
-	now func() time.Time
+	db     *gorm.DB
+	now    func() time.Time
+	record ChangeRecorder
+}
+
+// ChangeRecorder records a change in the transaction tx that makes it (the
+// audit log's audit.Change, which access may not import itself).
+type ChangeRecorder func(ctx context.Context, tx *gorm.DB, action, resourceType, resourceID, caseID string) error
+
+// RecordChangesWith has every membership change recorded by r, in the
+// change's own transaction.
+func (m *Membership) RecordChangesWith(r ChangeRecorder) { m.record = r }
+
+// change runs fn and records it as action, in one transaction.
+func (m *Membership) change(ctx context.Context, action, caseID, memberID string, fn func(tx *gorm.DB) error) error {
+	return m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if m.record == nil {
+			return nil
+		}
+		return m.record(ctx, tx, action, "members", memberID, caseID)
+	})
 }
 
 // NewMembership returns the membership store in db.
@@ -158,7 +180,7 @@ func (m *Membership) SetAgency(ctx context.Context, actor Principal, caseID, age
 	}
 	row := caseAgencyMemberRow{CaseID: caseID, AgencyID: agencyID, Role: string(role), AddedBy: actor.UserID, AddedAt: m.now()}
 	var a agencyRow
-	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := m.change(ctx, "cases.members.agencies.put", caseID, agencyID, func(tx *gorm.DB) error {
 		if err := exists(tx, &agencyRow{}, agencyID, "agency_id"); err != nil {
 			return err
 		}
@@ -201,7 +223,9 @@ func deleteMembership(db *gorm.DB, model any, caseID, memberColumn, memberID str
 // RemoveAgency takes an agency off a case; its users keep only the roles
 // they were named with.
 func (m *Membership) RemoveAgency(ctx context.Context, caseID, agencyID string) error {
-	return deleteMembership(m.db.WithContext(ctx), &caseAgencyMemberRow{}, caseID, "agency_id", agencyID)
+	return m.change(ctx, "cases.members.agencies.delete", caseID, agencyID, func(tx *gorm.DB) error {
+		return deleteMembership(tx, &caseAgencyMemberRow{}, caseID, "agency_id", agencyID)
+	})
 }
 
 // SetUser names a user on a case with a role, or changes it.
@@ -211,7 +235,7 @@ func (m *Membership) SetUser(ctx context.Context, actor Principal, caseID, userI
 	}
 	row := caseUserMemberRow{CaseID: caseID, UserID: userID, Role: string(role), AddedBy: actor.UserID, AddedAt: m.now()}
 	var u userRow
-	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := m.change(ctx, "cases.members.users.put", caseID, userID, func(tx *gorm.DB) error {
 		if err := exists(tx, &userRow{}, userID, "user_id"); err != nil {
 			return err
 		}
@@ -235,7 +259,7 @@ func (m *Membership) SetUser(ctx context.Context, actor Principal, caseID, userI
 // RemoveUser takes a named user off a case; they may still see it through
 // their agency's membership (exclude them to prevent that).
 func (m *Membership) RemoveUser(ctx context.Context, caseID, userID string) error {
-	return m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return m.change(ctx, "cases.members.users.delete", caseID, userID, func(tx *gorm.DB) error {
 		if err := keepALead(tx, caseID, userID); err != nil {
 			return err
 		}
@@ -255,7 +279,7 @@ func (m *Membership) Exclude(ctx context.Context, actor Principal, caseID, userI
 		return Exclusion{}, err
 	}
 	row := caseExclusionRow{CaseID: caseID, UserID: userID, Reason: reason, ExcludedBy: actor.UserID, ExcludedAt: m.now()}
-	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := m.change(ctx, "cases.members.exclusions.put", caseID, userID, func(tx *gorm.DB) error {
 		if err := exists(tx, &userRow{}, userID, "user_id"); err != nil {
 			return err
 		}
@@ -272,7 +296,9 @@ func (m *Membership) Exclude(ctx context.Context, actor Principal, caseID, userI
 
 // Readmit lifts an exclusion.
 func (m *Membership) Readmit(ctx context.Context, caseID, userID string) error {
-	return deleteMembership(m.db.WithContext(ctx), &caseExclusionRow{}, caseID, "user_id", userID)
+	return m.change(ctx, "cases.members.exclusions.delete", caseID, userID, func(tx *gorm.DB) error {
+		return deleteMembership(tx, &caseExclusionRow{}, caseID, "user_id", userID)
+	})
 }
 
 // keepALead refuses a change to userID when no other, non-excluded user

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/alerts"
@@ -76,7 +77,7 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 	deps := Deps{
 		Config: testConfig(t), DB: d.DB, Evidence: fakePinger{}, Log: testenv.Logger(t), UI: testUI,
 		Directory: access.NewDirectory(d.DB), Sessions: sessions, SSO: access.NewSSO(d.DB, sessions),
-		Authz: access.NewAuthorizer(d.DB), Membership: access.NewMembership(d.DB), SigningKeys: keys,
+		Authz: access.NewAuthorizer(d.DB), Membership: recordingMembership(d.DB), SigningKeys: keys,
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
 		Items: evidence.NewItems(d.DB, 24*time.Hour), Timeline: cases.NewTimeline(d.DB),
 		Alerts: alerts.New(d.DB, alerts.Options{Log: testenv.Logger(t)}),
@@ -212,6 +213,13 @@ func fixtureAlert(t testing.TB, d testenv.Database, u access.User, caseID string
 		t.Fatalf("fixture alert: %v", err)
 	}
 	return refused.AlertID
+}
+
+// recordingMembership records membership changes on the audit log, as serve wires it.
+func recordingMembership(db *gorm.DB) *access.Membership {
+	m := access.NewMembership(db)
+	m.RecordChangesWith(audit.Change)
+	return m
 }
 
 // fixtureContent is the content of the fixture's received item.

@@ -22,3 +22,11 @@ func Append(ctx context.Context, tx *gorm.DB, e Entry) error {
 	markAppended(ctx)
 	return nil
 }
+
+// Change records a successful change in the transaction tx making it: the
+// form domain packages use (and access receives as a function, as it may
+// not import this package).
+func Change(ctx context.Context, tx *gorm.DB, action, resourceType, resourceID, caseID string) error {
+	return Append(ctx, tx, Entry{Action: action, Outcome: Success, ResourceType: resourceType, ResourceID: resourceID,
+		CaseID: caseID})
+}

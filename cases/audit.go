@@ -12,6 +12,5 @@ import (
 // it, so it commits with the change or not at all. The actor comes from
 // ctx (the API puts the caller there).
 func recordChange(ctx context.Context, tx *gorm.DB, action, resourceType, resourceID, caseID string) error {
-	return audit.Append(ctx, tx, audit.Entry{Action: action, Outcome: audit.Success, ResourceType: resourceType,
-		ResourceID: resourceID, CaseID: caseID})
+	return audit.Change(ctx, tx, action, resourceType, resourceID, caseID)
 }

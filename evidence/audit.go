@@ -12,6 +12,5 @@ import (
 // transaction making it. The actor comes from ctx; Bevis's own steps (a
 // scheduled verification) have none.
 func recordChange(ctx context.Context, tx *gorm.DB, action, itemID, caseID string) error {
-	return audit.Append(ctx, tx, audit.Entry{Action: action, Outcome: audit.Success, ResourceType: "evidence",
-		ResourceID: itemID, CaseID: caseID})
+	return audit.Change(ctx, tx, action, "evidence", itemID, caseID)
 }

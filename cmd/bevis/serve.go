@@ -181,6 +181,8 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 	}
 	authz := access.NewAuthorizer(gdb)
 	sessions := access.NewSessions(gdb, tokens, cfg.SessionTTL)
+	membership := access.NewMembership(gdb)
+	membership.RecordChangesWith(audit.Change)
 	rules, err := loadClockRules(cfg)
 	if err != nil {
 		return api.Deps{}, err
@@ -191,7 +193,7 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 		Sessions:    sessions,
 		SSO:         access.NewSSO(gdb, sessions),
 		Authz:       authz,
-		Membership:  access.NewMembership(gdb),
+		Membership:  membership,
 		SigningKeys: keys,
 		Cases:       cases.NewStore(gdb, cases.WithClockRules(rules)),
 		Tasks:       cases.NewTasks(gdb, authz),
