@@ -37,6 +37,10 @@ const (
 	ActionCaseMembersRead   Action = "case.members.read"
 	ActionCaseMembersManage Action = "case.members.manage"
 
+	// Case templates are read by everyone who opens cases and kept by admins.
+	ActionTemplateRead   Action = "template.read"
+	ActionTemplateManage Action = "template.manage"
+
 	// ActionAuditRead reads the audit log: all of it for auditors, one
 	// case's (Resource.CaseID) for its leads.
 	ActionAuditRead Action = "audit.read"
@@ -62,7 +66,7 @@ var knownActions = []Action{
 	ActionUserRead, ActionUserWrite, ActionUserGrantRole,
 	ActionCaseCreate, ActionCaseList, ActionCaseRead, ActionCaseWrite, ActionCaseGovern, ActionCaseMembersRead,
 	ActionCaseMembersManage,
-	ActionTaskAcknowledge, ActionAuditRead,
+	ActionTaskAcknowledge, ActionAuditRead, ActionTemplateRead, ActionTemplateManage,
 	ActionAlertRead, ActionAlertAcknowledge, ActionAlertApprove,
 }
 
@@ -168,6 +172,10 @@ func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, 
 			return err
 		}
 		return allowIf(caseRoleActions[role][action])
+	case ActionTemplateRead:
+		return nil
+	case ActionTemplateManage:
+		return allowIf(p.SystemRole == RoleAdmin)
 	case ActionAuditRead:
 		if p.SystemRole == RoleAuditor {
 			return nil

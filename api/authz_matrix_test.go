@@ -145,6 +145,14 @@ func matrix() []matrixRow {
 		{"POST", "/api/v1/evidence/{id}/verify", nil, caseWrite(ok)},
 		{"GET", "/api/v1/evidence/{id}/report", nil, caseRead},
 		{"GET", "/api/v1/evidence/{id}/access", nil, expect{unauth, unauth, nofnd, forbid, forbid, forbid, ok, nofnd, nofnd, ok}},
+		{"GET", "/api/v1/templates", nil, signedIn(ok)},
+		{"POST", "/api/v1/templates", func(_ *world, who string) string {
+			return `{"name":"Health-sector breach (` + who + `)","severity":3,"tags":["health"],"jurisdictions":["gdpr"]}`
+		}, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, created, forbid}},
+		{"GET", "/api/v1/templates/{id}", nil, signedIn(ok)},
+		{"PUT", "/api/v1/templates/{id}", json(`{"name":"Ransomware","severity":4,"tags":["ransomware"]}`),
+			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid}},
+		{"DELETE", "/api/v1/templates/{id}", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, noContent, forbid}},
 		{"GET", "/api/v1/audit", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok}},
 		{"GET", "/api/v1/audit/export", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok}},
 		{"GET", "/api/v1/audit/checkpoints", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok}},
@@ -219,6 +227,8 @@ func (w *world) fill(path string) string {
 		id = w.contentID
 	case strings.HasPrefix(path, "/api/v1/evidence/"):
 		id = w.evidenceID
+	case strings.HasPrefix(path, "/api/v1/templates/"):
+		id = w.templateID
 	case strings.HasPrefix(path, "/api/v1/alerts/"):
 		id = w.alertID
 	}

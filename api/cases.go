@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -155,6 +156,7 @@ type createCaseRequest struct {
 	AwareAt               *time.Time            `json:"aware_at"`
 	PartyAwareness        []partyAwarenessInput `json:"party_awareness"`
 	Jurisdictions         []string              `json:"jurisdictions"`
+	TemplateID            string                `json:"template_id"`
 }
 
 func (s *server) createCase(c *fiber.Ctx) error {
@@ -165,11 +167,22 @@ func (s *server) createCase(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	k, err := s.Cases.Create(c.UserContext(), principal(c), cases.NewCase{
+	nc := cases.NewCase{
 		Title: in.Title, Summary: in.Summary, Severity: cases.Severity(in.Severity), TLP: access.TLP(in.TLP),
 		ClassificationLabel: in.ClassificationLabel, Tags: in.Tags, AffectedOrganisations: in.AffectedOrganisations,
 		AffectedSystems: in.AffectedSystems, PersonalDataBreach: in.PersonalDataBreach, DiscoveredAt: in.DiscoveredAt,
-		AwareAt: in.AwareAt, PartyAwareness: toPartyAwareness(in.PartyAwareness), Jurisdictions: in.Jurisdictions})
+		AwareAt: in.AwareAt, PartyAwareness: toPartyAwareness(in.PartyAwareness), Jurisdictions: in.Jurisdictions}
+	if in.TemplateID != "" {
+		t, err := s.Cases.Template(c.UserContext(), in.TemplateID)
+		if errors.Is(err, cases.ErrTemplateNotFound) {
+			return validate.Field("template_id", "no such template")
+		}
+		if err != nil {
+			return err
+		}
+		nc = cases.FromTemplate(nc, t)
+	}
+	k, err := s.Cases.Create(c.UserContext(), principal(c), nc)
 	if err != nil {
 		return err
 	}

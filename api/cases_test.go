@@ -315,3 +315,36 @@ func TestCaseList_StatementsDoNotGrowWithThePage(t *testing.T) {
 		})
 	}
 }
+
+func TestTemplates_OpenACaseWithItsTagsClocksAndTasks(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		resp, body := w.call(t, "POST", "/api/v1/cases", w.bearer["other_agency"],
+			`{"title":"Hospital encrypted","tags":["hospital"],"template_id":"`+w.templateID+`"}`)
+		if resp.StatusCode != 201 {
+			t.Fatalf("create from template: %d %s", resp.StatusCode, body)
+		}
+		var k caseJSON
+		if err := json.Unmarshal([]byte(body), &k); err != nil {
+			t.Fatal(err)
+		}
+		if k.Severity != 3 || strings.Join(k.Tags, ",") != "hospital,ransomware" || strings.Join(k.Jurisdictions, ",") != "gdpr,nis2" {
+			t.Errorf("case from template: %s", body)
+		}
+		_, tasks := w.call(t, "GET", "/api/v1/cases/"+k.ID+"/tasks", w.bearer["other_agency"], "")
+		if !strings.Contains(tasks, `"title":"Isolate affected hosts"`) || !strings.Contains(tasks, `"assignee_agency_id":"`+w.agency["B"].ID+`"`) ||
+			!strings.Contains(tasks, `"text":"Preserve memory"`) || !strings.Contains(tasks, `"priority":"urgent"`) {
+			t.Errorf("preset tasks: %s", tasks)
+		}
+		if resp, body := w.call(t, "POST", "/api/v1/cases", w.bearer["lead"], `{"title":"x","template_id":"nope"}`); resp.StatusCode != 400 {
+			t.Errorf("unknown template: %d %s", resp.StatusCode, body)
+		}
+		bad := []string{`{"name":""}`, `{"name":"x","severity":9}`, `{"name":"x","jurisdictions":["atlantis"]}`,
+			`{"name":"x","tasks":[{"title":"t","priority":"whenever"}]}`, `{"name":"x","tasks":[{"title":"t","due_in_hours":-1}]}`,
+			`{"name":"Ransomware"}`}
+		for _, b := range bad {
+			if resp, out := w.call(t, "POST", "/api/v1/templates", w.bearer["admin"], b); resp.StatusCode != 400 && resp.StatusCode != 409 {
+				t.Errorf("%s: %d %s", b, resp.StatusCode, out)
+			}
+		}
+	})
+}

@@ -80,6 +80,7 @@ var domainErrors = []struct {
 	{access.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{cases.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{cases.ErrTaskNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
+	{cases.ErrTemplateNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{evidence.ErrItemNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{evidence.ErrUploadGone, fiber.StatusNotFound, "not_found", "No such upload going on: it finished, was discarded or expired."},
 	{evidence.ErrNoContent, fiber.StatusNotFound, "no_content", "The item's content has not been received."},

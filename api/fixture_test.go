@@ -40,6 +40,7 @@ type world struct {
 	evidenceID string                   // an evidence item of the case, marked AMBER, in agency A's custody
 	contentID  string                   // an item of the case whose content is received
 	uploadID   string                   // the lead's unfinished upload of another item's content
+	templateID string // a case template
 	store      evidence.BlobStore       // where content is kept
 	eventID    string                   // an event on the case's timeline
 	importID   string                   // a timeline import into the case
@@ -159,6 +160,14 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		t.Fatal(err)
 	}
 	w.evidenceID = item.ID
+	tmpl, err := deps.Cases.SaveTemplate(ctx, w.principal(t, "admin"), cases.Template{Name: "Ransomware",
+		Severity: cases.SeverityHigh, TLP: access.TLPAmber, Tags: []string{"ransomware"}, Jurisdictions: []string{"gdpr", "nis2"},
+		Tasks: []cases.PresetTask{{Title: "Isolate affected hosts", Priority: "urgent", DueInHours: 4,
+			Checklist: []string{"Pull network cables", "Preserve memory"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.templateID = tmpl.ID
 	w.store = store
 	w.contentID = w.uploadContent(t, lead, k.Reference, "Firewall logs", fixtureContent).ID
 	pending, err := deps.Items.Register(ctx, lead, k.ID, k.Reference, evidence.NewItem{Title: "Mail server image", Kind: "disk_image"})

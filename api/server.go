@@ -142,6 +142,12 @@ func (s *server) routes() []route {
 		{method: fiber.MethodPatch, path: "/api/v1/uploads/:uploadId", handler: s.patchUpload, streamsBody: true},
 		{method: fiber.MethodDelete, path: "/api/v1/uploads/:uploadId", handler: s.deleteUpload},
 
+		{method: fiber.MethodGet, path: "/api/v1/templates", handler: s.listTemplates},
+		{method: fiber.MethodPost, path: "/api/v1/templates", handler: s.saveTemplate},
+		{method: fiber.MethodGet, path: "/api/v1/templates/:id", handler: s.getTemplate},
+		{method: fiber.MethodPut, path: "/api/v1/templates/:id", handler: s.saveTemplate},
+		{method: fiber.MethodDelete, path: "/api/v1/templates/:id", handler: s.deleteTemplate},
+
 		{method: fiber.MethodGet, path: "/api/v1/audit", handler: s.listAudit},
 		{method: fiber.MethodGet, path: "/api/v1/audit/export", handler: s.exportAudit},
 		{method: fiber.MethodGet, path: "/api/v1/audit/checkpoints", handler: s.auditCheckpoints},

@@ -202,6 +202,7 @@ type NewCase struct {
 	AwareAt               *time.Time
 	PartyAwareness        []PartyAwareness
 	Jurisdictions         []string
+	Tasks                 []PresetTask // from a template (see FromTemplate)
 }
 
 // normalize trims text, sorts and de-duplicates lists and puts times in UTC
@@ -328,6 +329,9 @@ func (s *Store) Create(ctx context.Context, creator access.Principal, in NewCase
 			return err
 		}
 		if err := recordTransition(tx, row.ID, "", StatusNew, creator, now, ""); err != nil {
+			return err
+		}
+		if err := addPresetTasks(tx, row.ID, creator, in.Tasks, now); err != nil {
 			return err
 		}
 		return s.syncClocks(tx, row)
