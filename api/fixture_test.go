@@ -40,7 +40,7 @@ type world struct {
 	evidenceID string                   // an evidence item of the case, marked AMBER, in agency A's custody
 	contentID  string                   // an item of the case whose content is received
 	uploadID   string                   // the lead's unfinished upload of another item's content
-	templateID string // a case template
+	templateID string                   // a case template
 	store      evidence.BlobStore       // where content is kept
 	eventID    string                   // an event on the case's timeline
 	importID   string                   // a timeline import into the case
