@@ -264,8 +264,8 @@ func byteRange(h string, size int64) (offset, length int64, partial bool, err er
 	unsatisfiable := newProblem(fiber.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable",
 		"The range is not within the content.")
 	first, last, _ := strings.Cut(strings.TrimSpace(spec), "-")
-	switch {
-	case first == "":
+	switch first {
+	case "":
 		n, err := strconv.ParseInt(last, 10, 64)
 		if err != nil || n <= 0 || size == 0 {
 			return 0, 0, false, unsatisfiable

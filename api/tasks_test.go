@@ -101,7 +101,7 @@ func TestTasks_ChangesNeedTheCurrentETag(t *testing.T) {
 		if _, body := w.call(t, http.MethodPatch, path, w.bearer["lead"], `{"due_at":null}`, "If-Match", `"2"`); decodeTask(t, body).DueAt != nil {
 			t.Errorf("due_at null did not clear it: %s", body)
 		}
-		resp, body = w.call(t, http.MethodGet, path, w.bearer["observer"], "")
+		_, body = w.call(t, http.MethodGet, path, w.bearer["observer"], "")
 		if k := decodeTask(t, body); k.Status != "in_progress" || k.Version != 3 || k.CaseID != w.caseID {
 			t.Errorf("refused changes changed the task: %+v", k)
 		}
@@ -218,7 +218,7 @@ func TestComments_MentionOnlyMembersAndKeepTheTextAsWritten(t *testing.T) {
 				t.Errorf("mention of %s: %d %s", who, resp.StatusCode, body)
 			}
 		}
-		text := `<script>alert(1)</script> ‮gnp.exe @investigator`
+		text := "<script>alert(1)</script> \u202egnp.exe @investigator"
 		raw, _ := json.Marshal(map[string]any{"body": text, "mentions": []string{w.user["investigator"].ID}})
 		resp, body := w.call(t, http.MethodPost, w.taskPath(w.taskID)+"/comments", w.bearer["analyst"], string(raw))
 		if resp.StatusCode != 201 {

@@ -223,7 +223,7 @@ func TestWriter_RefusesAfterCloseAndHonoursContext(t *testing.T) {
 		t.Error("Record with an ended context returned nil")
 	}
 	w.Close()
-	if err := w.Record(context.Background(), entry(2)); err != ErrClosed {
+	if err := w.Record(context.Background(), entry(2)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Record after Close: %v, want ErrClosed", err)
 	}
 }

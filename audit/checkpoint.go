@@ -85,7 +85,8 @@ func ParseSigner(pemData []byte) (*Signer, error) {
 	if !ok {
 		return nil, errors.New("audit: key file: not an Ed25519 key")
 	}
-	return &Signer{key: private, id: KeyID(private.Public().(ed25519.PublicKey))}, nil
+	public, _ := private.Public().(ed25519.PublicKey) // an ed25519.PrivateKey's public key is always one
+	return &Signer{key: private, id: KeyID(public)}, nil
 }
 
 // KeyID is the ID a checkpoint names its key by.
@@ -98,7 +99,10 @@ func KeyID(pub ed25519.PublicKey) string {
 func (s *Signer) KeyID() string { return s.id }
 
 // PublicKey returns the verifying key.
-func (s *Signer) PublicKey() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
+func (s *Signer) PublicKey() ed25519.PublicKey {
+	public, _ := s.key.Public().(ed25519.PublicKey)
+	return public
+}
 
 // PublicKeyPEM returns the verifying key as PKIX PEM, to give to auditors
 // and partner agencies.

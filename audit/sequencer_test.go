@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -173,7 +174,7 @@ func TestSequencer_PostgresElectsOneLeader(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	other := newSequencer(t, d.DB, newSigner(t), nil)
-	if err := other.lead(context.Background()); err != errNotLeader {
+	if err := other.lead(context.Background()); !errors.Is(err, errNotLeader) {
 		t.Errorf("a second sequencer led while the first held the lock: %v", err)
 	}
 }

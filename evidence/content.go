@@ -117,8 +117,13 @@ func (c *Content) reconcileHold(ctx context.Context, it Item) error {
 		return err
 	}
 	info, err := c.store.Stat(ctx, it.ObjectKey, it.ObjectVersion)
-	if err != nil || info.LegalHold == Derive(evs).LegalHold {
+	switch {
+	case errors.Is(err, ErrObjectNotFound):
 		return nil // a missing object is the verification's finding
+	case err != nil:
+		return err
+	case info.LegalHold == Derive(evs).LegalHold:
+		return nil
 	}
 	return c.SetHold(ctx, it, Derive(evs).LegalHold)
 }

@@ -142,7 +142,10 @@ func verifySource(ctx context.Context, cfg config.Config, export string, keys au
 // create empty.
 func sqliteExists(rawURL string) error {
 	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme != "sqlite" {
+	if err != nil {
+		return &config.InvalidError{Err: fmt.Errorf("BEVIS_DATABASE_URL: %w", err)}
+	}
+	if u.Scheme != "sqlite" {
 		return nil
 	}
 	if _, err := os.Stat(config.SQLitePath(u)); errors.Is(err, fs.ErrNotExist) {
