@@ -135,7 +135,7 @@ func (s *Sessions) CreateAPIToken(ctx context.Context, authz *Authorizer, p Prin
 	}
 	row := apiTokenRow{ID: newID(), UserID: p.UserID, Name: in.Name, TokenHash: hash,
 		Scopes: strings.Join(scopes, " "), CreatedAt: now, ExpiresAt: in.ExpiresAt}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.inTx(ctx, s.db, "tokens.post", "tokens", row.ID, "", func(tx *gorm.DB) error {
 		var active int64
 		if err := tx.Model(&apiTokenRow{}).Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", p.UserID, now).
 			Count(&active).Error; err != nil {
@@ -195,7 +195,9 @@ func (s *Sessions) RevokeAPIToken(ctx context.Context, userID, tokenID string) e
 	if n == 0 {
 		return ErrNotFound
 	}
-	err := db.Model(&apiTokenRow{}).Where("id = ? AND revoked_at IS NULL", tokenID).Update("revoked_at", s.now()).Error
+	err := s.inTx(ctx, s.db, "tokens.delete", "tokens", tokenID, "", func(tx *gorm.DB) error {
+		return tx.Model(&apiTokenRow{}).Where("id = ? AND revoked_at IS NULL", tokenID).Update("revoked_at", s.now()).Error
+	})
 	if err != nil {
 		return fmt.Errorf("access: revoke API token: %w", err)
 	}

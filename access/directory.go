@@ -89,6 +89,7 @@ func (r userRow) user() User {
 
 // Directory keeps agencies and users.
 type Directory struct {
+	changes
 	db  *gorm.DB
 	now func() time.Time
 }
@@ -126,7 +127,8 @@ func (d *Directory) CreateAgency(ctx context.Context, in NewAgency) (Agency, err
 	now := d.now()
 	row := agencyRow{ID: newID(), Code: in.Code, Name: in.Name, Kind: string(in.Kind), RequireMFA: in.RequireMFA,
 		CreatedAt: now, UpdatedAt: now}
-	if err := d.db.WithContext(ctx).Create(&row).Error; err != nil {
+	err := d.inTx(ctx, d.db, "agencies.post", "agencies", row.ID, "", func(tx *gorm.DB) error { return tx.Create(&row).Error })
+	if err != nil {
 		return Agency{}, translate(err, "agency code "+in.Code+" is taken")
 	}
 	return row.agency(), nil
@@ -158,7 +160,7 @@ func (d *Directory) UpdateAgency(ctx context.Context, id string, p AgencyPatch) 
 	if err := v.Err(); err != nil {
 		return Agency{}, err
 	}
-	if err := d.update(ctx, &agencyRow{}, id, updates); err != nil {
+	if err := d.update(ctx, "agencies.patch", &agencyRow{}, id, updates); err != nil {
 		return Agency{}, err
 	}
 	return d.Agency(ctx, id)
@@ -258,7 +260,8 @@ func (d *Directory) CreateUser(ctx context.Context, in NewUser) (User, error) {
 	row := userRow{ID: newID(), AgencyID: in.AgencyID, Email: in.Email, Name: in.Name, Title: in.Title,
 		Status: string(UserActive), SystemRole: string(in.SystemRole), PasswordHash: hash,
 		MustChangePassword: in.MustChangePassword, CreatedAt: now, UpdatedAt: now}
-	if err := d.db.WithContext(ctx).Create(&row).Error; err != nil {
+	err := d.inTx(ctx, d.db, "users.post", "users", row.ID, "", func(tx *gorm.DB) error { return tx.Create(&row).Error })
+	if err != nil {
 		return User{}, translate(err, "a user with this email exists")
 	}
 	return row.user(), nil
@@ -298,7 +301,7 @@ func (d *Directory) UpdateUser(ctx context.Context, id string, p UserPatch) (Use
 	if err := v.Err(); err != nil {
 		return User{}, err
 	}
-	if err := d.update(ctx, &userRow{}, id, updates); err != nil {
+	if err := d.update(ctx, "users.patch", &userRow{}, id, updates); err != nil {
 		return User{}, err
 	}
 	return d.User(ctx, id)
@@ -314,21 +317,28 @@ func (d *Directory) SetPassword(ctx context.Context, userID, password string, mu
 	if err != nil {
 		return err
 	}
-	return d.update(ctx, &userRow{}, userID, map[string]any{
+	return d.update(ctx, "users.password", &userRow{}, userID, map[string]any{
 		"password_hash": hash, "must_change_password": mustChange, "updated_at": d.now(),
 	})
 }
 
-// update changes columns of the row with id, or answers ErrNotFound.
-func (d *Directory) update(ctx context.Context, model any, id string, updates map[string]any) error {
-	res := d.db.WithContext(ctx).Model(model).Where("id = ?", id).Updates(updates)
-	if res.Error != nil {
-		return fmt.Errorf("access: update: %w", res.Error)
+// update changes columns of the row with id, recorded as action, or
+// answers ErrNotFound.
+func (d *Directory) update(ctx context.Context, action string, model any, id string, updates map[string]any) error {
+	resourceType := "users"
+	if _, ok := model.(*agencyRow); ok {
+		resourceType = "agencies"
 	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return d.inTx(ctx, d.db, action, resourceType, id, "", func(tx *gorm.DB) error {
+		res := tx.Model(model).Where("id = ?", id).Updates(updates)
+		if res.Error != nil {
+			return fmt.Errorf("access: update: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 }
 
 // User returns one user.

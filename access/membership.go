@@ -80,30 +80,14 @@ func (caseExclusionRow) TableName() string { return "case_exclusions" }
 // Membership changes who is on a case. Whether the actor may is decided
 // before, by Authorize(ActionCaseMembersManage).
 type Membership struct {
-	db     *gorm.DB
-	now    func() time.Time
-	record ChangeRecorder
+	changes
+	db  *gorm.DB
+	now func() time.Time
 }
-
-// ChangeRecorder records a change in the transaction tx that makes it (the
-// audit log's audit.Change, which access may not import itself).
-type ChangeRecorder func(ctx context.Context, tx *gorm.DB, action, resourceType, resourceID, caseID string) error
-
-// RecordChangesWith has every membership change recorded by r, in the
-// change's own transaction.
-func (m *Membership) RecordChangesWith(r ChangeRecorder) { m.record = r }
 
 // change runs fn and records it as action, in one transaction.
 func (m *Membership) change(ctx context.Context, action, caseID, memberID string, fn func(tx *gorm.DB) error) error {
-	return m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		if m.record == nil {
-			return nil
-		}
-		return m.record(ctx, tx, action, "members", memberID, caseID)
-	})
+	return m.inTx(ctx, m.db, action, "members", memberID, caseID, fn)
 }
 
 // NewMembership returns the membership store in db.

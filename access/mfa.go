@@ -101,7 +101,7 @@ type TOTPEnrolment struct {
 // confirmed one must be removed first.
 func (s *Sessions) StartTOTP(ctx context.Context, p Principal) (TOTPEnrolment, error) {
 	var out TOTPEnrolment
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.inTx(ctx, s.db, "me.mfa.totp.post", "users", p.UserID, "", func(tx *gorm.DB) error {
 		var u userRow
 		if err := tx.Where("id = ?", p.UserID).Take(&u).Error; err != nil {
 			return translate(err, "")
@@ -135,7 +135,7 @@ func (s *Sessions) StartTOTP(ctx context.Context, p Principal) (TOTPEnrolment, e
 // on, and returns fresh recovery codes, shown this once.
 func (s *Sessions) ConfirmTOTP(ctx context.Context, p Principal, code string) ([]string, error) {
 	var codes []string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.inTx(ctx, s.db, "me.mfa.totp.confirm.post", "users", p.UserID, "", func(tx *gorm.DB) error {
 		var t totpRow
 		err := tx.Where("user_id = ?", p.UserID).Take(&t).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && t.ConfirmedAt != nil) {
@@ -175,13 +175,17 @@ func (s *Sessions) RemoveMFA(ctx context.Context, p Principal, password string) 
 	if st.RequiredByAgency {
 		return &ConflictError{Reason: "your agency requires a second factor; ask an agency admin to reset it"}
 	}
-	return s.ResetMFA(ctx, p.UserID)
+	return s.resetMFA(ctx, "me.mfa.disable.post", p.UserID)
 }
 
 // ResetMFA removes a user's authenticator and recovery codes, for someone
 // who lost both; the caller is an admin checked by Authorize.
 func (s *Sessions) ResetMFA(ctx context.Context, userID string) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.resetMFA(ctx, "users.mfa.delete", userID)
+}
+
+func (s *Sessions) resetMFA(ctx context.Context, action, userID string) error {
+	err := s.inTx(ctx, s.db, action, "users", userID, "", func(tx *gorm.DB) error {
 		if err := tx.Where("user_id = ?", userID).Delete(&recoveryCodeRow{}).Error; err != nil {
 			return err
 		}
@@ -200,7 +204,7 @@ func (s *Sessions) NewRecoveryCodesFor(ctx context.Context, p Principal, passwor
 		return nil, err
 	}
 	var codes []string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.inTx(ctx, s.db, "me.mfa.recovery_codes.post", "users", p.UserID, "", func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&totpRow{}).Where("user_id = ? AND confirmed_at IS NOT NULL", p.UserID).Count(&n).Error; err != nil {
 			return err

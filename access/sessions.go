@@ -25,6 +25,7 @@ const (
 
 // Sessions signs people in and out and turns tokens back into principals.
 type Sessions struct {
+	changes
 	db         *gorm.DB
 	tokens     *TokenIssuer
 	sessionTTL time.Duration

@@ -12,15 +12,15 @@ import (
 )
 
 type auditRow struct {
-	Action, Outcome, UserID, CaseID, ResourceID, ResourceType, ClientIP string
-	RangeOffset, RangeLength                                            *int64
+	Action, Outcome, UserID, CaseID, ResourceID, ResourceType, ClientIP, Detail string
+	RangeOffset, RangeLength                                                    *int64
 }
 
 // entries returns the audit entries recorded so far (sealed or not).
 func (w *world) entries(t *testing.T, action string) []auditRow {
 	t.Helper()
 	var rows []auditRow
-	if err := w.deps.DB.Raw(`SELECT action, outcome, user_id, case_id, resource_id, resource_type, client_ip,
+	if err := w.deps.DB.Raw(`SELECT action, outcome, user_id, case_id, resource_id, resource_type, client_ip, detail,
 		range_offset, range_length FROM audit_entries WHERE action = ? ORDER BY id`, action).Scan(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +87,28 @@ func TestAuditTrail_ChangesAreRecordedOnceWithTheChange(t *testing.T) {
 			t.Errorf("membership change: %+v", byLead)
 		}
 
+	})
+}
+
+func TestAuditTrail_AccessChangesAreRecordedWithTheChange(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		tests := []struct{ who, method, path, body, action string }{
+			{"admin", "PATCH", "/api/v1/users/" + w.user["spare"].ID, `{"title":"Analyst"}`, "users.patch"},
+			{"admin", "PATCH", "/api/v1/agencies/" + w.agency["D"].ID, `{"name":"Agency D renamed"}`, "agencies.patch"},
+			{"lead", "POST", "/api/v1/tokens", `{"name":"n","scopes":["case.list"],"expires_at":"` + tomorrow() + `"}`, "tokens.post"},
+			{"lead", "POST", "/api/v1/me/mfa/totp", "", "me.mfa.totp.post"},
+		}
+		for _, tt := range tests {
+			if resp, body := w.call(t, tt.method, tt.path, w.bearer[tt.who], tt.body); resp.StatusCode >= 300 {
+				t.Fatalf("%s %s: %d %s", tt.method, tt.path, resp.StatusCode, body)
+			}
+			got := w.entries(t, tt.action)
+			// The transport's own entries carry the status; the domain's,
+			// written in the change's transaction, do not.
+			if len(got) != 1 || got[0].UserID != w.user[tt.who].ID || got[0].ClientIP == "" || strings.Contains(got[0].Detail, "status") {
+				t.Errorf("%s: %+v", tt.action, got)
+			}
+		}
 	})
 }
 

@@ -180,7 +180,11 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 		return api.Deps{}, err
 	}
 	authz := access.NewAuthorizer(gdb)
+	// Changes to access go on the audit log in their own transactions.
 	sessions := access.NewSessions(gdb, tokens, cfg.SessionTTL)
+	sessions.RecordChangesWith(audit.Change)
+	directory := access.NewDirectory(gdb)
+	directory.RecordChangesWith(audit.Change)
 	membership := access.NewMembership(gdb)
 	membership.RecordChangesWith(audit.Change)
 	rules, err := loadClockRules(cfg)
@@ -189,7 +193,7 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 	}
 	return api.Deps{
 		Config: cfg, DB: gdb, Log: log,
-		Directory:   access.NewDirectory(gdb),
+		Directory:   directory,
 		Sessions:    sessions,
 		SSO:         access.NewSSO(gdb, sessions),
 		Authz:       authz,
