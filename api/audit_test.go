@@ -191,3 +191,18 @@ func TestAuditLog_LeadsReadTheirCasesRecordAndAuditorsAllOfIt(t *testing.T) {
 		}
 	})
 }
+
+func TestAuditTrail_ATimelineImportIsRecordedWithItsRows(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		before := len(w.entries(t, "cases.timeline.imports.post"))
+		body := `{"timestamp": 1768465800000000, "message": "logon", "hostname": "hr-fs02"}` + "\n"
+		resp, out := w.call(t, http.MethodPost, "/api/v1/cases/"+w.caseID+"/timeline/imports?format=json_line", w.bearer["lead"], body)
+		if resp.StatusCode != 201 {
+			t.Fatalf("import: %d %s", resp.StatusCode, out)
+		}
+		got := w.entries(t, "cases.timeline.imports.post")[before:]
+		if len(got) != 1 || got[0].UserID != w.user["lead"].ID || got[0].CaseID != w.caseID || strings.Contains(got[0].Detail, "status") {
+			t.Errorf("import entry: %+v", got)
+		}
+	})
+}

@@ -30,3 +30,20 @@ func Change(ctx context.Context, tx *gorm.DB, action, resourceType, resourceID, 
 	return Append(ctx, tx, Entry{Action: action, Outcome: Success, ResourceType: resourceType, ResourceID: resourceID,
 		CaseID: caseID})
 }
+
+// ChangeStatement is Change for a transaction GORM does not run (a pgx COPY
+// on PostgreSQL): the INSERT, with PostgreSQL placeholders, and its
+// arguments, for the caller to execute in that transaction.
+func ChangeStatement(ctx context.Context, action, resourceType, resourceID, caseID string) (string, []any, error) {
+	r, err := normalize(fromContext(ctx, Entry{Action: action, Outcome: Success, ResourceType: resourceType,
+		ResourceID: resourceID, CaseID: caseID}), time.Now())
+	if err != nil {
+		return "", nil, err
+	}
+	markAppended(ctx)
+	return `INSERT INTO audit_entries (id, at, user_id, agency_id, token_id, client_ip, user_agent, action,
+		resource_type, resource_id, case_id, outcome, request_id, range_offset, range_length, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		[]any{r.ID, r.At, r.UserID, r.AgencyID, r.TokenID, r.ClientIP, r.UserAgent, r.Action, r.ResourceType,
+			r.ResourceID, r.CaseID, r.Outcome, r.RequestID, r.RangeOffset, r.RangeLength, r.Detail}, nil
+}

@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/audit"
 )
 
 // importColumns are the timeline_events columns an import writes; the
@@ -52,6 +54,15 @@ func (t *Timeline) copyPostgres(ctx context.Context, src *importSource, finish f
 			return copyErr
 		}
 		rec := finish()
+		if rec.Status == string(ImportCompleted) {
+			query, args, err := audit.ChangeStatement(ctx, "cases.timeline.imports.post", "timeline_imports", rec.ID, rec.CaseID)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, query, args...); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO timeline_imports (id, case_id, format, status, tlp, file_sha256,
 			bytes_read, rows_read, events_imported, rows_rejected, rejections, failure, created_by, started_at, finished_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
@@ -104,6 +115,11 @@ func (t *Timeline) insertSQLite(ctx context.Context, src *importSource, finish f
 			return err
 		}
 		rec := finish()
+		if rec.Status == string(ImportCompleted) {
+			if err := recordChange(ctx, tx, "cases.timeline.imports.post", "timeline_imports", rec.ID, rec.CaseID); err != nil {
+				return err
+			}
+		}
 		return tx.Create(&rec).Error
 	})
 }
