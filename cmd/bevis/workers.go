@@ -9,12 +9,21 @@ import (
 	"github.com/bevis-ir/bevis/evidence"
 )
 
+// staleMultiparts is a store that can discard multipart writes nobody
+// continued (both of Bevis's stores can).
+type staleMultiparts interface {
+	AbortStaleMultiparts(ctx context.Context, olderThan time.Duration) (int, error)
+}
+
 // keepEvidence runs until ctx ends: it discards uploads left unfinished
-// past their expiry, and re-reads stored evidence whose last check is
+// past their expiry (and, a day later, any multipart write in the store
+// that no upload record names, such as one a crash left between starting
+// it and recording it), and re-reads stored evidence whose last check is
 // older than interval, recording each result on the item's custody record.
 // Several nodes may run it at once: an item checked twice is only checked
 // more often.
-func keepEvidence(ctx context.Context, uploads *evidence.Uploads, content *evidence.Content, interval time.Duration, log *slog.Logger) {
+func keepEvidence(ctx context.Context, uploads *evidence.Uploads, content *evidence.Content, store evidence.BlobStore,
+	expiry, interval time.Duration, log *slog.Logger) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
@@ -22,6 +31,13 @@ func keepEvidence(ctx context.Context, uploads *evidence.Uploads, content *evide
 			log.Error("discard expired uploads", "err", err)
 		} else if n > 0 {
 			log.Info("discarded expired uploads", "count", n)
+		}
+		if s, ok := store.(staleMultiparts); ok {
+			if n, err := s.AbortStaleMultiparts(ctx, expiry+24*time.Hour); err != nil && ctx.Err() == nil {
+				log.Error("discard stale multipart writes", "err", err)
+			} else if n > 0 {
+				log.Info("discarded stale multipart writes", "count", n)
+			}
 		}
 		verifyDue(ctx, content, interval, log)
 		select {
