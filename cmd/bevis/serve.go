@@ -137,7 +137,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	workers, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
 	var wg sync.WaitGroup
-	wg.Go(func() { keepEvidence(workers, deps.Uploads, deps.Content, store, cfg.UploadExpiry, cfg.VerifyInterval, log) })
+	wg.Go(func() {
+		keepEvidence(workers, deps.Uploads, deps.Content, store, cfg.UploadExpiry, cfg.VerifyInterval, log)
+	})
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSEnabled())
