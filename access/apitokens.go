@@ -87,7 +87,7 @@ func (r apiTokenRow) token(caseIDs []string) APIToken {
 
 func (in NewAPIToken) validate(now time.Time) error {
 	var v validate.Errors
-	checkText(&v, "name", in.Name, 1, 100)
+	v.Line("name", in.Name, 1, 100)
 	grantable := TokenScopes()
 	v.Check(len(in.Scopes) > 0, "scopes", "name at least one action")
 	for i, s := range in.Scopes {

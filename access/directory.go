@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -112,7 +111,7 @@ var agencyCode = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{1,15}$`)
 func (in NewAgency) validate() error {
 	var v validate.Errors
 	v.Check(agencyCode.MatchString(in.Code), "code", "must be 2 to 16 of A-Z, 0-9 and '-', like NCSC or KRIPOS")
-	checkText(&v, "name", in.Name, 1, 200)
+	v.Line("name", in.Name, 1, 200)
 	v.Check(in.Kind.Valid(), "kind", "must be one of police, security_authority, cert, victim, it_provider, ministry, other")
 	return v.Err()
 }
@@ -147,7 +146,7 @@ func (d *Directory) UpdateAgency(ctx context.Context, id string, p AgencyPatch) 
 	updates := map[string]any{"updated_at": d.now()}
 	if p.Name != nil {
 		name := strings.TrimSpace(*p.Name)
-		checkText(&v, "name", name, 1, 200)
+		v.Line("name", name, 1, 200)
 		updates["name"] = name
 	}
 	if p.Kind != nil {
@@ -212,12 +211,6 @@ type NewUser struct {
 
 func normalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-func checkText(v *validate.Errors, field, s string, lo, hi int) {
-	n := utf8.RuneCountInString(s)
-	v.Check(n >= lo && n <= hi && utf8.ValidString(s) && !strings.ContainsAny(s, "\x00\r\n"),
-		field, fmt.Sprintf("must be %d to %d characters on one line", lo, hi))
-}
-
 func checkEmail(v *validate.Errors, email string) {
 	addr, err := mail.ParseAddress(email)
 	v.Check(err == nil && addr.Address == email && len(email) <= 254, "email", "must be a plain address like name@agency.example")
@@ -232,8 +225,8 @@ func (d *Directory) CreateUser(ctx context.Context, in NewUser) (User, error) {
 	}
 	var v validate.Errors
 	checkEmail(&v, in.Email)
-	checkText(&v, "name", in.Name, 1, 200)
-	checkText(&v, "title", in.Title, 0, 200)
+	v.Line("name", in.Name, 1, 200)
+	v.Line("title", in.Title, 0, 200)
 	v.Check(in.SystemRole.Valid(), "system_role", "must be member, agency_admin, auditor or admin")
 	if in.Password != "" {
 		if err := ValidateNewPassword(in.Password); err != nil {
@@ -282,12 +275,12 @@ func (d *Directory) UpdateUser(ctx context.Context, id string, p UserPatch) (Use
 	updates := map[string]any{"updated_at": d.now()}
 	if p.Name != nil {
 		name := strings.TrimSpace(*p.Name)
-		checkText(&v, "name", name, 1, 200)
+		v.Line("name", name, 1, 200)
 		updates["name"] = name
 	}
 	if p.Title != nil {
 		title := strings.TrimSpace(*p.Title)
-		checkText(&v, "title", title, 0, 200)
+		v.Line("title", title, 0, 200)
 		updates["title"] = title
 	}
 	if p.Status != nil {

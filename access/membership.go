@@ -257,7 +257,7 @@ func (m *Membership) RemoveUser(ctx context.Context, caseID, userID string) erro
 func (m *Membership) Exclude(ctx context.Context, actor Principal, caseID, userID, reason string) (Exclusion, error) {
 	reason = strings.TrimSpace(reason)
 	var v validate.Errors
-	checkText(&v, "reason", reason, 1, 1000)
+	v.Line("reason", reason, 1, 1000)
 	v.Check(userID != actor.UserID, "user_id", "you cannot exclude yourself")
 	if err := v.Err(); err != nil {
 		return Exclusion{}, err

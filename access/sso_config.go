@@ -129,7 +129,7 @@ func (in *SSOSettings) normalize(haveSecret bool) error {
 	if msg := checkIssuer(in.Issuer); msg != "" {
 		v.Add("issuer", msg)
 	}
-	checkText(&v, "client_id", in.ClientID, 1, 255)
+	v.Line("client_id", in.ClientID, 1, 255)
 	v.Check(len(in.ClientSecret) <= 1024 && !strings.ContainsAny(in.ClientSecret, "\x00\r\n"),
 		"client_secret", "must be at most 1024 characters on one line")
 	v.Check(in.ClientSecret != "" || haveSecret, "client_secret", "is required: none is stored yet")
@@ -143,7 +143,7 @@ func (in *SSOSettings) normalize(haveSecret bool) error {
 	}
 	v.Check(len(in.GroupRoles) <= maxSSOGroupRoles, "group_roles", fmt.Sprintf("must map at most %d groups", maxSSOGroupRoles))
 	for group, role := range in.GroupRoles {
-		checkText(&v, "group_roles", group, 1, 256)
+		v.Line("group_roles", group, 1, 256)
 		// Admin is never granted by a provider: whoever controls the
 		// agency's directory would control Bevis.
 		v.Check(role == RoleMember || role == RoleAgencyAdmin || role == RoleAuditor,

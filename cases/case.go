@@ -150,11 +150,12 @@ func jsonText[T any](v []T) string {
 	return string(b)
 }
 
+// utcPtr is t as the stores keep times: UTC, to the microsecond.
 func utcPtr(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	u := t.UTC()
+	u := t.UTC().Truncate(time.Microsecond)
 	return &u
 }
 

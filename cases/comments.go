@@ -61,7 +61,7 @@ type NewComment struct {
 func (t *Tasks) AddComment(ctx context.Context, p access.Principal, caseID string, in NewComment) (Comment, error) {
 	var v validate.Errors
 	v.Check(strings.TrimSpace(in.Body) != "", "body", "must not be empty")
-	checkText(&v, "body", in.Body, maxCommentText)
+	v.Text("body", in.Body, maxCommentText)
 	v.Check(len(in.Mentions) <= maxMentions, "mentions", fmt.Sprintf("at most %d people", maxMentions))
 	if err := v.Err(); err != nil {
 		return Comment{}, err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -167,27 +166,16 @@ type NewTask struct {
 	Checklist        []string
 }
 
-func checkLine(v *validate.Errors, field, s string, lo, hi int) {
-	n := utf8.RuneCountInString(s)
-	v.Check(n >= lo && n <= hi && !strings.ContainsAny(s, "\x00\r\n"), field,
-		fmt.Sprintf("must be %d to %d characters on one line", lo, hi))
-}
-
-func checkText(v *validate.Errors, field, s string, hi int) {
-	v.Check(utf8.RuneCountInString(s) <= hi && !strings.ContainsRune(s, 0), field,
-		fmt.Sprintf("must be at most %d characters", hi))
-}
-
 func (in NewTask) validate() error {
 	var v validate.Errors
-	checkLine(&v, "title", in.Title, 1, 300)
-	checkText(&v, "description", in.Description, maxTaskText)
+	v.Line("title", in.Title, 1, 300)
+	v.Text("description", in.Description, maxTaskText)
 	v.Check((in.AssigneeUserID == "") != (in.AssigneeAgencyID == ""), "assignee_user_id",
 		"name exactly one of assignee_user_id and assignee_agency_id")
 	v.Check(in.Priority.valid(), "priority", "must be low, normal, high or urgent")
 	v.Check(len(in.Checklist) <= maxChecklistItems, "checklist", fmt.Sprintf("at most %d items", maxChecklistItems))
 	for i, item := range in.Checklist {
-		checkLine(&v, fmt.Sprintf("checklist[%d]", i), item, 1, 500)
+		v.Line(fmt.Sprintf("checklist[%d]", i), item, 1, 500)
 	}
 	return v.Err()
 }
@@ -224,7 +212,7 @@ func (t *Tasks) CreateTask(ctx context.Context, p access.Principal, caseID strin
 	now := t.now()
 	row := taskRow{ID: newID(), CaseID: caseID, Title: in.Title, Description: in.Description,
 		AssigneeUserID: nonEmpty(in.AssigneeUserID), AssigneeAgencyID: nonEmpty(in.AssigneeAgencyID),
-		Priority: string(in.Priority), DueAt: utc(in.DueAt), Status: string(TaskOpen), CreatedBy: p.UserID,
+		Priority: string(in.Priority), DueAt: utcPtr(in.DueAt), Status: string(TaskOpen), CreatedBy: p.UserID,
 		CreatedAt: now, UpdatedAt: now, Version: 1}
 	items := make([]checklistRow, len(in.Checklist))
 	for i, text := range in.Checklist {
@@ -283,10 +271,10 @@ type TaskPatch struct {
 func (p TaskPatch) validate() error {
 	var v validate.Errors
 	if p.Title != nil {
-		checkLine(&v, "title", strings.TrimSpace(*p.Title), 1, 300)
+		v.Line("title", strings.TrimSpace(*p.Title), 1, 300)
 	}
 	if p.Description != nil {
-		checkText(&v, "description", *p.Description, maxTaskText)
+		v.Text("description", *p.Description, maxTaskText)
 	}
 	if p.Priority != nil {
 		v.Check(p.Priority.valid(), "priority", "must be low, normal, high or urgent")
@@ -322,7 +310,7 @@ func (t *Tasks) UpdateTask(ctx context.Context, caseID, id string, ifVersion int
 		updates["priority"] = string(*p.Priority)
 	}
 	if p.DueAt.Set {
-		updates["due_at"] = utc(p.DueAt.Value)
+		updates["due_at"] = utcPtr(p.DueAt.Value)
 	}
 	if p.Status != nil {
 		updates["status"] = string(*p.Status)
@@ -429,7 +417,7 @@ func (t *Tasks) Delegate(ctx context.Context, p access.Principal, caseID, id, us
 // AddChecklistItem appends a step to a task.
 func (t *Tasks) AddChecklistItem(ctx context.Context, caseID, id, text string) (Task, error) {
 	var v validate.Errors
-	checkLine(&v, "text", text, 1, 500)
+	v.Line("text", text, 1, 500)
 	if err := v.Err(); err != nil {
 		return Task{}, err
 	}
@@ -567,14 +555,6 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC().Truncate(time.Microsecond)
-	return &u
 }
 
 func isValidation(err error) bool {

@@ -81,8 +81,8 @@ func (s *Store) validateTemplate(t *Template) error {
 		t.TLP = access.TLPAmber
 	}
 	var v validate.Errors
-	checkLine(&v, "name", t.Name, 1, 200)
-	checkText(&v, "description", t.Description, maxTaskText)
+	v.Line("name", t.Name, 1, 200)
+	v.Text("description", t.Description, maxTaskText)
 	// The case rules check tags, severity, marking and jurisdictions.
 	probe := Case{Title: "template", Severity: t.Severity, TLP: t.TLP, Tags: t.Tags, Jurisdictions: t.Jurisdictions}
 	probe.normalize()

@@ -170,9 +170,7 @@ func validZone(z string) bool {
 	return err == nil
 }
 
-func singleLine(s string, maxRunes int) bool {
-	return utf8.ValidString(s) && utf8.RuneCountInString(s) <= maxRunes && !strings.ContainsAny(s, "\x00\r\n")
-}
+func singleLine(s string, maxRunes int) bool { return utf8.ValidString(s) && oneLine(s, 0, maxRunes) }
 
 func marked(markings []access.TLP, t access.TLP) bool {
 	for _, m := range markings {

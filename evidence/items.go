@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -188,16 +187,6 @@ var (
 	hexMD5    = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
-func oneLine(v *validate.Errors, field, s string, lo, hi int) {
-	n := utf8.RuneCountInString(s)
-	v.Check(n >= lo && n <= hi && !strings.ContainsAny(s, "\x00\r\n"), field,
-		fmt.Sprintf("must be %d to %d characters on one line", lo, hi))
-}
-
-func text(v *validate.Errors, field, s string, hi int) {
-	v.Check(utf8.RuneCountInString(s) <= hi && !strings.ContainsRune(s, 0), field, fmt.Sprintf("must be at most %d characters", hi))
-}
-
 func (in *NewItem) normalize() {
 	in.Title = strings.TrimSpace(in.Title)
 	in.Declared = Hashes{SHA256: strings.ToLower(strings.TrimSpace(in.Declared.SHA256)),
@@ -209,16 +198,16 @@ func (in *NewItem) normalize() {
 
 func (in NewItem) validate(now time.Time) error {
 	var v validate.Errors
-	oneLine(&v, "title", in.Title, 1, 300)
-	text(&v, "description", in.Description, 20000)
+	v.Line("title", in.Title, 1, 300)
+	v.Text("description", in.Description, 20000)
 	v.Check(in.Kind.valid(), "kind", "must be disk_image, memory_dump, network_capture, logs, mobile_extraction, document, physical_item or other")
 	for field, s := range map[string]string{"source.device": in.Source.Device, "source.serial": in.Source.Serial,
 		"source.owner": in.Source.Owner, "acquisition.tool": in.Acquisition.Tool,
 		"acquisition.tool_version": in.Acquisition.ToolVersion, "acquisition.by": in.Acquisition.By,
 		"acquisition.where": in.Acquisition.Where, "location": in.Location} {
-		oneLine(&v, field, s, 0, 300)
+		v.Line(field, s, 0, 300)
 	}
-	text(&v, "notes", in.Notes, 20000)
+	v.Text("notes", in.Notes, 20000)
 	v.Check(in.Declared.SHA256 == "" || hexSHA256.MatchString(in.Declared.SHA256), "declared_hashes.sha256", "must be 64 hex digits")
 	v.Check(in.Declared.SHA1 == "" || hexSHA1.MatchString(in.Declared.SHA1), "declared_hashes.sha1", "must be 40 hex digits")
 	v.Check(in.Declared.MD5 == "" || hexMD5.MatchString(in.Declared.MD5), "declared_hashes.md5", "must be 32 hex digits")

@@ -99,10 +99,10 @@ func (st Step) validate(now time.Time) error {
 		"identity_check": st.IdentityCheck, "purpose": st.Purpose, "location": st.Location,
 		"details.seal_number": st.Details.SealNumber, "details.legal_basis": st.Details.LegalBasis,
 		"details.authority_reference": st.Details.AuthorityReference} {
-		oneLine(&v, field, s, 0, 300)
+		v.Line(field, s, 0, 300)
 	}
-	text(&v, "notes", st.Notes, 20000)
-	text(&v, "details.reason", st.Details.Reason, 2000)
+	v.Text("notes", st.Notes, 20000)
+	v.Text("details.reason", st.Details.Reason, 2000)
 	v.Check(st.Details.Result == "" && st.Details.SHA256 == "", "details", "verification results are recorded by Bevis")
 	v.Check(st.OccurredAt == nil || !st.OccurredAt.After(now.Add(maxClockSkew)), "occurred_at", "must not be in the future")
 	need := func(ok bool, field, msg string) { v.Check(ok, field, msg) }

@@ -3,7 +3,11 @@
 // it to a 400 problem listing the fields.
 package validate
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
 
 // FieldError names one invalid input field and why, in words for people.
 type FieldError struct {
@@ -52,4 +56,19 @@ func (v *Errors) Err() error {
 // Field returns a one-field *Error.
 func Field(field, message string) error {
 	return &Error{Fields: []FieldError{{Field: field, Message: message}}}
+}
+
+// Line checks a one-line text field: lo to hi characters of valid UTF-8,
+// with no line break and no NUL.
+func (v *Errors) Line(field, s string, lo, hi int) {
+	n := utf8.RuneCountInString(s)
+	v.Check(n >= lo && n <= hi && utf8.ValidString(s) && !strings.ContainsAny(s, "\x00\r\n"), field,
+		fmt.Sprintf("must be %d to %d characters on one line", lo, hi))
+}
+
+// Text checks a free-text field: at most hi characters of valid UTF-8,
+// with no NUL; line breaks are fine.
+func (v *Errors) Text(field, s string, hi int) {
+	v.Check(utf8.RuneCountInString(s) <= hi && utf8.ValidString(s) && !strings.ContainsRune(s, 0), field,
+		fmt.Sprintf("must be at most %d characters", hi))
 }
