@@ -132,11 +132,10 @@ func lastParam(c *fiber.Ctx) string {
 // recordSignIn puts a refused sign-in on the record, with the account it
 // named when that account exists (never what was typed as the password).
 func (s *server) recordSignIn(c *fiber.Ctx, email string, err error) error {
-	if !errors.Is(err, access.ErrUnauthenticated) && !errors.Is(err, access.ErrMFARequired) {
-		var limited *access.RateLimitedError
-		if !errors.As(err, &limited) {
-			return err
-		}
+	var limited *access.RateLimitedError
+	refused := errors.Is(err, access.ErrUnauthenticated) || errors.Is(err, access.ErrMFARequired) || errors.As(err, &limited)
+	if !refused {
+		return err // not a refusal: invalid input or a failure, answered as such
 	}
 	e := audit.Entry{Action: "auth.login", Outcome: audit.Failed, RequestID: requestID(c),
 		Actor: audit.Actor{ClientIP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent)}, ResourceType: "users"}

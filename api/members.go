@@ -24,6 +24,14 @@ type userMemberJSON struct {
 	AddedAt  string `json:"added_at"`
 }
 
+func toAgencyMemberJSON(m access.AgencyMember) agencyMemberJSON {
+	return agencyMemberJSON{m.AgencyID, m.Name, m.Code, string(m.Role), m.AddedBy, timestamp(m.AddedAt)}
+}
+
+func toUserMemberJSON(m access.UserMember) userMemberJSON {
+	return userMemberJSON{m.UserID, m.Name, m.AgencyID, string(m.Role), m.AddedBy, timestamp(m.AddedAt)}
+}
+
 type exclusionJSON struct {
 	UserID     string `json:"user_id"`
 	Reason     string `json:"reason"`
@@ -54,10 +62,10 @@ func (s *server) listMembers(c *fiber.Ctx) error {
 	}
 	out := membersJSON{Agencies: []agencyMemberJSON{}, Users: []userMemberJSON{}}
 	for _, a := range m.Agencies {
-		out.Agencies = append(out.Agencies, agencyMemberJSON{a.AgencyID, a.Name, a.Code, string(a.Role), a.AddedBy, timestamp(a.AddedAt)})
+		out.Agencies = append(out.Agencies, toAgencyMemberJSON(a))
 	}
 	for _, u := range m.Users {
-		out.Users = append(out.Users, userMemberJSON{u.UserID, u.Name, u.AgencyID, string(u.Role), u.AddedBy, timestamp(u.AddedAt)})
+		out.Users = append(out.Users, toUserMemberJSON(u))
 	}
 	// Who is excluded, and why, is for those who manage membership: an
 	// insider must not learn from the list that they are suspected.
@@ -87,7 +95,7 @@ func (s *server) putAgencyMember(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(agencyMemberJSON{m.AgencyID, m.Name, m.Code, string(m.Role), m.AddedBy, timestamp(m.AddedAt)})
+	return c.JSON(toAgencyMemberJSON(m))
 }
 
 func (s *server) deleteAgencyMember(c *fiber.Ctx) error {
@@ -114,7 +122,7 @@ func (s *server) putUserMember(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(userMemberJSON{m.UserID, m.Name, m.AgencyID, string(m.Role), m.AddedBy, timestamp(m.AddedAt)})
+	return c.JSON(toUserMemberJSON(m))
 }
 
 func (s *server) deleteUserMember(c *fiber.Ctx) error {

@@ -29,11 +29,7 @@ func (s *server) getManifest(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	allowed := make([]string, len(markings))
-	for i, m := range markings {
-		allowed[i] = string(m)
-	}
-	m, err := s.Items.Manifest(ctx, caseID, k.Reference, p.UserID, allowed)
+	m, err := s.Items.Manifest(ctx, caseID, k.Reference, p.UserID, markings)
 	if err != nil {
 		return err
 	}

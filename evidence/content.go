@@ -116,16 +116,17 @@ func (c *Content) reconcileHold(ctx context.Context, it Item) error {
 	if err != nil {
 		return err
 	}
+	held := Derive(evs).LegalHold
 	info, err := c.store.Stat(ctx, it.ObjectKey, it.ObjectVersion)
 	switch {
 	case errors.Is(err, ErrObjectNotFound):
 		return nil // a missing object is the verification's finding
 	case err != nil:
 		return err
-	case info.LegalHold == Derive(evs).LegalHold:
+	case info.LegalHold == held:
 		return nil
 	}
-	return c.SetHold(ctx, it, Derive(evs).LegalHold)
+	return c.SetHold(ctx, it, held)
 }
 
 // Due lists received items not verified since before, oldest check first,

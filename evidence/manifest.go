@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/bevis-ir/bevis/access"
 )
 
 // ManifestFormat names the version of the manifest format.
@@ -92,7 +94,7 @@ func (m ManifestEvent) event(itemID string) Event {
 
 // Manifest builds the manifest of the items of a case whose markings are
 // in allowed (the caller's clearance), in exhibit order, in two queries.
-func (s *Items) Manifest(ctx context.Context, caseID, caseRef, by string, allowed []string) (Manifest, error) {
+func (s *Items) Manifest(ctx context.Context, caseID, caseRef, by string, allowed []access.TLP) (Manifest, error) {
 	db := s.db.WithContext(ctx)
 	var rows []itemRow
 	if err := db.Where("case_id = ? AND tlp IN ?", caseID, allowed).Order("exhibit_seq").Find(&rows).Error; err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
@@ -19,7 +20,7 @@ func TestManifest_VerifiesOfflineAndNamesWhatWasChanged(t *testing.T) {
 	}
 	e.step(t, e.a1, it.ID, Step{Type: EventSealApplied, Details: Details{SealNumber: "S-1"}})
 	e.register(t, NewItem{Location: "Room 1"})
-	m, err := e.items.Manifest(t.Context(), e.caseID, "BEV-2026-0042", e.a1.UserID, []string{"AMBER"})
+	m, err := e.items.Manifest(t.Context(), e.caseID, "BEV-2026-0042", e.a1.UserID, []access.TLP{access.TLPAmber})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func evidenceWorld(t *testing.T) (env func(string) string, gdb *evidence.Items, 
 	if _, err := uploads.Write(ctx, up.ID, 0, strings.NewReader("deny 445/tcp"[:11]), nil); err != nil {
 		t.Fatal(err)
 	}
-	manifest, err = items.Manifest(ctx, k.ID, k.Reference, u.ID, []string{"AMBER"})
+	manifest, err = items.Manifest(ctx, k.ID, k.Reference, u.ID, []access.TLP{access.TLPAmber})
 	if err != nil {
 		t.Fatal(err)
 	}
