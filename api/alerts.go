@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -56,12 +55,9 @@ func (s *server) listAlerts(c *fiber.Ctx) error {
 	default:
 		return validate.Field("status", "must be open, acknowledged or approved")
 	}
-	if l := c.Query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 500 {
-			return validate.Field("limit", "must be 1 to 500")
-		}
-		f.Limit = n
+	var v validate.Errors
+	if f.Limit = limitParam(c, &v, 500); v.Err() != nil {
+		return v.Err()
 	}
 	p := principal(c)
 	ctx := c.UserContext()

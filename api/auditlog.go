@@ -3,7 +3,6 @@ package api
 import (
 	"bufio"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -51,11 +50,7 @@ func auditFilter(c *fiber.Ctx) (audit.Filter, error) {
 			*dst = t
 		}
 	}
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		v.Check(err == nil && n >= 1 && n <= audit.MaxListLimit, "limit", "must be a whole number from 1 to 1000")
-		f.Limit = n
-	}
+	f.Limit = limitParam(c, &v, audit.MaxListLimit)
 	return f, v.Err()
 }
 

@@ -416,11 +416,7 @@ func parseListQuery(c *fiber.Ctx) (cases.ListQuery, error) {
 		v.Check(err == nil, "severity", "must be 1 to 4")
 		q.Severities = append(q.Severities, cases.Severity(n))
 	}
-	if l := c.Query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		v.Check(err == nil && n >= 1, "limit", "must be 1 to 200")
-		q.Limit = n
-	}
+	q.Limit = limitParam(c, &v, cases.MaxListLimit)
 	return q, v.Err()
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -69,13 +70,12 @@ const (
 // page reads the limit and cursor query parameters. Cursors are opaque to
 // clients: the base64url of the last key of the previous page.
 func page(c *fiber.Ctx) (limit int, after string, err error) {
-	limit = defaultPageSize
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPageSize {
-			return 0, "", validate.Field("limit", "must be a whole number from 1 to 200")
-		}
-		limit = n
+	var v validate.Errors
+	if limit = limitParam(c, &v, maxPageSize); limit == 0 {
+		limit = defaultPageSize
+	}
+	if err := v.Err(); err != nil {
+		return 0, "", err
 	}
 	if s := c.Query("cursor"); s != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(s)
@@ -85,6 +85,18 @@ func page(c *fiber.Ctx) (limit int, after string, err error) {
 		after = string(raw)
 	}
 	return limit, after, nil
+}
+
+// limitParam reads the limit query parameter of a list: 0 when absent,
+// otherwise a whole number from 1 to most.
+func limitParam(c *fiber.Ctx, v *validate.Errors, most int) int {
+	s := c.Query("limit")
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	v.Check(err == nil && n >= 1 && n <= most, "limit", fmt.Sprintf("must be a whole number from 1 to %d", most))
+	return n
 }
 
 // nextCursor is the cursor after a full page, or "" after the last one.

@@ -155,11 +155,7 @@ func (s *server) listTimeline(c *fiber.Ctx) error {
 		f.IncludeSuperseded = b
 	}
 	page := cases.PageRequest{Cursor: c.Query("cursor")}
-	if raw := c.Query("limit"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		v.Check(err == nil && n >= 1 && n <= cases.MaxPageSize, "limit", "must be 1 to 500")
-		page.Limit = n
-	}
+	page.Limit = limitParam(c, &v, cases.MaxPageSize)
 	if err := v.Err(); err != nil {
 		return err
 	}

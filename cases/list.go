@@ -14,6 +14,9 @@ import (
 	"github.com/bevis-ir/bevis/internal/validate"
 )
 
+// MaxListLimit is the most cases one page of the list holds.
+const MaxListLimit = 200
+
 // ListQuery filters and orders the case list. Empty fields do not filter.
 type ListQuery struct {
 	Statuses   []Status
@@ -25,7 +28,7 @@ type ListQuery struct {
 	// default is "-created_at". Ties are broken by ID.
 	Sort   string
 	Cursor string // from the previous page's NextCursor
-	Limit  int    // 1 to 200; default 50
+	Limit  int    // 1 to MaxListLimit; default 50
 }
 
 // SortKeys are the keys the list can be ordered by.
@@ -144,7 +147,7 @@ func (q ListQuery) validate() (key string, desc bool, err error) {
 		v.Check(sv.Valid(), "severity", "must be 1 to 4")
 	}
 	v.Check(q.ClockState == "" || q.ClockState.Valid(), "clock_state", "must be pending, met or overdue")
-	v.Check(q.Limit >= 0 && q.Limit <= 200, "limit", "must be 1 to 200")
+	v.Check(q.Limit >= 0 && q.Limit <= MaxListLimit, "limit", fmt.Sprintf("must be 1 to %d", MaxListLimit))
 	key = q.Sort
 	if key == "" {
 		key = "-created_at"
