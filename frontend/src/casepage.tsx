@@ -99,6 +99,46 @@ interface MembersProps {
   onChanged: () => void;
 }
 
+interface MemberRowProps {
+  id: string;
+  name: string;
+  role: CaseRole;
+  canManage: boolean;
+  busy: boolean;
+  onRole: (role: CaseRole) => void;
+  onRemove: () => void;
+}
+
+/** One agency or person on the case: their role, which a lead may change or take away. */
+function MemberRow({ id, name, role, canManage, busy, onRole, onRemove }: MemberRowProps) {
+  return (
+    <li>
+      <span class="member-name">
+        <bdi>{name}</bdi>
+      </span>
+      {canManage ? (
+        <>
+          <label class="visually-hidden" for={id}>
+            Role of {name}
+          </label>
+          <select id={id} value={role} disabled={busy} onChange={(e) => onRole(e.currentTarget.value as CaseRole)}>
+            {CASE_ROLES.map((r) => (
+              <option key={r} value={r}>
+                {humanize(r)}
+              </option>
+            ))}
+          </select>
+          <button type="button" class="secondary danger" disabled={busy} onClick={onRemove}>
+            Remove<span class="visually-hidden"> {name}</span>
+          </button>
+        </>
+      ) : (
+        <span class="badge">{humanize(role)}</span>
+      )}
+    </li>
+  );
+}
+
 /** Members of the case; leads (who alone see exclusions) get the controls to change them. */
 export function MembersSection({ caseId, members, role, onChanged }: MembersProps) {
   const dir = useDirectory();
@@ -143,81 +183,31 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
       <h3>Agencies</h3>
       <ul class="members">
         {members.agencies.map((m) => (
-          <li key={m.agency_id}>
-            <span class="member-name"><bdi>{agencyName(dir, m.agency_id)}</bdi></span>
-            {canManage ? (
-              <>
-                <label class="visually-hidden" for={`agency-role-${m.agency_id}`}>
-                  Role of {agencyName(dir, m.agency_id)}
-                </label>
-                <select
-                  id={`agency-role-${m.agency_id}`}
-                  value={m.role}
-                  disabled={action.busy}
-                  onChange={(e) => {
-                    const role = e.currentTarget.value as CaseRole;
-                    void change(() => api.putAgencyMember(caseId, m.agency_id, role), 'Role changed.');
-                  }}
-                >
-                  {roleOptions.map((o) => (
-                    <option key={o.value} value={o.value}>
-                      {o.label}
-                    </option>
-                  ))}
-                </select>
-                <button
-                  type="button"
-                  class="secondary danger"
-                  disabled={action.busy}
-                  onClick={() => void change(() => api.deleteAgencyMember(caseId, m.agency_id), 'Agency removed.')}
-                >
-                  Remove<span class="visually-hidden"> {agencyName(dir, m.agency_id)}</span>
-                </button>
-              </>
-            ) : (
-              <span class="badge">{humanize(m.role)}</span>
-            )}
-          </li>
+          <MemberRow
+            key={m.agency_id}
+            id={`agency-role-${m.agency_id}`}
+            name={agencyName(dir, m.agency_id)}
+            role={m.role}
+            canManage={canManage}
+            busy={action.busy}
+            onRole={(r) => void change(() => api.putAgencyMember(caseId, m.agency_id, r), 'Role changed.')}
+            onRemove={() => void change(() => api.deleteAgencyMember(caseId, m.agency_id), 'Agency removed.')}
+          />
         ))}
       </ul>
       <h3>People</h3>
       <ul class="members">
         {members.users.map((m) => (
-          <li key={m.user_id}>
-            <span class="member-name"><bdi>{userName(dir, m.user_id)}</bdi></span>
-            {canManage ? (
-              <>
-                <label class="visually-hidden" for={`user-role-${m.user_id}`}>
-                  Role of {userName(dir, m.user_id)}
-                </label>
-                <select
-                  id={`user-role-${m.user_id}`}
-                  value={m.role}
-                  disabled={action.busy}
-                  onChange={(e) => {
-                    const role = e.currentTarget.value as CaseRole;
-                    void change(() => api.putUserMember(caseId, m.user_id, role), 'Role changed.');
-                  }}
-                >
-                  {roleOptions.map((o) => (
-                    <option key={o.value} value={o.value}>
-                      {o.label}
-                    </option>
-                  ))}
-                </select>
-                <button
-                  type="button"
-                  class="secondary danger"
-                  disabled={action.busy}
-                  onClick={() => void change(() => api.deleteUserMember(caseId, m.user_id), 'Person removed.')}
-                >
-                  Remove<span class="visually-hidden"> {userName(dir, m.user_id)}</span>
-                </button>
-              </>
-            ) : (
-              <span class="badge">{humanize(m.role)}</span>
-            )}
-          </li>
+          <MemberRow
+            key={m.user_id}
+            id={`user-role-${m.user_id}`}
+            name={userName(dir, m.user_id)}
+            role={m.role}
+            canManage={canManage}
+            busy={action.busy}
+            onRole={(r) => void change(() => api.putUserMember(caseId, m.user_id, r), 'Role changed.')}
+            onRemove={() => void change(() => api.deleteUserMember(caseId, m.user_id), 'Person removed.')}
+          />
         ))}
       </ul>
       {members.exclusions && members.exclusions.length > 0 && (
