@@ -214,6 +214,55 @@ func TestWriter_ConcurrentWritersMakeOneGaplessChain(t *testing.T) {
 	}
 }
 
+// A batch waits Linger after its first entry for others to join it, so
+// the first caller is released with the later ones; a batch that fills
+// commits without waiting out the linger.
+func TestWriter_BatchLingersForMoreEntriesUnlessFull(t *testing.T) {
+	d := testenv.SQLite(t)
+	ctx := context.Background()
+
+	w := NewWriter(d.DB, WriterOptions{Committers: 1, Linger: time.Minute, MaxBatch: 4})
+	defer w.Close()
+	released := make(chan int, 4)
+	go func() {
+		if err := w.Record(ctx, entry(0)); err != nil {
+			t.Error(err)
+		}
+		released <- 0
+	}()
+	time.Sleep(50 * time.Millisecond) // the batch has its first entry and lingers
+	select {
+	case <-released:
+		t.Fatal("the first entry committed alone, without lingering for others")
+	default:
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 1; i < 4; i++ {
+		wg.Go(func() {
+			if err := w.Record(ctx, entry(i)); err != nil {
+				t.Error(err)
+			}
+			released <- i
+		})
+	}
+	// The fourth entry fills the batch: all four commit long before the
+	// minute of linger is out.
+	wg.Wait()
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("a full batch waited %v to commit", took)
+	}
+	select {
+	case <-released:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first entry was not released with the batch that filled")
+	}
+	var n int64
+	if err := d.DB.Table("audit_entries").Count(&n).Error; err != nil || n != 4 {
+		t.Errorf("%d entries committed (%v), want 4", n, err)
+	}
+}
+
 func TestWriter_RefusesAfterCloseAndHonoursContext(t *testing.T) {
 	d := testenv.SQLite(t)
 	w := NewWriter(d.DB, WriterOptions{})

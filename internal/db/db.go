@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -34,6 +35,14 @@ const (
 // a lock upgrade.
 const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
 	"&_pragma=synchronous(FULL)&_txlock=immediate"
+
+// sqliteConns bounds SQLite's connections. SQLite runs a query on the
+// calling goroutine's CPU, so connections past a few per core only add
+// page caches to warm, goroutines competing for the CPU (the audit writer,
+// whose commits every audited read waits for, among them) and, past the
+// idle ones kept, connections opened and closed again with each burst. The
+// audit writer and sequencer each hold one for good.
+var sqliteConns = 2 + 4*runtime.GOMAXPROCS(0)
 
 // Open connects to the database named by rawURL and waits up to wait for it
 // to answer a ping, retrying with backoff while it is unreachable.
@@ -69,7 +78,8 @@ func Open(ctx context.Context, rawURL string, wait time.Duration, log *slog.Logg
 		sqlDB.SetMaxOpenConns(32)
 		sqlDB.SetMaxIdleConns(32)
 	} else {
-		sqlDB.SetMaxIdleConns(32) // opening is unbounded, as SQLite itself is
+		sqlDB.SetMaxOpenConns(sqliteConns)
+		sqlDB.SetMaxIdleConns(sqliteConns)
 	}
 	if err := retry.Until(ctx, wait, log, "database", func(ctx context.Context) error { return Ping(ctx, gdb) }); err != nil {
 		_ = sqlDB.Close()
