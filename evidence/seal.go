@@ -426,6 +426,10 @@ func (h SealHeader) chunkRange(plainSize, offset, length int64) (first, last int
 // bytes SealedRange named. plainSize must be the size recorded when the
 // object was sealed; a wrong one makes the read fail, never succeed.
 func (h SealHeader) OpenRange(r io.Reader, key DataKey, objectKey string, plainSize, offset, length int64) (io.Reader, error) {
+	return h.openRange(r, key, objectKey, plainSize, offset, length)
+}
+
+func (h SealHeader) openRange(r io.Reader, key DataKey, objectKey string, plainSize, offset, length int64) (*openReader, error) {
 	first, last, err := h.chunkRange(plainSize, offset, length)
 	if err != nil {
 		return nil, err
@@ -438,27 +442,37 @@ func (h SealHeader) OpenRange(r io.Reader, key DataKey, objectKey string, plainS
 		length = plainSize - offset
 	}
 	n := chunkCount(plainSize, h.ChunkSize)
+	// Chunks are read, authenticated and handed on several at a time: a
+	// few large reads of the store and writes to the client cost less
+	// than many small ones.
+	group := min(max(1, rangeReadSize/(h.ChunkSize+sealTagSize)), int(last-first+1)) //nolint:gosec // chunk count of a range held in memory
 	return &openReader{r: r, aead: aead, header: h.raw, chunk: h.ChunkSize,
 		counter: uint64(first), last: n - 1, stop: uint64(last), //nolint:gosec // not negative
 		finalLen: int(plainSize - (n-1)*int64(h.ChunkSize)), //nolint:gosec // at most one chunk
 		skip:     int(offset - first*int64(h.ChunkSize)),    //nolint:gosec // less than one chunk
 		left:     length,
-		cbuf:     make([]byte, h.ChunkSize+sealTagSize+1)}, nil
+		cbuf:     make([]byte, group*(h.ChunkSize+sealTagSize)),
+		pbuf:     make([]byte, 0, group*h.ChunkSize)}, nil
 }
 
-// openReader authenticates and decrypts chunks one at a time. Streaming
-// (last -1) it finds the last chunk by reading one byte ahead; reading a
-// range it knows every chunk's length from the plaintext size.
+// rangeReadSize is about how many sealed bytes a range read takes from the
+// store at a time (at least one chunk).
+const rangeReadSize = 1 << 20
+
+// openReader authenticates and decrypts chunks. Streaming (last -1) it
+// reads one chunk at a time and finds the last by reading one byte ahead;
+// reading a range it knows every chunk's length from the plaintext size,
+// and reads as many chunks at a time as cbuf holds.
 type openReader struct {
 	r        io.Reader
 	aead     cipher.AEAD
 	header   [SealHeaderSize]byte
 	chunk    int
 	counter  uint64 // number of the next chunk to read
-	cbuf     []byte // one sealed chunk and, streaming, one byte ahead
+	cbuf     []byte // sealed chunks: streaming one and one byte ahead, a range several
 	ahead    int    // bytes of the next chunk already in cbuf (0 or 1)
 	plain    []byte // decrypted bytes not yet returned
-	pbuf     []byte
+	pbuf     []byte // the plaintext of the chunks in cbuf
 	last     int64  // range: number of the object's last chunk; -1 streaming
 	stop     uint64 // range: number of the last chunk to read
 	finalLen int    // range: plaintext length of the object's last chunk
@@ -483,38 +497,88 @@ func (o *openReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// next reads, authenticates and decrypts the next chunk into o.plain.
-func (o *openReader) next() error {
-	var sealed []byte
-	var last bool
-	if o.last < 0 {
-		if o.ahead == 1 {
-			o.cbuf[0] = o.cbuf[len(o.cbuf)-1]
-		}
-		n, err := io.ReadFull(o.r, o.cbuf[o.ahead:])
-		n += o.ahead
-		switch {
-		case err == nil:
-			sealed, o.ahead = o.cbuf[:n-1], 1
-		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-			sealed, last, o.ahead = o.cbuf[:n], true, 0
-		default:
-			return fmt.Errorf("evidence: read sealed chunk: %w", err)
-		}
-	} else {
-		last = int64(o.counter) == o.last //nolint:gosec // chunk numbers fit
-		size := o.chunk + sealTagSize
-		if last {
-			size = o.finalLen + sealTagSize
-		}
-		sealed = o.cbuf[:size]
-		if _, err := io.ReadFull(o.r, sealed); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("%w: chunk %d incomplete", ErrSealTruncated, o.counter)
+// WriteTo writes the rest of the plaintext to w as it is authenticated,
+// each read's chunks in one Write, without copying them through a caller's
+// buffer (io.Copy uses it, as does the HTTP server sending a download).
+func (o *openReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if len(o.plain) > 0 {
+			n, err := w.Write(o.plain)
+			total += int64(n)
+			o.plain = o.plain[n:]
+			if err != nil {
+				return total, err
 			}
-			return fmt.Errorf("evidence: read sealed chunk: %w", err)
 		}
+		switch {
+		case o.err != nil:
+			return total, o.err
+		case o.done || o.left == 0:
+			return total, nil
+		}
+		o.err = o.next()
 	}
+}
+
+// next reads, authenticates and decrypts the next chunks into o.plain: one
+// streaming, as many as cbuf holds of a range.
+func (o *openReader) next() error {
+	if o.last < 0 {
+		sealed, last, err := o.readStreaming()
+		if err != nil {
+			return err
+		}
+		o.pbuf = o.pbuf[:0]
+		return o.open(sealed, last)
+	}
+	full := o.chunk + sealTagSize
+	group := min(uint64(len(o.cbuf)/full), o.stop-o.counter+1)
+	size := int(group) * full               //nolint:gosec // bounded by len(o.cbuf)
+	if int64(o.counter+group-1) == o.last { //nolint:gosec // chunk numbers fit
+		size -= o.chunk - o.finalLen
+	}
+	sealed := o.cbuf[:size]
+	if n, err := io.ReadFull(o.r, sealed); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("%w: chunk %d incomplete", ErrSealTruncated, o.counter+uint64(n/full)) //nolint:gosec // not negative
+		}
+		return fmt.Errorf("evidence: read sealed chunk: %w", err)
+	}
+	o.pbuf = o.pbuf[:0]
+	for len(sealed) > 0 {
+		n := min(full, len(sealed))
+		if err := o.open(sealed[:n], int64(o.counter) == o.last); err != nil { //nolint:gosec // chunk numbers fit
+			return err
+		}
+		sealed = sealed[n:]
+	}
+	return nil
+}
+
+// readStreaming reads the next chunk of a stream, and one byte past it to
+// tell whether it is the last.
+func (o *openReader) readStreaming() (sealed []byte, last bool, err error) {
+	if o.ahead == 1 {
+		o.cbuf[0] = o.cbuf[len(o.cbuf)-1]
+	}
+	n, err := io.ReadFull(o.r, o.cbuf[o.ahead:])
+	n += o.ahead
+	switch {
+	case err == nil:
+		o.ahead = 1
+		return o.cbuf[:n-1], false, nil
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		o.ahead = 0
+		return o.cbuf[:n], true, nil
+	default:
+		return nil, false, fmt.Errorf("evidence: read sealed chunk: %w", err)
+	}
+}
+
+// open authenticates and decrypts one sealed chunk, appends its plaintext
+// (less what lies outside the range) to pbuf and makes o.plain all of pbuf.
+func (o *openReader) open(sealed []byte, last bool) error {
 	if len(sealed) < sealTagSize {
 		if o.counter == 0 && len(sealed) == 0 {
 			return fmt.Errorf("%w: no chunk after the header", ErrSealTruncated)
@@ -525,10 +589,12 @@ func (o *openReader) next() error {
 		o.pbuf = make([]byte, 0, o.chunk)
 	}
 	var nonce [12]byte
-	plain, err := o.aead.Open(o.pbuf[:0], chunkNonce(&nonce, o.counter, last), sealed, o.header[:])
+	start := len(o.pbuf)
+	pbuf, err := o.aead.Open(o.pbuf, chunkNonce(&nonce, o.counter, last), sealed, o.header[:])
 	if err != nil {
 		return o.diagnose(sealed, last)
 	}
+	plain := pbuf[start:]
 	if last && len(plain) == 0 && o.counter > 0 {
 		// Only an empty object ends with an empty chunk; the writer never
 		// makes one otherwise, so this was not made by Bevis.
@@ -538,8 +604,8 @@ func (o *openReader) next() error {
 	if last || (o.last >= 0 && o.counter > o.stop) {
 		o.done = true
 	}
-	if o.skip > 0 {
-		plain = plain[min(o.skip, len(plain)):]
+	if o.skip > 0 { // the range starts inside this chunk
+		plain = plain[:copy(plain, plain[min(o.skip, len(plain)):])]
 		o.skip = 0
 	}
 	if o.left >= 0 && int64(len(plain)) > o.left {
@@ -548,7 +614,8 @@ func (o *openReader) next() error {
 	if o.left >= 0 {
 		o.left -= int64(len(plain))
 	}
-	o.plain = plain
+	o.pbuf = pbuf[:start+len(plain)]
+	o.plain = o.pbuf
 	return nil
 }
 
@@ -604,13 +671,19 @@ func OpenSealedObject(ctx context.Context, store blobReader, keys dataKeys, key,
 	if err != nil {
 		return nil, err
 	}
-	plain, err := h.OpenRange(body, dk, key, plainSize, offset, length)
+	plain, err := h.openRange(body, dk, key, plainSize, offset, length)
 	if err != nil {
 		_ = body.Close()
 		return nil, err
 	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{plain, body}, nil
+	return sealedObject{plain, body}, nil
 }
+
+// sealedObject is the plaintext of a stored object (which it reads and
+// writes on, see openReader.WriteTo) and the closer of the stored body.
+type sealedObject struct {
+	*openReader
+	body io.Closer
+}
+
+func (o sealedObject) Close() error { return o.body.Close() }

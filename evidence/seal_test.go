@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -160,6 +161,80 @@ func TestSeal_EveryRangeMatchesPlaintext(t *testing.T) {
 				t.Errorf("size %d range %+v: fetches %d sealed bytes for chunks %d..%d", size, r, sl, first, last)
 			}
 		}
+	}
+}
+
+// A range longer than one read of the store is read in several groups of
+// chunks; Read and WriteTo (which io.Copy and the download use) both give
+// exactly the range, wherever it starts and ends against the groups.
+func TestOpenRange_ReadsInGroupsThroughReadAndWriteTo(t *testing.T) {
+	key := testDataKey(t)
+	const chunk = MinSealChunkSize
+	group := rangeReadSize / (chunk + sealTagSize) // chunks per read
+	size := int64((2*group+3)*chunk + 7)
+	data := testBytes(int(size))
+	sealed := seal(t, key, testObject, data, chunk)
+	h, err := ParseSealHeader(sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := int64(group * chunk) // plaintext bytes per read
+	for _, r := range []struct{ off, length int64 }{
+		{0, -1}, {3, -1}, {g - 1, 2}, {g, g}, {g + 5, g + 9}, {g / 2, 2*g - 3}, {size - 1, -1}, {size - 8, 8}, {0, size + 100},
+	} {
+		end := size
+		if r.length != -1 {
+			end = min(size, r.off+r.length)
+		}
+		want := data[r.off:end]
+		so, sl, err := h.SealedRange(size, r.off, r.length)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, how := range []string{"Read", "WriteTo"} {
+			pr, err := h.OpenRange(bytes.NewReader(sealed[so:so+sl]), key, testObject, size, r.off, r.length)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			if how == "Read" {
+				_, err = io.Copy(&got, struct{ io.Reader }{pr})
+			} else {
+				_, err = pr.(io.WriterTo).WriteTo(&got)
+			}
+			if err != nil || !bytes.Equal(got.Bytes(), want) {
+				t.Fatalf("range %+v by %s: %d bytes, %v; want the %d bytes of the range", r, how, got.Len(), err, len(want))
+			}
+		}
+	}
+
+	// A chunk tampered with in the second group: WriteTo hands on the
+	// chunks before it, each authenticated, then fails; nothing of the
+	// tampered chunk or after it is written.
+	bad := bytes.Clone(sealed)
+	bad[SealHeaderSize+(group+2)*(chunk+sealTagSize)+1] ^= 0x01
+	pr, err := h.OpenRange(bytes.NewReader(bad[SealHeaderSize:]), key, testObject, size, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	authentic := int64((group + 2) * chunk)
+	if n, err := pr.(io.WriterTo).WriteTo(&got); !errors.Is(err, ErrSealTampered) || n != authentic || !bytes.Equal(got.Bytes(), data[:authentic]) {
+		t.Errorf("tampered chunk %d: wrote %d bytes, %v; want the %d before it and ErrSealTampered", group+2, n, err, authentic)
+	}
+	// Cut inside the third group (the last chunk, of 7 bytes and its tag,
+	// and part of the one before): the chunk cut short is named.
+	pr, err = h.OpenRange(bytes.NewReader(sealed[SealHeaderSize:len(sealed)-40]), key, testObject, size, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, pr); !errors.Is(err, ErrSealTruncated) || !strings.Contains(err.Error(), fmt.Sprintf("chunk %d ", 2*group+2)) {
+		t.Errorf("truncated: %v, want ErrSealTruncated at chunk %d", err, 2*group+2)
+	}
+	// A writer that fails stops the copy with its error.
+	pr, _ = h.OpenRange(bytes.NewReader(sealed[SealHeaderSize:]), key, testObject, size, 0, -1)
+	if n, err := pr.(io.WriterTo).WriteTo(&failingWriter{after: 1}); err == nil || n != g {
+		t.Errorf("WriteTo to a writer failing on its second write: %d bytes, %v; want one group and its error", n, err)
 	}
 }
 
