@@ -24,9 +24,14 @@ func (c *changes) inTx(ctx context.Context, db *gorm.DB, action, resourceType, r
 		if err := fn(tx); err != nil {
 			return err
 		}
-		if c.record == nil {
-			return nil
-		}
-		return c.record(ctx, tx, action, resourceType, resourceID, caseID)
+		return c.recordIn(ctx, tx, action, resourceType, resourceID, caseID)
 	})
+}
+
+// recordIn records a change made in the transaction tx, in it.
+func (c *changes) recordIn(ctx context.Context, tx *gorm.DB, action, resourceType, resourceID, caseID string) error {
+	if c.record == nil {
+		return nil
+	}
+	return c.record(ctx, tx, action, resourceType, resourceID, caseID)
 }

@@ -65,6 +65,7 @@ func ssoErr(code, format string, args ...any) error {
 
 // SSO signs people in through their agency's OpenID Connect provider.
 type SSO struct {
+	changes
 	db       *gorm.DB
 	sessions *Sessions
 	client   *http.Client
@@ -402,6 +403,9 @@ func (s *SSO) resolveUser(ctx context.Context, cfg ssoConfigRow, roles []ssoGrou
 			created, err := NewDirectory(tx).CreateUser(ctx, NewUser{AgencyID: cfg.AgencyID, Email: id.email,
 				Name: name, SystemRole: roleForGroups(id.groups, mapped)})
 			if err != nil {
+				return err
+			}
+			if err := s.recordIn(ctx, tx, "auth.sso.provision", "users", created.ID, ""); err != nil {
 				return err
 			}
 			if err := tx.Where("id = ?", created.ID).Take(&u).Error; err != nil {

@@ -203,7 +203,7 @@ func (s *SSO) SetConfig(ctx context.Context, agencyID string, in SSOSettings) (S
 	if _, err := NewDirectory(s.db).Agency(ctx, agencyID); err != nil {
 		return SSOConfig{}, err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.inTx(ctx, s.db, "agencies.sso.put", "agencies", agencyID, "", func(tx *gorm.DB) error {
 		old, _, err := loadSSOConfig(tx, agencyID)
 		exists := err == nil
 		if err != nil && !errors.Is(err, ErrNotFound) {

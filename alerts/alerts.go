@@ -27,6 +27,8 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/audit"
 )
 
 // ErrNotFound is an alert that does not exist.
@@ -227,7 +229,10 @@ func (s *Store) Acknowledge(ctx context.Context, id, userID string) (Alert, erro
 		if row.Status == string(StatusOpen) {
 			updates["status"] = string(StatusAcknowledged)
 		}
-		return tx.Model(&alertRow{}).Where("id = ?", id).Updates(updates).Error
+		if err := tx.Model(&alertRow{}).Where("id = ?", id).Updates(updates).Error; err != nil {
+			return err
+		}
+		return recordChange(ctx, tx, "alerts.acknowledge.post", id)
 	})
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Alert{}, ErrNotFound
@@ -244,15 +249,42 @@ func (s *Store) Acknowledge(ctx context.Context, id, userID string) (Alert, erro
 func (s *Store) Approve(ctx context.Context, id, userID string, period time.Duration) (Alert, error) {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	until := now.Add(period)
-	res := s.db.WithContext(ctx).Model(&alertRow{}).Where("id = ?", id).Updates(map[string]any{
-		"status": string(StatusApproved), "approved_by": userID, "approved_at": now, "approved_until": until})
-	if res.Error != nil {
-		return Alert{}, fmt.Errorf("alerts: approve: %w", res.Error)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&alertRow{}).Where("id = ?", id).Updates(map[string]any{
+			"status": string(StatusApproved), "approved_by": userID, "approved_at": now, "approved_until": until})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return recordChange(ctx, tx, "alerts.approve.post", id)
+	})
+	if errors.Is(err, ErrNotFound) {
+		return Alert{}, err
 	}
-	if res.RowsAffected == 0 {
-		return Alert{}, ErrNotFound
+	if err != nil {
+		return Alert{}, fmt.Errorf("alerts: approve: %w", err)
 	}
 	return s.Get(ctx, id)
+}
+
+// recordChange puts a change to alert id on the audit record of each of
+// its cases (which their leads read), in the transaction tx making it.
+func recordChange(ctx context.Context, tx *gorm.DB, action, id string) error {
+	var caseIDs []string
+	if err := tx.Model(&alertCaseRow{}).Where("alert_id = ?", id).Order("case_id").Pluck("case_id", &caseIDs).Error; err != nil {
+		return err
+	}
+	if len(caseIDs) == 0 {
+		caseIDs = []string{""}
+	}
+	for _, caseID := range caseIDs {
+		if err := audit.Change(ctx, tx, action, "alerts", id, caseID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // raise stores a, unless an alert of the same user, rule and scope already

@@ -129,23 +129,40 @@ func lastParam(c *fiber.Ctx) string {
 	return c.Params(names[len(names)-1])
 }
 
-// recordSignIn puts a refused sign-in on the record, with the account it
-// named when that account exists (never what was typed as the password).
+// recordSignIn puts a refused password sign-in on the record, with the
+// account it named when that account exists (never what was typed as the
+// password), and answers with err.
 func (s *server) recordSignIn(c *fiber.Ctx, email string, err error) error {
 	var limited *access.RateLimitedError
 	refused := errors.Is(err, access.ErrUnauthenticated) || errors.Is(err, access.ErrMFARequired) || errors.As(err, &limited)
 	if !refused {
 		return err // not a refusal: invalid input or a failure, answered as such
 	}
-	e := audit.Entry{Action: "auth.login", Outcome: audit.Failed, RequestID: requestID(c),
-		Actor: audit.Actor{ClientIP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent)}, ResourceType: "users"}
-	if u, uerr := s.Directory.UserByEmail(c.UserContext(), email); uerr == nil {
-		e.Actor.UserID, e.Actor.AgencyID, e.ResourceID = u.ID, u.AgencyID, u.ID
+	var u access.User
+	if found, uerr := s.Directory.UserByEmail(c.UserContext(), email); uerr == nil {
+		u = found
+	}
+	if rerr := s.recordAuth(c, audit.Failed, "password", u, ""); rerr != nil {
+		return rerr
+	}
+	return err
+}
+
+// recordAuth puts a sign-in on the record, before the answer to it leaves:
+// who (u, when known), how (password or sso), and for a refused single
+// sign-on its code. If the entry cannot be recorded the error to answer
+// with is a 503.
+func (s *server) recordAuth(c *fiber.Ctx, outcome audit.Outcome, method string, u access.User, code string) error {
+	e := audit.Entry{Action: "auth.login", Outcome: outcome, RequestID: requestID(c),
+		Actor:        audit.Actor{UserID: u.ID, AgencyID: u.AgencyID, ClientIP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent)},
+		ResourceType: "users", ResourceID: u.ID, Detail: map[string]string{"method": method}}
+	if code != "" {
+		e.Detail["code"] = code
 	}
 	if rerr := s.Audit.Record(c.UserContext(), e); rerr != nil {
-		s.Log.Error("refused sign-in not recorded", "err", rerr, "request_id", requestID(c))
+		s.Log.Error("sign-in not recorded; answer withheld", "err", rerr, "request_id", requestID(c), "outcome", string(outcome))
 		return errors.Join(newProblem(fiber.StatusServiceUnavailable, "audit_unavailable",
 			"The audit log cannot record this request now. Try again later."), rerr)
 	}
-	return err
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/audit"
 )
 
 const (
@@ -89,6 +90,9 @@ func (s *server) login(c *fiber.Ctx) error {
 	})
 	if err != nil {
 		return s.recordSignIn(c, in.Email, err)
+	}
+	if err := s.recordAuth(c, audit.Success, "password", g.User, ""); err != nil {
+		return err
 	}
 	return s.sendGrant(c, g)
 }

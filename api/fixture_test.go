@@ -78,9 +78,11 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 	sessions.RecordChangesWith(audit.Change)
 	directory := access.NewDirectory(d.DB)
 	directory.RecordChangesWith(audit.Change)
+	sso := access.NewSSO(d.DB, sessions)
+	sso.RecordChangesWith(audit.Change)
 	deps := Deps{
 		Config: testConfig(t), DB: d.DB, Evidence: fakePinger{}, Log: testenv.Logger(t), UI: testUI,
-		Directory: directory, Sessions: sessions, SSO: access.NewSSO(d.DB, sessions),
+		Directory: directory, Sessions: sessions, SSO: sso,
 		Authz: access.NewAuthorizer(d.DB), Membership: recordingMembership(d.DB), SigningKeys: keys,
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
 		Items: evidence.NewItems(d.DB, 24*time.Hour), Timeline: cases.NewTimeline(d.DB),

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/audit"
 )
 
 const (
@@ -139,6 +140,9 @@ func (s *server) ssoCallback(c *fiber.Ctx) error {
 	}
 	s.Log.Info("signed in by single sign-on", "request_id", requestID(c), "user_id", g.User.ID,
 		"agency_id", g.User.AgencyID, "session_id", g.SessionID)
+	if err := s.recordAuth(c, audit.Success, "sso", g.User, ""); err != nil {
+		return s.ssoFailed(c, err)
+	}
 	s.setRefreshCookie(c, g)
 	return c.Redirect("/", fiber.StatusFound)
 }
@@ -153,6 +157,9 @@ func (s *server) ssoFailed(c *fiber.Ctx, err error) error {
 		s.Log.Warn("single sign-on refused", "request_id", requestID(c), "code", code, "reason", err.Error())
 	} else {
 		s.Log.Error("single sign-on failed", "request_id", requestID(c), "err", err.Error())
+	}
+	if rerr := s.recordAuth(c, audit.Failed, "sso", access.User{}, code); rerr != nil {
+		code = "internal"
 	}
 	return c.Redirect("/?sso_error="+url.QueryEscape(code), fiber.StatusFound)
 }

@@ -201,6 +201,21 @@ func TestSSO_BrowserSignsInThroughTheAgencysProvider(t *testing.T) {
 			if resp.StatusCode != http.StatusUnauthorized {
 				t.Errorf("a provisioned user signed in without a password: %d", resp.StatusCode)
 			}
+
+			// On the record: the three sign-ins, and nina's provisioning
+			// in the transaction that made her.
+			var sso []string
+			for _, e := range w.entries(t, "auth.login") {
+				if e.Detail == `{"method":"sso"}` && e.Outcome == "success" {
+					sso = append(sso, e.UserID)
+				}
+			}
+			if len(sso) != 3 || sso[0] != w.user["spare"].ID || sso[1] != w.user["spare"].ID || sso[2] != me.User.ID {
+				t.Errorf("single sign-ons on the record: %v", sso)
+			}
+			if p := w.entries(t, "auth.sso.provision"); len(p) != 1 || p[0].ResourceID != me.User.ID || p[0].Outcome != "success" {
+				t.Errorf("provisioning on the record: %+v", p)
+			}
 		})
 	}
 }
@@ -284,6 +299,19 @@ func TestSSO_BrowserIsRefused(t *testing.T) {
 			var n int64
 			if err := d.DB.Table("users").Where("email = ?", "unverified@bevis.test").Count(&n).Error; err != nil || n != 0 {
 				t.Errorf("an unverified address was provisioned (%d, %v)", n, err)
+			}
+			// Each refusal is on the record with its code.
+			refusals := map[string]int{}
+			for _, e := range w.entries(t, "auth.login") {
+				if e.Outcome == "failed" {
+					refusals[e.Detail]++
+				}
+			}
+			for code, n := range map[string]int{access.SSOInvalidState: 5, access.SSOProviderError: 1, access.SSOTokenInvalid: 2,
+				access.SSOAccountRefused: 3, access.SSOEmailUnverified: 1, "unavailable": 1} {
+				if got := refusals[`{"code":"`+code+`","method":"sso"}`]; got != n {
+					t.Errorf("%d refusals %s on the record, want %d (all: %v)", got, code, n, refusals)
+				}
 			}
 			log := w.log.String()
 			if !strings.Contains(log, `"msg":"single sign-on refused"`) || !strings.Contains(log, "nonce does not match") {

@@ -189,6 +189,8 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 	directory.RecordChangesWith(audit.Change)
 	membership := access.NewMembership(gdb)
 	membership.RecordChangesWith(audit.Change)
+	sso := access.NewSSO(gdb, sessions)
+	sso.RecordChangesWith(audit.Change)
 	rules, err := loadClockRules(cfg)
 	if err != nil {
 		return api.Deps{}, err
@@ -197,7 +199,7 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 		Config: cfg, DB: gdb, Log: log,
 		Directory:   directory,
 		Sessions:    sessions,
-		SSO:         access.NewSSO(gdb, sessions),
+		SSO:         sso,
 		Authz:       authz,
 		Membership:  membership,
 		SigningKeys: keys,
