@@ -294,6 +294,9 @@ func (u *Uploads) Write(ctx context.Context, id string, offset int64, body io.Re
 		w.checkpoints = false // the request is kept only once its checksum is known to match
 	}
 	final, readErr := w.take(ctx, body)
+	if err := w.awaitPart(ctx); err != nil && w.storeErr == nil {
+		readErr = errors.Join(readErr, err) // the checkpoint of the stored part was not saved
+	}
 	if readErr == nil && check != nil && !bytes.Equal(check.Sum(nil), sum.Sum) {
 		u.release(w.row)
 		return Result{}, ErrChecksum
@@ -315,7 +318,12 @@ func (u *Uploads) Write(ctx context.Context, id string, offset int64, body io.Re
 		u.release(w.row)
 		return Result{}, err
 	}
-	if err := w.save(keep, true); err != nil {
+	cp, err := w.state()
+	if err != nil {
+		u.release(w.row)
+		return Result{}, err
+	}
+	if err := w.save(keep, cp, true); err != nil {
 		return Result{}, err
 	}
 	return Result{Upload: w.row.upload()}, readErr
@@ -358,17 +366,35 @@ func (u *Uploads) release(row uploadRow) {
 }
 
 // writer is one request's pipeline: hashing and sealing the plaintext,
-// cutting the sealed stream into parts.
+// cutting the sealed stream into parts. One part at a time is stored in the
+// background while the request goes on filling the next, so receiving and
+// storing overlap.
 type writer struct {
 	u           *Uploads
 	row         uploadRow
 	key         DataKey
 	hasher      *MultiHasher
 	sealer      *SealWriter
-	buf         bytes.Buffer // sealed bytes not yet in a part
-	parts       []Part
+	buf         bytes.Buffer    // sealed bytes not yet in a part
+	parts       []Part          // the parts stored
+	partBuf     []byte          // the bytes of the part being stored
+	storing     chan partStored // the part being stored; nil when none
+	after       *checkpoint     // the state to keep once that part is stored
 	checkpoints bool
 	storeErr    error
+}
+
+type partStored struct {
+	part Part
+	err  error
+}
+
+// checkpoint is an upload's state at a part boundary: what a request that
+// resumes it needs, with the parts stored up to there.
+type checkpoint struct {
+	received             int64
+	tail                 []byte // sealed bytes after the last part
+	hashState, sealState []byte
 }
 
 func (u *Uploads) resume(ctx context.Context, row uploadRow) (*writer, error) {
@@ -458,20 +484,23 @@ func (w *writer) feed(ctx context.Context, p []byte) error {
 	if w.buf.Len() < w.u.limits.PartSize || w.row.Received == w.row.Length {
 		return w.renewLease(ctx)
 	}
-	if err := w.putPart(ctx, w.u.limits.PartSize); err != nil {
+	if err := w.startPart(ctx, w.u.limits.PartSize); err != nil {
 		return err
 	}
 	if !w.checkpoints {
 		return w.renewLease(ctx)
 	}
-	// Keep the state after each part: suspend the sealer (which flushes
-	// the chunk it holds back) and resume it at once.
+	// Keep the state at each part boundary, once the part is stored:
+	// suspend the sealer (which flushes the chunk it holds back) and
+	// resume it at once.
 	if err := w.suspend(ctx); err != nil {
 		return err
 	}
-	if err := w.save(ctx, false); err != nil {
+	cp, err := w.state()
+	if err != nil {
 		return err
 	}
+	w.after = &cp
 	sealer, err := ResumeSealWriter(&w.buf, w.key, w.row.ObjectKey, w.row.SealState)
 	if err != nil {
 		return err
@@ -480,20 +509,46 @@ func (w *writer) feed(ctx context.Context, p []byte) error {
 	return nil
 }
 
-// putPart stores the first n buffered sealed bytes as the next part.
-func (w *writer) putPart(ctx context.Context, n int) error {
-	data := w.buf.Next(n)
-	part, err := w.u.store.PutPart(ctx, w.row.ObjectKey, w.row.StoreUpload, len(w.parts)+1, bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		w.storeErr = err
+// startPart starts storing the first n buffered sealed bytes as the next
+// part, once the part before it is stored.
+func (w *writer) startPart(ctx context.Context, n int) error {
+	if err := w.awaitPart(ctx); err != nil {
 		return err
 	}
-	w.parts = append(w.parts, part)
+	w.partBuf = append(w.partBuf[:0], w.buf.Next(n)...)
 	// Keep the buffer from growing: move what is left to its start.
 	rest := append([]byte(nil), w.buf.Bytes()...)
 	w.buf.Reset()
 	w.buf.Write(rest)
+	store, key, upload, number, data := w.u.store, w.row.ObjectKey, w.row.StoreUpload, len(w.parts)+1, w.partBuf
+	stored := make(chan partStored, 1)
+	go func() {
+		part, err := store.PutPart(ctx, key, upload, number, bytes.NewReader(data), int64(len(data)))
+		stored <- partStored{part, err}
+	}()
+	w.storing = stored
 	return nil
+}
+
+// awaitPart waits for the part being stored, if any, and then keeps the
+// state of the boundary after it.
+func (w *writer) awaitPart(ctx context.Context) error {
+	if w.storing == nil {
+		return nil
+	}
+	r := <-w.storing
+	w.storing = nil
+	cp := w.after
+	w.after = nil
+	if r.err != nil {
+		w.storeErr = r.err
+		return r.err
+	}
+	w.parts = append(w.parts, r.part)
+	if cp == nil {
+		return nil
+	}
+	return w.save(ctx, *cp, false)
 }
 
 // suspend stops the sealer at the chunk boundary of what it was fed and
@@ -505,17 +560,27 @@ func (w *writer) suspend(ctx context.Context) error {
 	}
 	w.row.SealState = state
 	if w.buf.Len() >= MinPartSize {
-		return w.putPart(ctx, w.buf.Len())
+		if err := w.startPart(ctx, w.buf.Len()); err != nil {
+			return err
+		}
+		return w.awaitPart(ctx)
 	}
 	return nil
 }
 
-// save writes the upload's state; done also gives the lease back.
-func (w *writer) save(ctx context.Context, done bool) error {
+// state is the upload's state now, at a chunk boundary (after suspend).
+func (w *writer) state() (checkpoint, error) {
 	hashState, err := w.hasher.MarshalBinary()
 	if err != nil {
-		return err
+		return checkpoint{}, err
 	}
+	return checkpoint{received: w.row.Received, tail: bytes.Clone(w.buf.Bytes()), hashState: hashState,
+		sealState: w.row.SealState}, nil
+}
+
+// save writes the upload's state at cp, with the parts stored so far;
+// done also gives the lease back.
+func (w *writer) save(ctx context.Context, cp checkpoint, done bool) error {
 	parts, err := json.Marshal(w.parts)
 	if err != nil {
 		return err
@@ -526,8 +591,8 @@ func (w *writer) save(ctx context.Context, done bool) error {
 		lease = nil
 	}
 	res := w.u.db.WithContext(ctx).Model(&uploadRow{}).Where("id = ? AND version = ?", w.row.ID, w.row.Version).
-		Updates(map[string]any{"received": w.row.Received, "parts": string(parts), "tail": w.buf.Bytes(),
-			"hash_state": hashState, "seal_state": w.row.SealState, "lease_until": lease, "version": w.row.Version + 1})
+		Updates(map[string]any{"received": cp.received, "parts": string(parts), "tail": cp.tail,
+			"hash_state": cp.hashState, "seal_state": cp.sealState, "lease_until": lease, "version": w.row.Version + 1})
 	if res.Error != nil {
 		return fmt.Errorf("evidence: save upload: %w", res.Error)
 	}
@@ -566,7 +631,11 @@ func (u *Uploads) finish(ctx context.Context, w *writer) (Result, error) {
 		return Result{}, err
 	}
 	if w.buf.Len() > 0 || len(w.parts) == 0 {
-		if err := w.putPart(ctx, w.buf.Len()); err != nil {
+		err := w.startPart(ctx, w.buf.Len())
+		if err == nil {
+			err = w.awaitPart(ctx)
+		}
+		if err != nil {
 			u.release(w.row)
 			return Result{}, err
 		}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -377,5 +378,112 @@ func TestUpload_LeaseLastsAsConfigured(t *testing.T) {
 	retry.now = func() time.Time { return start.Add(2*time.Minute + time.Second) }
 	if res, err := retry.Write(ctx, up.ID, 0, bytes.NewReader(data), nil); err != nil || res.Item == nil {
 		t.Errorf("past the configured lease: %v", err)
+	}
+}
+
+// gatedStore holds each PutPart until the test lets it go, and can fail a
+// part as an outage would.
+type gatedStore struct {
+	BlobStore
+	started chan int      // the number of each part begun
+	release chan struct{} // one receive lets one part be stored
+	fail    int           // this part number fails
+}
+
+var errStoreDown = errors.New("store down")
+
+func (g *gatedStore) PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64) (Part, error) {
+	g.started <- n
+	<-g.release
+	if n == g.fail {
+		return Part{}, errStoreDown
+	}
+	return g.BlobStore.PutPart(ctx, key, uploadID, n, r, size)
+}
+
+// countingReader counts what was read from it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// A part is stored while the request reads on into the next, and the state
+// kept after a part waits for it to be stored: when the part in flight
+// fails, the upload resumes from the boundary before it and completes with
+// the right hashes.
+func TestUpload_StoresAPartWhileReadingTheNext(t *testing.T) {
+	d := testenv.SQLite(t)
+	gate := &gatedStore{BlobStore: newTestFSStore(t), started: make(chan int, 8), release: make(chan struct{}), fail: 2}
+	e := newUploadEnv(t, gate, d)
+	data := randomBytes(t, 3*MinPartSize+777)
+	it := e.item(t, Hashes{})
+	up, err := e.uploads.Create(t.Context(), e.a1, it, int64(len(data)), "image.dd")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	body := &countingReader{r: bytes.NewReader(data)}
+	type written struct {
+		res Result
+		err error
+	}
+	done := make(chan written, 1)
+	go func() {
+		res, err := e.uploads.Write(context.Background(), up.ID, 0, body, nil)
+		done <- written{res, err}
+	}()
+	if n := <-gate.started; n != 1 {
+		t.Fatalf("first part stored is %d", n)
+	}
+	// Part 1 is held; the request goes on reading until part 2 is full.
+	deadline := time.Now().Add(30 * time.Second)
+	for body.n.Load() < 2*MinPartSize && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := body.n.Load(); got < 2*MinPartSize {
+		t.Fatalf("read %d bytes while part 1 was being stored, want the next part's too", got)
+	}
+	select {
+	case n := <-gate.started:
+		t.Fatalf("part %d began before part 1 was stored", n)
+	default:
+	}
+	gate.release <- struct{}{} // part 1 is stored
+	if n := <-gate.started; n != 2 {
+		t.Fatalf("second part stored is %d", n)
+	}
+	gate.release <- struct{}{} // part 2 fails
+	w := <-done
+	if !errors.Is(w.err, errStoreDown) {
+		t.Fatalf("Write with part 2 failing: %+v, %v; want the store's error", w.res, w.err)
+	}
+	cur, err := e.uploads.Get(t.Context(), up.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.Received == 0 || cur.Received > MinPartSize+int64(DefaultSealChunkSize) {
+		t.Fatalf("kept %d bytes received, want the boundary after part 1 (about %d)", cur.Received, MinPartSize)
+	}
+
+	// The store is back: the rest goes on from where the state was kept.
+	gate.fail = 0
+	go func() {
+		for range gate.started {
+			gate.release <- struct{}{}
+		}
+	}()
+	res, err := e.uploads.Write(t.Context(), up.ID, cur.Received, bytes.NewReader(data[cur.Received:]), nil)
+	close(gate.started)
+	if err != nil || res.Item == nil || res.Item.Computed.SHA256 != sums(data).SHA256 || res.Item.Computed.MD5 != sums(data).MD5 {
+		t.Fatalf("resumed: %+v, %v; want %+v", res, err, sums(data))
+	}
+	if !bytes.Equal(e.readAll(t, *res.Item, 0, -1), data) {
+		t.Error("content does not read back")
 	}
 }
