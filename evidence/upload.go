@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -294,7 +295,7 @@ func (u *Uploads) Write(ctx context.Context, id string, offset int64, body io.Re
 		w.checkpoints = false // the request is kept only once its checksum is known to match
 	}
 	final, readErr := w.take(ctx, body)
-	if err := w.awaitPart(ctx); err != nil && w.storeErr == nil {
+	if err := w.awaitPart(); err != nil && w.storeErr == nil {
 		readErr = errors.Join(readErr, err) // the checkpoint of the stored part was not saved
 	}
 	if readErr == nil && check != nil && !bytes.Equal(check.Sum(nil), sum.Sum) {
@@ -314,7 +315,11 @@ func (u *Uploads) Write(ctx context.Context, id string, offset int64, body io.Re
 	if final {
 		return u.finish(keep, w)
 	}
-	if err := w.suspend(keep); err != nil {
+	err = w.suspend()
+	if err == nil && w.buf.Len() >= MinPartSize {
+		err = w.putPart(keep, w.buf.Len())
+	}
+	if err != nil {
 		u.release(w.row)
 		return Result{}, err
 	}
@@ -376,18 +381,18 @@ type writer struct {
 	hasher      *MultiHasher
 	sealer      *SealWriter
 	buf         bytes.Buffer    // sealed bytes not yet in a part
-	parts       []Part          // the parts stored
 	partBuf     []byte          // the bytes of the part being stored
 	storing     chan partStored // the part being stored; nil when none
-	after       *checkpoint     // the state to keep once that part is stored
 	checkpoints bool
 	storeErr    error
+
+	mu    sync.Mutex // over the upload's row (and row.Version) and parts, which the storing part updates
+	parts []Part     // the parts stored
 }
 
-type partStored struct {
-	part Part
-	err  error
-}
+// partStored is how storing a part ended: the store's error, or that of
+// keeping the state after it.
+type partStored struct{ storeErr, err error }
 
 // checkpoint is an upload's state at a part boundary: what a request that
 // resumes it needs, with the parts stored up to there.
@@ -484,23 +489,24 @@ func (w *writer) feed(ctx context.Context, p []byte) error {
 	if w.buf.Len() < w.u.limits.PartSize || w.row.Received == w.row.Length {
 		return w.renewLease(ctx)
 	}
-	if err := w.startPart(ctx, w.u.limits.PartSize); err != nil {
+	if err := w.cutPart(ctx, w.u.limits.PartSize); err != nil {
 		return err
 	}
 	if !w.checkpoints {
+		w.storePart(ctx, nil)
 		return w.renewLease(ctx)
 	}
-	// Keep the state at each part boundary, once the part is stored:
-	// suspend the sealer (which flushes the chunk it holds back) and
-	// resume it at once.
-	if err := w.suspend(ctx); err != nil {
+	// Keep the state at each part boundary once the part is stored:
+	// suspend the sealer (which flushes the chunk it holds back), take the
+	// state, and resume it at once.
+	if err := w.suspend(); err != nil {
 		return err
 	}
 	cp, err := w.state()
 	if err != nil {
 		return err
 	}
-	w.after = &cp
+	w.storePart(ctx, &cp)
 	sealer, err := ResumeSealWriter(&w.buf, w.key, w.row.ObjectKey, w.row.SealState)
 	if err != nil {
 		return err
@@ -509,10 +515,10 @@ func (w *writer) feed(ctx context.Context, p []byte) error {
 	return nil
 }
 
-// startPart starts storing the first n buffered sealed bytes as the next
-// part, once the part before it is stored.
-func (w *writer) startPart(ctx context.Context, n int) error {
-	if err := w.awaitPart(ctx); err != nil {
+// cutPart moves the first n buffered sealed bytes into partBuf, once the
+// part before is stored.
+func (w *writer) cutPart(ctx context.Context, n int) error {
+	if err := w.awaitPart(); err != nil {
 		return err
 	}
 	w.partBuf = append(w.partBuf[:0], w.buf.Next(n)...)
@@ -520,51 +526,64 @@ func (w *writer) startPart(ctx context.Context, n int) error {
 	rest := append([]byte(nil), w.buf.Bytes()...)
 	w.buf.Reset()
 	w.buf.Write(rest)
+	return nil
+}
+
+// storePart stores partBuf as the next part in the background, then adds
+// it to the parts and keeps the state cp (when given) of the boundary
+// after it.
+func (w *writer) storePart(ctx context.Context, cp *checkpoint) {
 	store, key, upload, number, data := w.u.store, w.row.ObjectKey, w.row.StoreUpload, len(w.parts)+1, w.partBuf
 	stored := make(chan partStored, 1)
 	go func() {
 		part, err := store.PutPart(ctx, key, upload, number, bytes.NewReader(data), int64(len(data)))
-		stored <- partStored{part, err}
+		if err != nil {
+			stored <- partStored{storeErr: err}
+			return
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.parts = append(w.parts, part)
+		if cp != nil {
+			err = w.saveLocked(ctx, *cp, false)
+		}
+		stored <- partStored{err: err}
 	}()
 	w.storing = stored
-	return nil
 }
 
-// awaitPart waits for the part being stored, if any, and then keeps the
-// state of the boundary after it.
-func (w *writer) awaitPart(ctx context.Context) error {
+// awaitPart waits until the part being stored, if any, is stored and the
+// state after it kept.
+func (w *writer) awaitPart() error {
 	if w.storing == nil {
 		return nil
 	}
 	r := <-w.storing
 	w.storing = nil
-	cp := w.after
-	w.after = nil
-	if r.err != nil {
-		w.storeErr = r.err
-		return r.err
+	if r.storeErr != nil {
+		w.storeErr = r.storeErr
+		return r.storeErr
 	}
-	w.parts = append(w.parts, r.part)
-	if cp == nil {
-		return nil
-	}
-	return w.save(ctx, *cp, false)
+	return r.err
 }
 
-// suspend stops the sealer at the chunk boundary of what it was fed and
-// stores what is buffered as a part when it is big enough to be one.
-func (w *writer) suspend(ctx context.Context) error {
+// putPart stores the first n buffered sealed bytes as the next part, and
+// waits for it.
+func (w *writer) putPart(ctx context.Context, n int) error {
+	if err := w.cutPart(ctx, n); err != nil {
+		return err
+	}
+	w.storePart(ctx, nil)
+	return w.awaitPart()
+}
+
+// suspend stops the sealer at the chunk boundary of what it was fed.
+func (w *writer) suspend() error {
 	state, err := w.sealer.Suspend()
 	if err != nil {
 		return err
 	}
 	w.row.SealState = state
-	if w.buf.Len() >= MinPartSize {
-		if err := w.startPart(ctx, w.buf.Len()); err != nil {
-			return err
-		}
-		return w.awaitPart(ctx)
-	}
 	return nil
 }
 
@@ -581,6 +600,12 @@ func (w *writer) state() (checkpoint, error) {
 // save writes the upload's state at cp, with the parts stored so far;
 // done also gives the lease back.
 func (w *writer) save(ctx context.Context, cp checkpoint, done bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.saveLocked(ctx, cp, done)
+}
+
+func (w *writer) saveLocked(ctx context.Context, cp checkpoint, done bool) error {
 	parts, err := json.Marshal(w.parts)
 	if err != nil {
 		return err
@@ -606,6 +631,8 @@ func (w *writer) save(ctx context.Context, cp checkpoint, done bool) error {
 
 // renewLease extends this request's hold on the upload when it runs low.
 func (w *writer) renewLease(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.row.LeaseUntil != nil && w.row.LeaseUntil.Sub(w.u.now()) > w.u.limits.Lease/2 {
 		return nil
 	}
@@ -631,11 +658,7 @@ func (u *Uploads) finish(ctx context.Context, w *writer) (Result, error) {
 		return Result{}, err
 	}
 	if w.buf.Len() > 0 || len(w.parts) == 0 {
-		err := w.startPart(ctx, w.buf.Len())
-		if err == nil {
-			err = w.awaitPart(ctx)
-		}
-		if err != nil {
+		if err := w.putPart(ctx, w.buf.Len()); err != nil {
 			u.release(w.row)
 			return Result{}, err
 		}
