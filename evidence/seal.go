@@ -533,9 +533,9 @@ func (o *openReader) next() error {
 		return o.open(sealed, last)
 	}
 	full := o.chunk + sealTagSize
-	group := min(uint64(len(o.cbuf)/full), o.stop-o.counter+1)
-	size := int(group) * full               //nolint:gosec // bounded by len(o.cbuf)
-	if int64(o.counter+group-1) == o.last { //nolint:gosec // chunk numbers fit
+	group := min(uint64(len(o.cbuf)/full), o.stop-o.counter+1) //nolint:gosec // a length is not negative
+	size := int(group) * full                                  //nolint:gosec // bounded by len(o.cbuf)
+	if int64(o.counter+group-1) == o.last {                    //nolint:gosec // chunk numbers fit
 		size -= o.chunk - o.finalLen
 	}
 	sealed := o.cbuf[:size]
