@@ -489,7 +489,7 @@ func (w *writer) feed(ctx context.Context, p []byte) error {
 	if w.buf.Len() < w.u.limits.PartSize || w.row.Received == w.row.Length {
 		return w.renewLease(ctx)
 	}
-	if err := w.cutPart(ctx, w.u.limits.PartSize); err != nil {
+	if err := w.cutPart(w.u.limits.PartSize); err != nil {
 		return err
 	}
 	if !w.checkpoints {
@@ -517,7 +517,7 @@ func (w *writer) feed(ctx context.Context, p []byte) error {
 
 // cutPart moves the first n buffered sealed bytes into partBuf, once the
 // part before is stored.
-func (w *writer) cutPart(ctx context.Context, n int) error {
+func (w *writer) cutPart(n int) error {
 	if err := w.awaitPart(); err != nil {
 		return err
 	}
@@ -570,7 +570,7 @@ func (w *writer) awaitPart() error {
 // putPart stores the first n buffered sealed bytes as the next part, and
 // waits for it.
 func (w *writer) putPart(ctx context.Context, n int) error {
-	if err := w.cutPart(ctx, n); err != nil {
+	if err := w.cutPart(n); err != nil {
 		return err
 	}
 	w.storePart(ctx, nil)
