@@ -31,14 +31,11 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	gdb, err := db.Open(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log)
+	gdb, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(gdb)
-	if _, err := db.Migrate(ctx, gdb, log); err != nil {
-		return err
-	}
 	return actions[args[0]](ctx, gdb, f, stdout)
 }
 

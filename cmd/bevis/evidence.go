@@ -74,14 +74,11 @@ func verifyEvidence(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
-	gdb, err := db.Open(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log)
+	gdb, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(gdb)
-	if _, err := db.Migrate(ctx, gdb, log); err != nil {
-		return err
-	}
 	store, err := openEvidenceStore(ctx, cfg, log)
 	if err != nil {
 		return err

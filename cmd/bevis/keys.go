@@ -122,14 +122,11 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
-	gdb, err := db.Open(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log)
+	gdb, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(gdb)
-	if _, err := db.Migrate(ctx, gdb, log); err != nil {
-		return err
-	}
 	keyring := evidence.NewKeyring(gdb, master)
 	n, err := keyring.RewrapAll(ctx)
 	if err != nil {

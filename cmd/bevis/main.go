@@ -7,12 +7,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
+	"gorm.io/gorm"
+
 	"github.com/bevis-ir/bevis/internal/config"
+	"github.com/bevis-ir/bevis/internal/db"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -106,4 +110,18 @@ func loadConfig(name string, args []string, getenv func(string) string, stdout i
 		return cfg, false, nil
 	}
 	return cfg, err == nil, err
+}
+
+// openMigrated opens the configured database and brings its schema up to
+// date, for a command that works on it; the caller closes it.
+func openMigrated(ctx context.Context, cfg config.Config, log *slog.Logger) (*gorm.DB, error) {
+	gdb, err := db.Open(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx, gdb, log); err != nil {
+		_ = db.Close(gdb)
+		return nil, err
+	}
+	return gdb, nil
 }
