@@ -159,6 +159,25 @@ export function CustodyStepForm({
   const agencyIds = [...new Set([...(members?.agencies ?? []).map((a) => a.agency_id), ...dir.agencies.keys()])].filter(
     (a) => a !== '' && a !== custodianAgency,
   );
+
+  /** The fields chosen from a list, with their choices; the rest are typed. */
+  const choicesFor = (name: string): { value: string; label: string }[] | undefined => {
+    switch (name) {
+      case 'counterparty_agency_id':
+        return [{ value: '', label: 'Choose…' }, ...agencyIds.map((a) => ({ value: a, label: agencyName(dir, a) }))];
+      case 'counterparty_user_id': {
+        const people = (members?.users ?? []).filter((u) => !f.counterparty_agency_id || u.agency_id === f.counterparty_agency_id);
+        return [{ value: '', label: 'Anyone of the agency' }, ...people.map((u) => ({ value: u.user_id, label: userName(dir, u.user_id) }))];
+      }
+      case 'supersedes':
+        return [
+          { value: '', label: 'Choose…' },
+          ...events.filter((e) => e.type !== 'correction').map((e) => ({ value: e.id, label: `#${e.seq} ${humanize(e.type)}` })),
+        ];
+    }
+    return undefined;
+  };
+
   return (
     <form onSubmit={submit} aria-busy={busy} class="form-grid custody-step">
       <ErrorAlert error={problem} />
@@ -176,7 +195,8 @@ export function CustodyStepForm({
         const required = spec.endsWith('*');
         const id = `custody-${name.replace('.', '-')}`;
         const label = FIELD_LABELS[name] ?? humanize(name);
-        if (name === 'counterparty_agency_id') {
+        const choices = choicesFor(name);
+        if (choices) {
           return (
             <Select
               key={name}
@@ -185,39 +205,7 @@ export function CustodyStepForm({
               label={label}
               value={f[name] ?? ''}
               onChange={set(name)}
-              options={[{ value: '', label: 'Choose…' }, ...agencyIds.map((a) => ({ value: a, label: agencyName(dir, a) }))]}
-              problem={problem}
-            />
-          );
-        }
-        if (name === 'counterparty_user_id') {
-          const people = (members?.users ?? []).filter((u) => !f.counterparty_agency_id || u.agency_id === f.counterparty_agency_id);
-          return (
-            <Select
-              key={name}
-              id={id}
-              field={name}
-              label={label}
-              value={f[name] ?? ''}
-              onChange={set(name)}
-              options={[{ value: '', label: 'Anyone of the agency' }, ...people.map((u) => ({ value: u.user_id, label: userName(dir, u.user_id) }))]}
-              problem={problem}
-            />
-          );
-        }
-        if (name === 'supersedes') {
-          return (
-            <Select
-              key={name}
-              id={id}
-              field={name}
-              label={label}
-              value={f[name] ?? ''}
-              onChange={set(name)}
-              options={[
-                { value: '', label: 'Choose…' },
-                ...events.filter((e) => e.type !== 'correction').map((e) => ({ value: e.id, label: `#${e.seq} ${humanize(e.type)}` })),
-              ]}
+              options={choices}
               problem={problem}
             />
           );
