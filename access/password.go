@@ -11,6 +11,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"testing"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -110,10 +111,32 @@ type passwordParams struct {
 	threads   uint8
 }
 
-var currentPasswordParams = passwordParams{
+// productionPasswordParams are what HashPassword uses outside tests.
+var productionPasswordParams = passwordParams{
 	memoryKiB: passwordMemoryKiB,
 	time:      passwordTime,
 	threads:   passwordThreads,
+}
+
+// currentPasswordParams are what HashPassword uses now and what NeedsRehash
+// compares with: productionPasswordParams, except in a test binary that
+// asked for cheap hashing.
+var currentPasswordParams = productionPasswordParams
+
+// cheapPasswordParams are argon2id's smallest parameters: 8 KiB, one pass.
+var cheapPasswordParams = passwordParams{memoryKiB: 8, time: 1, threads: 1}
+
+// UseCheapPasswordHashingInTests makes HashPassword use argon2id's smallest
+// parameters, so that fixtures creating and signing in dozens of people do
+// not spend minutes (under the race detector) in key derivation. It refuses
+// to run outside a test binary, so no production path can weaken hashing;
+// the production parameters keep their own tests in this package. Call it
+// from TestMain, before any goroutine hashes.
+func UseCheapPasswordHashingInTests() {
+	if !testing.Testing() {
+		panic("access: UseCheapPasswordHashingInTests called outside a test binary")
+	}
+	currentPasswordParams = cheapPasswordParams
 }
 
 // passwordKDF has the signature of argon2.IDKey so that the timing-parity
@@ -166,10 +189,11 @@ func verifyPassword(kdf passwordKDF, encoded, password string) (bool, error) {
 }
 
 // dummyPasswordHash has the current parameters and a key no password is
-// known to produce. It is built from the constants, not computed, so it costs
-// nothing at start-up and always follows a change of parameters.
-var dummyPasswordHash = encodePasswordHash(currentPasswordParams,
-	[]byte("bevis-dummy-salt"), make([]byte, passwordKeyBytes))
+// known to produce. It is built from the parameters, not computed, so it
+// costs nothing and always follows a change of parameters.
+func dummyPasswordHash() string {
+	return encodePasswordHash(currentPasswordParams, []byte("bevis-dummy-salt"), make([]byte, passwordKeyBytes))
+}
 
 // VerifyPasswordOrDummy is VerifyPassword for the login path. When the
 // account does not exist (encoded == "") it still performs one argon2id
@@ -183,12 +207,12 @@ func VerifyPasswordOrDummy(encoded, password string) (bool, error) {
 
 func verifyPasswordOrDummy(kdf passwordKDF, encoded, password string) (bool, error) {
 	if encoded == "" {
-		_, _ = verifyPassword(kdf, dummyPasswordHash, password)
+		_, _ = verifyPassword(kdf, dummyPasswordHash(), password)
 		return false, nil
 	}
 	ok, err := verifyPassword(kdf, encoded, password)
 	if err != nil {
-		_, _ = verifyPassword(kdf, dummyPasswordHash, password)
+		_, _ = verifyPassword(kdf, dummyPasswordHash(), password)
 		return false, err
 	}
 	return ok, nil
@@ -202,8 +226,8 @@ func NeedsRehash(encoded string) bool {
 	if err != nil {
 		return true
 	}
-	return p.memoryKiB < passwordMemoryKiB ||
-		p.time < passwordTime ||
+	return p.memoryKiB < currentPasswordParams.memoryKiB ||
+		p.time < currentPasswordParams.time ||
 		len(salt) < passwordSaltBytes ||
 		len(key) < int(passwordKeyBytes)
 }

@@ -212,7 +212,7 @@ func TestVerifyPasswordOrDummy_CostsOneCurrentDerivationOnEveryPath(t *testing.T
 
 func TestVerifyPasswordOrDummy_NeverAcceptsUnknownUser(t *testing.T) {
 	// The dummy key is all zeros; make sure no trivial password is special.
-	for _, password := range []string{"", "password", "bevis-dummy-salt", dummyPasswordHash} {
+	for _, password := range []string{"", "password", "bevis-dummy-salt", dummyPasswordHash()} {
 		if ok, err := VerifyPasswordOrDummy("", password); ok || err != nil {
 			t.Fatalf("VerifyPasswordOrDummy(\"\", %q) = %v, %v", password, ok, err)
 		}
@@ -220,14 +220,14 @@ func TestVerifyPasswordOrDummy_NeverAcceptsUnknownUser(t *testing.T) {
 }
 
 func TestDummyPasswordHash_HasCurrentParameters(t *testing.T) {
-	p, salt, key, err := decodePasswordHash(dummyPasswordHash)
+	p, salt, key, err := decodePasswordHash(dummyPasswordHash())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p != currentPasswordParams || len(salt) != passwordSaltBytes || len(key) != int(passwordKeyBytes) {
 		t.Fatalf("dummy hash has %+v, salt %d, key %d; want the current parameters", p, len(salt), len(key))
 	}
-	if NeedsRehash(dummyPasswordHash) {
+	if NeedsRehash(dummyPasswordHash()) {
 		t.Fatal("dummy hash is weaker than current parameters")
 	}
 }

@@ -19,13 +19,16 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
 // TestMain lets a test run the real main() in a child process (the test
 // binary re-executed with BEVIS_TEST_MAIN=1), to see exit status and stderr
 // exactly as an operator would.
+// Passwords are hashed cheaply in both, as in every package's fixtures.
 func TestMain(m *testing.M) {
+	access.UseCheapPasswordHashingInTests()
 	if os.Getenv("BEVIS_TEST_MAIN") == "1" {
 		main()
 		os.Exit(0)
