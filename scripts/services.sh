@@ -26,6 +26,22 @@ ensure_minio() {
 	MINIO_STARTED_HERE=1
 }
 
+# ensure_chromium installs Debian's chromium for the browser test when it is
+# missing and this run may (root on Debian); otherwise it says in one line
+# what to install, which fails the run under CI and skips the browser test
+# (loudly) elsewhere.
+ensure_chromium() {
+	local bin="${CHROMIUM_PATH:-/usr/bin/chromium}"
+	if [[ -x "$bin" ]]; then return 0; fi
+	if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+		echo "services: installing Debian's chromium for the browser test (a minute or two the first time)" >&2
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+		[[ -x "$bin" ]] && return 0
+	fi
+	echo "services: no Chromium at $bin: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH" >&2
+	[[ "${CI:-}" != "true" ]]
+}
+
 stop_services() {
 	if [[ -n "$MINIO_STARTED_HERE" ]]; then scripts/minio.sh stop; fi
 }

@@ -15,6 +15,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "services"
 ensure_postgres
 ensure_minio
+ensure_chromium
 
 step "go vet"
 go vet ./...
@@ -28,7 +29,10 @@ make --no-print-directory build
 
 step "go test -race ./..."
 status=0
-go test -race -count=1 -v ./... >"$log" 2>&1 || status=$?
+# -timeout is per package; the slowest (api) takes some 4 minutes under -race
+# on 2 quiet cores, so a hang fails well inside the 10-minute budget of the
+# whole run instead of at go test's default of 10 minutes.
+go test -race -count=1 -timeout "${GO_TEST_TIMEOUT:-8m}" -v ./... >"$log" 2>&1 || status=$?
 # Top-level results, so the log shows which suites ran on which services.
 grep -E '^(--- (PASS|FAIL|SKIP)|ok |FAIL|panic:)' "$log" || true
 skipped="$(grep -cE -- '--- SKIP' "$log" || true)"
