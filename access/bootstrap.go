@@ -18,6 +18,8 @@ type Bootstrap struct {
 	// Password, when empty, is replaced by a one-time password that is
 	// returned once and must be changed at the first sign-in.
 	Password string
+
+	mustChange bool // the password is a one-time one, to be replaced at the first sign-in
 }
 
 // ErrAlreadyBootstrapped refuses a second bootstrap: Bevis has an admin.
@@ -32,34 +34,44 @@ func RunBootstrap(ctx context.Context, db *gorm.DB, in Bootstrap) (User, string,
 		oneTime = NewOneTimePassword()
 		in.Password = oneTime
 	}
-	if in.AgencyKind == "" {
-		in.AgencyKind = "other"
-	}
+	in.mustChange = oneTime != ""
 	var u User
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var admins int64
-		if err := tx.Model(&userRow{}).Where("system_role = ?", RoleAdmin).Count(&admins).Error; err != nil {
-			return err
-		}
-		if admins > 0 {
-			return ErrAlreadyBootstrapped
-		}
-		d := NewDirectory(tx)
-		agency, err := d.AgencyByCode(ctx, in.AgencyCode)
-		if errors.Is(err, ErrNotFound) {
-			agency, err = d.CreateAgency(ctx, NewAgency{Code: in.AgencyCode, Name: in.AgencyName, Kind: in.AgencyKind})
-		}
-		if err != nil {
-			return err
-		}
-		u, err = d.CreateUser(ctx, NewUser{AgencyID: agency.ID, Email: in.Email, Name: in.Name,
-			SystemRole: RoleAdmin, Password: in.Password, MustChangePassword: oneTime != ""})
+		var err error
+		u, err = bootstrapIn(ctx, tx, in, nil)
 		return err
 	})
 	if err != nil {
 		return User{}, "", err
 	}
 	return u, oneTime, nil
+}
+
+// bootstrapIn creates the first agency (or takes the one of that code) and
+// its admin in the transaction tx, refusing when an admin exists; record,
+// when not nil, puts each creation on the audit log.
+func bootstrapIn(ctx context.Context, tx *gorm.DB, in Bootstrap, record ChangeRecorder) (User, error) {
+	needed, err := noAdmin(tx)
+	if err != nil {
+		return User{}, err
+	}
+	if !needed {
+		return User{}, ErrAlreadyBootstrapped
+	}
+	if in.AgencyKind == "" {
+		in.AgencyKind = "other"
+	}
+	d := NewDirectory(tx)
+	d.RecordChangesWith(record)
+	agency, err := d.AgencyByCode(ctx, in.AgencyCode)
+	if errors.Is(err, ErrNotFound) {
+		agency, err = d.CreateAgency(ctx, NewAgency{Code: in.AgencyCode, Name: in.AgencyName, Kind: in.AgencyKind})
+	}
+	if err != nil {
+		return User{}, err
+	}
+	return d.CreateUser(ctx, NewUser{AgencyID: agency.ID, Email: in.Email, Name: in.Name,
+		SystemRole: RoleAdmin, Password: in.Password, MustChangePassword: in.mustChange})
 }
 
 // NewOneTimePassword makes a password for a first sign-in or a reset, to be

@@ -78,11 +78,18 @@ func (s *server) auditTrail(r route) fiber.Handler {
 		}
 		if rerr := s.Audit.Record(ctx, e); rerr != nil {
 			s.Log.Error("audit entry not recorded; answer withheld", "err", rerr, "request_id", requestID(c), "action", action)
-			return errors.Join(newProblem(fiber.StatusServiceUnavailable, "audit_unavailable",
-				"The audit log cannot record this request now, so it is not answered. Try again later."), rerr)
+			return auditUnavailable(rerr)
 		}
 		return err
 	}
+}
+
+// auditUnavailable is the answer to a request whose audit entry could not
+// be recorded: it is withheld, since nothing may be read or done off the
+// record.
+func auditUnavailable(err error) error {
+	return errors.Join(newProblem(fiber.StatusServiceUnavailable, "audit_unavailable",
+		"The audit log cannot record this request now, so it is not answered. Try again later."), err)
 }
 
 // auditCase names the case a request touched, for its audit entry.
@@ -161,8 +168,7 @@ func (s *server) recordAuth(c *fiber.Ctx, outcome audit.Outcome, method string, 
 	}
 	if rerr := s.Audit.Record(c.UserContext(), e); rerr != nil {
 		s.Log.Error("sign-in not recorded; answer withheld", "err", rerr, "request_id", requestID(c), "outcome", string(outcome))
-		return errors.Join(newProblem(fiber.StatusServiceUnavailable, "audit_unavailable",
-			"The audit log cannot record this request now. Try again later."), rerr)
+		return auditUnavailable(rerr)
 	}
 	return nil
 }

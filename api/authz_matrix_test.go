@@ -73,6 +73,9 @@ func matrix() []matrixRow {
 		{"GET", "/metrics", nil, all(ok)},
 		{"GET", "/api/v1/openapi.json", nil, all(ok)},
 		{"GET", "/.well-known/jwks.json", nil, all(ok)},
+		{"GET", "/api/v1/setup", nil, all(ok)},
+		// The fixture has an admin, so no set-up link works any more.
+		{"POST", "/api/v1/setup", json(`{"token":"x","agency":{"code":"N","name":"N"},"admin":{"email":"a@b.c","name":"A","password":"p"}}`), all(nofnd)},
 		{"POST", "/api/v1/auth/login", json(`{"email":"x@bevis.test","password":"p","role":"admin"}`), all(bad)},
 		{"POST", "/api/v1/auth/refresh", nil, all(unauth)},
 		// Public and answered by redirects only: agency B has no single sign-on.

@@ -80,9 +80,11 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 	directory.RecordChangesWith(audit.Change)
 	sso := access.NewSSO(d.DB, sessions)
 	sso.RecordChangesWith(audit.Change)
+	setup := access.NewSetup(d.DB)
+	setup.RecordChangesWith(audit.Change)
 	deps := Deps{
 		Config: testConfig(t), DB: d.DB, Evidence: fakePinger{}, Log: testenv.Logger(t), UI: testUI,
-		Directory: directory, Sessions: sessions, SSO: sso,
+		Directory: directory, Sessions: sessions, SSO: sso, Setup: setup,
 		Authz: access.NewAuthorizer(d.DB), Membership: recordingMembership(d.DB), SigningKeys: keys,
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
 		Items: evidence.NewItems(d.DB, 24*time.Hour), Timeline: cases.NewTimeline(d.DB),
@@ -310,6 +312,10 @@ func (w *world) call(t testing.TB, method, path, token, body string, header ...s
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1] // a Host in Header is not sent
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := w.app.Test(req, -1)

@@ -43,6 +43,7 @@ type Deps struct {
 	Content     *evidence.Content
 	Audit       auditRecorder // an *audit.Writer
 	Timeline    *cases.Timeline
+	Setup       *access.Setup
 	Alerts      *alerts.Engine
 }
 
@@ -84,6 +85,8 @@ func (s *server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/openapi.json", handler: serveOpenAPI, public: true},
 		{method: fiber.MethodGet, path: "/.well-known/jwks.json", handler: s.jwks, public: true},
 
+		{method: fiber.MethodGet, path: "/api/v1/setup", handler: s.setupStatus, public: true},
+		{method: fiber.MethodPost, path: "/api/v1/setup", handler: s.completeSetup, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/auth/login", handler: s.login, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/auth/refresh", handler: s.refresh, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/auth/logout", handler: s.logout, public: true},

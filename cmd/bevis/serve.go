@@ -9,8 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -134,6 +137,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	// Before serving, so that the first answer from /readyz finds it printed.
+	if err := announceSetup(ctx, deps.Setup, cfg, stderr, log); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	workers, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
 	var wg sync.WaitGroup
@@ -160,6 +168,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	engine.Stop()       // evaluates the last sealed batches; gives the webhook a few seconds
 	log.Info("stopped")
 	return nil
+}
+
+// announceSetup prints a one-time set-up link while Bevis has no admin, as
+// a plain line whatever the log format, so that whoever started it can
+// create the first agency and admin in the browser. The log says only that
+// set-up is waiting: the link is a credential for an hour.
+func announceSetup(ctx context.Context, setup *access.Setup, cfg config.Config, stderr io.Writer, log *slog.Logger) error {
+	base, err := url.Parse(cfg.BaseURL())
+	if err != nil {
+		return fmt.Errorf("set-up link: %w", err)
+	}
+	token, expires, err := setup.NewLink(ctx, base.Host)
+	if err != nil || token == "" {
+		return err
+	}
+	log.Warn("no admin yet: open the set-up link printed on the console to create the first agency and admin",
+		"expires_at", expires.Format(time.RFC3339))
+	_, err = fmt.Fprintf(stderr, "\nBevis has no admin yet. To set it up, open this link within the hour (it works once, and only at this address):\n\n    %s/setup#%s\n\nOr run `bevis admin bootstrap --help` for a set-up from the command line.\n\n",
+		strings.TrimSuffix(cfg.BaseURL(), "/"), token)
+	return err
 }
 
 // alertOptions are the exfiltration rules' thresholds from the configuration.
@@ -191,6 +219,8 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 	membership.RecordChangesWith(audit.Change)
 	sso := access.NewSSO(gdb, sessions)
 	sso.RecordChangesWith(audit.Change)
+	setup := access.NewSetup(gdb)
+	setup.RecordChangesWith(audit.Change)
 	rules, err := loadClockRules(cfg)
 	if err != nil {
 		return api.Deps{}, err
@@ -207,6 +237,7 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error
 		Tasks:       cases.NewTasks(gdb, authz),
 		Items:       evidence.NewItems(gdb, cfg.EvidenceRetention),
 		Timeline:    cases.NewTimeline(gdb),
+		Setup:       setup,
 	}, nil
 }
 

@@ -33,7 +33,7 @@ func TestLoad_DefaultsNeedNoConfiguration(t *testing.T) {
 	if c.S3.Enabled() || c.TLSEnabled() || len(c.CORSOrigins) != 0 {
 		t.Errorf("S3, TLS and CORS must be off by default: %+v", c)
 	}
-	if c.LogLevel != slog.LevelInfo || c.LogFormat != "json" || c.ShutdownTimeout != 30*time.Second ||
+	if c.LogLevel != slog.LevelInfo || c.LogFormat != "auto" || c.ShutdownTimeout != 30*time.Second ||
 		c.BodyLimit != 1<<20 || c.ImportLimit != 2<<30 || c.S3.PartSize != 16<<20 {
 		t.Errorf("defaults: %+v", c)
 	}

@@ -103,11 +103,11 @@ var options = []*option{
 		get:   func(c Config) string { return strings.ToLower(c.LogLevel.String()) },
 	},
 	{
-		flag: "log-format", env: "BEVIS_LOG_FORMAT", def: "json",
-		usage: "json (for machines) or text (for people)",
+		flag: "log-format", env: "BEVIS_LOG_FORMAT", def: "auto",
+		usage: "json (for machines), text (for people), or auto: text when stderr is a terminal, else json",
 		set: func(c *Config, v string) error {
 			c.LogFormat = v
-			return oneOf(v, "json", "text")
+			return oneOf(v, "auto", "json", "text")
 		},
 		get: func(c Config) string { return c.LogFormat },
 	},
