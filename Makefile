@@ -8,11 +8,17 @@ UI_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
 	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json frontend/package.json
 UI_DEPS    := frontend/node_modules/.package-lock.json
 
-.PHONY: run build ui test lint bench clean
+.PHONY: run demo build ui test lint bench clean
 
 ## run: build the UI when its sources changed, build bevis, serve on 127.0.0.1:8080
 run: build
 	./$(BIN) serve
+
+## demo: build a demo investigation in ./demo-data (once) and serve it on 127.0.0.1:8080
+DEMO_DIR ?= ./demo-data
+demo: build
+	@test -e $(DEMO_DIR)/bevis.db || ./$(BIN) demo --data-dir $(DEMO_DIR)
+	./$(BIN) serve --data-dir $(DEMO_DIR)
 
 ## build: the bevis binary with the built UI embedded
 build: frontend/dist/index.html

@@ -65,6 +65,7 @@ Commands:
   audit verify     check the audit log offline, from the database or an export
   audit export | checkpoints | public-key
                    export the audit log or its checkpoints; print the checkpoint key
+  demo             build a demo investigation in a new data folder (--data-dir)
   healthcheck      exit 0 when the local server answers /healthz (for container health checks)
   version          print the version
 
@@ -91,6 +92,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return evidenceCmd(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		return demo(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout)
 	case "version":
