@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -94,4 +95,24 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func TestOpenAPI_LicenceIsTheRepositorysLicence(t *testing.T) {
+	var doc struct {
+		Info struct {
+			License struct {
+				Identifier string `json:"identifier"`
+			} `json:"license"`
+		} `json:"info"`
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	licence, err := os.ReadFile("../LICENSE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Info.License.Identifier != "Apache-2.0" || !strings.Contains(string(licence), "Apache License\n                           Version 2.0, January 2004") {
+		t.Errorf("the document's licence %q does not match LICENSE", doc.Info.License.Identifier)
+	}
 }

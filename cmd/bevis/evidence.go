@@ -26,6 +26,10 @@ func evidenceCmd(ctx context.Context, args []string, getenv func(string) string,
 	}
 	switch args[0] {
 	case "verify-manifest":
+		if helpAsked(args[1:]) {
+			_, err := fmt.Fprintln(stdout, evidenceUsage+"\nverify-manifest checks a case's evidence manifest (JSON, from GET /api/v1/cases/{id}/evidence/manifest) offline.")
+			return err
+		}
 		if len(args) != 2 {
 			return &usageError{evidenceUsage}
 		}

@@ -103,8 +103,13 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 		return &usageError{keysUsage}
 	}
 	if args[0] == "new-master" {
+		const newMasterUsage = "usage: bevis keys new-master (takes no options)"
+		if helpAsked(args[1:]) {
+			_, err := fmt.Fprintln(stdout, newMasterUsage+"\nPrints a new line for the master key file: ID:BASE64 of 32 random bytes.")
+			return err
+		}
 		if len(args) > 1 {
-			return &usageError{"usage: bevis keys new-master (takes no options)"}
+			return &usageError{newMasterUsage}
 		}
 		line, err := evidence.NewMasterKeyLine(time.Now())
 		if err != nil {

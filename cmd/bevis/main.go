@@ -54,6 +54,8 @@ Commands:
   serve            serve the API and the web interface
   migrate up       apply pending database migrations
   migrate status   list migrations and whether each is applied
+  migrate down-to N
+                   undo the migrations newer than N, to go back to an older release
   admin bootstrap  create the first agency and admin on an empty database
   admin create-agency | create-user | reset-password | disable-user
                    scripted set-up of agencies and people
@@ -113,6 +115,12 @@ func loadConfig(name string, args []string, getenv func(string) string, stdout i
 		return cfg, false, nil
 	}
 	return cfg, err == nil, err
+}
+
+// helpAsked reports whether a command's first argument asks for its usage,
+// for commands whose arguments come before their options.
+func helpAsked(args []string) bool {
+	return len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help")
 }
 
 // openMigrated opens the configured database and brings its schema up to

@@ -23,6 +23,10 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	action, rest := args[0], args[1:]
 	var target int64
 	if action == "down-to" {
+		if helpAsked(rest) {
+			_, err := fmt.Fprintln(stdout, migrateUsage+"\ndown-to undoes the migrations newer than VERSION (back up first: it drops their tables); the options are those of migrate up.")
+			return err
+		}
 		if len(rest) == 0 {
 			return &usageError{migrateUsage}
 		}
