@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -38,9 +37,7 @@ func (w *world) send(t *testing.T, method, path, body string, header ...string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	return resp, string(out)
+	return resp, readAndCheck(t, req, resp)
 }
 
 func TestContent_CurlUploadThenDownloadWithRanges(t *testing.T) {

@@ -322,7 +322,5 @@ func (w *world) call(t testing.TB, method, path, token, body string, header ...s
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	return resp, string(out)
+	return resp, readAndCheck(t, req, resp)
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,16 +20,16 @@ import (
 // readiness asks /readyz and returns the status and, on 503, the checks.
 func readiness(t *testing.T, app *fiber.App) (int, map[string]string) {
 	t.Helper()
-	resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/readyz", nil), 10_000)
+	req := httptest.NewRequest(http.MethodGet, "/readyz", nil)
+	resp, err := app.Test(req, 10_000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	body := readAndCheck(t, req, resp)
 	if resp.StatusCode == http.StatusOK {
 		return resp.StatusCode, nil
 	}
-	body, _ := io.ReadAll(resp.Body)
-	p := decodeProblem(t, resp, string(body))
+	p := decodeProblem(t, resp, body)
 	if p.Code != "not_ready" {
 		t.Errorf("code %q, want not_ready", p.Code)
 	}

@@ -64,9 +64,7 @@ func do(t *testing.T, app *fiber.App, req *http.Request) (*http.Response, string
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	return resp, string(body)
+	return resp, readAndCheck(t, req, resp)
 }
 
 func decodeProblem(t *testing.T, resp *http.Response, body string) problem {
