@@ -47,6 +47,9 @@ if [[ "$status" -ne 0 ]]; then
 fi
 go_passed="$(grep -cE -- '--- PASS' "$log" || true)"
 
+step "fuzz targets, a few seconds each"
+scripts/fuzz.sh
+
 step "browser test (Chromium, playwright-core)"
 (cd frontend && BEVIS_BIN="$OLDPWD/bin/bevis" npm run e2e --silent)
 
