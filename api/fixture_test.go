@@ -22,6 +22,7 @@ import (
 	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
+	"github.com/bevis-ir/bevis/internal/period"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
@@ -85,7 +86,7 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		Directory: directory, Sessions: sessions, SSO: sso,
 		Authz: access.NewAuthorizer(d.DB), Membership: recordingMembership(d.DB), SigningKeys: keys,
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
-		Items: evidence.NewItems(d.DB, 24*time.Hour), Timeline: cases.NewTimeline(d.DB),
+		Items: evidence.NewItems(d.DB, period.Of(24*time.Hour)), Timeline: cases.NewTimeline(d.DB),
 		Alerts: alerts.New(d.DB, alerts.Options{Log: testenv.Logger(t)}),
 	}
 	t.Cleanup(deps.Alerts.Stop)
@@ -104,7 +105,7 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 	keyring := evidence.NewKeyring(d.DB, master)
 	deps.Uploads = evidence.NewUploads(d.DB, store, keyring,
 		evidence.UploadLimits{MaxSize: 1 << 30, CaseQuota: 1 << 32, Expiry: time.Hour, PartSize: evidence.MinPartSize},
-		evidence.RetentionPolicy{Mode: evidence.Governance, Period: time.Hour})
+		evidence.RetentionPolicy{Mode: evidence.Governance, Period: period.Of(time.Hour)})
 	deps.Content = evidence.NewContent(d.DB, store, keyring)
 	writer := audit.NewWriter(d.DB, audit.WriterOptions{})
 	t.Cleanup(writer.Close)

@@ -224,8 +224,8 @@ func (s *Items) check(p access.Principal, it Item, past []Event, st Step, now ti
 			return conflict("a transfer is offered; it must be accepted or declined first")
 		case st.Type == EventDisposed && cur.LegalHold:
 			return conflict("the item is under legal hold and cannot be disposed of")
-		case st.Type == EventDisposed && now.Before(it.CreatedAt.Add(s.retention)):
-			return conflict("the item is within its retention period until %s", it.CreatedAt.Add(s.retention).Format(time.DateOnly))
+		case st.Type == EventDisposed && now.Before(s.retention.After(it.CreatedAt)):
+			return conflict("the item is within its retention period until %s", s.retention.After(it.CreatedAt).Format(time.DateOnly))
 		}
 		return requireCustodian()
 	case EventCorrection:

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/bevis-ir/bevis/internal/period"
 )
 
 // DefaultTokenKeysName is the key file made in the data dir on a first
@@ -69,7 +71,8 @@ type Config struct {
 
 	// EvidenceRetention is the least time evidence is kept: stored objects
 	// are locked that long, and disposal is refused before it has passed.
-	EvidenceRetention time.Duration
+	// Counted in calendar years by default: ten years are 10y, not 87600h.
+	EvidenceRetention period.Period
 	// RetentionMode is the Object Lock mode of stored evidence: COMPLIANCE
 	// (nobody can shorten it) or GOVERNANCE (a privileged operator can).
 	RetentionMode string

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bevis-ir/bevis/internal/period"
 )
 
 // option is one configuration setting. set parses a (trimmed) string into
@@ -189,9 +191,22 @@ var options = []*option{
 	durationOption("session-ttl", "BEVIS_SESSION_TTL", "12h",
 		"how long one sign-in lasts, however often its refresh token is rotated",
 		func(c *Config) *time.Duration { return &c.SessionTTL }),
-	durationOption("evidence-retention", "BEVIS_EVIDENCE_RETENTION", "87600h",
-		"the least time evidence is kept (10 years by default): objects are locked that long, and disposal waits for it",
-		func(c *Config) *time.Duration { return &c.EvidenceRetention }),
+	{
+		flag: "evidence-retention", env: "BEVIS_EVIDENCE_RETENTION", def: "10y",
+		usage: "the least time evidence is kept, in calendar years (10y), months (6mo) or a duration (720h): objects are locked that long, and disposal waits for it",
+		set: func(c *Config, v string) error {
+			p, err := period.Parse(v)
+			if err != nil {
+				return err
+			}
+			if !p.Positive() {
+				return fmt.Errorf("must be positive, got %s", v)
+			}
+			c.EvidenceRetention = p
+			return nil
+		},
+		get: func(c Config) string { return c.EvidenceRetention.String() },
+	},
 	{
 		flag: "evidence-retention-mode", env: "BEVIS_EVIDENCE_RETENTION_MODE", def: "GOVERNANCE",
 		usage: "Object Lock mode of stored evidence: COMPLIANCE (nobody can shorten the lock) or GOVERNANCE (an operator with the bypass permission can)",
