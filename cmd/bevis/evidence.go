@@ -79,6 +79,10 @@ func verifyEvidence(ctx context.Context, args []string, getenv func(string) stri
 		return err
 	}
 	defer db.Close(gdb)
+	keyring := evidence.NewKeyring(gdb, master)
+	if err := checkMasterKeys(ctx, keyring, log); err != nil {
+		return err
+	}
 	store, err := openEvidenceStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -93,7 +97,7 @@ func verifyEvidence(ctx context.Context, args []string, getenv func(string) stri
 		}
 	}
 	items := evidence.NewItems(gdb, cfg.EvidenceRetention)
-	content := evidence.NewContent(gdb, store, evidence.NewKeyring(gdb, master))
+	content := evidence.NewContent(gdb, store, keyring)
 	ids, err := items.IDs(ctx, caseID)
 	if err != nil {
 		return err
