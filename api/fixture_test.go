@@ -107,6 +107,7 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		evidence.UploadLimits{MaxSize: 1 << 30, CaseQuota: 1 << 32, Expiry: time.Hour, PartSize: evidence.MinPartSize},
 		evidence.RetentionPolicy{Mode: evidence.Governance, Period: period.Of(time.Hour)})
 	deps.Content = evidence.NewContent(d.DB, store, keyring)
+	deps.Content.ReportIncidentsTo(deps.Alerts)
 	writer := audit.NewWriter(d.DB, audit.WriterOptions{})
 	t.Cleanup(writer.Close)
 	deps.Audit = writer

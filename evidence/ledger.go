@@ -103,7 +103,8 @@ func (st Step) validate(now time.Time) error {
 	}
 	v.Text("notes", st.Notes, 20000)
 	v.Text("details.reason", st.Details.Reason, 2000)
-	v.Check(st.Details.Result == "" && st.Details.SHA256 == "", "details", "verification results are recorded by Bevis")
+	v.Check(st.Details.Result == "" && st.Details.SHA256 == "" && len(st.Details.Findings) == 0, "details",
+		"verification results are recorded by Bevis")
 	v.Check(st.OccurredAt == nil || !st.OccurredAt.After(now.Add(maxClockSkew)), "occurred_at", "must not be in the future")
 	need := func(ok bool, field, msg string) { v.Check(ok, field, msg) }
 	switch st.Type {

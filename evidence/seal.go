@@ -687,3 +687,12 @@ type sealedObject struct {
 }
 
 func (o sealedObject) Close() error { return o.body.Close() }
+
+// prime reads and authenticates the first chunks now, so a read that cannot
+// even begin fails before anything was handed on.
+func (o sealedObject) prime() error {
+	if len(o.plain) == 0 && o.err == nil && !o.done && o.left != 0 {
+		o.err = o.next()
+	}
+	return o.err
+}

@@ -123,6 +123,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Lease: cfg.UploadLease},
 		evidence.RetentionPolicy{Mode: evidence.RetentionMode(cfg.RetentionMode), Period: cfg.EvidenceRetention})
 	deps.Content = evidence.NewContent(gdb, store, keyring)
+	deps.Content.ReportIncidentsTo(engine)
 	auditWriter := audit.NewWriter(gdb, audit.WriterOptions{})
 	defer auditWriter.Close() // also on the error paths below; after the HTTP drain on the normal one
 	deps.Audit = auditWriter
