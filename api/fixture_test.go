@@ -43,6 +43,7 @@ type world struct {
 	uploadID   string                   // the lead's unfinished upload of another item's content
 	templateID string                   // a case template
 	store      evidence.BlobStore       // where content is kept
+	storeDir   string                   // the store's folder, for tampering behind Bevis's back
 	eventID    string                   // an event on the case's timeline
 	importID   string                   // a timeline import into the case
 	alertID    string                   // an open hard-limit alert of the analyst on the case
@@ -90,7 +91,8 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		Alerts: alerts.New(d.DB, alerts.Options{Log: testenv.Logger(t)}),
 	}
 	t.Cleanup(deps.Alerts.Stop)
-	store, err := evidence.NewFSStore(t.TempDir())
+	storeDir := t.TempDir()
+	store, err := evidence.NewFSStore(storeDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +177,7 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		t.Fatal(err)
 	}
 	w.templateID = tmpl.ID
-	w.store = store
+	w.store, w.storeDir = store, storeDir
 	w.contentID = w.uploadContent(t, lead, k.Reference, "Firewall logs", fixtureContent).ID
 	pending, err := deps.Items.Register(ctx, lead, k.ID, k.Reference, evidence.NewItem{Title: "Mail server image", Kind: "disk_image"})
 	if err != nil {
