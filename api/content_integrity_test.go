@@ -144,8 +144,31 @@ func TestDownload_MissingContentIsA409OnTheRecordAndAlerted(t *testing.T) {
 		if again := w.lastCustody(t, it.ID); again.ID != ev.ID {
 			t.Errorf("the known finding was recorded again: %+v", again)
 		}
-		if got := w.integrityAlerts(t, "lead"); len(got) != 1 {
-			t.Errorf("%d integrity alerts after a second download, want 1", len(got))
+		got := w.integrityAlerts(t, "lead")
+		if len(got) != 1 {
+			t.Fatalf("%d integrity alerts after a second download, want 1", len(got))
+		}
+		// An integrity alert is acknowledged, not approved.
+		alertPath := "/api/v1/alerts/" + got[0].ID
+		if resp, body := w.call(t, http.MethodPost, alertPath+"/approve", w.bearer["lead"], ""); resp.StatusCode != http.StatusConflict {
+			t.Errorf("approve: %d %s", resp.StatusCode, body)
+		}
+		if resp, body := w.call(t, http.MethodPost, alertPath+"/acknowledge", w.bearer["lead"], ""); resp.StatusCode != 200 {
+			t.Errorf("acknowledge: %d %s", resp.StatusCode, body)
+		}
+		// One of no case (an audit checkpoint written to behind Bevis's back)
+		// is the admins' alone.
+		w.deps.Alerts.RaiseIntegrity(t.Context(), "", "audit/checkpoints/7.txt", "", "foreign version of a checkpoint")
+		admins := w.integrityAlerts(t, "admin")
+		if len(admins) != 2 || len(w.integrityAlerts(t, "lead")) != 1 {
+			t.Fatalf("after a checkpoint incident: %d alerts for admins, %d for the lead", len(admins), len(w.integrityAlerts(t, "lead")))
+		}
+		checkpoint := "/api/v1/alerts/" + admins[0].ID + "/acknowledge"
+		if resp, body := w.call(t, http.MethodPost, checkpoint, w.bearer["lead"], ""); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("a lead acknowledges a checkpoint alert: %d %s", resp.StatusCode, body)
+		}
+		if resp, body := w.call(t, http.MethodPost, checkpoint, w.bearer["admin"], ""); resp.StatusCode != 200 {
+			t.Errorf("an admin acknowledges a checkpoint alert: %d %s", resp.StatusCode, body)
 		}
 	})
 }
