@@ -169,23 +169,3 @@ func (c *Content) reconcileHold(ctx context.Context, it Item) (finding string, e
 	}
 	return "legal hold lifted in the store behind Bevis's back; restored", nil
 }
-
-// Due lists received items not verified since before, oldest check first,
-// for the scheduled re-verification.
-func (c *Content) Due(ctx context.Context, before time.Time, limit int) ([]Item, error) {
-	var rows []itemRow
-	err := c.db.WithContext(ctx).Raw(`
-		SELECT i.* FROM evidence_items i
-		WHERE i.content_status = 'received'
-		  AND COALESCE((SELECT MAX(e.recorded_at) FROM custody_events e WHERE e.item_id = i.id AND e.type = 'verified'),
-		               i.received_at) < ?
-		ORDER BY i.received_at LIMIT ?`, before, limit).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("evidence: items due for verification: %w", err)
-	}
-	out := make([]Item, len(rows))
-	for i, r := range rows {
-		out[i] = r.item()
-	}
-	return out, nil
-}

@@ -247,3 +247,26 @@ func TestVerify_ADataKeyThatCannotBeUnwrappedIsAnErrorNotAMismatch(t *testing.T)
 	}
 
 }
+
+// flipFSByte flips the byte at offset of the stored object at key in an
+// FSStore rooted at root, as someone with access to the folder would.
+func flipFSByte(root, key string, offset int) error {
+	dir := filepath.Join(root, filepath.FromSlash(key))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), fsDataPrefix) {
+			path := filepath.Join(dir, e.Name())
+			_ = os.Chmod(path, 0o600)
+			b, err := os.ReadFile(path) //nolint:gosec // the test's own store
+			if err != nil {
+				return err
+			}
+			b[offset] ^= 0x01
+			return os.WriteFile(path, b, 0o600)
+		}
+	}
+	return os.ErrNotExist
+}
