@@ -104,6 +104,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	// A store in which Bevis's own credentials could destroy evidence is
+	// refused (unless BEVIS_ALLOW_WEAK_STORE), before anything is served.
+	storeHealth := &storeStatus{}
+	if err := probeStore(ctx, cfg, store, storeHealth, log); err != nil {
+		return err
+	}
 
 	engine := alerts.New(gdb, alertOptions(cfg, log))
 	defer engine.Stop() // after the sequencer, which feeds it
@@ -117,7 +123,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	deps.Evidence, deps.UI, deps.Alerts = store, frontend.Dist(), engine
+	deps.Evidence, deps.UI, deps.Alerts, deps.StoreStatus = store, frontend.Dist(), engine, storeHealth
 	deps.Uploads = evidence.NewUploads(gdb, store, keyring, evidence.UploadLimits{MaxSize: cfg.UploadMaxSize,
 		CaseQuota: cfg.CaseQuota, Expiry: cfg.UploadExpiry, PartSize: int(cfg.S3.PartSize),
 		Lease: cfg.UploadLease},
@@ -141,14 +147,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() {
 		keepEvidence(workers, deps.Uploads, deps.Content, store, cfg.UploadExpiry, cfg.VerifyInterval, log)
 	})
+	weakStore := make(chan error, 1)
+	wg.Go(func() { watchStore(workers, cfg, store, storeHealth, log, weakStore) })
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSEnabled())
 
+	var stopped error
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	case stopped = <-weakStore:
+		log.Error("stopping: the daily lock probe found the evidence store weak", "err", stopped)
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	if err := app.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
@@ -160,7 +171,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	stopSequencer()     // seals what the drained requests recorded and signs the head
 	engine.Stop()       // evaluates the last sealed batches; gives the webhook a few seconds
 	log.Info("stopped")
-	return nil
+	return stopped
 }
 
 // alertOptions are the exfiltration rules' thresholds from the configuration.

@@ -112,6 +112,9 @@ type S3 struct {
 	Region    string
 	TLS       bool
 	PartSize  int64
+	// AllowWeak serves even when the lock probe finds Bevis's own
+	// credentials able to destroy evidence (BEVIS_ALLOW_WEAK_STORE).
+	AllowWeak bool
 }
 
 // Enabled reports whether evidence goes to S3 rather than the local folder.

@@ -90,6 +90,15 @@ var options = []*option{
 		get: func(c Config) string { return strconv.FormatBool(c.S3.TLS) },
 	},
 	{
+		flag: "allow-weak-store", env: "BEVIS_ALLOW_WEAK_STORE", def: "false",
+		usage: "serve, with a loud warning, even when the lock probe finds that Bevis's own S3 credentials can shorten a lock, delete a locked version or lift a legal hold",
+		set: func(c *Config, v string) (err error) {
+			c.S3.AllowWeak, err = strconv.ParseBool(v)
+			return err
+		},
+		get: func(c Config) string { return strconv.FormatBool(c.S3.AllowWeak) },
+	},
+	{
 		flag: "s3-part-size", env: "BEVIS_S3_PART_SIZE", def: "16MiB",
 		usage: "part size of S3 multipart uploads (5MiB to 5GiB); memory per upload grows with it",
 		set: func(c *Config, v string) (err error) {
