@@ -240,6 +240,9 @@ func TestServe_OnPostgresAndS3(t *testing.T) {
 		"BEVIS_S3_SECRET_KEY": srv.SecretKey,
 		"BEVIS_S3_REGION":     srv.Region,
 		"BEVIS_S3_TLS":        "false",
+		// Checkpoints are locked in COMPLIANCE mode as long as evidence:
+		// not ten years on the test server.
+		"BEVIS_EVIDENCE_RETENTION": "1h",
 	}
 	// The test server's root credentials can do anything: the lock probe
 	// finds so, and serve refuses to start...

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -23,15 +24,22 @@ import (
 	"github.com/bevis-ir/bevis/frontend"
 	"github.com/bevis-ir/bevis/internal/config"
 	"github.com/bevis-ir/bevis/internal/db"
+	"github.com/bevis-ir/bevis/internal/period"
 	"github.com/bevis-ir/bevis/internal/retry"
 )
 
 // checkpointStore keeps each audit checkpoint in the evidence store under
-// a legal hold, so it cannot be deleted or overwritten there.
-type checkpointStore struct{ store evidence.BlobStore }
+// a legal hold and a COMPLIANCE lock as long as evidence is kept, so that
+// nobody, not even with the bucket owner's credentials, can delete or
+// overwrite it there before then (a lifted hold leaves the lock).
+type checkpointStore struct {
+	store     evidence.BlobStore
+	retention period.Period
+}
 
 func (c checkpointStore) PutLocked(ctx context.Context, key string, data []byte) error {
-	_, err := c.store.Put(ctx, key, bytes.NewReader(data), int64(len(data)), evidence.PutOptions{LegalHold: true})
+	lock := &evidence.Retention{Mode: evidence.Compliance, Until: c.retention.After(time.Now())}
+	_, err := c.store.Put(ctx, key, bytes.NewReader(data), int64(len(data)), evidence.PutOptions{LegalHold: true, Retention: lock})
 	if errors.Is(err, evidence.ErrObjectExists) {
 		return nil // written before a restart cut the round short; keys are per seq
 	}
@@ -45,7 +53,7 @@ func startSequencer(cfg config.Config, gdb *gorm.DB, store evidence.BlobStore, o
 	if err != nil {
 		return nil, err
 	}
-	seq, err := audit.NewSequencer(gdb, audit.SequencerOptions{Signer: signer, Store: checkpointStore{store}, Log: log,
+	seq, err := audit.NewSequencer(gdb, audit.SequencerOptions{Signer: signer, Store: checkpointStore{store, cfg.EvidenceRetention}, Log: log,
 		OnSealed: onSealed})
 	if err != nil {
 		return nil, err
