@@ -100,3 +100,37 @@ func probeUnreachable(ctx context.Context, err error) bool {
 	}
 	return resp.StatusCode >= 500
 }
+
+// ForeignWrites lists the keys under prefix that Bevis, which writes one
+// version per key and deletes none, cannot have left as they are: keys with
+// more than one version, or with a delete marker. It is how written-once
+// keys outside any item (the audit checkpoints) are checked.
+func (s *S3Store) ForeignWrites(ctx context.Context, prefix string) ([]string, error) {
+	type seen struct{ versions, markers int }
+	keys := map[string]*seen{}
+	var order []string
+	for oi := range s.client.ListObjectsIter(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, WithVersions: true, Recursive: true}) {
+		if oi.Err != nil {
+			return nil, s.translate(ctx, "list versions under "+prefix, oi.Err)
+		}
+		k := keys[oi.Key]
+		if k == nil {
+			k = &seen{}
+			keys[oi.Key] = k
+			order = append(order, oi.Key)
+		}
+		if oi.IsDeleteMarker {
+			k.markers++
+		} else {
+			k.versions++
+		}
+	}
+	var out []string
+	for _, key := range order {
+		k := keys[key]
+		if k.versions > 1 || k.markers > 0 {
+			out = append(out, fmt.Sprintf("%s: %d versions and %d delete markers, where Bevis wrote one version", key, k.versions, k.markers))
+		}
+	}
+	return out, nil
+}

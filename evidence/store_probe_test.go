@@ -169,3 +169,28 @@ func TestReadme_GivesTheTestedMinIOPolicy(t *testing.T) {
 		t.Error("README.md does not contain evidence/testdata/minio-policy.json verbatim")
 	}
 }
+
+// A checkpoint key with a second version or a delete marker was written
+// outside Bevis.
+func TestForeignWrites_NamesKeysWithStrangers(t *testing.T) {
+	s, srv := newTestS3Store(t)
+	root := srv.Client(t)
+	ctx := t.Context()
+	for _, key := range []string{"audit/checkpoints/1.txt", "audit/checkpoints/2.txt", "audit/checkpoints/3.txt"} {
+		mustPut(t, s, key, []byte("checkpoint"), 10, PutOptions{})
+	}
+	if found, err := s.ForeignWrites(ctx, "audit/checkpoints/"); err != nil || len(found) != 0 {
+		t.Fatalf("before: %q, %v", found, err)
+	}
+	if _, err := root.PutObject(ctx, srv.Bucket, "audit/checkpoints/2.txt", strings.NewReader("forged"), 6, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.RemoveObject(ctx, srv.Bucket, "audit/checkpoints/3.txt", minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	found, err := s.ForeignWrites(ctx, "audit/checkpoints/")
+	if err != nil || len(found) != 2 || !strings.HasPrefix(found[0], "audit/checkpoints/2.txt: 2 versions") ||
+		!strings.HasPrefix(found[1], "audit/checkpoints/3.txt: 1 versions and 1 delete markers") {
+		t.Errorf("after: %q, %v", found, err)
+	}
+}

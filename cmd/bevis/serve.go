@@ -156,7 +156,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		keepEvidence(workers, deps.Uploads, deps.Content, store, cfg.UploadExpiry, cfg.VerifyInterval, log)
 	})
 	weakStore := make(chan error, 1)
-	wg.Go(func() { watchStore(workers, cfg, store, storeHealth, log, weakStore) })
+	wg.Go(func() { watchStore(workers, cfg, store, storeHealth, engine, log, weakStore) })
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSEnabled())

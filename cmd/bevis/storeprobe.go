@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/config"
 	"github.com/bevis-ir/bevis/internal/retry"
@@ -67,14 +69,44 @@ func probeStore(ctx context.Context, cfg config.Config, store evidence.BlobStore
 	return nil
 }
 
-// watchStore runs the lock probe every storeProbeEvery until ctx ends. A
-// store found weak when that is not allowed (its policy was changed) is
-// sent on refused, for serve to stop; a probe that cannot run is logged and
-// tried again next time.
-func watchStore(ctx context.Context, cfg config.Config, store evidence.BlobStore, status *storeStatus, log *slog.Logger, refused chan<- error) {
+// integrityAlerts raises the alert of an integrity incident (an
+// *alerts.Engine does).
+type integrityAlerts interface {
+	RaiseIntegrity(ctx context.Context, caseID, subject, agencyID, note string)
+}
+
+// checkCheckpoints reports, with an alert each, the audit checkpoint keys
+// that have a version or a delete marker Bevis did not write.
+func checkCheckpoints(ctx context.Context, store evidence.BlobStore, alerts integrityAlerts, log *slog.Logger) {
+	s3, ok := store.(*evidence.S3Store)
+	if !ok {
+		return
+	}
+	found, err := s3.ForeignWrites(ctx, audit.CheckpointPrefix)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("audit checkpoints in the evidence store could not be listed", "err", err)
+		}
+		return
+	}
+	for _, f := range found {
+		key, _, _ := strings.Cut(f, ":")
+		log.Error("an audit checkpoint was written to outside Bevis", "found", f)
+		alerts.RaiseIntegrity(ctx, "", key, "", "audit checkpoint written to outside Bevis: "+f)
+	}
+}
+
+// watchStore checks the audit checkpoints in the store at once, then every
+// storeProbeEvery runs the lock probe and checks them again, until ctx
+// ends. A store found weak when that is not allowed (its policy was
+// changed) is sent on refused, for serve to stop; a probe that cannot run
+// is logged and tried again next time.
+func watchStore(ctx context.Context, cfg config.Config, store evidence.BlobStore, status *storeStatus, alerts integrityAlerts,
+	log *slog.Logger, refused chan<- error) {
 	if _, ok := store.(*evidence.S3Store); !ok {
 		return
 	}
+	checkCheckpoints(ctx, store, alerts, log)
 	tick := time.NewTicker(storeProbeEvery)
 	defer tick.Stop()
 	for {
@@ -83,6 +115,7 @@ func watchStore(ctx context.Context, cfg config.Config, store evidence.BlobStore
 			return
 		case <-tick.C:
 		}
+		checkCheckpoints(ctx, store, alerts, log)
 		err := probeStore(ctx, cfg, store, status, log)
 		switch {
 		case errors.Is(err, errWeakStore):
