@@ -133,14 +133,21 @@ func (k *Keyring) checkKeyBytes(ctx context.Context, inUse []string) (unchecked 
 }
 
 // unwrapsOneDataKey tells whether mk opens one of the data keys it wraps.
+// A few are tried, so one row damaged in the database is not taken for a
+// wrong master key: the wrong bytes open none.
 func (k *Keyring) unwrapsOneDataKey(ctx context.Context, mk masterKey) (bool, error) {
-	var row dataKeyRow
-	if err := k.db.WithContext(ctx).Where("master_key_id = ?", mk.id).Order("id").Take(&row).Error; err != nil {
-		return false, fmt.Errorf("evidence: a data key of master key %s: %w", mk.id, err)
+	var rows []dataKeyRow
+	if err := k.db.WithContext(ctx).Where("master_key_id = ?", mk.id).Order("id").Limit(10).Find(&rows).Error; err != nil {
+		return false, fmt.Errorf("evidence: data keys of master key %s: %w", mk.id, err)
 	}
-	secret, err := mk.unwrap(row.WrappedKey, row.ID, row.CaseID)
-	clear(secret[:])
-	return err == nil, nil
+	for _, row := range rows {
+		secret, err := mk.unwrap(row.WrappedKey, row.ID, row.CaseID)
+		clear(secret[:])
+		if err == nil {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // storeKeyChecks stores check values for keys that have none; one another
