@@ -41,11 +41,11 @@ func (c *Content) Open(ctx context.Context, it Item, offset, length int64) (io.R
 	if it.ContentStatus != "received" {
 		return nil, ErrNoContent
 	}
-	r, err := OpenSealedObject(ctx, c.store, itemKeys{keys: c.keys, want: it.KeyID}, it.ObjectKey, it.ObjectVersion, it.Size, offset, length)
+	r, err := openSealedObject(ctx, c.store, itemKeys{keys: c.keys, want: it.KeyID}, it.ObjectKey, it.ObjectVersion, it.Size, offset, length)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.(sealedObject).prime(); err != nil {
+	if err := r.prime(); err != nil {
 		_ = r.Close()
 		return nil, err
 	}
