@@ -97,12 +97,10 @@ func (c *Content) Verify(ctx context.Context, by access.Principal, it Item) (Ver
 		v.SHA256 = hex.EncodeToString(h.Sum(nil))
 	}
 	switch result := integrityResult(err); {
-	case result == "" && errors.Is(err, ErrCannotCheckKey):
+	case errors.Is(err, ErrCannotCheckKey):
 		return Verification{}, fmt.Errorf("%s: %w", it.ExhibitNumber, err)
-	case result == "":
-		if err != nil {
-			return Verification{}, err
-		}
+	case result == "": // a storage outage, or the caller gave up
+		return Verification{}, err
 	case result != "ok":
 		v.Result, v.SHA256 = result, ""
 	case v.SHA256 != it.Computed.SHA256:
