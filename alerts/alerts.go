@@ -4,7 +4,9 @@
 // an hour they never work at. Alerts are stored (one per actor, rule and
 // window), sent to a webhook, and shown to admins and the leads of the
 // cases they touch. An optional hard limit refuses evidence downloads past
-// a byte budget per window until a lead of the case approves.
+// a byte budget per window until a lead of the case approves. Integrity
+// incidents (evidence found changed, missing or written to behind Bevis's
+// back) are alerts of their own rule, raised by the evidence package.
 //
 // Windows are recomputed from the audit tables on every evaluation rather
 // than kept in memory, so they survive restarts, count the entries every
@@ -292,8 +294,8 @@ func recordChange(ctx context.Context, tx *gorm.DB, action, id string) error {
 // reports whether a was stored.
 func (s *Store) raise(ctx context.Context, a *Alert, scope string, window time.Duration) (bool, error) {
 	a.CaseIDs = compactSorted(a.CaseIDs)
-	if len(a.CaseIDs) == 0 {
-		return false, nil
+	if len(a.CaseIDs) == 0 && a.Rule != RuleIntegrity {
+		return false, nil // an exfiltration alert is about case data, so of a case
 	}
 	a.ID = uuid.Must(uuid.NewV7()).String()
 	a.Status = StatusOpen
@@ -321,6 +323,9 @@ func (s *Store) raise(ctx context.Context, a *Alert, scope string, window time.D
 			links[i] = alertCaseRow{AlertID: a.ID, CaseID: c}
 		}
 		stored = true
+		if len(links) == 0 {
+			return nil
+		}
 		return tx.Create(&links).Error
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {

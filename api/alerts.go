@@ -94,6 +94,12 @@ func (s *server) alert(c *fiber.Ctx, action access.Action) (alerts.Alert, error)
 	if err != nil {
 		return alerts.Alert{}, err
 	}
+	if len(a.CaseIDs) == 0 { // an integrity alert of no case, like an audit checkpoint's: the admins'
+		if principal(c).SystemRole != access.RoleAdmin {
+			return alerts.Alert{}, alerts.ErrNotFound
+		}
+		return a, s.authorize(c, action, access.Resource{})
+	}
 	var firstErr error
 	allowed := 0
 	for _, caseID := range a.CaseIDs {
@@ -133,6 +139,9 @@ func (s *server) approveAlert(c *fiber.Ctx) error {
 	a, err := s.alert(c, access.ActionAlertApprove)
 	if err != nil {
 		return err
+	}
+	if a.Rule == alerts.RuleIntegrity {
+		return &access.ConflictError{Reason: "an integrity alert reports what was found in storage; acknowledge it, there is no activity to approve"}
 	}
 	a, err = s.Alerts.Approve(c.UserContext(), a.ID, principal(c).UserID, s.Alerts.ApprovalTTL())
 	if err != nil {

@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 	"unicode"
 
 	"github.com/gofiber/fiber/v2"
@@ -236,7 +239,9 @@ func (s *server) getContent(c *fiber.Ctx) error {
 	}
 	r, err := s.Content.Open(c.UserContext(), it, offset, length)
 	if err != nil {
-		return err
+		// Missing, or changed where the range starts: on the record, and a
+		// 409 before any byte.
+		return s.Content.ReadFailed(c.UserContext(), p, it, offset, length, err)
 	}
 	// The download goes on the record (in auditTrail) before its first byte.
 	c.Locals(localAuditRange, &audit.ByteRange{Offset: offset, Length: length})
@@ -251,7 +256,66 @@ func (s *server) getContent(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes %d-%d/%d", offset, offset+length-1, it.Size))
 		c.Status(fiber.StatusPartialContent)
 	}
-	return c.SendStream(r, int(length))
+	status := strconv.Itoa(c.Response().StatusCode())
+	ctx := context.WithoutCancel(c.UserContext()) // c is not ours once the handler returns
+	return c.SendStream(&watchedBody{rc: r, failed: func(err error) {
+		s.downloadFailed(ctx, p, it, offset, length, status, err)
+	}}, int(length))
+}
+
+// downloadFailed records a download that failed after its first byte (the
+// server then cuts the connection, so the client sees the body end short
+// of Content-Length): when the content failed authentication, the finding
+// goes on the custody record and raises an alert, and the download, on the
+// record as begun, is recorded as failed.
+func (s *server) downloadFailed(ctx context.Context, p access.Principal, it evidence.Item, offset, length int64, status string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var integrity *evidence.IntegrityError
+	if ferr := s.Content.ReadFailed(ctx, p, it, offset, length, err); !errors.As(ferr, &integrity) {
+		return // not the content's fault: the client went away, or the store
+	}
+	s.Log.Error("download cut short: the stored content failed authentication", "item", it.ID,
+		"result", integrity.Result, "err", err, "request_id", audit.RequestIDFrom(ctx))
+	rerr := s.Audit.Record(ctx, audit.Entry{Action: "evidence.download", Outcome: audit.Failed, ResourceType: "evidence",
+		ResourceID: it.ID, CaseID: it.CaseID, Detail: map[string]string{"status": status, "cut_short": "content_" + integrity.Result}})
+	if rerr != nil {
+		s.Log.Error("failed download not recorded", "err", rerr, "item", it.ID, "request_id", audit.RequestIDFrom(ctx))
+	}
+}
+
+// watchedBody is a download's body that tells failed of the first error
+// reading it (or, through WriteTo, writing it on), once.
+type watchedBody struct {
+	rc     io.ReadCloser
+	failed func(error)
+	once   sync.Once
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.check(err)
+	return n, err
+}
+
+// WriteTo keeps the sealed reader's own WriteTo, which hands each
+// authenticated group of chunks on in one write.
+func (b *watchedBody) WriteTo(w io.Writer) (int64, error) {
+	wt, ok := b.rc.(io.WriterTo)
+	if !ok {
+		return io.Copy(w, struct{ io.Reader }{b})
+	}
+	n, err := wt.WriteTo(w)
+	b.check(err)
+	return n, err
+}
+
+func (b *watchedBody) Close() error { return b.rc.Close() }
+
+func (b *watchedBody) check(err error) {
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.once.Do(func() { b.failed(err) })
+	}
 }
 
 // byteRange reads one Range (bytes=a-b, a- or -n) against size. Several

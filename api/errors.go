@@ -138,6 +138,15 @@ func problemFor(err error) (problem, bool) {
 			Detail:  "Too many failed sign-ins; try again later.",
 			headers: map[string]string{fiber.HeaderRetryAfter: strconv.Itoa(secs)}}, true
 	}
+	var integrity *evidence.IntegrityError
+	if errors.As(err, &integrity) {
+		detail := "The item's stored content is missing from the evidence store."
+		if integrity.Result != "missing" {
+			detail = "The item's stored content is not what was recorded: it was changed or replaced in the evidence store."
+		}
+		return problem{Status: fiber.StatusConflict, Code: "content_" + integrity.Result,
+			Detail: detail + " Nothing was sent; the finding is on the item's custody record and an alert was raised."}, true
+	}
 	var throttled *alerts.ThrottledError
 	if errors.As(err, &throttled) {
 		secs := max(int(throttled.RetryAfter.Seconds()), 1)

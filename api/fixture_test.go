@@ -22,6 +22,7 @@ import (
 	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
+	"github.com/bevis-ir/bevis/internal/period"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
@@ -42,6 +43,7 @@ type world struct {
 	uploadID   string                   // the lead's unfinished upload of another item's content
 	templateID string                   // a case template
 	store      evidence.BlobStore       // where content is kept
+	storeDir   string                   // the store's folder, for tampering behind Bevis's back
 	eventID    string                   // an event on the case's timeline
 	importID   string                   // a timeline import into the case
 	alertID    string                   // an open hard-limit alert of the analyst on the case
@@ -87,11 +89,12 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		Directory: directory, Sessions: sessions, SSO: sso, Setup: setup,
 		Authz: access.NewAuthorizer(d.DB), Membership: recordingMembership(d.DB), SigningKeys: keys,
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
-		Items: evidence.NewItems(d.DB, 24*time.Hour), Timeline: cases.NewTimeline(d.DB),
+		Items: evidence.NewItems(d.DB, period.Of(24*time.Hour)), Timeline: cases.NewTimeline(d.DB),
 		Alerts: alerts.New(d.DB, alerts.Options{Log: testenv.Logger(t)}),
 	}
 	t.Cleanup(deps.Alerts.Stop)
-	store, err := evidence.NewFSStore(t.TempDir())
+	storeDir := t.TempDir()
+	store, err := evidence.NewFSStore(storeDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +109,9 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 	keyring := evidence.NewKeyring(d.DB, master)
 	deps.Uploads = evidence.NewUploads(d.DB, store, keyring,
 		evidence.UploadLimits{MaxSize: 1 << 30, CaseQuota: 1 << 32, Expiry: time.Hour, PartSize: evidence.MinPartSize},
-		evidence.RetentionPolicy{Mode: evidence.Governance, Period: time.Hour})
+		evidence.RetentionPolicy{Mode: evidence.Governance, Period: period.Of(time.Hour)})
 	deps.Content = evidence.NewContent(d.DB, store, keyring)
+	deps.Content.ReportIncidentsTo(deps.Alerts)
 	writer := audit.NewWriter(d.DB, audit.WriterOptions{})
 	t.Cleanup(writer.Close)
 	deps.Audit = writer
@@ -175,7 +179,7 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		t.Fatal(err)
 	}
 	w.templateID = tmpl.ID
-	w.store = store
+	w.store, w.storeDir = store, storeDir
 	w.contentID = w.uploadContent(t, lead, k.Reference, "Firewall logs", fixtureContent).ID
 	pending, err := deps.Items.Register(ctx, lead, k.ID, k.Reference, evidence.NewItem{Title: "Mail server image", Kind: "disk_image"})
 	if err != nil {

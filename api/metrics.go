@@ -42,6 +42,21 @@ func newMetrics(sqlDB *sql.DB) *metrics {
 	return m
 }
 
+// watchStore exports the lock probe's verdict: 1 while the evidence store
+// lets Bevis's own credentials destroy evidence (served only under
+// BEVIS_ALLOW_WEAK_STORE, or the filesystem store, which enforces no lock).
+func (m *metrics) watchStore(s storeStatus) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bevis_evidence_store_weak",
+		Help: "1 when the evidence store lets Bevis's own credentials shorten a lock, delete a locked version or lift a legal hold, or cannot enforce locks at all (the filesystem store).",
+	}, func() float64 {
+		if s.Weak() {
+			return 1
+		}
+		return 0
+	}))
+}
+
 func (m *metrics) observe(method, route string, status int, elapsed time.Duration) {
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(method, route).Observe(elapsed.Seconds())

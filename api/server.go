@@ -45,6 +45,13 @@ type Deps struct {
 	Timeline    *cases.Timeline
 	Setup       *access.Setup
 	Alerts      *alerts.Engine
+	StoreStatus storeStatus // the lock probe's last verdict, for /metrics; may be nil
+}
+
+// storeStatus says whether the evidence store was last found weak: able to
+// let Bevis's own credentials destroy evidence.
+type storeStatus interface {
+	Weak() bool
 }
 
 // auditRecorder puts entries on the audit log.
@@ -195,6 +202,9 @@ func New(d Deps) (*fiber.App, error) {
 		return nil, errors.New("api: no audit writer: every request of case data must be recorded")
 	}
 	s := &server{Deps: d, metrics: newMetrics(sqlDB)}
+	if d.StoreStatus != nil {
+		s.metrics.watchStore(d.StoreStatus)
+	}
 	cfg := d.Config
 	app := fiber.New(fiber.Config{
 		AppName:               "bevis",

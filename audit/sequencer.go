@@ -20,7 +20,10 @@ type CheckpointStore interface {
 
 // CheckpointKey is where checkpoint seq is kept in a CheckpointStore;
 // zero-padded so that listing the folder lists the checkpoints in order.
-func CheckpointKey(seq int64) string { return fmt.Sprintf("audit/checkpoints/%020d.txt", seq) }
+func CheckpointKey(seq int64) string { return fmt.Sprintf(CheckpointPrefix+"%020d.txt", seq) }
+
+// CheckpointPrefix is where in the evidence store the checkpoints are.
+const CheckpointPrefix = "audit/checkpoints/"
 
 // SequencerOptions configure a Sequencer; zero values take the defaults.
 type SequencerOptions struct {

@@ -19,10 +19,11 @@ var ErrNoContent = errors.New("evidence: the item has no content")
 
 // Content reads and re-verifies received evidence content.
 type Content struct {
-	db    *gorm.DB
-	store BlobStore
-	keys  *Keyring
-	now   func() time.Time
+	db        *gorm.DB
+	store     BlobStore
+	keys      *Keyring
+	now       func() time.Time
+	incidents IncidentReporter
 }
 
 // NewContent returns the content reader.
@@ -32,12 +33,23 @@ func NewContent(db *gorm.DB, store BlobStore, keys *Keyring) *Content {
 
 // Open reads length bytes (-1: to the end) of an item's content from
 // offset: exactly the version recorded, unsealed, every chunk
-// authenticated on the way.
+// authenticated on the way. The first chunks are read and authenticated
+// before it returns, so content that is missing, or changed where the read
+// starts, is an error here rather than after a download has begun. A data
+// key that cannot be had is ErrCannotCheckKey.
 func (c *Content) Open(ctx context.Context, it Item, offset, length int64) (io.ReadCloser, error) {
 	if it.ContentStatus != "received" {
 		return nil, ErrNoContent
 	}
-	return OpenSealedObject(ctx, c.store, c.keys, it.ObjectKey, it.ObjectVersion, it.Size, offset, length)
+	r, err := openSealedObject(ctx, c.store, itemKeys{keys: c.keys, want: it.KeyID}, it.ObjectKey, it.ObjectVersion, it.Size, offset, length)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.prime(); err != nil {
+		_ = r.Close()
+		return nil, err
+	}
+	return r, nil
 }
 
 // SetHold places or lifts the legal hold on an item's stored content, so
@@ -52,21 +64,31 @@ func (c *Content) SetHold(ctx context.Context, it Item, on bool) error {
 
 // Verification is the outcome of re-reading an item's content.
 type Verification struct {
-	Result string // ok, mismatch or missing
-	SHA256 string // what the stored bytes hash to now, when they could be read
-	Event  Event
+	Result   string   // ok, mismatch or missing
+	SHA256   string   // what the stored bytes hash to now, when they could be read
+	Findings []string // what else is wrong in the store: foreign versions, delete markers, a lifted hold
+	Event    Event
 }
 
-// Verify re-reads an item's whole content, recomputes its SHA-256 and
-// records the result as a verified custody event: ok, mismatch (the
-// object was changed, or does not open), or missing. by is the person who
-// asked, or the zero Principal for Bevis's own scheduled checks. A storage
-// outage is an error, not a result.
+// Verify re-reads an item's whole content, recomputes its SHA-256, lists
+// the versions at its key and checks its legal hold, and records the
+// result as a verified custody event: ok, mismatch (the object was
+// changed, or does not open), or missing, with findings for versions and
+// delete markers Bevis did not write and a legal hold lifted behind its
+// back (which it restores). by is the person who asked, or the zero
+// Principal for Bevis's own scheduled checks. Anything but a clean result
+// is reported as an incident. A storage outage is an error, not a result;
+// so is a data key that cannot be had (ErrCannotCheckKey), which says
+// nothing about the evidence.
 func (c *Content) Verify(ctx context.Context, by access.Principal, it Item) (Verification, error) {
 	if it.ContentStatus != "received" {
 		return Verification{}, ErrNoContent
 	}
-	v := Verification{Result: "ok"}
+	versions, err := c.store.Versions(ctx, it.ObjectKey)
+	if err != nil && !errors.Is(err, ErrObjectNotFound) {
+		return Verification{}, err
+	}
+	v := Verification{Result: "ok", Findings: storeFindings(versions, it.ObjectVersion)}
 	r, err := c.Open(ctx, it, 0, -1)
 	if err == nil {
 		h := sha256.New()
@@ -74,29 +96,31 @@ func (c *Content) Verify(ctx context.Context, by access.Principal, it Item) (Ver
 		_ = r.Close()
 		v.SHA256 = hex.EncodeToString(h.Sum(nil))
 	}
-	switch {
-	case errors.Is(err, ErrObjectNotFound):
-		v.Result, v.SHA256 = "missing", ""
-	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	switch result := integrityResult(err); {
+	case errors.Is(err, ErrCannotCheckKey):
+		return Verification{}, fmt.Errorf("%s: %w", it.ExhibitNumber, err)
+	case result == "": // a storage outage, or the caller gave up
 		return Verification{}, err
-	case err != nil:
-		// The object is there but does not open: it was modified, cut
-		// short, or replaced.
-		v.Result, v.SHA256 = "mismatch", ""
+	case result != "ok":
+		v.Result, v.SHA256 = result, ""
 	case v.SHA256 != it.Computed.SHA256:
 		v.Result = "mismatch"
 	}
 	if v.Result != "missing" {
-		if err := c.reconcileHold(ctx, it); err != nil {
+		finding, err := c.reconcileHold(ctx, it)
+		if err != nil {
 			return Verification{}, err
 		}
+		if finding != "" {
+			v.Findings = append(v.Findings, finding)
+		}
 	}
-	now := c.now()
-	v.Event = Event{Type: EventVerified, ActorUserID: by.UserID, ActorAgencyID: by.AgencyID,
-		Details: Details{Result: v.Result, SHA256: v.SHA256}, OccurredAt: now, RecordedAt: now}
-	if err != nil && v.Result != "missing" {
-		v.Event.Notes = "the stored object does not open: " + err.Error()
+	in := Incident{Item: it, Result: v.Result, Findings: v.Findings, FoundBy: "verification", By: by, At: c.now()}
+	if err != nil && v.Result == "mismatch" {
+		in.Notes = "the stored object does not open: " + err.Error()
 	}
+	v.Event = in.event()
+	v.Event.Details.SHA256 = v.SHA256
 	err = c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := recordChange(ctx, tx, "evidence.verify", it.ID, it.CaseID); err != nil {
 			return err
@@ -106,45 +130,40 @@ func (c *Content) Verify(ctx context.Context, by access.Principal, it Item) (Ver
 	if err != nil {
 		return Verification{}, fmt.Errorf("evidence: record verification: %w", err)
 	}
+	if v.Result != "ok" || len(v.Findings) > 0 {
+		c.report(ctx, in)
+	}
 	return v, nil
 }
 
 // reconcileHold makes the stored object's legal hold what the custody
-// record says, repairing a hold a storage outage left behind.
-func (c *Content) reconcileHold(ctx context.Context, it Item) error {
+// record says. A hold the record has but the store lacks was lifted behind
+// Bevis's back (Bevis lifts one only after recording its release): it is
+// restored, and returned as a finding. A hold the store has but the record
+// does not is one a storage outage left behind when it was released, and
+// is lifted quietly.
+func (c *Content) reconcileHold(ctx context.Context, it Item) (finding string, err error) {
 	evs, err := events(c.db.WithContext(ctx), it.ID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	held := Derive(evs).LegalHold
 	info, err := c.store.Stat(ctx, it.ObjectKey, it.ObjectVersion)
 	switch {
 	case errors.Is(err, ErrObjectNotFound):
-		return nil // a missing object is the verification's finding
+		return "", nil // a missing object is the verification's finding
 	case err != nil:
-		return err
+		return "", err
 	case info.LegalHold == held:
-		return nil
+		return "", nil
+	case !held:
+		return "", c.SetHold(ctx, it, false)
 	}
-	return c.SetHold(ctx, it, held)
-}
-
-// Due lists received items not verified since before, oldest check first,
-// for the scheduled re-verification.
-func (c *Content) Due(ctx context.Context, before time.Time, limit int) ([]Item, error) {
-	var rows []itemRow
-	err := c.db.WithContext(ctx).Raw(`
-		SELECT i.* FROM evidence_items i
-		WHERE i.content_status = 'received'
-		  AND COALESCE((SELECT MAX(e.recorded_at) FROM custody_events e WHERE e.item_id = i.id AND e.type = 'verified'),
-		               i.received_at) < ?
-		ORDER BY i.received_at LIMIT ?`, before, limit).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("evidence: items due for verification: %w", err)
+	if err := c.SetHold(ctx, it, true); err != nil {
+		if errors.Is(err, ErrStoreUnavailable) {
+			return "", err
+		}
+		return "legal hold lifted in the store behind Bevis's back; restoring it failed: " + err.Error(), nil
 	}
-	out := make([]Item, len(rows))
-	for i, r := range rows {
-		out[i] = r.item()
-	}
-	return out, nil
+	return "legal hold lifted in the store behind Bevis's back; restored", nil
 }

@@ -52,6 +52,9 @@ type Details struct {
 	AuthorityReference string `json:"authority_reference,omitempty"`
 	Result             string `json:"result,omitempty"` // verified: ok, mismatch or missing
 	SHA256             string `json:"sha256,omitempty"` // verified: what the re-read bytes hashed to
+	// Findings (verified) are what else was wrong in the store: versions
+	// and delete markers Bevis did not write, a legal hold lifted.
+	Findings []string `json:"findings,omitempty"`
 }
 
 // Event is one step in an item's chain of custody. Events are never

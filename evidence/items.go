@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/internal/period"
 	"github.com/bevis-ir/bevis/internal/validate"
 )
 
@@ -152,12 +153,12 @@ type Items struct {
 	now func() time.Time
 	// retention is how long evidence is kept at least: disposal is refused
 	// before it has passed.
-	retention time.Duration
+	retention period.Period
 }
 
 // NewItems returns the item store in db; retention is the least time an
 // item is kept before it may be disposed of.
-func NewItems(db *gorm.DB, retention time.Duration) *Items {
+func NewItems(db *gorm.DB, retention period.Period) *Items {
 	return &Items{db: db, retention: retention, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 

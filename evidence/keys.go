@@ -339,27 +339,3 @@ func (k *Keyring) MasterKeysInUse(ctx context.Context) ([]string, error) {
 	}
 	return ids, nil
 }
-
-// CheckMasterKeys checks at start that the master key file can unwrap every
-// data key: a master key in use but missing from the file is an error
-// (ErrUnknownMasterKey), since those cases' evidence could not be read.
-// It returns the master keys in use that are not the current one, which
-// RewrapAll would retire.
-func (k *Keyring) CheckMasterKeys(ctx context.Context) (retiring []string, err error) {
-	inUse, err := k.MasterKeysInUse(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var missing []string
-	for _, id := range inUse {
-		if _, ok := k.master.find(id); !ok {
-			missing = append(missing, id)
-		} else if id != k.master.CurrentID() {
-			retiring = append(retiring, id)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrUnknownMasterKey, strings.Join(missing, ", "))
-	}
-	return retiring, nil
-}

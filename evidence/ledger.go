@@ -103,7 +103,8 @@ func (st Step) validate(now time.Time) error {
 	}
 	v.Text("notes", st.Notes, 20000)
 	v.Text("details.reason", st.Details.Reason, 2000)
-	v.Check(st.Details.Result == "" && st.Details.SHA256 == "", "details", "verification results are recorded by Bevis")
+	v.Check(st.Details.Result == "" && st.Details.SHA256 == "" && len(st.Details.Findings) == 0, "details",
+		"verification results are recorded by Bevis")
 	v.Check(st.OccurredAt == nil || !st.OccurredAt.After(now.Add(maxClockSkew)), "occurred_at", "must not be in the future")
 	need := func(ok bool, field, msg string) { v.Check(ok, field, msg) }
 	switch st.Type {
@@ -224,8 +225,8 @@ func (s *Items) check(p access.Principal, it Item, past []Event, st Step, now ti
 			return conflict("a transfer is offered; it must be accepted or declined first")
 		case st.Type == EventDisposed && cur.LegalHold:
 			return conflict("the item is under legal hold and cannot be disposed of")
-		case st.Type == EventDisposed && now.Before(it.CreatedAt.Add(s.retention)):
-			return conflict("the item is within its retention period until %s", it.CreatedAt.Add(s.retention).Format(time.DateOnly))
+		case st.Type == EventDisposed && now.Before(s.retention.After(it.CreatedAt)):
+			return conflict("the item is within its retention period until %s", s.retention.After(it.CreatedAt).Format(time.DateOnly))
 		}
 		return requireCustodian()
 	case EventCorrection:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/internal/period"
 	"github.com/bevis-ir/bevis/internal/testenv"
 	"github.com/bevis-ir/bevis/internal/validate"
 )
@@ -27,7 +28,7 @@ func newLedgerEnv(t *testing.T, d testenv.Database) *ledgerEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := access.NewDirectory(d.DB)
-	e := &ledgerEnv{db: d, items: NewItems(d.DB, 365*24*time.Hour), clock: time.Now().UTC().Truncate(time.Microsecond)}
+	e := &ledgerEnv{db: d, items: NewItems(d.DB, period.Period{Years: 1}), clock: time.Now().UTC().Truncate(time.Microsecond)}
 	e.items.SetClock(func() time.Time { return e.clock })
 	person := func(agencyID, name string) access.Principal {
 		u, err := dir.CreateUser(ctx, access.NewUser{AgencyID: agencyID, Email: name + "@bevis.test", Name: name})

@@ -650,31 +650,41 @@ type dataKeys interface {
 // recorded plaintext size is plainSize, fetching only the header and the
 // chunks that hold the range.
 func OpenSealedObject(ctx context.Context, store blobReader, keys dataKeys, key, versionID string, plainSize, offset, length int64) (io.ReadCloser, error) {
-	head, err := store.Get(ctx, key, versionID, 0, SealHeaderSize)
+	o, err := openSealedObject(ctx, store, keys, key, versionID, plainSize, offset, length)
 	if err != nil {
 		return nil, err
+	}
+	return o, nil
+}
+
+// openSealedObject is OpenSealedObject, for Content, which primes it.
+func openSealedObject(ctx context.Context, store blobReader, keys dataKeys, key, versionID string, plainSize, offset, length int64) (sealedObject, error) {
+	var none sealedObject
+	head, err := store.Get(ctx, key, versionID, 0, SealHeaderSize)
+	if err != nil {
+		return none, err
 	}
 	h, err := ReadSealHeader(head)
 	_ = head.Close()
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	dk, err := keys.DataKeyByID(ctx, h.KeyID)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	sealedOffset, sealedLength, err := h.SealedRange(plainSize, offset, length)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	body, err := store.Get(ctx, key, versionID, sealedOffset, sealedLength)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	plain, err := h.openRange(body, dk, key, plainSize, offset, length)
 	if err != nil {
 		_ = body.Close()
-		return nil, err
+		return none, err
 	}
 	return sealedObject{plain, body}, nil
 }
@@ -687,3 +697,12 @@ type sealedObject struct {
 }
 
 func (o sealedObject) Close() error { return o.body.Close() }
+
+// prime reads and authenticates the first chunks now, so a read that cannot
+// even begin fails before anything was handed on.
+func (o sealedObject) prime() error {
+	if len(o.plain) == 0 && o.err == nil && !o.done && o.left != 0 {
+		o.err = o.next()
+	}
+	return o.err
+}

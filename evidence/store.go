@@ -68,6 +68,9 @@ type ObjectInfo struct {
 	ModTime   time.Time
 	Retention *Retention // nil when no retention was ever set
 	LegalHold bool
+	// DeleteMarker: not a version but a marker that the key was deleted
+	// (Versions lists them; only Key, VersionID and ModTime are set).
+	DeleteMarker bool
 }
 
 // PutOptions are applied atomically with the write, so an object is never
@@ -114,9 +117,11 @@ type BlobStore interface {
 	Get(ctx context.Context, key, versionID string, offset, length int64) (io.ReadCloser, error)
 	// Stat describes one version, including its retention and legal hold.
 	Stat(ctx context.Context, key, versionID string) (ObjectInfo, error)
-	// Versions lists every stored version of key, newest first, or returns
-	// ErrObjectNotFound. Bevis writes one version per key; more than one means
-	// something outside Bevis wrote to the store, which is worth knowing.
+	// Versions lists every stored version of key, newest first, delete
+	// markers included, or returns ErrObjectNotFound. Bevis writes one
+	// version per key and deletes none; another version, or a delete marker,
+	// means something outside Bevis wrote to the store, which verification
+	// reports.
 	Versions(ctx context.Context, key string) ([]ObjectInfo, error)
 	// SetRetention sets or changes the retention of one version. Extending is
 	// always allowed; GOVERNANCE may also be shortened or raised to

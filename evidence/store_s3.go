@@ -351,18 +351,22 @@ func (s *S3Store) Versions(ctx context.Context, key string) ([]ObjectInfo, error
 	if err := ValidateKey(key); err != nil {
 		return nil, err
 	}
-	ids, err := s.versionIDs(ctx, key)
+	listed, err := s.listVersions(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	if len(ids) == 0 {
+	if len(listed) == 0 {
 		return nil, fmt.Errorf("%w: %s", ErrObjectNotFound, key)
 	}
 	// A listing carries no lock state; Bevis writes one version per key, so
 	// a HEAD per version costs little and keeps the answer complete.
-	versions := make([]ObjectInfo, 0, len(ids))
-	for _, id := range ids {
-		info, err := s.Stat(ctx, key, id)
+	versions := make([]ObjectInfo, 0, len(listed))
+	for _, oi := range listed {
+		if oi.IsDeleteMarker {
+			versions = append(versions, ObjectInfo{Key: key, VersionID: oi.VersionID, ModTime: oi.LastModified.UTC(), DeleteMarker: true})
+			continue
+		}
+		info, err := s.Stat(ctx, key, oi.VersionID)
 		if err != nil {
 			return nil, err
 		}
@@ -374,17 +378,33 @@ func (s *S3Store) Versions(ctx context.Context, key string) ([]ObjectInfo, error
 // versionIDs lists the IDs of the versions of exactly key, newest first,
 // leaving out delete markers.
 func (s *S3Store) versionIDs(ctx context.Context, key string) ([]string, error) {
+	listed, err := s.listVersions(ctx, key)
+	if err != nil {
+		return nil, err
+	}
 	var ids []string
+	for _, oi := range listed {
+		if !oi.IsDeleteMarker {
+			ids = append(ids, oi.VersionID)
+		}
+	}
+	return ids, nil
+}
+
+// listVersions lists the versions and delete markers of exactly key,
+// newest first.
+func (s *S3Store) listVersions(ctx context.Context, key string) ([]minio.ObjectInfo, error) {
+	var out []minio.ObjectInfo
 	for oi := range s.client.ListObjectsIter(ctx, s.bucket, minio.ListObjectsOptions{Prefix: key, WithVersions: true, Recursive: true}) {
 		if oi.Err != nil {
 			return nil, s.translate(ctx, "list versions of "+key, oi.Err)
 		}
 		// The prefix also matches longer keys.
-		if oi.Key == key && !oi.IsDeleteMarker {
-			ids = append(ids, oi.VersionID)
+		if oi.Key == key {
+			out = append(out, oi)
 		}
 	}
-	return ids, nil
+	return out, nil
 }
 
 // SetRetention implements BlobStore. The rules are checked here, so every

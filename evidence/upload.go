@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/internal/period"
 )
 
 // Errors of uploads, each a distinct answer to the client.
@@ -50,10 +51,10 @@ type UploadLimits struct {
 	Lease time.Duration
 }
 
-// Retention is how stored content is locked: mode and how long.
+// RetentionPolicy is how stored content is locked: mode and how long.
 type RetentionPolicy struct {
 	Mode   RetentionMode
-	Period time.Duration
+	Period period.Period
 }
 
 // Uploads receives evidence content: streamed, hashed (SHA-256, SHA-1,
@@ -153,7 +154,7 @@ func (u *Uploads) Create(ctx context.Context, p access.Principal, it Item, lengt
 		ExpiresAt: now.Add(u.limits.Expiry), Length: length, Filename: filename, DataKeyID: key.ID, Parts: "[]",
 		Status: "active", Version: 1}
 	row.ObjectKey = fmt.Sprintf("cases/%s/items/%s/%s.sealed", it.CaseID, it.ID, row.ID)
-	until := now.Add(u.retention.Period)
+	until := u.retention.Period.After(now)
 	row.StoreUpload, err = u.store.StartMultipart(ctx, row.ObjectKey,
 		PutOptions{Retention: &Retention{Mode: u.retention.Mode, Until: until}})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/internal/period"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
@@ -56,14 +57,14 @@ func newUploadEnv(t *testing.T, store BlobStore, d testenv.Database) *uploadEnv 
 	}
 	e := &uploadEnv{ledgerEnv: newLedgerEnv(t, d), store: store, keys: NewKeyring(d.DB, master),
 		limits: UploadLimits{MaxSize: 1 << 30, CaseQuota: 1 << 31, Expiry: time.Hour, PartSize: MinPartSize}}
-	e.uploads = NewUploads(d.DB, store, e.keys, e.limits, RetentionPolicy{Mode: Governance, Period: time.Hour})
+	e.uploads = NewUploads(d.DB, store, e.keys, e.limits, RetentionPolicy{Mode: Governance, Period: period.Of(time.Hour)})
 	e.content = NewContent(d.DB, store, e.keys)
 	return e
 }
 
 // newNode is another Bevis process over the same database and store.
 func (e *uploadEnv) newNode() *Uploads {
-	return NewUploads(e.db.DB, e.store, e.keys, e.limits, RetentionPolicy{Mode: Governance, Period: time.Hour})
+	return NewUploads(e.db.DB, e.store, e.keys, e.limits, RetentionPolicy{Mode: Governance, Period: period.Of(time.Hour)})
 }
 
 func randomBytes(t *testing.T, n int) []byte {

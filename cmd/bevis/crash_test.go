@@ -42,6 +42,7 @@ var crashBackends = []crashBackend{
 		return map[string]string{
 			"BEVIS_S3_ENDPOINT": srv.Endpoint, "BEVIS_S3_BUCKET": srv.Bucket, "BEVIS_S3_ACCESS_KEY": srv.AccessKey,
 			"BEVIS_S3_SECRET_KEY": srv.SecretKey, "BEVIS_S3_REGION": srv.Region, "BEVIS_S3_TLS": "false",
+			"BEVIS_ALLOW_WEAK_STORE": "true", // the test server's root credentials: the lock probe finds them weak
 		}, &srv
 	}},
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/alerts"
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/db"
 )
@@ -83,6 +84,10 @@ func verifyEvidence(ctx context.Context, args []string, getenv func(string) stri
 		return err
 	}
 	defer db.Close(gdb)
+	keyring := evidence.NewKeyring(gdb, master)
+	if err := checkMasterKeys(ctx, keyring, log); err != nil {
+		return err
+	}
 	store, err := openEvidenceStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -97,7 +102,10 @@ func verifyEvidence(ctx context.Context, args []string, getenv func(string) stri
 		}
 	}
 	items := evidence.NewItems(gdb, cfg.EvidenceRetention)
-	content := evidence.NewContent(gdb, store, evidence.NewKeyring(gdb, master))
+	content := evidence.NewContent(gdb, store, keyring)
+	engine := alerts.New(gdb, alertOptions(cfg, log))
+	defer engine.Stop()
+	content.ReportIncidentsTo(engine)
 	ids, err := items.IDs(ctx, caseID)
 	if err != nil {
 		return err
@@ -113,20 +121,31 @@ func verifyEvidence(ctx context.Context, args []string, getenv func(string) stri
 			fmt.Fprintf(stdout, "PROBLEM %s (%s): %v\n", it.ExhibitNumber, id, err)
 			continue
 		}
-		result := "chain ok, no content"
-		if it.ContentStatus == "received" {
-			v, err := content.Verify(ctx, access.Principal{}, it)
-			if err != nil {
-				return fmt.Errorf("%s: %w", it.ExhibitNumber, err)
-			}
-			result = "chain ok, content " + v.Result
-			if v.Result != "ok" {
-				problems++
-				fmt.Fprintf(stdout, "PROBLEM %s (%s): content %s\n", it.ExhibitNumber, id, v.Result)
-				continue
-			}
+		if it.ContentStatus != "received" {
+			fmt.Fprintf(stdout, "ok %s: chain ok, no content\n", it.ExhibitNumber)
+			continue
 		}
-		fmt.Fprintf(stdout, "ok %s: %s\n", it.ExhibitNumber, result)
+		v, err := content.Verify(ctx, access.Principal{}, it)
+		if errors.Is(err, evidence.ErrCannotCheckKey) {
+			// The verifier's problem, not the evidence's: nothing was recorded.
+			problems++
+			fmt.Fprintf(stdout, "PROBLEM %s (%s): cannot check: key: %v\n", it.ExhibitNumber, id, err)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", it.ExhibitNumber, err)
+		}
+		if v.Result == "ok" && len(v.Findings) == 0 {
+			fmt.Fprintf(stdout, "ok %s: chain ok, content ok\n", it.ExhibitNumber)
+			continue
+		}
+		problems++
+		if v.Result != "ok" {
+			fmt.Fprintf(stdout, "PROBLEM %s (%s): content %s\n", it.ExhibitNumber, id, v.Result)
+		}
+		for _, f := range v.Findings {
+			fmt.Fprintf(stdout, "PROBLEM %s (%s): written outside Bevis: %s\n", it.ExhibitNumber, id, f)
+		}
 	}
 	fmt.Fprintf(stdout, "%d item(s) checked, %d problem(s)\n", len(ids), problems)
 	if problems > 0 {

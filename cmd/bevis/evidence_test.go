@@ -15,6 +15,7 @@ import (
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/db"
+	"github.com/bevis-ir/bevis/internal/period"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
@@ -61,7 +62,7 @@ func evidenceWorld(t *testing.T) (env func(string) string, gdb *evidence.Items, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	items := evidence.NewItems(conn, time.Hour)
+	items := evidence.NewItems(conn, period.Of(time.Hour))
 	it, err := items.Register(ctx, p, k.ID, k.Reference, evidence.NewItem{Title: "Logs", Kind: "logs"})
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +76,7 @@ func evidenceWorld(t *testing.T) (env func(string) string, gdb *evidence.Items, 
 	}
 	uploads := evidence.NewUploads(conn, store, evidence.NewKeyring(conn, master),
 		evidence.UploadLimits{MaxSize: 1 << 20, CaseQuota: 1 << 30, Expiry: time.Hour},
-		evidence.RetentionPolicy{Mode: evidence.Governance, Period: time.Hour})
+		evidence.RetentionPolicy{Mode: evidence.Governance, Period: period.Of(time.Hour)})
 	up, err := uploads.Create(ctx, p, it, 11, "fw.log")
 	if err != nil {
 		t.Fatal(err)

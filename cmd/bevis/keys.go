@@ -77,10 +77,11 @@ func writeNewMasterKeyFile(cfg config.Config) error {
 }
 
 // checkMasterKeys refuses to start when the master key file cannot unwrap
-// every data key, and says when a rotation is not finished.
+// every data key or holds a known key ID with other bytes, and says when a
+// rotation is not finished.
 func checkMasterKeys(ctx context.Context, keyring *evidence.Keyring, log *slog.Logger) error {
 	retiring, err := keyring.CheckMasterKeys(ctx)
-	if errors.Is(err, evidence.ErrUnknownMasterKey) {
+	if errors.Is(err, evidence.ErrUnknownMasterKey) || errors.Is(err, evidence.ErrMasterKeyMismatch) {
 		return &config.InvalidError{Err: fmt.Errorf("BEVIS_MASTER_KEY_FILE: %w", err)}
 	}
 	if err != nil {
@@ -133,6 +134,9 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	defer db.Close(gdb)
 	keyring := evidence.NewKeyring(gdb, master)
+	if err := checkMasterKeys(ctx, keyring, log); err != nil {
+		return err
+	}
 	n, err := keyring.RewrapAll(ctx)
 	if err != nil {
 		return fmt.Errorf("rewrap: %d data key(s) re-wrapped before: %w", n, err)

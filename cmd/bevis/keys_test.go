@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -183,4 +184,74 @@ func seedCase(t *testing.T, getenv func(string) string) string {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// A master key file with the right key ID but the wrong bytes: serve,
+// rewrap and evidence verify refuse before writing anything, neither a file
+// in the data folder nor a row in the database.
+func TestServe_RefusesAMasterKeyFileWithTheRightIDButWrongBytes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	env := map[string]string{"BEVIS_DATA_DIR": dir}
+	getenv := func(k string) string { return env[k] }
+	keyFile := filepath.Join(dir, config.DefaultMasterKeysName)
+	if err := run(ctx, []string{"keys", "rewrap"}, getenv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	caseID := seedCase(t, getenv)
+	good, err := evidence.ReadMasterKeyFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gdb, err := db.Open(ctx, "sqlite:"+filepath.Join(dir, "bevis.db"), time.Second, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(gdb)
+	if _, err := evidence.NewKeyring(gdb, good).DataKey(ctx, caseID); err != nil {
+		t.Fatal(err)
+	}
+
+	line, err := evidence.NewMasterKeyLine(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, _ := strings.Cut(line, ":")
+	if err := os.WriteFile(keyFile, []byte(good.CurrentID()+":"+secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	files := func() []string {
+		var names []string
+		_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !strings.HasSuffix(path, "-wal") && !strings.HasSuffix(path, "-shm") {
+				names = append(names, path)
+			}
+			return nil
+		})
+		return names
+	}
+	rows := func() map[string]int64 {
+		out := map[string]int64{}
+		for _, table := range []string{"case_data_keys", "master_key_checks", "audit_entries", "custody_events"} {
+			var n int64
+			if err := gdb.Table(table).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			out[table] = n
+		}
+		return out
+	}
+	beforeFiles, beforeRows := files(), rows()
+	for _, args := range [][]string{{"serve", "--listen", freeAddr(t)}, {"keys", "rewrap"}, {"evidence", "verify"}} {
+		err := run(ctx, args, getenv, io.Discard, io.Discard)
+		if !errors.Is(err, evidence.ErrMasterKeyMismatch) || exitCode(err) != 2 || !strings.Contains(err.Error(), good.CurrentID()) {
+			t.Errorf("%s with the wrong bytes: %v, want exit 2 naming %s", args[0], err, good.CurrentID())
+		}
+	}
+	if after := files(); strings.Join(after, "\n") != strings.Join(beforeFiles, "\n") {
+		t.Errorf("files in the data folder changed:\nbefore %v\nafter  %v", beforeFiles, after)
+	}
+	if after := rows(); fmt.Sprint(after) != fmt.Sprint(beforeRows) {
+		t.Errorf("rows changed: before %v, after %v", beforeRows, after)
+	}
 }

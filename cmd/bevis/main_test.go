@@ -217,7 +217,8 @@ func TestServe_NoConfigurationUsesSQLiteAndEvidenceFolder(t *testing.T) {
 		}
 	}
 	log := s.stderr.String()
-	for _, want := range []string{`"msg":"starting bevis"`, `"database-url":"sqlite:`, `"dialect":"sqlite"`, `"kind":"filesystem"`} {
+	for _, want := range []string{`"msg":"starting bevis"`, `"database-url":"sqlite:`, `"dialect":"sqlite"`, `"kind":"filesystem"`,
+		"the filesystem evidence store cannot enforce Object Lock"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("start-up log lacks %s", want)
 		}
@@ -239,11 +240,29 @@ func TestServe_OnPostgresAndS3(t *testing.T) {
 		"BEVIS_S3_SECRET_KEY": srv.SecretKey,
 		"BEVIS_S3_REGION":     srv.Region,
 		"BEVIS_S3_TLS":        "false",
+		// Checkpoints are locked in COMPLIANCE mode as long as evidence:
+		// not ten years on the test server.
+		"BEVIS_EVIDENCE_RETENTION": "1h",
 	}
+	// The test server's root credentials can do anything: the lock probe
+	// finds so, and serve refuses to start...
+	var stderr syncBuffer
+	err := run(context.Background(), []string{"serve", "--listen", freeAddr(t)}, func(k string) string { return env[k] }, io.Discard, &stderr)
+	if !errors.Is(err, errWeakStore) || exitCode(err) != 1 || !strings.Contains(err.Error(), "shortened") {
+		t.Fatalf("serve with root credentials: %v, want it refused as a weak store\n%s", err, stderr.String())
+	}
+	// ...unless told to serve anyway, which it says loudly and in a metric.
+	env["BEVIS_ALLOW_WEAK_STORE"] = "true"
 	s := startServe(t, env)
 	s.waitReady(t, 20*time.Second)
+	if _, metrics := get(t, s.base+"/metrics"); !strings.Contains(metrics, "bevis_evidence_store_weak 1") {
+		t.Error("/metrics does not show the weak store")
+	}
 
 	log := s.stderr.String()
+	if !strings.Contains(log, "WEAK EVIDENCE STORE") {
+		t.Errorf("no loud warning of the weak store:\n%s", log)
+	}
 	if !strings.Contains(log, `"dialect":"postgres"`) || !strings.Contains(log, `"kind":"s3"`) {
 		t.Errorf("not on PostgreSQL and S3:\n%s", log)
 	}

@@ -26,15 +26,22 @@ import (
 	"github.com/bevis-ir/bevis/frontend"
 	"github.com/bevis-ir/bevis/internal/config"
 	"github.com/bevis-ir/bevis/internal/db"
+	"github.com/bevis-ir/bevis/internal/period"
 	"github.com/bevis-ir/bevis/internal/retry"
 )
 
 // checkpointStore keeps each audit checkpoint in the evidence store under
-// a legal hold, so it cannot be deleted or overwritten there.
-type checkpointStore struct{ store evidence.BlobStore }
+// a legal hold and a COMPLIANCE lock as long as evidence is kept, so that
+// nobody, not even with the bucket owner's credentials, can delete or
+// overwrite it there before then (a lifted hold leaves the lock).
+type checkpointStore struct {
+	store     evidence.BlobStore
+	retention period.Period
+}
 
 func (c checkpointStore) PutLocked(ctx context.Context, key string, data []byte) error {
-	_, err := c.store.Put(ctx, key, bytes.NewReader(data), int64(len(data)), evidence.PutOptions{LegalHold: true})
+	lock := &evidence.Retention{Mode: evidence.Compliance, Until: c.retention.After(time.Now())}
+	_, err := c.store.Put(ctx, key, bytes.NewReader(data), int64(len(data)), evidence.PutOptions{LegalHold: true, Retention: lock})
 	if errors.Is(err, evidence.ErrObjectExists) {
 		return nil // written before a restart cut the round short; keys are per seq
 	}
@@ -48,7 +55,7 @@ func startSequencer(cfg config.Config, gdb *gorm.DB, store evidence.BlobStore, o
 	if err != nil {
 		return nil, err
 	}
-	seq, err := audit.NewSequencer(gdb, audit.SequencerOptions{Signer: signer, Store: checkpointStore{store}, Log: log,
+	seq, err := audit.NewSequencer(gdb, audit.SequencerOptions{Signer: signer, Store: checkpointStore{store, cfg.EvidenceRetention}, Log: log,
 		OnSealed: onSealed})
 	if err != nil {
 		return nil, err
@@ -107,6 +114,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	// A store in which Bevis's own credentials could destroy evidence is
+	// refused (unless BEVIS_ALLOW_WEAK_STORE), before anything is served.
+	storeHealth := &storeStatus{}
+	if err := probeStore(ctx, cfg, store, storeHealth, log); err != nil {
+		return err
+	}
 
 	engine := alerts.New(gdb, alertOptions(cfg, log))
 	defer engine.Stop() // after the sequencer, which feeds it
@@ -120,12 +133,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	deps.Evidence, deps.UI, deps.Alerts = store, frontend.Dist(), engine
+	deps.Evidence, deps.UI, deps.Alerts, deps.StoreStatus = store, frontend.Dist(), engine, storeHealth
 	deps.Uploads = evidence.NewUploads(gdb, store, keyring, evidence.UploadLimits{MaxSize: cfg.UploadMaxSize,
 		CaseQuota: cfg.CaseQuota, Expiry: cfg.UploadExpiry, PartSize: int(cfg.S3.PartSize),
 		Lease: cfg.UploadLease},
 		evidence.RetentionPolicy{Mode: evidence.RetentionMode(cfg.RetentionMode), Period: cfg.EvidenceRetention})
 	deps.Content = evidence.NewContent(gdb, store, keyring)
+	deps.Content.ReportIncidentsTo(engine)
 	auditWriter := audit.NewWriter(gdb, audit.WriterOptions{})
 	defer auditWriter.Close() // also on the error paths below; after the HTTP drain on the normal one
 	deps.Audit = auditWriter
@@ -148,14 +162,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	wg.Go(func() {
 		keepEvidence(workers, deps.Uploads, deps.Content, store, cfg.UploadExpiry, cfg.VerifyInterval, log)
 	})
+	weakStore := make(chan error, 1)
+	wg.Go(func() { watchStore(workers, cfg, store, storeHealth, engine, log, weakStore) })
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSEnabled())
 
+	var stopped error
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	case stopped = <-weakStore:
+		log.Error("stopping: the daily lock probe found the evidence store weak", "err", stopped)
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	if err := app.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
@@ -167,7 +186,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	stopSequencer()     // seals what the drained requests recorded and signs the head
 	engine.Stop()       // evaluates the last sealed batches; gives the webhook a few seconds
 	log.Info("stopped")
-	return nil
+	return stopped
 }
 
 // announceSetup prints a one-time set-up link while Bevis has no admin, as

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/evidence"
 )
 
@@ -14,6 +13,9 @@ import (
 type staleMultiparts interface {
 	AbortStaleMultiparts(ctx context.Context, olderThan time.Duration) (int, error)
 }
+
+// verifyRound is how often keepEvidence runs.
+const verifyRound = time.Minute
 
 // keepEvidence runs until ctx ends: it discards uploads left unfinished
 // past their expiry (and, a day later, any multipart write in the store
@@ -24,7 +26,7 @@ type staleMultiparts interface {
 // more often.
 func keepEvidence(ctx context.Context, uploads *evidence.Uploads, content *evidence.Content, store evidence.BlobStore,
 	expiry, interval time.Duration, log *slog.Logger) {
-	tick := time.NewTicker(time.Minute)
+	tick := time.NewTicker(verifyRound)
 	defer tick.Stop()
 	for {
 		if n, err := uploads.AbortExpired(ctx); err != nil && ctx.Err() == nil {
@@ -48,25 +50,18 @@ func keepEvidence(ctx context.Context, uploads *evidence.Uploads, content *evide
 	}
 }
 
-// verifyDue re-verifies a batch of items due for it.
+// verifyDue re-verifies this round's share of the stored evidence, the
+// oldest check first, spread so each item is checked within the interval
+// (see evidence.Reverifier); every incident is on the custody record and
+// raises an alert through content.
 func verifyDue(ctx context.Context, content *evidence.Content, interval time.Duration, log *slog.Logger) {
-	due, err := content.Due(ctx, time.Now().Add(-interval), 20)
-	if err != nil {
-		if ctx.Err() == nil {
-			log.Error("items due for verification", "err", err)
+	done, err := evidence.NewReverifier(content, interval, verifyRound).Round(ctx)
+	for _, v := range done {
+		if v.Result != "ok" || len(v.Findings) > 0 {
+			log.Error("evidence failed verification", "item", v.Event.ItemID, "result", v.Result, "findings", v.Findings)
 		}
-		return
 	}
-	for _, it := range due {
-		v, err := content.Verify(ctx, access.Principal{}, it)
-		switch {
-		case err != nil:
-			if ctx.Err() == nil {
-				log.Error("verify evidence", "item", it.ID, "err", err)
-			}
-			return // a store outage: try again next round
-		case v.Result != "ok":
-			log.Error("evidence failed verification", "item", it.ID, "exhibit", it.ExhibitNumber, "result", v.Result)
-		}
+	if err != nil && ctx.Err() == nil {
+		log.Error("verify evidence", "err", err) // a store outage or a key problem: tried again next round
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/bevis-ir/bevis/internal/period"
 )
 
 // DefaultTokenKeysName is the key file made in the data dir on a first
@@ -69,7 +71,8 @@ type Config struct {
 
 	// EvidenceRetention is the least time evidence is kept: stored objects
 	// are locked that long, and disposal is refused before it has passed.
-	EvidenceRetention time.Duration
+	// Counted in calendar years by default: ten years are 10y, not 87600h.
+	EvidenceRetention period.Period
 	// RetentionMode is the Object Lock mode of stored evidence: COMPLIANCE
 	// (nobody can shorten it) or GOVERNANCE (a privileged operator can).
 	RetentionMode string
@@ -109,6 +112,9 @@ type S3 struct {
 	Region    string
 	TLS       bool
 	PartSize  int64
+	// AllowWeak serves even when the lock probe finds Bevis's own
+	// credentials able to destroy evidence (BEVIS_ALLOW_WEAK_STORE).
+	AllowWeak bool
 }
 
 // Enabled reports whether evidence goes to S3 rather than the local folder.

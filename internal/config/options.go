@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bevis-ir/bevis/internal/period"
 )
 
 // option is one configuration setting. set parses a (trimmed) string into
@@ -86,6 +88,15 @@ var options = []*option{
 			return err
 		},
 		get: func(c Config) string { return strconv.FormatBool(c.S3.TLS) },
+	},
+	{
+		flag: "allow-weak-store", env: "BEVIS_ALLOW_WEAK_STORE", def: "false",
+		usage: "serve, with a loud warning, even when the lock probe finds that Bevis's own S3 credentials can shorten a lock, delete a locked version or lift a legal hold",
+		set: func(c *Config, v string) (err error) {
+			c.S3.AllowWeak, err = strconv.ParseBool(v)
+			return err
+		},
+		get: func(c Config) string { return strconv.FormatBool(c.S3.AllowWeak) },
 	},
 	{
 		flag: "s3-part-size", env: "BEVIS_S3_PART_SIZE", def: "16MiB",
@@ -189,9 +200,22 @@ var options = []*option{
 	durationOption("session-ttl", "BEVIS_SESSION_TTL", "12h",
 		"how long one sign-in lasts, however often its refresh token is rotated",
 		func(c *Config) *time.Duration { return &c.SessionTTL }),
-	durationOption("evidence-retention", "BEVIS_EVIDENCE_RETENTION", "87600h",
-		"the least time evidence is kept (10 years by default): objects are locked that long, and disposal waits for it",
-		func(c *Config) *time.Duration { return &c.EvidenceRetention }),
+	{
+		flag: "evidence-retention", env: "BEVIS_EVIDENCE_RETENTION", def: "10y",
+		usage: "the least time evidence is kept, in calendar years (10y), months (6mo) or a duration (720h): objects are locked that long, and disposal waits for it",
+		set: func(c *Config, v string) error {
+			p, err := period.Parse(v)
+			if err != nil {
+				return err
+			}
+			if !p.Positive() {
+				return fmt.Errorf("must be positive, got %s", v)
+			}
+			c.EvidenceRetention = p
+			return nil
+		},
+		get: func(c Config) string { return c.EvidenceRetention.String() },
+	},
 	{
 		flag: "evidence-retention-mode", env: "BEVIS_EVIDENCE_RETENTION_MODE", def: "GOVERNANCE",
 		usage: "Object Lock mode of stored evidence: COMPLIANCE (nobody can shorten the lock) or GOVERNANCE (an operator with the bypass permission can)",

@@ -5,6 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,4 +118,23 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
 	return hex.EncodeToString(b)
+}
+
+// DataDir is the test S3 server's data folder on this machine, for tests
+// that tamper with what it stored behind its back: BEVIS_TEST_S3_DATA_DIR,
+// or the folder `scripts/minio.sh` recorded in its state folder
+// (BEVIS_TEST_STATE_DIR, default /tmp/bevis-test-minio). A server whose
+// folder is not known skips the test, or fails it under CI=true.
+func (s S3Server) DataDir(t testing.TB) string {
+	t.Helper()
+	if dir := os.Getenv("BEVIS_TEST_S3_DATA_DIR"); dir != "" {
+		return dir
+	}
+	state := filepath.Join(env("BEVIS_TEST_STATE_DIR", "/tmp/bevis-test-minio"), "datadir")
+	b, err := os.ReadFile(state) //nolint:gosec // a path of the test setup
+	dir := strings.TrimSpace(string(b))
+	if err != nil || dir == "" {
+		unavailable(t, "S3 server's data folder", "set BEVIS_TEST_S3_DATA_DIR, or start MinIO with scripts/minio.sh: "+state+" is not readable")
+	}
+	return dir
 }
