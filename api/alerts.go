@@ -36,6 +36,9 @@ type alertJSON struct {
 }
 
 func toAlertJSON(a alerts.Alert) alertJSON {
+	if a.CaseIDs == nil {
+		a.CaseIDs = []string{} // an alert of no case (an audit checkpoint's) lists none, never null
+	}
 	return alertJSON{ID: a.ID, Rule: string(a.Rule), Status: string(a.Status), UserID: a.UserID, AgencyID: a.AgencyID,
 		TokenID: a.TokenID, CaseIDs: a.CaseIDs, WindowStart: a.WindowStart, WindowEnd: a.WindowEnd, Bytes: a.Bytes,
 		Items: a.Items, Cases: a.Cases, Reads: a.Reads, Threshold: a.Threshold, Note: a.Note, CreatedAt: a.CreatedAt,

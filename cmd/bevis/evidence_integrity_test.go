@@ -40,10 +40,11 @@ func TestEvidenceVerify_TellsForeignWritesAndKeyProblemsApartFromContent(t *test
 		t.Fatal(err)
 	}
 	defer db.Close(gdb)
-	var p access.Principal
-	if err := gdb.Raw("SELECT id AS user_id, agency_id FROM users").Scan(&p).Error; err != nil {
+	var row struct{ UserID, AgencyID string }
+	if err := gdb.Raw("SELECT id AS user_id, agency_id FROM users").Scan(&row).Error; err != nil {
 		t.Fatal(err)
 	}
+	p := access.Principal{UserID: row.UserID, AgencyID: row.AgencyID}
 	caseB := uuid.NewString()
 	now := time.Now().UTC()
 	if err := gdb.Exec("INSERT INTO cases (id, title, tlp, lead_agency_id, created_by, created_at, updated_at) VALUES (?, 'Other', 'AMBER', ?, ?, ?, ?)",
