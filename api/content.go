@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -109,7 +110,7 @@ func (s *server) createUpload(c *fiber.Ctx) error {
 		}
 	}
 	c.Location("/api/v1/uploads/" + up.ID)
-	c.Set("Upload-Expires", up.ExpiresAt.UTC().Format(fiber.HeaderDate))
+	c.Set("Upload-Expires", up.ExpiresAt.UTC().Format(http.TimeFormat))
 	return c.SendStatus(fiber.StatusCreated)
 }
 
