@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) makes the
@@ -137,16 +138,16 @@ func (s *server) idempotent(c *fiber.Ctx) error {
 // request whose lock ran out. It returns the row found when the key is
 // not free (claimed false), after checking that it is for this request.
 func (s *server) claimIdempotencyKey(ctx context.Context, k idempotencyKey, fingerprint string) (idempotencyRow, bool, error) {
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Microsecond)
 	lock := now.Add(idempotencyLock)
 	row := idempotencyRow{Scope: k.scope, KeyHash: k.hash, Fingerprint: fingerprint, CreatedAt: now,
 		ExpiresAt: now.Add(idempotencyTTL), LockedUntil: &lock, Headers: "{}"}
-	err := s.DB.WithContext(ctx).Create(&row).Error
-	if err == nil {
-		return row, true, nil
+	res := s.DB.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		return row, false, fmt.Errorf("api: claim idempotency key: %w", res.Error)
 	}
-	if !errors.Is(err, gorm.ErrDuplicatedKey) {
-		return row, false, fmt.Errorf("api: claim idempotency key: %w", err)
+	if res.RowsAffected == 1 {
+		return row, true, nil
 	}
 	var found idempotencyRow
 	if err := s.DB.WithContext(ctx).Where("scope = ? AND key_hash = ?", k.scope, k.hash).Take(&found).Error; err != nil {
@@ -154,7 +155,7 @@ func (s *server) claimIdempotencyKey(ctx context.Context, k idempotencyKey, fing
 	}
 	if found.ExpiresAt.Before(now) {
 		// Past its day (and not yet discarded): the key is new again.
-		res := s.DB.WithContext(ctx).Model(&idempotencyRow{}).
+		res = s.DB.WithContext(ctx).Model(&idempotencyRow{}).
 			Where("scope = ? AND key_hash = ? AND expires_at = ?", k.scope, k.hash, found.ExpiresAt).
 			Updates(map[string]any{"fingerprint": fingerprint, "created_at": now, "expires_at": row.ExpiresAt,
 				"locked_until": lock, "status": nil, "headers": "{}", "body": nil})
@@ -177,7 +178,7 @@ func (s *server) claimIdempotencyKey(ctx context.Context, k idempotencyKey, fing
 	}
 	// The request that held it died: take it over, unless another retry
 	// took it first.
-	res := s.DB.WithContext(ctx).Model(&idempotencyRow{}).
+	res = s.DB.WithContext(ctx).Model(&idempotencyRow{}).
 		Where("scope = ? AND key_hash = ? AND status IS NULL AND locked_until = ?", k.scope, k.hash, found.LockedUntil).
 		Update("locked_until", lock)
 	if res.Error != nil {

@@ -30,7 +30,7 @@ type clusterJob struct {
 
 // Names of the cluster jobs' leases.
 const (
-	leaseVerification = "evidence-verification"
+	leaseVerification = "evidence_verification"
 	leaseExpiry       = "expiry"
 )
 
