@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
@@ -92,6 +93,19 @@ func TestServe_ANodeWithOtherKeysIsRefusedAndRotationWorks(t *testing.T) {
 	onlyNew["BEVIS_TOKEN_KEYS_FILE"] = writeKeyFile(t, newKey)
 	startAndStop(t, onlyNew)
 
+	// The audit key alike: the new key first, the old one's public key after it.
+	newAudit, err := audit.GenerateKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	auditRotated := shared(t.TempDir())
+	auditRotated["BEVIS_AUDIT_KEY_FILE"] = writeKeyFile(t, append(append([]byte{}, newAudit...),
+		auditPublicKey(t, filepath.Join(first["BEVIS_DATA_DIR"], "audit-checkpoint-key.pem"))...))
+	startAndStop(t, auditRotated)
+	auditNew := shared(t.TempDir())
+	auditNew["BEVIS_AUDIT_KEY_FILE"] = writeKeyFile(t, newAudit)
+	startAndStop(t, auditNew)
+
 	other, err := access.GenerateSigningKeyPEM()
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +117,7 @@ func TestServe_ANodeWithOtherKeysIsRefusedAndRotationWorks(t *testing.T) {
 
 func writeKeyFile(t *testing.T, data []byte) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "token-signing-keys.pem")
+	path := filepath.Join(t.TempDir(), "keys.pem")
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
