@@ -171,8 +171,7 @@ func problemFor(err error) (problem, bool) {
 	}
 	if backend, _ := backendFault(err); backend == backendDatabase {
 		return problem{Status: fiber.StatusServiceUnavailable, Code: "database_unavailable",
-			Detail:  "The database cannot be reached or is busy; the request may not have been carried out. Try again shortly.",
-			headers: map[string]string{fiber.HeaderRetryAfter: "2"}}, true
+			Detail: "The database cannot be reached or is busy; the request may not have been carried out. Try again shortly."}, true
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) && fe.Code == fiber.StatusRequestHeaderFieldsTooLarge {
