@@ -158,6 +158,16 @@ func GenerateSigningKeyPEM() ([]byte, error) {
 // key files.
 func (k *SigningKeys) SigningKeyID() string { return k.signerKID }
 
+// KeyIDs returns the kid of every key that verifies tokens, signer first:
+// the fingerprints that tell whether two nodes hold the same key file.
+func (k *SigningKeys) KeyIDs() []string {
+	ids := make([]string, len(k.verifiers))
+	for i, v := range k.verifiers {
+		ids[i] = v.kid
+	}
+	return ids
+}
+
 func (k *SigningKeys) verifyingKey(kid string) (ed25519.PublicKey, bool) {
 	key, ok := k.byKID[kid]
 	return key, ok

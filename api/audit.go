@@ -78,6 +78,9 @@ func (s *server) auditTrail(r route) fiber.Handler {
 		}
 		if rerr := s.Audit.Record(ctx, e); rerr != nil {
 			s.Log.Error("audit entry not recorded; answer withheld", "err", rerr, "request_id", requestID(c), "action", action)
+			if status == fiber.StatusServiceUnavailable {
+				return err // the request's own fault (the database's, most often) says more
+			}
 			return auditUnavailable(rerr)
 		}
 		return err

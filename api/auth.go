@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -43,11 +44,13 @@ func (s *server) authenticate(c *fiber.Ctx) (access.Principal, error) {
 		return access.Principal{}, access.ErrUnauthenticated
 	}
 	p, err := s.Sessions.Authenticate(c.UserContext(), strings.TrimSpace(token), c.IP())
-	if err != nil {
+	if errors.Is(err, access.ErrUnauthenticated) {
 		s.Log.Info("authentication refused", "request_id", requestID(c), "reason", err.Error())
 		return access.Principal{}, access.ErrUnauthenticated
 	}
-	return p, nil
+	// Any other error is a fault of Bevis's (the database's, most often),
+	// not a bad token: answering 401 would sign the caller out.
+	return p, err
 }
 
 func principal(c *fiber.Ctx) access.Principal {
@@ -100,7 +103,9 @@ func (s *server) login(c *fiber.Ctx) error {
 func (s *server) refresh(c *fiber.Ctx) error {
 	g, err := s.Sessions.Refresh(c.UserContext(), c.Cookies(refreshCookie))
 	if err != nil {
-		s.clearRefreshCookie(c)
+		if errors.Is(err, access.ErrUnauthenticated) {
+			s.clearRefreshCookie(c) // a fault keeps the cookie, for a retry
+		}
 		return err
 	}
 	return s.sendGrant(c, g)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -112,7 +113,7 @@ func (s *server) createUpload(c *fiber.Ctx) error {
 		}
 	}
 	c.Location("/api/v1/uploads/" + up.ID)
-	c.Set("Upload-Expires", up.ExpiresAt.UTC().Format(fiber.HeaderDate))
+	c.Set("Upload-Expires", up.ExpiresAt.UTC().Format(http.TimeFormat))
 	return c.SendStatus(fiber.StatusCreated)
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/testenv"
@@ -127,6 +128,9 @@ func TestTus_CreateResumeAndFinish(t *testing.T) {
 			append(tus, "Upload-Length", strconv.Itoa(len(data)), "Upload-Metadata", meta)...)
 		if resp.StatusCode != 201 || !strings.HasPrefix(resp.Header.Get("Location"), "/api/v1/uploads/") {
 			t.Fatalf("create: %d %s", resp.StatusCode, body)
+		}
+		if expires, err := http.ParseTime(resp.Header.Get("Upload-Expires")); err != nil || !expires.After(time.Now()) {
+			t.Errorf("Upload-Expires %q: want an HTTP date in the future (%v)", resp.Header.Get("Upload-Expires"), err)
 		}
 		up := resp.Header.Get("Location")
 		patch := func(offset int, chunk string, extra ...string) *http.Response {

@@ -14,6 +14,7 @@ import (
 	"github.com/bevis-ir/bevis/alerts"
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
+	"github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/validate"
 )
 
@@ -177,6 +178,10 @@ func problemFor(err error) (problem, bool) {
 			return p, true
 		}
 	}
+	if backend, _ := backendFault(err); backend == backendDatabase {
+		return problem{Status: fiber.StatusServiceUnavailable, Code: "database_unavailable",
+			Detail: "The database cannot be reached or is busy; the request may not have been carried out. Try again shortly."}, true
+	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) && fe.Code == fiber.StatusRequestHeaderFieldsTooLarge {
 		// Headers past the read buffer are never parsed, so no credentials
@@ -198,13 +203,41 @@ func problemFor(err error) (problem, bool) {
 		Detail: "An internal error occurred; it has been logged with the request ID."}, false
 }
 
-// errorHandler writes every error as application/problem+json.
-func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+// Backends whose faults are counted in /metrics.
+const (
+	backendDatabase      = "database"
+	backendEvidenceStore = "evidence_store"
+)
+
+// backendFault names the backend and the kind of a transient fault err
+// comes from (the database's kinds are internal/db's), or "" for none.
+func backendFault(err error) (backend, kind string) {
+	if kind := db.Fault(err); kind != "" {
+		return backendDatabase, kind
+	}
+	if errors.Is(err, evidence.ErrStoreUnavailable) {
+		return backendEvidenceStore, "unavailable"
+	}
+	return "", ""
+}
+
+// errorHandler writes every error as application/problem+json, and counts
+// the faults of the database and the evidence store. Every 503 says when
+// to try again.
+func errorHandler(log *slog.Logger, m *metrics) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		p, known := problemFor(err)
+		if backend, kind := backendFault(err); backend != "" {
+			m.backendFault(backend, kind)
+			log.WarnContext(c.UserContext(), "backend fault", "backend", backend, "kind", kind, "err", err,
+				"request_id", requestID(c), "method", c.Method(), "route", routeOf(c))
+		}
 		if !known {
 			log.ErrorContext(c.UserContext(), "request failed",
 				"err", err, "request_id", requestID(c), "method", c.Method(), "route", routeOf(c))
+		}
+		if p.Status == fiber.StatusServiceUnavailable && p.headers[fiber.HeaderRetryAfter] == "" {
+			p.headers = map[string]string{fiber.HeaderRetryAfter: "2"}
 		}
 		p.Type = "urn:bevis:problem:" + strings.ReplaceAll(p.Code, "_", "-")
 		if p.Title == "" {

@@ -18,9 +18,12 @@ type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// backendErrors counts requests failed by a fault of the database or
+	// the evidence store, by kind.
+	backendErrors *prometheus.CounterVec
 }
 
-func newMetrics(sqlDB *sql.DB) *metrics {
+func newMetrics(sqlDB *sql.DB, more ...prometheus.Collector) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -32,9 +35,14 @@ func newMetrics(sqlDB *sql.DB) *metrics {
 			Help:    "Time to serve HTTP requests, by method and route template.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"method", "route"}),
+		backendErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bevis_backend_errors_total",
+			Help: "Requests answered 503 for a fault of a backend (database, evidence_store), by kind (connection, timeout, busy, unavailable).",
+		}, []string{"backend", "kind"}),
 	}
+	m.registry.MustRegister(more...)
 	m.registry.MustRegister(
-		m.requests, m.duration,
+		m.requests, m.duration, m.backendErrors,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(sqlDB, "bevis"),
@@ -60,6 +68,14 @@ func (m *metrics) watchStore(s storeStatus) {
 func (m *metrics) observe(method, route string, status int, elapsed time.Duration) {
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(method, route).Observe(elapsed.Seconds())
+}
+
+// backendFault counts a request failed by a backend's fault; a nil
+// metrics (an app of a test) counts nothing.
+func (m *metrics) backendFault(backend, kind string) {
+	if m != nil {
+		m.backendErrors.WithLabelValues(backend, kind).Inc()
+	}
 }
 
 func (m *metrics) handler() fiber.Handler {

@@ -62,7 +62,8 @@ func observe(log *slog.Logger, m *metrics) fiber.Handler {
 		elapsed := time.Since(start)
 		status := c.Response().StatusCode()
 		route := routeOf(c)
-		m.observe(c.Method(), route, status, elapsed)
+		// The method is copied: Fiber's is a view of a buffer the next request reuses.
+		m.observe(strings.Clone(c.Method()), route, status, elapsed)
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
@@ -46,6 +47,9 @@ type Deps struct {
 	Setup       *access.Setup
 	Alerts      *alerts.Engine
 	StoreStatus storeStatus // the lock probe's last verdict, for /metrics; may be nil
+	// Collectors are more series for /metrics: what this node does for
+	// the cluster (see cmd/bevis).
+	Collectors []prometheus.Collector
 }
 
 // storeStatus says whether the evidence store was last found weak: able to
@@ -82,6 +86,10 @@ type route struct {
 	// under limits of its own (evidence uploads, imports); every other
 	// route gets the general body limit.
 	streamsBody bool
+	// idempotent marks a route that creates something: it takes an
+	// Idempotency-Key, so that a retry gets the first answer again
+	// instead of creating a second object (see idempotency.go).
+	idempotent bool
 }
 
 func (s *server) routes() []route {
@@ -106,23 +114,23 @@ func (s *server) routes() []route {
 		{method: fiber.MethodPost, path: "/api/v1/me/mfa/recovery-codes", handler: s.newRecoveryCodes},
 		{method: fiber.MethodPost, path: "/api/v1/me/mfa/disable", handler: s.disableMFA},
 		{method: fiber.MethodGet, path: "/api/v1/tokens", handler: s.listTokens},
-		{method: fiber.MethodPost, path: "/api/v1/tokens", handler: s.createToken},
+		{method: fiber.MethodPost, path: "/api/v1/tokens", handler: s.createToken, idempotent: true},
 		{method: fiber.MethodDelete, path: "/api/v1/tokens/:id", handler: s.revokeToken},
 
 		{method: fiber.MethodGet, path: "/api/v1/agencies", handler: s.listAgencies},
-		{method: fiber.MethodPost, path: "/api/v1/agencies", handler: s.createAgency},
+		{method: fiber.MethodPost, path: "/api/v1/agencies", handler: s.createAgency, idempotent: true},
 		{method: fiber.MethodGet, path: "/api/v1/agencies/:id", handler: s.getAgency},
 		{method: fiber.MethodPatch, path: "/api/v1/agencies/:id", handler: s.patchAgency},
 		{method: fiber.MethodGet, path: "/api/v1/agencies/:id/sso", handler: s.getSSO},
 		{method: fiber.MethodPut, path: "/api/v1/agencies/:id/sso", handler: s.putSSO},
 		{method: fiber.MethodGet, path: "/api/v1/users", handler: s.listUsers},
-		{method: fiber.MethodPost, path: "/api/v1/users", handler: s.createUser},
+		{method: fiber.MethodPost, path: "/api/v1/users", handler: s.createUser, idempotent: true},
 		{method: fiber.MethodGet, path: "/api/v1/users/:id", handler: s.getUser},
 		{method: fiber.MethodPatch, path: "/api/v1/users/:id", handler: s.patchUser},
 		{method: fiber.MethodDelete, path: "/api/v1/users/:id/mfa", handler: s.resetUserMFA},
 
 		{method: fiber.MethodGet, path: "/api/v1/cases", handler: s.listCases},
-		{method: fiber.MethodPost, path: "/api/v1/cases", handler: s.createCase},
+		{method: fiber.MethodPost, path: "/api/v1/cases", handler: s.createCase, idempotent: true},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id", handler: s.getCase},
 		{method: fiber.MethodPatch, path: "/api/v1/cases/:id", handler: s.patchCase},
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/transitions", handler: s.transitionCase},
@@ -137,23 +145,23 @@ func (s *server) routes() []route {
 		{method: fiber.MethodDelete, path: "/api/v1/cases/:id/members/exclusions/:userId", handler: s.deleteExclusion},
 
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/evidence", handler: s.listItems},
-		{method: fiber.MethodPost, path: "/api/v1/cases/:id/evidence", handler: s.registerItem},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/evidence", handler: s.registerItem, idempotent: true},
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id", handler: s.getItem},
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/custody", handler: s.getCustody},
-		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/custody", handler: s.recordCustody},
+		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/custody", handler: s.recordCustody, idempotent: true},
 		{method: fiber.MethodPut, path: "/api/v1/evidence/:id/content", handler: s.putContent, streamsBody: true},
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/content", handler: s.getContent},
-		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/verify", handler: s.verifyItem},
+		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/verify", handler: s.verifyItem, idempotent: true},
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/report", handler: s.getReport},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/evidence/manifest", handler: s.getManifest},
 		{method: fiber.MethodOptions, path: "/api/v1/evidence/:id/uploads", handler: s.tusOptions, public: true},
-		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/uploads", handler: s.createUpload},
+		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/uploads", handler: s.createUpload, idempotent: true},
 		{method: fiber.MethodHead, path: "/api/v1/uploads/:uploadId", handler: s.headUpload},
 		{method: fiber.MethodPatch, path: "/api/v1/uploads/:uploadId", handler: s.patchUpload, streamsBody: true},
 		{method: fiber.MethodDelete, path: "/api/v1/uploads/:uploadId", handler: s.deleteUpload},
 
 		{method: fiber.MethodGet, path: "/api/v1/templates", handler: s.listTemplates},
-		{method: fiber.MethodPost, path: "/api/v1/templates", handler: s.saveTemplate},
+		{method: fiber.MethodPost, path: "/api/v1/templates", handler: s.saveTemplate, idempotent: true},
 		{method: fiber.MethodGet, path: "/api/v1/templates/:id", handler: s.getTemplate},
 		{method: fiber.MethodPut, path: "/api/v1/templates/:id", handler: s.saveTemplate},
 		{method: fiber.MethodDelete, path: "/api/v1/templates/:id", handler: s.deleteTemplate},
@@ -165,26 +173,26 @@ func (s *server) routes() []route {
 
 		{method: fiber.MethodGet, path: "/api/v1/tasks", handler: s.listMyTasks},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/tasks", handler: s.listCaseTasks},
-		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks", handler: s.createTask},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks", handler: s.createTask, idempotent: true},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/tasks/:taskId", handler: s.getTask},
 		{method: fiber.MethodPatch, path: "/api/v1/cases/:id/tasks/:taskId", handler: s.patchTask},
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks/:taskId/acknowledge", handler: s.acknowledgeTask},
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks/:taskId/delegate", handler: s.delegateTask},
-		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks/:taskId/checklist", handler: s.addChecklistItem},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks/:taskId/checklist", handler: s.addChecklistItem, idempotent: true},
 		{method: fiber.MethodPatch, path: "/api/v1/cases/:id/tasks/:taskId/checklist/:itemId", handler: s.patchChecklistItem},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/tasks/:taskId/comments", handler: s.listComments},
-		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks/:taskId/comments", handler: s.createComment},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks/:taskId/comments", handler: s.createComment, idempotent: true},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/comments", handler: s.listComments},
-		{method: fiber.MethodPost, path: "/api/v1/cases/:id/comments", handler: s.createComment},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/comments", handler: s.createComment, idempotent: true},
 		// The imports routes come before /timeline/:eventId, which would match them.
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline", handler: s.listTimeline},
-		{method: fiber.MethodPost, path: "/api/v1/cases/:id/timeline", handler: s.addTimelineEvent},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/timeline", handler: s.addTimelineEvent, idempotent: true},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/imports", handler: s.listTimelineImports},
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/timeline/imports", handler: s.importTimeline, streamsBody: true},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/imports/:importId", handler: s.getTimelineImport},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/:eventId", handler: s.getTimelineEvent},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/:eventId/history", handler: s.timelineHistory},
-		{method: fiber.MethodPost, path: "/api/v1/cases/:id/timeline/:eventId/corrections", handler: s.correctTimelineEvent},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/timeline/:eventId/corrections", handler: s.correctTimelineEvent, idempotent: true},
 
 		{method: fiber.MethodGet, path: "/api/v1/alerts", handler: s.listAlerts},
 		{method: fiber.MethodPost, path: "/api/v1/alerts/:id/acknowledge", handler: s.acknowledgeAlert},
@@ -201,7 +209,7 @@ func New(d Deps) (*fiber.App, error) {
 	if d.Audit == nil {
 		return nil, errors.New("api: no audit writer: every request of case data must be recorded")
 	}
-	s := &server{Deps: d, metrics: newMetrics(sqlDB)}
+	s := &server{Deps: d, metrics: newMetrics(sqlDB, d.Collectors...)}
 	if d.StoreStatus != nil {
 		s.metrics.watchStore(d.StoreStatus)
 	}
@@ -209,7 +217,7 @@ func New(d Deps) (*fiber.App, error) {
 	app := fiber.New(fiber.Config{
 		AppName:               "bevis",
 		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(d.Log),
+		ErrorHandler:          errorHandler(d.Log, s.metrics),
 		StreamRequestBody:     true,
 		// fasthttp would otherwise read a multipart body in full, to memory
 		// and temporary files, before any handler could refuse it.
@@ -232,8 +240,8 @@ func New(d Deps) (*fiber.App, error) {
 		app.Use(cors.New(cors.Config{
 			AllowOrigins:     strings.Join(cfg.CORSOrigins, ","),
 			AllowCredentials: true,
-			AllowHeaders:     "Authorization, Content-Type, If-Match, X-Request-ID",
-			ExposeHeaders:    "ETag, Location, Retry-After, X-Request-ID",
+			AllowHeaders:     "Authorization, Content-Type, If-Match, X-Request-ID, Idempotency-Key",
+			ExposeHeaders:    "ETag, Location, Retry-After, X-Request-ID, Idempotent-Replayed",
 			MaxAge:           600,
 		}))
 	}
@@ -245,7 +253,11 @@ func New(d Deps) (*fiber.App, error) {
 			handlers = append(handlers, limit)
 		}
 		if !r.public {
-			handlers = append(handlers, s.requireAuth, s.auditTrail(r))
+			handlers = append(handlers, s.requireAuth)
+			if r.idempotent {
+				handlers = append(handlers, s.idempotent)
+			}
+			handlers = append(handlers, s.auditTrail(r))
 		}
 		app.Add(r.method, r.path, append(handlers, r.handler)...)
 	}

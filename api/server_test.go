@@ -237,7 +237,7 @@ func TestCORS_OffUnlessAllowListed(t *testing.T) {
 }
 
 func TestLimitBody_RefusesBeforeReading(t *testing.T) {
-	app := fiber.New(fiber.Config{StreamRequestBody: true, ErrorHandler: errorHandler(testenv.Logger(t))})
+	app := fiber.New(fiber.Config{StreamRequestBody: true, ErrorHandler: errorHandler(testenv.Logger(t), nil)})
 	app.Use(withRequestID)
 	read := false
 	app.Post("/echo", limitBody(1024), func(c *fiber.Ctx) error {
@@ -279,7 +279,7 @@ func TestLimitBody_RefusesBeforeReading(t *testing.T) {
 }
 
 func TestLimitBody_RefusesChunkedBodies(t *testing.T) {
-	app := fiber.New(fiber.Config{StreamRequestBody: true, ErrorHandler: errorHandler(testenv.Logger(t))})
+	app := fiber.New(fiber.Config{StreamRequestBody: true, ErrorHandler: errorHandler(testenv.Logger(t), nil)})
 	app.Use(withRequestID)
 	app.Post("/echo", limitBody(1024), func(c *fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -303,7 +303,7 @@ func TestLimitBody_RefusesChunkedBodies(t *testing.T) {
 
 func TestPanic_IsInternalProblemWithoutDetails(t *testing.T) {
 	log := testenv.Logger(t)
-	app := fiber.New(fiber.Config{ErrorHandler: errorHandler(log)})
+	app := fiber.New(fiber.Config{ErrorHandler: errorHandler(log, nil)})
 	app.Use(withRequestID, recoverPanics(log))
 	app.Get("/boom", func(*fiber.Ctx) error { panic("secret internal state") })
 	app.Get("/fail", func(*fiber.Ctx) error { return errors.New("pq: password authentication failed for user bevis") })

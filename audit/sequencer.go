@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -58,7 +59,11 @@ type Sequencer struct {
 	opts    SequencerOptions
 	log     *slog.Logger
 	pending []Checkpoint // stored in the database, not yet in Store
+	leading atomic.Bool
 }
+
+// Leading reports whether this node seals the chain now.
+func (s *Sequencer) Leading() bool { return s.leading.Load() }
 
 // sequencerLock is the advisory lock key of the sequencer ("bevisaud").
 const sequencerLock int64 = 0x6265766973617564
@@ -162,6 +167,8 @@ func (s *Sequencer) lead(ctx context.Context) error {
 			return err
 		}
 		s.log.Info("leading the audit chain", "seq", st.seq)
+		s.leading.Store(true)
+		defer s.leading.Store(false)
 		tick := time.NewTicker(s.opts.Interval)
 		defer tick.Stop()
 		// A round is never cut short by ctx (a transaction cancelled

@@ -36,7 +36,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		if !ok {
 			return err
 		}
-		signer, err := loadAuditSigner(cfg, newLogger(cfg, stderr))
+		signer, _, err := loadAuditSigner(cfg, nil, newLogger(cfg, stderr))
 		if err != nil {
 			return err
 		}

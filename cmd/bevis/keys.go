@@ -22,10 +22,11 @@ import (
 // loadSigningKeys reads the token signing keys. Only the default file in
 // the data dir is made when absent: a configured file that is missing is an
 // error, since several nodes making keys of their own would refuse each
-// other's tokens.
-func loadSigningKeys(cfg config.Config, log *slog.Logger) (*access.SigningKeys, error) {
+// other's tokens. A made file is staged in made, when given, rather than
+// written (see newKeyFiles).
+func loadSigningKeys(cfg config.Config, made *newKeyFiles, log *slog.Logger) (*access.SigningKeys, error) {
 	pemData, err := readOrMakeKeyFile(cfg, cfg.TokenKeysFile, config.DefaultTokenKeysName, "BEVIS_TOKEN_KEYS_FILE",
-		"token signing key", access.GenerateSigningKeyPEM, log)
+		"token signing key", access.GenerateSigningKeyPEM, made, log)
 	if err != nil {
 		return nil, err
 	}
@@ -41,39 +42,36 @@ func loadSigningKeys(cfg config.Config, log *slog.Logger) (*access.SigningKeys, 
 // absent; a configured file must exist, since a node with a master key of
 // its own could not read the other nodes' evidence.
 func loadMasterKeys(cfg config.Config, log *slog.Logger) (*evidence.MasterKeys, error) {
+	var made newKeyFiles
+	keys, err := stageMasterKeys(cfg, &made, log)
+	if err != nil {
+		return nil, err
+	}
+	return keys, made.write(log)
+}
+
+// stageMasterKeys is loadMasterKeys with a made file staged in made.
+func stageMasterKeys(cfg config.Config, made *newKeyFiles, log *slog.Logger) (*evidence.MasterKeys, error) {
 	isDefault := cfg.MasterKeyFile == filepath.Join(cfg.DataDir, config.DefaultMasterKeysName)
 	if _, err := os.Stat(cfg.MasterKeyFile); errors.Is(err, fs.ErrNotExist) && isDefault {
-		if err := writeNewMasterKeyFile(cfg); err != nil {
+		line, err := evidence.NewMasterKeyLine(time.Now())
+		if err != nil {
 			return nil, fmt.Errorf("master keys: %w", err)
 		}
-		log.Info("made a new master key; back it up apart from the database and the evidence", "file", cfg.MasterKeyFile)
+		content := "# Bevis master keys: ID:BASE64, the first wraps new data keys, all unwrap.\n" +
+			"# Without this file no evidence can be read. Back it up apart from the database and the evidence.\n" + line
+		keys, err := evidence.ParseMasterKeys([]byte(content))
+		if err != nil {
+			return nil, fmt.Errorf("master keys: %w", err)
+		}
+		made.add(cfg, cfg.MasterKeyFile, "master key; back it up apart from the database and the evidence", []byte(content))
+		return keys, nil
 	}
 	keys, err := evidence.ReadMasterKeyFile(cfg.MasterKeyFile)
 	if err != nil {
 		return nil, &config.InvalidError{Err: fmt.Errorf("BEVIS_MASTER_KEY_FILE: %w", err)}
 	}
 	return keys, nil
-}
-
-func writeNewMasterKeyFile(cfg config.Config) error {
-	line, err := evidence.NewMasterKeyLine(time.Now())
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(cfg.MasterKeyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	content := "# Bevis master keys: ID:BASE64, the first wraps new data keys, all unwrap.\n" +
-		"# Without this file no evidence can be read. Back it up apart from the database and the evidence.\n" + line
-	if _, err := f.WriteString(content); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // checkMasterKeys refuses to start when the master key file cannot unwrap
@@ -151,47 +149,84 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 }
 
 // loadAuditSigner reads the audit checkpoint signing key, made on first
-// start like the token keys. Every node must share it, so that
-// checkpoints verify with one public key whichever node led.
-func loadAuditSigner(cfg config.Config, log *slog.Logger) (*audit.Signer, error) {
+// start like the token keys (and staged in made like them). Every node
+// must share it, so that checkpoints verify with one public key whichever
+// node led.
+func loadAuditSigner(cfg config.Config, made *newKeyFiles, log *slog.Logger) (*audit.Signer, []byte, error) {
 	pemData, err := readOrMakeKeyFile(cfg, cfg.AuditKeyFile, config.DefaultAuditKeyName, "BEVIS_AUDIT_KEY_FILE",
-		"audit checkpoint signing key", audit.GenerateKeyPEM, log)
+		"audit checkpoint signing key", audit.GenerateKeyPEM, made, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	signer, err := audit.ParseSigner(pemData)
 	if err != nil {
-		return nil, &config.InvalidError{Err: fmt.Errorf("BEVIS_AUDIT_KEY_FILE %s: %w", cfg.AuditKeyFile, err)}
+		return nil, nil, &config.InvalidError{Err: fmt.Errorf("BEVIS_AUDIT_KEY_FILE %s: %w", cfg.AuditKeyFile, err)}
 	}
-	return signer, nil
+	return signer, pemData, nil
 }
 
 // readOrMakeKeyFile reads path, making it with generate when it is the
-// default file in the data dir and does not exist yet.
-func readOrMakeKeyFile(cfg config.Config, path, defaultName, env, what string, generate func() ([]byte, error), log *slog.Logger) ([]byte, error) {
+// default file in the data dir and does not exist yet: staged in made when
+// given, else written at once.
+func readOrMakeKeyFile(cfg config.Config, path, defaultName, env, what string, generate func() ([]byte, error),
+	made *newKeyFiles, log *slog.Logger) ([]byte, error) {
 	pemData, err := os.ReadFile(path)
 	isDefault := path == filepath.Join(cfg.DataDir, defaultName)
 	if errors.Is(err, fs.ErrNotExist) && isDefault {
 		if pemData, err = generate(); err != nil {
 			return nil, err
 		}
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+		if made != nil {
+			made.add(cfg, path, what, pemData)
+			return pemData, nil
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		if _, err := f.Write(pemData); err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		if err := f.Close(); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		log.Info("made a new "+what, "file", path)
+		var now newKeyFiles
+		now.add(cfg, path, what, pemData)
+		return pemData, now.write(log)
 	} else if err != nil {
 		return nil, &config.InvalidError{Err: fmt.Errorf("%s: %w", env, err)}
 	}
 	return pemData, nil
+}
+
+// newKeyFiles are default key files made in memory on a first start. serve
+// writes them only once every start-up check has passed, so that a node
+// refused at start leaves nothing in its data folder.
+type newKeyFiles struct {
+	dataDir string
+	files   []newKeyFile
+}
+
+type newKeyFile struct {
+	path, what string
+	data       []byte
+}
+
+func (n *newKeyFiles) add(cfg config.Config, path, what string, data []byte) {
+	n.dataDir = cfg.DataDir
+	n.files = append(n.files, newKeyFile{path: path, what: what, data: data})
+}
+
+// write writes each made file, readable by its owner only; a file that
+// exists by now (another process made it) is an error, never overwritten.
+func (n *newKeyFiles) write(log *slog.Logger) error {
+	for _, f := range n.files {
+		if err := os.MkdirAll(n.dataDir, 0o700); err != nil {
+			return fmt.Errorf("%s: %w", f.what, err)
+		}
+		out, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.what, err)
+		}
+		if _, err := out.Write(f.data); err != nil {
+			_ = out.Close()
+			return fmt.Errorf("%s: %w", f.what, err)
+		}
+		if err := out.Close(); err != nil {
+			return fmt.Errorf("%s: %w", f.what, err)
+		}
+		log.Info("made a new "+f.what, "file", f.path)
+	}
+	n.files = nil
+	return nil
 }

@@ -40,7 +40,11 @@ func TestMain(m *testing.M) {
 
 func runMain(t *testing.T, env []string, args ...string) (exitCode int, stdout, stderr string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
+	// A command expected to exit that serves instead is killed, so the
+	// test fails instead of hanging.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append([]string{"BEVIS_TEST_MAIN=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -37,6 +37,15 @@ func testBinary() (bin string, env []string) {
 // and waits until it is ready. It is killed when the test ends.
 func startBevis(tb testing.TB, bin string, binEnv []string, env map[string]string) *bevisProcess {
 	tb.Helper()
+	p := launchBevis(tb, bin, binEnv, env)
+	p.waitReady(30 * time.Second)
+	return p
+}
+
+// launchBevis starts bin serve without waiting for it, so that several
+// can start at once; waitReady waits for each.
+func launchBevis(tb testing.TB, bin string, binEnv []string, env map[string]string) *bevisProcess {
+	tb.Helper()
 	addr := freeAddr(tb)
 	cmd := exec.Command(bin, "serve", "--listen", addr)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + tb.TempDir()}, binEnv...)
@@ -55,21 +64,27 @@ func startBevis(tb testing.TB, bin string, binEnv []string, env map[string]strin
 			tb.Logf("bevis log:\n%s", tail(p.stderr.String(), 4000))
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	return p
+}
+
+// waitReady waits until /readyz answers 200, within wait.
+func (p *bevisProcess) waitReady(wait time.Duration) {
+	p.tb.Helper()
+	deadline := time.Now().Add(wait)
 	for {
 		select {
 		case <-p.exited:
-			tb.Fatalf("bevis serve ended early:\n%s", p.stderr.String())
+			p.tb.Fatalf("bevis serve ended early:\n%s", p.stderr.String())
 		default:
 		}
 		if resp, err := http.Get(p.base + "/readyz"); err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return p
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("bevis serve not ready within 30 s:\n%s", p.stderr.String())
+			p.tb.Fatalf("bevis serve not ready within %s:\n%s", wait, p.stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -50,15 +50,11 @@ func (c checkpointStore) PutLocked(ctx context.Context, key string, data []byte)
 
 // startSequencer runs the audit sequencer until the returned stop is
 // called; stop waits for its last round.
-func startSequencer(cfg config.Config, gdb *gorm.DB, store evidence.BlobStore, onSealed func([]audit.Recorded), log *slog.Logger) (stop func(), err error) {
-	signer, err := loadAuditSigner(cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	seq, err := audit.NewSequencer(gdb, audit.SequencerOptions{Signer: signer, Store: checkpointStore{store, cfg.EvidenceRetention}, Log: log,
+func startSequencer(cfg config.Config, signer *audit.Signer, gdb *gorm.DB, store evidence.BlobStore, onSealed func([]audit.Recorded), log *slog.Logger) (seq *audit.Sequencer, stop func(), err error) {
+	seq, err = audit.NewSequencer(gdb, audit.SequencerOptions{Signer: signer, Store: checkpointStore{store, cfg.EvidenceRetention}, Log: log,
 		OnSealed: onSealed})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	log.Info("audit checkpoints signed", "key_id", signer.KeyID())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -69,7 +65,7 @@ func startSequencer(cfg config.Config, gdb *gorm.DB, store evidence.BlobStore, o
 			log.Error("audit sequencer stopped with an error", "err", err)
 		}
 	}()
-	return func() { cancel(); <-done }, nil
+	return seq, func() { cancel(); <-done }, nil
 }
 
 // serve runs Bevis until ctx ends, then shuts down in order: stop
@@ -83,9 +79,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log := newLogger(cfg, stderr)
 	log.Info("starting bevis", "version", version, "config", cfg)
 
-	// The master key file is read before waiting for the database, so a
-	// wrong one is reported at once.
-	master, err := loadMasterKeys(cfg, log)
+	// The key files are read before waiting for the database, so a wrong
+	// one is reported at once; default files made now are written only
+	// once every check below has passed.
+	var made newKeyFiles
+	master, err := stageMasterKeys(cfg, &made, log)
+	if err != nil {
+		return err
+	}
+	signingKeys, err := loadSigningKeys(cfg, &made, log)
+	if err != nil {
+		return err
+	}
+	auditSigner, auditPEM, err := loadAuditSigner(cfg, &made, log)
 	if err != nil {
 		return err
 	}
@@ -109,6 +115,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := checkMasterKeys(ctx, keyring, log); err != nil {
 		return err
 	}
+	// Every node must hold the cluster's token and audit keys.
+	err = checkClusterKeys(ctx, gdb, []clusterKeyFile{
+		{purpose: "token", env: "BEVIS_TOKEN_KEYS_FILE", path: cfg.TokenKeysFile, fingerprints: signingKeys.KeyIDs()},
+		{purpose: "audit", env: "BEVIS_AUDIT_KEY_FILE", path: cfg.AuditKeyFile, fingerprints: auditKeyIDs(auditSigner, auditPEM)},
+	}, func() error { return made.write(log) })
+	if err != nil {
+		return err
+	}
 
 	store, err := openEvidenceStore(ctx, cfg, log)
 	if err != nil {
@@ -123,17 +137,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	engine := alerts.New(gdb, alertOptions(cfg, log))
 	defer engine.Stop() // after the sequencer, which feeds it
-	stopSequencer, err := startSequencer(cfg, gdb, store, engine.Observe, log)
+	sequencer, stopSequencer, err := startSequencer(cfg, auditSigner, gdb, store, engine.Observe, log)
 	if err != nil {
 		return err
 	}
 	defer stopSequencer() // also on the error paths below; after the HTTP drain on the normal one
 
-	deps, err := apiDeps(cfg, gdb, log)
+	deps, err := apiDeps(cfg, gdb, signingKeys, log)
 	if err != nil {
 		return err
 	}
 	deps.Evidence, deps.UI, deps.Alerts, deps.StoreStatus = store, frontend.Dist(), engine, storeHealth
+	node := nodeName()
+	jobs, tick := newEvidenceJobs(gdb, node, cfg.VerifyInterval)
+	deps.Collectors = clusterCollectors(gdb, node, sequencer, jobs, log)
 	deps.Uploads = evidence.NewUploads(gdb, store, keyring, evidence.UploadLimits{MaxSize: cfg.UploadMaxSize,
 		CaseQuota: cfg.CaseQuota, Expiry: cfg.UploadExpiry, PartSize: int(cfg.S3.PartSize),
 		Lease: cfg.UploadLease},
@@ -160,13 +177,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopWorkers()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		keepEvidence(workers, deps.Uploads, deps.Content, store, cfg.UploadExpiry, cfg.VerifyInterval, log)
+		keepEvidence(workers, jobs, tick, deps.Uploads, deps.Content, store, gdb, cfg.UploadExpiry, cfg.VerifyInterval, log)
 	})
 	weakStore := make(chan error, 1)
 	wg.Go(func() { watchStore(workers, cfg, store, storeHealth, engine, log, weakStore) })
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSEnabled())
+	log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSEnabled(), "node", node)
 
 	var stopped error
 	select {
@@ -219,11 +236,7 @@ func alertOptions(cfg config.Config, log *slog.Logger) alerts.Options {
 }
 
 // apiDeps builds the domain services the API serves.
-func apiDeps(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (api.Deps, error) {
-	keys, err := loadSigningKeys(cfg, log)
-	if err != nil {
-		return api.Deps{}, err
-	}
+func apiDeps(cfg config.Config, gdb *gorm.DB, keys *access.SigningKeys, log *slog.Logger) (api.Deps, error) {
 	tokens, err := access.NewTokenIssuer(keys, cfg.TokenIssuer, tokenAudience, access.DefaultAccessTokenTTL)
 	if err != nil {
 		return api.Deps{}, err

@@ -154,6 +154,7 @@ async function send<T>(method: string, path: string, body: unknown, opts: SendOp
   }
   if (opts.token !== undefined) headers.Authorization = `Bearer ${opts.token}`;
   if (opts.ifMatch !== undefined) headers['If-Match'] = opts.ifMatch;
+  if (method === 'POST' && typeof globalThis.crypto?.randomUUID === 'function') headers['Idempotency-Key'] = crypto.randomUUID(); // a create is not made twice
 
   let res: Response;
   try {
