@@ -83,6 +83,8 @@ func TestCluster_ThreeNodesOnePostgresOneBucket(t *testing.T) {
 			"BEVIS_S3_PART_SIZE": strconv.Itoa(crashPartSize), "BEVIS_UPLOAD_LEASE": crashLease.String(),
 			"BEVIS_EVIDENCE_RETENTION": "1h", "BEVIS_VERIFY_INTERVAL": clusterVerifyInterval.String(),
 			"BEVIS_LOG_LEVEL": "warn", "BEVIS_STARTUP_TIMEOUT": "20s",
+			// The test MinIO's root keys may do anything; the lock probe has tests of its own.
+			"BEVIS_ALLOW_WEAK_STORE": "true",
 		}
 		for k, v := range keys {
 			e[k] = v
@@ -342,8 +344,11 @@ func checkOneVerificationPerInterval(t *testing.T, conn *gorm.DB, items []string
 		if len(at) == 0 {
 			t.Errorf("item %s was never re-verified", id)
 		}
+		// The scheduler checks an item up to a quarter interval early, to
+		// spread the work (evidence.Reverifier); two nodes checking it would
+		// do so within a round of each other.
 		for i := 1; i < len(at); i++ {
-			if gap := at[i].Sub(at[i-1]); gap < clusterVerifyInterval {
+			if gap := at[i].Sub(at[i-1]); gap < clusterVerifyInterval/2 {
 				t.Errorf("item %s verified twice %.2fs apart (interval %s): %d checks in all", id, gap.Seconds(),
 					clusterVerifyInterval, len(at))
 				break
