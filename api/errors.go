@@ -138,6 +138,11 @@ func problemFor(err error) (problem, bool) {
 			Detail:  "Too many failed sign-ins; try again later.",
 			headers: map[string]string{fiber.HeaderRetryAfter: strconv.Itoa(secs)}}, true
 	}
+	if errors.Is(err, access.ErrPasswordBusy) {
+		return problem{Status: fiber.StatusServiceUnavailable, Code: "busy",
+			Detail:  "Bevis is checking as many passwords as it can at once; try again in a moment.",
+			headers: map[string]string{fiber.HeaderRetryAfter: "1"}}, true
+	}
 	var throttled *alerts.ThrottledError
 	if errors.As(err, &throttled) {
 		secs := max(int(throttled.RetryAfter.Seconds()), 1)
