@@ -57,6 +57,11 @@ func (r SystemRole) Valid() bool {
 	return false
 }
 
+// holdsNoCaseRoles reports whether r keeps its holder off every case:
+// admins and auditors watch over cases and must not hold their content
+// (separation of duties), whatever their agency is a member of.
+func (r SystemRole) holdsNoCaseRoles() bool { return r == RoleAdmin || r == RoleAuditor }
+
 // CaseRole is a role on one case, granted to an agency (as the default of
 // its users) or to a user.
 type CaseRole string

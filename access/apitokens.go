@@ -64,6 +64,9 @@ type apiTokenRow struct {
 	RevokedAt  *time.Time
 	LastUsedAt *time.Time
 	LastUsedIP string `gorm:"column:last_used_ip"`
+	// CreatedWith is how the session that made the token was signed in
+	// (the session's auth_method).
+	CreatedWith string
 }
 
 func (apiTokenRow) TableName() string { return "api_tokens" }
@@ -136,6 +139,9 @@ func (s *Sessions) CreateAPIToken(ctx context.Context, authz *Authorizer, p Prin
 	row := apiTokenRow{ID: newID(), UserID: p.UserID, Name: in.Name, TokenHash: hash,
 		Scopes: strings.Join(scopes, " "), CreatedAt: now, ExpiresAt: in.ExpiresAt}
 	err = s.inTx(ctx, s.db, "tokens.post", "tokens", row.ID, "", func(tx *gorm.DB) error {
+		if err := tx.Model(&sessionRow{}).Where("id = ?", p.SessionID).Pluck("auth_method", &row.CreatedWith).Error; err != nil {
+			return err
+		}
 		var active int64
 		if err := tx.Model(&apiTokenRow{}).Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", p.UserID, now).
 			Count(&active).Error; err != nil {
@@ -206,6 +212,11 @@ func (s *Sessions) RevokeAPIToken(ctx context.Context, userID, tokenID string) e
 
 // authenticateAPIToken turns an API token into its principal, checking its
 // user as a session's user is checked, and notes when it was last used.
+// When the user's agency requires a second factor and the user has none,
+// the token is confined as their sessions are (Principal.MFAEnrolmentRequired)
+// until they enrol one; a token cannot enrol, so it stops working. A token
+// made in a single sign-on session is exempt, as such sessions are: the
+// agency's identity provider owns their second factor.
 func (s *Sessions) authenticateAPIToken(ctx context.Context, secret, clientIP string) (Principal, error) {
 	hash, ok := hashAPIToken(secret)
 	if !ok {
@@ -214,15 +225,17 @@ func (s *Sessions) authenticateAPIToken(ctx context.Context, secret, clientIP st
 	now := s.now()
 	db := s.db.WithContext(ctx)
 	var row struct {
-		ID, UserID, Scopes, LastUsedIP string
-		ExpiresAt                      time.Time
-		RevokedAt, LastUsedAt          *time.Time
-		AgencyID, Status, SystemRole   string
+		ID, UserID, Scopes, LastUsedIP, CreatedWith string
+		ExpiresAt                                   time.Time
+		RevokedAt, LastUsedAt                       *time.Time
+		AgencyID, Status, SystemRole                string
+		RequireMFA, Enrolled                        bool
 	}
 	res := db.Raw(`
-		SELECT t.id, t.user_id, t.scopes, t.last_used_ip, t.expires_at, t.revoked_at, t.last_used_at,
-		       u.agency_id, u.status, u.system_role
-		FROM api_tokens t JOIN users u ON u.id = t.user_id
+		SELECT t.id, t.user_id, t.scopes, t.last_used_ip, t.created_with, t.expires_at, t.revoked_at, t.last_used_at,
+		       u.agency_id, u.status, u.system_role, a.require_mfa,
+		       EXISTS (SELECT 1 FROM user_totp m WHERE m.user_id = u.id AND m.confirmed_at IS NOT NULL) AS enrolled
+		FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN agencies a ON a.id = u.agency_id
 		WHERE t.token_hash = ?`, hash).Scan(&row)
 	if res.Error != nil {
 		return Principal{}, fmt.Errorf("access: authenticate: %w", res.Error)
@@ -249,7 +262,8 @@ func (s *Sessions) authenticateAPIToken(ctx context.Context, secret, clientIP st
 	}
 	t := apiTokenRow{Scopes: row.Scopes}.token(caseIDs)
 	return Principal{UserID: row.UserID, AgencyID: row.AgencyID, SystemRole: SystemRole(row.SystemRole),
-		TokenID: row.ID, TokenScopes: t.Scopes, TokenCaseIDs: caseIDs}, nil
+		MFAEnrolmentRequired: row.RequireMFA && !row.Enrolled && row.CreatedWith != methodSSO,
+		TokenID:              row.ID, TokenScopes: t.Scopes, TokenCaseIDs: caseIDs}, nil
 }
 
 func newAPITokenSecret() (secret, hash string, err error) {

@@ -92,7 +92,12 @@ type Resource struct {
 	CaseID   string
 	AgencyID string
 	UserID   string
-	Role     SystemRole
+	// Role is the system role to grant (ActionUserGrantRole), or the
+	// system role of the user written to (ActionUserWrite).
+	Role SystemRole
+	// DisabledBy is, when a disabled user is re-enabled (ActionUserWrite),
+	// the system role of whoever disabled them.
+	DisabledBy SystemRole
 }
 
 // Authorizer decides every access in Bevis, through Authorize.
@@ -117,6 +122,15 @@ var caseRoleActions = map[CaseRole]map[Action]bool{
 // and ErrForbidden when p can see res but not do this to it. It reads
 // memberships from the database on every call, so a removal or exclusion
 // takes effect on the next request whatever tokens the user holds.
+//
+// Separation of duties: an admin runs agencies and people, an auditor reads
+// the audit log, and neither holds case content by virtue of their agency.
+// A user whose system role is admin or auditor gets no role from their
+// agency's membership of a case, and is never named on one (naming them is
+// refused, and so is giving the role to someone named on a case); CaseRole
+// answers ErrNotFound for them on every case. An agency admin manages the
+// members and agency admins of their own agency, never its admins or
+// auditors, and does not re-enable someone an admin disabled.
 func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, res Resource) error {
 	if p.UserID == "" {
 		return ErrUnauthenticated
@@ -153,7 +167,9 @@ func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, 
 		case p.AgencyID != res.AgencyID:
 			return ErrNotFound
 		}
-		return allowIf(p.SystemRole == RoleAgencyAdmin)
+		agencyManaged := res.Role == RoleMember || res.Role == RoleAgencyAdmin
+		adminsDecision := res.DisabledBy != "" && res.DisabledBy != RoleAgencyAdmin
+		return allowIf(p.SystemRole == RoleAgencyAdmin && agencyManaged && !adminsDecision)
 	case ActionUserGrantRole:
 		switch p.SystemRole {
 		case RoleAdmin:
@@ -245,7 +261,8 @@ func allowIf(ok bool) error {
 // none. An exclusion beats every grant; a user's own membership overrides
 // their agency's; agency memberships grant nothing on AMBER+STRICT and RED
 // cases, and on RED cases only named users are in, on AMBER+STRICT only
-// named users of member agencies.
+// named users of member agencies. Admins and auditors have none (see
+// Authorize).
 func (a *Authorizer) CaseRole(ctx context.Context, p Principal, caseID string) (CaseRole, error) {
 	f, err := a.caseFacts(ctx, p, caseID)
 	if err != nil {
@@ -285,24 +302,38 @@ type caseFacts struct {
 }
 
 func (a *Authorizer) caseFacts(ctx context.Context, p Principal, caseID string) (caseFacts, error) {
-	var row caseFacts
+	var row struct {
+		TLP        TLP
+		Excluded   bool
+		UserRole   *CaseRole
+		AgencyRole *CaseRole
+		SystemRole SystemRole
+	}
+	// The system role is read with the memberships, from the database, so
+	// that no caller can leave it out.
 	res := a.db.WithContext(ctx).Raw(`
 		SELECT c.tlp AS tlp,
 		       e.user_id IS NOT NULL AS excluded,
 		       um.role AS user_role,
-		       am.role AS agency_role
+		       am.role AS agency_role,
+		       u.system_role AS system_role
 		FROM cases c
+		LEFT JOIN users u ON u.id = ?
 		LEFT JOIN case_exclusions e ON e.case_id = c.id AND e.user_id = ?
 		LEFT JOIN case_user_members um ON um.case_id = c.id AND um.user_id = ?
 		LEFT JOIN case_agency_members am ON am.case_id = c.id AND am.agency_id = ?
-		WHERE c.id = ?`, p.UserID, p.UserID, p.AgencyID, caseID).Scan(&row)
+		WHERE c.id = ?`, p.UserID, p.UserID, p.UserID, p.AgencyID, caseID).Scan(&row)
 	if res.Error != nil {
 		return caseFacts{}, fmt.Errorf("access: case role: %w", res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return caseFacts{}, ErrNotFound
 	}
-	return row, nil
+	f := caseFacts{TLP: row.TLP, Excluded: row.Excluded, UserRole: row.UserRole, AgencyRole: row.AgencyRole}
+	if row.SystemRole.holdsNoCaseRoles() {
+		f.UserRole, f.AgencyRole = nil, nil
+	}
+	return f, nil
 }
 
 // UserCaseRole is the role another user (an assignee, someone mentioned)
@@ -353,7 +384,8 @@ func resolveCaseRole(tlp TLP, excluded bool, userRole, agencyRole *CaseRole) (Ca
 // rules as CaseRole (and, for an API token, within its cases), for listing
 // cases without asking case by case. It starts from p's own and p's
 // agency's memberships (both indexed), so its cost follows the number of
-// cases p is a member of, not the number of cases in Bevis.
+// cases p is a member of, not the number of cases in Bevis; for an admin or
+// auditor it is empty.
 func CaseScope(db *gorm.DB, p Principal) *gorm.DB {
 	scope := memberScope(db, p)
 	if len(p.TokenCaseIDs) > 0 {
@@ -368,14 +400,15 @@ func memberScope(db *gorm.DB, p Principal) *gorm.DB {
 		JOIN (SELECT um.case_id FROM case_user_members um WHERE um.user_id = ?
 		      UNION
 		      SELECT am.case_id FROM case_agency_members am WHERE am.agency_id = ?) m ON m.case_id = c.id
-		WHERE NOT EXISTS (SELECT 1 FROM case_exclusions e WHERE e.case_id = c.id AND e.user_id = ?)
+		WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = ? AND u.system_role IN ('admin', 'auditor'))
+		  AND NOT EXISTS (SELECT 1 FROM case_exclusions e WHERE e.case_id = c.id AND e.user_id = ?)
 		  AND (
 		        (EXISTS (SELECT 1 FROM case_user_members um WHERE um.case_id = c.id AND um.user_id = ?)
 		         AND (c.tlp <> 'AMBER+STRICT'
 		              OR EXISTS (SELECT 1 FROM case_agency_members am WHERE am.case_id = c.id AND am.agency_id = ?)))
 		     OR (c.tlp IN ('CLEAR', 'GREEN', 'AMBER')
 		         AND EXISTS (SELECT 1 FROM case_agency_members am WHERE am.case_id = c.id AND am.agency_id = ?))
-		  )`, p.UserID, p.AgencyID, p.UserID, p.UserID, p.AgencyID, p.AgencyID)
+		  )`, p.UserID, p.AgencyID, p.UserID, p.UserID, p.UserID, p.AgencyID, p.AgencyID)
 }
 
 func deref(r *CaseRole) (CaseRole, error) {

@@ -45,6 +45,11 @@ type User struct {
 	MustChangePassword bool
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	// Of a disabled user: when, by whom ("" for the command line) and with
+	// what system role then, which decides who may re-enable them.
+	DisabledAt     *time.Time
+	DisabledBy     string
+	DisabledByRole SystemRole
 }
 
 type agencyRow struct {
@@ -76,6 +81,9 @@ type userRow struct {
 	MustChangePassword bool
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	DisabledAt         *time.Time
+	DisabledBy         string
+	DisabledByRole     string
 }
 
 func (userRow) TableName() string { return "users" }
@@ -83,7 +91,8 @@ func (userRow) TableName() string { return "users" }
 func (r userRow) user() User {
 	return User{ID: r.ID, AgencyID: r.AgencyID, Email: r.Email, Name: r.Name, Title: r.Title,
 		Status: UserStatus(r.Status), SystemRole: SystemRole(r.SystemRole), MustChangePassword: r.MustChangePassword,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DisabledAt: r.DisabledAt, DisabledBy: r.DisabledBy,
+		DisabledByRole: SystemRole(r.DisabledByRole)}
 }
 
 // Directory keeps agencies and users.
@@ -159,7 +168,7 @@ func (d *Directory) UpdateAgency(ctx context.Context, id string, p AgencyPatch) 
 	if err := v.Err(); err != nil {
 		return Agency{}, err
 	}
-	if err := d.update(ctx, "agencies.patch", &agencyRow{}, id, updates); err != nil {
+	if err := d.updateAgency(ctx, id, updates); err != nil {
 		return Agency{}, err
 	}
 	return d.Agency(ctx, id)
@@ -228,23 +237,21 @@ func (d *Directory) CreateUser(ctx context.Context, in NewUser) (User, error) {
 	v.Line("name", in.Name, 1, 200)
 	v.Line("title", in.Title, 0, 200)
 	v.Check(in.SystemRole.Valid(), "system_role", "must be member, agency_admin, auditor or admin")
-	if in.Password != "" {
-		if err := ValidateNewPassword(in.Password); err != nil {
-			v.Add("password", err.Error())
-		}
-	}
 	if err := v.Err(); err != nil {
 		return User{}, err
 	}
-	if _, err := d.Agency(ctx, in.AgencyID); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return User{}, validate.Field("agency_id", "no such agency")
-		}
+	agency, err := d.Agency(ctx, in.AgencyID)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, validate.Field("agency_id", "no such agency")
+	}
+	if err != nil {
 		return User{}, err
 	}
 	hash := ""
 	if in.Password != "" {
-		var err error
+		if err := ValidateNewPasswordOf(in.Password, PasswordOwner{Email: in.Email, AgencyName: agency.Name}); err != nil {
+			return User{}, validate.Field("password", err.Error())
+		}
 		if hash, err = HashPassword(in.Password); err != nil {
 			return User{}, err
 		}
@@ -253,7 +260,7 @@ func (d *Directory) CreateUser(ctx context.Context, in NewUser) (User, error) {
 	row := userRow{ID: newID(), AgencyID: in.AgencyID, Email: in.Email, Name: in.Name, Title: in.Title,
 		Status: string(UserActive), SystemRole: string(in.SystemRole), PasswordHash: hash,
 		MustChangePassword: in.MustChangePassword, CreatedAt: now, UpdatedAt: now}
-	err := d.inTx(ctx, d.db, "users.post", "users", row.ID, "", func(tx *gorm.DB) error { return tx.Create(&row).Error })
+	err = d.inTx(ctx, d.db, "users.post", "users", row.ID, "", func(tx *gorm.DB) error { return tx.Create(&row).Error })
 	if err != nil {
 		return User{}, translate(err, "a user with this email exists")
 	}
@@ -268,11 +275,19 @@ type UserPatch struct {
 	SystemRole *SystemRole
 }
 
-// UpdateUser applies a patch. Who may set a role is the caller's to check
-// with Authorize(ActionUserGrantRole) before.
-func (d *Directory) UpdateUser(ctx context.Context, id string, p UserPatch) (User, error) {
+// ErrNamedOnCases refuses to make an admin or auditor of someone named on
+// cases: those roles hold no case content (separation of duties).
+var ErrNamedOnCases = &ConflictError{Reason: "the user is named on cases, and admins and auditors are given no role " +
+	"on cases: take them off their cases first"}
+
+// UpdateUser applies a patch made by actor. Who may set a role or re-enable
+// a user is the caller's to check with Authorize before. Disabling a user
+// ends every session and API token they have, so that re-enabling them
+// revives none of it; who disabled them, and in what role, is kept.
+func (d *Directory) UpdateUser(ctx context.Context, actor Principal, id string, p UserPatch) (User, error) {
 	var v validate.Errors
-	updates := map[string]any{"updated_at": d.now()}
+	now := d.now()
+	updates := map[string]any{"updated_at": now}
 	if p.Name != nil {
 		name := strings.TrimSpace(*p.Name)
 		v.Line("name", name, 1, 200)
@@ -285,7 +300,6 @@ func (d *Directory) UpdateUser(ctx context.Context, id string, p UserPatch) (Use
 	}
 	if p.Status != nil {
 		v.Check(*p.Status == UserActive || *p.Status == UserDisabled, "status", "must be active or disabled")
-		updates["status"] = string(*p.Status)
 	}
 	if p.SystemRole != nil {
 		v.Check(p.SystemRole.Valid(), "system_role", "must be member, agency_admin, auditor or admin")
@@ -294,36 +308,92 @@ func (d *Directory) UpdateUser(ctx context.Context, id string, p UserPatch) (Use
 	if err := v.Err(); err != nil {
 		return User{}, err
 	}
-	if err := d.update(ctx, "users.patch", &userRow{}, id, updates); err != nil {
-		return User{}, err
+	err := d.inTx(ctx, d.db, "users.patch", "users", id, "", func(tx *gorm.DB) error {
+		var cur userRow
+		if err := tx.Where("id = ?", id).Take(&cur).Error; err != nil {
+			return translate(err, "")
+		}
+		if p.SystemRole != nil && p.SystemRole.holdsNoCaseRoles() {
+			var named int64
+			if err := tx.Model(&caseUserMemberRow{}).Where("user_id = ?", id).Count(&named).Error; err != nil {
+				return err
+			}
+			if named > 0 {
+				return ErrNamedOnCases
+			}
+		}
+		switch {
+		case p.Status == nil || *p.Status == UserStatus(cur.Status):
+			// Disabling a disabled user again changes nobody's record of it.
+		case *p.Status == UserDisabled:
+			updates["status"], updates["disabled_at"] = string(UserDisabled), now
+			updates["disabled_by"], updates["disabled_by_role"] = actor.UserID, string(actor.SystemRole)
+			if err := endCredentials(tx, id, "user disabled", now); err != nil {
+				return err
+			}
+		default:
+			updates["status"], updates["disabled_at"] = string(UserActive), nil
+			updates["disabled_by"], updates["disabled_by_role"] = "", ""
+		}
+		return tx.Model(&userRow{}).Where("id = ?", id).Updates(updates).Error
+	})
+	if err != nil {
+		return User{}, translate(err, "")
 	}
 	return d.User(ctx, id)
 }
 
-// SetPassword replaces a user's password. mustChange marks a one-time
-// password that has to be replaced at the next sign-in.
+// endCredentials revokes every session of a user (their refresh tokens die
+// with it, their access tokens at their next use) and every API token, in
+// the transaction tx that takes their access away.
+func endCredentials(tx *gorm.DB, userID, reason string, now time.Time) error {
+	if err := endSessions(tx, userID, reason, now); err != nil {
+		return err
+	}
+	return tx.Model(&apiTokenRow{}).Where("user_id = ? AND revoked_at IS NULL", userID).Update("revoked_at", now).Error
+}
+
+// endSessions revokes every session of a user still open.
+func endSessions(tx *gorm.DB, userID, reason string, now time.Time) error {
+	return tx.Model(&sessionRow{}).Where("user_id = ? AND revoked_at IS NULL", userID).
+		Updates(map[string]any{"revoked_at": now, "revoke_reason": reason}).Error
+}
+
+// SetPassword replaces a user's password and ends every session they have
+// open: whoever knew the old password is signed out with it. mustChange
+// marks a one-time password that has to be replaced at the next sign-in.
 func (d *Directory) SetPassword(ctx context.Context, userID, password string, mustChange bool) error {
-	if err := ValidateNewPassword(password); err != nil {
+	var owner struct{ Email, AgencyName string }
+	err := d.db.WithContext(ctx).Table("users u").Select("u.email, a.name AS agency_name").
+		Joins("JOIN agencies a ON a.id = u.agency_id").Where("u.id = ?", userID).Take(&owner).Error
+	if err != nil {
+		return translate(err, "")
+	}
+	if err := ValidateNewPasswordOf(password, PasswordOwner(owner)); err != nil {
 		return validate.Field("password", err.Error())
 	}
 	hash, err := HashPassword(password)
 	if err != nil {
 		return err
 	}
-	return d.update(ctx, "users.password", &userRow{}, userID, map[string]any{
-		"password_hash": hash, "must_change_password": mustChange, "updated_at": d.now(),
+	now := d.now()
+	return d.inTx(ctx, d.db, "users.password", "users", userID, "", func(tx *gorm.DB) error {
+		res := tx.Model(&userRow{}).Where("id = ?", userID).Updates(map[string]any{
+			"password_hash": hash, "must_change_password": mustChange, "updated_at": now})
+		if res.Error != nil {
+			return fmt.Errorf("access: set password: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return endSessions(tx, userID, "password changed", now)
 	})
 }
 
-// update changes columns of the row with id, recorded as action, or
-// answers ErrNotFound.
-func (d *Directory) update(ctx context.Context, action string, model any, id string, updates map[string]any) error {
-	resourceType := "users"
-	if _, ok := model.(*agencyRow); ok {
-		resourceType = "agencies"
-	}
-	return d.inTx(ctx, d.db, action, resourceType, id, "", func(tx *gorm.DB) error {
-		res := tx.Model(model).Where("id = ?", id).Updates(updates)
+// updateAgency changes columns of an agency, or answers ErrNotFound.
+func (d *Directory) updateAgency(ctx context.Context, id string, updates map[string]any) error {
+	return d.inTx(ctx, d.db, "agencies.patch", "agencies", id, "", func(tx *gorm.DB) error {
+		res := tx.Model(&agencyRow{}).Where("id = ?", id).Updates(updates)
 		if res.Error != nil {
 			return fmt.Errorf("access: update: %w", res.Error)
 		}

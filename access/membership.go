@@ -212,7 +212,11 @@ func (m *Membership) RemoveAgency(ctx context.Context, caseID, agencyID string) 
 	})
 }
 
-// SetUser names a user on a case with a role, or changes it.
+// ErrSeparatedRole refuses to name an admin or auditor on a case.
+var ErrSeparatedRole = &ConflictError{Reason: "admins and auditors are given no role on cases (separation of duties)"}
+
+// SetUser names a user on a case with a role, or changes it. Admins and
+// auditors are refused (ErrSeparatedRole).
 func (m *Membership) SetUser(ctx context.Context, actor Principal, caseID, userID string, role CaseRole) (UserMember, error) {
 	if err := checkRole(role); err != nil {
 		return UserMember{}, err
@@ -223,15 +227,18 @@ func (m *Membership) SetUser(ctx context.Context, actor Principal, caseID, userI
 		if err := exists(tx, &userRow{}, userID, "user_id"); err != nil {
 			return err
 		}
+		if err := tx.Where("id = ?", userID).Take(&u).Error; err != nil {
+			return err
+		}
+		if SystemRole(u.SystemRole).holdsNoCaseRoles() {
+			return ErrSeparatedRole
+		}
 		if role != CaseLead {
 			if err := keepALead(tx, caseID, userID); err != nil {
 				return err
 			}
 		}
-		if err := upsertRole(tx, &row, caseID, "user_id", userID); err != nil {
-			return err
-		}
-		return tx.Where("id = ?", userID).Take(&u).Error
+		return upsertRole(tx, &row, caseID, "user_id", userID)
 	})
 	if err != nil {
 		return UserMember{}, translate(err, "")

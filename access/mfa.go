@@ -96,10 +96,13 @@ type TOTPEnrolment struct {
 	ProvisioningURI string
 }
 
-// StartTOTP hands out a new authenticator secret for the caller, to be
-// confirmed with ConfirmTOTP. An unconfirmed earlier secret is replaced; a
-// confirmed one must be removed first.
-func (s *Sessions) StartTOTP(ctx context.Context, p Principal) (TOTPEnrolment, error) {
+// StartTOTP hands out a new authenticator secret for the caller, after
+// checking their password, to be confirmed with ConfirmTOTP. An unconfirmed
+// earlier secret is replaced; a confirmed one must be removed first.
+func (s *Sessions) StartTOTP(ctx context.Context, p Principal, password string) (TOTPEnrolment, error) {
+	if err := s.checkPassword(ctx, p.UserID, password); err != nil {
+		return TOTPEnrolment{}, err
+	}
 	var out TOTPEnrolment
 	err := s.inTx(ctx, s.db, "me.mfa.totp.post", "users", p.UserID, "", func(tx *gorm.DB) error {
 		var u userRow
@@ -242,24 +245,30 @@ func replaceRecoveryCodes(tx *gorm.DB, userID string) ([]string, error) {
 
 // checkPassword re-confirms a signed-in user's password before a change to
 // their second factor, so that a stolen access token alone cannot turn it
-// off. Wrong answers count towards the sign-in limit.
+// off or enrol an authenticator of the thief's. Wrong answers count towards
+// the sign-in limit.
 func (s *Sessions) checkPassword(ctx context.Context, userID, password string) error {
 	var u userRow
 	if err := s.db.WithContext(ctx).Where("id = ?", userID).Take(&u).Error; err != nil {
 		return fmt.Errorf("access: check password: %w", translate(err, ""))
 	}
-	subjects := []string{"account:" + u.Email}
-	if err := s.checkRateLimit(ctx, subjects); err != nil {
+	attempt, err := s.reserveAttempt(ctx, []string{"account:" + u.Email})
+	if err != nil {
 		return err
 	}
 	ok, err := VerifyPasswordOrDummy(u.PasswordHash, password)
-	if err != nil {
-		return fmt.Errorf("access: check password: %w", err)
-	}
-	if !ok {
-		if err := s.recordFailure(ctx, subjects); err != nil {
-			return err
+	if ok || err != nil {
+		// Only a wrong password counts as a failure.
+		if rerr := s.releaseAttempt(ctx, attempt); rerr != nil {
+			return rerr
 		}
+	}
+	switch {
+	case errors.Is(err, ErrPasswordBusy):
+		return err
+	case err != nil:
+		return fmt.Errorf("access: check password: %w", err)
+	case !ok:
 		return ErrPasswordIncorrect
 	}
 	return nil

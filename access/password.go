@@ -55,9 +55,12 @@ const (
 
 // The messages are meant to be shown to the person choosing the password.
 var (
+	ErrPasswordBlank    = errors.New("password is only spaces: choose one with other characters")
 	ErrPasswordTooShort = errors.New("password is too short: use at least " + strconv.Itoa(passwordMinRunes) + " characters")
 	ErrPasswordTooLong  = errors.New("password is too long: use at most " + strconv.Itoa(passwordMaxRunes) + " characters")
 	ErrPasswordCommon   = errors.New("password is on a list of commonly used passwords: choose another")
+	ErrPasswordIsEmail  = errors.New("password is your email address, or its part before the @: choose another")
+	ErrPasswordIsAgency = errors.New("password is the name of your agency: choose another")
 )
 
 // ErrPasswordHashInvalid means a stored hash could not be used: malformed,
@@ -88,7 +91,7 @@ func loadCommonPasswords(text string) map[string]struct{} {
 	return set
 }
 
-// ValidateNewPassword refuses a password a user may not choose. Length is
+// ValidateNewPassword refuses a password nobody may choose. Length is
 // counted in Unicode code points, since that is what a person counts.
 func ValidateNewPassword(password string) error {
 	n := utf8.RuneCountInString(password)
@@ -97,12 +100,41 @@ func ValidateNewPassword(password string) error {
 		return ErrPasswordTooShort
 	case n > passwordMaxRunes:
 		return ErrPasswordTooLong
+	case strings.TrimSpace(password) == "":
+		return ErrPasswordBlank
 	}
 	if _, common := commonPasswords[strings.ToLower(password)]; common {
 		return ErrPasswordCommon
 	}
 	return nil
 }
+
+// PasswordOwner is whose new password is checked: the first guesses of
+// anyone who knows them are their address and their agency's name.
+type PasswordOwner struct {
+	Email      string
+	AgencyName string
+}
+
+// ValidateNewPasswordOf refuses a password owner may not choose: what
+// ValidateNewPassword refuses, and their email address, its local part or
+// their agency's name, compared without regard to case or spaces.
+func ValidateNewPasswordOf(password string, owner PasswordOwner) error {
+	if err := ValidateNewPassword(password); err != nil {
+		return err
+	}
+	local, _, _ := strings.Cut(owner.Email, "@")
+	switch typed := guessable(password); {
+	case typed == guessable(owner.Email) || typed == guessable(local):
+		return ErrPasswordIsEmail
+	case typed == guessable(owner.AgencyName):
+		return ErrPasswordIsAgency
+	}
+	return nil
+}
+
+// guessable folds s to what a guesser would try: lower case, no spaces.
+func guessable(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), "")) }
 
 // passwordParams is what a PHC string records besides salt and key.
 type passwordParams struct {
@@ -143,6 +175,10 @@ func UseCheapPasswordHashingInTests() {
 // test can observe which derivations each login path performs.
 type passwordKDF func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte
 
+// deriveKey is the key derivation of every password hashed or checked:
+// argon2id, which tests may observe through this seam.
+var deriveKey passwordKDF = argon2.IDKey
+
 // HashPassword returns the argon2id hash of password as a PHC string,
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>, which other argon2
 // implementations can read too.
@@ -156,7 +192,10 @@ func hashPassword(random io.Reader, password string) (string, error) {
 		return "", fmt.Errorf("access: password salt: %w", err)
 	}
 	p := currentPasswordParams
-	key := argon2.IDKey([]byte(password), salt, p.time, p.memoryKiB, p.threads, passwordKeyBytes)
+	key, err := passwords.derive(deriveKey, []byte(password), salt, p.time, p.memoryKiB, p.threads, passwordKeyBytes)
+	if err != nil {
+		return "", err
+	}
 	return encodePasswordHash(p, salt, key), nil
 }
 
@@ -168,9 +207,10 @@ func encodePasswordHash(p passwordParams, salt, key []byte) string {
 }
 
 // VerifyPassword reports whether password matches the stored hash. A
-// mismatch is (false, nil); an unusable hash is ErrPasswordHashInvalid.
+// mismatch is (false, nil); an unusable hash is ErrPasswordHashInvalid, a
+// refusal of the gate ErrPasswordBusy.
 func VerifyPassword(encoded, password string) (bool, error) {
-	return verifyPassword(argon2.IDKey, encoded, password)
+	return verifyPassword(deriveKey, encoded, password)
 }
 
 func verifyPassword(kdf passwordKDF, encoded, password string) (bool, error) {
@@ -184,7 +224,10 @@ func verifyPassword(kdf passwordKDF, encoded, password string) (bool, error) {
 		return false, nil
 	}
 	keyLen := uint32(len(want)) //nolint:gosec // decodePasswordHash bounds it to passwordMaxKeyBytes
-	got := kdf([]byte(password), salt, p.time, p.memoryKiB, p.threads, keyLen)
+	got, err := passwords.derive(kdf, []byte(password), salt, p.time, p.memoryKiB, p.threads, keyLen)
+	if err != nil {
+		return false, err
+	}
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
@@ -200,22 +243,23 @@ func dummyPasswordHash() string {
 // derivation, against a dummy hash, and reports false, so that an unknown
 // user name and a wrong password take the same time and cannot be told
 // apart. An unusable stored hash also costs one derivation, and its error is
-// returned for the log.
+// returned for the log. ErrPasswordBusy means nothing was checked.
 func VerifyPasswordOrDummy(encoded, password string) (bool, error) {
-	return verifyPasswordOrDummy(argon2.IDKey, encoded, password)
+	return verifyPasswordOrDummy(deriveKey, encoded, password)
 }
 
 func verifyPasswordOrDummy(kdf passwordKDF, encoded, password string) (bool, error) {
 	if encoded == "" {
-		_, _ = verifyPassword(kdf, dummyPasswordHash(), password)
-		return false, nil
+		_, err := verifyPassword(kdf, dummyPasswordHash(), password)
+		return false, err // nil, or ErrPasswordBusy
 	}
 	ok, err := verifyPassword(kdf, encoded, password)
-	if err != nil {
-		_, _ = verifyPassword(kdf, dummyPasswordHash(), password)
-		return false, err
+	if err != nil && !errors.Is(err, ErrPasswordBusy) {
+		if _, derr := verifyPassword(kdf, dummyPasswordHash(), password); derr != nil {
+			return false, derr
+		}
 	}
-	return ok, nil
+	return ok && err == nil, err
 }
 
 // NeedsRehash reports whether a stored hash is weaker than what HashPassword

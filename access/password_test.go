@@ -256,11 +256,37 @@ func TestValidateNewPassword_AppliesLengthAndBlocklist(t *testing.T) {
 		{"common welcome", "Welcome12345", ErrPasswordCommon},
 		{"common changeme", "changeme1234", ErrPasswordCommon},
 		{"common with surrounding text is fine", "my changeme1234 is long", nil},
+		{"only spaces", strings.Repeat(" ", 12), ErrPasswordBlank},
+		{"only whitespace", " \t\n\u00a0\u2003" + strings.Repeat(" ", 8), ErrPasswordBlank},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := ValidateNewPassword(tt.password); !errors.Is(err, tt.want) {
 				t.Fatalf("ValidateNewPassword(%q) = %v, want %v", tt.password, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateNewPasswordOf_RefusesTheOwnersAddressAndAgencyName(t *testing.T) {
+	owner := PasswordOwner{Email: "kari.nordmann.ncsc@ncsc.example", AgencyName: "National Cyber Coordination Centre"}
+	tests := []struct {
+		name, password string
+		want           error
+	}{
+		{"the address", "kari.nordmann.ncsc@ncsc.example", ErrPasswordIsEmail},
+		{"the address, shouted and padded", "  KARI.NORDMANN.NCSC@NCSC.EXAMPLE ", ErrPasswordIsEmail},
+		{"its local part", "Kari.Nordmann.NCSC", ErrPasswordIsEmail},
+		{"the agency's name", "National Cyber Coordination Centre", ErrPasswordIsAgency},
+		{"the agency's name without spaces", "nationalcybercoordinationcentre", ErrPasswordIsAgency},
+		{"the general rules first", "short", ErrPasswordTooShort},
+		{"more than the name", "National Cyber Coordination Centre 2026 rota", nil},
+		{"another passphrase", "correct horse battery staple", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := ValidateNewPasswordOf(tt.password, owner); !errors.Is(err, tt.want) {
+				t.Fatalf("ValidateNewPasswordOf(%q) = %v, want %v", tt.password, err, tt.want)
 			}
 		})
 	}

@@ -8,10 +8,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/internal/db"
 )
 
 // Sign-in limits. Ten failures within the window lock out further attempts
@@ -99,61 +102,71 @@ func (loginFailureRow) TableName() string { return "login_failures" }
 
 // Login checks an email and password and opens a session. An unknown email
 // and a wrong password get the same ErrUnauthenticated after the same
-// password-hashing work.
+// password-hashing work. The attempt is counted against the limits before
+// any of that work is done, so the limits hold however many attempts come
+// at once.
 func (s *Sessions) Login(ctx context.Context, in LoginRequest) (Grant, error) {
 	email := normalizeEmail(in.Email)
 	subjects := []string{"account:" + email, "address:" + in.ClientIP}
-	if err := s.checkRateLimit(ctx, subjects); err != nil {
+	attempt, err := s.reserveAttempt(ctx, subjects)
+	if err != nil {
 		return Grant{}, err
 	}
+	g, method, err := s.checkSignIn(ctx, email, in)
+	if !errors.Is(err, ErrUnauthenticated) {
+		// Only a refused sign-in counts as a failure.
+		if rerr := s.releaseAttempt(ctx, attempt); rerr != nil {
+			return Grant{}, rerr
+		}
+	}
+	if err != nil {
+		return Grant{}, err
+	}
+	if err := s.db.WithContext(ctx).Where("subject = ?", subjects[0]).Delete(&loginFailureRow{}).Error; err != nil {
+		return Grant{}, fmt.Errorf("access: login: %w", err)
+	}
+	return s.withEnrolment(ctx, g, method)
+}
+
+// checkSignIn checks one sign-in whose attempt is counted, and opens its
+// session. ErrUnauthenticated is a failure that stays counted.
+func (s *Sessions) checkSignIn(ctx context.Context, email string, in LoginRequest) (Grant, string, error) {
 	var row userRow
 	err := s.db.WithContext(ctx).Where("email = ?", email).Take(&row).Error
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
-		return Grant{}, fmt.Errorf("access: login: %w", err)
+		return Grant{}, "", fmt.Errorf("access: login: %w", err)
 	}
 	ok, err := VerifyPasswordOrDummy(row.PasswordHash, in.Password)
+	if errors.Is(err, ErrPasswordBusy) {
+		return Grant{}, "", err
+	}
 	if err != nil {
-		return Grant{}, fmt.Errorf("access: login: %w", err)
+		return Grant{}, "", fmt.Errorf("access: login: %w", err)
 	}
 	if !ok || row.Status != string(UserActive) {
-		if err := s.recordFailure(ctx, subjects); err != nil {
-			return Grant{}, err
-		}
-		return Grant{}, ErrUnauthenticated
+		return Grant{}, "", ErrUnauthenticated
 	}
 	method, err := s.secondFactor(ctx, row.ID, in.Code)
-	if errors.Is(err, ErrUnauthenticated) {
-		if err := s.recordFailure(ctx, subjects); err != nil {
-			return Grant{}, err
-		}
-	}
 	if err != nil {
-		return Grant{}, err
+		return Grant{}, "", err
 	}
 	if row.MustChangePassword {
 		if in.NewPassword == "" {
-			return Grant{}, ErrPasswordChangeRequired
+			return Grant{}, "", ErrPasswordChangeRequired
 		}
 		if err := NewDirectory(s.db).SetPassword(ctx, row.ID, in.NewPassword, false); err != nil {
-			return Grant{}, err
+			return Grant{}, "", err
 		}
 		row.MustChangePassword = false
 	} else if NeedsRehash(row.PasswordHash) {
 		// The password is at hand only now: bring its stored hash up to
 		// today's parameters.
 		if err := s.rehash(ctx, row.ID, in.Password); err != nil {
-			return Grant{}, err
+			return Grant{}, "", err
 		}
 	}
-	if err := s.db.WithContext(ctx).Where("subject = ?", subjects[0]).Delete(&loginFailureRow{}).Error; err != nil {
-		return Grant{}, fmt.Errorf("access: login: %w", err)
-	}
-
 	g, err := s.open(ctx, row.user(), method, in.ClientIP, in.UserAgent)
-	if err != nil {
-		return Grant{}, err
-	}
-	return s.withEnrolment(ctx, g, method)
+	return g, method, err
 }
 
 // withEnrolment tells the client whether the session may only enrol a
@@ -357,39 +370,66 @@ func (s *Sessions) Authenticate(ctx context.Context, bearer, clientIP string) (P
 	}, nil
 }
 
-// checkRateLimit refuses when any subject has too many recent failures.
-func (s *Sessions) checkRateLimit(ctx context.Context, subjects []string) error {
-	since := s.now().Add(-loginFailureWindow)
-	for _, subject := range subjects {
-		var recent []time.Time
-		err := s.db.WithContext(ctx).Model(&loginFailureRow{}).
-			Where("subject = ? AND failed_at > ?", subject, since).
-			Order("failed_at DESC").Limit(maxLoginFailures).Pluck("failed_at", &recent).Error
-		if err != nil {
-			return fmt.Errorf("access: rate limit: %w", err)
-		}
-		if len(recent) >= maxLoginFailures {
-			oldest := recent[len(recent)-1]
-			retry := max(oldest.Add(loginFailureWindow).Sub(s.now()), time.Second)
-			return &RateLimitedError{RetryAfter: retry.Round(time.Second)}
-		}
-	}
-	return nil
-}
-
-func (s *Sessions) recordFailure(ctx context.Context, subjects []string) error {
+// reserveAttempt counts one attempt against each subject before any
+// password work is spent on it, or refuses with a *RateLimitedError when a
+// subject has used up its attempts in the window. The reservation is the
+// failure's record; an attempt that did not fail gives it back with
+// releaseAttempt. Counting and reserving happen in one transaction that
+// holds a lock on each subject (on PostgreSQL an advisory lock, taken in a
+// fixed order; SQLite runs one write transaction at a time), so however
+// many attempts arrive at once, on however many nodes, no more than the
+// limit are ever evaluated.
+func (s *Sessions) reserveAttempt(ctx context.Context, subjects []string) ([]int64, error) {
 	now := s.now()
+	since := now.Add(-loginFailureWindow)
+	subjects = slices.Sorted(slices.Values(subjects))
 	rows := make([]loginFailureRow, len(subjects))
-	for i, subject := range subjects {
-		rows[i] = loginFailureRow{Subject: subject, FailedAt: now}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for i, subject := range subjects {
+			if db.Dialect(tx) == db.Postgres {
+				if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", "bevis.login:"+subject).Error; err != nil {
+					return err
+				}
+			}
+			var recent []time.Time
+			err := tx.Model(&loginFailureRow{}).Where("subject = ? AND failed_at > ?", subject, since).
+				Order("failed_at DESC").Limit(maxLoginFailures).Pluck("failed_at", &recent).Error
+			if err != nil {
+				return err
+			}
+			if len(recent) >= maxLoginFailures {
+				oldest := recent[len(recent)-1]
+				retry := max(oldest.Add(loginFailureWindow).Sub(now), time.Second)
+				return &RateLimitedError{RetryAfter: retry.Round(time.Second)}
+			}
+			rows[i] = loginFailureRow{Subject: subject, FailedAt: now}
+		}
+		return tx.Create(&rows).Error
+	})
+	var limited *RateLimitedError
+	if errors.As(err, &limited) {
+		return nil, err
 	}
-	db := s.db.WithContext(ctx)
-	if err := db.Create(&rows).Error; err != nil {
-		return fmt.Errorf("access: record failure: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("access: rate limit: %w", err)
 	}
 	// Old failures no longer count; drop them as we go.
-	if err := db.Where("failed_at < ?", now.Add(-loginFailureWindow)).Delete(&loginFailureRow{}).Error; err != nil {
-		return fmt.Errorf("access: record failure: %w", err)
+	if err := s.db.WithContext(ctx).Where("failed_at < ?", since).Delete(&loginFailureRow{}).Error; err != nil {
+		return nil, fmt.Errorf("access: rate limit: %w", err)
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return ids, nil
+}
+
+// releaseAttempt gives back what reserveAttempt took for an attempt that
+// did not fail, even when the request that made it has gone away.
+func (s *Sessions) releaseAttempt(ctx context.Context, attempt []int64) error {
+	err := s.db.WithContext(context.WithoutCancel(ctx)).Where("id IN ?", attempt).Delete(&loginFailureRow{}).Error
+	if err != nil {
+		return fmt.Errorf("access: rate limit: %w", err)
 	}
 	return nil
 }

@@ -239,7 +239,7 @@ func TestSSO_RefusesPeople(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.dir.UpdateUser(ctx, mallory.ID, UserPatch{Status: &disabled}); err != nil {
+			if _, err := f.dir.UpdateUser(ctx, Principal{SystemRole: RoleAdmin}, mallory.ID, UserPatch{Status: &disabled}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := f.dir.CreateUser(ctx, NewUser{AgencyID: f.a.ID, Email: "root@a.test", Name: "Root", SystemRole: RoleAdmin}); err != nil {
@@ -277,7 +277,7 @@ func TestSSO_RefusesPeople(t *testing.T) {
 			if _, err := f.signIn(t, person("alice-sub", "alice@a.test")); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.dir.UpdateUser(ctx, f.alice.ID, UserPatch{Status: &disabled}); err != nil {
+			if _, err := f.dir.UpdateUser(ctx, Principal{SystemRole: RoleAdmin}, f.alice.ID, UserPatch{Status: &disabled}); err != nil {
 				t.Fatal(err)
 			}
 			_, err = f.signIn(t, person("alice-sub", "alice@a.test"))

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -64,6 +65,7 @@ func (s *server) listAlerts(c *fiber.Ctx) error {
 	}
 	p := principal(c)
 	ctx := c.UserContext()
+	var seen map[string]bool // the cases a lead may see; nil for an admin, who sees every alert whole
 	if p.SystemRole == access.RoleAdmin {
 		f.AllCases = true
 	} else {
@@ -71,7 +73,9 @@ func (s *server) listAlerts(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		seen = map[string]bool{}
 		for _, m := range members {
+			seen[m.CaseID] = true
 			if m.Role == access.CaseLead {
 				f.CaseIDs = append(f.CaseIDs, m.CaseID)
 			}
@@ -83,6 +87,11 @@ func (s *server) listAlerts(c *fiber.Ctx) error {
 	}
 	out := make([]alertJSON, len(list))
 	for i, a := range list {
+		if seen != nil {
+			// An alert about several cases names to a lead only those they
+			// may see.
+			a.CaseIDs = slices.DeleteFunc(a.CaseIDs, func(id string) bool { return !seen[id] })
+		}
 		out[i] = toAlertJSON(a)
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -90,8 +99,9 @@ func (s *server) listAlerts(c *fiber.Ctx) error {
 }
 
 // alert loads the alert of the route for a caller allowed action on it:
-// on one of its cases (reading, acknowledging), or on every one of them
-// (approving). An alert the caller may not see is not found.
+// on one of its cases to read it, on every one of them to acknowledge or
+// approve it (whoever acts on an alert must see all it is about). An alert
+// the caller may not see is not found.
 func (s *server) alert(c *fiber.Ctx, action access.Action) (alerts.Alert, error) {
 	a, err := s.Alerts.Get(c.UserContext(), c.Params("id"))
 	if err != nil {
@@ -118,7 +128,7 @@ func (s *server) alert(c *fiber.Ctx, action access.Action) (alerts.Alert, error)
 		return alerts.Alert{}, firstErr
 	case allowed == 0:
 		return alerts.Alert{}, alerts.ErrNotFound
-	case action == access.ActionAlertApprove && allowed < len(a.CaseIDs):
+	case action != access.ActionAlertRead && allowed < len(a.CaseIDs):
 		return alerts.Alert{}, access.ErrForbidden // a lead of some of its cases only
 	}
 	return a, nil

@@ -43,7 +43,7 @@ func (s *server) auditTrail(r route) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p := principal(c)
 		ctx := audit.WithRequestID(audit.WithActor(c.UserContext(), audit.Actor{UserID: p.UserID, AgencyID: p.AgencyID,
-			TokenID: p.TokenID, ClientIP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent)}), requestID(c))
+			TokenID: p.TokenID, ClientIP: clientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)}), requestID(c))
 		ctx, trail := audit.WithTrail(ctx)
 		c.SetUserContext(ctx)
 		err := c.Next()
@@ -164,7 +164,7 @@ func (s *server) recordSignIn(c *fiber.Ctx, email string, err error) error {
 // with is a 503.
 func (s *server) recordAuth(c *fiber.Ctx, outcome audit.Outcome, method string, u access.User, code string) error {
 	e := audit.Entry{Action: "auth.login", Outcome: outcome, RequestID: requestID(c),
-		Actor:        audit.Actor{UserID: u.ID, AgencyID: u.AgencyID, ClientIP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent)},
+		Actor:        audit.Actor{UserID: u.ID, AgencyID: u.AgencyID, ClientIP: clientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)},
 		ResourceType: "users", ResourceID: u.ID, Detail: map[string]string{"method": method}}
 	if code != "" {
 		e.Detail["code"] = code

@@ -96,7 +96,7 @@ func TestAuditTrail_AccessChangesAreRecordedWithTheChange(t *testing.T) {
 			{"admin", "PATCH", "/api/v1/users/" + w.user["spare"].ID, `{"title":"Analyst"}`, "users.patch"},
 			{"admin", "PATCH", "/api/v1/agencies/" + w.agency["D"].ID, `{"name":"Agency D renamed"}`, "agencies.patch"},
 			{"lead", "POST", "/api/v1/tokens", `{"name":"n","scopes":["case.list"],"expires_at":"` + tomorrow() + `"}`, "tokens.post"},
-			{"lead", "POST", "/api/v1/me/mfa/totp", "", "me.mfa.totp.post"},
+			{"lead", "POST", "/api/v1/me/mfa/totp", `{"password":"` + fixturePassword + `"}`, "me.mfa.totp.post"},
 			{"admin", "PUT", "/api/v1/agencies/" + w.agency["B"].ID + "/sso",
 				`{"enabled":false,"issuer":"https://login.agency-b.example","client_id":"bevis","client_secret":"s3cret"}`, "agencies.sso.put"},
 			{"lead", "POST", "/api/v1/alerts/" + w.alertID + "/acknowledge", "", "alerts.acknowledge.post"},

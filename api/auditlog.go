@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/audit"
+	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/validate"
 )
 
@@ -70,7 +72,8 @@ func (s *server) sendAuditPage(c *fiber.Ctx, f audit.Filter) error {
 }
 
 // listAudit answers the audit log: all of it to auditors, one case's
-// (case_id) to that case's leads.
+// (case_id) to that case's leads, without the entries about what the lead
+// may not see.
 func (s *server) listAudit(c *fiber.Ctx) error {
 	f, err := auditFilter(c)
 	if err != nil {
@@ -79,17 +82,25 @@ func (s *server) listAudit(c *fiber.Ctx) error {
 	if err := s.authorize(c, access.ActionAuditRead, access.Resource{CaseID: f.CaseID}); err != nil {
 		return err
 	}
+	if f.Hidden, err = s.hiddenFromLead(c, f.CaseID); err != nil {
+		return err
+	}
 	return s.sendAuditPage(c, f)
 }
 
-// itemAccess answers who read or changed an evidence item, and when.
+// itemAccess answers who read or changed an evidence item, and when: to an
+// auditor, or to a lead of its case who may see it.
 func (s *server) itemAccess(c *fiber.Ctx) error {
-	it, err := s.Items.Item(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
+	var it evidence.Item
+	var err error
+	if s.authorize(c, access.ActionAuditRead, access.Resource{}) == nil {
+		if it, err = s.Items.Item(c.UserContext(), c.Params("id")); err == nil {
+			auditCase(c, it.CaseID)
+		}
+	} else {
+		it, err = s.item(c, access.ActionAuditRead)
 	}
-	auditCase(c, it.CaseID)
-	if err := s.authorize(c, access.ActionAuditRead, access.Resource{CaseID: it.CaseID}); err != nil {
+	if err != nil {
 		return err
 	}
 	f, err := auditFilter(c)
@@ -98,6 +109,22 @@ func (s *server) itemAccess(c *fiber.Ctx) error {
 	}
 	f.ResourceID, f.CaseID = it.ID, it.CaseID
 	return s.sendAuditPage(c, f)
+}
+
+// hiddenFromLead is what the audit log of a case leaves out for the
+// caller, when they read it as a lead of the case rather than as an
+// auditor: the entries about items and timeline events marked beyond what
+// they may see (a lead through their agency's default role sees no
+// AMBER+STRICT or RED ones).
+func (s *server) hiddenFromLead(c *fiber.Ctx, caseID string) ([]*gorm.DB, error) {
+	if s.authorize(c, access.ActionAuditRead, access.Resource{}) == nil {
+		return nil, nil // an auditor reads the whole log
+	}
+	markings, err := s.Authz.ItemMarkings(c.UserContext(), principal(c), caseID)
+	if err != nil {
+		return nil, err
+	}
+	return []*gorm.DB{s.Items.IDsMarkedOutside(caseID, markings), s.Timeline.IDsMarkedOutside(caseID, markings)}, nil
 }
 
 // exportAudit streams the whole sealed log and its checkpoints as JSON

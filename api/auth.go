@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ func (s *server) authenticate(c *fiber.Ctx) (access.Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return access.Principal{}, access.ErrUnauthenticated
 	}
-	p, err := s.Sessions.Authenticate(c.UserContext(), strings.TrimSpace(token), c.IP())
+	p, err := s.Sessions.Authenticate(c.UserContext(), strings.TrimSpace(token), clientIP(c))
 	if errors.Is(err, access.ErrUnauthenticated) {
 		s.Log.Info("authentication refused", "request_id", requestID(c), "reason", err.Error())
 		return access.Principal{}, access.ErrUnauthenticated
@@ -89,7 +90,7 @@ func (s *server) login(c *fiber.Ctx) error {
 	}
 	g, err := s.Sessions.Login(c.UserContext(), access.LoginRequest{
 		Email: in.Email, Password: in.Password, NewPassword: in.NewPassword, Code: in.TOTP,
-		ClientIP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent),
+		ClientIP: clientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent),
 	})
 	if err != nil {
 		return s.recordSignIn(c, in.Email, err)
@@ -101,6 +102,9 @@ func (s *server) login(c *fiber.Ctx) error {
 }
 
 func (s *server) refresh(c *fiber.Ctx) error {
+	if err := s.checkOrigin(c); err != nil {
+		return err
+	}
 	g, err := s.Sessions.Refresh(c.UserContext(), c.Cookies(refreshCookie))
 	if err != nil {
 		if errors.Is(err, access.ErrUnauthenticated) {
@@ -114,6 +118,9 @@ func (s *server) refresh(c *fiber.Ctx) error {
 // logout ends the session of the access token or, failing that, of the
 // refresh cookie; it succeeds whatever was presented, so it can be retried.
 func (s *server) logout(c *fiber.Ctx) error {
+	if err := s.checkOrigin(c); err != nil {
+		return err
+	}
 	ctx := c.UserContext()
 	sessionID := ""
 	if p, err := s.authenticate(c); err == nil {
@@ -131,6 +138,43 @@ func (s *server) logout(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
+// checkOrigin refuses a request acting on the refresh cookie that a browser
+// says comes from a page of another origin: when Origin is sent, it must be
+// the origin the request was sent to (its Host), where Bevis is served
+// (BEVIS_PUBLIC_URL) or a CORS origin allowed. The cookie's SameSite=Strict
+// keeps it off cross-site requests already; this also holds against a page
+// of the same site on another origin (a sibling subdomain) and a browser
+// that ignores SameSite. Clients without an Origin (scripts, older
+// browsers) are not refused.
+func (s *server) checkOrigin(c *fiber.Ctx) error {
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" {
+		return nil
+	}
+	if given, ok := normalOrigin(origin); ok {
+		scheme, _, _ := strings.Cut(given, "://")
+		allowed := append([]string{scheme + "://" + c.Get(fiber.HeaderHost), s.Config.BaseURL()}, s.Config.CORSOrigins...)
+		for _, a := range allowed {
+			if want, _ := normalOrigin(a); given == want {
+				return nil
+			}
+		}
+	}
+	return newProblem(fiber.StatusForbidden, "origin_refused",
+		"The request comes from a page of another origin than Bevis's own (BEVIS_PUBLIC_URL) or an allowed CORS origin.")
+}
+
+// normalOrigin is scheme://host[:port] in lower case, without a default port.
+func normalOrigin(s string) (string, bool) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", false
+	}
+	host := strings.ToLower(u.Host)
+	host = strings.TrimSuffix(host, map[string]string{"http": ":80", "https": ":443"}[u.Scheme])
+	return u.Scheme + "://" + host, true
+}
+
 func (s *server) sendGrant(c *fiber.Ctx, g access.Grant) error {
 	s.setRefreshCookie(c, g)
 	return c.JSON(tokenResponse{
@@ -145,13 +189,13 @@ func (s *server) sendGrant(c *fiber.Ctx, g access.Grant) error {
 func (s *server) setRefreshCookie(c *fiber.Ctx, g access.Grant) {
 	c.Cookie(&fiber.Cookie{
 		Name: refreshCookie, Value: g.RefreshToken, Path: refreshPath, Expires: g.RefreshExpiresAt,
-		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: s.Config.TLSEnabled(),
+		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: s.Config.HTTPS(),
 	})
 }
 
 func (s *server) clearRefreshCookie(c *fiber.Ctx) {
 	c.Cookie(&fiber.Cookie{Name: refreshCookie, Value: "", Path: refreshPath, Expires: time.Unix(0, 0),
-		MaxAge: -1, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: s.Config.TLSEnabled()})
+		MaxAge: -1, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: s.Config.HTTPS()})
 }
 
 func (s *server) jwks(c *fiber.Ctx) error {

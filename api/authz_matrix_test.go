@@ -16,8 +16,8 @@ import (
 
 // expect is the status each principal gets, in the order of principals:
 // none, expired, other_agency, observer, analyst, investigator, lead,
-// excluded, admin, auditor.
-type expect [10]int
+// excluded, admin, auditor, admin_a, auditor_a.
+type expect [12]int
 
 // public routes answer every caller alike.
 func all(status int) expect {
@@ -53,19 +53,20 @@ func matrix() []matrixRow {
 		bad, unauth, forbid, nofnd = 400, 401, 403, 404
 		conflict                   = 409
 	)
-	// Case rows: outsiders and the excluded get 404; members by role.
-	caseRead := expect{unauth, unauth, nofnd, ok, ok, ok, ok, nofnd, nofnd, nofnd}
+	// Case rows: outsiders, the excluded, and admins and auditors (of the
+	// case's own agency too: separation of duties) get 404; members by role.
+	caseRead := expect{unauth, unauth, nofnd, ok, ok, ok, ok, nofnd, nofnd, nofnd, nofnd, nofnd}
 	caseWrite := func(status int) expect {
-		return expect{unauth, unauth, nofnd, forbid, status, status, status, nofnd, nofnd, nofnd}
+		return expect{unauth, unauth, nofnd, forbid, status, status, status, nofnd, nofnd, nofnd, nofnd, nofnd}
 	}
 	// Only a coordinator of the assigned agency (A's lead) takes its task on.
-	taskAck := expect{unauth, unauth, nofnd, forbid, forbid, forbid, ok, nofnd, nofnd, nofnd}
+	taskAck := expect{unauth, unauth, nofnd, forbid, forbid, forbid, ok, nofnd, nofnd, nofnd, nofnd, nofnd}
 	// Writers past authorization get lead as the lead, others as the rest.
 	leadWrites := func(lead, others int) expect {
-		return expect{unauth, unauth, nofnd, forbid, others, others, lead, nofnd, nofnd, nofnd}
+		return expect{unauth, unauth, nofnd, forbid, others, others, lead, nofnd, nofnd, nofnd, nofnd, nofnd}
 	}
 	caseManage := func(status int) expect {
-		return expect{unauth, unauth, nofnd, forbid, forbid, forbid, status, nofnd, nofnd, nofnd}
+		return expect{unauth, unauth, nofnd, forbid, forbid, forbid, status, nofnd, nofnd, nofnd, nofnd, nofnd}
 	}
 	return []matrixRow{
 		{"GET", "/healthz", nil, all(ok)},
@@ -83,7 +84,7 @@ func matrix() []matrixRow {
 		{"GET", "/api/v1/auth/sso/callback", nil, all(found)},
 		{"GET", "/api/v1/me", nil, signedIn(ok)},
 		{"GET", "/api/v1/me/mfa", nil, signedIn(ok)},
-		{"POST", "/api/v1/me/mfa/totp", nil, signedIn(created)},
+		{"POST", "/api/v1/me/mfa/totp", json(`{"password":"` + fixturePassword + `"}`), signedIn(created)},
 		{"POST", "/api/v1/me/mfa/totp/confirm", json(`{"code":"not-a-code"}`), signedIn(bad)},
 		{"POST", "/api/v1/me/mfa/recovery-codes", json(`{"password":"` + fixturePassword + `"}`), signedIn(conflict)},
 		{"POST", "/api/v1/me/mfa/disable", json(`{"password":"` + fixturePassword + `"}`), signedIn(noContent)},
@@ -96,28 +97,28 @@ func matrix() []matrixRow {
 
 		{"GET", "/api/v1/agencies", nil, signedIn(ok)},
 		{"POST", "/api/v1/agencies", func(_ *world, who string) string {
-			return `{"code":"NEW-` + strings.ToUpper(strings.ReplaceAll(who, "_", ""))[:4] + `","name":"New agency","kind":"cert"}`
-		}, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, created, forbid}},
+			return `{"code":"NEW-` + strings.ToUpper(strings.ReplaceAll(who, "_", "")) + `","name":"New agency","kind":"cert"}`
+		}, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, created, forbid, created, forbid}},
 		{"GET", "/api/v1/agencies/{id}", nil, signedIn(ok)},
 		{"PATCH", "/api/v1/agencies/{id}", json(`{"name":"Agency B, renamed"}`),
-			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid}},
-		{"GET", "/api/v1/agencies/{id}/sso", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid}},
+			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok, forbid}},
+		{"GET", "/api/v1/agencies/{id}/sso", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok, forbid}},
 		{"PUT", "/api/v1/agencies/{id}/sso",
 			json(`{"enabled":false,"issuer":"https://login.agency-b.example","client_id":"bevis","client_secret":"s3cret"}`),
-			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid}},
+			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok, forbid}},
 		{"GET", "/api/v1/users", nil, signedIn(ok)},
 		{"POST", "/api/v1/users", func(w *world, who string) string {
 			return fmt.Sprintf(`{"agency_id":%q,"email":"new-%s@bevis.test","name":"New person"}`, w.agency["A"].ID, who)
-		}, expect{unauth, unauth, nofnd, forbid, forbid, forbid, forbid, forbid, created, nofnd}},
-		{"GET", "/api/v1/users/{id}", nil, expect{unauth, unauth, nofnd, ok, ok, ok, ok, ok, ok, nofnd}},
+		}, expect{unauth, unauth, nofnd, forbid, forbid, forbid, forbid, forbid, created, nofnd, created, forbid}},
+		{"GET", "/api/v1/users/{id}", nil, expect{unauth, unauth, nofnd, ok, ok, ok, ok, ok, ok, nofnd, ok, ok}},
 		{"PATCH", "/api/v1/users/{id}", json(`{"title":"Senior investigator"}`),
-			expect{unauth, unauth, nofnd, forbid, forbid, forbid, forbid, forbid, ok, nofnd}},
+			expect{unauth, unauth, nofnd, forbid, forbid, forbid, forbid, forbid, ok, nofnd, ok, forbid}},
 		{"DELETE", "/api/v1/users/{id}/mfa", nil,
-			expect{unauth, unauth, nofnd, forbid, forbid, forbid, forbid, forbid, noContent, nofnd}},
+			expect{unauth, unauth, nofnd, forbid, forbid, forbid, forbid, forbid, noContent, nofnd, noContent, forbid}},
 
 		{"GET", "/api/v1/cases", nil, signedIn(ok)},
 		{"POST", "/api/v1/cases", json(`{"title":"Another breach","tlp":"GREEN"}`),
-			expect{unauth, unauth, created, created, created, created, created, created, forbid, forbid}},
+			expect{unauth, unauth, created, created, created, created, created, created, forbid, forbid, forbid, forbid}},
 		{"GET", "/api/v1/cases/{id}", nil, caseRead},
 		// Writes to the case carry its current ETag (see caseHeaders). This one
 		// flags a personal-data breach, which gives the case its GDPR clock.
@@ -127,7 +128,7 @@ func matrix() []matrixRow {
 		{"GET", "/api/v1/cases/{id}/history", nil, caseRead},
 		// The first writer meets the clock; later ones find it met.
 		{"POST", "/api/v1/cases/{id}/clocks/{clock}/met", json(`{"reference":"DPA-2026-1"}`),
-			expect{unauth, unauth, nofnd, forbid, ok, conflict, conflict, nofnd, nofnd, nofnd}},
+			expect{unauth, unauth, nofnd, forbid, ok, conflict, conflict, nofnd, nofnd, nofnd, nofnd, nofnd}},
 		{"GET", "/api/v1/cases/{id}/members", nil, caseRead},
 		{"PUT", "/api/v1/cases/{id}/members/agencies/{agencyId}", json(`{"role":"observer"}`), caseManage(ok)},
 		{"DELETE", "/api/v1/cases/{id}/members/agencies/{agencyId}", nil, caseManage(noContent)},
@@ -147,25 +148,27 @@ func matrix() []matrixRow {
 		{"GET", "/api/v1/evidence/{id}/content", nil, caseRead},
 		{"POST", "/api/v1/evidence/{id}/verify", nil, caseWrite(ok)},
 		{"GET", "/api/v1/evidence/{id}/report", nil, caseRead},
-		{"GET", "/api/v1/evidence/{id}/access", nil, expect{unauth, unauth, nofnd, forbid, forbid, forbid, ok, nofnd, nofnd, ok}},
+		{"GET", "/api/v1/evidence/{id}/access", nil, expect{unauth, unauth, nofnd, forbid, forbid, forbid, ok, nofnd, nofnd, ok, nofnd, ok}},
 		{"GET", "/api/v1/templates", nil, signedIn(ok)},
 		{"POST", "/api/v1/templates", func(_ *world, who string) string {
 			return `{"name":"Health-sector breach (` + who + `)","severity":3,"tags":["health"],"jurisdictions":["gdpr"]}`
-		}, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, created, forbid}},
+		}, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, created, forbid, created, forbid}},
 		{"GET", "/api/v1/templates/{id}", nil, signedIn(ok)},
 		{"PUT", "/api/v1/templates/{id}", json(`{"name":"Ransomware","severity":4,"tags":["ransomware"]}`),
-			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid}},
-		{"DELETE", "/api/v1/templates/{id}", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, noContent, forbid}},
-		{"GET", "/api/v1/audit", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok}},
-		{"GET", "/api/v1/audit/export", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok}},
-		{"GET", "/api/v1/audit/checkpoints", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok}},
+			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok, forbid}},
+		// The admin deletes the template; admin_a, allowed too, finds it gone.
+		{"DELETE", "/api/v1/templates/{id}", nil,
+			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, noContent, forbid, nofnd, forbid}},
+		{"GET", "/api/v1/audit", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
+		{"GET", "/api/v1/audit/export", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
+		{"GET", "/api/v1/audit/checkpoints", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
 		{"GET", "/api/v1/cases/{id}/evidence/manifest", nil, caseRead},
 		{"OPTIONS", "/api/v1/evidence/{id}/uploads", nil, all(noContent)},
 		{"POST", "/api/v1/evidence/{id}/uploads", nil, caseWrite(conflict)},
 		// Only the writer who started an upload goes on with it.
-		{"HEAD", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, ok, nofnd, nofnd, nofnd}},
-		{"PATCH", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, 415, nofnd, nofnd, nofnd}},
-		{"DELETE", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, noContent, nofnd, nofnd, nofnd}},
+		{"HEAD", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, ok, nofnd, nofnd, nofnd, nofnd, nofnd}},
+		{"PATCH", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, 415, nofnd, nofnd, nofnd, nofnd, nofnd}},
+		{"DELETE", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, noContent, nofnd, nofnd, nofnd, nofnd, nofnd}},
 
 		{"GET", "/api/v1/tasks", nil, signedIn(ok)},
 		{"GET", "/api/v1/cases/{id}/tasks", nil, caseRead},
@@ -207,9 +210,9 @@ func matrix() []matrixRow {
 		// everyone else on the case they do not exist. Only a lead approves.
 		// Everyone but the admin and auditor leads the case they created above,
 		// so may list (only that case's alerts: none); the auditor leads none.
-		{"GET", "/api/v1/alerts", nil, expect{unauth, unauth, ok, ok, ok, ok, ok, ok, ok, forbid}},
-		{"POST", "/api/v1/alerts/{id}/acknowledge", nil, expect{unauth, unauth, nofnd, nofnd, nofnd, nofnd, ok, nofnd, ok, nofnd}},
-		{"POST", "/api/v1/alerts/{id}/approve", nil, expect{unauth, unauth, nofnd, nofnd, nofnd, nofnd, ok, nofnd, forbid, nofnd}},
+		{"GET", "/api/v1/alerts", nil, expect{unauth, unauth, ok, ok, ok, ok, ok, ok, ok, forbid, ok, forbid}},
+		{"POST", "/api/v1/alerts/{id}/acknowledge", nil, expect{unauth, unauth, nofnd, nofnd, nofnd, nofnd, ok, nofnd, ok, nofnd, ok, nofnd}},
+		{"POST", "/api/v1/alerts/{id}/approve", nil, expect{unauth, unauth, nofnd, nofnd, nofnd, nofnd, ok, nofnd, forbid, nofnd, forbid, nofnd}},
 
 		// Last: signing out ends each caller's session.
 		{"POST", "/api/v1/auth/logout", nil, all(noContent)},

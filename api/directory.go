@@ -24,22 +24,25 @@ func toAgencyJSON(a access.Agency) agencyJSON {
 }
 
 type userJSON struct {
-	ID                 string `json:"id"`
-	AgencyID           string `json:"agency_id"`
-	Email              string `json:"email"`
-	Name               string `json:"name"`
-	Title              string `json:"title"`
-	Status             string `json:"status"`
-	SystemRole         string `json:"system_role"`
-	MustChangePassword bool   `json:"must_change_password"`
-	CreatedAt          string `json:"created_at"`
-	UpdatedAt          string `json:"updated_at"`
+	ID                 string  `json:"id"`
+	AgencyID           string  `json:"agency_id"`
+	Email              string  `json:"email"`
+	Name               string  `json:"name"`
+	Title              string  `json:"title"`
+	Status             string  `json:"status"`
+	SystemRole         string  `json:"system_role"`
+	MustChangePassword bool    `json:"must_change_password"`
+	CreatedAt          string  `json:"created_at"`
+	UpdatedAt          string  `json:"updated_at"`
+	DisabledAt         *string `json:"disabled_at,omitempty"`
+	DisabledBy         string  `json:"disabled_by,omitempty"`
 }
 
 func toUserJSON(u access.User) userJSON {
 	return userJSON{ID: u.ID, AgencyID: u.AgencyID, Email: u.Email, Name: u.Name, Title: u.Title,
 		Status: string(u.Status), SystemRole: string(u.SystemRole), MustChangePassword: u.MustChangePassword,
-		CreatedAt: timestamp(u.CreatedAt), UpdatedAt: timestamp(u.UpdatedAt)}
+		CreatedAt: timestamp(u.CreatedAt), UpdatedAt: timestamp(u.UpdatedAt), DisabledAt: optionalTimestamp(u.DisabledAt),
+		DisabledBy: u.DisabledBy}
 }
 
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
@@ -149,13 +152,13 @@ func (s *server) listUsers(c *fiber.Ctx) error {
 }
 
 // loadUser reads a user, then checks the caller may do action to it: the
-// resource's agency is the user's own, known only after reading.
+// resource's agency and role are the user's own, known only after reading.
 func (s *server) loadUser(c *fiber.Ctx, action access.Action) (access.User, error) {
 	u, err := s.Directory.User(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return access.User{}, err
 	}
-	if err := s.authorize(c, action, access.Resource{AgencyID: u.AgencyID}); err != nil {
+	if err := s.authorize(c, action, access.Resource{AgencyID: u.AgencyID, Role: u.SystemRole}); err != nil {
 		return access.User{}, err
 	}
 	return u, nil
@@ -224,6 +227,12 @@ func (s *server) patchUser(c *fiber.Ctx) error {
 	if in.Status != nil {
 		status := access.UserStatus(*in.Status)
 		patch.Status = &status
+		if status == access.UserActive && u.Status == access.UserDisabled {
+			res := access.Resource{AgencyID: u.AgencyID, Role: u.SystemRole, DisabledBy: u.DisabledByRole}
+			if err := s.authorize(c, access.ActionUserWrite, res); err != nil {
+				return err
+			}
+		}
 	}
 	if in.SystemRole != nil {
 		role := access.SystemRole(*in.SystemRole)
@@ -238,7 +247,7 @@ func (s *server) patchUser(c *fiber.Ctx) error {
 	if u.ID == principal(c).UserID && (patch.SystemRole != nil || patch.Status != nil) {
 		return access.ErrForbidden // nobody promotes, demotes or disables themselves
 	}
-	updated, err := s.Directory.UpdateUser(c.UserContext(), u.ID, patch)
+	updated, err := s.Directory.UpdateUser(c.UserContext(), principal(c), u.ID, patch)
 	if err != nil {
 		return err
 	}

@@ -148,6 +148,11 @@ func problemFor(err error) (problem, bool) {
 		return problem{Status: fiber.StatusConflict, Code: "content_" + integrity.Result,
 			Detail: detail + " Nothing was sent; the finding is on the item's custody record and an alert was raised."}, true
 	}
+	if errors.Is(err, access.ErrPasswordBusy) {
+		return problem{Status: fiber.StatusServiceUnavailable, Code: "busy",
+			Detail:  "Bevis is checking as many passwords as it can at once; try again in a moment.",
+			headers: map[string]string{fiber.HeaderRetryAfter: "1"}}, true
+	}
 	var throttled *alerts.ThrottledError
 	if errors.As(err, &throttled) {
 		secs := max(int(throttled.RetryAfter.Seconds()), 1)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -153,6 +154,17 @@ func (s *server) registerItem(c *fiber.Ctx) error {
 	if tlp != "" && tlp.Valid() && !slices.Contains(markings, tlp) {
 		return validate.Field("tlp", "is a marking you could not see the item under")
 	}
+	if in.ParentID != "" {
+		// A parent the caller may not see is answered as one that does not exist.
+		parent, err := s.Items.Item(ctx, in.ParentID)
+		if errors.Is(err, evidence.ErrItemNotFound) ||
+			err == nil && (parent.CaseID != caseID || !slices.Contains(markings, parent.TLP)) {
+			return validate.Field("parent_id", "is not an item of this case")
+		}
+		if err != nil {
+			return err
+		}
+	}
 	k, err := s.Cases.Get(ctx, caseID)
 	if err != nil {
 		return err
@@ -203,27 +215,42 @@ func (s *server) listItems(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// item loads the evidence item of the route and asks whether the caller
-// may do action on it: its case's rules, and its own marking. An item the
-// caller may not see is not found, like its case.
+// item loads the evidence item of the route for a caller who may see it,
+// by its case's rules and its own marking, and do action on it. An item the
+// caller may not see is not found, whatever they ask to do to it.
 func (s *server) item(c *fiber.Ctx, action access.Action) (evidence.Item, error) {
-	ctx := c.UserContext()
-	it, err := s.Items.Item(ctx, c.Params("id"))
+	it, err := s.Items.Item(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return evidence.Item{}, err
 	}
 	auditCase(c, it.CaseID)
-	if err := s.authorize(c, action, access.Resource{CaseID: it.CaseID}); err != nil {
-		return evidence.Item{}, err
+	_, err = s.authorizeSeen(c, action, it.CaseID, func(markings []access.TLP) error {
+		if !slices.Contains(markings, it.TLP) {
+			return evidence.ErrItemNotFound
+		}
+		return nil
+	})
+	return it, err
+}
+
+// authorizeSeen asks whether the caller may do action on a case, and
+// returns the markings they may see there; but it answers a refusal (403)
+// only after see has found the object acted on among what the caller may
+// see. To someone who cannot see an object it is not found (404), whatever
+// they ask to do to it, as if it did not exist.
+func (s *server) authorizeSeen(c *fiber.Ctx, action access.Action, caseID string, see func(markings []access.TLP) error) ([]access.TLP, error) {
+	denied := s.authorize(c, action, access.Resource{CaseID: caseID})
+	if denied != nil && !errors.Is(denied, access.ErrForbidden) {
+		return nil, denied
 	}
-	markings, err := s.Authz.ItemMarkings(ctx, principal(c), it.CaseID)
+	markings, err := s.Authz.ItemMarkings(c.UserContext(), principal(c), caseID)
 	if err != nil {
-		return evidence.Item{}, err
+		return nil, err
 	}
-	if !slices.Contains(markings, it.TLP) {
-		return evidence.Item{}, evidence.ErrItemNotFound
+	if err := see(markings); err != nil {
+		return nil, err
 	}
-	return it, nil
+	return markings, denied
 }
 
 // sendItem answers with an item and its custody now.

@@ -47,14 +47,15 @@ type world struct {
 	eventID    string                   // an event on the case's timeline
 	importID   string                   // a timeline import into the case
 	alertID    string                   // an open hard-limit alert of the analyst on the case
-	agency     map[string]access.Agency // A owns the case, B is another agency, C holds admin and auditor, D is spare
+	agency     map[string]access.Agency // A owns the case (and holds admin_a, auditor_a), B is another agency, C holds admin and auditor, D is spare
 	user       map[string]access.User
 	bearer     map[string]string // principal name → access token
 	refresh    map[string]string // principal name → refresh token
 }
 
 // principals of the authorization matrix, in the order rows list them.
-var principals = []string{"none", "expired", "other_agency", "observer", "analyst", "investigator", "lead", "excluded", "admin", "auditor"}
+var principals = []string{"none", "expired", "other_agency", "observer", "analyst", "investigator", "lead", "excluded", "admin", "auditor",
+	"admin_a", "auditor_a"}
 
 func newWorld(t testing.TB, d testenv.Database) *world {
 	t.Helper()
@@ -136,6 +137,7 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		{"observer", "A", access.RoleMember}, {"excluded", "A", access.RoleMember}, {"spare", "A", access.RoleMember},
 		{"agency_admin", "A", access.RoleAgencyAdmin}, {"other_agency", "B", access.RoleMember},
 		{"admin", "C", access.RoleAdmin}, {"auditor", "C", access.RoleAuditor},
+		{"admin_a", "A", access.RoleAdmin}, {"auditor_a", "A", access.RoleAuditor},
 	}
 	for _, p := range people {
 		u, err := deps.Directory.CreateUser(ctx, access.NewUser{AgencyID: w.agency[p.agency].ID,

@@ -30,13 +30,18 @@ type totpEnrolmentJSON struct {
 	OTPAuthURI string `json:"otpauth_uri"`
 }
 
-// startTOTP hands out a new authenticator secret; the client shows it as a
-// QR code of otpauth_uri and sends a first code to confirm it.
+// startTOTP hands out a new authenticator secret, to whoever gives the
+// password again; the client shows it as a QR code of otpauth_uri and sends
+// a first code to confirm it.
 func (s *server) startTOTP(c *fiber.Ctx) error {
 	if err := s.authorize(c, access.ActionSelfMFA, access.Resource{}); err != nil {
 		return err
 	}
-	e, err := s.Sessions.StartTOTP(c.UserContext(), principal(c))
+	var in passwordRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	e, err := s.Sessions.StartTOTP(c.UserContext(), principal(c), in.Password)
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func fixedClock(w *world) *time.Time {
 // authenticator and recovery codes.
 func enrol(t *testing.T, w *world, who string, clock *time.Time) (authenticator, []string) {
 	t.Helper()
-	resp, body := w.call(t, http.MethodPost, "/api/v1/me/mfa/totp", w.bearer[who], "")
+	resp, body := w.call(t, http.MethodPost, "/api/v1/me/mfa/totp", w.bearer[who], `{"password":"`+fixturePassword+`"}`)
 	if resp.StatusCode != 201 {
 		t.Fatalf("start: %d %s", resp.StatusCode, body)
 	}
@@ -103,7 +103,7 @@ func TestMFA_EnrolledUserSignsInOnlyWithAFreshCodeOrAnUnusedRecoveryCode(t *test
 			!strings.Contains(body, `"recovery_codes_left":10`) {
 			t.Errorf("status after enrolment: %s", body)
 		}
-		if resp, body := w.call(t, http.MethodPost, "/api/v1/me/mfa/totp", w.bearer["investigator"], ""); resp.StatusCode != 409 {
+		if resp, body := w.call(t, http.MethodPost, "/api/v1/me/mfa/totp", w.bearer["investigator"], `{"password":"`+fixturePassword+`"}`); resp.StatusCode != 409 {
 			t.Errorf("second enrolment: %d %s", resp.StatusCode, body)
 		}
 

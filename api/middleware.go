@@ -76,7 +76,7 @@ func observe(log *slog.Logger, m *metrics) fiber.Handler {
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			slog.Int("bytes_out", bytesOut(c)),
-			slog.String("client", c.IP()),
+			slog.String("client", clientIP(c)),
 			slog.String("user_agent", truncate(c.Get(fiber.HeaderUserAgent), 256)),
 		)
 		return nil
@@ -115,7 +115,9 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; " +
 	"frame-ancestors 'none'"
 
-func securityHeaders(tls bool) fiber.Handler {
+// securityHeaders sets the headers of every response; HSTS when people
+// reach Bevis over HTTPS, served by Bevis or by a balancer in front of it.
+func securityHeaders(https bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentSecurityPolicy, contentSecurityPolicy)
 		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
@@ -124,7 +126,7 @@ func securityHeaders(tls bool) fiber.Handler {
 		c.Set("Cross-Origin-Opener-Policy", "same-origin")
 		c.Set("Cross-Origin-Resource-Policy", "same-origin")
 		c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-		if tls {
+		if https {
 			c.Set(fiber.HeaderStrictTransportSecurity, "max-age=63072000; includeSubDomains")
 		}
 		if strings.HasPrefix(c.Path(), "/api/") {

@@ -227,15 +227,15 @@ func New(d Deps) (*fiber.App, error) {
 		ReadTimeout:                  cfg.ReadTimeout,
 		WriteTimeout:                 cfg.WriteTimeout,
 		IdleTimeout:                  cfg.IdleTimeout,
-		// Behind a load balancer the client address comes from
-		// X-Forwarded-For, but only when the direct peer is trusted.
-		ProxyHeader:             proxyHeader(cfg),
+		// Forwarded headers are believed only from trusted proxies; the
+		// client address is withClientAddress's to find, not Fiber's
+		// (whose c.IP() would take the leftmost, forgeable address).
 		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
 		TrustedProxies:          cfg.TrustedProxies,
-		EnableIPValidation:      true,
 	})
 
-	app.Use(withRequestID, observe(d.Log, s.metrics), recoverPanics(d.Log), securityHeaders(cfg.TLSEnabled()))
+	app.Use(withClientAddress(parseTrustedProxies(cfg.TrustedProxies)), withRequestID, observe(d.Log, s.metrics),
+		recoverPanics(d.Log), securityHeaders(cfg.HTTPS()))
 	if len(cfg.CORSOrigins) > 0 {
 		app.Use(cors.New(cors.Config{
 			AllowOrigins:     strings.Join(cfg.CORSOrigins, ","),
@@ -274,11 +274,4 @@ func tagRoute(path string) fiber.Handler {
 		c.Locals(localRoute, path)
 		return c.Next()
 	}
-}
-
-func proxyHeader(cfg config.Config) string {
-	if len(cfg.TrustedProxies) == 0 {
-		return ""
-	}
-	return fiber.HeaderXForwardedFor
 }

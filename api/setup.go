@@ -70,7 +70,7 @@ func setupClientAllowed(c *fiber.Ctx) bool {
 	if host != "localhost" && !isLoopback(host) {
 		return true
 	}
-	return isLoopback(c.IP())
+	return isLoopback(clientIP(c))
 }
 
 func isLoopback(host string) bool {
@@ -82,7 +82,7 @@ func isLoopback(host string) bool {
 // and puts the attempt on the record.
 func (s *server) refuseSetup(c *fiber.Ctx) error {
 	e := audit.Entry{Action: "setup.complete", Outcome: audit.Denied, RequestID: requestID(c),
-		Actor:        audit.Actor{ClientIP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent)},
+		Actor:        audit.Actor{ClientIP: clientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)},
 		ResourceType: "setup"}
 	if err := s.Audit.Record(c.UserContext(), e); err != nil {
 		s.Log.Error("refused set-up not recorded; answer withheld", "err", err, "request_id", requestID(c))

@@ -118,7 +118,7 @@ func (s *server) ssoStart(c *fiber.Ctx) error {
 	}
 	c.Cookie(&fiber.Cookie{Name: ssoStateCookie, Value: start.State, Path: ssoStatePath,
 		Expires: time.Now().Add(access.SSOLoginTTL), HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
-		Secure: s.Config.TLSEnabled()})
+		Secure: s.Config.HTTPS()})
 	return c.Redirect(start.AuthURL, fiber.StatusFound)
 }
 
@@ -129,11 +129,11 @@ func (s *server) ssoCallback(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	browserState := c.Cookies(ssoStateCookie)
 	c.Cookie(&fiber.Cookie{Name: ssoStateCookie, Value: "", Path: ssoStatePath, Expires: time.Unix(0, 0),
-		MaxAge: -1, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Secure: s.Config.TLSEnabled()})
+		MaxAge: -1, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, Secure: s.Config.HTTPS()})
 	g, err := s.SSO.Finish(c.UserContext(), access.SSOCallback{
 		State: c.Query("state"), BrowserState: browserState, Code: c.Query("code"),
 		ProviderError: c.Query("error"), RedirectURL: s.ssoRedirectURL(),
-		ClientIP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent),
+		ClientIP: clientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent),
 	})
 	if err != nil {
 		return s.ssoFailed(c, err)

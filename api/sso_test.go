@@ -225,7 +225,7 @@ func TestSSO_BrowserIsRefused(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			w := newSSOWorld(t, d)
 			disabled := access.UserDisabled
-			if _, err := w.deps.Directory.UpdateUser(t.Context(), w.user["analyst"].ID, access.UserPatch{Status: &disabled}); err != nil {
+			if _, err := w.deps.Directory.UpdateUser(t.Context(), w.principal(t, "admin"), w.user["analyst"].ID, access.UserPatch{Status: &disabled}); err != nil {
 				t.Fatal(err)
 			}
 			var spent *url.URL

@@ -230,10 +230,15 @@ func (s *server) timelineHistory(c *fiber.Ctx) error {
 }
 
 func (s *server) correctTimelineEvent(c *fiber.Ctx) error {
-	reader, err := s.timelineReader(c, access.ActionCaseWrite)
+	ctx, p, caseID, eventID := c.UserContext(), principal(c), c.Params("id"), c.Params("eventId")
+	markings, err := s.authorizeSeen(c, access.ActionCaseWrite, caseID, func(markings []access.TLP) error {
+		_, err := s.Timeline.Get(ctx, caseID, eventID, cases.Reader{Principal: p, Markings: markings})
+		return err
+	})
 	if err != nil {
 		return err
 	}
+	reader := cases.Reader{Principal: p, Markings: markings}
 	var in correctionRequest
 	if err := decodeJSON(c, &in); err != nil {
 		return err
@@ -242,7 +247,7 @@ func (s *server) correctTimelineEvent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	e, err := s.Timeline.Correct(c.UserContext(), c.Params("id"), c.Params("eventId"), reader, ev, in.Reason)
+	e, err := s.Timeline.Correct(ctx, caseID, eventID, reader, ev, in.Reason)
 	if err != nil {
 		return err
 	}

@@ -159,7 +159,8 @@ func TestTimelineAPI_MarkingsFollowMembership(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, role := range map[string]access.CaseRole{"analyst": access.CaseAnalyst, "other_agency": access.CaseObserver, "auditor": access.CaseObserver} {
+		namedFromOutside(t, w)
+		for name, role := range map[string]access.CaseRole{"analyst": access.CaseAnalyst, "other_agency": access.CaseObserver, "outsider": access.CaseObserver} {
 			if _, err := w.deps.Membership.SetUser(ctx, lead, k.ID, w.user[name].ID, role); err != nil {
 				t.Fatal(err)
 			}
@@ -176,12 +177,12 @@ func TestTimelineAPI_MarkingsFollowMembership(t *testing.T) {
 			}
 			ids[tlp] = decodeInto[eventJSON](t, body).ID
 		}
-		// investigator and observer: only through agency A; auditor: named,
-		// but agency C is not a member; admin: not on the case.
+		// investigator and observer: only through agency A; outsider: named,
+		// but agency D is not a member; admin: not on the case.
 		sees := map[string][]string{
 			"lead": {"AMBER", "AMBER+STRICT", "RED"}, "analyst": {"AMBER", "AMBER+STRICT", "RED"},
 			"other_agency": {"AMBER", "AMBER+STRICT", "RED"}, "investigator": {"AMBER"}, "observer": {"AMBER"},
-			"auditor": {"AMBER", "RED"}, "admin": nil,
+			"outsider": {"AMBER", "RED"}, "admin": nil,
 		}
 		for who, want := range sees {
 			resp, body := w.call(t, http.MethodGet, w.timeline(k.ID), w.bearer[who], "")

@@ -25,6 +25,9 @@ type Filter struct {
 	From, To   time.Time // From inclusive, To exclusive
 	Cursor     string    // Next of the previous page
 	Limit      int       // 1 to MaxListLimit; 0 means DefaultListLimit
+	// Hidden are subqueries of resource IDs whose entries are left out:
+	// what the reader may not see (the domains that own them make them).
+	Hidden []*gorm.DB
 }
 
 // Limits of one page.
@@ -62,6 +65,9 @@ func List(ctx context.Context, db *gorm.DB, f Filter) (Page, error) {
 		if v != "" {
 			q = q.Where(col+" = ?", v)
 		}
+	}
+	for _, hidden := range f.Hidden {
+		q = q.Where("resource_id NOT IN (?)", hidden)
 	}
 	if !f.From.IsZero() {
 		q = q.Where("at >= ?", f.From.UTC())

@@ -366,6 +366,15 @@ const eventColumns = `e.id, e.case_id, e.occurred_at, e.occurred_until, e.source
 	(SELECT o.id FROM timeline_events o WHERE o.id = e.supersedes AND o.tlp IN ?) AS visible_supersedes,
 	(SELECT s.id FROM timeline_events s WHERE s.supersedes = e.id AND s.tlp IN ?) AS superseded_by`
 
+// IDsMarkedOutside is a subquery of the IDs of a case's timeline events and
+// imports marked other than markings: what a reader with those markings may
+// not see, for leaving it out of what else they read (the case's audit log).
+func (t *Timeline) IDsMarkedOutside(caseID string, markings []access.TLP) *gorm.DB {
+	return t.db.Raw(`SELECT e.id FROM timeline_events e WHERE e.case_id = ? AND e.tlp NOT IN ?
+		UNION ALL
+		SELECT i.id FROM timeline_imports i WHERE i.case_id = ? AND i.tlp NOT IN ?`, caseID, markings, caseID, markings)
+}
+
 // Get returns one version of an event, current or not.
 func (t *Timeline) Get(ctx context.Context, caseID, eventID string, by Reader) (Event, error) {
 	return t.get(t.db.WithContext(ctx), caseID, eventID, by.Markings)

@@ -305,6 +305,17 @@ func (s *Items) Item(ctx context.Context, id string) (Item, error) {
 	return row.item(), nil
 }
 
+// IDsMarkedOutside is a subquery of the IDs of a case's items, and of the
+// uploads of their content, marked other than markings: what a reader with
+// those markings may not see, for leaving it out of what else they read
+// (the case's audit log).
+func (s *Items) IDsMarkedOutside(caseID string, markings []access.TLP) *gorm.DB {
+	return s.db.Raw(`SELECT i.id FROM evidence_items i WHERE i.case_id = ? AND i.tlp NOT IN ?
+		UNION ALL
+		SELECT u.id FROM evidence_uploads u JOIN evidence_items i ON i.id = u.item_id
+		WHERE u.case_id = ? AND i.tlp NOT IN ?`, caseID, markings, caseID, markings)
+}
+
 // CaseItems lists a case's items in exhibit order, a page at a time, with
 // only the markings in allowed (the caller's clearance).
 func (s *Items) CaseItems(ctx context.Context, caseID string, allowed []access.TLP, afterSeq, limit int) ([]Item, error) {

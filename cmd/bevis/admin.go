@@ -171,7 +171,7 @@ func adminResetPassword(ctx context.Context, gdb *gorm.DB, f adminFlags, out io.
 	if err := d.SetPassword(ctx, u.ID, pw, oneTime != ""); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "password of %s reset\n", u.Email)
+	fmt.Fprintf(out, "password of %s reset; their sessions are ended\n", u.Email)
 	printOneTime(out, oneTime)
 	return nil
 }
@@ -182,9 +182,12 @@ func adminDisableUser(ctx context.Context, gdb *gorm.DB, f adminFlags, out io.Wr
 		return err
 	}
 	disabled := access.UserDisabled
-	if _, err := d.UpdateUser(ctx, u.ID, access.UserPatch{Status: &disabled}); err != nil {
+	// The operator at the command line acts with an admin's authority: only
+	// an admin may re-enable the user.
+	operator := access.Principal{SystemRole: access.RoleAdmin}
+	if _, err := d.UpdateUser(ctx, operator, u.ID, access.UserPatch{Status: &disabled}); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "disabled %s; their next request is refused whatever tokens they hold\n", u.Email)
+	fmt.Fprintf(out, "disabled %s; their sessions and API tokens are ended, and only an admin can re-enable them\n", u.Email)
 	return nil
 }

@@ -630,6 +630,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account' }).click();
       await heading('Account');
       await page.getByRole('button', { name: 'Set up two-step sign-in' }).click();
+      await page.getByLabel('Your password').fill(coordinator.password);
       await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
 
       await page.getByRole('img', { name: 'QR code for your authenticator app' }).waitFor(visible);
@@ -731,6 +732,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
 
       await page.getByRole('heading', { level: 1, name: 'Set up two-step sign-in' }).waitFor(visible);
       expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
+      await page.getByLabel('Your password').fill(analyst.password);
       await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
       const secret = (await page.locator('code.secret').textContent({ timeout: 10_000 }))?.trim() ?? '';
       await page.getByLabel('Code from the app').fill(totp(secret));

@@ -929,7 +929,7 @@ export const api = {
   users: () => get<Page<User>>('/api/v1/users'),
 
   mfaStatus: () => get<MFAStatus>('/api/v1/me/mfa'),
-  startTOTP: () => post<TOTPEnrolment>('/api/v1/me/mfa/totp'),
+  startTOTP: (password: string) => post<TOTPEnrolment>('/api/v1/me/mfa/totp', { password }),
   confirmTOTP: (code: string) => post<{ recovery_codes: string[] }>('/api/v1/me/mfa/totp/confirm', { code }),
   newRecoveryCodes: (password: string) =>
     post<{ recovery_codes: string[] }>('/api/v1/me/mfa/recovery-codes', { password }),

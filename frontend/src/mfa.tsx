@@ -37,13 +37,15 @@ export function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () =
 }
 
 /**
- * Enrols an authenticator app: start, show the QR code and the secret,
- * confirm with a first code, then show the recovery codes once.
+ * Enrols an authenticator app: start (with the password again), show the QR
+ * code and the secret, confirm with a first code, then show the recovery
+ * codes once.
  */
 export function EnrolTOTP({ onDone }: { onDone: () => void }) {
   const [enrolment, setEnrolment] = useState<TOTPEnrolment | null>(null);
   const [codes, setCodes] = useState<string[] | null>(null);
   const [code, setCode] = useState('');
+  const [password, setPassword] = useState('');
   const start = useAction();
   const confirm = useAction();
 
@@ -51,17 +53,29 @@ export function EnrolTOTP({ onDone }: { onDone: () => void }) {
 
   if (enrolment === null) {
     return (
-      <div>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void start.run(async () => setEnrolment(await api.startTOTP(password)));
+        }}
+        aria-busy={start.busy}
+      >
         <ErrorAlert error={start.problem} />
-        <button
-          type="button"
-          class="primary"
-          disabled={start.busy}
-          onClick={() => void start.run(async () => setEnrolment(await api.startTOTP()))}
-        >
+        <Field
+          id="enrol-password"
+          field="password"
+          label="Your password"
+          type="password"
+          autocomplete="current-password"
+          required
+          value={password}
+          onInput={setPassword}
+          problem={start.problem}
+        />
+        <button type="submit" class="primary" disabled={start.busy}>
           Set up an authenticator app
         </button>
-      </div>
+      </form>
     );
   }
 

@@ -137,6 +137,11 @@ func (c Config) BaseURL() string {
 // TLSEnabled reports whether Bevis serves HTTPS itself.
 func (c Config) TLSEnabled() bool { return c.TLSCertFile != "" }
 
+// HTTPS reports whether people reach Bevis over HTTPS: it serves TLS
+// itself, or its public URL is https (a load balancer in front terminates
+// TLS). Cookies are then Secure and HSTS is sent.
+func (c Config) HTTPS() bool { return c.TLSEnabled() || strings.HasPrefix(c.PublicURL, "https://") }
+
 // InvalidError is a configuration the process cannot start with. The
 // command line reports it as one line and exits with status 2.
 type InvalidError struct{ Err error }
