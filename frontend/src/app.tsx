@@ -1,50 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { EnrolmentPage } from './account/mfa';
+import { SignIn } from './account/signin';
 import { logout, onSessionChange, refreshSession, type Session, setEnrolmentRequired } from './api';
-import { AccountPage } from './account';
-import { CasePage } from './casepage';
-import { CaseListPage } from './cases';
-import { DirectoryProvider } from './directory';
-import { EvidencePage } from './evidence';
-import { HomePage } from './home';
-import { EnrolmentPage } from './mfa';
-import { Link, match, navigate, usePath } from './router';
-import { SignIn } from './signin';
-
-/** Routes, in order; the first match wins. Add a page here and, if it is top-level, to NAV. */
-const ROUTES: { pattern: string; render: (params: Record<string, string>) => preact.JSX.Element }[] = [
-  { pattern: '/', render: () => <HomePage /> },
-  { pattern: '/cases', render: () => <CaseListPage /> },
-  { pattern: '/cases/:id', render: (p) => <CasePage id={p.id!} /> },
-  { pattern: '/evidence/:id', render: (p) => <EvidencePage id={p.id!} /> },
-  { pattern: '/account', render: () => <AccountPage /> },
-];
-
-const NAV = [
-  { href: '/', label: 'My work' },
-  { href: '/cases', label: 'Cases' },
-  { href: '/account', label: 'Account' },
-];
-
-function NotFound() {
-  return (
-    <section class="page" aria-labelledby="page-title">
-      <h1 id="page-title" tabIndex={-1}>
-        Page not found
-      </h1>
-      <p>
-        There is nothing at this address. <Link href="/">Go to My work</Link>.
-      </p>
-    </section>
-  );
-}
-
-function routeFor(path: string): preact.JSX.Element {
-  for (const r of ROUTES) {
-    const params = match(r.pattern, path);
-    if (params !== null) return r.render(params);
-  }
-  return <NotFound />;
-}
+import { NAV, routeFor } from './routes';
+import { DirectoryProvider, Link, navigate, usePath } from './ui';
 
 function navCurrent(href: string, path: string): boolean {
   return href === '/' ? path === '/' : path === href || path.startsWith(`${href}/`);
@@ -127,7 +86,7 @@ export function App() {
         {session !== null && !session.mfaEnrolmentRequired && (
           <nav aria-label="Main" class="app-nav">
             <ul>
-              {NAV.map((n) => (
+              {NAV.filter((n) => n.shows?.(session.user) ?? true).map((n) => (
                 <li key={n.href}>
                   <Link href={n.href} aria-current={navCurrent(n.href, path) ? 'page' : undefined}>
                     {n.label}

@@ -3,8 +3,8 @@
 import { type ComponentChildren, render } from 'preact';
 import { act } from 'preact/test-utils';
 import { vi } from 'vitest';
-import type { Case, User } from './api';
-import { DirectoryProvider } from './directory';
+import { type Case, type Clock, logout, type User } from './api';
+import { DirectoryProvider } from './ui';
 
 export const me: User = {
   id: 'u-me',
@@ -43,6 +43,15 @@ export function caseFixture(over: Partial<Case> = {}): Case {
     updated_at: '2026-11-28T08:00:00Z',
     ...over,
   };
+}
+
+/** The time the clock tests take as now. */
+export const NOW = Date.parse('2026-11-29T12:00:00Z');
+export const H = 3_600_000;
+
+/** A clock of a case, with overrides. */
+export function clock(over: Partial<Clock>): Clock {
+  return { id: 'gdpr.art33', jurisdiction: 'gdpr', title: 'GDPR Art. 33', due_at: null, state: 'pending', met: null, ...over };
 }
 
 type Answer = (init: RequestInit | undefined) => Response;
@@ -105,6 +114,24 @@ export function mount(ui: ComponentChildren): HTMLElement {
 export function unmount(root: HTMLElement) {
   act(() => render(null, root));
   root.remove();
+}
+
+let shown: HTMLElement[] = [];
+
+/** Mounts ui like mount, and remembers it for cleanUp. */
+export function show(ui: ComponentChildren): HTMLElement {
+  const root = mount(ui);
+  shown.push(root);
+  return root;
+}
+
+/** Unmounts what show mounted and forgets any session a test opened; for afterEach. */
+export async function cleanUp() {
+  for (const r of shown) unmount(r);
+  shown = [];
+  vi.stubGlobal('fetch', vi.fn(async () => new Response(null, { status: 204 })));
+  await logout();
+  vi.unstubAllGlobals();
 }
 
 export function type(root: HTMLElement, selector: string, value: string) {
