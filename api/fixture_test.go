@@ -318,5 +318,6 @@ func (w *world) call(t testing.TB, method, path, token, body string, header ...s
 	}
 	out, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
+	checkConformance(t, method, path, resp, string(out))
 	return resp, string(out)
 }

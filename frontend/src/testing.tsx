@@ -3,7 +3,7 @@
 import { type ComponentChildren, render } from 'preact';
 import { act } from 'preact/test-utils';
 import { vi } from 'vitest';
-import { type Case, type Clock, logout, type User } from './api';
+import { type AgencyMember, type Case, type Clock, logout, type Task, type User, type UserMember } from './api';
 import { DirectoryProvider } from './ui';
 
 export const me: User = {
@@ -11,8 +11,46 @@ export const me: User = {
   agency_id: 'a-ncsc',
   email: 'me@ncsc.example',
   name: 'Mona Lead',
+  title: '',
+  status: 'active',
   system_role: 'member',
+  must_change_password: false,
+  created_at: '2026-11-01T08:00:00Z',
+  updated_at: '2026-11-01T08:00:00Z',
 };
+
+const ADDED = { added_by: 'u-me', added_at: '2026-11-28T07:00:00Z' };
+
+/** An agency on a case; unnamed unless named, like an agency the member list does not name. */
+export function agencyMember(over: Partial<AgencyMember> & Pick<AgencyMember, 'agency_id'>): AgencyMember {
+  return { role: 'investigator', name: '', code: '', ...ADDED, ...over };
+}
+
+/** A person on a case; unnamed unless named. */
+export function userMember(over: Partial<UserMember> & Pick<UserMember, 'user_id'>): UserMember {
+  return { role: 'investigator', name: '', agency_id: '', ...ADDED, ...over };
+}
+
+/** A task as the server sends it, with overrides. */
+export function taskFixture(over: Partial<Task> = {}): Task {
+  return {
+    id: 't1',
+    case_id: 'c1',
+    title: 'Image the DCs',
+    description: '',
+    priority: 'normal',
+    due_at: null,
+    overdue: false,
+    status: 'open',
+    acknowledged_at: null,
+    checklist: [],
+    created_by: 'u-me',
+    created_at: '2026-11-28T08:00:00Z',
+    updated_at: '2026-11-28T08:00:00Z',
+    version: 1,
+    ...over,
+  };
+}
 
 /** A complete case as the server sends it, with overrides. */
 export function caseFixture(over: Partial<Case> = {}): Case {

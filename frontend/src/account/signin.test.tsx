@@ -117,7 +117,8 @@ describe('SignIn', () => {
     await vi.waitFor(() => expect(root.querySelector('h1')?.textContent).toBe('Enter your one-time code'));
     expect(root.querySelector('[role="alert"]')).toBeNull();
     expect(labelFor('totp')).toBe('One-time code');
-    expect(document.activeElement).toBe(root.querySelector('h1'));
+    // Focus moves once the effect after the render has run.
+    await vi.waitFor(() => expect(document.activeElement).toBe(root.querySelector('h1')));
 
     act(() => type('totp', '123 456'));
     await submit();

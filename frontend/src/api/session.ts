@@ -2,16 +2,7 @@
 // cookie, and the authenticated calls that carry it.
 
 import { NETWORK_ERROR, parseProblem, parseRetryAfter, ProblemError, request, send, type Sent } from './client';
-import type { TokenResponse, User } from './types';
-
-export interface LoginRequest {
-  email: string;
-  password: string;
-  /** A code from an authenticator app, or a recovery code. */
-  totp?: string;
-  /** Replaces a one-time password in the same step. */
-  new_password?: string;
-}
+import type { LoginRequest, TokenResponse, User } from './types';
 
 /** What the app needs to know about the session; the access token itself stays in this module. */
 export interface Session {

@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 import { api, type Case, type CasePatch, ProblemError, type Tagged, type TLP, TLPS } from '../api';
 import { ErrorAlert, Field, isoToLocal, localToISO, Select, Status, useAction } from '../ui';
+import { SEVERITY_OPTIONS } from './badges';
 
 /** The message shown when a write was based on an old version of the case. */
 export const STALE_MESSAGE =
@@ -130,7 +131,7 @@ export function EditCaseForm({ kase, isLead, onSaved, onStale }: EditProps) {
         label="Severity"
         value={draft.severity}
         onChange={set('severity')}
-        options={['1', '2', '3', '4']}
+        options={SEVERITY_OPTIONS}
         problem={problem}
       />
       {isLead && (

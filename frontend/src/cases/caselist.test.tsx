@@ -2,6 +2,8 @@ import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Case } from '../api';
 import { caseFixture, choose, cleanUp, clock, H, NOW, fakeServer, problem, show, type } from '../testing';
+import { severityLabel } from './badges';
+import { CaseListPage } from './caselist';
 import { CaseTable } from './casetable';
 import { CreateCaseForm } from './createcase';
 import { DeadlineList, StatusCounts } from './glance';
@@ -49,7 +51,7 @@ describe('CaseTable', () => {
       'Updated',
     ]);
     expect(root.querySelector('tbody')?.textContent).toContain('BEV-2026-0042');
-    expect(root.querySelector('.severity-1')?.textContent).toBe('Severity 1 (critical)');
+    expect(root.querySelector('.severity-1')?.textContent).toBe('Severity 1 (low)');
     expect(root.querySelector('.case-status-containment')?.textContent).toBe('Containment');
     expect(root.querySelector('tbody')?.textContent).toContain('GDPR Art. 33: due in 3 h');
   });
@@ -78,11 +80,32 @@ describe('CreateCaseForm', () => {
     expect(calls.find((c) => c.key === 'POST /api/v1/cases')?.body).toEqual({
       title: '',
       summary: '',
-      severity: 3,
+      severity: 2,
       tlp: 'GREEN',
       classification_label: '',
     });
     expect(onCreated).not.toHaveBeenCalled();
+  });
+});
+
+describe('severity', () => {
+  // The API's Severity: 1 low, 2 medium, 3 high, 4 critical (the document names each value; a Go test holds
+  // the document to cases.Severity). It once read here as 1 critical … 4 low.
+  it('reads each value as the API defines it, on badges and in every choice', () => {
+    expect([1, 2, 3, 4].map(severityLabel)).toEqual(['1 (low)', '2 (medium)', '3 (high)', '4 (critical)']);
+    const root = show(<CreateCaseForm onCreated={() => {}} />);
+    const options = [...root.querySelectorAll<HTMLOptionElement>('#severity option')].map((o) => `${o.value}=${o.textContent}`);
+    expect(options).toEqual(['1=1 (low)', '2=2 (medium)', '3=3 (high)', '4=4 (critical)']);
+    // A case opened without a choice is medium, as the server would make it.
+    expect(root.querySelector<HTMLSelectElement>('#severity')?.value).toBe('2');
+  });
+
+  it('sorts critical cases first when sorting by severity descending', () => {
+    fakeServer({ 'GET /api/v1/cases': [() => Response.json({ items: [], counts: {} })] });
+    const root = show(<CaseListPage />);
+    const option = root.querySelector<HTMLOptionElement>('#filter-sort option[value="-severity"]');
+    expect(option?.textContent).toBe('Severity, critical first');
+    expect(root.querySelector('#filter-sort option[value="severity"]')?.textContent).toBe('Severity, low first');
   });
 });
 

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, CASE_SORT_KEYS, CASE_STATUSES, type CaseQuery, type CaseStatus, CLOCK_STATES, type ClockState } from '../api';
 import { ErrorAlert, Field, humanize, LoadMore, navigate, Section, Select, useDirectory, useLoad } from '../ui';
-import { SEVERITY_WORDS } from './badges';
+import { SEVERITY_OPTIONS } from './badges';
 import { CaseTable } from './casetable';
 import { CreateCaseForm } from './createcase';
 import { DeadlineList, loadUrgent, StatusCounts } from './glance';
@@ -26,12 +26,13 @@ function toQuery(f: Filters): CaseQuery {
   return q;
 }
 
-const SORT_LABELS: Record<string, string> = {
-  created_at: 'Opened',
-  updated_at: 'Last changed',
-  severity: 'Severity',
-  reference: 'Reference',
-  status_changed_at: 'Status changed',
+/** What each sort key orders by, and how it reads descending ("-key") and ascending. */
+const SORT_LABELS: Record<(typeof CASE_SORT_KEYS)[number], [string, string]> = {
+  created_at: ['Opened, newest first', 'Opened, oldest first'],
+  updated_at: ['Last changed, newest first', 'Last changed, oldest first'],
+  severity: ['Severity, critical first', 'Severity, low first'],
+  reference: ['Reference, latest first', 'Reference, earliest first'],
+  status_changed_at: ['Status changed, newest first', 'Status changed, oldest first'],
 };
 
 function CaseFilters({ value, onChange }: { value: Filters; onChange: (f: Filters) => void }) {
@@ -50,7 +51,7 @@ function CaseFilters({ value, onChange }: { value: Filters; onChange: (f: Filter
         label="Severity"
         value={value.severity}
         onChange={set('severity')}
-        options={[{ value: '', label: 'Any' }, ...[1, 2, 3, 4].map((n) => ({ value: String(n), label: `${n} (${SEVERITY_WORDS[n]})` }))]}
+        options={[{ value: '', label: 'Any' }, ...SEVERITY_OPTIONS]}
       />
       <Select
         id="filter-clock"
@@ -68,8 +69,8 @@ function CaseFilters({ value, onChange }: { value: Filters; onChange: (f: Filter
         options={[
           { value: '', label: 'Default' },
           ...CASE_SORT_KEYS.flatMap((k) => [
-            { value: `-${k}`, label: `${SORT_LABELS[k]}, newest or highest first` },
-            { value: k, label: `${SORT_LABELS[k]}, oldest or lowest first` },
+            { value: `-${k}`, label: SORT_LABELS[k][0] },
+            { value: k, label: SORT_LABELS[k][1] },
           ]),
         ]}
       />

@@ -1,15 +1,15 @@
 import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Case, Members } from '../api';
-import { button, caseFixture, choose, cleanUp, fakeServer, problem, show, type } from '../testing';
+import { agencyMember, button, caseFixture, choose, cleanUp, fakeServer, problem, show, type, userMember } from '../testing';
 import { CaseDetails } from './casedetails';
 import { MembersSection } from './members';
 
 afterEach(cleanUp);
 
 const members: Members = {
-  agencies: [{ agency_id: 'a-ncsc', role: 'investigator' }],
-  users: [{ user_id: 'u-me', role: 'lead' }],
+  agencies: [agencyMember({ agency_id: 'a-ncsc' })],
+  users: [userMember({ user_id: 'u-me', role: 'lead' })],
 };
 
 const hostileTitle = '<img src=x onerror="alert(1)"> Breach \u202Egnp.exe';
@@ -81,7 +81,7 @@ describe('MembersSection exclusions', () => {
     const onChanged = vi.fn();
     const withExclusion: Members = {
       ...members,
-      exclusions: [{ user_id: 'u-old', reason: 'left the agency', excluded_at: '2026-11-28T09:00:00Z' }],
+      exclusions: [{ user_id: 'u-old', reason: 'left the agency', excluded_by: 'u-me', excluded_at: '2026-11-28T09:00:00Z' }],
     };
     const root = show(<MembersSection caseId="c1" members={withExclusion} role="lead" onChanged={onChanged} />);
     await vi.waitFor(() => expect(root.querySelector('#exclude-user option[value="u-ann"]')).not.toBeNull());

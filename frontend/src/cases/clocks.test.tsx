@@ -1,6 +1,6 @@
 import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { button, caseFixture, cleanUp, clock, H, NOW, show, type } from '../testing';
+import { agencyMember, button, caseFixture, cleanUp, clock, H, NOW, show, type, userMember } from '../testing';
 import { CaseNames } from '../ui';
 import { ClockList, clockStanding, formatDuration, urgentClocks } from './clocks';
 
@@ -64,8 +64,8 @@ describe('urgentClocks', () => {
 
 describe('ClockList', () => {
   const members = {
-    agencies: [{ agency_id: 'a-pst', name: 'Police Security Service', code: 'PST', role: 'investigator' as const }],
-    users: [{ user_id: 'u-kari', name: 'Kari Nordmann', agency_id: 'a-pst', role: 'investigator' as const }],
+    agencies: [agencyMember({ agency_id: 'a-pst', name: 'Police Security Service', code: 'PST' })],
+    users: [userMember({ user_id: 'u-kari', name: 'Kari Nordmann', agency_id: 'a-pst' })],
   };
 
   it('shows who met a clock, by the names the member list gives, and when', () => {

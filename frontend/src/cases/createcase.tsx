@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
-import { api, type Case, type TLP, TLPS } from '../api';
+import { api, type Case, Severity, type TLP, TLPS } from '../api';
 import { ErrorAlert, Field, Select, useAction } from '../ui';
-import { SEVERITY_WORDS } from './badges';
+import { SEVERITY_OPTIONS } from './badges';
 
 const TLP_HINTS: Record<TLP, string> = {
   CLEAR: 'CLEAR: no limit on disclosure',
@@ -15,7 +15,7 @@ export function CreateCaseForm({ onCreated }: { onCreated: (c: Case) => void }) 
   const [title, setTitle] = useState('');
   const [tlp, setTlp] = useState<TLP>('AMBER');
   const [label, setLabel] = useState('');
-  const [severity, setSeverity] = useState('3');
+  const [severity, setSeverity] = useState(String(Severity.medium));
   const [summary, setSummary] = useState('');
   const { busy, problem, run } = useAction();
 
@@ -43,7 +43,7 @@ export function CreateCaseForm({ onCreated }: { onCreated: (c: Case) => void }) 
         label="Severity"
         value={severity}
         onChange={setSeverity}
-        options={[1, 2, 3, 4].map((n) => ({ value: String(n), label: `${n} (${SEVERITY_WORDS[n]})` }))}
+        options={SEVERITY_OPTIONS}
         problem={problem}
       />
       <Select

@@ -6,7 +6,7 @@ import { availableSteps, stepFrom } from './custody';
 import { CustodyChain, CustodySummary } from './custodychain';
 import { EvidenceTable } from './evidencelist';
 import { newItemFrom, RegisterEvidenceForm } from './registerform';
-import { choose, cleanUp, fakeServer, problem, show, type } from '../testing';
+import { agencyMember, choose, cleanUp, fakeServer, problem, show, type, userMember } from '../testing';
 import { compareHashes, shouldRetry, uploadProblem } from './upload';
 import { CaseNames } from '../ui';
 
@@ -140,10 +140,10 @@ describe('tus errors', () => {
 
 const members = {
   agencies: [
-    { agency_id: 'a-ncsc', role: 'lead' as const },
-    { agency_id: 'a-pst', name: 'Police Security Service', code: 'PST', role: 'investigator' as const },
+    agencyMember({ agency_id: 'a-ncsc', role: 'lead' }),
+    agencyMember({ agency_id: 'a-pst', name: 'Police Security Service', code: 'PST' }),
   ],
-  users: [{ user_id: 'u-kari', name: 'Kari Nordmann', agency_id: 'a-pst', role: 'investigator' as const }],
+  users: [userMember({ user_id: 'u-kari', name: 'Kari Nordmann', agency_id: 'a-pst' })],
 };
 
 function event(over: Partial<CustodyEvent>): CustodyEvent {

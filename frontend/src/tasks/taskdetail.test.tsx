@@ -1,26 +1,22 @@
 import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Members, Task } from '../api';
-import { button, choose, cleanUp, fakeServer, me, problem, show, type } from '../testing';
+import { agencyMember, button, choose, cleanUp, fakeServer, me, problem, show, taskFixture, type, userMember } from '../testing';
 import { TaskDetail } from './taskdetail';
 
 afterEach(cleanUp);
 
 const members: Members = {
-  agencies: [{ agency_id: 'a-ncsc', role: 'investigator' }],
-  users: [{ user_id: 'u-me', role: 'lead' }],
+  agencies: [agencyMember({ agency_id: 'a-ncsc' })],
+  users: [userMember({ user_id: 'u-me', role: 'lead' })],
 };
 
 describe('TaskDetail', () => {
-  const task: Task = {
-    id: 't1',
-    case_id: 'c1',
-    title: 'Image the DCs',
+  const task: Task = taskFixture({
     assignee_user_id: me.id,
     priority: 'high',
-    status: 'open',
-    checklist: [{ id: 'i1', text: 'Photograph the rack', done: false }],
-  };
+    checklist: [{ id: 'i1', text: 'Photograph the rack', done: false, done_at: null }],
+  });
 
   it('sends the ETag as If-Match and, on 412, reloads the task and says why', async () => {
     const calls = fakeServer({
