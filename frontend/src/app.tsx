@@ -98,7 +98,9 @@ export function App() {
         )}
         {session !== null && (
           <div class="whoami">
-            <span class="user-name">{session.user.name}</span>
+            <span class="user-name">
+              <bdi>{session.user.name}</bdi>
+            </span>
             <button type="button" class="secondary" onClick={signOut}>
               Sign out
             </button>

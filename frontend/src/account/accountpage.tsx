@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, type APIToken, TOKEN_SCOPES } from '../api';
 import { EnrolTOTP, RecoveryCodes } from './mfa';
-import { CopyButton, describedBy, ErrorAlert, Field, humanize, Section, Status, Time, useAction, useLoad } from '../ui';
+import { CopyButton, describedBy, ErrorAlert, Field, humanize, Section, Status, Table, Time, useAction, useLoad } from '../ui';
 
 function Profile() {
   const me = useLoad(() => api.me(), []);
@@ -280,72 +280,62 @@ function Tokens() {
           </button>
         </div>
       )}
-      {list.data && list.data.items.length === 0 && <p class="empty">You have no API tokens.</p>}
-      {list.data && list.data.items.length > 0 && (
-        <table class="list">
-          <caption class="visually-hidden">Your API tokens</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Scopes</th>
-              <th scope="col">Expires</th>
-              <th scope="col">Last used</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.items.map((t) => {
-              const expired = new Date(t.expires_at).getTime() < Date.now();
-              return (
-                <tr key={t.id}>
-                  <td>
-                    {t.name}
-                    {t.case_ids && t.case_ids.length > 0 && (
-                      <span class="meta"> · {t.case_ids.length} case(s)</span>
-                    )}
-                  </td>
-                  <td>{t.scopes.join(', ')}</td>
-                  <td>
-                    <Time iso={t.expires_at} />
-                  </td>
-                  <td>
-                    {t.last_used_at ? (
-                      <>
-                        <Time iso={t.last_used_at} /> {t.last_used_ip && `from ${t.last_used_ip}`}
-                      </>
-                    ) : (
-                      'Never'
-                    )}
-                  </td>
-                  <td>
-                    {t.revoked_at ? (
-                      'Revoked'
-                    ) : expired ? (
-                      'Expired'
-                    ) : (
-                      <button
-                        type="button"
-                        class="secondary danger"
-                        disabled={revoke.busy}
-                        onClick={async () => {
-                          setSaid('');
-                          if (await revoke.run(() => api.revokeToken(t.id))) {
-                            setSaid(`Token “${t.name}” revoked.`);
-                            list.reload();
-                          }
-                        }}
-                      >
-                        Revoke<span class="visually-hidden"> {t.name}</span>
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+      {list.data && (
+        <Table
+          caption="Your API tokens"
+          columns={[
+            {
+              title: 'Name',
+              cell: (t) => (
+                <>
+                  {t.name}
+                  {t.case_ids && t.case_ids.length > 0 && <span class="meta"> · {t.case_ids.length} case(s)</span>}
+                </>
+              ),
+            },
+            { title: 'Scopes', cell: (t) => t.scopes.join(', ') },
+            { title: 'Expires', cell: (t) => <Time iso={t.expires_at} /> },
+            {
+              title: 'Last used',
+              cell: (t) =>
+                t.last_used_at ? (
+                  <>
+                    <Time iso={t.last_used_at} /> {t.last_used_ip && `from ${t.last_used_ip}`}
+                  </>
+                ) : (
+                  'Never'
+                ),
+            },
+            {
+              title: 'Actions',
+              hideTitle: true,
+              cell: (t) =>
+                t.revoked_at ? (
+                  'Revoked'
+                ) : new Date(t.expires_at).getTime() < Date.now() ? (
+                  'Expired'
+                ) : (
+                  <button
+                    type="button"
+                    class="secondary danger"
+                    disabled={revoke.busy}
+                    onClick={async () => {
+                      setSaid('');
+                      if (await revoke.run(() => api.revokeToken(t.id))) {
+                        setSaid(`Token “${t.name}” revoked.`);
+                        list.reload();
+                      }
+                    }}
+                  >
+                    Revoke<span class="visually-hidden"> {t.name}</span>
+                  </button>
+                ),
+            },
+          ]}
+          rows={list.data.items}
+          rowKey={(t) => t.id}
+          empty="You have no API tokens."
+        />
       )}
       <h3>New token</h3>
       <NewTokenForm

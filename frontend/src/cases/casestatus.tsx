@@ -2,8 +2,8 @@
 // time spent in each phase.
 
 import { useState } from 'preact/hooks';
-import { api, type Case, CASE_STATUSES, type CaseRole, type CaseStatus, ProblemError, type Tagged } from '../api';
-import { ErrorAlert, Field, humanize, Select, Status, Time, useAction, useLoad, UserName } from '../ui';
+import { api, type Case, type CaseHistory, type CasePhase, CASE_STATUSES, type CaseRole, type CaseStatus, ProblemError, type Tagged } from '../api';
+import { type Column, ErrorAlert, Field, humanize, Select, Status, Table, Time, useAction, useLoad, UserName } from '../ui';
 import { STALE_MESSAGE } from './caseedit';
 import { formatDuration } from './clocks';
 
@@ -17,6 +17,33 @@ interface StatusProps {
   role: CaseRole | undefined;
   onMoved: (c: Tagged<Case>) => void;
   onStale: () => Promise<Tagged<Case> | undefined>;
+}
+
+/** The columns of the table of phases: each phase, when it was entered (by whom, why) and left, and for how long. */
+function phaseColumns(history: CaseHistory): Column<CasePhase>[] {
+  return [
+    { title: 'Phase', rowHeader: true, cell: (p) => humanize(p.status) },
+    {
+      title: 'Entered',
+      cell: (p) => {
+        const t = history.transitions.find((x) => x.to === p.status && x.at === p.entered_at);
+        return (
+          <>
+            <Time iso={p.entered_at} />
+            {t && (
+              <>
+                {' '}
+                by <UserName id={t.by_user} />
+                {t.reason && <span class="reason"> ({t.reason})</span>}
+              </>
+            )}
+          </>
+        );
+      },
+    },
+    { title: 'Left', cell: (p) => (p.left_at ? <Time iso={p.left_at} /> : 'now') },
+    { title: 'Time', cell: (p) => formatDuration(p.seconds * 1000) },
+  ];
 }
 
 /** The case's status, the moves open to the caller, and the time spent in each phase. */
@@ -84,39 +111,13 @@ export function StatusPanel({ kase, role, onMoved, onStale }: StatusProps) {
       <h3>Time in each phase</h3>
       <ErrorAlert error={history.error} />
       {history.data && (
-        <table class="list phases">
-          <caption class="visually-hidden">Phases of the case</caption>
-          <thead>
-            <tr>
-              <th scope="col">Phase</th>
-              <th scope="col">Entered</th>
-              <th scope="col">Left</th>
-              <th scope="col">Time</th>
-            </tr>
-          </thead>
-          <tbody>
-            {history.data.phases.map((p, i) => {
-              const t = history.data!.transitions.find((x) => x.to === p.status && x.at === p.entered_at);
-              return (
-                <tr key={`${p.status}-${i}`}>
-                  <th scope="row">{humanize(p.status)}</th>
-                  <td>
-                    <Time iso={p.entered_at} />
-                    {t && (
-                      <>
-                        {' '}
-                        by <UserName id={t.by_user} />
-                        {t.reason && <span class="reason"> ({t.reason})</span>}
-                      </>
-                    )}
-                  </td>
-                  <td>{p.left_at ? <Time iso={p.left_at} /> : 'now'}</td>
-                  <td>{formatDuration(p.seconds * 1000)}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <Table
+          caption="Phases of the case"
+          class="phases"
+          columns={phaseColumns(history.data)}
+          rows={history.data.phases.map((phase, i) => ({ ...phase, i }))}
+          rowKey={(p) => `${p.status}-${p.i}`}
+        />
       )}
       {history.data && Object.keys(history.data.time_in_phase_seconds).length > 0 && (
         <p class="phase-totals">

@@ -3,7 +3,7 @@
 
 import { useState } from 'preact/hooks';
 import type { Case, Clock } from '../api';
-import { AgencyName, ErrorAlert, Field, localToISO, Time, useAction, UserName } from '../ui';
+import { AgencyName, type Column, ErrorAlert, Field, localToISO, Table, Time, useAction, UserName } from '../ui';
 
 /** Clocks due within this many hours count as soon due. */
 export const SOON_HOURS = 24;
@@ -73,53 +73,53 @@ interface ClockListProps {
 /** A case's clocks: what is due when, its state, and who met it with which reference. */
 export function ClockList({ clocks, onMeet, now = Date.now() }: ClockListProps) {
   const [meeting, setMeeting] = useState<string | null>(null);
-  if (clocks.length === 0) return <p class="empty">No regulatory clocks run on this case.</p>;
+  const columns: Column<Clock>[] = [
+    {
+      title: 'Deadline',
+      rowHeader: true,
+      cell: (k) => (
+        <>
+          {k.title} <span class="jurisdiction">{k.jurisdiction}</span>
+        </>
+      ),
+    },
+    { title: 'Due', cell: (k) => (k.due_at === null ? 'when the facts are known' : <Time iso={k.due_at} />) },
+    { title: 'State', cell: (k) => <span class={`badge clock-${k.state}`}>{clockStanding(k, now)}</span> },
+    {
+      title: 'Met',
+      cell: (k) =>
+        k.met ? (
+          <>
+            <Time iso={k.met.at} /> by <UserName id={k.met.by_user} /> (<AgencyName id={k.met.by_agency} />
+            ), ref. <span class="reference">{k.met.reference}</span>
+          </>
+        ) : onMeet && meeting === k.id ? (
+          <MeetClockForm
+            clock={k}
+            onCancel={() => setMeeting(null)}
+            onMeet={async (ref, at) => {
+              await onMeet(k, ref, at);
+              setMeeting(null);
+            }}
+          />
+        ) : onMeet ? (
+          <button type="button" class="secondary" onClick={() => setMeeting(k.id)}>
+            Record as met<span class="visually-hidden">: {k.title}</span>
+          </button>
+        ) : null,
+    },
+  ];
   return (
-    <table class="list clocks">
-      <caption class="visually-hidden">Regulatory clocks</caption>
-      <thead>
-        <tr>
-          <th scope="col">Deadline</th>
-          <th scope="col">Due</th>
-          <th scope="col">State</th>
-          <th scope="col">Met</th>
-        </tr>
-      </thead>
-      <tbody>
-        {clocks.map((k) => (
-          <tr key={k.id} class={clockClass(k, now)} data-clock={k.id}>
-            <th scope="row">
-              {k.title} <span class="jurisdiction">{k.jurisdiction}</span>
-            </th>
-            <td>{k.due_at === null ? 'when the facts are known' : <Time iso={k.due_at} />}</td>
-            <td>
-              <span class={`badge clock-${k.state}`}>{clockStanding(k, now)}</span>
-            </td>
-            <td>
-              {k.met ? (
-                <>
-                  <Time iso={k.met.at} /> by <UserName id={k.met.by_user} /> (<AgencyName id={k.met.by_agency} />
-                  ), ref. <span class="reference">{k.met.reference}</span>
-                </>
-              ) : onMeet && meeting === k.id ? (
-                <MeetClockForm
-                  clock={k}
-                  onCancel={() => setMeeting(null)}
-                  onMeet={async (ref, at) => {
-                    await onMeet(k, ref, at);
-                    setMeeting(null);
-                  }}
-                />
-              ) : onMeet ? (
-                <button type="button" class="secondary" onClick={() => setMeeting(k.id)}>
-                  Record as met<span class="visually-hidden">: {k.title}</span>
-                </button>
-              ) : null}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <Table
+      caption="Regulatory clocks"
+      class="clocks"
+      columns={columns}
+      rows={clocks}
+      rowKey={(k) => k.id}
+      rowClass={(k) => clockClass(k, now)}
+      rowAttributes={(k) => ({ 'data-clock': k.id })}
+      empty="No regulatory clocks run on this case."
+    />
   );
 }
 

@@ -2,7 +2,7 @@
 // deadlines to watch.
 
 import { api, CASE_STATUSES } from '../api';
-import { humanize, Link, Time } from '../ui';
+import { type Column, humanize, Link, Table, Time } from '../ui';
 import { clockStanding, SOON_HOURS, type UrgentClock, urgentClocks } from './clocks';
 
 /** The number of visible cases in each status, in the order a case moves through them. */
@@ -30,41 +30,34 @@ export function StatusCounts({ counts }: { counts: Record<string, number> | unde
 
 /** The overdue and soon-due clocks across the caller's cases, for leadership. */
 export function DeadlineList({ urgent, now = Date.now() }: { urgent: UrgentClock[]; now?: number }) {
-  if (urgent.length === 0) {
-    return <p class="empty">No clock is overdue or due within {SOON_HOURS} hours.</p>;
-  }
+  const columns: Column<UrgentClock>[] = [
+    {
+      title: 'Case',
+      cell: ({ kase }) => (
+        <Link href={`/cases/${encodeURIComponent(kase.id)}`}>
+          {kase.reference} {kase.title}
+        </Link>
+      ),
+    },
+    { title: 'Deadline', cell: ({ clock }) => clock.title },
+    { title: 'Due', cell: ({ clock }) => <Time iso={clock.due_at} /> },
+    {
+      title: 'State',
+      cell: ({ clock, urgency }) => (
+        <span class={`badge clock-${urgency === 'overdue' ? 'overdue' : 'pending'}`}>{clockStanding(clock, now)}</span>
+      ),
+    },
+  ];
   return (
-    <table class="list deadlines">
-      <caption class="visually-hidden">Overdue and soon-due regulatory clocks</caption>
-      <thead>
-        <tr>
-          <th scope="col">Case</th>
-          <th scope="col">Deadline</th>
-          <th scope="col">Due</th>
-          <th scope="col">State</th>
-        </tr>
-      </thead>
-      <tbody>
-        {urgent.map(({ kase, clock, urgency }) => (
-          <tr key={`${kase.id}/${clock.id}`} class={`clock ${urgency === 'overdue' ? 'overdue' : 'soon'}`}>
-            <td>
-              <Link href={`/cases/${encodeURIComponent(kase.id)}`}>
-                {kase.reference} {kase.title}
-              </Link>
-            </td>
-            <td>{clock.title}</td>
-            <td>
-              <Time iso={clock.due_at} />
-            </td>
-            <td>
-              <span class={`badge clock-${urgency === 'overdue' ? 'overdue' : 'pending'}`}>
-                {clockStanding(clock, now)}
-              </span>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <Table
+      caption="Overdue and soon-due regulatory clocks"
+      class="deadlines"
+      columns={columns}
+      rows={urgent}
+      rowKey={({ kase, clock }) => `${kase.id}/${clock.id}`}
+      rowClass={({ urgency }) => `clock ${urgency === 'overdue' ? 'overdue' : 'soon'}`}
+      empty={`No clock is overdue or due within ${SOON_HOURS} hours.`}
+    />
   );
 }
 

@@ -2,7 +2,7 @@
 
 import { useState } from 'preact/hooks';
 import { api, type EvidenceItem } from '../api';
-import { AgencyName, ErrorAlert, humanize, Link, LoadMore, Section, ShortHash, Status, TlpBadge, useLoad } from '../ui';
+import { AgencyName, type Column, ErrorAlert, humanize, Link, LoadMore, Section, ShortHash, Status, Table, TlpBadge, useLoad } from '../ui';
 import { RegisterEvidenceForm } from './registerform';
 
 export function itemHref(id: string) {
@@ -14,40 +14,25 @@ export function ContentBadge({ item }: { item: EvidenceItem }) {
   return <span class={`badge content-${item.content_status}`}>{word}</span>;
 }
 
+const COLUMNS: Column<EvidenceItem>[] = [
+  { title: 'Exhibit', cell: (it) => it.exhibit_number },
+  { title: 'Title', cell: (it) => <Link href={itemHref(it.id)}>{it.title}</Link> },
+  { title: 'Kind', cell: (it) => humanize(it.kind) },
+  { title: 'TLP', cell: (it) => <TlpBadge tlp={it.tlp} /> },
+  {
+    title: 'Content',
+    cell: (it) => (
+      <>
+        <ContentBadge item={it} /> {it.hashes?.sha256 && <ShortHash value={it.hashes.sha256} label="SHA-256" />}
+      </>
+    ),
+  },
+  { title: 'Custodian', cell: (it) => (it.custody ? <AgencyName id={it.custody.custodian_agency_id} /> : '') },
+];
+
 export function EvidenceTable({ items }: { items: EvidenceItem[] }) {
-  if (items.length === 0) return <p class="empty">No evidence registered yet.</p>;
   return (
-    <table class="list evidence">
-      <caption class="visually-hidden">Evidence</caption>
-      <thead>
-        <tr>
-          <th scope="col">Exhibit</th>
-          <th scope="col">Title</th>
-          <th scope="col">Kind</th>
-          <th scope="col">TLP</th>
-          <th scope="col">Content</th>
-          <th scope="col">Custodian</th>
-        </tr>
-      </thead>
-      <tbody>
-        {items.map((it) => (
-          <tr key={it.id}>
-            <td>{it.exhibit_number}</td>
-            <td>
-              <Link href={itemHref(it.id)}>{it.title}</Link>
-            </td>
-            <td>{humanize(it.kind)}</td>
-            <td>
-              <TlpBadge tlp={it.tlp} />
-            </td>
-            <td>
-              <ContentBadge item={it} /> {it.hashes?.sha256 && <ShortHash value={it.hashes.sha256} label="SHA-256" />}
-            </td>
-            <td>{it.custody ? <AgencyName id={it.custody.custodian_agency_id} /> : ''}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <Table caption="Evidence" class="evidence" columns={COLUMNS} rows={items} rowKey={(it) => it.id} empty="No evidence registered yet." />
   );
 }
 

@@ -30,7 +30,9 @@ export function MyWorkPage() {
       <h1 id="page-title" tabIndex={-1}>
         My work
       </h1>
-      <p class="lede">Signed in as {dir.me.name}.</p>
+      <p class="lede">
+        Signed in as <bdi>{dir.me.name}</bdi>.
+      </p>
       {VIEWS.map((v) => (
         <TaskView key={v.view} {...v} cases={byId} />
       ))}

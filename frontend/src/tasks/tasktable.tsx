@@ -1,5 +1,5 @@
 import type { Case, Task } from '../api';
-import { AgencyName, humanize, Link, Time, UserName } from '../ui';
+import { AgencyName, type Column, humanize, Link, Table, Time, UserName } from '../ui';
 
 /** Who a task is for, in words. */
 export function Assignee({ task }: { task: Task }) {
@@ -36,46 +36,35 @@ interface TaskTableProps {
 
 /** A table of tasks linking to their cases. */
 export function TaskTable({ tasks, caption, cases, empty }: TaskTableProps) {
-  if (tasks.length === 0) return <p class="empty">{empty}</p>;
+  const columns: (Column<Task> | false)[] = [
+    {
+      title: 'Task',
+      cell: (t) => (
+        <>
+          <Link href={`/cases/${encodeURIComponent(t.case_id)}#task-${t.id}`}>{t.title}</Link>
+          {!t.acknowledged_at && t.status === 'open' && <span class="badge pending">not acknowledged</span>}
+        </>
+      ),
+    },
+    !!cases && {
+      title: 'Case',
+      cell: (t) => {
+        const k = cases.get(t.case_id);
+        return k ? (k.reference ? `${k.reference} ${k.title}` : k.title) : '—';
+      },
+    },
+    { title: 'For', cell: (t) => <Assignee task={t} /> },
+    { title: 'Priority', cell: (t) => <span class={`badge priority-${t.priority}`}>{humanize(t.priority)}</span> },
+    { title: 'Due', cell: (t) => <Time iso={t.due_at} /> },
+    { title: 'Status', cell: (t) => <TaskStatusBadge task={t} /> },
+  ];
   return (
-    <table class="list">
-      <caption class="visually-hidden">{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Task</th>
-          {cases && <th scope="col">Case</th>}
-          <th scope="col">For</th>
-          <th scope="col">Priority</th>
-          <th scope="col">Due</th>
-          <th scope="col">Status</th>
-        </tr>
-      </thead>
-      <tbody>
-        {tasks.map((t) => {
-          const k = cases?.get(t.case_id);
-          return (
-            <tr key={t.id}>
-              <td>
-                <Link href={`/cases/${encodeURIComponent(t.case_id)}#task-${t.id}`}>{t.title}</Link>
-                {!t.acknowledged_at && t.status === 'open' && <span class="badge pending">not acknowledged</span>}
-              </td>
-              {cases && <td>{k ? (k.reference ? `${k.reference} ${k.title}` : k.title) : '—'}</td>}
-              <td>
-                <Assignee task={t} />
-              </td>
-              <td>
-                <span class={`badge priority-${t.priority}`}>{humanize(t.priority)}</span>
-              </td>
-              <td>
-                <Time iso={t.due_at} />
-              </td>
-              <td>
-                <TaskStatusBadge task={t} />
-              </td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+    <Table
+      caption={caption}
+      columns={columns.filter((c): c is Column<Task> => c !== false)}
+      rows={tasks}
+      rowKey={(t) => t.id}
+      empty={empty}
+    />
   );
 }

@@ -9,5 +9,6 @@ export * from './load';
 export * from './loadmore';
 export * from './router';
 export * from './section';
+export * from './table';
 export * from './text';
 export * from './time';
