@@ -3,7 +3,7 @@
 import { type ComponentChildren, render } from 'preact';
 import { act } from 'preact/test-utils';
 import { vi } from 'vitest';
-import { type AgencyMember, type Case, type Clock, logout, type Task, type User, type UserMember } from './api';
+import { type AgencyMember, type Case, type Clock, forgetNames, logout, type Task, type User, type UserMember } from './api';
 import { DirectoryProvider } from './ui';
 
 export const me: User = {
@@ -48,6 +48,8 @@ export function taskFixture(over: Partial<Task> = {}): Task {
     created_at: '2026-11-28T08:00:00Z',
     updated_at: '2026-11-28T08:00:00Z',
     version: 1,
+    people: {},
+    agencies: {},
     ...over,
   };
 }
@@ -170,6 +172,7 @@ export async function cleanUp() {
   vi.stubGlobal('fetch', vi.fn(async () => new Response(null, { status: 204 })));
   await logout();
   vi.unstubAllGlobals();
+  forgetNames();
 }
 
 export function type(root: HTMLElement, selector: string, value: string) {

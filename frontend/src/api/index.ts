@@ -3,5 +3,6 @@
 
 export * from './client';
 export * from './endpoints';
+export * from './names';
 export * from './session';
 export * from './types';

@@ -1306,6 +1306,24 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** @description How a person referred to on a case is shown to everyone who may read the case: their name and their agency's, never their email or role. */
+        PersonName: {
+            name: string;
+            agency_id: string;
+            agency_name: string;
+        };
+        AgencyName: {
+            name: string;
+            code: string;
+        };
+        /** @description The names of the people the object refers to by ID (authors, assignees, custodians, actors…), keyed by user ID; one who names nobody is left out. */
+        People: {
+            [key: string]: components["schemas"]["PersonName"];
+        };
+        /** @description The names of the agencies the object refers to by ID, and of the people's agencies, keyed by agency ID. */
+        Agencies: {
+            [key: string]: components["schemas"]["AgencyName"];
+        };
         NewUser: {
             agency_id: string;
             email: string;
@@ -1423,6 +1441,7 @@ export interface components {
             agencies: components["schemas"]["AgencyMember"][];
             users: components["schemas"]["UserMember"][];
             exclusions?: components["schemas"]["Exclusion"][];
+            people: components["schemas"]["People"];
         };
         MFAStatus: {
             totp_enabled: boolean;
@@ -1518,6 +1537,8 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             version: number;
+            people: components["schemas"]["People"];
+            agencies: components["schemas"]["Agencies"];
         };
         TaskPage: {
             items: components["schemas"]["Task"][];
@@ -1557,6 +1578,8 @@ export interface components {
             mentions: string[];
             /** Format: date-time */
             created_at: string;
+            people: components["schemas"]["People"];
+            agencies: components["schemas"]["Agencies"];
         };
         CommentPage: {
             items: components["schemas"]["Comment"][];
@@ -1760,6 +1783,8 @@ export interface components {
             last_verified_at: string | null;
             /** @enum {string} */
             final?: "released" | "returned" | "disposed";
+            people: components["schemas"]["People"];
+            agencies: components["schemas"]["Agencies"];
         };
         EvidenceItem: {
             id: string;
@@ -1785,6 +1810,8 @@ export interface components {
             /** Format: date-time */
             received_at: string | null;
             custody?: components["schemas"]["CustodyState"];
+            people: components["schemas"]["People"];
+            agencies: components["schemas"]["Agencies"];
         };
         EvidencePage: {
             items: components["schemas"]["EvidenceItem"][];
@@ -1843,6 +1870,8 @@ export interface components {
             prev_hash: string;
             /** @description SHA-256 of the event's canonical form (version 1) and prev_hash. */
             hash: string;
+            people: components["schemas"]["People"];
+            agencies: components["schemas"]["Agencies"];
         };
         Custody: {
             state: components["schemas"]["CustodyState"];

@@ -2,6 +2,7 @@
 // cookie, and the authenticated calls that carry it.
 
 import { NETWORK_ERROR, parseProblem, parseRetryAfter, ProblemError, request, send, type Sent } from './client';
+import { forgetNames, learnNames } from './names';
 import type { LoginRequest, TokenResponse, User } from './types';
 
 /** What the app needs to know about the session; the access token itself stays in this module. */
@@ -38,6 +39,7 @@ function publish(session: Session | null) {
 
 function clearSession() {
   accessToken = undefined;
+  forgetNames();
   if (refreshTimer !== undefined) clearTimeout(refreshTimer);
   refreshTimer = undefined;
   if (current !== null) publish(null);
@@ -119,16 +121,22 @@ export async function call<T>(method: string, path: string, body?: unknown, ifMa
     throw new ProblemError({ type: 'about:blank', title: 'You are signed out.', status: 401, code: 'unauthenticated' });
   }
   try {
-    return await send<T>(method, path, body, { token: accessToken, ifMatch });
+    return learnt(await send<T>(method, path, body, { token: accessToken, ifMatch }));
   } catch (err) {
     if (err instanceof ProblemError && err.status === 401) {
       const session = await refreshSession();
       if (session === null) throw err;
-      return send<T>(method, path, body, { token: accessToken, ifMatch });
+      return learnt(await send<T>(method, path, body, { token: accessToken, ifMatch }));
     }
     if (err instanceof ProblemError && err.code === 'mfa_enrolment_required') setEnrolmentRequired(true);
     throw err;
   }
+}
+
+/** Learns the names an answer carries (see names.ts) and passes it on. */
+function learnt<T>(r: Sent<T>): Sent<T> {
+  learnNames(r.body);
+  return r;
 }
 
 /**

@@ -10,6 +10,7 @@ afterEach(cleanUp);
 const members: Members = {
   agencies: [agencyMember({ agency_id: 'a-ncsc' })],
   users: [userMember({ user_id: 'u-me', role: 'lead' })],
+  people: {},
 };
 
 const hostileTitle = '<img src=x onerror="alert(1)"> Breach \u202Egnp.exe';

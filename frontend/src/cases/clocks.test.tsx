@@ -66,6 +66,7 @@ describe('ClockList', () => {
   const members = {
     agencies: [agencyMember({ agency_id: 'a-pst', name: 'Police Security Service', code: 'PST' })],
     users: [userMember({ user_id: 'u-kari', name: 'Kari Nordmann', agency_id: 'a-pst' })],
+    people: {},
   };
 
   it('shows who met a clock, by the names the member list gives, and when', () => {

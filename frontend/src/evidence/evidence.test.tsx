@@ -20,6 +20,8 @@ const state = (over: Partial<CustodyState> = {}): CustodyState => ({
   seal_broken: false,
   legal_hold: false,
   last_verified_at: null,
+  people: {},
+  agencies: {},
   ...over,
 });
 const me = { userId: 'u-me', agencyId: 'a-ncsc' };
@@ -144,6 +146,7 @@ const members = {
     agencyMember({ agency_id: 'a-pst', name: 'Police Security Service', code: 'PST' }),
   ],
   users: [userMember({ user_id: 'u-kari', name: 'Kari Nordmann', agency_id: 'a-pst' })],
+  people: {},
 };
 
 function event(over: Partial<CustodyEvent>): CustodyEvent {
@@ -156,6 +159,8 @@ function event(over: Partial<CustodyEvent>): CustodyEvent {
     recorded_at: '2026-11-28T09:00:01Z',
     prev_hash: '0'.repeat(64),
     hash: 'f'.repeat(64),
+    people: {},
+    agencies: {},
     ...over,
   };
 }
@@ -248,6 +253,8 @@ describe('EvidenceTable', () => {
             hashes: { sha256: 'a'.repeat(64) },
             received_at: '2026-11-28T09:10:00Z',
             custody: state(),
+            people: {},
+            agencies: {},
           },
         ]}
       />,

@@ -9,6 +9,7 @@ afterEach(cleanUp);
 const members: Members = {
   agencies: [agencyMember({ agency_id: 'a-ncsc' })],
   users: [userMember({ user_id: 'u-me', role: 'lead' })],
+  people: {},
 };
 
 describe('TaskDetail', () => {
@@ -18,11 +19,11 @@ describe('TaskDetail', () => {
     checklist: [{ id: 'i1', text: 'Photograph the rack', done: false, done_at: null }],
   });
 
-  it('sends the ETag as If-Match and, on 412, reloads the task and says why', async () => {
+  it('sends the ETag as If-Match and, on 412, reloads the task, keeps what was chosen and says what changed', async () => {
     const calls = fakeServer({
       'GET /api/v1/cases/c1/tasks/t1': [
         () => Response.json(task, { headers: { etag: '"1"' } }),
-        () => Response.json({ ...task, status: 'blocked' }, { headers: { etag: '"2"' } }),
+        () => Response.json({ ...task, status: 'blocked', priority: 'low' }, { headers: { etag: '"2"' } }),
       ],
       'PATCH /api/v1/cases/c1/tasks/t1': [problem(412, 'precondition_failed', 'The task changed.')],
       'GET /api/v1/cases/c1/tasks/t1/comments': [() => Response.json({ items: [] })],
@@ -38,7 +39,13 @@ describe('TaskDetail', () => {
     await vi.waitFor(() => expect(root.querySelector('[role="alert"]')?.textContent).toContain('Someone else changed'));
     expect(calls.find((c) => c.key.startsWith('PATCH'))).toMatchObject({ ifMatch: '"1"', body: { status: 'done' } });
     expect(root.querySelector('.badge.status-blocked')?.textContent).toBe('Blocked');
-    expect(root.querySelector<HTMLSelectElement>('#task-t1-status')?.value).toBe('blocked');
+    // The choice made is kept; what was not touched is the server's now.
+    expect(root.querySelector<HTMLSelectElement>('#task-t1-status')?.value).toBe('done');
+    expect(root.querySelector<HTMLSelectElement>('#task-t1-priority')?.value).toBe('low');
+    expect([...root.querySelectorAll('.server-changes li')].map((li) => li.textContent)).toEqual([
+      'Status: open → blocked (you changed it too: yours is kept below, and saving replaces theirs)',
+      'Priority: high → low (taken into the form)',
+    ]);
   });
 
   it('sends only the fields that changed, and null to clear the due time', async () => {

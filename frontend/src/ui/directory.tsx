@@ -6,7 +6,7 @@
 
 import { createContext, type ComponentChildren } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
-import { type Agency, api, type Members, type User } from '../api';
+import { type Agency, api, knownAgency, knownPerson, type Members, type User } from '../api';
 
 export interface Directory {
   me: User;
@@ -66,16 +66,25 @@ export function shortId(id: string): string {
   return id.length > 8 ? `${id.slice(-8)}` : id;
 }
 
+/**
+ * A person's name: from the caller's agency, the case's member list, or the
+ * names the API gave with the object that refers to them; a person of
+ * another agency with their agency's name.
+ */
 export function userName(d: Directory, id: string | undefined): string {
   if (!id) return '';
   if (id === d.me.id) return `${d.me.name} (you)`;
-  const name = d.users.get(id)?.name || d.memberUsers?.get(id);
-  return name ? name : `User …${shortId(id)}`;
+  const own = d.users.get(id)?.name;
+  if (own) return own;
+  const known = knownPerson(id);
+  const name = d.memberUsers?.get(id) || known?.name;
+  if (!name) return `User …${shortId(id)}`;
+  return known && known.agency_id !== d.me.agency_id && known.agency_name ? `${name} (${known.agency_name})` : name;
 }
 
 export function agencyName(d: Directory, id: string | undefined): string {
   if (!id) return '';
-  const a = d.agencies.get(id) ?? d.memberAgencies?.get(id);
+  const a = d.agencies.get(id) ?? d.memberAgencies?.get(id) ?? knownAgency(id);
   if (!a) return `Agency …${shortId(id)}`;
   return a.code ? `${a.name} (${a.code})` : a.name;
 }
