@@ -242,4 +242,3 @@ func clip(v any) string {
 	}
 	return string(b)
 }
-

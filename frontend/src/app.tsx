@@ -43,10 +43,21 @@ export function App() {
     (title ?? main.current)?.focus();
   }, [view]);
 
+  // The tab's title is the page's heading, whenever it changes: a page that
+  // loads ("Loading case…") renames itself once its data is there.
   useEffect(() => {
-    const h1 = main.current?.querySelector('h1')?.textContent;
-    document.title = h1 ? `${h1} · Bevis` : 'Bevis';
-  });
+    const area = main.current;
+    if (area === null) return;
+    const retitle = () => {
+      const h1 = area.querySelector('h1')?.textContent?.trim();
+      const title = h1 ? `${h1} · Bevis` : 'Bevis';
+      if (document.title !== title) document.title = title;
+    };
+    retitle();
+    const watch = new MutationObserver(retitle);
+    watch.observe(area, { subtree: true, childList: true, characterData: true });
+    return () => watch.disconnect();
+  }, []);
 
   async function signOut() {
     setSignOutError('');

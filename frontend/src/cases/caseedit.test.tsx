@@ -1,5 +1,7 @@
+import { useState } from 'preact/hooks';
 import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Case, Tagged } from '../api';
 import { caseFixture, cleanUp, fakeServer, problem, show, type } from '../testing';
 import { diffCase, EditCaseForm, STALE_MESSAGE } from './caseedit';
 import { offeredTransitions, StatusPanel } from './casestatus';
@@ -41,21 +43,53 @@ describe('changing a case', () => {
     expect(offeredTransitions(closed, false)).toEqual([]);
   });
 
-  it('on a 412 reloads the case, says so, and starts the form again from the new version', async () => {
-    const calls = fakeServer({ 'PATCH /api/v1/cases/c1': [problem(412, 'precondition_failed', 'stale')] });
-    const kase = { value: caseFixture({ summary: 'old' }), etag: '"3"' };
-    const fresh = { value: caseFixture({ summary: 'changed by someone else', version: 4 }), etag: '"4"' };
-    const onStale = vi.fn(async () => fresh);
-    const root = show(<EditCaseForm kase={kase} isLead={false} onSaved={() => {}} onStale={onStale} />);
+  it('on a 412 keeps what was typed, takes the rest from the new version, says what changed, and saves on it', async () => {
+    const kase = { value: caseFixture({ summary: 'old', tags: [] }), etag: '"3"' };
+    const fresh = { value: caseFixture({ summary: 'changed by someone else', tags: ['apt'], version: 4 }), etag: '"4"' };
+    const calls = fakeServer({
+      'PATCH /api/v1/cases/c1': [
+        problem(412, 'precondition_failed', 'stale'),
+        () => Response.json({ ...fresh.value, summary: 'mine', version: 5 }, { headers: { etag: '"5"' } }),
+      ],
+    });
+    // The case page's part: it holds the case, reloads it on a 412 and adopts what a save returns.
+    function Page() {
+      const [current, setCurrent] = useState<Tagged<Case>>(kase);
+      return (
+        <EditCaseForm
+          kase={current}
+          isLead={false}
+          onSaved={setCurrent}
+          onStale={async () => {
+            setCurrent(fresh);
+            return fresh;
+          }}
+        />
+      );
+    }
+    const root = show(<Page />);
 
     expect(root.querySelector('#edit-tlp')).toBeNull();
     type(root, '#edit-summary', 'mine');
     await act(async () => root.querySelector('form')!.requestSubmit());
 
     await vi.waitFor(() => expect(root.querySelector('[role="alert"]')?.textContent).toBe(STALE_MESSAGE));
-    expect(calls.find((c) => c.key === 'PATCH /api/v1/cases/c1')).toMatchObject({ ifMatch: '"3"', body: { summary: 'mine' } });
-    expect(onStale).toHaveBeenCalled();
-    expect(root.querySelector<HTMLTextAreaElement>('#edit-summary')?.value).toBe('changed by someone else');
+    expect(calls[calls.length - 1]).toMatchObject({ ifMatch: '"3"', body: { summary: 'mine' } });
+    // The typing is kept; what the person did not touch is the server's now.
+    expect(root.querySelector<HTMLTextAreaElement>('#edit-summary')?.value).toBe('mine');
+    expect(root.querySelector<HTMLInputElement>('#edit-tags')?.value).toBe('apt');
+    const said = [...root.querySelectorAll('.server-changes li')].map((li) => li.textContent);
+    expect(said).toEqual([
+      'Summary: old → changed by someone else (you changed it too: yours is kept below, and saving replaces theirs)',
+      'Tags: (empty) → apt (taken into the form)',
+    ]);
+
+    await act(async () => root.querySelector('form')!.requestSubmit());
+    await vi.waitFor(() => expect(root.querySelector('[role="status"]')?.textContent).toBe('Case saved.'));
+    // Saved on the new version, with only the person's own change.
+    expect(calls[calls.length - 1]).toMatchObject({ ifMatch: '"4"', body: { summary: 'mine' } });
+    expect(root.querySelector('[role="alert"]')).toBeNull();
+    expect(root.querySelector('.server-changes')).toBeNull();
   });
 
   it('moves the case with If-Match and shows the time in each phase', async () => {

@@ -3,12 +3,28 @@
 
 import { useState } from 'preact/hooks';
 import { api, type Case, type CasePatch, ProblemError, type Tagged, type TLP, TLPS } from '../api';
-import { ErrorAlert, Field, isoToLocal, localToISO, Select, Status, useAction } from '../ui';
+import { ErrorAlert, Field, isoToLocal, localToISO, rebase, Select, type ServerChange, ServerChanges, Status, useAction } from '../ui';
 import { SEVERITY_OPTIONS } from './badges';
 
 /** The message shown when a write was based on an old version of the case. */
 export const STALE_MESSAGE =
-  'Someone changed this case while you were editing. It has been reloaded: check it and make your change again.';
+  'Someone changed this case while you were editing. Your changes are kept: check what changed and save again.';
+
+/** The fields of the form, as its labels name them. */
+const FIELD_LABELS: Record<keyof Draft, string> = {
+  title: 'Title',
+  summary: 'Summary',
+  severity: 'Severity',
+  tlp: 'TLP',
+  classification_label: 'Classification label',
+  tags: 'Tags',
+  affected_organisations: 'Affected organisations',
+  affected_systems: 'Affected systems',
+  personal_data_breach: 'Personal data breach',
+  discovered_at: 'Discovered at',
+  aware_at: 'Became aware at',
+  jurisdictions: 'Jurisdictions',
+};
 
 /** Splits "a, b,c" into ["a", "b", "c"], dropping empty entries. */
 export function splitList(s: string): string[] {
@@ -88,6 +104,7 @@ interface EditProps {
 export function EditCaseForm({ kase, isLead, onSaved, onStale }: EditProps) {
   const [draft, setDraft] = useState<Draft>(() => draftOf(kase.value));
   const [said, setSaid] = useState('');
+  const [changes, setChanges] = useState<ServerChange[]>([]);
   const { busy, problem, setProblem, run } = useAction();
   const set =
     <K extends keyof Draft>(k: K) =>
@@ -103,9 +120,11 @@ export function EditCaseForm({ kase, isLead, onSaved, onStale }: EditProps) {
       return;
     }
     let stale = false;
+    const base = kase.value;
+    setChanges([]);
     await run(async () => {
       try {
-        onSaved(await api.patchCase(kase.value.id, patch, kase.etag));
+        onSaved(await api.patchCase(base.id, patch, kase.etag));
         setSaid('Case saved.');
       } catch (err) {
         if (err instanceof ProblemError && err.status === 412) stale = true;
@@ -113,8 +132,13 @@ export function EditCaseForm({ kase, isLead, onSaved, onStale }: EditProps) {
       }
     });
     if (stale) {
+      // Keep the typing: the form moves onto the new version with the person's changes on top.
       const fresh = await onStale();
-      if (fresh) setDraft(draftOf(fresh.value));
+      if (fresh) {
+        const next = rebase(draftOf(base), draftOf(fresh.value), draft);
+        setDraft(next.draft);
+        setChanges(next.changes);
+      }
       setProblem(new ProblemError({ type: 'about:blank', title: STALE_MESSAGE, status: 412, code: 'precondition_failed' }));
     }
   }
@@ -122,6 +146,7 @@ export function EditCaseForm({ kase, isLead, onSaved, onStale }: EditProps) {
   return (
     <form onSubmit={submit} aria-busy={busy} class="form-grid">
       <ErrorAlert error={problem} />
+      {problem?.status === 412 && <ServerChanges changes={changes} labels={FIELD_LABELS} />}
       {said && <Status message={said} />}
       <Field id="edit-title" field="title" label="Title" required value={draft.title} onInput={set('title')} problem={problem} />
       <Field id="edit-summary" field="summary" label="Summary" multiline value={draft.summary} onInput={set('summary')} problem={problem} />

@@ -13,7 +13,14 @@ import {
 } from '../api';
 import { Comments } from '../cases/comments';
 import { Assignee, TaskStatusBadge } from './tasktable';
-import { ErrorAlert, Field, humanize, isoToLocal, localToISO, Select, Status, Time, useAction, useDirectory, userName } from '../ui';
+import { ErrorAlert, Field, humanize, isoToLocal, localToISO, rebase, Select, type ServerChange, ServerChanges, Status, Time, useAction, useDirectory, userName } from '../ui';
+
+/** The fields of the edit form, as a task holds them now. */
+function formOf(t: Task) {
+  return { status: t.status, priority: t.priority, due: isoToLocal(t.due_at) };
+}
+
+const FORM_LABELS = { status: 'Status', priority: 'Priority', due: 'Due' };
 
 interface TaskDetailProps {
   caseId: string;
@@ -37,6 +44,7 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
   const [said, setSaid] = useState('');
   const action = useAction();
   const heading = useRef<HTMLHeadingElement>(null);
+  const [serverChanges, setServerChanges] = useState<ServerChange[]>([]);
 
   async function load() {
     try {
@@ -86,6 +94,9 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
     setSaid('');
     const changes = patch();
     if (etag === undefined || Object.keys(changes).length === 0) return;
+    setServerChanges([]);
+    const base = formOf(task);
+    const mine = { status, priority, due };
     await action.run(async () => {
       try {
         const r = await api.patchTask(caseId, task.id, changes, etag);
@@ -93,10 +104,18 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
       } catch (err) {
         const p = asProblem(err);
         if (p.status === 412) {
-          await load();
+          // Keep the typing: the form moves onto the new version with the person's changes on top.
+          const fresh = await load();
+          if (fresh) {
+            const next = rebase(base, formOf(fresh), mine);
+            setStatus(next.draft.status);
+            setPriority(next.draft.priority);
+            setDue(next.draft.due);
+            setServerChanges(next.changes);
+          }
           throw new ProblemError({
             ...p.problem,
-            detail: 'Someone else changed this task in the meantime. It has been reloaded: check it and try again.',
+            detail: 'Someone else changed this task in the meantime. Your changes are kept: check what changed and save again.',
           });
         }
         throw p;
@@ -156,6 +175,7 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
       </h3>
       <ErrorAlert error={loadError} />
       <ErrorAlert error={action.problem} />
+      {action.problem?.status === 412 && <ServerChanges changes={serverChanges} labels={FORM_LABELS} />}
       {said && <Status message={said} />}
       {task.description && <p class="description">{task.description}</p>}
       <dl class="facts">

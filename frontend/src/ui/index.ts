@@ -9,6 +9,7 @@ export * from './load';
 export * from './loadmore';
 export * from './router';
 export * from './section';
+export * from './stale';
 export * from './table';
 export * from './text';
 export * from './time';
