@@ -43,6 +43,7 @@ type User struct {
 	Status             UserStatus
 	SystemRole         SystemRole
 	MustChangePassword bool
+	TimeZone           string // IANA name the person reads times in; "" for their browser's
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 }
@@ -74,6 +75,7 @@ type userRow struct {
 	SystemRole         string
 	PasswordHash       string
 	MustChangePassword bool
+	TimeZone           string
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 }
@@ -83,7 +85,7 @@ func (userRow) TableName() string { return "users" }
 func (r userRow) user() User {
 	return User{ID: r.ID, AgencyID: r.AgencyID, Email: r.Email, Name: r.Name, Title: r.Title,
 		Status: UserStatus(r.Status), SystemRole: SystemRole(r.SystemRole), MustChangePassword: r.MustChangePassword,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		TimeZone: r.TimeZone, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // Directory keeps agencies and users.

@@ -3,7 +3,7 @@ import { EnrolmentPage } from './account/mfa';
 import { SignIn } from './account/signin';
 import { logout, onSessionChange, refreshSession, type Session, setEnrolmentRequired } from './api';
 import { NAV, routeFor } from './routes';
-import { DirectoryProvider, Link, navigate, usePath } from './ui';
+import { DirectoryProvider, Link, navigate, setTimeZone, usePath } from './ui';
 
 function navCurrent(href: string, path: string): boolean {
   return href === '/' ? path === '/' : path === href || path.startsWith(`${href}/`);
@@ -31,6 +31,8 @@ export function App() {
   }, []);
 
   const session = auth.state === 'ready' ? auth.session : null;
+  // Every time below is shown in the person's zone; set before the pages render.
+  setTimeZone(session?.user.time_zone ?? '');
   const view = auth.state === 'loading' ? 'loading' : session === null ? 'signin' : session.mfaEnrolmentRequired ? 'enrol' : path;
 
   // On every change of page, move focus to its heading so screen readers announce it.

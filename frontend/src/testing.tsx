@@ -15,6 +15,7 @@ export const me: User = {
   status: 'active',
   system_role: 'member',
   must_change_password: false,
+  time_zone: '',
   created_at: '2026-11-01T08:00:00Z',
   updated_at: '2026-11-01T08:00:00Z',
 };

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, type APIToken, TOKEN_SCOPES } from '../api';
 import { EnrolTOTP, RecoveryCodes } from './mfa';
+import { TimeZoneSetting } from './timezone';
 import { CopyButton, describedBy, ErrorAlert, Field, humanize, Section, Status, Table, Time, useAction, useLoad } from '../ui';
 
 function Profile() {
@@ -30,6 +31,7 @@ function Profile() {
           <dd>{me.data.memberships.length}</dd>
         </dl>
       )}
+      {me.data && <TimeZoneSetting user={me.data.user} />}
     </Section>
   );
 }

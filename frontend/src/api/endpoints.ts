@@ -18,6 +18,7 @@ import type {
   EvidenceItem,
   Exclusion,
   Me,
+  MePatch,
   Members,
   MFAStatus,
   NewAPIToken,
@@ -80,6 +81,8 @@ export function uploadEndpoint(itemId: string): string {
 
 export const api = {
   me: () => get<Me>('/api/v1/me'),
+  /** Changes the caller's own settings (the time zone they read times in). */
+  updateMe: async (patch: MePatch) => (await call<Me>('PATCH', '/api/v1/me', patch)).body,
   agencies: () => get<Page<Agency>>('/api/v1/agencies'),
   users: () => get<Page<User>>('/api/v1/users'),
 

@@ -157,7 +157,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change the caller's own settings: the time zone they read times in
+         * @description A person (not an API token) may change their own settings. Recorded on the audit log as `users.time_zone`.
+         */
+        patch: operations["patchMe"];
         trace?: never;
     };
     "/api/v1/agencies": {
@@ -1301,6 +1305,11 @@ export interface components {
             status: "active" | "disabled";
             system_role: components["schemas"]["SystemRole"];
             must_change_password: boolean;
+            /**
+             * @description The IANA time zone the person reads times in, such as Europe/Oslo; empty for their browser's. Set with PATCH /api/v1/me.
+             * @example Europe/Oslo
+             */
+            time_zone: string;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -1347,6 +1356,13 @@ export interface components {
                 case_id: string;
                 role: components["schemas"]["CaseRole"];
             }[];
+        };
+        MePatch: {
+            /**
+             * @description An IANA time zone name, such as Europe/Oslo, or empty for the browser's.
+             * @example Europe/Oslo
+             */
+            time_zone?: string;
         };
         Case: {
             id: string;
@@ -2482,6 +2498,66 @@ export interface operations {
             };
             /** @description No valid access token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patchMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MePatch"];
+            };
+        };
+        responses: {
+            /** @description The caller, as changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Invalid input; `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An API token, which may not change its owner's settings. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

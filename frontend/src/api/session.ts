@@ -105,6 +105,11 @@ export async function logout(): Promise<void> {
   }
 }
 
+/** Takes the signed-in person as the server now has them (after they changed a setting of theirs). */
+export function adoptUser(user: User) {
+  if (current !== null && current.user.id === user.id) publish({ ...current, user });
+}
+
 /** Marks the session as one that may only enrol a second factor, or no longer. */
 export function setEnrolmentRequired(required: boolean) {
   if (current !== null && current.mfaEnrolmentRequired !== required) {

@@ -27,6 +27,7 @@ export type SystemRole = Schemas['SystemRole'];
 export type User = Schemas['User'];
 export type Agency = Schemas['Agency'];
 export type Me = Schemas['Me'];
+export type MePatch = Schemas['MePatch'];
 export type TokenResponse = Schemas['TokenResponse'];
 
 /** The NIST incident phases a case moves through, in order. */

@@ -4,6 +4,7 @@
 
 import type { InputHTMLAttributes } from 'preact';
 import type { ProblemError } from '../api';
+import { zoneHint } from './time';
 
 /** Joins the ids of the elements that describe an input, skipping absent ones. */
 export function describedBy(...ids: (string | false | undefined)[]): string | undefined {
@@ -60,21 +61,23 @@ interface FieldProps {
 /** A labelled input with its hint and its field error wired up for assistive technology. */
 export function Field(p: FieldProps) {
   const error = p.problem?.fieldMessage(p.field ?? p.id);
+  // A date and time typed without a zone says which zone it is read in.
+  const hint = p.type === 'datetime-local' ? [p.hint, zoneHint()].filter(Boolean).join(' ') : p.hint;
   const common = {
     id: p.id,
     name: p.id,
     value: p.value,
     required: p.required,
     'aria-invalid': error ? ('true' as const) : undefined,
-    'aria-describedby': describedBy(p.hint && `${p.id}-hint`, error && `${p.id}-error`),
+    'aria-describedby': describedBy(hint && `${p.id}-hint`, error && `${p.id}-error`),
     onInput: (e: Event) => p.onInput((e.currentTarget as HTMLInputElement).value),
   };
   return (
     <div class="field">
       <label for={p.id}>{p.label}</label>
-      {p.hint && (
+      {hint && (
         <p id={`${p.id}-hint`} class="field-hint">
-          {p.hint}
+          {hint}
         </p>
       )}
       {p.multiline ? (
