@@ -407,6 +407,8 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
 
       await heading(caseTitle);
       expect(new URL(page.url()).pathname).toMatch(/^\/cases\/[0-9a-f-]{36}$/);
+      // The tab is named after the case once it has loaded, not "Loading case…".
+      await expect.poll(() => page.title()).toBe(`${await page.locator('.case-header .reference').textContent()}${caseTitle} · Bevis`);
       expect(await page.locator('.case-header .tlp').textContent()).toBe('TLP:RED');
       expect(await page.locator('.case-header .classification').textContent()).toBe('RESTRICTED');
       expect(await page.locator('main img').count()).toBe(0);
@@ -483,7 +485,10 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       expect(other.status).toBe(200);
       await edit.getByRole('button', { name: 'Save case' }).click();
       await edit.getByRole('alert').filter({ hasText: 'Someone changed this case while you were editing.' }).waitFor(visible);
+      // The other change is taken in, the typing is kept, and the form says what changed.
       expect(await edit.getByLabel('Tags').inputValue()).toBe('changed-elsewhere');
+      expect(await edit.getByLabel('Summary').inputValue()).toBe('Patient records exfiltrated over weeks');
+      expect(await edit.locator('.server-changes').textContent()).toContain('Tags: (empty) → changed-elsewhere');
       await page.locator('.case-header .tag', { hasText: 'changed-elsewhere' }).waitFor(visible);
 
       // Saved again on the new version, it goes through.
@@ -684,6 +689,22 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await visit(page, 'account');
       const revoked = await fetch(url('/api/v1/cases'), { headers: { Authorization: `Bearer ${secret}` } });
       expect(revoked.status).toBe(401);
+    });
+
+    it('shows times in the zone chosen on the account page, with UTC on hover', async () => {
+      const expires = page.getByRole('row').filter({ hasText: 'timeline import' }).locator('time').first();
+      const utc = await expires.getAttribute('title');
+      expect(utc).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
+      await page.getByLabel('Show times in').selectOption('Asia/Tokyo');
+      await page.getByRole('button', { name: 'Save time zone' }).click();
+      await page.getByRole('status').filter({ hasText: 'Times are shown in Asia/Tokyo.' }).waitFor(visible);
+      await expect.poll(() => expires.textContent()).toMatch(/GMT\+9|JST/);
+      expect(await expires.getAttribute('title')).toBe(utc);
+      await visit(page, 'account-time-zone');
+      // Back to the browser's zone for the rest of the story.
+      await page.getByLabel('Show times in').selectOption('');
+      await page.getByRole('button', { name: 'Save time zone' }).click();
+      await page.getByRole('status').filter({ hasText: "Times are shown in your browser's zone" }).waitFor(visible);
     });
 
     it('signs out, and back in with a code from the authenticator', async () => {
