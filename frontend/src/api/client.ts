@@ -145,6 +145,10 @@ interface SendOptions {
   ifMatch?: string | undefined;
 }
 
+/**
+ * Sends one request: every call of the SPA goes through here, so a header
+ * that every request (or every request of a kind) carries is set here.
+ */
 export async function send<T>(method: string, path: string, body: unknown, opts: SendOptions = {}): Promise<Sent<T>> {
   const headers: Record<string, string> = { Accept: `application/json, ${PROBLEM_JSON}` };
   const init: RequestInit = { method, headers, credentials: 'same-origin' };

@@ -1,8 +1,10 @@
 // Every endpoint the SPA calls, typed by what it sends and what it gets.
 
-import { call } from './session';
+import type { Sent } from './client';
+import { call, fetchFile } from './session';
 import type {
   Agency,
+  AgencyMember,
   APIToken,
   Case,
   CaseHistory,
@@ -31,13 +33,10 @@ import type {
   TaskPatch,
   TaskView,
   TOTPEnrolment,
-  AgencyMember,
   User,
   UserMember,
   Verification,
 } from './types';
-import { fetchFile } from './session';
-import type { Sent } from './client';
 
 async function get<T>(path: string): Promise<T> {
   return (await call<T>('GET', path)).body;

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, type UserMember } from '../api';
-import { ErrorAlert, LoadMore, Field, Time, useAction, useDirectory, useLoad, userName, UserName } from '../ui';
+import { ErrorAlert, Field, LoadMore, Time, useAction, useDirectory, useLoad, userName, UserName } from '../ui';
 
 interface CommentsProps {
   caseId: string;

@@ -3,7 +3,7 @@
 
 import { useState } from 'preact/hooks';
 import { api, type CaseRole, CASE_ROLES, type Members } from '../api';
-import { ErrorAlert, Field, humanize, Section, Select, Status, Time, useAction, userName, agencyName, useDirectory } from '../ui';
+import { agencyName, ErrorAlert, Field, humanize, Section, Select, Status, Time, useAction, useDirectory, userName } from '../ui';
 
 interface MembersProps {
   caseId: string;
