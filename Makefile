@@ -38,7 +38,7 @@ $(UI_DEPS): frontend/package-lock.json
 test:
 	scripts/test.sh
 
-## lint: gofmt, go vet, golangci-lint, govulncheck where it can reach its database, tsc
+## lint: gofmt, go vet, golangci-lint, govulncheck where it can reach its database, stale SPA API types, tsc
 lint: $(UI_DEPS)
 	scripts/lint.sh
 

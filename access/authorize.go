@@ -14,6 +14,8 @@ type Action string
 const (
 	ActionSelfRead Action = "self.read" // the caller's own profile and memberships
 	ActionSelfMFA  Action = "self.mfa"  // enrol or remove the caller's own second factor
+	// ActionSelfWrite changes the caller's own settings, such as their time zone.
+	ActionSelfWrite Action = "self.write"
 	// ActionTokenManage lists, creates and revokes the caller's own API tokens.
 	ActionTokenManage Action = "token.manage"
 
@@ -61,7 +63,7 @@ const (
 // knownActions lists every action, in the order of the constants above.
 // A test holds it and the constants together.
 var knownActions = []Action{
-	ActionSelfRead, ActionSelfMFA, ActionTokenManage,
+	ActionSelfRead, ActionSelfMFA, ActionSelfWrite, ActionTokenManage,
 	ActionAgencyRead, ActionAgencyWrite, ActionAgencySSORead, ActionAgencySSOWrite,
 	ActionUserRead, ActionUserWrite, ActionUserGrantRole,
 	ActionCaseCreate, ActionCaseList, ActionCaseRead, ActionCaseWrite, ActionCaseGovern, ActionCaseMembersRead,
@@ -72,8 +74,9 @@ var knownActions = []Action{
 
 // notForTokens are actions an API token can never be scoped to: a token
 // must not mint tokens or change the second factor of its owner, nor lift
-// the download limit (an exfiltrating token approving itself).
-var notForTokens = []Action{ActionSelfMFA, ActionTokenManage, ActionAlertApprove}
+// the download limit (an exfiltrating token approving itself); a person's
+// settings are the person's.
+var notForTokens = []Action{ActionSelfMFA, ActionSelfWrite, ActionTokenManage, ActionAlertApprove}
 
 // TokenScopes lists the actions an API token may be scoped to.
 func TokenScopes() []Action {
@@ -147,7 +150,7 @@ func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, 
 		}
 	}
 	switch action {
-	case ActionSelfRead, ActionSelfMFA, ActionTokenManage, ActionCaseList:
+	case ActionSelfRead, ActionSelfMFA, ActionSelfWrite, ActionTokenManage, ActionCaseList:
 		return nil
 	case ActionAgencyRead:
 		return nil // agency names are shared by everyone working together

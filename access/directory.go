@@ -43,6 +43,7 @@ type User struct {
 	Status             UserStatus
 	SystemRole         SystemRole
 	MustChangePassword bool
+	TimeZone           string // IANA name the person reads times in; "" for their browser's
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	// Of a disabled user: when, by whom ("" for the command line) and with
@@ -79,6 +80,7 @@ type userRow struct {
 	SystemRole         string
 	PasswordHash       string
 	MustChangePassword bool
+	TimeZone           string
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	DisabledAt         *time.Time
@@ -91,8 +93,8 @@ func (userRow) TableName() string { return "users" }
 func (r userRow) user() User {
 	return User{ID: r.ID, AgencyID: r.AgencyID, Email: r.Email, Name: r.Name, Title: r.Title,
 		Status: UserStatus(r.Status), SystemRole: SystemRole(r.SystemRole), MustChangePassword: r.MustChangePassword,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DisabledAt: r.DisabledAt, DisabledBy: r.DisabledBy,
-		DisabledByRole: SystemRole(r.DisabledByRole)}
+		TimeZone: r.TimeZone, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DisabledAt: r.DisabledAt,
+		DisabledBy: r.DisabledBy, DisabledByRole: SystemRole(r.DisabledByRole)}
 }
 
 // Directory keeps agencies and users.
@@ -168,7 +170,7 @@ func (d *Directory) UpdateAgency(ctx context.Context, id string, p AgencyPatch) 
 	if err := v.Err(); err != nil {
 		return Agency{}, err
 	}
-	if err := d.updateAgency(ctx, id, updates); err != nil {
+	if err := d.update(ctx, "agencies.patch", &agencyRow{}, id, updates); err != nil {
 		return Agency{}, err
 	}
 	return d.Agency(ctx, id)
@@ -390,10 +392,15 @@ func (d *Directory) SetPassword(ctx context.Context, userID, password string, mu
 	})
 }
 
-// updateAgency changes columns of an agency, or answers ErrNotFound.
-func (d *Directory) updateAgency(ctx context.Context, id string, updates map[string]any) error {
-	return d.inTx(ctx, d.db, "agencies.patch", "agencies", id, "", func(tx *gorm.DB) error {
-		res := tx.Model(&agencyRow{}).Where("id = ?", id).Updates(updates)
+// update changes columns of an agency or a user (model), recorded as
+// action, or answers ErrNotFound.
+func (d *Directory) update(ctx context.Context, action string, model any, id string, updates map[string]any) error {
+	resourceType := "users"
+	if _, ok := model.(*agencyRow); ok {
+		resourceType = "agencies"
+	}
+	return d.inTx(ctx, d.db, action, resourceType, id, "", func(tx *gorm.DB) error {
+		res := tx.Model(model).Where("id = ?", id).Updates(updates)
 		if res.Error != nil {
 			return fmt.Errorf("access: update: %w", res.Error)
 		}

@@ -223,11 +223,43 @@ func (s *server) me(c *fiber.Ctx) error {
 	if err := s.authorize(c, access.ActionSelfRead, access.Resource{}); err != nil {
 		return err
 	}
+	u, err := s.Directory.User(c.UserContext(), principal(c).UserID)
+	if err != nil {
+		return err
+	}
+	return s.sendMe(c, u)
+}
+
+type patchMeRequest struct {
+	TimeZone *string `json:"time_zone"`
+}
+
+// patchMe changes the caller's own settings: for now the time zone they
+// read times in.
+func (s *server) patchMe(c *fiber.Ctx) error {
+	if err := s.authorize(c, access.ActionSelfWrite, access.Resource{}); err != nil {
+		return err
+	}
+	var in patchMeRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
 	ctx, p := c.UserContext(), principal(c)
 	u, err := s.Directory.User(ctx, p.UserID)
 	if err != nil {
 		return err
 	}
+	if in.TimeZone != nil {
+		if u, err = s.Directory.SetTimeZone(ctx, p.UserID, *in.TimeZone); err != nil {
+			return err
+		}
+	}
+	return s.sendMe(c, u)
+}
+
+// sendMe answers with the caller, their agency and their case memberships.
+func (s *server) sendMe(c *fiber.Ctx, u access.User) error {
+	ctx, p := c.UserContext(), principal(c)
 	a, err := s.Directory.Agency(ctx, p.AgencyID)
 	if err != nil {
 		return err

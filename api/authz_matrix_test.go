@@ -83,6 +83,7 @@ func matrix() []matrixRow {
 		{"GET", "/api/v1/auth/sso/{agencyCode}/start", nil, all(found)},
 		{"GET", "/api/v1/auth/sso/callback", nil, all(found)},
 		{"GET", "/api/v1/me", nil, signedIn(ok)},
+		{"PATCH", "/api/v1/me", json(`{"time_zone":"Europe/Oslo"}`), signedIn(ok)},
 		{"GET", "/api/v1/me/mfa", nil, signedIn(ok)},
 		{"POST", "/api/v1/me/mfa/totp", json(`{"password":"` + fixturePassword + `"}`), signedIn(created)},
 		{"POST", "/api/v1/me/mfa/totp/confirm", json(`{"code":"not-a-code"}`), signedIn(bad)},

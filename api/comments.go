@@ -15,6 +15,11 @@ type commentJSON struct {
 	Body      string   `json:"body"`
 	Mentions  []string `json:"mentions"`
 	CreatedAt string   `json:"created_at"`
+	namesJSON
+}
+
+func (k *commentJSON) references() ([]string, []string) {
+	return append([]string{k.AuthorID}, k.Mentions...), nil
 }
 
 func toCommentJSON(k cases.Comment) commentJSON {
@@ -48,8 +53,13 @@ func (s *server) listComments(c *fiber.Ctx) error {
 		return err
 	}
 	out := pageJSON[commentJSON]{Items: make([]commentJSON, len(list))}
+	named := make([]referrer, len(list))
 	for i, k := range list {
 		out.Items[i] = toCommentJSON(k)
+		named[i] = &out.Items[i]
+	}
+	if err := s.nameAll(c.UserContext(), named...); err != nil {
+		return err
 	}
 	if len(list) > 0 {
 		out.NextCursor = nextCursor(len(list), limit, list[len(list)-1].ID)
@@ -76,5 +86,9 @@ func (s *server) createComment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(toCommentJSON(k))
+	out := toCommentJSON(k)
+	if err := s.nameAll(c.UserContext(), &out); err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(out)
 }

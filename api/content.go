@@ -397,5 +397,9 @@ func (s *server) verifyItem(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(verificationJSON{Result: v.Result, SHA256: v.SHA256, Event: toCustodyEventJSON(v.Event)})
+	out := verificationJSON{Result: v.Result, SHA256: v.SHA256, Event: toCustodyEventJSON(v.Event)}
+	if err := s.nameAll(c.UserContext(), &out.Event); err != nil {
+		return err
+	}
+	return c.JSON(out)
 }

@@ -32,6 +32,7 @@ type userJSON struct {
 	Status             string  `json:"status"`
 	SystemRole         string  `json:"system_role"`
 	MustChangePassword bool    `json:"must_change_password"`
+	TimeZone           string  `json:"time_zone"`
 	CreatedAt          string  `json:"created_at"`
 	UpdatedAt          string  `json:"updated_at"`
 	DisabledAt         *string `json:"disabled_at,omitempty"`
@@ -41,8 +42,8 @@ type userJSON struct {
 func toUserJSON(u access.User) userJSON {
 	return userJSON{ID: u.ID, AgencyID: u.AgencyID, Email: u.Email, Name: u.Name, Title: u.Title,
 		Status: string(u.Status), SystemRole: string(u.SystemRole), MustChangePassword: u.MustChangePassword,
-		CreatedAt: timestamp(u.CreatedAt), UpdatedAt: timestamp(u.UpdatedAt), DisabledAt: optionalTimestamp(u.DisabledAt),
-		DisabledBy: u.DisabledBy}
+		TimeZone: u.TimeZone, CreatedAt: timestamp(u.CreatedAt), UpdatedAt: timestamp(u.UpdatedAt),
+		DisabledAt: optionalTimestamp(u.DisabledAt), DisabledBy: u.DisabledBy}
 }
 
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strconv"
@@ -46,6 +47,11 @@ type custodyStateJSON struct {
 	Integrity         string  `json:"integrity,omitempty"`
 	LastVerifiedAt    *string `json:"last_verified_at"`
 	Final             string  `json:"final,omitempty"`
+	namesJSON
+}
+
+func (s *custodyStateJSON) references() ([]string, []string) {
+	return []string{s.CustodianUserID, s.CheckedOutBy}, []string{s.CustodianAgencyID, s.TransferOfferedTo}
 }
 
 type itemJSON struct {
@@ -67,7 +73,10 @@ type itemJSON struct {
 	Hashes         *hashesJSON       `json:"hashes"`
 	ReceivedAt     *string           `json:"received_at"`
 	Custody        *custodyStateJSON `json:"custody,omitempty"`
+	namesJSON
 }
+
+func (it *itemJSON) references() ([]string, []string) { return []string{it.CreatedBy}, nil }
 
 func toItemJSON(it evidence.Item) itemJSON {
 	out := itemJSON{ID: it.ID, CaseID: it.CaseID, ExhibitNumber: it.ExhibitNumber, Title: it.Title,
@@ -111,6 +120,11 @@ type custodyEventJSON struct {
 	RecordedAt           string           `json:"recorded_at"`
 	PrevHash             string           `json:"prev_hash"`
 	Hash                 string           `json:"hash"`
+	namesJSON
+}
+
+func (e *custodyEventJSON) references() ([]string, []string) {
+	return []string{e.ActorUserID, e.CounterpartyUserID}, []string{e.ActorAgencyID, e.CounterpartyAgencyID}
 }
 
 func toCustodyEventJSON(e evidence.Event) custodyEventJSON {
@@ -201,13 +215,28 @@ func (s *server) listItems(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.Items.CaseItems(c.UserContext(), caseID, markings, afterSeq, limit)
+	ctx := c.UserContext()
+	list, err := s.Items.CaseItems(ctx, caseID, markings, afterSeq, limit)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(list))
+	for i, it := range list {
+		ids[i] = it.ID
+	}
+	states, err := s.Items.States(ctx, ids)
 	if err != nil {
 		return err
 	}
 	out := pageJSON[itemJSON]{Items: make([]itemJSON, len(list))}
+	var named []referrer
 	for i, it := range list {
 		out.Items[i] = toItemJSON(it)
+		out.Items[i].Custody = toCustodyStateJSON(states[it.ID])
+		named = append(named, &out.Items[i], out.Items[i].Custody)
+	}
+	if err := s.nameAll(ctx, named...); err != nil {
+		return err
 	}
 	if len(list) > 0 {
 		out.NextCursor = nextCursor(len(list), limit, strconv.Itoa(list[len(list)-1].ExhibitSeq))
@@ -261,6 +290,9 @@ func (s *server) sendItem(c *fiber.Ctx, status int, it evidence.Item) error {
 	}
 	out := toItemJSON(it)
 	out.Custody = toCustodyStateJSON(evidence.Derive(evs))
+	if err := s.nameAll(c.UserContext(), &out, out.Custody); err != nil {
+		return err
+	}
 	return c.Status(status).JSON(out)
 }
 
@@ -286,18 +318,30 @@ func (s *server) getCustody(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	out, err := s.custodyOf(c.UserContext(), evs)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// custodyOf is an item's custody state and events, corrections linked to
+// what they correct, everyone in them named.
+func (s *server) custodyOf(ctx context.Context, evs []evidence.Event) (custodyJSON, error) {
 	out := custodyJSON{State: toCustodyStateJSON(evidence.Derive(evs)), Events: make([]custodyEventJSON, len(evs))}
 	index := map[string]int{}
+	named := []referrer{out.State}
 	for i, e := range evs {
 		out.Events[i] = toCustodyEventJSON(e)
 		index[e.ID] = i
+		named = append(named, &out.Events[i])
 	}
 	for _, e := range evs {
 		if i, ok := index[e.Supersedes]; ok && e.Supersedes != "" {
 			out.Events[i].SupersededBy = append(out.Events[i].SupersededBy, e.ID)
 		}
 	}
-	return c.JSON(out)
+	return out, s.nameAll(ctx, named...)
 }
 
 type custodyStepRequest struct {
@@ -346,5 +390,9 @@ func (s *server) recordCustody(c *fiber.Ctx) error {
 				"item", it.ID, "err", err, "request_id", requestID(c))
 		}
 	}
-	return c.Status(fiber.StatusCreated).JSON(toCustodyEventJSON(ev))
+	out := toCustodyEventJSON(ev)
+	if err := s.nameAll(ctx, &out); err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(out)
 }

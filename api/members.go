@@ -43,6 +43,22 @@ type membersJSON struct {
 	Agencies   []agencyMemberJSON `json:"agencies"`
 	Users      []userMemberJSON   `json:"users"`
 	Exclusions []exclusionJSON    `json:"exclusions,omitempty"`
+	// The agencies are named in their entries; the people named are also
+	// those who added members and who are excluded.
+	namesJSON
+}
+
+func (m *membersJSON) references() (people, agencies []string) {
+	for _, a := range m.Agencies {
+		people, agencies = append(people, a.AddedBy), append(agencies, a.AgencyID)
+	}
+	for _, u := range m.Users {
+		people = append(people, u.UserID, u.AddedBy)
+	}
+	for _, e := range m.Exclusions {
+		people = append(people, e.UserID, e.ExcludedBy)
+	}
+	return people, agencies
 }
 
 func (s *server) caseAction(c *fiber.Ctx, action access.Action) (string, error) {
@@ -74,6 +90,9 @@ func (s *server) listMembers(c *fiber.Ctx) error {
 		for _, e := range m.Exclusions {
 			out.Exclusions = append(out.Exclusions, exclusionJSON{e.UserID, e.Reason, e.ExcludedBy, timestamp(e.ExcludedAt)})
 		}
+	}
+	if err := s.nameAll(c.UserContext(), &out); err != nil {
+		return err
 	}
 	return c.JSON(out)
 }

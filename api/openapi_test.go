@@ -6,9 +6,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/bevis-ir/bevis/cases"
 )
 
 type openAPIDoc struct {
@@ -114,5 +117,37 @@ func TestOpenAPI_LicenceIsTheRepositorysLicence(t *testing.T) {
 	}
 	if doc.Info.License.Identifier != "Apache-2.0" || !strings.Contains(string(licence), "Apache License\n                           Version 2.0, January 2004") {
 		t.Errorf("the document's licence %q does not match LICENSE", doc.Info.License.Identifier)
+	}
+}
+
+// The SPA takes severity's values and their names from the document, so
+// the document must say what the domain means by each: 1 is low, 4 critical.
+func TestOpenAPI_SeverityNamesTheDomainsValues(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Severity struct {
+					Enum  []int    `json:"enum"`
+					Names []string `json:"x-enum-varnames"`
+				} `json:"Severity"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	severity := doc.Components.Schemas.Severity
+	if len(severity.Enum) == 0 || len(severity.Enum) != len(severity.Names) {
+		t.Fatalf("Severity: enum %v, x-enum-varnames %v: want one name per value", severity.Enum, severity.Names)
+	}
+	for i, v := range severity.Enum {
+		if s := cases.Severity(v); !s.Valid() || s.String() != severity.Names[i] {
+			t.Errorf("the document names severity %d %q; the domain calls it %q (valid: %v)", v, severity.Names[i], s, s.Valid())
+		}
+	}
+	for v := range 10 {
+		if cases.Severity(v).Valid() && !slices.Contains(severity.Enum, v) {
+			t.Errorf("severity %d (%s) is valid in the domain but missing from the document", v, cases.Severity(v))
+		}
 	}
 }

@@ -114,10 +114,13 @@ func (s *server) getReport(c *fiber.Ctx) error {
 		}
 		return c.SendString(b.String())
 	}
-	out := reportJSON{Item: toItemJSON(it), Chain: verdict,
-		Custody: custodyJSON{State: toCustodyStateJSON(state), Events: make([]custodyEventJSON, len(evs))}}
-	for i, e := range evs {
-		out.Custody.Events[i] = toCustodyEventJSON(e)
+	custody, err := s.custodyOf(c.UserContext(), evs)
+	if err != nil {
+		return err
+	}
+	out := reportJSON{Item: toItemJSON(it), Chain: verdict, Custody: custody}
+	if err := s.nameAll(c.UserContext(), &out.Item); err != nil {
+		return err
 	}
 	return c.JSON(out)
 }

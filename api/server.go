@@ -108,6 +108,7 @@ func (s *server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/auth/sso/:agencyCode/start", handler: s.ssoStart, public: true},
 		{method: fiber.MethodGet, path: "/api/v1/auth/sso/callback", handler: s.ssoCallback, public: true},
 		{method: fiber.MethodGet, path: "/api/v1/me", handler: s.me},
+		{method: fiber.MethodPatch, path: "/api/v1/me", handler: s.patchMe},
 		{method: fiber.MethodGet, path: "/api/v1/me/mfa", handler: s.getMFA},
 		{method: fiber.MethodPost, path: "/api/v1/me/mfa/totp", handler: s.startTOTP},
 		{method: fiber.MethodPost, path: "/api/v1/me/mfa/totp/confirm", handler: s.confirmTOTP},

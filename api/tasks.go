@@ -40,6 +40,15 @@ type taskJSON struct {
 	CreatedAt        string              `json:"created_at"`
 	UpdatedAt        string              `json:"updated_at"`
 	Version          int64               `json:"version"`
+	namesJSON
+}
+
+func (t *taskJSON) references() ([]string, []string) {
+	people := []string{t.AssigneeUserID, t.DelegatedTo, t.AcknowledgedBy, t.CreatedBy}
+	for _, it := range t.Checklist {
+		people = append(people, it.DoneBy)
+	}
+	return people, []string{t.AssigneeAgencyID}
 }
 
 func toTaskJSON(k cases.Task, now time.Time) taskJSON {
@@ -113,14 +122,23 @@ func setETag(c *fiber.Ctx, version int64) {
 
 func (s *server) sendTask(c *fiber.Ctx, status int, k cases.Task) error {
 	setETag(c, k.Version)
-	return c.Status(status).JSON(toTaskJSON(k, s.Tasks.Now()))
+	out := toTaskJSON(k, s.Tasks.Now())
+	if err := s.nameAll(c.UserContext(), &out); err != nil {
+		return err
+	}
+	return c.Status(status).JSON(out)
 }
 
 func (s *server) sendTasks(c *fiber.Ctx, list []cases.Task, limit int) error {
 	out := pageJSON[taskJSON]{Items: make([]taskJSON, len(list))}
 	now := s.Tasks.Now()
+	named := make([]referrer, len(list))
 	for i, k := range list {
 		out.Items[i] = toTaskJSON(k, now)
+		named[i] = &out.Items[i]
+	}
+	if err := s.nameAll(c.UserContext(), named...); err != nil {
+		return err
 	}
 	if len(list) > 0 {
 		out.NextCursor = nextCursor(len(list), limit, list[len(list)-1].ID)

@@ -39,6 +39,22 @@ const (
 // Valid reports whether s is 1 to 4.
 func (s Severity) Valid() bool { return s >= SeverityLow && s <= SeverityCritical }
 
+// String names the severity as people read it and as the API's document
+// names its values: low, medium, high or critical.
+func (s Severity) String() string {
+	switch s {
+	case SeverityLow:
+		return "low"
+	case SeverityMedium:
+		return "medium"
+	case SeverityHigh:
+		return "high"
+	case SeverityCritical:
+		return "critical"
+	}
+	return fmt.Sprintf("Severity(%d)", int(s))
+}
+
 // PartyAwareness records when one party (the controller, a processor, an
 // agency) became aware of the breach.
 type PartyAwareness struct {

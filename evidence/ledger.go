@@ -328,3 +328,24 @@ func ptr(s string) *string {
 	}
 	return &s
 }
+
+// States derives the custody state of each item, from the events of them
+// all read in one query.
+func (s *Items) States(ctx context.Context, itemIDs []string) (map[string]State, error) {
+	out := make(map[string]State, len(itemIDs))
+	if len(itemIDs) == 0 {
+		return out, nil
+	}
+	var rows []eventRow
+	if err := s.db.WithContext(ctx).Where("item_id IN ?", itemIDs).Order("item_id, seq").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("evidence: custody states: %w", err)
+	}
+	byItem := map[string][]Event{}
+	for _, r := range rows {
+		byItem[r.ItemID] = append(byItem[r.ItemID], r.event())
+	}
+	for _, id := range itemIDs {
+		out[id] = Derive(byItem[id])
+	}
+	return out, nil
+}

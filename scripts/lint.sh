@@ -31,5 +31,11 @@ else
 	cat /tmp/govulncheck.err; exit 1
 fi
 
+# The SPA's API types are generated from the OpenAPI document and checked
+# in: a document changed without regenerating them fails here.
+if ! (cd frontend && npm run --silent api-types -- --check); then
+	echo "frontend/src/api/schema.ts is stale: api/openapi.json changed. Run \`cd frontend && npm run api-types\` and commit it."
+	exit 1
+fi
 (cd frontend && npx tsc --noEmit)
 echo "lint: clean"

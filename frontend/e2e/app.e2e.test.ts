@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base32Decode, hotp, totp } from './totp';
+import { freshOutput, visit } from './visit';
 
 const frontendDir = fileURLToPath(new URL('..', import.meta.url));
 const bevisBin = resolve(frontendDir, process.env.BEVIS_BIN || '../bin/bevis');
@@ -216,6 +217,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
   }
 
   beforeAll(async () => {
+    freshOutput();
     const dataDir = tempDir('bevis-e2e-data-');
     // An admin for the coordination centre, and a coordinator with a one-time password (as an admin hands it out).
     const adminPassword = join(tempDir('bevis-e2e-secrets-'), 'admin-password');
@@ -298,6 +300,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
     expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
     await expectSignInForm(page);
     await page.waitForLoadState('networkidle');
+    await visit(page, 'signin');
     expect(unexpected(errors)).toEqual([]);
     await page.close();
   });
@@ -344,6 +347,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
     const alert = page.getByRole('alert');
     await alert.waitFor({ state: 'visible', timeout: 10_000 });
     expect((await alert.textContent())?.trim()).toBe(problem.detail || problem.title);
+    await visit(page, 'signin-refused');
     // Chromium logs every 4xx answer to fetch as a console error; only that one is expected here.
     expect(errors.filter((e) => !/Failed to load resource: .* status of 4\d\d/.test(e))).toEqual([]);
     await page.close();
@@ -380,11 +384,13 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await signIn(coordinator.oneTimePassword);
 
       await heading('Choose a new password');
+      await visit(page, 'signin-new-password');
       await page.getByLabel('New password', { exact: true }).fill(coordinator.password);
       await page.getByLabel('New password again').fill(coordinator.password);
       await page.getByRole('button', { name: 'Continue' }).click();
 
       await heading('My work');
+      await visit(page, 'mywork-empty');
       // The name is shown as text, markup and all.
       expect(await page.getByRole('banner').textContent()).toContain(coordinator.name);
       expect(await page.locator('b').count()).toBe(0);
@@ -393,6 +399,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
     it('opens a case from the case list', async () => {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Cases' }).click();
       await heading('Cases');
+      await visit(page, 'cases-empty');
       await page.getByLabel('Title', { exact: true }).fill(caseTitle);
       await page.getByLabel('TLP').selectOption('RED');
       await page.getByLabel('Classification label').fill('RESTRICTED');
@@ -400,6 +407,8 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
 
       await heading(caseTitle);
       expect(new URL(page.url()).pathname).toMatch(/^\/cases\/[0-9a-f-]{36}$/);
+      // The tab is named after the case once it has loaded, not "Loading case…".
+      await expect.poll(() => page.title()).toBe(`${await page.locator('.case-header .reference').textContent()}${caseTitle} · Bevis`);
       expect(await page.locator('.case-header .tlp').textContent()).toBe('TLP:RED');
       expect(await page.locator('.case-header .classification').textContent()).toBe('RESTRICTED');
       expect(await page.locator('main img').count()).toBe(0);
@@ -408,6 +417,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       // The creator leads the case, so the membership controls are there.
       await page.getByRole('heading', { name: 'Members' }).waitFor(visible);
       await page.getByRole('button', { name: 'Add person' }).waitFor(visible);
+      await visit(page, 'case-new');
     });
 
     it('gives a task on the case to the coordinator and ticks a step off', async () => {
@@ -429,6 +439,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await page.getByRole('button', { name: 'Save changes' }).click();
       await page.getByRole('status').filter({ hasText: 'Task saved.' }).waitFor(visible);
       expect(await page.locator('.task-detail .badge.status-in_progress').textContent()).toBe('In progress');
+      await visit(page, 'case-task-open');
     });
 
     it('comments on the case, and the comment is shown as text', async () => {
@@ -474,7 +485,10 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       expect(other.status).toBe(200);
       await edit.getByRole('button', { name: 'Save case' }).click();
       await edit.getByRole('alert').filter({ hasText: 'Someone changed this case while you were editing.' }).waitFor(visible);
+      // The other change is taken in, the typing is kept, and the form says what changed.
       expect(await edit.getByLabel('Tags').inputValue()).toBe('changed-elsewhere');
+      expect(await edit.getByLabel('Summary').inputValue()).toBe('Patient records exfiltrated over weeks');
+      expect(await edit.locator('.server-changes').textContent()).toContain('Tags: (empty) → changed-elsewhere');
       await page.locator('.case-header .tag', { hasText: 'changed-elsewhere' }).waitFor(visible);
 
       // Saved again on the new version, it goes through.
@@ -508,6 +522,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       expect(await page.locator('.case-header .case-status-triage').textContent()).toBe('Triage');
       await status.locator('table.phases th[scope="row"]', { hasText: 'Triage' }).waitFor(visible);
       expect(await status.locator('table.phases').textContent()).toContain('Scope confirmed by the CERT');
+      await visit(page, 'case-edited');
     });
 
     it('registers an evidence item, uploads it through tus, and records a check-out and check-in', async () => {
@@ -586,6 +601,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await contentRegion.getByRole('button', { name: 'Verify now' }).click();
       await contentRegion.getByRole('status').filter({ hasText: `Verified: ok. SHA-256 ${sha256}.` }).waitFor(visible);
       await custody.locator('.custody-event').nth(4).waitFor(visible);
+      await visit(page, 'evidence-item');
       await page.getByRole('link', { name: 'Back to the case' }).click();
       await heading(caseTitle);
     });
@@ -616,6 +632,8 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await page.getByRole('region', { name: 'Chain of custody' }).locator('.custody-event strong', { hasText: /Rejected/i }).waitFor(visible);
       await page.getByRole('link', { name: 'Back to the case' }).click();
       await heading(caseTitle);
+      await page.getByRole('region', { name: 'Evidence' }).getByRole('link', { name: 'Memory image, dc-02' }).waitFor(visible);
+      await visit(page, 'case');
     });
 
     it('shows the task under My work', async () => {
@@ -624,6 +642,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       const mine = page.getByRole('region', { name: 'My tasks' });
       await mine.getByRole('link', { name: taskTitle }).waitFor(visible);
       await mine.getByRole('cell', { name: caseTitle }).waitFor(visible);
+      await visit(page, 'mywork');
     });
 
     it('enrols an authenticator app from the account page', async () => {
@@ -634,6 +653,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
 
       await page.getByRole('img', { name: 'QR code for your authenticator app' }).waitFor(visible);
+      await visit(page, 'account-enrol');
       const secret = (await page.locator('code.secret').textContent())?.trim() ?? '';
       expect(secret).toMatch(/^[A-Z2-7]{16,}=*$/);
       coordinator.secret = secret;
@@ -667,8 +687,25 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await row.getByRole('button', { name: /^Revoke/ }).click();
       await page.getByRole('status').filter({ hasText: 'Token “timeline import” revoked.' }).waitFor(visible);
       await row.getByText('Revoked', { exact: true }).waitFor(visible);
+      await visit(page, 'account');
       const revoked = await fetch(url('/api/v1/cases'), { headers: { Authorization: `Bearer ${secret}` } });
       expect(revoked.status).toBe(401);
+    });
+
+    it('shows times in the zone chosen on the account page, with UTC on hover', async () => {
+      const expires = page.getByRole('row').filter({ hasText: 'timeline import' }).locator('time').first();
+      const utc = await expires.getAttribute('title');
+      expect(utc).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
+      await page.getByLabel('Show times in').selectOption('Asia/Tokyo');
+      await page.getByRole('button', { name: 'Save time zone' }).click();
+      await page.getByRole('status').filter({ hasText: 'Times are shown in Asia/Tokyo.' }).waitFor(visible);
+      await expect.poll(() => expires.textContent()).toMatch(/GMT\+9|JST/);
+      expect(await expires.getAttribute('title')).toBe(utc);
+      await visit(page, 'account-time-zone');
+      // Back to the browser's zone for the rest of the story.
+      await page.getByLabel('Show times in').selectOption('');
+      await page.getByRole('button', { name: 'Save time zone' }).click();
+      await page.getByRole('status').filter({ hasText: "Times are shown in your browser's zone" }).waitFor(visible);
     });
 
     it('signs out, and back in with a code from the authenticator', async () => {
@@ -676,6 +713,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await signIn(coordinator.password);
 
       await heading('Enter your one-time code');
+      await visit(page, 'signin-code');
       // The code of the current step was spent on the enrolment; the next step's is within the allowed skew.
       await page.getByLabel('One-time code', { exact: true }).fill(totp(coordinator.secret, Date.now() / 1000, 1));
       await page.getByRole('button', { name: 'Continue' }).click();
@@ -731,6 +769,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 
       await page.getByRole('heading', { level: 1, name: 'Set up two-step sign-in' }).waitFor(visible);
+      await visit(page, 'enrol-required');
       expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
       await page.getByLabel('Your password').fill(analyst.password);
       await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
@@ -744,6 +783,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await page.getByRole('heading', { level: 1, name: 'Cases' }).waitFor(visible);
       await page.getByRole('navigation', { name: 'Main' }).waitFor(visible);
       await page.getByText('No cases yet.').waitFor(visible);
+      await visit(page, 'cases-none-visible');
       await page.waitForLoadState('networkidle');
       expect(unexpected(errors)).toEqual([]);
       await page.close();

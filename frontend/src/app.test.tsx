@@ -59,6 +59,29 @@ describe('App', () => {
     expect(r.querySelector('.whoami')?.textContent).toContain(me.name);
   });
 
+  it('names the tab after the page, and renames it once a case has loaded', async () => {
+    let answer = () => {};
+    const loaded = new Promise<void>((r) => {
+      answer = r;
+    });
+    fakeServer({
+      ...signedIn(),
+      'GET /api/v1/cases/c1': [() => Response.json(caseFixture(), { headers: { etag: '"3"' } })],
+    });
+    const original = globalThis.fetch;
+    // Hold the case back until the loading title has been seen.
+    vi.stubGlobal('fetch', async (url: string, init?: RequestInit) => {
+      if (url === '/api/v1/cases/c1') await loaded;
+      return original(url, init);
+    });
+    const r = start('/cases/c1');
+
+    await vi.waitFor(() => expect(document.title).toBe('Loading case… · Bevis'));
+    answer();
+    await vi.waitFor(() => expect(h1(r)).toBe('BEV-2026-0042 Helse Nord breach'));
+    await vi.waitFor(() => expect(document.title).toBe('BEV-2026-0042 Helse Nord breach · Bevis'));
+  });
+
   it('navigates with the History API and moves focus to the new page’s heading', async () => {
     fakeServer(signedIn());
     const r = start('/cases');

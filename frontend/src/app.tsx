@@ -1,50 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { EnrolmentPage } from './account/mfa';
+import { SignIn } from './account/signin';
 import { logout, onSessionChange, refreshSession, type Session, setEnrolmentRequired } from './api';
-import { AccountPage } from './account';
-import { CasePage } from './casepage';
-import { CaseListPage } from './cases';
-import { DirectoryProvider } from './directory';
-import { EvidencePage } from './evidence';
-import { HomePage } from './home';
-import { EnrolmentPage } from './mfa';
-import { Link, match, navigate, usePath } from './router';
-import { SignIn } from './signin';
-
-/** Routes, in order; the first match wins. Add a page here and, if it is top-level, to NAV. */
-const ROUTES: { pattern: string; render: (params: Record<string, string>) => preact.JSX.Element }[] = [
-  { pattern: '/', render: () => <HomePage /> },
-  { pattern: '/cases', render: () => <CaseListPage /> },
-  { pattern: '/cases/:id', render: (p) => <CasePage id={p.id!} /> },
-  { pattern: '/evidence/:id', render: (p) => <EvidencePage id={p.id!} /> },
-  { pattern: '/account', render: () => <AccountPage /> },
-];
-
-const NAV = [
-  { href: '/', label: 'My work' },
-  { href: '/cases', label: 'Cases' },
-  { href: '/account', label: 'Account' },
-];
-
-function NotFound() {
-  return (
-    <section class="page" aria-labelledby="page-title">
-      <h1 id="page-title" tabIndex={-1}>
-        Page not found
-      </h1>
-      <p>
-        There is nothing at this address. <Link href="/">Go to My work</Link>.
-      </p>
-    </section>
-  );
-}
-
-function routeFor(path: string): preact.JSX.Element {
-  for (const r of ROUTES) {
-    const params = match(r.pattern, path);
-    if (params !== null) return r.render(params);
-  }
-  return <NotFound />;
-}
+import { NAV, routeFor } from './routes';
+import { DirectoryProvider, Link, navigate, setTimeZone, usePath } from './ui';
 
 function navCurrent(href: string, path: string): boolean {
   return href === '/' ? path === '/' : path === href || path.startsWith(`${href}/`);
@@ -72,6 +31,8 @@ export function App() {
   }, []);
 
   const session = auth.state === 'ready' ? auth.session : null;
+  // Every time below is shown in the person's zone; set before the pages render.
+  setTimeZone(session?.user.time_zone ?? '');
   const view = auth.state === 'loading' ? 'loading' : session === null ? 'signin' : session.mfaEnrolmentRequired ? 'enrol' : path;
 
   // On every change of page, move focus to its heading so screen readers announce it.
@@ -84,10 +45,21 @@ export function App() {
     (title ?? main.current)?.focus();
   }, [view]);
 
+  // The tab's title is the page's heading, whenever it changes: a page that
+  // loads ("Loading case…") renames itself once its data is there.
   useEffect(() => {
-    const h1 = main.current?.querySelector('h1')?.textContent;
-    document.title = h1 ? `${h1} · Bevis` : 'Bevis';
-  });
+    const area = main.current;
+    if (area === null) return;
+    const retitle = () => {
+      const h1 = area.querySelector('h1')?.textContent?.trim();
+      const title = h1 ? `${h1} · Bevis` : 'Bevis';
+      if (document.title !== title) document.title = title;
+    };
+    retitle();
+    const watch = new MutationObserver(retitle);
+    watch.observe(area, { subtree: true, childList: true, characterData: true });
+    return () => watch.disconnect();
+  }, []);
 
   async function signOut() {
     setSignOutError('');
@@ -127,7 +99,7 @@ export function App() {
         {session !== null && !session.mfaEnrolmentRequired && (
           <nav aria-label="Main" class="app-nav">
             <ul>
-              {NAV.map((n) => (
+              {NAV.filter((n) => n.shows?.(session.user) ?? true).map((n) => (
                 <li key={n.href}>
                   <Link href={n.href} aria-current={navCurrent(n.href, path) ? 'page' : undefined}>
                     {n.label}
@@ -139,7 +111,9 @@ export function App() {
         )}
         {session !== null && (
           <div class="whoami">
-            <span class="user-name">{session.user.name}</span>
+            <span class="user-name">
+              <bdi>{session.user.name}</bdi>
+            </span>
             <button type="button" class="secondary" onClick={signOut}>
               Sign out
             </button>

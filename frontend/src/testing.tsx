@@ -3,16 +3,57 @@
 import { type ComponentChildren, render } from 'preact';
 import { act } from 'preact/test-utils';
 import { vi } from 'vitest';
-import type { Case, User } from './api';
-import { DirectoryProvider } from './directory';
+import { type AgencyMember, type Case, type Clock, forgetNames, logout, type Task, type User, type UserMember } from './api';
+import { DirectoryProvider } from './ui';
 
 export const me: User = {
   id: 'u-me',
   agency_id: 'a-ncsc',
   email: 'me@ncsc.example',
   name: 'Mona Lead',
+  title: '',
+  status: 'active',
   system_role: 'member',
+  must_change_password: false,
+  time_zone: '',
+  created_at: '2026-11-01T08:00:00Z',
+  updated_at: '2026-11-01T08:00:00Z',
 };
+
+const ADDED = { added_by: 'u-me', added_at: '2026-11-28T07:00:00Z' };
+
+/** An agency on a case; unnamed unless named, like an agency the member list does not name. */
+export function agencyMember(over: Partial<AgencyMember> & Pick<AgencyMember, 'agency_id'>): AgencyMember {
+  return { role: 'investigator', name: '', code: '', ...ADDED, ...over };
+}
+
+/** A person on a case; unnamed unless named. */
+export function userMember(over: Partial<UserMember> & Pick<UserMember, 'user_id'>): UserMember {
+  return { role: 'investigator', name: '', agency_id: '', ...ADDED, ...over };
+}
+
+/** A task as the server sends it, with overrides. */
+export function taskFixture(over: Partial<Task> = {}): Task {
+  return {
+    id: 't1',
+    case_id: 'c1',
+    title: 'Image the DCs',
+    description: '',
+    priority: 'normal',
+    due_at: null,
+    overdue: false,
+    status: 'open',
+    acknowledged_at: null,
+    checklist: [],
+    created_by: 'u-me',
+    created_at: '2026-11-28T08:00:00Z',
+    updated_at: '2026-11-28T08:00:00Z',
+    version: 1,
+    people: {},
+    agencies: {},
+    ...over,
+  };
+}
 
 /** A complete case as the server sends it, with overrides. */
 export function caseFixture(over: Partial<Case> = {}): Case {
@@ -43,6 +84,15 @@ export function caseFixture(over: Partial<Case> = {}): Case {
     updated_at: '2026-11-28T08:00:00Z',
     ...over,
   };
+}
+
+/** The time the clock tests take as now. */
+export const NOW = Date.parse('2026-11-29T12:00:00Z');
+export const H = 3_600_000;
+
+/** A clock of a case, with overrides. */
+export function clock(over: Partial<Clock>): Clock {
+  return { id: 'gdpr.art33', jurisdiction: 'gdpr', title: 'GDPR Art. 33', due_at: null, state: 'pending', met: null, ...over };
 }
 
 type Answer = (init: RequestInit | undefined) => Response;
@@ -105,6 +155,25 @@ export function mount(ui: ComponentChildren): HTMLElement {
 export function unmount(root: HTMLElement) {
   act(() => render(null, root));
   root.remove();
+}
+
+let shown: HTMLElement[] = [];
+
+/** Mounts ui like mount, and remembers it for cleanUp. */
+export function show(ui: ComponentChildren): HTMLElement {
+  const root = mount(ui);
+  shown.push(root);
+  return root;
+}
+
+/** Unmounts what show mounted and forgets any session a test opened; for afterEach. */
+export async function cleanUp() {
+  for (const r of shown) unmount(r);
+  shown = [];
+  vi.stubGlobal('fetch', vi.fn(async () => new Response(null, { status: 204 })));
+  await logout();
+  vi.unstubAllGlobals();
+  forgetNames();
 }
 
 export function type(root: HTMLElement, selector: string, value: string) {

@@ -1,0 +1,8 @@
+// The API client: transport and problems, the session, the endpoints and the
+// types of what they send and answer.
+
+export * from './client';
+export * from './endpoints';
+export * from './names';
+export * from './session';
+export * from './types';

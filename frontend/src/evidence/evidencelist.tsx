@@ -1,0 +1,64 @@
+// A case's evidence: the list of its items and the form to register one.
+
+import { useState } from 'preact/hooks';
+import { api, type EvidenceItem } from '../api';
+import { AgencyName, type Column, ErrorAlert, humanize, Link, LoadMore, Section, ShortHash, Status, Table, TlpBadge, useLoad } from '../ui';
+import { RegisterEvidenceForm } from './registerform';
+
+export function itemHref(id: string) {
+  return `/evidence/${encodeURIComponent(id)}`;
+}
+
+export function ContentBadge({ item }: { item: EvidenceItem }) {
+  const word = { none: 'no content yet', received: 'received', rejected: 'rejected' }[item.content_status];
+  return <span class={`badge content-${item.content_status}`}>{word}</span>;
+}
+
+const COLUMNS: Column<EvidenceItem>[] = [
+  { title: 'Exhibit', cell: (it) => it.exhibit_number },
+  { title: 'Title', cell: (it) => <Link href={itemHref(it.id)}>{it.title}</Link> },
+  { title: 'Kind', cell: (it) => humanize(it.kind) },
+  { title: 'TLP', cell: (it) => <TlpBadge tlp={it.tlp} /> },
+  {
+    title: 'Content',
+    cell: (it) => (
+      <>
+        <ContentBadge item={it} /> {it.hashes?.sha256 && <ShortHash value={it.hashes.sha256} label="SHA-256" />}
+      </>
+    ),
+  },
+  { title: 'Custodian', cell: (it) => (it.custody ? <AgencyName id={it.custody.custodian_agency_id} /> : '') },
+];
+
+export function EvidenceTable({ items }: { items: EvidenceItem[] }) {
+  return (
+    <Table caption="Evidence" class="evidence" columns={COLUMNS} rows={items} rowKey={(it) => it.id} empty="No evidence registered yet." />
+  );
+}
+
+/** A case's evidence, paged, and the registration form for those who may write. */
+export function EvidenceSection({ caseId, canWrite }: { caseId: string; canWrite: boolean }) {
+  const list = useLoad(() => api.caseEvidence(caseId), [caseId]);
+  const [said, setSaid] = useState('');
+  return (
+    <Section title="Evidence" id="evidence">
+      <ErrorAlert error={list.error} />
+      {said && <Status message={said} />}
+      {list.data && <EvidenceTable items={list.data.items} />}
+      <LoadMore page={list.data} fetchNext={(c) => api.caseEvidence(caseId, c)} onMore={list.set} />
+      {canWrite && (
+        <details class="register">
+          <summary>Register an item</summary>
+          <RegisterEvidenceForm
+            caseId={caseId}
+            items={list.data?.items ?? []}
+            onRegistered={(it) => {
+              setSaid(`Registered ${it.exhibit_number}: ${it.title}.`);
+              list.reload();
+            }}
+          />
+        </details>
+      )}
+    </Section>
+  );
+}

@@ -1,0 +1,60 @@
+// The route table and the main navigation. A new screen adds its route
+// here (the first match wins) and, if people reach it from the header, a
+// NAV entry; an entry with `shows` appears only to the people it names.
+
+import type { JSX } from 'preact';
+import type { User } from './api';
+import { AccountPage } from './account/accountpage';
+import { CaseListPage } from './cases/caselist';
+import { CasePage } from './cases/casepage';
+import { EvidencePage } from './evidence/evidencepage';
+import { MyWorkPage } from './tasks/mywork';
+import { Link, match } from './ui';
+
+interface Route {
+  pattern: string;
+  render: (params: Record<string, string>) => JSX.Element;
+}
+
+export const ROUTES: Route[] = [
+  { pattern: '/', render: () => <MyWorkPage /> },
+  { pattern: '/cases', render: () => <CaseListPage /> },
+  { pattern: '/cases/:id', render: (p) => <CasePage id={p.id!} /> },
+  { pattern: '/evidence/:id', render: (p) => <EvidencePage id={p.id!} /> },
+  { pattern: '/account', render: () => <AccountPage /> },
+];
+
+interface NavEntry {
+  href: string;
+  label: string;
+  /** Who sees the entry; everyone signed in when absent. */
+  shows?: (me: User) => boolean;
+}
+
+export const NAV: NavEntry[] = [
+  { href: '/', label: 'My work' },
+  { href: '/cases', label: 'Cases' },
+  { href: '/account', label: 'Account' },
+];
+
+function NotFound() {
+  return (
+    <section class="page" aria-labelledby="page-title">
+      <h1 id="page-title" tabIndex={-1}>
+        Page not found
+      </h1>
+      <p>
+        There is nothing at this address. <Link href="/">Go to My work</Link>.
+      </p>
+    </section>
+  );
+}
+
+/** The page for a path. */
+export function routeFor(path: string): JSX.Element {
+  for (const r of ROUTES) {
+    const params = match(r.pattern, path);
+    if (params !== null) return r.render(params);
+  }
+  return <NotFound />;
+}

@@ -1,0 +1,15 @@
+// The pieces shared by the screens of every area.
+
+export * from './badges';
+export * from './copy';
+export * from './directory';
+export * from './form';
+export * from './hash';
+export * from './load';
+export * from './loadmore';
+export * from './router';
+export * from './section';
+export * from './stale';
+export * from './table';
+export * from './text';
+export * from './time';
