@@ -164,7 +164,12 @@ func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, 
 		return ErrForbidden
 	case ActionCaseCreate:
 		// Running cases is work for members of agencies; the admin and
-		// auditor roles see no case content by virtue of their role.
+		// auditor roles see no case content by virtue of their role. A
+		// token confined to some cases acts on those alone, and a case it
+		// opened would be outside them.
+		if len(p.TokenCaseIDs) > 0 {
+			return ErrForbidden
+		}
 		return allowIf(p.SystemRole == RoleMember || p.SystemRole == RoleAgencyAdmin)
 	case ActionCaseRead, ActionCaseWrite, ActionCaseGovern, ActionCaseMembersRead, ActionCaseMembersManage:
 		role, err := a.CaseRole(ctx, p, res.CaseID)
