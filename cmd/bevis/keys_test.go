@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,4 +184,42 @@ func seedCase(t *testing.T, getenv func(string) string) string {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// What a first start makes in the data dir (the database with its WAL and
+// shared-memory files, and every key file) is for Bevis's own user alone,
+// whatever the umask lets others read.
+func TestFirstStart_DataDirFilesAreOwnerOnly(t *testing.T) {
+	old := syscall.Umask(0o022)
+	t.Cleanup(func() { syscall.Umask(old) })
+	dir := filepath.Join(t.TempDir(), "data")
+	cfg := config.Config{DataDir: dir, DatabaseURL: "sqlite:" + filepath.Join(dir, "bevis.db"), StartupTimeout: 5 * time.Second,
+		TokenKeysFile: filepath.Join(dir, config.DefaultTokenKeysName), MasterKeyFile: filepath.Join(dir, config.DefaultMasterKeysName),
+		AuditKeyFile: filepath.Join(dir, config.DefaultAuditKeyName)}
+	log := slog.New(slog.DiscardHandler)
+	gdb, err := openMigrated(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(gdb)
+	if _, err := loadSigningKeys(cfg, log); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadMasterKeys(cfg, log); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadAuditSigner(cfg, log); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"bevis.db", "bevis.db-wal", "bevis.db-shm", config.DefaultTokenKeysName,
+		config.DefaultMasterKeysName, config.DefaultAuditKeyName} {
+		info, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if perm := info.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s made with mode %04o, want 0600", name, perm)
+		}
+	}
 }
