@@ -98,8 +98,12 @@ func (s *server) createUpload(c *fiber.Ctx) error {
 	if err != nil || length < 0 {
 		return newProblem(fiber.StatusBadRequest, "invalid_upload_length", "Send Upload-Length: the content's size in bytes.")
 	}
+	filename, ok := tusFilename(c.Get("Upload-Metadata"))
+	if !ok {
+		return evidence.ErrInvalidFilename
+	}
 	ctx := c.UserContext()
-	up, err := s.Uploads.Create(ctx, principal(c), it, length, tusFilename(c.Get("Upload-Metadata")))
+	up, err := s.Uploads.Create(ctx, principal(c), it, length, filename)
 	if err != nil {
 		return err
 	}
@@ -114,20 +118,19 @@ func (s *server) createUpload(c *fiber.Ctx) error {
 }
 
 // tusFilename reads the filename (or name) from Upload-Metadata, a list of
-// "key base64value" pairs. It is kept as data and never names anything.
-func tusFilename(meta string) string {
+// "key base64value" pairs; ok is false when its value is not base64. The
+// name is kept as data and never names anything; the upload checks it is
+// text.
+func tusFilename(meta string) (name string, ok bool) {
 	for _, pair := range strings.Split(meta, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(pair), " ")
 		if k != "filename" && k != "name" {
 			continue
 		}
 		b, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(b) > 1024 {
-			return ""
-		}
-		return strings.ToValidUTF8(string(b), "\uFFFD")
+		return string(b), err == nil
 	}
-	return ""
+	return "", true
 }
 
 // upload loads a resumable upload of the route for its creator, who must

@@ -92,6 +92,8 @@ var domainErrors = []struct {
 		"The content is larger than its declared length or than BEVIS_UPLOAD_MAX_SIZE allows."},
 	{evidence.ErrQuotaExceeded, fiber.StatusRequestEntityTooLarge, "quota_exceeded", "The case's evidence quota is used up."},
 	{evidence.ErrChecksum, 460, "checksum_mismatch", "The body does not match Upload-Checksum; nothing of it was kept."},
+	{evidence.ErrInvalidFilename, fiber.StatusUnprocessableEntity, "invalid_filename",
+		"The file name must be valid UTF-8 without NUL, of at most 255 characters; nothing was stored."},
 	{evidence.ErrStoreUnavailable, fiber.StatusServiceUnavailable, "storage_unavailable",
 		"The evidence store cannot be reached; nothing was recorded. Try again later."},
 	{cases.ErrStale, fiber.StatusPreconditionFailed, "precondition_failed",

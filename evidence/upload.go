@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -26,7 +28,20 @@ var (
 	ErrTooLarge       = errors.New("evidence: larger than allowed")
 	ErrQuotaExceeded  = errors.New("evidence: the case's evidence quota is used up")
 	ErrChecksum       = errors.New("evidence: checksum of the request body does not match")
+	// ErrInvalidFilename is a content's name that is not text a database
+	// can hold: not UTF-8, with a NUL, or past MaxFilenameLength.
+	ErrInvalidFilename = errors.New("evidence: the file name is not valid UTF-8, holds a NUL or is too long")
 )
+
+// MaxFilenameLength is the most characters a content's file name may have
+// (that of the common file systems).
+const MaxFilenameLength = 255
+
+// validFilename reports whether name may be kept as a content's name:
+// any text (it is data, never a name in storage), but text.
+func validFilename(name string) bool {
+	return utf8.ValidString(name) && !strings.ContainsRune(name, 0) && utf8.RuneCountInString(name) <= MaxFilenameLength
+}
 
 // HashMismatchError refuses content whose hash is not the one declared at
 // registration: nothing is kept, and the rejection is on the custody record.
@@ -134,6 +149,8 @@ func (r uploadRow) upload() Upload {
 // client that lost track of its upload can always start again.
 func (u *Uploads) Create(ctx context.Context, p access.Principal, it Item, length int64, filename string) (Upload, error) {
 	switch {
+	case !validFilename(filename):
+		return Upload{}, ErrInvalidFilename
 	case it.Kind == KindPhysical:
 		return Upload{}, conflict("a physical item has no content to upload")
 	case it.ContentStatus == "received":
