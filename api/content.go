@@ -24,7 +24,7 @@ import (
 // It is all or nothing: a body cut short leaves nothing, and the request
 // can simply be sent again.
 func (s *server) putContent(c *fiber.Ctx) error {
-	it, err := s.item(c, access.ActionCaseWrite)
+	it, err := s.itemWork(c)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (s *server) tusOptions(c *fiber.Ctx) error {
 // createUpload starts a resumable upload of an item's content (tus
 // creation): Upload-Length is required, Upload-Metadata may name the file.
 func (s *server) createUpload(c *fiber.Ctx) error {
-	it, err := s.item(c, access.ActionCaseWrite)
+	it, err := s.itemWork(c)
 	if err != nil {
 		return err
 	}
@@ -167,6 +167,9 @@ func (s *server) headUpload(c *fiber.Ctx) error {
 func (s *server) patchUpload(c *fiber.Ctx) error {
 	up, err := s.upload(c)
 	if err != nil {
+		return err
+	}
+	if err := s.Cases.EnsureOpen(c.UserContext(), up.CaseID); err != nil {
 		return err
 	}
 	if c.Get(fiber.HeaderContentType) != "application/offset+octet-stream" {

@@ -101,6 +101,8 @@ var domainErrors = []struct {
 	{cases.ErrInvalidTransition, fiber.StatusConflict, "invalid_transition", "The case cannot move to that status."},
 	{cases.ErrClockMet, fiber.StatusConflict, "clock_already_met", "This clock is already met."},
 	{cases.ErrLeadOnly, fiber.StatusForbidden, "forbidden", "Only the case's lead may close or reopen it."},
+	{cases.ErrClosed, fiber.StatusConflict, "case_closed",
+		"The case is closed: a lead reopens it (a transition to investigating) before anything new is added. Custody steps on its evidence go on."},
 	{alerts.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{access.ErrForbidden, fiber.StatusForbidden, "forbidden", "You may not do this."},
 	{access.ErrConflict, fiber.StatusConflict, "conflict", "The request conflicts with the current state."},

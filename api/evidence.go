@@ -136,7 +136,7 @@ type registerItemRequest struct {
 }
 
 func (s *server) registerItem(c *fiber.Ctx) error {
-	caseID, err := s.caseAction(c, access.ActionCaseWrite)
+	caseID, err := s.caseWork(c)
 	if err != nil {
 		return err
 	}
@@ -224,6 +224,16 @@ func (s *server) item(c *fiber.Ctx, action access.Action) (evidence.Item, error)
 		return evidence.Item{}, evidence.ErrItemNotFound
 	}
 	return it, nil
+}
+
+// itemWork loads the item of the route for content to be added to it: the
+// caller may write it, and its case is not closed.
+func (s *server) itemWork(c *fiber.Ctx) (evidence.Item, error) {
+	it, err := s.item(c, access.ActionCaseWrite)
+	if err != nil {
+		return evidence.Item{}, err
+	}
+	return it, s.Cases.EnsureOpen(c.UserContext(), it.CaseID)
 }
 
 // sendItem answers with an item and its custody now.

@@ -71,6 +71,9 @@ func (s *Store) Update(ctx context.Context, by access.Principal, id string, vers
 		if err != nil {
 			return err
 		}
+		if Status(row.Status) == StatusClosed {
+			return ErrClosed
+		}
 		if err := recordChange(ctx, tx, "cases.patch", "cases", id, id); err != nil {
 			return err
 		}
