@@ -56,6 +56,14 @@ const (
 	ActionAlertRead        Action = "alert.read"
 	ActionAlertAcknowledge Action = "alert.acknowledge"
 	ActionAlertApprove     Action = "alert.approve"
+
+	// ActionEvidenceDownload downloads an item's content: members who may
+	// write the case, and its observers where the case allows them.
+	ActionEvidenceDownload Action = "evidence.download"
+	// ActionEvidenceGovern releases legal holds, proposes, confirms and
+	// withdraws disposals, and discards other people's stale uploads: the
+	// lead's, since these end what the case keeps.
+	ActionEvidenceGovern Action = "evidence.govern"
 )
 
 // knownActions lists every action, in the order of the constants above.
@@ -68,6 +76,7 @@ var knownActions = []Action{
 	ActionCaseMembersManage,
 	ActionTaskAcknowledge, ActionAuditRead, ActionTemplateRead, ActionTemplateManage,
 	ActionAlertRead, ActionAlertAcknowledge, ActionAlertApprove,
+	ActionEvidenceDownload, ActionEvidenceGovern,
 }
 
 // notForTokens are actions an API token can never be scoped to: a token
@@ -106,10 +115,11 @@ func NewAuthorizer(db *gorm.DB) *Authorizer { return &Authorizer{db: db} }
 // caseRoleActions lists what each case role may do.
 var caseRoleActions = map[CaseRole]map[Action]bool{
 	CaseLead: {ActionCaseRead: true, ActionCaseWrite: true, ActionCaseGovern: true, ActionCaseMembersRead: true,
-		ActionCaseMembersManage: true},
-	CaseInvestigator: {ActionCaseRead: true, ActionCaseWrite: true, ActionCaseMembersRead: true},
-	CaseAnalyst:      {ActionCaseRead: true, ActionCaseWrite: true, ActionCaseMembersRead: true},
-	CaseObserver:     {ActionCaseRead: true, ActionCaseMembersRead: true},
+		ActionCaseMembersManage: true, ActionEvidenceDownload: true, ActionEvidenceGovern: true},
+	CaseInvestigator: {ActionCaseRead: true, ActionCaseWrite: true, ActionCaseMembersRead: true, ActionEvidenceDownload: true},
+	CaseAnalyst:      {ActionCaseRead: true, ActionCaseWrite: true, ActionCaseMembersRead: true, ActionEvidenceDownload: true},
+	// Observers download evidence only where the case allows it (see Authorize).
+	CaseObserver: {ActionCaseRead: true, ActionCaseMembersRead: true},
 }
 
 // Authorize returns nil when p may do action to res, ErrNotFound when res
@@ -171,10 +181,20 @@ func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, 
 			return ErrForbidden
 		}
 		return allowIf(p.SystemRole == RoleMember || p.SystemRole == RoleAgencyAdmin)
-	case ActionCaseRead, ActionCaseWrite, ActionCaseGovern, ActionCaseMembersRead, ActionCaseMembersManage:
+	case ActionCaseRead, ActionCaseWrite, ActionCaseGovern, ActionCaseMembersRead, ActionCaseMembersManage,
+		ActionEvidenceGovern:
 		role, err := a.CaseRole(ctx, p, res.CaseID)
 		if err != nil {
 			return err
+		}
+		return allowIf(caseRoleActions[role][action])
+	case ActionEvidenceDownload:
+		role, err := a.CaseRole(ctx, p, res.CaseID)
+		if err != nil {
+			return err
+		}
+		if role == CaseObserver {
+			return a.observersMayDownload(ctx, res.CaseID)
 		}
 		return allowIf(caseRoleActions[role][action])
 	case ActionTemplateRead:
@@ -237,6 +257,17 @@ func (a *Authorizer) authorizeAlert(ctx context.Context, p Principal, action Act
 		return ErrNotFound
 	}
 	return nil
+}
+
+// observersMayDownload answers nil when the case lets its observers
+// download its evidence (a setting of its lead), else ErrForbidden.
+func (a *Authorizer) observersMayDownload(ctx context.Context, caseID string) error {
+	var allowed []bool
+	err := a.db.WithContext(ctx).Table("cases").Where("id = ?", caseID).Pluck("observers_may_download", &allowed).Error
+	if err != nil {
+		return fmt.Errorf("access: observer downloads: %w", err)
+	}
+	return allowIf(len(allowed) == 1 && allowed[0])
 }
 
 func allowIf(ok bool) error {

@@ -141,7 +141,8 @@ func matrix() []matrixRow {
 		// For /content and /verify, {id} is the item whose content is
 		// received: a second upload of it is a conflict.
 		{"PUT", "/api/v1/evidence/{id}/content", nil, caseWrite(conflict)},
-		{"GET", "/api/v1/evidence/{id}/content", nil, caseRead},
+		// Observers download only where the case allows it; the fixture case does not.
+		{"GET", "/api/v1/evidence/{id}/content", nil, expect{unauth, unauth, nofnd, forbid, ok, ok, ok, nofnd, nofnd, nofnd}},
 		{"POST", "/api/v1/evidence/{id}/verify", nil, caseWrite(ok)},
 		{"GET", "/api/v1/evidence/{id}/report", nil, caseRead},
 		{"GET", "/api/v1/evidence/{id}/access", nil, expect{unauth, unauth, nofnd, forbid, forbid, forbid, ok, nofnd, nofnd, ok}},

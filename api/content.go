@@ -222,7 +222,7 @@ func (s *server) deleteUpload(c *fiber.Ctx) error {
 // getContent sends an item's content as a download, never to be shown
 // inline, with Range support and the SHA-256 as Repr-Digest.
 func (s *server) getContent(c *fiber.Ctx) error {
-	it, err := s.item(c, access.ActionCaseRead)
+	it, err := s.item(c, access.ActionEvidenceDownload)
 	if err != nil {
 		return err
 	}

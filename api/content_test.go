@@ -58,7 +58,7 @@ func TestContent_CurlUploadThenDownloadWithRanges(t *testing.T) {
 		if got.ContentStatus != "received" || got.Hashes == nil || got.Hashes.SHA256 != hex.EncodeToString(sum[:]) || *got.Size != int64(len(data)) {
 			t.Fatalf("received: %s", body)
 		}
-		resp, body = w.call(t, http.MethodGet, path, w.bearer["observer"], "")
+		resp, body = w.call(t, http.MethodGet, path, w.bearer["analyst"], "")
 		if resp.StatusCode != 200 || body != data {
 			t.Fatalf("download: %d, %d bytes", resp.StatusCode, len(body))
 		}
@@ -77,13 +77,13 @@ func TestContent_CurlUploadThenDownloadWithRanges(t *testing.T) {
 			from, end int
 		}{{"bytes=70000-70099", 70000, 70100}, {"bytes=279990-", 279990, len(data)}, {"bytes=-10", len(data) - 10, len(data)}}
 		for _, r := range ranges {
-			resp, body := w.call(t, http.MethodGet, path, w.bearer["observer"], "", "Range", r.spec)
+			resp, body := w.call(t, http.MethodGet, path, w.bearer["analyst"], "", "Range", r.spec)
 			want := "bytes " + strconv.Itoa(r.from) + "-" + strconv.Itoa(r.end-1) + "/" + strconv.Itoa(len(data))
 			if resp.StatusCode != 206 || body != data[r.from:r.end] || resp.Header.Get("Content-Range") != want {
 				t.Errorf("%s: %d %q, %d bytes", r.spec, resp.StatusCode, resp.Header.Get("Content-Range"), len(body))
 			}
 		}
-		if resp, _ := w.call(t, http.MethodGet, path, w.bearer["observer"], "", "Range", "bytes=400000-"); resp.StatusCode != 416 {
+		if resp, _ := w.call(t, http.MethodGet, path, w.bearer["analyst"], "", "Range", "bytes=400000-"); resp.StatusCode != 416 {
 			t.Errorf("range past the end: %d", resp.StatusCode)
 		}
 		if resp, _ := w.send(t, http.MethodPut, path, "again"); resp.StatusCode != 409 {

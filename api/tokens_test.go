@@ -188,3 +188,20 @@ func TestAPIToken_ConfinedToCasesCannotOpenNewCases(t *testing.T) {
 		}
 	})
 }
+
+// Downloading evidence is a scope of its own: a token that reads cases
+// does not download their evidence unless given evidence.download.
+func TestAPIToken_DownloadsEvidenceOnlyWithItsScope(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		content := "/api/v1/evidence/" + w.contentID + "/content"
+		reader := newAPIToken(t, w, "investigator", fmt.Sprintf(`{"name":"reader","scopes":["case.read"],"expires_at":%q}`, tomorrow()))
+		if resp, _ := w.call(t, http.MethodGet, content, reader.Token, ""); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a case.read token downloads: %d, want 403", resp.StatusCode)
+		}
+		downloader := newAPIToken(t, w, "investigator", fmt.Sprintf(
+			`{"name":"downloader","scopes":["case.read","evidence.download"],"expires_at":%q}`, tomorrow()))
+		if resp, body := w.call(t, http.MethodGet, content, downloader.Token, ""); resp.StatusCode != http.StatusOK || body != fixtureContent {
+			t.Errorf("an evidence.download token downloads: %d %s", resp.StatusCode, body)
+		}
+	})
+}
