@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -51,8 +52,10 @@ const (
 
 	// Exfiltration alerts: an admin sees and acknowledges all of them, a
 	// case's lead those touching the case (Resource.CaseID; with no case,
-	// whether p may list alerts at all). Only a lead approves, which lifts
-	// the download hard limit for the alert's user on the case.
+	// whether p may list alerts at all; Resource.UserID is whom the alert
+	// is about). Approving lifts the download hard limit for the alert's
+	// user on the case, so it takes four eyes: never the user themselves;
+	// a lead of the case, or an admin where the case has no other lead.
 	ActionAlertRead        Action = "alert.read"
 	ActionAlertAcknowledge Action = "alert.acknowledge"
 	ActionAlertApprove     Action = "alert.approve"
@@ -237,7 +240,19 @@ func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, 
 // to anyone else on the case they do not exist.
 func (a *Authorizer) authorizeAlert(ctx context.Context, p Principal, action Action, res Resource) error {
 	if p.SystemRole == RoleAdmin {
-		return allowIf(action != ActionAlertApprove) // no case role by virtue of being admin
+		if action != ActionAlertApprove {
+			return nil
+		}
+		if p.UserID == res.UserID {
+			return ErrSelfApproval
+		}
+		// An admin holds no case role; they stand in only for a case whose
+		// one lead is the person the alert is about.
+		other, err := a.hasLeadBesides(ctx, res.CaseID, res.UserID)
+		if err != nil {
+			return err
+		}
+		return allowIf(!other)
 	}
 	if res.CaseID == "" {
 		if action != ActionAlertRead {
@@ -256,7 +271,38 @@ func (a *Authorizer) authorizeAlert(ctx context.Context, p Principal, action Act
 	if role != CaseLead {
 		return ErrNotFound
 	}
+	if action == ActionAlertApprove && p.UserID == res.UserID {
+		return ErrSelfApproval
+	}
 	return nil
+}
+
+// hasLeadBesides reports whether anyone but userID leads the case now, by
+// the rules of CaseRole (disabled and excluded people lead nothing).
+func (a *Authorizer) hasLeadBesides(ctx context.Context, caseID, userID string) (bool, error) {
+	var people []struct {
+		ID, AgencyID string
+		SystemRole   SystemRole
+	}
+	err := a.db.WithContext(ctx).Raw(`
+		SELECT u.id AS id, u.agency_id AS agency_id, u.system_role AS system_role FROM users u
+		WHERE u.status = ? AND u.id <> ? AND (
+		      u.id IN (SELECT um.user_id FROM case_user_members um WHERE um.case_id = ? AND um.role = ?)
+		   OR u.agency_id IN (SELECT am.agency_id FROM case_agency_members am WHERE am.case_id = ? AND am.role = ?))
+		ORDER BY u.id`, string(UserActive), userID, caseID, string(CaseLead), caseID, string(CaseLead)).Scan(&people).Error
+	if err != nil {
+		return false, fmt.Errorf("access: leads of a case: %w", err)
+	}
+	for _, u := range people {
+		role, err := a.CaseRole(ctx, Principal{UserID: u.ID, AgencyID: u.AgencyID, SystemRole: u.SystemRole}, caseID)
+		switch {
+		case err == nil && role == CaseLead:
+			return true, nil
+		case err != nil && !errors.Is(err, ErrNotFound):
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // observersMayDownload answers nil when the case lets its observers

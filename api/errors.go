@@ -104,6 +104,8 @@ var domainErrors = []struct {
 	{cases.ErrClosed, fiber.StatusConflict, "case_closed",
 		"The case is closed: a lead reopens it (a transition to investigating) before anything new is added. Custody steps on its evidence go on."},
 	{alerts.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
+	{access.ErrSelfApproval, fiber.StatusForbidden, "self_approval",
+		"An alert about you is approved by another lead of the case (or, where it has none, an admin)."},
 	{access.ErrForbidden, fiber.StatusForbidden, "forbidden", "You may not do this."},
 	{access.ErrConflict, fiber.StatusConflict, "conflict", "The request conflicts with the current state."},
 	{cases.ErrSuperseded, fiber.StatusConflict, "superseded",
