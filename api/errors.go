@@ -106,6 +106,8 @@ var domainErrors = []struct {
 	{alerts.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{access.ErrSelfApproval, fiber.StatusForbidden, "self_approval",
 		"An alert about you is approved by another lead of the case (or, where it has none, an admin)."},
+	{evidence.ErrSelfConfirmation, fiber.StatusForbidden, "self_confirmation",
+		"A disposal is confirmed by another lead of the case than the one who proposed it."},
 	{access.ErrForbidden, fiber.StatusForbidden, "forbidden", "You may not do this."},
 	{access.ErrConflict, fiber.StatusConflict, "conflict", "The request conflicts with the current state."},
 	{cases.ErrSuperseded, fiber.StatusConflict, "superseded",

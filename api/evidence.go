@@ -33,18 +33,21 @@ type hashesJSON struct {
 }
 
 type custodyStateJSON struct {
-	CustodianAgencyID string  `json:"custodian_agency_id"`
-	CustodianUserID   string  `json:"custodian_user_id"`
-	Location          string  `json:"location"`
-	CheckedOutBy      string  `json:"checked_out_by,omitempty"`
-	TransferOfferedTo string  `json:"transfer_offered_to,omitempty"`
-	Sealed            bool    `json:"sealed"`
-	SealNumber        string  `json:"seal_number,omitempty"`
-	SealBroken        bool    `json:"seal_broken"`
-	LegalHold         bool    `json:"legal_hold"`
-	Integrity         string  `json:"integrity,omitempty"`
-	LastVerifiedAt    *string `json:"last_verified_at"`
-	Final             string  `json:"final,omitempty"`
+	CustodianAgencyID string `json:"custodian_agency_id"`
+	// DisposalProposedBy is the lead whose proposed disposal awaits another's confirmation.
+	DisposalProposedBy string  `json:"disposal_proposed_by,omitempty"`
+	DisposalReference  string  `json:"disposal_reference,omitempty"`
+	CustodianUserID    string  `json:"custodian_user_id"`
+	Location           string  `json:"location"`
+	CheckedOutBy       string  `json:"checked_out_by,omitempty"`
+	TransferOfferedTo  string  `json:"transfer_offered_to,omitempty"`
+	Sealed             bool    `json:"sealed"`
+	SealNumber         string  `json:"seal_number,omitempty"`
+	SealBroken         bool    `json:"seal_broken"`
+	LegalHold          bool    `json:"legal_hold"`
+	Integrity          string  `json:"integrity,omitempty"`
+	LastVerifiedAt     *string `json:"last_verified_at"`
+	Final              string  `json:"final,omitempty"`
 }
 
 type itemJSON struct {
@@ -87,6 +90,7 @@ func toCustodyStateJSON(s evidence.State) *custodyStateJSON {
 	return &custodyStateJSON{CustodianAgencyID: s.CustodianAgencyID, CustodianUserID: s.CustodianUserID,
 		Location: s.Location, CheckedOutBy: s.CheckedOutBy, TransferOfferedTo: s.PendingTo, Sealed: s.Sealed,
 		SealNumber: s.SealNumber, SealBroken: s.SealBroken, LegalHold: s.LegalHold, Integrity: s.Integrity,
+		DisposalProposedBy: s.DisposalProposedBy, DisposalReference: s.DisposalReference,
 		LastVerifiedAt: optionalTimestamp(s.LastVerifiedAt), Final: string(s.Final)}
 }
 
@@ -307,6 +311,11 @@ func (s *server) recordCustody(c *fiber.Ctx) error {
 		return err
 	}
 	ctx, step := c.UserContext(), evidence.EventType(in.Type)
+	if slices.Contains(evidence.LeadSteps, step) {
+		if err := s.authorize(c, access.ActionEvidenceGovern, access.Resource{CaseID: it.CaseID}); err != nil {
+			return err
+		}
+	}
 	// The store holds the object before the record says so, and lets go
 	// only after the record says so: whatever fails in between, the object
 	// is held at least as long as the record says (verification repairs
