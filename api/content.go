@@ -6,14 +6,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/alerts"
 	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/evidence"
 )
@@ -234,14 +237,17 @@ func (s *server) getContent(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes */%d", it.Size))
 		return err
 	}
-	// The exfiltration hard limit is asked before any byte is sent.
-	p := principal(c)
+	// The download reserves its bytes against the exfiltration hard limit
+	// before any byte is sent, and gives back what it does not send.
+	ctx, p := c.UserContext(), principal(c)
 	actor := audit.Actor{UserID: p.UserID, AgencyID: p.AgencyID, TokenID: p.TokenID}
-	if err := s.Alerts.CheckDownload(c.UserContext(), actor, it.CaseID, length); err != nil {
+	reservation, err := s.Alerts.ReserveDownload(ctx, actor, it.CaseID, it.ID, length)
+	if err != nil {
 		return err
 	}
-	r, err := s.Content.Open(c.UserContext(), it, offset, length)
-	if err != nil {
+	body := &meteredBody{settle: s.settler(reservation, requestID(c))}
+	if body.ReadCloser, err = s.Content.Open(ctx, it, offset, length); err != nil {
+		body.settle(0)
 		return err
 	}
 	// The download goes on the record (in auditTrail) before its first byte.
@@ -257,7 +263,48 @@ func (s *server) getContent(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes %d-%d/%d", offset, offset+length-1, it.Size))
 		c.Status(fiber.StatusPartialContent)
 	}
-	return c.SendStream(r, int(length))
+	return c.SendStream(body, int(length))
+}
+
+// meteredBody counts the bytes of a download as they are handed to the
+// connection and, when fasthttp closes it (the response written, the
+// client gone, or the body replaced by a problem), settles the download's
+// reservation with that count.
+type meteredBody struct {
+	io.ReadCloser
+	sent    int64
+	settle  func(sent int64)
+	settled bool
+}
+
+func (b *meteredBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.sent += int64(n)
+	return n, err
+}
+
+func (b *meteredBody) Close() error {
+	err := b.ReadCloser.Close()
+	if !b.settled {
+		b.settled = true
+		b.settle(b.sent)
+	}
+	return err
+}
+
+// settler settles a reservation once the request is over: with a context
+// of its own, since fasthttp closes the body after the handler returned.
+// A reservation left unsettled keeps counting whole, so a failure here
+// errs on the side of the limit.
+func (s *server) settler(r *alerts.Reservation, requestID string) func(sent int64) {
+	requestID = strings.Clone(requestID)
+	return func(sent int64) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.Settle(ctx, sent); err != nil {
+			s.Log.Error("download not settled; it counts whole against the hard limit", "err", err, "request_id", requestID)
+		}
+	}
 }
 
 // byteRange reads one Range (bytes=a-b, a- or -n) against size. Several
