@@ -34,7 +34,7 @@ func TestDisposal_LeadReleasesHoldsAndDisposalTakesTwoLeads(t *testing.T) {
 		step("investigator", `{"type":"disposal_proposed","details":{"authority_reference":"PPS-2"}}`, 403, "forbidden")
 		step("investigator", `{"type":"disposed","details":{"authority_reference":"PPS-2"}}`, 403, "forbidden")
 		step("lead", `{"type":"disposed","details":{"authority_reference":"PPS-2"}}`, 409, "conflict") // nothing proposed
-		step("lead", `{"type":"disposal_proposed"}`, 400, "invalid_input")                           // no reference
+		step("lead", `{"type":"disposal_proposed"}`, 400, "invalid_input")                             // no reference
 		step("lead", `{"type":"disposal_proposed","details":{"authority_reference":"PPS-2"}}`, 201, "")
 		step("lead", `{"type":"disposal_proposed","details":{"authority_reference":"PPS-3"}}`, 409, "conflict")
 		step("lead", `{"type":"disposed"}`, 403, "self_confirmation")
