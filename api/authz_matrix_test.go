@@ -164,6 +164,8 @@ func matrix() []matrixRow {
 		{"HEAD", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, ok, nofnd, nofnd, nofnd}},
 		{"PATCH", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, 415, nofnd, nofnd, nofnd}},
 		{"DELETE", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, noContent, nofnd, nofnd, nofnd}},
+		// Writers list their own unfinished uploads; the lead everyone's.
+		{"GET", "/api/v1/cases/{id}/uploads", nil, caseWrite(ok)},
 
 		{"GET", "/api/v1/tasks", nil, signedIn(ok)},
 		{"GET", "/api/v1/cases/{id}/tasks", nil, caseRead},

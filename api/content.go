@@ -139,19 +139,25 @@ func tusFilename(meta string) (name string, ok bool) {
 // upload loads a resumable upload of the route for its creator, who must
 // still be allowed to write its item.
 func (s *server) upload(c *fiber.Ctx) (evidence.Upload, error) {
-	ctx := c.UserContext()
-	up, err := s.Uploads.Get(ctx, c.Params("uploadId"))
+	up, err := s.caseUpload(c)
 	if err != nil {
-		return evidence.Upload{}, err
-	}
-	auditCase(c, up.CaseID)
-	if err := s.authorize(c, access.ActionCaseWrite, access.Resource{CaseID: up.CaseID}); err != nil {
 		return evidence.Upload{}, err
 	}
 	if up.CreatedBy != principal(c).UserID {
 		return evidence.Upload{}, evidence.ErrUploadGone
 	}
 	return up, tusCheck(c)
+}
+
+// caseUpload loads the upload of the route for a caller who may write its
+// case.
+func (s *server) caseUpload(c *fiber.Ctx) (evidence.Upload, error) {
+	up, err := s.Uploads.Get(c.UserContext(), c.Params("uploadId"))
+	if err != nil {
+		return evidence.Upload{}, err
+	}
+	auditCase(c, up.CaseID)
+	return up, s.authorize(c, access.ActionCaseWrite, access.Resource{CaseID: up.CaseID})
 }
 
 func (s *server) headUpload(c *fiber.Ctx) error {
@@ -211,12 +217,26 @@ func tusChecksum(h string) (*evidence.Checksum, error) {
 	return &evidence.Checksum{Algorithm: alg, Sum: sum}, nil
 }
 
+// deleteUpload discards an unfinished upload: its creator's at any time, a
+// lead of the case others' once they are stale.
 func (s *server) deleteUpload(c *fiber.Ctx) error {
-	up, err := s.upload(c)
+	up, err := s.caseUpload(c)
 	if err != nil {
 		return err
 	}
-	if err := s.Uploads.Abort(c.UserContext(), up.ID); err != nil {
+	mine := up.CreatedBy == principal(c).UserID
+	if !mine && s.authorize(c, access.ActionEvidenceGovern, access.Resource{CaseID: up.CaseID}) != nil {
+		return evidence.ErrUploadGone // another writer's upload is none of theirs
+	}
+	if err := tusCheck(c); err != nil {
+		return err
+	}
+	if mine {
+		err = s.Uploads.Abort(c.UserContext(), up.ID)
+	} else {
+		err = s.Uploads.AbortStale(c.UserContext(), up.ID)
+	}
+	if err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
