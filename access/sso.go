@@ -286,19 +286,18 @@ func (s *SSO) provider(ctx context.Context, issuer string) (*oidc.Provider, erro
 	// The discovery is shared, so it must not end with the request that
 	// happened to start it; the client's timeout bounds it.
 	shared := context.WithoutCancel(ctx)
-	v, _, _ := s.discovery.Do(issuer, func() (any, error) {
-		c := cachedProvider{fetched: s.now()}
-		c.p, c.err = oidc.NewProvider(oidc.ClientContext(shared, s.client), issuer)
-		if c.err != nil {
-			c.err = ssoErr(SSOProviderError, "discovery of %s: %s", issuer, truncateRunes(c.err.Error(), 300))
+	v, err, _ := s.discovery.Do(issuer, func() (any, error) {
+		p, err := oidc.NewProvider(oidc.ClientContext(shared, s.client), issuer)
+		if err != nil {
+			err = ssoErr(SSOProviderError, "discovery of %s: %s", issuer, truncateRunes(err.Error(), 300))
 		}
 		s.mu.Lock()
-		s.providers[issuer] = c
+		s.providers[issuer] = cachedProvider{p: p, err: err, fetched: s.now()}
 		s.mu.Unlock()
-		return c, nil
+		return p, err
 	})
-	c = v.(cachedProvider)
-	return c.p, c.err
+	p, _ := v.(*oidc.Provider)
+	return p, err
 }
 
 func oauthConfig(cfg ssoConfigRow, p *oidc.Provider, redirectURL string) *oauth2.Config {
