@@ -101,9 +101,9 @@ func (s *server) createUpload(c *fiber.Ctx) error {
 	if err != nil || length < 0 {
 		return newProblem(fiber.StatusBadRequest, "invalid_upload_length", "Send Upload-Length: the content's size in bytes.")
 	}
-	filename, ok := tusFilename(c.Get("Upload-Metadata"))
-	if !ok {
-		return evidence.ErrInvalidFilename
+	filename, err := tusFilename(c.Get("Upload-Metadata"))
+	if err != nil {
+		return err
 	}
 	ctx := c.UserContext()
 	up, err := s.Uploads.Create(ctx, principal(c), it, length, filename)
@@ -121,19 +121,22 @@ func (s *server) createUpload(c *fiber.Ctx) error {
 }
 
 // tusFilename reads the filename (or name) from Upload-Metadata, a list of
-// "key base64value" pairs; ok is false when its value is not base64. The
-// name is kept as data and never names anything; the upload checks it is
-// text.
-func tusFilename(meta string) (name string, ok bool) {
+// "key base64value" pairs. The name is kept as data and never names
+// anything, but it must be text: a value that is not base64 of a valid
+// name is evidence.ErrInvalidFilename.
+func tusFilename(meta string) (string, error) {
 	for _, pair := range strings.Split(meta, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(pair), " ")
 		if k != "filename" && k != "name" {
 			continue
 		}
 		b, err := base64.StdEncoding.DecodeString(v)
-		return string(b), err == nil
+		if err != nil || !evidence.ValidFilename(string(b)) {
+			return "", evidence.ErrInvalidFilename
+		}
+		return string(b), nil
 	}
-	return "", true
+	return "", nil
 }
 
 // upload loads a resumable upload of the route for its creator, who must

@@ -37,9 +37,9 @@ var (
 // (that of the common file systems).
 const MaxFilenameLength = 255
 
-// validFilename reports whether name may be kept as a content's name:
-// any text (it is data, never a name in storage), but text.
-func validFilename(name string) bool {
+// ValidFilename reports whether name may be kept as a content's name: any
+// text (it is data, never a name in storage), but text.
+func ValidFilename(name string) bool {
 	return utf8.ValidString(name) && !strings.ContainsRune(name, 0) && utf8.RuneCountInString(name) <= MaxFilenameLength
 }
 
@@ -162,7 +162,7 @@ func (r uploadRow) upload() Upload {
 // start again; another person's upload in progress is ErrUploadInProgress.
 func (u *Uploads) Create(ctx context.Context, p access.Principal, it Item, length int64, filename string) (Upload, error) {
 	switch {
-	case !validFilename(filename):
+	case !ValidFilename(filename):
 		return Upload{}, ErrInvalidFilename
 	case it.Kind == KindPhysical:
 		return Upload{}, conflict("a physical item has no content to upload")
