@@ -306,6 +306,18 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo keeps the sealed reader's own WriteTo, which hands each
+// authenticated group of chunks on in one write, and counts what it wrote.
+func (b *meteredBody) WriteTo(w io.Writer) (int64, error) {
+	wt, ok := b.ReadCloser.(io.WriterTo)
+	if !ok {
+		return io.Copy(w, struct{ io.Reader }{b})
+	}
+	n, err := wt.WriteTo(w)
+	b.sent += n
+	return n, err
+}
+
 func (b *meteredBody) Close() error {
 	err := b.ReadCloser.Close()
 	if !b.settled {
