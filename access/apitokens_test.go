@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,7 +11,8 @@ import (
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
-// Downloading evidence became an action of its own (migration 00020): a
+// Downloading evidence became an action of its own (migration
+// observer_downloads): a
 // token made before, with case.read, keeps the downloads it could make,
 // and one made after needs the new scope.
 func TestAPITokenScopes_ReadTokensKeepDownloadsAcrossMigration20(t *testing.T) {
@@ -29,7 +31,8 @@ func TestAPITokenScopes_ReadTokensKeepDownloadsAcrossMigration20(t *testing.T) {
 			}
 			sessions := newTestSessions(t, d)
 			p := Principal{UserID: u.ID, AgencyID: agency.ID, SystemRole: RoleMember}
-			if _, err := db.MigrateDownTo(ctx, d.DB, log, 19); err != nil {
+			before := versionBefore(t, d, "observer_downloads")
+			if _, err := db.MigrateDownTo(ctx, d.DB, log, before); err != nil {
 				t.Fatal(err)
 			}
 			expires := time.Now().Add(24 * time.Hour)
@@ -64,7 +67,7 @@ func TestAPITokenScopes_ReadTokensKeepDownloadsAcrossMigration20(t *testing.T) {
 			if want := []Action{ActionCaseList}; !slices.Equal(got[lister.ID], want) {
 				t.Errorf("a list-only token after the migration: %v, want %v", got[lister.ID], want)
 			}
-			if _, err := db.MigrateDownTo(ctx, d.DB, log, 19); err != nil {
+			if _, err := db.MigrateDownTo(ctx, d.DB, log, before); err != nil {
 				t.Fatal(err)
 			}
 			if got := scopes(); !slices.Equal(got[reader.ID], []Action{ActionCaseList, ActionCaseRead}) {
@@ -72,4 +75,23 @@ func TestAPITokenScopes_ReadTokensKeepDownloadsAcrossMigration20(t *testing.T) {
 			}
 		})
 	}
+}
+
+// versionBefore is the version of the migration just before the one whose
+// name holds name, to go down to.
+func versionBefore(t *testing.T, d testenv.Database, name string) int64 {
+	t.Helper()
+	list, err := db.Migrations(context.Background(), d.DB, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before int64
+	for _, m := range list {
+		if strings.Contains(m.Name, name) {
+			return before
+		}
+		before = m.Version
+	}
+	t.Fatalf("no migration named %s", name)
+	return 0
 }
