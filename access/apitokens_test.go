@@ -11,11 +11,10 @@ import (
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
-// Downloading evidence became an action of its own (migration
-// observer_downloads): a
-// token made before, with case.read, keeps the downloads it could make,
-// and one made after needs the new scope.
-func TestAPITokenScopes_ReadTokensKeepDownloadsAcrossMigration20(t *testing.T) {
+// Downloading evidence became an action of its own (the migration
+// observer_downloads): a token made before, with case.read, keeps the
+// downloads it could make, and one made after needs the new scope.
+func TestAPITokenScopes_ReadTokensKeepDownloadsAcrossTheMigration(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			ctx := context.Background()
