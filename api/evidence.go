@@ -33,21 +33,22 @@ type hashesJSON struct {
 }
 
 type custodyStateJSON struct {
-	CustodianAgencyID string `json:"custodian_agency_id"`
-	// DisposalProposedBy is the lead whose proposed disposal awaits another's confirmation.
-	DisposalProposedBy string  `json:"disposal_proposed_by,omitempty"`
-	DisposalReference  string  `json:"disposal_reference,omitempty"`
-	CustodianUserID    string  `json:"custodian_user_id"`
-	Location           string  `json:"location"`
-	CheckedOutBy       string  `json:"checked_out_by,omitempty"`
-	TransferOfferedTo  string  `json:"transfer_offered_to,omitempty"`
-	Sealed             bool    `json:"sealed"`
-	SealNumber         string  `json:"seal_number,omitempty"`
-	SealBroken         bool    `json:"seal_broken"`
-	LegalHold          bool    `json:"legal_hold"`
-	Integrity          string  `json:"integrity,omitempty"`
-	LastVerifiedAt     *string `json:"last_verified_at"`
-	Final              string  `json:"final,omitempty"`
+	CustodianAgencyID string  `json:"custodian_agency_id"`
+	CustodianUserID   string  `json:"custodian_user_id"`
+	Location          string  `json:"location"`
+	CheckedOutBy      string  `json:"checked_out_by,omitempty"`
+	TransferOfferedTo string  `json:"transfer_offered_to,omitempty"`
+	Sealed            bool    `json:"sealed"`
+	SealNumber        string  `json:"seal_number,omitempty"`
+	SealBroken        bool    `json:"seal_broken"`
+	LegalHold         bool    `json:"legal_hold"`
+	Integrity         string  `json:"integrity,omitempty"`
+	LastVerifiedAt    *string `json:"last_verified_at"`
+	Final             string  `json:"final,omitempty"`
+
+	// A disposal proposed by a lead, awaiting another lead's confirmation.
+	DisposalProposedBy string `json:"disposal_proposed_by,omitempty"`
+	DisposalReference  string `json:"disposal_reference,omitempty"`
 }
 
 type itemJSON struct {

@@ -75,13 +75,14 @@ type Case struct {
 	PartyAwareness []PartyAwareness
 	Jurisdictions  []string // the clock rule sets that apply
 	Clocks         []Clock
+	Version        int64 // bumped by every change; the API's ETag
+	CreatedBy      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+
 	// ObserversMayDownload lets the case's observers download its
 	// evidence; off unless its lead turns it on.
 	ObserversMayDownload bool
-	Version              int64 // bumped by every change; the API's ETag
-	CreatedBy            string
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
 }
 
 type caseRow struct {

@@ -203,11 +203,12 @@ type State struct {
 	Received          bool
 	Integrity         string // "", "ok", "mismatch" or "missing": the last verification's result
 	LastVerifiedAt    *time.Time
+	Final             EventType // released, returned or disposed: nothing more may happen
+
 	// The disposal proposed and waiting for a second person's confirmation:
 	// who proposed it, and under which authority's reference.
 	DisposalProposedBy string
 	DisposalReference  string
-	Final              EventType // released, returned or disposed: nothing more may happen
 }
 
 // Derive replays the events of one item, in seq order, into its state. A

@@ -204,10 +204,6 @@ func (u *Uploads) Create(ctx context.Context, p access.Principal, it Item, lengt
 		}
 		return tx.Create(&row).Error
 	})
-	if errors.Is(err, ErrUploadInProgress) {
-		_ = u.store.AbortMultipart(context.WithoutCancel(ctx), row.ObjectKey, row.StoreUpload)
-		return Upload{}, err
-	}
 	if err != nil {
 		_ = u.store.AbortMultipart(context.WithoutCancel(ctx), row.ObjectKey, row.StoreUpload)
 		return Upload{}, fmt.Errorf("evidence: create upload: %w", err)
