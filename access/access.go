@@ -21,6 +21,9 @@ var (
 	// ErrPasswordChangeRequired: the password is right but must be replaced
 	// (a one-time password from bootstrap or a reset) before signing in.
 	ErrPasswordChangeRequired = errors.New("access: password change required")
+	// ErrSelfApproval refuses the approval of an alert by the person it is
+	// about: four eyes, not two, lift a download limit.
+	ErrSelfApproval = fmt.Errorf("access: an alert about you is approved by someone else: %w", ErrForbidden)
 )
 
 // ConflictError is a change refused by the current state; Reason is

@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -53,11 +54,21 @@ const (
 
 	// Exfiltration alerts: an admin sees and acknowledges all of them, a
 	// case's lead those touching the case (Resource.CaseID; with no case,
-	// whether p may list alerts at all). Only a lead approves, which lifts
-	// the download hard limit for the alert's user on the case.
+	// whether p may list alerts at all; Resource.UserID is whom the alert
+	// is about). Approving lifts the download hard limit for the alert's
+	// user on the case, so it takes four eyes: never the user themselves;
+	// a lead of the case, or an admin where the case has no other lead.
 	ActionAlertRead        Action = "alert.read"
 	ActionAlertAcknowledge Action = "alert.acknowledge"
 	ActionAlertApprove     Action = "alert.approve"
+
+	// ActionEvidenceDownload downloads an item's content: members who may
+	// write the case, and its observers where the case allows them.
+	ActionEvidenceDownload Action = "evidence.download"
+	// ActionEvidenceGovern releases legal holds, proposes, confirms and
+	// withdraws disposals, and discards other people's stale uploads: the
+	// lead's, since these end what the case keeps.
+	ActionEvidenceGovern Action = "evidence.govern"
 )
 
 // knownActions lists every action, in the order of the constants above.
@@ -70,6 +81,7 @@ var knownActions = []Action{
 	ActionCaseMembersManage,
 	ActionTaskAcknowledge, ActionAuditRead, ActionTemplateRead, ActionTemplateManage,
 	ActionAlertRead, ActionAlertAcknowledge, ActionAlertApprove,
+	ActionEvidenceDownload, ActionEvidenceGovern,
 }
 
 // notForTokens are actions an API token can never be scoped to: a token
@@ -114,10 +126,11 @@ func NewAuthorizer(db *gorm.DB) *Authorizer { return &Authorizer{db: db} }
 // caseRoleActions lists what each case role may do.
 var caseRoleActions = map[CaseRole]map[Action]bool{
 	CaseLead: {ActionCaseRead: true, ActionCaseWrite: true, ActionCaseGovern: true, ActionCaseMembersRead: true,
-		ActionCaseMembersManage: true},
-	CaseInvestigator: {ActionCaseRead: true, ActionCaseWrite: true, ActionCaseMembersRead: true},
-	CaseAnalyst:      {ActionCaseRead: true, ActionCaseWrite: true, ActionCaseMembersRead: true},
-	CaseObserver:     {ActionCaseRead: true, ActionCaseMembersRead: true},
+		ActionCaseMembersManage: true, ActionEvidenceDownload: true, ActionEvidenceGovern: true},
+	CaseInvestigator: {ActionCaseRead: true, ActionCaseWrite: true, ActionCaseMembersRead: true, ActionEvidenceDownload: true},
+	CaseAnalyst:      {ActionCaseRead: true, ActionCaseWrite: true, ActionCaseMembersRead: true, ActionEvidenceDownload: true},
+	// Observers download evidence only where the case allows it (see Authorize).
+	CaseObserver: {ActionCaseRead: true, ActionCaseMembersRead: true},
 }
 
 // Authorize returns nil when p may do action to res, ErrNotFound when res
@@ -183,12 +196,27 @@ func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, 
 		return ErrForbidden
 	case ActionCaseCreate:
 		// Running cases is work for members of agencies; the admin and
-		// auditor roles see no case content by virtue of their role.
+		// auditor roles see no case content by virtue of their role. A
+		// token confined to some cases acts on those alone, and a case it
+		// opened would be outside them.
+		if len(p.TokenCaseIDs) > 0 {
+			return ErrForbidden
+		}
 		return allowIf(p.SystemRole == RoleMember || p.SystemRole == RoleAgencyAdmin)
-	case ActionCaseRead, ActionCaseWrite, ActionCaseGovern, ActionCaseMembersRead, ActionCaseMembersManage:
+	case ActionCaseRead, ActionCaseWrite, ActionCaseGovern, ActionCaseMembersRead, ActionCaseMembersManage,
+		ActionEvidenceGovern:
 		role, err := a.CaseRole(ctx, p, res.CaseID)
 		if err != nil {
 			return err
+		}
+		return allowIf(caseRoleActions[role][action])
+	case ActionEvidenceDownload:
+		role, err := a.CaseRole(ctx, p, res.CaseID)
+		if err != nil {
+			return err
+		}
+		if role == CaseObserver {
+			return a.observersMayDownload(ctx, res.CaseID)
 		}
 		return allowIf(caseRoleActions[role][action])
 	case ActionTemplateRead:
@@ -231,7 +259,19 @@ func (a *Authorizer) Authorize(ctx context.Context, p Principal, action Action, 
 // to anyone else on the case they do not exist.
 func (a *Authorizer) authorizeAlert(ctx context.Context, p Principal, action Action, res Resource) error {
 	if p.SystemRole == RoleAdmin {
-		return allowIf(action != ActionAlertApprove) // no case role by virtue of being admin
+		if action != ActionAlertApprove {
+			return nil
+		}
+		if p.UserID == res.UserID {
+			return ErrSelfApproval
+		}
+		// An admin holds no case role; they stand in only for a case whose
+		// one lead is the person the alert is about.
+		other, err := a.hasLeadBesides(ctx, res.CaseID, res.UserID)
+		if err != nil {
+			return err
+		}
+		return allowIf(!other)
 	}
 	if res.CaseID == "" {
 		if action != ActionAlertRead {
@@ -250,7 +290,49 @@ func (a *Authorizer) authorizeAlert(ctx context.Context, p Principal, action Act
 	if role != CaseLead {
 		return ErrNotFound
 	}
+	if action == ActionAlertApprove && p.UserID == res.UserID {
+		return ErrSelfApproval
+	}
 	return nil
+}
+
+// hasLeadBesides reports whether anyone but userID leads the case now, by
+// the rules of CaseRole (disabled and excluded people lead nothing).
+func (a *Authorizer) hasLeadBesides(ctx context.Context, caseID, userID string) (bool, error) {
+	var people []struct {
+		ID, AgencyID string
+		SystemRole   SystemRole
+	}
+	err := a.db.WithContext(ctx).Raw(`
+		SELECT u.id AS id, u.agency_id AS agency_id, u.system_role AS system_role FROM users u
+		WHERE u.status = ? AND u.id <> ? AND (
+		      u.id IN (SELECT um.user_id FROM case_user_members um WHERE um.case_id = ? AND um.role = ?)
+		   OR u.agency_id IN (SELECT am.agency_id FROM case_agency_members am WHERE am.case_id = ? AND am.role = ?))
+		ORDER BY u.id`, string(UserActive), userID, caseID, string(CaseLead), caseID, string(CaseLead)).Scan(&people).Error
+	if err != nil {
+		return false, fmt.Errorf("access: leads of a case: %w", err)
+	}
+	for _, u := range people {
+		role, err := a.CaseRole(ctx, Principal{UserID: u.ID, AgencyID: u.AgencyID, SystemRole: u.SystemRole}, caseID)
+		switch {
+		case err == nil && role == CaseLead:
+			return true, nil
+		case err != nil && !errors.Is(err, ErrNotFound):
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// observersMayDownload answers nil when the case lets its observers
+// download its evidence (a setting of its lead), else ErrForbidden.
+func (a *Authorizer) observersMayDownload(ctx context.Context, caseID string) error {
+	var allowed []bool
+	err := a.db.WithContext(ctx).Table("cases").Where("id = ?", caseID).Pluck("observers_may_download", &allowed).Error
+	if err != nil {
+		return fmt.Errorf("access: observer downloads: %w", err)
+	}
+	return allowIf(len(allowed) == 1 && allowed[0])
 }
 
 func allowIf(ok bool) error {

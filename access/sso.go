@@ -17,6 +17,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/internal/validate"
@@ -32,7 +33,11 @@ const (
 	SSOLoginTTL = 10 * time.Minute
 	// providerTTL is how long a provider's discovery document is reused
 	// before it is fetched again.
-	providerTTL      = time.Hour
+	providerTTL = time.Hour
+	// discoveryRetry is how long a failed discovery is remembered: the
+	// sign-ins meanwhile are refused at once instead of each asking (and
+	// waiting on) a provider that is down.
+	discoveryRetry   = 30 * time.Second
 	ssoRandomBytes   = 32
 	ssoRequestLimit  = 15 * time.Second
 	maxProviderError = 64
@@ -73,10 +78,14 @@ type SSO struct {
 
 	mu        sync.Mutex
 	providers map[string]cachedProvider
+	discovery singleflight.Group // one discovery of an issuer at a time, shared by those waiting
 }
 
+// cachedProvider is the outcome of one discovery: the provider, or the
+// error it failed with.
 type cachedProvider struct {
 	p       *oidc.Provider
+	err     error
 	fetched time.Time
 }
 
@@ -260,23 +269,35 @@ func (s *SSO) consume(ctx context.Context, state string) (ssoLoginRow, error) {
 }
 
 // provider returns the discovered provider of an issuer, from the cache
-// while it is fresh. go-oidc refuses a discovery document naming another
+// while it is fresh; a failed discovery is remembered for discoveryRetry.
+// Concurrent sign-ins share one discovery, so a flood of them asks the
+// provider once. go-oidc refuses a discovery document naming another
 // issuer than the one asked for.
 func (s *SSO) provider(ctx context.Context, issuer string) (*oidc.Provider, error) {
 	s.mu.Lock()
 	c, ok := s.providers[issuer]
 	s.mu.Unlock()
-	if ok && time.Since(c.fetched) < providerTTL {
+	switch age := s.now().Sub(c.fetched); {
+	case ok && c.err == nil && age < providerTTL:
 		return c.p, nil
+	case ok && c.err != nil && age < discoveryRetry:
+		return nil, c.err
 	}
-	p, err := oidc.NewProvider(oidc.ClientContext(ctx, s.client), issuer)
-	if err != nil {
-		return nil, ssoErr(SSOProviderError, "discovery of %s: %s", issuer, truncateRunes(err.Error(), 300))
-	}
-	s.mu.Lock()
-	s.providers[issuer] = cachedProvider{p: p, fetched: time.Now()}
-	s.mu.Unlock()
-	return p, nil
+	// The discovery is shared, so it must not end with the request that
+	// happened to start it; the client's timeout bounds it.
+	shared := context.WithoutCancel(ctx)
+	v, err, _ := s.discovery.Do(issuer, func() (any, error) {
+		p, err := oidc.NewProvider(oidc.ClientContext(shared, s.client), issuer)
+		if err != nil {
+			err = ssoErr(SSOProviderError, "discovery of %s: %s", issuer, truncateRunes(err.Error(), 300))
+		}
+		s.mu.Lock()
+		s.providers[issuer] = cachedProvider{p: p, err: err, fetched: s.now()}
+		s.mu.Unlock()
+		return p, err
+	})
+	p, _ := v.(*oidc.Provider)
+	return p, err
 }
 
 func oauthConfig(cfg ssoConfigRow, p *oidc.Provider, redirectURL string) *oauth2.Config {

@@ -6,8 +6,11 @@ import (
 	"crypto/rsa"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -581,6 +584,51 @@ func TestSSO_AStateIsSpentOnceUnderConcurrency(t *testing.T) {
 			}
 			if spent != 1 {
 				t.Errorf("the state was spent %d times, want once", spent)
+			}
+		})
+	}
+}
+
+// A provider that cannot be discovered is asked once, whatever the flood of
+// sign-ins, and again only after a short while: Bevis must not hammer a
+// dead provider, nor wait on it once per request.
+func TestSSO_FailedDiscoveryIsAskedOnceAndRememberedBriefly(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			f := newSSOFixture(t, d)
+			var hits atomic.Int64
+			dead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				time.Sleep(200 * time.Millisecond) // a slow failure: the flood arrives while it is asked
+				http.Error(w, "bad gateway", http.StatusBadGateway)
+			}))
+			t.Cleanup(dead.Close)
+			f.configure(t, func(in *SSOSettings) { in.Issuer = dead.URL + "/realms/staff" })
+			ctx := context.Background()
+			var wg sync.WaitGroup
+			for range 20 {
+				wg.Go(func() {
+					_, err := f.sso.Start(ctx, "AG-A", ssoTestRedirect)
+					var se *SSOError
+					if !errors.As(err, &se) || se.Code != SSOProviderError {
+						t.Errorf("sign-in at a dead provider: %v, want %s", err, SSOProviderError)
+					}
+				})
+			}
+			wg.Wait()
+			for range 10 {
+				_, err := f.sso.Start(ctx, "AG-A", ssoTestRedirect)
+				wantSSOError(t, err, SSOProviderError)
+			}
+			if n := hits.Load(); n != 1 {
+				t.Errorf("the dead provider was asked %d times, want once", n)
+			}
+			later := dbNow().Add(time.Minute)
+			f.sso.SetClock(func() time.Time { return later })
+			_, err := f.sso.Start(ctx, "AG-A", ssoTestRedirect)
+			wantSSOError(t, err, SSOProviderError)
+			if n := hits.Load(); n != 2 {
+				t.Errorf("a minute later the provider was asked %d times in all, want 2", n)
 			}
 		})
 	}

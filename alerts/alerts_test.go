@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -181,57 +182,109 @@ func TestEngine_RaisesUnusualHourOnlyForAnHourTheUserRarelyWorks(t *testing.T) {
 	}
 }
 
-func TestCheckDownload_RefusesPastTheHardLimitUntilALeadApproves(t *testing.T) {
+func TestReserveDownload_RefusesPastTheHardLimitUntilALeadApproves(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			ctx := context.Background()
 			e := New(d.DB, Options{HardLimit: 1000, Window: time.Hour, Log: testenv.Discard})
 			defer e.Stop()
 			actor := audit.Actor{UserID: "u1", AgencyID: "a1"}
-			// Recorded, never sealed: the limit counts them all the same.
-			for _, n := range []int64{300, 300} {
-				if err := audit.Append(ctx, d.DB, download("u1", "c1", "i1", n)); err != nil {
-					t.Fatal(err)
-				}
+			reserve := func(caseID string, n int64) (*Reservation, error) {
+				return e.ReserveDownload(ctx, actor, caseID, "i1", n)
 			}
-			if err := audit.Append(ctx, d.DB, download("u2", "c1", "i1", 5000)); err != nil {
+			// Under way or settled, downloads count; another user's do not.
+			first, err := reserve("c1", 300)
+			if err != nil || first == nil {
+				t.Fatalf("first download: %v, %v", first, err)
+			}
+			if err := first.Settle(ctx, 300); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.CheckDownload(ctx, actor, "c1", 400); err != nil {
-				t.Fatalf("600 downloaded + 400 is the limit: %v", err)
+			if _, err := reserve("c1", 300); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.ReserveDownload(ctx, audit.Actor{UserID: "u2"}, "c1", "i1", 900); err != nil {
+				t.Fatal(err)
+			}
+			last, err := reserve("c1", 400)
+			if err != nil {
+				t.Fatalf("600 held + 400 is the limit: %v", err)
 			}
 			var throttled *ThrottledError
-			if err := e.CheckDownload(ctx, actor, "c1", 401); !errors.As(err, &throttled) {
+			if _, err := reserve("c1", 1); !errors.As(err, &throttled) {
 				t.Fatalf("past the limit: %v, want a ThrottledError", err)
 			}
-			if throttled.Used != 600 || throttled.Limit != 1000 || throttled.AlertID == "" ||
+			if throttled.Used != 1000 || throttled.Limit != 1000 || throttled.AlertID == "" ||
 				throttled.RetryAfter <= 0 || throttled.RetryAfter > time.Hour {
 				t.Errorf("refusal %+v", throttled)
 			}
-			first := throttled.AlertID
-			if err := e.CheckDownload(ctx, actor, "c1", 401); !errors.As(err, &throttled) || throttled.AlertID != "" {
+			// A download cut short gives back what it did not send, once.
+			if err := last.Settle(ctx, 100); err != nil {
+				t.Fatal(err)
+			}
+			if err := last.Settle(ctx, 400); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := reserve("c1", 300); err != nil {
+				t.Fatalf("after 300 bytes given back: %v", err)
+			}
+			first = nil
+			if err := first.Settle(ctx, 10); err != nil { // the hard limit off: nothing to settle
+				t.Fatal(err)
+			}
+			alertID := throttled.AlertID
+			if _, err := reserve("c1", 1); !errors.As(err, &throttled) || throttled.AlertID != "" {
 				t.Fatalf("a second refusal: %v (alert %q), want refused without a new alert", err, throttled.AlertID)
 			}
 			if got := rulesOf(t, e.Store, "u1"); !slices.Equal(got, []Rule{RuleHardLimit}) {
 				t.Fatalf("alerts %v, want one hard-limit alert", got)
 			}
-			a, err := e.Approve(ctx, first, "lead-1", time.Hour)
+			a, err := e.Approve(ctx, alertID, "lead-1", time.Hour)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if a.Status != StatusApproved || a.ApprovedBy != "lead-1" || a.ApprovedUntil == nil {
 				t.Errorf("approved alert %+v", a)
 			}
-			if err := e.CheckDownload(ctx, actor, "c1", 5000); err != nil {
+			if _, err := reserve("c1", 5000); err != nil {
 				t.Errorf("after approval: %v", err)
 			}
-			if err := e.CheckDownload(ctx, actor, "c2", 5000); !errors.As(err, &throttled) {
+			if _, err := reserve("c2", 5000); !errors.As(err, &throttled) {
 				t.Errorf("on another case: %v, want still refused", err)
 			}
 			off := New(d.DB, Options{Log: testenv.Discard})
 			defer off.Stop()
-			if err := off.CheckDownload(ctx, actor, "c1", 1<<40); err != nil {
-				t.Errorf("hard limit off: %v", err)
+			if r, err := off.ReserveDownload(ctx, actor, "c1", "i1", 1<<40); err != nil || r != nil {
+				t.Errorf("hard limit off: %v, %v", r, err)
+			}
+		})
+	}
+}
+
+// Downloads asked for at once cannot together pass the limit: each user's
+// reservations are made one at a time.
+func TestReserveDownload_ParallelDownloadsNeverPassTheLimit(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			e := New(d.DB, Options{HardLimit: 1000, Window: time.Hour, Log: testenv.Discard})
+			defer e.Stop()
+			var granted atomic.Int64
+			var wg sync.WaitGroup
+			for range 40 {
+				wg.Go(func() {
+					r, err := e.ReserveDownload(context.Background(), audit.Actor{UserID: "u1"}, "c1", "i1", 100)
+					var throttled *ThrottledError
+					switch {
+					case err == nil && r != nil:
+						granted.Add(100)
+					case !errors.As(err, &throttled):
+						t.Errorf("reserve: %v", err)
+					}
+				})
+			}
+			wg.Wait()
+			if got := granted.Load(); got != 1000 {
+				t.Errorf("40 parallel downloads of 100 bytes against a limit of 1000 were granted %d bytes, want 1000", got)
 			}
 		})
 	}
@@ -263,7 +316,7 @@ func TestWebhook_DeliversSignedAlertAfterAFailure(t *testing.T) {
 	e := New(d.DB, Options{HardLimit: 10, Log: testenv.Discard,
 		Webhook: WebhookOptions{URL: srv.URL, Secret: secret, Backoff: 10 * time.Millisecond, Timeout: time.Second}})
 	defer e.Stop()
-	if err := e.CheckDownload(context.Background(), audit.Actor{UserID: "u1"}, "c1", 11); err == nil {
+	if _, err := e.ReserveDownload(context.Background(), audit.Actor{UserID: "u1"}, "c1", "i1", 11); err == nil {
 		t.Fatal("want a refusal")
 	}
 	select {
@@ -297,7 +350,7 @@ func TestWebhook_SlowReceiverBlocksNothing(t *testing.T) {
 		Webhook: WebhookOptions{URL: srv.URL, Timeout: 200 * time.Millisecond, Attempts: 2, Backoff: 10 * time.Millisecond}})
 	start := time.Now()
 	for i := range 3 {
-		_ = e.CheckDownload(context.Background(), audit.Actor{UserID: "u1"}, "case-"+string(rune('a'+i)), 11)
+		_, _ = e.ReserveDownload(context.Background(), audit.Actor{UserID: "u1"}, "case-"+string(rune('a'+i)), "i1", 11)
 	}
 	for range 2 * queueSize {
 		e.Observe([]audit.Recorded{{Entry: read("u1", "c1", time.Now()), Seq: 1}})

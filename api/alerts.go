@@ -116,7 +116,7 @@ func (s *server) alert(c *fiber.Ctx, action access.Action) (alerts.Alert, error)
 	var firstErr error
 	allowed := 0
 	for _, caseID := range a.CaseIDs {
-		err := s.authorize(c, action, access.Resource{CaseID: caseID})
+		err := s.authorize(c, action, access.Resource{CaseID: caseID, UserID: a.UserID})
 		if err == nil {
 			allowed++
 		} else if firstErr == nil || errors.Is(firstErr, access.ErrNotFound) {

@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/alerts"
 	"github.com/bevis-ir/bevis/audit"
+	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
@@ -154,4 +156,57 @@ func TestAlerts_BulkDownloadRaisesAlertAndHardLimitThrottlesUntilLeadApproves(t 
 			}
 		})
 	}
+}
+
+// Four eyes: the person an alert is about never lifts their own limit. A
+// lead of the case approves it; only where the case has no other lead
+// does an admin.
+func TestAlerts_ApprovalNeedsASecondPerson(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		db := testenv.Database{DB: w.deps.DB}
+		approve := func(who, alertID string) (int, string) {
+			resp, body := w.call(t, http.MethodPost, "/api/v1/alerts/"+alertID+"/approve", w.bearer[who], "")
+			var p problem
+			_ = json.Unmarshal([]byte(body), &p)
+			return resp.StatusCode, p.Code
+		}
+		// The fixture case has one lead, who is the alert's subject.
+		onlyLead := fixtureAlert(t, db, w.user["lead"], w.caseID)
+		if status, code := approve("lead", onlyLead); status != http.StatusForbidden || code != "self_approval" {
+			t.Errorf("the lead approves an alert about themselves: %d %s, want 403 self_approval", status, code)
+		}
+		if status, _ := approve("admin", onlyLead); status != http.StatusOK {
+			t.Errorf("an admin approves where the case has no other lead: %d, want 200", status)
+		}
+
+		// A case with a second lead: that lead approves, the admin may not.
+		k, err := w.deps.Cases.Create(t.Context(), w.principal(t, "lead"), cases.NewCase{Title: "Second breach"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.deps.Membership.SetUser(t.Context(), w.principal(t, "lead"), k.ID, w.user["investigator"].ID, access.CaseLead); err != nil {
+			t.Fatal(err)
+		}
+		twoLeads := fixtureAlert(t, db, w.user["lead"], k.ID)
+		if status, code := approve("lead", twoLeads); status != http.StatusForbidden || code != "self_approval" {
+			t.Errorf("the lead approves an alert about themselves: %d %s, want 403 self_approval", status, code)
+		}
+		if status, _ := approve("admin", twoLeads); status != http.StatusForbidden {
+			t.Errorf("an admin approves where another lead could: %d, want 403", status)
+		}
+		if status, _ := approve("investigator", twoLeads); status != http.StatusOK {
+			t.Errorf("the other lead approves: %d, want 200", status)
+		}
+		a, err := w.deps.Alerts.Store.Get(t.Context(), twoLeads)
+		if err != nil || a.ApprovedBy != w.user["investigator"].ID {
+			t.Errorf("approved by %q (%v), want the other lead", a.ApprovedBy, err)
+		}
+		// An excluded lead is no lead: with the other lead cut off, the admin may.
+		if _, err := w.deps.Membership.Exclude(t.Context(), w.principal(t, "lead"), k.ID, w.user["investigator"].ID, "on leave"); err != nil {
+			t.Fatal(err)
+		}
+		if status, _ := approve("admin", twoLeads); status != http.StatusOK {
+			t.Errorf("an admin approves once the other lead is excluded: %d, want 200", status)
+		}
+	})
 }

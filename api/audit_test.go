@@ -183,7 +183,7 @@ func runSequencer(t *testing.T, w *world) {
 func TestAuditLog_LeadsReadTheirCasesRecordAndAuditorsAllOfIt(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		runSequencer(t, w)
-		w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["observer"], "")
+		w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["analyst"], "")
 		var body string
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 			_, body = w.call(t, http.MethodGet, "/api/v1/audit?case_id="+w.caseID, w.bearer["lead"], "")
@@ -191,17 +191,17 @@ func TestAuditLog_LeadsReadTheirCasesRecordAndAuditorsAllOfIt(t *testing.T) {
 				break
 			}
 		}
-		if !strings.Contains(body, `"action":"evidence.download"`) || !strings.Contains(body, w.user["observer"].ID) {
+		if !strings.Contains(body, `"action":"evidence.download"`) || !strings.Contains(body, w.user["analyst"].ID) {
 			t.Fatalf("the lead's view of the case record: %s", body)
 		}
 		if resp, _ := w.call(t, http.MethodGet, "/api/v1/audit?case_id="+w.caseID, w.bearer["investigator"], ""); resp.StatusCode != 403 {
 			t.Errorf("an investigator reads the record: %d", resp.StatusCode)
 		}
 		_, access := w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/access", w.bearer["lead"], "")
-		if !strings.Contains(access, w.user["observer"].ID) {
+		if !strings.Contains(access, w.user["analyst"].ID) {
 			t.Errorf("the item's access list: %s", access)
 		}
-		_, all := w.call(t, http.MethodGet, "/api/v1/audit?user_id="+w.user["observer"].ID, w.bearer["auditor"], "")
+		_, all := w.call(t, http.MethodGet, "/api/v1/audit?user_id="+w.user["analyst"].ID, w.bearer["auditor"], "")
 		if !strings.Contains(all, `"evidence.download"`) {
 			t.Errorf("the auditor's view: %s", all)
 		}

@@ -146,7 +146,8 @@ func matrix() []matrixRow {
 		// For /content and /verify, {id} is the item whose content is
 		// received: a second upload of it is a conflict.
 		{"PUT", "/api/v1/evidence/{id}/content", nil, caseWrite(conflict)},
-		{"GET", "/api/v1/evidence/{id}/content", nil, caseRead},
+		// Observers download only where the case allows it; the fixture case does not.
+		{"GET", "/api/v1/evidence/{id}/content", nil, expect{unauth, unauth, nofnd, forbid, ok, ok, ok, nofnd, nofnd, nofnd, nofnd, nofnd}},
 		{"POST", "/api/v1/evidence/{id}/verify", nil, caseWrite(ok)},
 		{"GET", "/api/v1/evidence/{id}/report", nil, caseRead},
 		{"GET", "/api/v1/evidence/{id}/access", nil, expect{unauth, unauth, nofnd, forbid, forbid, forbid, ok, nofnd, nofnd, ok, nofnd, ok}},
@@ -170,6 +171,8 @@ func matrix() []matrixRow {
 		{"HEAD", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, ok, nofnd, nofnd, nofnd, nofnd, nofnd}},
 		{"PATCH", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, 415, nofnd, nofnd, nofnd, nofnd, nofnd}},
 		{"DELETE", "/api/v1/uploads/{uploadId}", nil, expect{unauth, unauth, nofnd, forbid, nofnd, nofnd, noContent, nofnd, nofnd, nofnd, nofnd, nofnd}},
+		// Writers list their own unfinished uploads; the lead everyone's.
+		{"GET", "/api/v1/cases/{id}/uploads", nil, caseWrite(ok)},
 
 		{"GET", "/api/v1/tasks", nil, signedIn(ok)},
 		{"GET", "/api/v1/cases/{id}/tasks", nil, caseRead},

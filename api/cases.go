@@ -34,6 +34,7 @@ type caseJSON struct {
 	PartyAwareness        []partyAwarenessJSON `json:"party_awareness"`
 	Jurisdictions         []string             `json:"jurisdictions"`
 	Clocks                []clockJSON          `json:"clocks"`
+	ObserversMayDownload  bool                 `json:"observers_may_download"`
 	Version               int64                `json:"version"`
 	CreatedBy             string               `json:"created_by"`
 	CreatedAt             string               `json:"created_at"`
@@ -78,7 +79,7 @@ func toCaseJSON(k cases.Case) caseJSON {
 		Tags: nonNil(k.Tags), AffectedOrganisations: nonNil(k.AffectedOrganisations), AffectedSystems: nonNil(k.AffectedSystems),
 		PersonalDataBreach: k.PersonalDataBreach, DiscoveredAt: optionalTimestamp(k.DiscoveredAt), AwareAt: optionalTimestamp(k.AwareAt),
 		PartyAwareness: []partyAwarenessJSON{}, Jurisdictions: nonNil(k.Jurisdictions), Clocks: []clockJSON{},
-		Version: k.Version, CreatedBy: k.CreatedBy, CreatedAt: timestamp(k.CreatedAt), UpdatedAt: timestamp(k.UpdatedAt)}
+		ObserversMayDownload: k.ObserversMayDownload, Version: k.Version, CreatedBy: k.CreatedBy, CreatedAt: timestamp(k.CreatedAt), UpdatedAt: timestamp(k.UpdatedAt)}
 	for _, p := range k.PartyAwareness {
 		out.PartyAwareness = append(out.PartyAwareness, partyAwarenessJSON(p))
 	}
@@ -218,6 +219,7 @@ type patchCaseRequest struct {
 	AwareAt               field[*time.Time]            `json:"aware_at"`
 	PartyAwareness        field[[]partyAwarenessInput] `json:"party_awareness"`
 	Jurisdictions         field[[]string]              `json:"jurisdictions"`
+	ObserversMayDownload  field[bool]                  `json:"observers_may_download"`
 }
 
 func (in patchCaseRequest) toUpdate() cases.Update {
@@ -234,7 +236,8 @@ func (in patchCaseRequest) toUpdate() cases.Update {
 		AwareAt:               opt(in.AwareAt),
 		PartyAwareness: cases.Optional[[]cases.PartyAwareness]{Set: in.PartyAwareness.set,
 			Value: toPartyAwareness(in.PartyAwareness.v)},
-		Jurisdictions: opt(in.Jurisdictions),
+		Jurisdictions:        opt(in.Jurisdictions),
+		ObserversMayDownload: opt(in.ObserversMayDownload),
 	}
 }
 

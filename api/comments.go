@@ -73,7 +73,7 @@ type createCommentRequest struct {
 }
 
 func (s *server) createComment(c *fiber.Ctx) error {
-	caseID, err := s.caseAction(c, access.ActionCaseWrite)
+	caseID, err := s.caseWork(c)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/alerts"
 	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/evidence"
 )
@@ -28,7 +29,7 @@ import (
 // It is all or nothing: a body cut short leaves nothing, and the request
 // can simply be sent again.
 func (s *server) putContent(c *fiber.Ctx) error {
-	it, err := s.item(c, access.ActionCaseWrite)
+	it, err := s.itemWork(c)
 	if err != nil {
 		return err
 	}
@@ -91,7 +92,7 @@ func (s *server) tusOptions(c *fiber.Ctx) error {
 // createUpload starts a resumable upload of an item's content (tus
 // creation): Upload-Length is required, Upload-Metadata may name the file.
 func (s *server) createUpload(c *fiber.Ctx) error {
-	it, err := s.item(c, access.ActionCaseWrite)
+	it, err := s.itemWork(c)
 	if err != nil {
 		return err
 	}
@@ -102,8 +103,12 @@ func (s *server) createUpload(c *fiber.Ctx) error {
 	if err != nil || length < 0 {
 		return newProblem(fiber.StatusBadRequest, "invalid_upload_length", "Send Upload-Length: the content's size in bytes.")
 	}
+	filename, err := tusFilename(c.Get("Upload-Metadata"))
+	if err != nil {
+		return err
+	}
 	ctx := c.UserContext()
-	up, err := s.Uploads.Create(ctx, principal(c), it, length, tusFilename(c.Get("Upload-Metadata")))
+	up, err := s.Uploads.Create(ctx, principal(c), it, length, filename)
 	if err != nil {
 		return err
 	}
@@ -118,38 +123,46 @@ func (s *server) createUpload(c *fiber.Ctx) error {
 }
 
 // tusFilename reads the filename (or name) from Upload-Metadata, a list of
-// "key base64value" pairs. It is kept as data and never names anything.
-func tusFilename(meta string) string {
+// "key base64value" pairs. The name is kept as data and never names
+// anything, but it must be text: a value that is not base64 of a valid
+// name is evidence.ErrInvalidFilename.
+func tusFilename(meta string) (string, error) {
 	for _, pair := range strings.Split(meta, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(pair), " ")
 		if k != "filename" && k != "name" {
 			continue
 		}
 		b, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(b) > 1024 {
-			return ""
+		if err != nil || !evidence.ValidFilename(string(b)) {
+			return "", evidence.ErrInvalidFilename
 		}
-		return strings.ToValidUTF8(string(b), "\uFFFD")
+		return string(b), nil
 	}
-	return ""
+	return "", nil
 }
 
 // upload loads a resumable upload of the route for its creator, who must
 // still be allowed to write its item.
 func (s *server) upload(c *fiber.Ctx) (evidence.Upload, error) {
-	ctx := c.UserContext()
-	up, err := s.Uploads.Get(ctx, c.Params("uploadId"))
+	up, err := s.caseUpload(c)
 	if err != nil {
-		return evidence.Upload{}, err
-	}
-	auditCase(c, up.CaseID)
-	if err := s.authorize(c, access.ActionCaseWrite, access.Resource{CaseID: up.CaseID}); err != nil {
 		return evidence.Upload{}, err
 	}
 	if up.CreatedBy != principal(c).UserID {
 		return evidence.Upload{}, evidence.ErrUploadGone
 	}
 	return up, tusCheck(c)
+}
+
+// caseUpload loads the upload of the route for a caller who may write its
+// case.
+func (s *server) caseUpload(c *fiber.Ctx) (evidence.Upload, error) {
+	up, err := s.Uploads.Get(c.UserContext(), c.Params("uploadId"))
+	if err != nil {
+		return evidence.Upload{}, err
+	}
+	auditCase(c, up.CaseID)
+	return up, s.authorize(c, access.ActionCaseWrite, access.Resource{CaseID: up.CaseID})
 }
 
 func (s *server) headUpload(c *fiber.Ctx) error {
@@ -168,6 +181,9 @@ func (s *server) headUpload(c *fiber.Ctx) error {
 func (s *server) patchUpload(c *fiber.Ctx) error {
 	up, err := s.upload(c)
 	if err != nil {
+		return err
+	}
+	if err := s.Cases.EnsureOpen(c.UserContext(), up.CaseID); err != nil {
 		return err
 	}
 	if c.Get(fiber.HeaderContentType) != "application/offset+octet-stream" {
@@ -206,12 +222,26 @@ func tusChecksum(h string) (*evidence.Checksum, error) {
 	return &evidence.Checksum{Algorithm: alg, Sum: sum}, nil
 }
 
+// deleteUpload discards an unfinished upload: its creator's at any time, a
+// lead of the case others' once they are stale.
 func (s *server) deleteUpload(c *fiber.Ctx) error {
-	up, err := s.upload(c)
+	up, err := s.caseUpload(c)
 	if err != nil {
 		return err
 	}
-	if err := s.Uploads.Abort(c.UserContext(), up.ID); err != nil {
+	mine := up.CreatedBy == principal(c).UserID
+	if !mine && s.authorize(c, access.ActionEvidenceGovern, access.Resource{CaseID: up.CaseID}) != nil {
+		return evidence.ErrUploadGone // another writer's upload is none of theirs
+	}
+	if err := tusCheck(c); err != nil {
+		return err
+	}
+	if mine {
+		err = s.Uploads.Abort(c.UserContext(), up.ID)
+	} else {
+		err = s.Uploads.AbortStale(c.UserContext(), up.ID)
+	}
+	if err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -220,7 +250,7 @@ func (s *server) deleteUpload(c *fiber.Ctx) error {
 // getContent sends an item's content as a download, never to be shown
 // inline, with Range support and the SHA-256 as Repr-Digest.
 func (s *server) getContent(c *fiber.Ctx) error {
-	it, err := s.item(c, access.ActionCaseRead)
+	it, err := s.item(c, access.ActionEvidenceDownload)
 	if err != nil {
 		return err
 	}
@@ -232,17 +262,21 @@ func (s *server) getContent(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes */%d", it.Size))
 		return err
 	}
-	// The exfiltration hard limit is asked before any byte is sent.
-	p := principal(c)
+	// The download reserves its bytes against the exfiltration hard limit
+	// before any byte is sent, and gives back what it does not send.
+	ctx, p := c.UserContext(), principal(c)
 	actor := audit.Actor{UserID: p.UserID, AgencyID: p.AgencyID, TokenID: p.TokenID}
-	if err := s.Alerts.CheckDownload(c.UserContext(), actor, it.CaseID, length); err != nil {
+	reservation, err := s.Alerts.ReserveDownload(ctx, actor, it.CaseID, it.ID, length)
+	if err != nil {
 		return err
 	}
-	r, err := s.Content.Open(c.UserContext(), it, offset, length)
+	settle := s.settler(reservation, requestID(c))
+	r, err := s.Content.Open(ctx, it, offset, length)
 	if err != nil {
+		settle(0)
 		// Missing, or changed where the range starts: on the record, and a
 		// 409 before any byte.
-		return s.Content.ReadFailed(c.UserContext(), p, it, offset, length, err)
+		return s.Content.ReadFailed(ctx, p, it, offset, length, err)
 	}
 	// The download goes on the record (in auditTrail) before its first byte.
 	c.Locals(localAuditRange, &audit.ByteRange{Offset: offset, Length: length})
@@ -258,10 +292,11 @@ func (s *server) getContent(c *fiber.Ctx) error {
 		c.Status(fiber.StatusPartialContent)
 	}
 	status := strconv.Itoa(c.Response().StatusCode())
-	ctx := context.WithoutCancel(c.UserContext()) // c is not ours once the handler returns
-	return c.SendStream(&watchedBody{rc: r, failed: func(err error) {
-		s.downloadFailed(ctx, p, it, offset, length, status, err)
-	}}, int(length))
+	failCtx := context.WithoutCancel(ctx) // c is not ours once the handler returns
+	watched := &watchedBody{rc: r, failed: func(err error) {
+		s.downloadFailed(failCtx, p, it, offset, length, status, err)
+	}}
+	return c.SendStream(&meteredBody{ReadCloser: watched, settle: settle}, int(length))
 }
 
 // downloadFailed records a download that failed after its first byte (the
@@ -316,6 +351,60 @@ func (b *watchedBody) Close() error { return b.rc.Close() }
 func (b *watchedBody) check(err error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		b.once.Do(func() { b.failed(err) })
+	}
+}
+
+// meteredBody counts the bytes of a download as they are handed to the
+// connection and, when fasthttp closes it (the response written, the
+// client gone, or the body replaced by a problem), settles the download's
+// reservation with that count.
+type meteredBody struct {
+	io.ReadCloser
+	sent    int64
+	settle  func(sent int64)
+	settled bool
+}
+
+func (b *meteredBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.sent += int64(n)
+	return n, err
+}
+
+// WriteTo keeps the inner body's WriteTo (the sealed reader's, which hands
+// each authenticated group of chunks on in one write), and counts what it
+// wrote.
+func (b *meteredBody) WriteTo(w io.Writer) (int64, error) {
+	wt, ok := b.ReadCloser.(io.WriterTo)
+	if !ok {
+		return io.Copy(w, struct{ io.Reader }{b})
+	}
+	n, err := wt.WriteTo(w)
+	b.sent += n
+	return n, err
+}
+
+func (b *meteredBody) Close() error {
+	err := b.ReadCloser.Close()
+	if !b.settled {
+		b.settled = true
+		b.settle(b.sent)
+	}
+	return err
+}
+
+// settler settles a reservation once the request is over: with a context
+// of its own, since fasthttp closes the body after the handler returned.
+// A reservation left unsettled keeps counting whole, so a failure here
+// errs on the side of the limit.
+func (s *server) settler(r *alerts.Reservation, requestID string) func(sent int64) {
+	requestID = strings.Clone(requestID)
+	return func(sent int64) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.Settle(ctx, sent); err != nil {
+			s.Log.Error("download not settled; it counts whole against the hard limit", "err", err, "request_id", requestID)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,7 +56,7 @@ func TestContent_CurlUploadThenDownloadWithRanges(t *testing.T) {
 		if got.ContentStatus != "received" || got.Hashes == nil || got.Hashes.SHA256 != hex.EncodeToString(sum[:]) || *got.Size != int64(len(data)) {
 			t.Fatalf("received: %s", body)
 		}
-		resp, body = w.call(t, http.MethodGet, path, w.bearer["observer"], "")
+		resp, body = w.call(t, http.MethodGet, path, w.bearer["analyst"], "")
 		if resp.StatusCode != 200 || body != data {
 			t.Fatalf("download: %d, %d bytes", resp.StatusCode, len(body))
 		}
@@ -74,13 +75,13 @@ func TestContent_CurlUploadThenDownloadWithRanges(t *testing.T) {
 			from, end int
 		}{{"bytes=70000-70099", 70000, 70100}, {"bytes=279990-", 279990, len(data)}, {"bytes=-10", len(data) - 10, len(data)}}
 		for _, r := range ranges {
-			resp, body := w.call(t, http.MethodGet, path, w.bearer["observer"], "", "Range", r.spec)
+			resp, body := w.call(t, http.MethodGet, path, w.bearer["analyst"], "", "Range", r.spec)
 			want := "bytes " + strconv.Itoa(r.from) + "-" + strconv.Itoa(r.end-1) + "/" + strconv.Itoa(len(data))
 			if resp.StatusCode != 206 || body != data[r.from:r.end] || resp.Header.Get("Content-Range") != want {
 				t.Errorf("%s: %d %q, %d bytes", r.spec, resp.StatusCode, resp.Header.Get("Content-Range"), len(body))
 			}
 		}
-		if resp, _ := w.call(t, http.MethodGet, path, w.bearer["observer"], "", "Range", "bytes=400000-"); resp.StatusCode != 416 {
+		if resp, _ := w.call(t, http.MethodGet, path, w.bearer["analyst"], "", "Range", "bytes=400000-"); resp.StatusCode != 416 {
 			t.Errorf("range past the end: %d", resp.StatusCode)
 		}
 		if resp, _ := w.send(t, http.MethodPut, path, "again"); resp.StatusCode != 409 {
@@ -225,4 +226,52 @@ func TestLegalHold_FollowsTheCustodyRecordIntoTheStore(t *testing.T) {
 	if resp, _ := w.call(t, http.MethodPost, "/api/v1/evidence/"+it.ID+"/verify", w.bearer["lead"], ""); resp.StatusCode != 200 || held() {
 		t.Errorf("verification did not reconcile the hold: %d, held %v", resp.StatusCode, held())
 	}
+}
+
+// A file name is data, but it must be text PostgreSQL can hold: valid
+// UTF-8, no NUL, and bounded. Anything else is a 422 problem before any
+// upload starts, on both dialects alike.
+func TestContent_BadFileNamesAreRefusedWith422BeforeAnyUpload(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		it := w.registerItem(t, `{"title":"Capture","kind":"network_capture"}`)
+		b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+		long := strings.Repeat("ø", 256)
+		bad := []struct {
+			name, method, path string
+			header             []string
+		}{
+			{"curl, not UTF-8", http.MethodPut, "/content?filename=capture%FF.pcap", nil},
+			{"curl, a NUL", http.MethodPut, "/content?filename=capture%00.pcap", nil},
+			{"curl, too long", http.MethodPut, "/content?filename=" + long, nil},
+			{"tus, not UTF-8", http.MethodPost, "/uploads", []string{"Upload-Metadata", "filename " + b64("capture\xff.pcap")}},
+			{"tus, a NUL", http.MethodPost, "/uploads", []string{"Upload-Metadata", "filename " + b64("capture\x00.pcap")}},
+			{"tus, too long", http.MethodPost, "/uploads", []string{"Upload-Metadata", "name " + b64(long)}},
+			{"tus, not base64", http.MethodPost, "/uploads", []string{"Upload-Metadata", "filename *not*base64*"}},
+		}
+		for _, tt := range bad {
+			header := append([]string{"Tus-Resumable", "1.0.0", "Upload-Length", "4"}, tt.header...)
+			resp, body := w.send(t, tt.method, "/api/v1/evidence/"+it.ID+tt.path, "data", header...)
+			if resp.StatusCode != http.StatusUnprocessableEntity {
+				t.Errorf("%s: %d, want 422: %s", tt.name, resp.StatusCode, body)
+				continue
+			}
+			if p := decodeProblem(t, resp, body); p.Code != "invalid_filename" {
+				t.Errorf("%s: problem %+v", tt.name, p)
+			}
+		}
+		var uploads int64
+		if err := w.deps.DB.Table("evidence_uploads").Where("item_id = ?", it.ID).Count(&uploads).Error; err != nil || uploads != 0 {
+			t.Errorf("uploads started: %d (%v), want none", uploads, err)
+		}
+		// Any other name is kept as it was given, however odd.
+		odd := "Skjermbilde 2026-01-05 kl. 08.00 «fw01» \u202e.pcap"
+		resp, body := w.send(t, http.MethodPut, "/api/v1/evidence/"+it.ID+"/content?filename="+url.QueryEscape(odd), "data")
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("an odd but valid name: %d %s", resp.StatusCode, body)
+		}
+		var kept string
+		if err := w.deps.DB.Table("evidence_items").Select("original_filename").Where("id = ?", it.ID).Scan(&kept).Error; err != nil || kept != odd {
+			t.Errorf("name kept %q (%v), want %q", kept, err, odd)
+		}
+	})
 }

@@ -47,11 +47,15 @@ type custodyStateJSON struct {
 	Integrity         string  `json:"integrity,omitempty"`
 	LastVerifiedAt    *string `json:"last_verified_at"`
 	Final             string  `json:"final,omitempty"`
+
+	// A disposal proposed by a lead, awaiting another lead's confirmation.
+	DisposalProposedBy string `json:"disposal_proposed_by,omitempty"`
+	DisposalReference  string `json:"disposal_reference,omitempty"`
 	namesJSON
 }
 
 func (s *custodyStateJSON) references() ([]string, []string) {
-	return []string{s.CustodianUserID, s.CheckedOutBy}, []string{s.CustodianAgencyID, s.TransferOfferedTo}
+	return []string{s.CustodianUserID, s.CheckedOutBy, s.DisposalProposedBy}, []string{s.CustodianAgencyID, s.TransferOfferedTo}
 }
 
 type itemJSON struct {
@@ -97,6 +101,7 @@ func toCustodyStateJSON(s evidence.State) *custodyStateJSON {
 	return &custodyStateJSON{CustodianAgencyID: s.CustodianAgencyID, CustodianUserID: s.CustodianUserID,
 		Location: s.Location, CheckedOutBy: s.CheckedOutBy, TransferOfferedTo: s.PendingTo, Sealed: s.Sealed,
 		SealNumber: s.SealNumber, SealBroken: s.SealBroken, LegalHold: s.LegalHold, Integrity: s.Integrity,
+		DisposalProposedBy: s.DisposalProposedBy, DisposalReference: s.DisposalReference,
 		LastVerifiedAt: optionalTimestamp(s.LastVerifiedAt), Final: string(s.Final)}
 }
 
@@ -151,7 +156,7 @@ type registerItemRequest struct {
 }
 
 func (s *server) registerItem(c *fiber.Ctx) error {
-	caseID, err := s.caseAction(c, access.ActionCaseWrite)
+	caseID, err := s.caseWork(c)
 	if err != nil {
 		return err
 	}
@@ -282,6 +287,16 @@ func (s *server) authorizeSeen(c *fiber.Ctx, action access.Action, caseID string
 	return markings, denied
 }
 
+// itemWork loads the item of the route for content to be added to it: the
+// caller may write it, and its case is not closed.
+func (s *server) itemWork(c *fiber.Ctx) (evidence.Item, error) {
+	it, err := s.item(c, access.ActionCaseWrite)
+	if err != nil {
+		return evidence.Item{}, err
+	}
+	return it, s.Cases.EnsureOpen(c.UserContext(), it.CaseID)
+}
+
 // sendItem answers with an item and its custody now.
 func (s *server) sendItem(c *fiber.Ctx, status int, it evidence.Item) error {
 	evs, err := s.Items.Events(c.UserContext(), it.ID)
@@ -368,6 +383,11 @@ func (s *server) recordCustody(c *fiber.Ctx) error {
 		return err
 	}
 	ctx, step := c.UserContext(), evidence.EventType(in.Type)
+	if slices.Contains(evidence.LeadSteps, step) {
+		if err := s.authorize(c, access.ActionEvidenceGovern, access.Resource{CaseID: it.CaseID}); err != nil {
+			return err
+		}
+	}
 	// The store holds the object before the record says so, and lets go
 	// only after the record says so: whatever fails in between, the object
 	// is held at least as long as the record says (verification repairs

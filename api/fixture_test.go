@@ -230,7 +230,7 @@ func fixtureAlert(t testing.TB, d testenv.Database, u access.User, caseID string
 	strict := alerts.New(d.DB, alerts.Options{HardLimit: 1, Log: testenv.Logger(t)})
 	defer strict.Stop()
 	var refused *alerts.ThrottledError
-	err := strict.CheckDownload(context.Background(), audit.Actor{UserID: u.ID, AgencyID: u.AgencyID}, caseID, 2)
+	_, err := strict.ReserveDownload(context.Background(), audit.Actor{UserID: u.ID, AgencyID: u.AgencyID}, caseID, "item", 2)
 	if !errors.As(err, &refused) || refused.AlertID == "" {
 		t.Fatalf("fixture alert: %v", err)
 	}

@@ -67,6 +67,16 @@ func (s *server) caseAction(c *fiber.Ctx, action access.Action) (string, error) 
 	return id, s.authorize(c, action, access.Resource{CaseID: id})
 }
 
+// caseWork authorizes new work on the case of the route (case.write) and
+// refuses it while the case is closed (409 case_closed).
+func (s *server) caseWork(c *fiber.Ctx) (string, error) {
+	id, err := s.caseAction(c, access.ActionCaseWrite)
+	if err != nil {
+		return "", err
+	}
+	return id, s.Cases.EnsureOpen(c.UserContext(), id)
+}
+
 func (s *server) listMembers(c *fiber.Ctx) error {
 	caseID, err := s.caseAction(c, access.ActionCaseMembersRead)
 	if err != nil {

@@ -65,7 +65,12 @@ func (m *metrics) watchStore(s storeStatus) {
 	}))
 }
 
+// observe counts one request. The registry keeps its label values for
+// good, so none may alias Fiber's request buffers (which the next request
+// overwrites): the method is one of the constants, the route a template of
+// the route table.
 func (m *metrics) observe(method, route string, status int, elapsed time.Duration) {
+	method = methodLabel(method)
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(method, route).Observe(elapsed.Seconds())
 }
@@ -76,6 +81,18 @@ func (m *metrics) backendFault(backend, kind string) {
 	if m != nil {
 		m.backendErrors.WithLabelValues(backend, kind).Inc()
 	}
+}
+
+// methodLabel is the constant naming method, so that the label set stays
+// bounded and owns its strings.
+func methodLabel(method string) string {
+	for _, m := range []string{fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch,
+		fiber.MethodDelete, fiber.MethodOptions, fiber.MethodConnect, fiber.MethodTrace} {
+		if method == m {
+			return m
+		}
+	}
+	return "other"
 }
 
 func (m *metrics) handler() fiber.Handler {

@@ -160,6 +160,7 @@ func (s *server) routes() []route {
 		{method: fiber.MethodHead, path: "/api/v1/uploads/:uploadId", handler: s.headUpload},
 		{method: fiber.MethodPatch, path: "/api/v1/uploads/:uploadId", handler: s.patchUpload, streamsBody: true},
 		{method: fiber.MethodDelete, path: "/api/v1/uploads/:uploadId", handler: s.deleteUpload},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/uploads", handler: s.listUploads},
 
 		{method: fiber.MethodGet, path: "/api/v1/templates", handler: s.listTemplates},
 		{method: fiber.MethodPost, path: "/api/v1/templates", handler: s.saveTemplate, idempotent: true},

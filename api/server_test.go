@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -348,5 +350,46 @@ func TestMetrics_LabelRouteTemplatesNotRawPaths(t *testing.T) {
 	}
 	if strings.Contains(body, "nope-1") || strings.Contains(body, "/cases/abc") {
 		t.Error("metrics carry raw paths")
+	}
+}
+
+// Labels must not alias Fiber's request buffers, which the next request on
+// a pooled context overwrites: once a label set changed under the
+// registry, every later scrape failed with 500.
+func TestMetrics_MixedConcurrentTrafficKeepsTheLabelSetIntact(t *testing.T) {
+	app := newTestApp(t, nil)
+	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch,
+		http.MethodOptions, http.MethodHead}
+	paths := []string{"/healthz", "/api/v1/nope", "/api/v1/cases", "/readyz", "/spa/page"}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				m, p := methods[(g+i)%len(methods)], paths[(g*3+i)%len(paths)]
+				resp, err := app.Test(httptest.NewRequest(m, p, nil), -1)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_ = resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	for range 3 {
+		resp, body := do(t, app, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("scrape after mixed traffic: %d %s", resp.StatusCode, truncate(body, 500))
+		}
+		for _, line := range strings.Split(body, "\n") {
+			if !strings.HasPrefix(line, "bevis_http_requests_total{") {
+				continue
+			}
+			method := strings.TrimPrefix(line, `bevis_http_requests_total{method="`)
+			method, _, _ = strings.Cut(method, `"`)
+			if !slices.Contains(methods, method) {
+				t.Fatalf("method label %q is not a method that was sent: %s", method, line)
+			}
+		}
 	}
 }

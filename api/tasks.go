@@ -196,7 +196,7 @@ type createTaskRequest struct {
 }
 
 func (s *server) createTask(c *fiber.Ctx) error {
-	caseID, err := s.caseAction(c, access.ActionCaseWrite)
+	caseID, err := s.caseWork(c)
 	if err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ type patchTaskRequest struct {
 }
 
 func (s *server) patchTask(c *fiber.Ctx) error {
-	caseID, err := s.caseAction(c, access.ActionCaseWrite)
+	caseID, err := s.caseWork(c)
 	if err != nil {
 		return err
 	}
@@ -281,7 +281,10 @@ func (s *server) taskForAcknowledgement(c *fiber.Ctx) (cases.Task, error) {
 		return cases.Task{}, err
 	}
 	res := access.Resource{CaseID: caseID, UserID: k.AssigneeUserID, AgencyID: k.AssigneeAgencyID}
-	return k, s.authorize(c, access.ActionTaskAcknowledge, res)
+	if err := s.authorize(c, access.ActionTaskAcknowledge, res); err != nil {
+		return cases.Task{}, err
+	}
+	return k, s.Cases.EnsureOpen(c.UserContext(), caseID)
 }
 
 func (s *server) acknowledgeTask(c *fiber.Ctx) error {
@@ -315,7 +318,7 @@ func (s *server) delegateTask(c *fiber.Ctx) error {
 }
 
 func (s *server) addChecklistItem(c *fiber.Ctx) error {
-	caseID, err := s.caseAction(c, access.ActionCaseWrite)
+	caseID, err := s.caseWork(c)
 	if err != nil {
 		return err
 	}
@@ -333,7 +336,7 @@ func (s *server) addChecklistItem(c *fiber.Ctx) error {
 }
 
 func (s *server) patchChecklistItem(c *fiber.Ctx) error {
-	caseID, err := s.caseAction(c, access.ActionCaseWrite)
+	caseID, err := s.caseWork(c)
 	if err != nil {
 		return err
 	}

@@ -110,6 +110,15 @@ func (in eventRequest) toNewEvent() (cases.NewEvent, error) {
 		Confidence: cases.Confidence(in.Confidence), TLP: access.TLP(in.TLP)}, nil
 }
 
+// timelineWriter is timelineReader for a write, which a closed case refuses.
+func (s *server) timelineWriter(c *fiber.Ctx) (cases.Reader, error) {
+	reader, err := s.timelineReader(c, access.ActionCaseWrite)
+	if err != nil {
+		return cases.Reader{}, err
+	}
+	return reader, s.Cases.EnsureOpen(c.UserContext(), c.Params("id"))
+}
+
 // timelineReader authorizes action on the case of the request and returns
 // the caller as a reader of its timeline, with the markings they may see.
 func (s *server) timelineReader(c *fiber.Ctx, action access.Action) (cases.Reader, error) {
@@ -181,7 +190,7 @@ func queryTime(c *fiber.Ctx, v *validate.Errors, name string) *time.Time {
 }
 
 func (s *server) addTimelineEvent(c *fiber.Ctx) error {
-	reader, err := s.timelineReader(c, access.ActionCaseWrite)
+	reader, err := s.timelineWriter(c)
 	if err != nil {
 		return err
 	}
@@ -236,6 +245,9 @@ func (s *server) correctTimelineEvent(c *fiber.Ctx) error {
 		return err
 	})
 	if err != nil {
+		return err
+	}
+	if err := s.Cases.EnsureOpen(ctx, caseID); err != nil {
 		return err
 	}
 	reader := cases.Reader{Principal: p, Markings: markings}
@@ -297,7 +309,7 @@ func importLocation(r cases.ImportRecord) string {
 // never buffered: a declared length over the import limit is refused
 // before anything is read, and a chunked body is cut off at the limit.
 func (s *server) importTimeline(c *fiber.Ctx) error {
-	reader, err := s.timelineReader(c, access.ActionCaseWrite)
+	reader, err := s.timelineWriter(c)
 	if err != nil {
 		return err
 	}

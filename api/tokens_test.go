@@ -166,3 +166,42 @@ func TestAPIToken_InvalidRequestsAreRefusedAndCreateNothing(t *testing.T) {
 		}
 	})
 }
+
+// A token confined to some cases acts on those cases alone: a case it
+// opened would be outside them, so it cannot open one; an unconfined token
+// with the scope can.
+func TestAPIToken_ConfinedToCasesCannotOpenNewCases(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		confined := newAPIToken(t, w, "investigator", fmt.Sprintf(
+			`{"name":"one case","scopes":["case.create","case.read"],"case_ids":[%q],"expires_at":%q}`, w.caseID, tomorrow()))
+		resp, body := w.call(t, http.MethodPost, "/api/v1/cases", confined.Token, `{"title":"Opened by a confined token"}`)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a token confined to one case opens a case: %d, want 403: %s", resp.StatusCode, body)
+		}
+		var n int64
+		if err := w.deps.DB.Table("cases").Where("title = ?", "Opened by a confined token").Count(&n).Error; err != nil || n != 0 {
+			t.Errorf("cases opened: %d (%v), want none", n, err)
+		}
+		free := newAPIToken(t, w, "investigator", fmt.Sprintf(`{"name":"any case","scopes":["case.create"],"expires_at":%q}`, tomorrow()))
+		if resp, body := w.call(t, http.MethodPost, "/api/v1/cases", free.Token, `{"title":"Opened by a token"}`); resp.StatusCode != http.StatusCreated {
+			t.Errorf("an unconfined token with case.create: %d, want 201: %s", resp.StatusCode, body)
+		}
+	})
+}
+
+// Downloading evidence is a scope of its own: a token that reads cases
+// does not download their evidence unless given evidence.download.
+func TestAPIToken_DownloadsEvidenceOnlyWithItsScope(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		content := "/api/v1/evidence/" + w.contentID + "/content"
+		reader := newAPIToken(t, w, "investigator", fmt.Sprintf(`{"name":"reader","scopes":["case.read"],"expires_at":%q}`, tomorrow()))
+		if resp, _ := w.call(t, http.MethodGet, content, reader.Token, ""); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a case.read token downloads: %d, want 403", resp.StatusCode)
+		}
+		downloader := newAPIToken(t, w, "investigator", fmt.Sprintf(
+			`{"name":"downloader","scopes":["case.read","evidence.download"],"expires_at":%q}`, tomorrow()))
+		if resp, body := w.call(t, http.MethodGet, content, downloader.Token, ""); resp.StatusCode != http.StatusOK || body != fixtureContent {
+			t.Errorf("an evidence.download token downloads: %d %s", resp.StatusCode, body)
+		}
+	})
+}

@@ -95,6 +95,10 @@ type Case struct {
 	CreatedBy      string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+
+	// ObserversMayDownload lets the case's observers download its
+	// evidence; off unless its lead turns it on.
+	ObserversMayDownload bool
 }
 
 type caseRow struct {
@@ -115,6 +119,7 @@ type caseRow struct {
 	AwareAt               *time.Time
 	PartyAwareness        string // JSON array of PartyAwareness
 	Jurisdictions         string // JSON array
+	ObserversMayDownload  bool
 	Version               int64
 	CreatedBy             string
 	// The store sets the times from its own (injectable) clock.
@@ -129,7 +134,8 @@ func (r caseRow) toCase() Case {
 	k := Case{ID: r.ID, Reference: r.Reference, Title: r.Title, Summary: r.Summary, Severity: Severity(r.Severity),
 		Status: Status(r.Status), StatusChangedAt: r.StatusChangedAt, TLP: access.TLP(r.TLP),
 		ClassificationLabel: r.ClassificationLabel, LeadAgencyID: r.LeadAgencyID, PersonalDataBreach: r.PersonalDataBreach,
-		DiscoveredAt: utcPtr(r.DiscoveredAt), AwareAt: utcPtr(r.AwareAt), Version: r.Version, CreatedBy: r.CreatedBy,
+		DiscoveredAt: utcPtr(r.DiscoveredAt), AwareAt: utcPtr(r.AwareAt), ObserversMayDownload: r.ObserversMayDownload,
+		Version: r.Version, CreatedBy: r.CreatedBy,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Tags: []string{}}
 	k.StatusChangedAt = k.StatusChangedAt.UTC()
 	// The columns are only ever written by setContent, so they decode.
@@ -156,6 +162,7 @@ func (r *caseRow) setContent(k Case) {
 		parties[i] = partyJSON(p)
 	}
 	r.PartyAwareness, r.Jurisdictions = jsonText(parties), jsonText(k.Jurisdictions)
+	r.ObserversMayDownload = k.ObserversMayDownload
 }
 
 func jsonText[T any](v []T) string {

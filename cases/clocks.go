@@ -157,6 +157,9 @@ func (s *Store) MeetClock(ctx context.Context, by access.Principal, caseID strin
 		if err != nil {
 			return err
 		}
+		if Status(row.Status) == StatusClosed {
+			return ErrClosed
+		}
 		if err := recordChange(ctx, tx, "cases.clocks.met.post", "clocks", clock, caseID); err != nil {
 			return err
 		}

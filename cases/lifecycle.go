@@ -75,6 +75,28 @@ func (e *TransitionError) Error() string {
 
 func (e *TransitionError) Unwrap() error { return ErrInvalidTransition }
 
+// ErrClosed refuses new work on a closed case: tasks, comments, timeline
+// events, evidence, uploads and edits wait until a lead reopens it.
+// Custody of the evidence it holds goes on, and so do changes to who may
+// see it.
+var ErrClosed = errors.New("cases: the case is closed")
+
+// EnsureOpen answers ErrClosed when the case is closed (ErrNotFound when
+// there is no such case), for writes that add work to it.
+func (s *Store) EnsureOpen(ctx context.Context, id string) error {
+	var status []string
+	if err := s.db.WithContext(ctx).Model(&caseRow{}).Where("id = ?", id).Pluck("status", &status).Error; err != nil {
+		return fmt.Errorf("cases: status: %w", err)
+	}
+	switch {
+	case len(status) == 0:
+		return ErrNotFound
+	case Status(status[0]) == StatusClosed:
+		return ErrClosed
+	}
+	return nil
+}
+
 // ErrLeadOnly is a change only the case's lead may make.
 var ErrLeadOnly = fmt.Errorf("cases: only the lead may close or reopen a case: %w", access.ErrForbidden)
 

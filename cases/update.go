@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/audit"
 )
 
 // Optional is a field of an update: Set says whether the caller gave it.
@@ -33,11 +35,24 @@ type Update struct {
 	AwareAt               Optional[*time.Time]
 	PartyAwareness        Optional[[]PartyAwareness]
 	Jurisdictions         Optional[[]string]
+	ObserversMayDownload  Optional[bool]
 }
 
-// Governs reports whether u changes who may see the case (its TLP or
-// classification), which only the lead decides.
-func (u Update) Governs() bool { return u.TLP.Set || u.ClassificationLabel.Set }
+// Governs reports whether u changes who may see the case or do what on it
+// (its TLP, classification, or whether observers may download evidence),
+// which only the lead decides.
+func (u Update) Governs() bool {
+	return u.TLP.Set || u.ClassificationLabel.Set || u.ObserversMayDownload.Set
+}
+
+// editsContent reports whether u changes the case's content, not only who
+// may do what on it: a closed case takes no edits of its content. Every
+// field but ObserversMayDownload is content.
+func (u Update) editsContent() bool {
+	return u.Title.Set || u.Summary.Set || u.Severity.Set || u.TLP.Set || u.ClassificationLabel.Set || u.Tags.Set ||
+		u.AffectedOrganisations.Set || u.AffectedSystems.Set || u.PersonalDataBreach.Set || u.DiscoveredAt.Set ||
+		u.AwareAt.Set || u.PartyAwareness.Set || u.Jurisdictions.Set
+}
 
 func apply[T any](dst *T, o Optional[T]) {
 	if o.Set {
@@ -59,6 +74,7 @@ func (u Update) applyTo(k *Case) {
 	apply(&k.AwareAt, u.AwareAt)
 	apply(&k.PartyAwareness, u.PartyAwareness)
 	apply(&k.Jurisdictions, u.Jurisdictions)
+	apply(&k.ObserversMayDownload, u.ObserversMayDownload)
 }
 
 // Update applies u to the case if its version is still version, and
@@ -71,7 +87,14 @@ func (s *Store) Update(ctx context.Context, by access.Principal, id string, vers
 		if err != nil {
 			return err
 		}
-		if err := recordChange(ctx, tx, "cases.patch", "cases", id, id); err != nil {
+		if Status(row.Status) == StatusClosed && u.editsContent() {
+			return ErrClosed
+		}
+		entry := audit.Entry{Action: "cases.patch", Outcome: audit.Success, ResourceType: "cases", ResourceID: id, CaseID: id}
+		if u.ObserversMayDownload.Set {
+			entry.Detail = map[string]string{"observers_may_download": strconv.FormatBool(u.ObserversMayDownload.Value)}
+		}
+		if err := audit.Append(ctx, tx, entry); err != nil {
 			return err
 		}
 		k := row.toCase()

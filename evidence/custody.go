@@ -31,6 +31,11 @@ const (
 	EventLegalHoldReleased EventType = "legal_hold_released"
 	EventReleased          EventType = "released"
 	EventReturned          EventType = "returned"
+	// A disposal takes two people: one proposes it (with the authority's
+	// reference), another confirms it with the disposed step; a proposal
+	// may be withdrawn instead.
+	EventDisposalProposed  EventType = "disposal_proposed"
+	EventDisposalWithdrawn EventType = "disposal_withdrawn"
 	EventDisposed          EventType = "disposed"
 	EventCorrection        EventType = "correction"
 )
@@ -40,8 +45,14 @@ const (
 var PersonSteps = []EventType{
 	EventTransferOffered, EventTransferAccepted, EventTransferDeclined, EventCheckedOut, EventCheckedIn,
 	EventLocationChanged, EventSealApplied, EventSealBroken, EventResealed, EventLegalHoldSet,
-	EventLegalHoldReleased, EventReleased, EventReturned, EventDisposed, EventCorrection,
+	EventLegalHoldReleased, EventReleased, EventReturned, EventDisposalProposed, EventDisposalWithdrawn,
+	EventDisposed, EventCorrection,
 }
+
+// LeadSteps end what a case keeps, so only a lead of the case records them
+// (the caller asks access for evidence.govern): releasing a legal hold, and
+// each step of a disposal.
+var LeadSteps = []EventType{EventLegalHoldReleased, EventDisposalProposed, EventDisposalWithdrawn, EventDisposed}
 
 // Details are the facts particular to some steps. They are stored and
 // hashed as the exact JSON text written, so nothing can be slipped in.
@@ -196,6 +207,11 @@ type State struct {
 	Integrity         string // "", "ok", "mismatch" or "missing": the last verification's result
 	LastVerifiedAt    *time.Time
 	Final             EventType // released, returned or disposed: nothing more may happen
+
+	// The disposal proposed and waiting for a second person's confirmation:
+	// who proposed it, and under which authority's reference.
+	DisposalProposedBy string
+	DisposalReference  string
 }
 
 // Derive replays the events of one item, in seq order, into its state. A
@@ -251,8 +267,13 @@ func Derive(events []Event) State {
 			s.LegalHold = true
 		case EventLegalHoldReleased:
 			s.LegalHold = false
+		case EventDisposalProposed:
+			s.DisposalProposedBy, s.DisposalReference = e.ActorUserID, e.Details.AuthorityReference
+		case EventDisposalWithdrawn:
+			s.DisposalProposedBy, s.DisposalReference = "", ""
 		case EventReleased, EventReturned, EventDisposed:
 			s.Final = e.Type
+			s.DisposalProposedBy, s.DisposalReference = "", ""
 		}
 	}
 	return s

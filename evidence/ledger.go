@@ -127,14 +127,20 @@ func (st Step) validate(now time.Time) error {
 			"name who received the item")
 		need(st.CounterpartyExternal == "" || st.IdentityCheck != "", "identity_check",
 			"say how the outside recipient's identity was checked")
-	case EventDisposed:
+	case EventDisposalProposed:
 		need(st.Details.AuthorityReference != "", "details.authority_reference", "give the authority's reference for the disposal")
+	case EventDisposalWithdrawn:
+		need(st.Details.Reason != "", "details.reason", "say why the disposal is withdrawn")
 	case EventCorrection:
 		need(st.Supersedes != "", "supersedes", "name the event this corrects")
 		need(st.Notes != "", "notes", "say what is corrected")
 	}
 	return v.Err()
 }
+
+// ErrSelfConfirmation refuses the confirmation of a disposal by the person
+// who proposed it: a disposal takes two people.
+var ErrSelfConfirmation = fmt.Errorf("evidence: a disposal is confirmed by someone other than who proposed it: %w", access.ErrForbidden)
 
 // conflict is a custody step the item's current state does not allow.
 func conflict(format string, args ...any) error {
@@ -217,16 +223,26 @@ func (s *Items) check(p access.Principal, it Item, past []Event, st Step, now ti
 		if !cur.LegalHold {
 			return conflict("the item is not under legal hold")
 		}
-	case EventReleased, EventReturned, EventDisposed:
+	case EventDisposalWithdrawn:
+		if cur.DisposalProposedBy == "" {
+			return conflict("no disposal is proposed")
+		}
+	case EventDisposed:
 		switch {
-		case cur.CheckedOutBy != "":
-			return conflict("the item is checked out; check it in first")
-		case cur.PendingTo != "":
-			return conflict("a transfer is offered; it must be accepted or declined first")
-		case st.Type == EventDisposed && cur.LegalHold:
-			return conflict("the item is under legal hold and cannot be disposed of")
-		case st.Type == EventDisposed && now.Before(s.retention.After(it.CreatedAt)):
-			return conflict("the item is within its retention period until %s", s.retention.After(it.CreatedAt).Format(time.DateOnly))
+		case cur.DisposalProposedBy == "":
+			return conflict("a disposal is first proposed, then confirmed by another person")
+		case p.UserID == cur.DisposalProposedBy:
+			return ErrSelfConfirmation
+		case st.Details.AuthorityReference != "" && st.Details.AuthorityReference != cur.DisposalReference:
+			return conflict("the disposal was proposed under the authority's reference %q, not another", cur.DisposalReference)
+		}
+		return s.checkEnd(cur, it, st, now)
+	case EventReleased, EventReturned, EventDisposalProposed:
+		if st.Type == EventDisposalProposed && cur.DisposalProposedBy != "" {
+			return conflict("a disposal is already proposed; it must be confirmed or withdrawn first")
+		}
+		if err := s.checkEnd(cur, it, st, now); err != nil {
+			return err
 		}
 		return requireCustodian()
 	case EventCorrection:
@@ -237,6 +253,24 @@ func (s *Items) check(p access.Principal, it Item, past []Event, st Step, now ti
 		if past[i].Type == EventCorrection {
 			return validate.Field("supersedes", "correct the original event, not a correction")
 		}
+	}
+	return nil
+}
+
+// checkEnd applies the rules of the steps that end the item's custody
+// here: it is in, not on offer, and (for a disposal) not held and past its
+// retention.
+func (s *Items) checkEnd(cur State, it Item, st Step, now time.Time) error {
+	disposal := st.Type == EventDisposalProposed || st.Type == EventDisposed
+	switch {
+	case cur.CheckedOutBy != "":
+		return conflict("the item is checked out; check it in first")
+	case cur.PendingTo != "":
+		return conflict("a transfer is offered; it must be accepted or declined first")
+	case disposal && cur.LegalHold:
+		return conflict("the item is under legal hold and cannot be disposed of")
+	case disposal && now.Before(s.retention.After(it.CreatedAt)):
+		return conflict("the item is within its retention period until %s", s.retention.After(it.CreatedAt).Format(time.DateOnly))
 	}
 	return nil
 }
@@ -271,6 +305,10 @@ func (s *Items) Record(ctx context.Context, p access.Principal, itemID string, s
 		if err := recordChange(ctx, tx, "evidence.custody.post", itemID, row.CaseID); err != nil {
 			return err
 		}
+		if st.Type == EventDisposed {
+			// The confirmation carries the reference it was proposed under.
+			st.Details.AuthorityReference = Derive(past).DisposalReference
+		}
 		out = Event{Type: st.Type, ActorUserID: p.UserID,
 			ActorAgencyID: p.AgencyID, CounterpartyUserID: st.CounterpartyUserID,
 			CounterpartyAgencyID: st.CounterpartyAgencyID, CounterpartyExternal: st.CounterpartyExternal,
@@ -286,7 +324,7 @@ func (s *Items) Record(ctx context.Context, p access.Principal, itemID string, s
 		return Event{}, conflict("another custody step was recorded at the same time; reload and try again")
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
 		return Event{}, validate.Field("counterparty_user_id", "names no such user or agency")
-	case errors.Is(err, ErrItemNotFound), isValidation(err), errors.Is(err, access.ErrConflict):
+	case errors.Is(err, ErrItemNotFound), isValidation(err), errors.Is(err, access.ErrConflict), errors.Is(err, ErrSelfConfirmation):
 		return Event{}, err
 	}
 	return Event{}, fmt.Errorf("evidence: record custody: %w", err)

@@ -145,8 +145,10 @@ func TestCustody_RefusesIllegalStepsAndRecordsNothing(t *testing.T) {
 				{"check out by a non-custodian", e.b1, Step{Type: EventCheckedOut, Purpose: "look"}, access.ErrConflict},
 				{"break a seal never applied", e.a1, Step{Type: EventSealBroken, Details: Details{SealNumber: "S", Reason: "r"}}, access.ErrConflict},
 				{"release a hold never set", e.a1, Step{Type: EventLegalHoldReleased, Details: Details{LegalBasis: "x"}}, access.ErrConflict},
-				{"dispose within retention", e.a1, Step{Type: EventDisposed, Details: Details{AuthorityReference: "PPS-1"}}, access.ErrConflict},
-				{"dispose without a reference", e.a1, Step{Type: EventDisposed}, nil},
+				{"propose a disposal within retention", e.a1, Step{Type: EventDisposalProposed, Details: Details{AuthorityReference: "PPS-1"}}, access.ErrConflict},
+				{"propose a disposal without a reference", e.a1, Step{Type: EventDisposalProposed}, nil},
+				{"dispose of what nobody proposed", e.a1, Step{Type: EventDisposed}, access.ErrConflict},
+				{"withdraw what nobody proposed", e.a1, Step{Type: EventDisposalWithdrawn, Details: Details{Reason: "r"}}, access.ErrConflict},
 				{"check out without a purpose", e.a1, Step{Type: EventCheckedOut}, nil},
 				{"a step only Bevis records", e.a1, Step{Type: EventReceived}, nil},
 				{"a verification result from a person", e.a1, Step{Type: EventLocationChanged, Location: "x", Details: Details{Result: "ok"}}, nil},
@@ -166,18 +168,31 @@ func TestCustody_RefusesIllegalStepsAndRecordsNothing(t *testing.T) {
 			// Under hold, disposal is refused even after retention.
 			e.step(t, e.a1, it.ID, Step{Type: EventLegalHoldSet, Details: Details{LegalBasis: "Criminal Procedure Act §203"}})
 			e.clock = e.clock.Add(400 * 24 * time.Hour)
-			dispose := Step{Type: EventDisposed, Details: Details{AuthorityReference: "PPS-2026-77"}}
-			if _, err := e.items.Record(t.Context(), e.a1, it.ID, dispose); !errors.Is(err, access.ErrConflict) {
-				t.Errorf("dispose under hold: %v", err)
+			propose := Step{Type: EventDisposalProposed, Details: Details{AuthorityReference: "PPS-2026-77"}}
+			if _, err := e.items.Record(t.Context(), e.a1, it.ID, propose); !errors.Is(err, access.ErrConflict) {
+				t.Errorf("propose a disposal under hold: %v", err)
 			}
 			e.step(t, e.a1, it.ID, Step{Type: EventLegalHoldReleased, Details: Details{AuthorityReference: "PPS-2026-77"}})
-			e.step(t, e.a1, it.ID, dispose)
+			e.step(t, e.a1, it.ID, propose)
+			// Two people: the proposer does not confirm, and a hold set meanwhile stops the disposal.
+			if _, err := e.items.Record(t.Context(), e.a1, it.ID, Step{Type: EventDisposed}); !errors.Is(err, ErrSelfConfirmation) {
+				t.Errorf("the proposer confirms: %v, want ErrSelfConfirmation", err)
+			}
+			e.step(t, e.a2, it.ID, Step{Type: EventLegalHoldSet, Details: Details{LegalBasis: "New court order"}})
+			if _, err := e.items.Record(t.Context(), e.a2, it.ID, Step{Type: EventDisposed}); !errors.Is(err, access.ErrConflict) {
+				t.Errorf("confirm a disposal under hold: %v", err)
+			}
+			e.step(t, e.a1, it.ID, Step{Type: EventLegalHoldReleased, Details: Details{AuthorityReference: "PPS-2026-78"}})
+			disposed := e.step(t, e.a2, it.ID, Step{Type: EventDisposed})
+			if disposed.Details.AuthorityReference != "PPS-2026-77" {
+				t.Errorf("the confirmation carries reference %q, want the proposal's", disposed.Details.AuthorityReference)
+			}
 			if _, err := e.items.Record(t.Context(), e.a1, it.ID, Step{Type: EventLocationChanged, Location: "x"}); !errors.Is(err, access.ErrConflict) {
 				t.Errorf("a step after disposal: %v", err)
 			}
 			evs, _ := e.items.Events(t.Context(), it.ID)
-			if len(evs) != 4 { // registered, hold set, hold released, disposed
-				t.Errorf("%d events after the refusals, want 4", len(evs))
+			if len(evs) != 7 { // registered, hold set, hold released, proposed, hold set, hold released, disposed
+				t.Errorf("%d events after the refusals, want 7", len(evs))
 			}
 			if err := e.items.VerifyItem(t.Context(), it.ID); err != nil {
 				t.Error(err)

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -27,7 +29,20 @@ var (
 	ErrTooLarge       = errors.New("evidence: larger than allowed")
 	ErrQuotaExceeded  = errors.New("evidence: the case's evidence quota is used up")
 	ErrChecksum       = errors.New("evidence: checksum of the request body does not match")
+	// ErrInvalidFilename is a content's name that is not text a database
+	// can hold: not UTF-8, with a NUL, or past MaxFilenameLength.
+	ErrInvalidFilename = errors.New("evidence: the file name is not valid UTF-8, holds a NUL or is too long")
 )
+
+// MaxFilenameLength is the most characters a content's file name may have
+// (that of the common file systems).
+const MaxFilenameLength = 255
+
+// ValidFilename reports whether name may be kept as a content's name: any
+// text (it is data, never a name in storage), but text.
+func ValidFilename(name string) bool {
+	return utf8.ValidString(name) && !strings.ContainsRune(name, 0) && utf8.RuneCountInString(name) <= MaxFilenameLength
+}
 
 // HashMismatchError refuses content whose hash is not the one declared at
 // registration: nothing is kept, and the rejection is on the custody record.
@@ -94,11 +109,17 @@ type Upload struct {
 	ItemID    string
 	CaseID    string
 	CreatedBy string
+	CreatedAt time.Time
+	ActiveAt  time.Time // when it last received bytes, or was started
 	Length    int64
 	Received  int64
 	Filename  string
 	Status    string
 	ExpiresAt time.Time
+	// Listed uploads only: the case quota it holds, and whether it is
+	// stale (see StaleUploadAfter).
+	Held  int64
+	Stale bool
 }
 
 type uploadRow struct {
@@ -120,21 +141,30 @@ type uploadRow struct {
 	SealState   []byte
 	Status      string
 	LeaseUntil  *time.Time
+	ActiveAt    *time.Time
 	Version     int64
 }
 
 func (uploadRow) TableName() string { return "evidence_uploads" }
 
 func (r uploadRow) upload() Upload {
-	return Upload{ID: r.ID, ItemID: r.ItemID, CaseID: r.CaseID, CreatedBy: r.CreatedBy, Length: r.Length, Received: r.Received,
-		Filename: r.Filename, Status: r.Status, ExpiresAt: r.ExpiresAt}
+	active := r.CreatedAt
+	if r.ActiveAt != nil {
+		active = *r.ActiveAt
+	}
+	return Upload{ID: r.ID, ItemID: r.ItemID, CaseID: r.CaseID, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(),
+		ActiveAt: active.UTC(), Length: r.Length, Received: r.Received, Filename: r.Filename, Status: r.Status,
+		ExpiresAt: r.ExpiresAt}
 }
 
-// Create starts an upload of length bytes of content for an item. Another
-// unfinished upload of the item is discarded: the newest one wins, so a
-// client that lost track of its upload can always start again.
+// Create starts an upload of length bytes of content for an item. The
+// person's own unfinished upload of the item, and a stale one of anyone,
+// are discarded, so a client that lost track of its upload can always
+// start again; another person's upload in progress is ErrUploadInProgress.
 func (u *Uploads) Create(ctx context.Context, p access.Principal, it Item, length int64, filename string) (Upload, error) {
 	switch {
+	case !ValidFilename(filename):
+		return Upload{}, ErrInvalidFilename
 	case it.Kind == KindPhysical:
 		return Upload{}, conflict("a physical item has no content to upload")
 	case it.ContentStatus == "received":
@@ -152,7 +182,7 @@ func (u *Uploads) Create(ctx context.Context, p access.Principal, it Item, lengt
 	now := u.now()
 	row := uploadRow{ID: newItemID(), ItemID: it.ID, CaseID: it.CaseID, CreatedBy: p.UserID, CreatedAt: now,
 		ExpiresAt: now.Add(u.limits.Expiry), Length: length, Filename: filename, DataKeyID: key.ID, Parts: "[]",
-		Status: "active", Version: 1}
+		Status: "active", ActiveAt: &now, Version: 1}
 	row.ObjectKey = fmt.Sprintf("cases/%s/items/%s/%s.sealed", it.CaseID, it.ID, row.ID)
 	until := u.retention.Period.After(now)
 	row.StoreUpload, err = u.store.StartMultipart(ctx, row.ObjectKey,
@@ -162,7 +192,11 @@ func (u *Uploads) Create(ctx context.Context, p access.Principal, it Item, lengt
 	}
 	var stale []uploadRow
 	err = u.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("item_id = ? AND status = 'active'", it.ID).Find(&stale).Error; err != nil {
+		if err := tx.Omit("tail", "hash_state", "seal_state").Where("item_id = ? AND status = 'active'", it.ID).
+			Find(&stale).Error; err != nil {
+			return err
+		}
+		if err := replaceable(p, stale, now); err != nil {
 			return err
 		}
 		if err := tx.Model(&uploadRow{}).Where("item_id = ? AND status = 'active'", it.ID).
@@ -181,27 +215,6 @@ func (u *Uploads) Create(ctx context.Context, p access.Principal, it Item, lengt
 	return row.upload(), nil
 }
 
-// checkQuota refuses an upload that would take the case past its quota,
-// counting received content and other items' unfinished uploads.
-func (u *Uploads) checkQuota(ctx context.Context, it Item, length int64) error {
-	if u.limits.CaseQuota <= 0 {
-		return nil
-	}
-	var used struct{ Received, Pending int64 }
-	err := u.db.WithContext(ctx).Raw(`
-		SELECT (SELECT COALESCE(SUM(size), 0) FROM evidence_items WHERE case_id = ? AND content_status = 'received') AS received,
-		       (SELECT COALESCE(SUM(length), 0) FROM evidence_uploads
-		         WHERE case_id = ? AND status = 'active' AND item_id <> ? AND expires_at > ?) AS pending`,
-		it.CaseID, it.CaseID, it.ID, u.now()).Scan(&used).Error
-	if err != nil {
-		return fmt.Errorf("evidence: quota: %w", err)
-	}
-	if used.Received+used.Pending+length > u.limits.CaseQuota {
-		return ErrQuotaExceeded
-	}
-	return nil
-}
-
 // Get returns an upload that is still going on.
 func (u *Uploads) Get(ctx context.Context, id string) (Upload, error) {
 	var row uploadRow
@@ -218,19 +231,7 @@ func (u *Uploads) Get(ctx context.Context, id string) (Upload, error) {
 
 // Abort discards an unfinished upload and its stored parts.
 func (u *Uploads) Abort(ctx context.Context, id string) error {
-	var row uploadRow
-	err := u.db.WithContext(ctx).Select("id", "object_key", "store_upload").Where("id = ? AND status = 'active'", id).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return ErrUploadGone
-	}
-	if err != nil {
-		return fmt.Errorf("evidence: abort upload: %w", err)
-	}
-	if err := u.db.WithContext(ctx).Model(&uploadRow{}).Where("id = ? AND status = 'active'", id).
-		Updates(map[string]any{"status": "aborted", "tail": nil}).Error; err != nil {
-		return fmt.Errorf("evidence: abort upload: %w", err)
-	}
-	return u.store.AbortMultipart(ctx, row.ObjectKey, row.StoreUpload)
+	return u.abort(ctx, id, false)
 }
 
 // AbortExpired discards the uploads left unfinished past their expiry.
@@ -284,6 +285,10 @@ func (u *Uploads) Write(ctx context.Context, id string, offset int64, body io.Re
 	if err != nil {
 		return Result{}, err
 	}
+	if err := u.holdQuota(ctx, row); err != nil {
+		u.release(row)
+		return Result{}, err
+	}
 	w, err := u.resume(ctx, row)
 	if err != nil {
 		u.release(row)
@@ -303,7 +308,8 @@ func (u *Uploads) Write(ctx context.Context, id string, offset int64, body io.Re
 		u.release(w.row)
 		return Result{}, ErrChecksum
 	}
-	if errors.Is(readErr, ErrTooLarge) || errors.Is(readErr, ErrUploadBusy) || w.storeErr != nil {
+	if errors.Is(readErr, ErrTooLarge) || errors.Is(readErr, ErrUploadBusy) || errors.Is(readErr, ErrQuotaExceeded) ||
+		w.storeErr != nil {
 		u.release(w.row)
 		if w.storeErr != nil {
 			return Result{}, w.storeErr
@@ -490,6 +496,10 @@ func (w *writer) feed(ctx context.Context, p []byte) error {
 	if w.buf.Len() < w.u.limits.PartSize || w.row.Received == w.row.Length {
 		return w.renewLease(ctx)
 	}
+	// Each part takes the quota it needs before it is stored.
+	if err := w.u.holdQuota(ctx, w.row); err != nil {
+		return err
+	}
 	if err := w.cutPart(w.u.limits.PartSize); err != nil {
 		return err
 	}
@@ -618,7 +628,8 @@ func (w *writer) saveLocked(ctx context.Context, cp checkpoint, done bool) error
 	}
 	res := w.u.db.WithContext(ctx).Model(&uploadRow{}).Where("id = ? AND version = ?", w.row.ID, w.row.Version).
 		Updates(map[string]any{"received": cp.received, "parts": string(parts), "tail": cp.tail,
-			"hash_state": cp.hashState, "seal_state": cp.sealState, "lease_until": lease, "version": w.row.Version + 1})
+			"hash_state": cp.hashState, "seal_state": cp.sealState, "lease_until": lease, "active_at": w.u.now(),
+			"version": w.row.Version + 1})
 	if res.Error != nil {
 		return fmt.Errorf("evidence: save upload: %w", res.Error)
 	}

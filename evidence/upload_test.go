@@ -488,3 +488,98 @@ func TestUpload_StoresAPartWhileReadingTheNext(t *testing.T) {
 		t.Error("content does not read back")
 	}
 }
+
+// An unfinished upload holds what it received plus an allowance, not its
+// declared length: declarations alone cannot fill a case's quota, and an
+// upload writes no further than the case has room for, counting what its
+// other uploads hold and its content already received.
+func TestUploadQuota_HoldsWhatArrivedPlusAnAllowance(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			e := newUploadEnv(t, newTestFSStore(t), d)
+			ctx := t.Context()
+			allowance := int64(UploadAllowanceParts * MinPartSize) // 20 MiB with the smallest parts
+			e.uploads.limits.CaseQuota = 50 << 20
+			// Two declarations of 30 MiB each fit: each holds its allowance of 20.
+			a, err := e.uploads.Create(ctx, e.a1, e.item(t, Hashes{}), 30<<20, "a.dd")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := e.uploads.Create(ctx, e.b1, e.item(t, Hashes{}), 30<<20, "b.dd")
+			if err != nil {
+				t.Fatalf("a second declaration beside the first: %v", err)
+			}
+			// A third would pass the quota with its allowance.
+			if _, err := e.uploads.Create(ctx, e.a2, e.item(t, Hashes{}), 30<<20, ""); !errors.Is(err, ErrQuotaExceeded) {
+				t.Errorf("a third declaration: %v, want ErrQuotaExceeded", err)
+			}
+			// A declaration that could never fit beside the received content is refused at once.
+			if _, err := e.uploads.Create(ctx, e.a2, e.item(t, Hashes{}), 51<<20, ""); !errors.Is(err, ErrQuotaExceeded) {
+				t.Errorf("a declaration past the quota: %v, want ErrQuotaExceeded", err)
+			}
+			// A's bytes arrive: it holds more as they do, up to its length.
+			data := randomBytes(t, 30<<20)
+			if res, err := e.uploads.Write(ctx, a.ID, 0, bytes.NewReader(data), nil); err != nil || res.Item == nil {
+				t.Fatalf("A's content: %v", err)
+			}
+			// Now 30 MiB is received: B may hold 20, so it stops at its first part.
+			_, err = e.uploads.Write(ctx, b.ID, 0, bytes.NewReader(data), nil)
+			if !errors.Is(err, ErrQuotaExceeded) {
+				t.Fatalf("B past the room left: %v, want ErrQuotaExceeded", err)
+			}
+			cur, err := e.uploads.Get(ctx, b.ID)
+			if err != nil || cur.Received+allowance > 20<<20 {
+				t.Errorf("B went on to %d bytes (%v): more than the case has room for", cur.Received, err)
+			}
+			// Once room is made, B goes on from where it stood.
+			e.uploads.limits.CaseQuota = 60 << 20
+			res, err := e.uploads.Write(ctx, b.ID, cur.Received, bytes.NewReader(data[cur.Received:]), nil)
+			if err != nil || res.Item == nil {
+				t.Fatalf("B with room: %v", err)
+			}
+		})
+	}
+}
+
+// Starting an upload replaces the starter's own unfinished one, and a
+// stale one of anyone's, but never another person's upload in progress;
+// a lead clears such an upload only once it is stale.
+func TestUpload_AColleaguesUploadInProgressIsNotDiscarded(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			e := newUploadEnv(t, newTestFSStore(t), d)
+			e.uploads.limits.Expiry = 72 * time.Hour
+			ctx := t.Context()
+			it := e.item(t, Hashes{})
+			mine, err := e.uploads.Create(ctx, e.a1, it, 1<<20, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.uploads.Create(ctx, e.a2, it, 1<<20, ""); !errors.Is(err, ErrUploadInProgress) {
+				t.Fatalf("a colleague starts over an upload in progress: %v, want ErrUploadInProgress", err)
+			}
+			if err := e.uploads.AbortStale(ctx, mine.ID); !errors.Is(err, ErrUploadInProgress) {
+				t.Fatalf("a lead discards an upload in progress: %v, want ErrUploadInProgress", err)
+			}
+			again, err := e.uploads.Create(ctx, e.a1, it, 1<<20, "")
+			if err != nil {
+				t.Fatalf("the starter starts again: %v", err)
+			}
+			if _, err := e.uploads.Get(ctx, mine.ID); !errors.Is(err, ErrUploadGone) {
+				t.Errorf("the starter's first upload: %v, want replaced", err)
+			}
+			// An hour without a byte: the upload is stale.
+			e.uploads.now = func() time.Time { return time.Now().Add(StaleUploadAfter + time.Minute) }
+			list, err := e.uploads.CaseUploads(ctx, e.caseID, []access.TLP{access.TLPAmber}, "")
+			if err != nil || len(list) != 1 || list[0].ID != again.ID || !list[0].Stale || list[0].Held != 1<<20 {
+				t.Fatalf("the case's uploads once stale: %+v, %v", list, err)
+			}
+			if err := e.uploads.AbortStale(ctx, again.ID); err != nil {
+				t.Fatalf("a lead discards a stale upload: %v", err)
+			}
+			if _, err := e.uploads.Create(ctx, e.a2, it, 1<<20, ""); err != nil {
+				t.Errorf("a colleague starts once nothing is in progress: %v", err)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -253,5 +254,47 @@ func TestServe_RefusesAMasterKeyFileWithTheRightIDButWrongBytes(t *testing.T) {
 	}
 	if after := rows(); fmt.Sprint(after) != fmt.Sprint(beforeRows) {
 		t.Errorf("rows changed: before %v, after %v", beforeRows, after)
+	}
+}
+
+// What a first start makes in the data dir (the database with its WAL and
+// shared-memory files, and every key file) is for Bevis's own user alone,
+// whatever the umask lets others read.
+func TestFirstStart_DataDirFilesAreOwnerOnly(t *testing.T) {
+	old := syscall.Umask(0o022)
+	t.Cleanup(func() { syscall.Umask(old) })
+	dir := filepath.Join(t.TempDir(), "data")
+	cfg := config.Config{DataDir: dir, DatabaseURL: "sqlite:" + filepath.Join(dir, "bevis.db"), StartupTimeout: 5 * time.Second,
+		TokenKeysFile: filepath.Join(dir, config.DefaultTokenKeysName), MasterKeyFile: filepath.Join(dir, config.DefaultMasterKeysName),
+		AuditKeyFile: filepath.Join(dir, config.DefaultAuditKeyName)}
+	log := slog.New(slog.DiscardHandler)
+	gdb, err := openMigrated(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(gdb)
+	var made newKeyFiles
+	if _, err := loadSigningKeys(cfg, &made, log); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stageMasterKeys(cfg, &made, log); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := loadAuditSigner(cfg, &made, log); err != nil {
+		t.Fatal(err)
+	}
+	if err := made.write(log); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"bevis.db", "bevis.db-wal", "bevis.db-shm", config.DefaultTokenKeysName,
+		config.DefaultMasterKeysName, config.DefaultAuditKeyName} {
+		info, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if perm := info.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s made with mode %04o, want 0600", name, perm)
+		}
 	}
 }

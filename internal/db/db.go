@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -102,11 +103,29 @@ func dialectorFor(rawURL string) (gorm.Dialector, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
+		if err := createOwnerOnly(path); err != nil {
+			return nil, fmt.Errorf("create database file: %w", err)
+		}
 		return sqlite.Open("file:" + path + "?" + sqlitePragmas), nil
 	case "postgres", "postgresql":
 		return postgres.Open(rawURL), nil
 	}
 	return nil, fmt.Errorf("database scheme %q is not supported", u.Scheme)
+}
+
+// createOwnerOnly makes the SQLite file at path, when it does not exist
+// yet, readable by Bevis's own user alone: it holds every case. SQLite
+// gives its WAL and shared-memory files the database file's mode. An
+// existing file keeps the mode its operator gave it.
+func createOwnerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // Dialect returns SQLite or Postgres.

@@ -92,6 +92,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether Bevis still waits for its first admin
+         * @description Public, so the sign-in page can tell a new installation how to get its set-up link: `bevis serve` prints a one-time link while no admin exists.
+         */
+        get: operations["getSetupStatus"];
+        put?: never;
+        /**
+         * Create the first agency and admin with a set-up link
+         * @description Redeems the token of the one-time link `bevis serve` prints while no admin exists (`PUBLIC_URL/setup#TOKEN`, valid for an hour). It works only at the address the link names, and a link naming a loopback address only from a loopback client. It creates the agency and its admin with the password they chose (the usual password rules), spends every set-up link, and the admin then signs in as anyone does.
+         */
+        post: operations["completeSetup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -371,7 +395,7 @@ export interface paths {
         put?: never;
         /**
          * Start enrolling an authenticator app
-         * @description Returns a new secret; it is turned on only when a code from it is confirmed. An unconfirmed earlier secret is replaced.
+         * @description Returns a new secret, to whoever gives their password again (a stolen access token alone cannot enrol its thief's authenticator); it is turned on only when a code from it is confirmed. An unconfirmed earlier secret is replaced.
          */
         post: operations["startTOTP"];
         delete?: never;
@@ -802,7 +826,7 @@ export interface paths {
         put?: never;
         /**
          * Record a custody step
-         * @description Transfers are offered by the custodian agency and accepted or declined by the agency they are offered to; check-out, check-in, seals, location and release, return or disposal follow the item's state. Disposal needs the authority's reference, no legal hold, and the retention period passed.
+         * @description Transfers are offered by the custodian agency and accepted or declined by the agency they are offered to; check-out, check-in, seals, location and release or return follow the item's state. Any writer sets a legal hold; only a lead of the case (`evidence.govern`) releases one. A disposal takes two people, both leads of the case: one of the custodian agency proposes it (`disposal_proposed`, with `details.authority_reference`), once there is no legal hold and the retention period has passed; another confirms it (`disposed`; the event carries the proposal's reference, and a different `details.authority_reference` is refused), or a lead withdraws it (`disposal_withdrawn`, with `details.reason`). The proposer cannot confirm (403 `self_confirmation`). Custody steps go on when the case is closed.
          */
         post: operations["recordCustody"];
         delete?: never;
@@ -820,7 +844,7 @@ export interface paths {
         };
         /**
          * Download an item's content (always as an attachment), with Range support
-         * @description Streams exactly the recorded version, unsealed and authenticated chunk by chunk. Headers: `Content-Disposition: attachment` with a safely encoded name, `X-Content-Type-Options: nosniff`, `Repr-Digest: sha-256=:…:` and `Accept-Ranges: bytes`.
+         * @description Streams exactly the recorded version, unsealed and authenticated chunk by chunk. The first chunks are authenticated before any byte is sent; should a later chunk fail authentication, the connection is cut, so the client receives fewer bytes than Content-Length and must treat the download as failed (the failure is on the audit log and the custody record, and raises an `evidence_integrity` alert). Headers: `Content-Disposition: attachment` with a safely encoded name, `X-Content-Type-Options: nosniff`, `Repr-Digest: sha-256=:…:` and `Accept-Ranges: bytes`.
          */
         get: operations["getEvidenceContent"];
         /**
@@ -863,7 +887,7 @@ export interface paths {
         put?: never;
         /**
          * Start a resumable (tus 1.0) upload of an item's content
-         * @description A newer upload of the same item replaces an unfinished older one.
+         * @description The caller's own unfinished upload of the item, and a stale one of anyone's, is replaced; another person's upload in progress is 409 `upload_in_progress`. An upload holds case quota for what it has received plus an allowance of 4 parts, not for its declared length: the declared length is refused only when it could never fit beside the case's received content.
          */
         post: operations["createUpload"];
         delete?: never;
@@ -883,7 +907,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Abandon a resumable upload (tus termination); its stored parts are discarded */
+        /**
+         * Abandon a resumable upload (tus termination); its stored parts are discarded
+         * @description The person who started an upload discards it at any time. A lead of the case (`evidence.govern`) discards another person's upload once it is stale (held by no request, nothing received for an hour); one in progress is 409 `upload_in_progress`.
+         */
         delete: operations["deleteUpload"];
         options?: never;
         /** How far a resumable upload is stored (Upload-Offset) */
@@ -1055,7 +1082,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit log, newest first: all of it for auditors, one case's (case_id) for its leads */
+        /** The audit log, newest first: all of it for auditors, one case's (case_id) for its leads, without the entries about items and events marked beyond what the lead may see */
         get: operations["listAudit"];
         put?: never;
         post?: never;
@@ -1123,7 +1150,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Exfiltration alerts, newest first: all for an admin, those touching the cases they lead for a case lead */
+        /** Exfiltration alerts, newest first: all for an admin, those touching the cases they lead for a case lead (naming only the cases the lead may see) */
         get: operations["listAlerts"];
         put?: never;
         post?: never;
@@ -1142,7 +1169,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark an alert as being looked at (an admin, or a lead of one of its cases) */
+        /** Mark an alert as being looked at (an admin, or a lead of every case it touches) */
         post: operations["acknowledgeAlert"];
         delete?: never;
         options?: never;
@@ -1159,7 +1186,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve the activity of an alert (a lead of every case it touches): lifts the download hard limit for its user on its cases for BEVIS_ALERT_APPROVAL_TTL */
+        /**
+         * Approve the activity of an alert (a lead of every case it touches): lifts the download hard limit for its user on its cases for BEVIS_ALERT_APPROVAL_TTL
+         * @description Four eyes: never by the person the alert is about (403 `self_approval`). A lead of every case the alert touches approves it; an admin only for cases whose one lead is the person the alert is about. API tokens never approve.
+         */
         post: operations["approveAlert"];
         delete?: never;
         options?: never;
@@ -1199,6 +1229,26 @@ export interface paths {
         post?: never;
         /** Delete a case template (admins); cases opened from it are untouched */
         delete: operations["deleteTemplate"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The unfinished uploads of a case: a lead's view has everyone's, another writer's their own
+         * @description Unfinished uploads hold case quota (what they received plus an allowance of 4 parts). A lead discards another person's stale upload with DELETE /api/v1/uploads/{uploadId}. Only uploads of items marked within the caller's clearance are listed.
+         */
+        get: operations["listCaseUploads"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1314,6 +1364,13 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            /**
+             * Format: date-time
+             * @description Of a disabled user: when.
+             */
+            disabled_at?: string;
+            /** @description Of a disabled user: who disabled them (absent when done at the command line). An agency admin cannot re-enable a user an admin disabled. */
+            disabled_by?: string;
         };
         /** @description How a person referred to on a case is shown to everyone who may read the case: their name and their agency's, never their email or role. */
         PersonName: {
@@ -1398,6 +1455,8 @@ export interface components {
             /** @description Clock rule sets that apply: gdpr, nis2, and any a deployment adds. */
             jurisdictions: string[];
             clocks: components["schemas"]["Clock"][];
+            /** @description Whether the case's observers may download its evidence (a lead's setting; false unless turned on). Members who may write the case always may. */
+            observers_may_download?: boolean;
             /** @description Bumped by every change; the ETag. */
             version: number;
         };
@@ -1502,9 +1561,9 @@ export interface components {
         };
         NewAPIToken: {
             name: string;
-            /** @description Actions the token may do, e.g. `case.list`, `case.read`; never `token.manage` or `self.mfa`. The token can never do more than its user can at the time of each request. */
+            /** @description Actions the token may do, e.g. `case.list`, `case.read`, `evidence.download` (download evidence content), `evidence.govern`; never `token.manage`, `self.mfa` or `alert.approve`. The token can never do more than its user can at the time of each request. */
             scopes: string[];
-            /** @description Limit the token to these cases (each one the caller can read now). Empty: every case its user can see. */
+            /** @description Limit the token to these cases (each one the caller can read now). Empty: every case its user can see. A token limited to cases cannot open new ones (`case.create` is refused with 403). */
             case_ids?: string[];
             /**
              * Format: date-time
@@ -1698,7 +1757,7 @@ export interface components {
                 late: boolean;
             };
         };
-        /** @description A merge patch of the editable fields; absent fields are kept, null clears a time. Changing tlp or classification_label is the lead's (case.govern). */
+        /** @description A merge patch of the editable fields; absent fields are kept, null clears a time. Changing tlp, classification_label or observers_may_download is the lead's (case.govern). A closed case takes no edits but observers_may_download (409 `case_closed`). */
         CasePatch: {
             title?: string;
             summary?: string;
@@ -1715,6 +1774,8 @@ export interface components {
             aware_at?: string | null;
             party_awareness?: components["schemas"]["PartyAwareness"][];
             jurisdictions?: string[];
+            /** @description Let the case's observers download its evidence, or not (the lead's, `case.govern`; changeable on a closed case too). */
+            observers_may_download?: boolean;
         };
         TransitionRequest: {
             to: components["schemas"]["CaseStatus"];
@@ -1793,6 +1854,10 @@ export interface components {
             seal_number?: string;
             seal_broken: boolean;
             legal_hold: boolean;
+            /** @description The lead whose proposed disposal awaits another lead's confirmation (absent when none is proposed). */
+            disposal_proposed_by?: string;
+            /** @description The authority's reference the pending disposal was proposed under. */
+            disposal_reference?: string;
             /** @enum {string} */
             integrity?: "ok" | "mismatch" | "missing";
             /** Format: date-time */
@@ -1862,6 +1927,8 @@ export interface components {
             result?: string;
             /** @description Bevis's own, for verified events. */
             sha256?: string;
+            /** @description Bevis's own, for verified events: what else was wrong in the store (versions and delete markers Bevis did not write, a legal hold lifted behind its back). */
+            findings?: string[];
         };
         CustodyEvent: {
             id: string;
@@ -1895,7 +1962,7 @@ export interface components {
         };
         CustodyStep: {
             /** @enum {string} */
-            type: "transfer_offered" | "transfer_accepted" | "transfer_declined" | "checked_out" | "checked_in" | "location_changed" | "seal_applied" | "seal_broken" | "resealed" | "legal_hold_set" | "legal_hold_released" | "released" | "returned" | "disposed" | "correction";
+            type: "transfer_offered" | "transfer_accepted" | "transfer_declined" | "checked_out" | "checked_in" | "location_changed" | "seal_applied" | "seal_broken" | "resealed" | "legal_hold_set" | "legal_hold_released" | "released" | "returned" | "disposal_proposed" | "disposal_withdrawn" | "disposed" | "correction";
             counterparty_user_id?: string;
             /** @description transfer_offered: the agency the item is offered to. */
             counterparty_agency_id?: string;
@@ -2183,7 +2250,7 @@ export interface components {
         Alert: {
             id: string;
             /** @enum {string} */
-            rule: "evidence_bytes" | "evidence_items" | "cross_case_downloads" | "bulk_reads" | "unusual_hour" | "download_hard_limit";
+            rule: "evidence_bytes" | "evidence_items" | "cross_case_downloads" | "bulk_reads" | "unusual_hour" | "download_hard_limit" | "evidence_integrity";
             /** @enum {string} */
             status: "open" | "acknowledged" | "approved";
             user_id: string;
@@ -2233,20 +2300,113 @@ export interface components {
             jurisdictions?: string[];
             tasks?: components["schemas"]["PresetTask"][];
         };
-        CaseTemplate: components["schemas"]["CaseTemplateInput"] & {
-            id?: string;
-            created_by?: string;
+        CaseTemplate: {
+            name: string;
+            description?: string;
+            severity?: number;
+            tlp?: components["schemas"]["TLP"];
+            tags?: string[];
+            /** @description Clock sets, like gdpr and nis2. */
+            jurisdictions?: string[];
+            tasks?: components["schemas"]["PresetTask"][];
+            id: string;
+            created_by: string;
             /** Format: date-time */
-            created_at?: string;
+            created_at: string;
             /** Format: date-time */
-            updated_at?: string;
+            updated_at: string;
         };
         CaseTemplateList: {
             items: components["schemas"]["CaseTemplate"][];
         };
+        SetupStatus: {
+            needed: boolean;
+        };
+        SetupRequest: {
+            /** @description The part of the set-up link after `#`. */
+            token: string;
+            agency: {
+                code: string;
+                name: string;
+                /**
+                 * @default other
+                 * @enum {string}
+                 */
+                kind: "police" | "security_authority" | "cert" | "victim" | "it_provider" | "ministry" | "other";
+            };
+            admin: {
+                /** Format: email */
+                email: string;
+                name: string;
+                /** Format: password */
+                password: string;
+            };
+        };
+        UnfinishedUpload: {
+            id?: string;
+            item_id?: string;
+            /** @description Who started it. */
+            created_by?: string;
+            filename?: string;
+            /** @description The length it declared (Upload-Length). */
+            length?: number;
+            /** @description The bytes stored so far (Upload-Offset). */
+            received?: number;
+            /** @description What it holds of the case's quota: what it received plus an allowance of 4 parts, at most its length. */
+            quota_held?: number;
+            /** Format: date-time */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description When it last received bytes, or was started.
+             */
+            active_at?: string;
+            /** Format: date-time */
+            expires_at?: string;
+            /** @description No request holds it and it has received nothing for an hour: a lead may discard it, and a new upload of its item replaces it. */
+            stale?: boolean;
+        };
+        UnfinishedUploadList: {
+            items?: components["schemas"]["UnfinishedUpload"][];
+        };
     };
-    responses: never;
-    parameters: never;
+    responses: {
+        /** @description A fault of the database (`database_unavailable`) or of the evidence store (`storage_unavailable`), or the audit log cannot record the request (`audit_unavailable`): nothing may be assumed done; try again after `Retry-After` seconds (a create with the same `Idempotency-Key`). */
+        Unavailable: {
+            headers: {
+                /** @description Seconds to wait before trying again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. (Or a conflict of the request itself, as the operation says.) */
+        IdempotencyKeyInUse: {
+            headers: {
+                /** @description Seconds to wait before trying again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `idempotency_key_reused`: this `Idempotency-Key` was used for a different request. (Or invalid content, as the operation says.) */
+        IdempotencyKeyReused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
+    parameters: {
+        /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+        IdempotencyKey: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -2362,6 +2522,77 @@ export interface operations {
             };
         };
     };
+    getSetupStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `needed` is true until the first admin exists. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupStatus"];
+                };
+            };
+        };
+    };
+    completeSetup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetupRequest"];
+            };
+        };
+        responses: {
+            /** @description The first admin. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Invalid JSON or invalid fields (`errors` names them), such as a password the rules refuse; the link is not spent. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such set-up link: wrong, expired, spent, presented at another address, or Bevis has an admin. The attempt is on the audit log. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -2429,6 +2660,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `busy`: too many passwords are being checked at once; nothing was checked. See Retry-After. It does not count against the sign-in limits. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     refresh: {
@@ -2458,6 +2698,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `origin_refused`: the browser says the request comes from a page of another origin than the one it was sent to, BEVIS_PUBLIC_URL or an allowed CORS origin; nothing changed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     logout: {
@@ -2476,6 +2726,16 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `origin_refused`: the browser says the request comes from a page of another origin than the one it was sent to, BEVIS_PUBLIC_URL or an allowed CORS origin; nothing changed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     me: {
@@ -2505,6 +2765,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     patchMe: {
@@ -2596,12 +2866,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     createAgency: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2647,9 +2930,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The code is taken. */
+            /** @description The code is taken. `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. */
             409: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2665,6 +2950,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["IdempotencyKeyReused"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getAgency: {
@@ -2697,6 +2984,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such agency. */
             404: {
                 headers: {
@@ -2706,6 +3002,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     patchAgency: {
@@ -2778,6 +3075,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     listUsers: {
@@ -2811,6 +3109,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Outside the caller's scope. */
             404: {
                 headers: {
@@ -2820,12 +3127,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     createUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2844,7 +3155,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Invalid input; `errors` names the fields. */
+            /** @description Invalid input; `errors` names the fields. A password is refused when it is only spaces, too short or too long, common, the user's email address (or its part before the @), or their agency's name. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2862,7 +3173,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed to create this user or grant this role. */
+            /** @description Not allowed to create this user or grant this role (an agency admin creates members and agency admins of their own agency only). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2880,9 +3191,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The email is taken. */
+            /** @description The email is taken. `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. */
             409: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2891,6 +3204,16 @@ export interface operations {
             };
             /** @description The body is not application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["IdempotencyKeyReused"];
+            /** @description `busy`: too many passwords are being checked at once; nothing was checked. See Retry-After. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2930,6 +3253,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such user, or outside the caller's scope. */
             404: {
                 headers: {
@@ -2939,6 +3271,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     patchUser: {
@@ -2984,7 +3317,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed. */
+            /** @description Not allowed: nobody changes their own role or status; an agency admin changes only the members and agency admins of their own agency, and does not re-enable a user an admin disabled. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3002,6 +3335,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Making an admin or auditor of someone named on cases: take them off their cases first (separation of duties). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is not application/json. */
             415: {
                 headers: {
@@ -3011,6 +3353,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     listCases: {
@@ -3066,12 +3409,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     createCase: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3119,6 +3475,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            409: components["responses"]["IdempotencyKeyInUse"];
             /** @description The body is not application/json. */
             415: {
                 headers: {
@@ -3128,6 +3485,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["IdempotencyKeyReused"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getCase: {
@@ -3162,6 +3521,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case, or not a member. */
             404: {
                 headers: {
@@ -3171,6 +3539,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     patchCase: {
@@ -3239,6 +3608,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `case_closed`: the case is closed; a lead reopens it before anything new is added. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match is stale: the case changed since it was read; nothing changed. */
             412: {
                 headers: {
@@ -3266,6 +3644,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     listMembers: {
@@ -3298,6 +3677,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case, or not a member. */
             404: {
                 headers: {
@@ -3307,6 +3695,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     putAgencyMember: {
@@ -3390,6 +3779,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     deleteAgencyMember: {
@@ -3449,6 +3839,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     putUserMember: {
@@ -3514,7 +3905,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The case would be left without a lead. */
+            /** @description The case would be left without a lead, or the user is an admin or auditor, whom no case gives a role (separation of duties). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3532,6 +3923,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     deleteUserMember: {
@@ -3591,6 +3983,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     putExclusion: {
@@ -3674,6 +4067,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     deleteExclusion: {
@@ -3724,6 +4118,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     getMFA: {
@@ -3753,6 +4148,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     startTOTP: {
@@ -3762,7 +4167,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordRequest"];
+            };
+        };
         responses: {
             /** @description The secret, shown once. */
             201: {
@@ -3771,6 +4180,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TOTPEnrolment"];
+                };
+            };
+            /** @description Invalid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token. */
@@ -3782,7 +4200,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An API token cannot do this. */
+            /** @description `password_incorrect`, or an API token. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3793,6 +4211,33 @@ export interface operations {
             };
             /** @description An authenticator is enrolled already; remove it first. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many wrong passwords; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `busy`: too many passwords are being checked at once; nothing was checked. See Retry-After. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3869,6 +4314,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     newRecoveryCodes: {
@@ -3940,6 +4386,15 @@ export interface operations {
             };
             /** @description Too many wrong passwords; see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `busy`: too many passwords are being checked at once; nothing was checked. See Retry-After. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4023,6 +4478,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `busy`: too many passwords are being checked at once; nothing was checked. See Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     resetUserMFA: {
@@ -4053,7 +4517,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed (one's own is removed at /api/v1/me/mfa/disable). */
+            /** @description Not allowed (one's own is removed at /api/v1/me/mfa/disable; an agency admin resets only the members and agency admins of their own agency). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4071,6 +4535,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     listTokens: {
@@ -4109,12 +4574,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     createToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4160,9 +4629,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many active tokens. */
+            /** @description Too many active tokens. `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. */
             409: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4178,6 +4649,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["IdempotencyKeyReused"];
+            503: components["responses"]["Unavailable"];
         };
     };
     revokeToken: {
@@ -4226,6 +4699,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     listMyTasks: {
@@ -4270,6 +4744,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     listCaseTasks: {
@@ -4316,6 +4800,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or task, or outside the caller's scope. */
             404: {
                 headers: {
@@ -4325,12 +4818,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     createTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The case's ID. */
                 id: string;
@@ -4390,6 +4887,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. (Or a conflict of the request itself, as the operation says.). `case_closed`: the case is closed; a lead reopens it before anything new is added. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is not application/json. */
             415: {
                 headers: {
@@ -4399,6 +4907,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["IdempotencyKeyReused"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getTask: {
@@ -4435,6 +4945,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or task, or outside the caller's scope. */
             404: {
                 headers: {
@@ -4444,6 +4963,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     patchTask: {
@@ -4514,6 +5034,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `case_closed`: the case is closed; a lead reopens it before anything new is added. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The task changed since that ETag; read it again. */
             412: {
                 headers: {
@@ -4541,6 +5070,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     acknowledgeTask: {
@@ -4595,7 +5125,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Acknowledged already. */
+            /** @description Acknowledged already. `case_closed`: the case is closed; a lead reopens it before anything new is added. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4604,6 +5134,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     delegateTask: {
@@ -4673,7 +5204,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The task is not an agency's. */
+            /** @description The task is not an agency's. `case_closed`: the case is closed; a lead reopens it before anything new is added. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4691,12 +5222,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     addChecklistItem: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The case's ID. */
                 id: string;
@@ -4760,9 +5295,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The checklist is full. */
+            /** @description The checklist is full. `case_closed`: the case is closed; a lead reopens it before anything new is added. `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. */
             409: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4778,6 +5315,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["IdempotencyKeyReused"];
+            503: components["responses"]["Unavailable"];
         };
     };
     patchChecklistItem: {
@@ -4849,6 +5388,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `case_closed`: the case is closed; a lead reopens it before anything new is added. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is not application/json. */
             415: {
                 headers: {
@@ -4858,6 +5406,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     listTaskComments: {
@@ -4905,6 +5454,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or task, or outside the caller's scope. */
             404: {
                 headers: {
@@ -4914,12 +5472,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     createTaskComment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The case's ID. */
                 id: string;
@@ -4979,6 +5541,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. (Or a conflict of the request itself, as the operation says.). `case_closed`: the case is closed; a lead reopens it before anything new is added. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is not application/json. */
             415: {
                 headers: {
@@ -4988,6 +5561,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["IdempotencyKeyReused"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listCaseComments: {
@@ -5033,6 +5608,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or task, or outside the caller's scope. */
             404: {
                 headers: {
@@ -5042,12 +5626,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     createCaseComment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The case's ID. */
                 id: string;
@@ -5105,6 +5693,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. (Or a conflict of the request itself, as the operation says.). `case_closed`: the case is closed; a lead reopens it before anything new is added. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is not application/json. */
             415: {
                 headers: {
@@ -5114,6 +5713,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["IdempotencyKeyReused"];
+            503: components["responses"]["Unavailable"];
         };
     };
     ssoStart: {
@@ -5137,6 +5738,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     ssoCallback: {
@@ -5164,6 +5766,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     getAgencySSO: {
@@ -5214,6 +5817,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     putAgencySSO: {
@@ -5286,6 +5890,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     transitionCase: {
@@ -5390,6 +5995,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     caseHistory: {
@@ -5422,6 +6028,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case, or not a member. */
             404: {
                 headers: {
@@ -5431,6 +6046,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     meetClock: {
@@ -5501,7 +6117,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The clock is already met. */
+            /** @description The clock is already met. `case_closed`: the case is closed; a lead reopens it before anything new is added. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5537,6 +6153,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     listEvidence: {
@@ -5582,6 +6199,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or item, or outside the caller's scope (an item marked beyond the caller's clearance is not found either). */
             404: {
                 headers: {
@@ -5591,12 +6217,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     registerEvidence: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The case's ID. */
                 id: string;
@@ -5654,6 +6284,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. (Or a conflict of the request itself, as the operation says.). `case_closed`: the case is closed; a lead reopens it before anything new is added. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is not application/json. */
             415: {
                 headers: {
@@ -5663,6 +6304,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["IdempotencyKeyReused"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getEvidence: {
@@ -5695,6 +6338,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or item, or outside the caller's scope (an item marked beyond the caller's clearance is not found either). */
             404: {
                 headers: {
@@ -5704,6 +6356,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     getCustody: {
@@ -5736,6 +6389,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or item, or outside the caller's scope (an item marked beyond the caller's clearance is not found either). */
             404: {
                 headers: {
@@ -5745,12 +6407,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     recordCustody: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The evidence item's ID. */
                 id: string;
@@ -5790,7 +6456,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed (read-only role). */
+            /** @description Not allowed: a read-only role, or a step only a lead records (`legal_hold_released`, `disposal_proposed`, `disposal_withdrawn`, `disposed`) by someone else; `self_confirmation`: the proposer of a disposal confirms it. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5808,9 +6474,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The item's state does not allow this step now (`detail` says why); nothing was recorded. */
+            /** @description The item's state does not allow this step now (`detail` says why: nothing proposed, a proposal pending, under legal hold, within retention, …); nothing was recorded. `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. */
             409: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5826,6 +6494,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["IdempotencyKeyReused"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getEvidenceContent: {
@@ -5870,8 +6540,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not allowed: an observer where the case does not let observers download evidence (`observers_may_download`), or a token without `evidence.download`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such item, outside the caller's scope, or `no_content`: nothing received yet. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `content_missing`: the stored content is gone from the evidence store; `content_mismatch`: it is not what was recorded where the range starts (changed or replaced). Nothing was sent; the finding is on the custody record and an `evidence_integrity` alert was raised. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5913,7 +6601,7 @@ export interface operations {
     putEvidenceContent: {
         parameters: {
             query?: {
-                /** @description The content's name on the uploader's machine, kept as data. */
+                /** @description The content's name on the uploader's machine, kept as data: valid UTF-8 without NUL, at most 255 characters (else 422 `invalid_filename`). */
                 filename?: string;
             };
             header?: never;
@@ -5974,7 +6662,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The item is physical, or its content was received already. */
+            /** @description The item is physical, or its content was received already. `case_closed`: the case is closed; a lead reopens it before anything new is added. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6001,7 +6689,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `hash_mismatch`: the content does not match the hashes declared at registration; nothing was kept and the rejection is on the custody record. */
+            /** @description `hash_mismatch`: the content does not match the hashes declared at registration; nothing was kept and the rejection is on the custody record. `invalid_filename`: the file name is not valid UTF-8, holds a NUL or is longer than 255 characters; nothing was stored. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6024,7 +6712,10 @@ export interface operations {
     verifyEvidence: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The evidence item's ID. */
                 id: string;
@@ -6040,6 +6731,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Verification"];
+                };
+            };
+            /** @description Invalid input, or an `Idempotency-Key` that is not 16 to 128 letters, digits or `._:-` (`invalid_idempotency_key`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token. */
@@ -6069,6 +6769,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            409: components["responses"]["IdempotencyKeyInUse"];
+            422: components["responses"]["IdempotencyKeyReused"];
             /** @description `storage_unavailable`: the evidence store cannot be reached; nothing was recorded. See Retry-After. */
             503: {
                 headers: {
@@ -6088,8 +6790,10 @@ export interface operations {
                 "Tus-Resumable": string;
                 /** @description The content's size in bytes. */
                 "Upload-Length": number;
-                /** @description tus metadata; `filename` is kept as data. */
+                /** @description tus metadata; `filename` (or `name`) is kept as data: base64 of valid UTF-8 without NUL, at most 255 characters (else 422 `invalid_filename`). */
                 "Upload-Metadata"?: string;
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The evidence item's ID. */
@@ -6144,9 +6848,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The item is physical, or its content was received already. */
+            /** @description The item is physical, or its content was received already. `case_closed`: the case is closed; a lead reopens it before anything new is added. `upload_in_progress`: another person's upload of the item is in progress. `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. */
             409: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6162,7 +6868,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `too_large` or `quota_exceeded`. */
+            /** @description `too_large`, or `quota_exceeded`: the declared length could never fit beside the case's received content, or the case has no room for the upload's allowance now. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6171,6 +6877,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `invalid_filename`: the file name in Upload-Metadata is not base64 of valid UTF-8 without NUL, of at most 255 characters; nothing was started. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     tusOptions: {
@@ -6236,8 +6952,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such upload going on, or not the caller's. */
+            /** @description No such upload going on, or another person's and the caller is not a lead of its case. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upload_in_progress`: a lead discards another person's upload only once it is stale. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6254,6 +6979,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     headUpload: {
@@ -6316,6 +7042,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     patchUpload: {
@@ -6386,7 +7113,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `offset_mismatch`: ask with HEAD and go on from its Upload-Offset. */
+            /** @description `offset_mismatch`: ask with HEAD and go on from its Upload-Offset. `case_closed`: the case is closed; a lead reopens it before anything new is added. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6404,7 +7131,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description More bytes than Upload-Length. */
+            /** @description More bytes than Upload-Length (`too_large`), or `quota_exceeded`: the case has no room for more of this upload now; what was stored before stays (ask with HEAD). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6490,6 +7217,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or item, or outside the caller's scope. */
             404: {
                 headers: {
@@ -6499,6 +7235,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     getCustodyReport: {
@@ -6534,6 +7271,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or item, or outside the caller's scope. */
             404: {
                 headers: {
@@ -6543,6 +7289,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     listTimeline: {
@@ -6606,6 +7353,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or event, or not one the caller may see (case membership and the event's TLP marking decide). */
             404: {
                 headers: {
@@ -6615,12 +7371,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     addTimelineEvent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The case's ID. */
                 id: string;
@@ -6678,6 +7438,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. (Or a conflict of the request itself, as the operation says.). `case_closed`: the case is closed; a lead reopens it before anything new is added. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is not application/json. */
             415: {
                 headers: {
@@ -6687,6 +7458,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["IdempotencyKeyReused"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listTimelineImports: {
@@ -6721,6 +7494,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or event, or not one the caller may see (case membership and the event's TLP marking decide). */
             404: {
                 headers: {
@@ -6730,6 +7512,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     importTimeline: {
@@ -6800,6 +7583,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `case_closed`: the case is closed; a lead reopens it before anything new is added. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The file is larger than the import limit; nothing was imported. */
             413: {
                 headers: {
@@ -6818,6 +7610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     getTimelineImport: {
@@ -6852,6 +7645,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or event, or not one the caller may see (case membership and the event's TLP marking decide). */
             404: {
                 headers: {
@@ -6861,6 +7663,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     getTimelineEvent: {
@@ -6895,6 +7698,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or event, or not one the caller may see (case membership and the event's TLP marking decide). */
             404: {
                 headers: {
@@ -6904,6 +7716,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     getTimelineEventHistory: {
@@ -6940,6 +7753,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such case or event, or not one the caller may see (case membership and the event's TLP marking decide). */
             404: {
                 headers: {
@@ -6949,12 +7771,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     correctTimelineEvent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The case's ID. */
                 id: string;
@@ -7014,9 +7840,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description This version was already corrected (`superseded`). */
+            /** @description This version was already corrected (`superseded`). `case_closed`: the case is closed; a lead reopens it before anything new is added. `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. */
             409: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7032,6 +7860,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["IdempotencyKeyReused"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listAudit: {
@@ -7104,6 +7934,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     exportAudit: {
@@ -7142,6 +7973,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     auditCheckpoints: {
@@ -7180,6 +8012,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     evidenceAccess: {
@@ -7237,7 +8070,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No such item, or outside the caller's scope. */
+            /** @description No such item, or outside the caller's scope (an item marked beyond the caller's clearance is not found either). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7246,6 +8079,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     listAlerts: {
@@ -7298,6 +8132,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     acknowledgeAlert: {
@@ -7330,6 +8165,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A lead of only some of the alert's cases: who acknowledges an alert must see all it is about. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such alert, or not the caller's to see. */
             404: {
                 headers: {
@@ -7339,6 +8183,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     approveAlert: {
@@ -7371,7 +8216,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller sees the alert but does not lead all of its cases (an admin, or a lead of some). */
+            /** @description `self_approval`: the alert is about the caller. `forbidden`: the caller sees the alert but does not lead all of its cases (a lead of some), or is an admin while a case of the alert has a lead besides the person it is about. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7389,6 +8234,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description An `evidence_integrity` alert: it reports what was found in storage and is acknowledged, not approved. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     listTemplates: {
@@ -7418,12 +8273,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     createTemplate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7469,9 +8337,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A template of that name exists. */
+            /** @description A template of that name exists. `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. */
             409: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7487,6 +8357,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["IdempotencyKeyReused"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getTemplate: {
@@ -7519,6 +8391,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such template. */
             404: {
                 headers: {
@@ -7528,6 +8409,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     replaceTemplate: {
@@ -7609,6 +8491,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     deleteTemplate: {
@@ -7657,6 +8540,57 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listCaseUploads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The case's ID. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The unfinished uploads, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnfinishedUploadList"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (read-only role). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such case, or outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
 }
@@ -7697,12 +8631,13 @@ export const evidenceKindValues: ReadonlyArray<FlattenedDeepRequired<components>
 export const custodyStateIntegrityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustodyState"]["integrity"]> = ["ok", "mismatch", "missing"];
 export const custodyStateFinalValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustodyState"]["final"]> = ["released", "returned", "disposed"];
 export const evidenceItemContent_statusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["EvidenceItem"]["content_status"]> = ["none", "received", "rejected"];
-export const custodyStepTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustodyStep"]["type"]> = ["transfer_offered", "transfer_accepted", "transfer_declined", "checked_out", "checked_in", "location_changed", "seal_applied", "seal_broken", "resealed", "legal_hold_set", "legal_hold_released", "released", "returned", "disposed", "correction"];
+export const custodyStepTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustodyStep"]["type"]> = ["transfer_offered", "transfer_accepted", "transfer_declined", "checked_out", "checked_in", "location_changed", "seal_applied", "seal_broken", "resealed", "legal_hold_set", "legal_hold_released", "released", "returned", "disposal_proposed", "disposal_withdrawn", "disposed", "correction"];
 export const verificationResultValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Verification"]["result"]> = ["ok", "mismatch", "missing"];
 export const newTimelineEventConfidenceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NewTimelineEvent"]["confidence"]> = ["low", "medium", "high"];
 export const timelineCorrectionConfidenceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TimelineCorrection"]["confidence"]> = ["low", "medium", "high"];
 export const timelineImportFormatValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TimelineImport"]["format"]> = ["json_line", "l2tcsv", "dynamic"];
 export const timelineImportStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TimelineImport"]["status"]> = ["completed", "rejected", "failed"];
 export const auditEntryOutcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditEntry"]["outcome"]> = ["success", "denied", "failed"];
-export const alertRuleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Alert"]["rule"]> = ["evidence_bytes", "evidence_items", "cross_case_downloads", "bulk_reads", "unusual_hour", "download_hard_limit"];
+export const alertRuleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Alert"]["rule"]> = ["evidence_bytes", "evidence_items", "cross_case_downloads", "bulk_reads", "unusual_hour", "download_hard_limit", "evidence_integrity"];
 export const alertStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Alert"]["status"]> = ["open", "acknowledged", "approved"];
+export const setupRequestAgencyKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SetupRequest"]["agency"]["kind"]> = ["police", "security_authority", "cert", "victim", "it_provider", "ministry", "other"];
