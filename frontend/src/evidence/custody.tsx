@@ -20,7 +20,9 @@ const STEP_FIELDS: Record<CustodyStepType, string[]> = {
   legal_hold_released: ['details.legal_basis', 'details.authority_reference', 'notes'],
   released: ['counterparty_external*', 'identity_check*', 'notes'],
   returned: ['counterparty_external*', 'identity_check*', 'notes'],
-  disposed: ['details.authority_reference*', 'notes'],
+  disposal_proposed: ['details.authority_reference*', 'notes'],
+  disposal_withdrawn: ['notes'],
+  disposed: ['details.authority_reference', 'notes'],
   correction: ['supersedes*', 'location', 'notes*'],
 };
 
@@ -53,7 +55,9 @@ const STEP_LABELS: Record<CustodyStepType, string> = {
   legal_hold_released: 'Release the legal hold',
   released: 'Release to an outside party',
   returned: 'Return to its owner',
-  disposed: 'Dispose of',
+  disposal_proposed: 'Propose disposal (another lead confirms)',
+  disposal_withdrawn: 'Withdraw the proposed disposal',
+  disposed: 'Confirm the proposed disposal',
   correction: 'Correct an event',
 };
 
@@ -87,7 +91,12 @@ export function availableSteps(s: CustodyState, me: Actor): CustodyStepType[] {
   steps.push(s.legal_hold ? 'legal_hold_released' : 'legal_hold_set');
   if (custodian && !out && !pending) {
     steps.push('released', 'returned');
-    if (!s.legal_hold) steps.push('disposed');
+    // Disposal takes two leads: one proposes, another confirms.
+    if (!s.legal_hold && !s.disposal_proposed_by) steps.push('disposal_proposed');
+  }
+  if (s.disposal_proposed_by) {
+    if (s.disposal_proposed_by !== me.userId) steps.push('disposed');
+    steps.push('disposal_withdrawn');
   }
   steps.push('correction');
   return steps;

@@ -36,15 +36,24 @@ describe('availableSteps', () => {
       'legal_hold_set',
       'released',
       'returned',
-      'disposed',
+      'disposal_proposed',
       'correction',
     ]);
+  });
+
+  it('offers a proposed disposal to another person to confirm, never to its proposer', () => {
+    const proposed = state({ disposal_proposed_by: 'u-lead' });
+    expect(availableSteps(proposed, me)).toEqual(expect.arrayContaining(['disposed', 'disposal_withdrawn']));
+    expect(availableSteps(proposed, me)).not.toContain('disposal_proposed');
+    const mine = availableSteps(proposed, { userId: 'u-lead', agencyId: 'a-ncsc' });
+    expect(mine).toContain('disposal_withdrawn');
+    expect(mine).not.toContain('disposed');
   });
 
   it('offers check-in but no check-out, transfer or release while checked out', () => {
     const steps = availableSteps(state({ checked_out_by: 'u-me' }), me);
     expect(steps).toContain('checked_in');
-    for (const s of ['checked_out', 'transfer_offered', 'released', 'disposed'] as const) expect(steps).not.toContain(s);
+    for (const s of ['checked_out', 'transfer_offered', 'released', 'disposal_proposed'] as const) expect(steps).not.toContain(s);
   });
 
   it('lets who checked it out check it in, though their agency is not the custodian', () => {
@@ -72,7 +81,7 @@ describe('availableSteps', () => {
     expect(availableSteps(state({ seal_broken: true }), me)).toContain('resealed');
     const held = availableSteps(state({ legal_hold: true }), me);
     expect(held).toContain('legal_hold_released');
-    expect(held).not.toContain('disposed');
+    expect(held).not.toContain('disposal_proposed');
     expect(availableSteps(state({ final: 'disposed' }), me)).toEqual(['correction']);
   });
 });
