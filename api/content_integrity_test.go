@@ -115,12 +115,12 @@ func TestDownload_MissingContentIsA409OnTheRecordAndAlerted(t *testing.T) {
 		it := w.uploadContent(t, w.principal(t, "lead"), "BEV", "Mail logs", strings.Repeat("smtp ", 1000))
 		w.tamperStored(t, it, -1)
 		path := "/api/v1/evidence/" + it.ID + "/content"
-		resp, body := w.call(t, http.MethodGet, path, w.bearer["observer"], "")
+		resp, body := w.call(t, http.MethodGet, path, w.bearer["analyst"], "")
 		if resp.StatusCode != http.StatusConflict || problemCode(t, body) != "content_missing" {
 			t.Fatalf("download: %d %s", resp.StatusCode, body)
 		}
 		ev := w.lastCustody(t, it.ID)
-		if ev.Type != "verified" || ev.Details.Result != "missing" || ev.ActorUserID != w.user["observer"].ID ||
+		if ev.Type != "verified" || ev.Details.Result != "missing" || ev.ActorUserID != w.user["analyst"].ID ||
 			!strings.Contains(ev.Notes, "found while sending") {
 			t.Errorf("custody event: %+v", ev)
 		}
@@ -134,11 +134,11 @@ func TestDownload_MissingContentIsA409OnTheRecordAndAlerted(t *testing.T) {
 				t.Errorf("integrity alerts seen by %s: %+v", who, got)
 			}
 		}
-		if resp, _ := w.call(t, http.MethodGet, "/api/v1/alerts", w.bearer["observer"], ""); resp.StatusCode != http.StatusForbidden {
-			t.Errorf("alerts for an observer: %d", resp.StatusCode)
+		if resp, _ := w.call(t, http.MethodGet, "/api/v1/alerts", w.bearer["analyst"], ""); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("alerts for an analyst: %d", resp.StatusCode)
 		}
 		// Asked again: the same answer, no second event, no second alert.
-		if resp, _ := w.call(t, http.MethodGet, path, w.bearer["observer"], ""); resp.StatusCode != http.StatusConflict {
+		if resp, _ := w.call(t, http.MethodGet, path, w.bearer["analyst"], ""); resp.StatusCode != http.StatusConflict {
 			t.Errorf("second download: %d", resp.StatusCode)
 		}
 		if again := w.lastCustody(t, it.ID); again.ID != ev.ID {
