@@ -11,7 +11,7 @@ targets=(
 	"./api FuzzByteRange FuzzTusHeaders"
 	"./cases FuzzPlasoReaders FuzzCursors"
 	"./audit FuzzVerifyExport FuzzAuditCursor"
-	"./evidence FuzzVerifyManifest"
+	"./evidence FuzzVerifyManifest FuzzResumeMultiHasher FuzzOpenSealed"
 )
 for line in "${targets[@]}"; do
 	read -r pkg names <<<"$line"
