@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,14 +156,25 @@ func (s *server) upload(c *fiber.Ctx) (evidence.Upload, error) {
 }
 
 // caseUpload loads the upload of the route for a caller who may write its
-// case.
+// case. To someone who cannot see its item, the upload does not exist,
+// whatever they ask of it.
 func (s *server) caseUpload(c *fiber.Ctx) (evidence.Upload, error) {
 	up, err := s.Uploads.Get(c.UserContext(), c.Params("uploadId"))
 	if err != nil {
 		return evidence.Upload{}, err
 	}
+	it, err := s.Items.Item(c.UserContext(), up.ItemID)
+	if err != nil {
+		return evidence.Upload{}, err
+	}
 	auditCase(c, up.CaseID)
-	return up, s.authorize(c, access.ActionCaseWrite, access.Resource{CaseID: up.CaseID})
+	_, err = s.authorizeSeen(c, access.ActionCaseWrite, up.CaseID, func(markings []access.TLP) error {
+		if !slices.Contains(markings, it.TLP) {
+			return evidence.ErrUploadGone
+		}
+		return nil
+	})
+	return up, err
 }
 
 func (s *server) headUpload(c *fiber.Ctx) error {

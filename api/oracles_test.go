@@ -258,3 +258,36 @@ func TestTasks_AnExcludedPersonIsAnsweredAsOneNotOnTheCase(t *testing.T) {
 		}
 	})
 }
+
+// An unfinished upload of an item beyond someone's clearance is, to them,
+// no upload at all: a lead by the agency default cannot discard it and an
+// observer is not told that it exists by a refusal.
+func TestUploads_AnUploadOfAnItemBeyondClearanceIsNotFound(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		itemID, _ := hiddenItem(t, w)
+		tus := []string{"Tus-Resumable", "1.0.0"}
+		resp, body := w.call(t, http.MethodPost, "/api/v1/evidence/"+itemID+"/uploads", w.bearer["lead"], "",
+			append([]string{"Upload-Length", "10"}, tus...)...)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("the named lead starts an upload of the RED item: %d %s", resp.StatusCode, body)
+		}
+		upload := resp.Header.Get("Location")
+		noSuchUpload := upload[:strings.LastIndex(upload, "/")+1] + "01900000-0000-7000-8000-000000000000"
+		// other_agency observes through agency B; spare leads through agency A.
+		setAgencyRole(t, w, "B", access.CaseObserver)
+		setAgencyRole(t, w, "A", access.CaseLead)
+		for _, who := range []string{"other_agency", "spare"} {
+			for _, method := range []string{http.MethodHead, http.MethodPatch, http.MethodDelete} {
+				header := append([]string{"Upload-Offset", "0", "Content-Type", "application/offset+octet-stream"}, tus...)
+				resp, hidden := w.call(t, method, upload, w.bearer[who], "0123456789", header...)
+				_, missing := w.call(t, method, noSuchUpload, w.bearer[who], "0123456789", header...)
+				if resp.StatusCode != http.StatusNotFound || requestIDs.ReplaceAllString(hidden, "") != requestIDs.ReplaceAllString(missing, "") {
+					t.Errorf("%s %s of an upload of a RED item: %d %s; of no upload: %s", who, method, resp.StatusCode, hidden, missing)
+				}
+			}
+		}
+		if resp, _ := w.call(t, http.MethodHead, upload, w.bearer["lead"], "", tus...); resp.StatusCode != http.StatusOK {
+			t.Errorf("the named lead's own upload afterwards: %d, want 200", resp.StatusCode)
+		}
+	})
+}
