@@ -30,10 +30,21 @@ func Databases(t testing.TB) []Database {
 	return []Database{SQLite(t), Postgres(t)}
 }
 
-// SQLite returns a fresh migrated SQLite database in a temporary folder.
+// SQLite returns a fresh migrated SQLite database in a temporary folder: a
+// copy of a database migrated once per version of the migrations, since
+// applying them one by one (each in its own synchronous transaction) costs
+// more than most tests.
 func SQLite(t testing.TB) Database {
 	t.Helper()
-	return open(t, db.SQLite, SQLiteURL(t))
+	path := filepath.Join(t.TempDir(), "bevis.db")
+	template, err := sqliteTemplate()
+	if err == nil {
+		err = copyFile(template, path)
+	}
+	if err != nil {
+		t.Fatalf("SQLite test database: %v", err)
+	}
+	return open(t, db.SQLite, "sqlite:"+path)
 }
 
 // SQLiteURL returns the URL of a fresh, empty SQLite database file.
@@ -41,10 +52,12 @@ func SQLiteURL(t testing.TB) string {
 	return "sqlite:" + filepath.Join(t.TempDir(), "bevis.db")
 }
 
-// Postgres returns a fresh migrated PostgreSQL database, dropped after the test.
+// Postgres returns a fresh migrated PostgreSQL database, dropped after the
+// test: a copy of a template database migrated once per version of the
+// migrations.
 func Postgres(t testing.TB) Database {
 	t.Helper()
-	return open(t, db.Postgres, PostgresURL(t))
+	return open(t, db.Postgres, postgresURL(t, true))
 }
 
 // PostgresURL creates a fresh, empty PostgreSQL database on the server named
@@ -52,19 +65,31 @@ func Postgres(t testing.TB) Database {
 // returns its URL; the database is dropped when the test ends.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
+	return postgresURL(t, false)
+}
+
+func postgresURL(t testing.TB, migrated bool) string {
+	t.Helper()
 	adminURL := env("BEVIS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
 	admin, err := sql.Open("pgx", adminURL)
 	if err != nil {
 		t.Fatalf("BEVIS_TEST_POSTGRES_URL: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
 		_ = admin.Close()
 		unavailable(t, "PostgreSQL", err.Error())
 	}
 	name := "bevis_test_" + randomHex(8)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	template := ""
+	if migrated {
+		if template, err = postgresTemplate(ctx, admin, adminURL); err != nil {
+			_ = admin.Close()
+			t.Fatalf("migrated template database: %v", err)
+		}
+	}
+	if err := createDatabase(ctx, admin, name, template); err != nil {
 		_ = admin.Close()
 		t.Fatalf("create test database: %v", err)
 	}
