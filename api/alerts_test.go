@@ -60,9 +60,9 @@ func (w *world) recordDownload(t *testing.T, who, itemID string, n int64, downlo
 }
 
 func TestAlerts_BulkDownloadRaisesAlertAndHardLimitThrottlesUntilLeadApproves(t *testing.T) {
-	for _, d := range testenv.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			w := newWorld(t, d)
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			w := seededWorld(t, dialect)
 			size := int64(len(fixtureContent))
 			w.withAlerts(t, alerts.Options{Window: time.Hour, MaxItems: 2, HardLimit: 3 * size})
 			k, err := w.deps.Cases.Get(context.Background(), w.caseID)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bevis-ir/bevis/audit"
+	"github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
@@ -117,7 +118,7 @@ func TestAuditTrail_AccessChangesAreRecordedWithTheChange(t *testing.T) {
 }
 
 func TestAuditTrail_NoRecordNoAnswer(t *testing.T) {
-	w := newWorld(t, testenv.SQLite(t))
+	w := seededWorld(t, db.SQLite)
 	w.deps.Audit.(*audit.Writer).Close() // the log can take nothing more
 	resp, body := w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["lead"], "")
 	if resp.StatusCode != 503 || strings.Contains(body, "DENY tcp") || problemCode(t, body) != "audit_unavailable" {

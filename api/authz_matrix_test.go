@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/bevis-ir/bevis/cases"
-	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
 // expect is the status each principal gets, in the order of principals:
@@ -261,9 +260,9 @@ func leadOr(who, lead, other string) string {
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
-	for _, d := range testenv.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			w := newWorld(t, d)
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			w := seededWorld(t, dialect)
 			rows := matrix()
 			covered := map[string]bool{}
 			for _, row := range rows {

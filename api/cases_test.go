@@ -12,7 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/cases"
-	"github.com/bevis-ir/bevis/internal/testenv"
+	"github.com/bevis-ir/bevis/internal/db"
 )
 
 func decodeCase(t *testing.T, body string) caseJSON {
@@ -44,9 +44,9 @@ func (w *world) current(t *testing.T) (caseJSON, string) {
 }
 
 func TestCases_WritesNeedTheCurrentETag(t *testing.T) {
-	for _, d := range testenv.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			w := newWorld(t, d)
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			w := seededWorld(t, dialect)
 			before, tag := w.current(t)
 			if tag != `"1"` || before.Version != 1 || !strings.HasPrefix(before.Reference, "BEV-") {
 				t.Fatalf("etag %s, case %+v", tag, before)
@@ -96,7 +96,7 @@ func TestCases_WritesNeedTheCurrentETag(t *testing.T) {
 }
 
 func TestCases_RefuseUnknownAndServerOwnedFields(t *testing.T) {
-	w := newWorld(t, testenv.SQLite(t))
+	w := seededWorld(t, db.SQLite)
 	before, tag := w.current(t)
 	fields := []string{`"id":"x"`, `"reference":"BEV-2026-9999"`, `"status":"closed"`, `"version":9`, `"lead_agency_id":"x"`,
 		`"created_by":"x"`, `"created_at":"2026-01-01T00:00:00Z"`, `"updated_at":"2026-01-01T00:00:00Z"`, `"clocks":[]`,
@@ -133,7 +133,7 @@ func TestCases_RefuseUnknownAndServerOwnedFields(t *testing.T) {
 }
 
 func TestCases_OnlyTheLeadChangesTLPAndClosesOrReopens(t *testing.T) {
-	w := newWorld(t, testenv.SQLite(t))
+	w := seededWorld(t, db.SQLite)
 	path := "/api/v1/cases/" + w.caseID
 	_, tag := w.current(t)
 	resp, body := w.call(t, "PATCH", path, w.bearer["investigator"], `{"tlp":"GREEN"}`, "If-Match", tag)
@@ -167,7 +167,7 @@ func TestCases_OnlyTheLeadChangesTLPAndClosesOrReopens(t *testing.T) {
 }
 
 func TestCases_InvalidTransitionIsAConflictAndChangesNothing(t *testing.T) {
-	w := newWorld(t, testenv.SQLite(t))
+	w := seededWorld(t, db.SQLite)
 	path := "/api/v1/cases/" + w.caseID
 	_, tag := w.current(t)
 	resp, body := w.call(t, "POST", path+"/transitions", w.bearer["lead"], `{"to":"recovery"}`, "If-Match", tag)
@@ -188,7 +188,7 @@ func TestCases_InvalidTransitionIsAConflictAndChangesNothing(t *testing.T) {
 }
 
 func TestCases_PersonalDataBreachClocksShowDueTimesAndOverdue(t *testing.T) {
-	w := newWorld(t, testenv.SQLite(t))
+	w := seededWorld(t, db.SQLite)
 	aware := time.Now().UTC().Add(-80 * time.Hour).Truncate(time.Second)
 	resp, body := w.call(t, "POST", "/api/v1/cases", w.bearer["lead"], fmt.Sprintf(
 		`{"title":"Patient records","severity":4,"personal_data_breach":true,"aware_at":%q,"jurisdictions":["gdpr","nis2"],"tags":["health"]}`,
@@ -241,7 +241,7 @@ func TestCases_PersonalDataBreachClocksShowDueTimesAndOverdue(t *testing.T) {
 }
 
 func TestCaseList_RefusesUnknownParametersAndSortKeys(t *testing.T) {
-	w := newWorld(t, testenv.SQLite(t))
+	w := seededWorld(t, db.SQLite)
 	for _, q := range []string{"?owner=me", "?sort=title", "?sort=id;drop", "?status=done", "?severity=high", "?limit=0",
 		"?limit=1000", "?clock_state=late", "?cursor=abc"} {
 		resp, body := w.call(t, "GET", "/api/v1/cases"+q, w.bearer["lead"], "")
@@ -275,10 +275,10 @@ func countStatements(t *testing.T, db *gorm.DB) *atomic.Int64 {
 // The statements behind one page of the list do not grow with the number
 // of cases on it: no query per case (N+1).
 func TestCaseList_StatementsDoNotGrowWithThePage(t *testing.T) {
-	for _, d := range testenv.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			w := newWorld(t, d)
-			n := countStatements(t, d.DB)
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			w := seededWorld(t, dialect)
+			n := countStatements(t, w.deps.DB)
 			list := func() (int64, casePageJSON) {
 				t.Helper()
 				before := n.Load()

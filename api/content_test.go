@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/bevis-ir/bevis/evidence"
-	"github.com/bevis-ir/bevis/internal/testenv"
+	"github.com/bevis-ir/bevis/internal/db"
 )
 
 func (w *world) registerItem(t *testing.T, body string) itemJSON {
@@ -179,7 +179,7 @@ func TestTus_CreateResumeAndFinish(t *testing.T) {
 }
 
 func TestReportAndManifest_ShowTheChainAndVerifyOffline(t *testing.T) {
-	w := newWorld(t, testenv.SQLite(t))
+	w := seededWorld(t, db.SQLite)
 	resp, body := w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/report?format=html", w.bearer["observer"], "")
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
 		!strings.Contains(body, "verifies") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "style-src 'sha256-") {
@@ -200,7 +200,7 @@ func TestReportAndManifest_ShowTheChainAndVerifyOffline(t *testing.T) {
 }
 
 func TestLegalHold_FollowsTheCustodyRecordIntoTheStore(t *testing.T) {
-	w := newWorld(t, testenv.SQLite(t))
+	w := seededWorld(t, db.SQLite)
 	it, err := w.deps.Items.Item(t.Context(), w.contentID)
 	if err != nil {
 		t.Fatal(err)

@@ -51,24 +51,51 @@ type world struct {
 	user       map[string]access.User
 	bearer     map[string]string // principal name → access token
 	refresh    map[string]string // principal name → refresh token
+	session    map[string]string // principal name → the session of their tokens
 }
 
 // principals of the authorization matrix, in the order rows list them.
 var principals = []string{"none", "expired", "other_agency", "observer", "analyst", "investigator", "lead", "excluded", "admin", "auditor",
 	"admin_a", "auditor_a"}
 
-func newWorld(t testing.TB, d testenv.Database) *world {
+// worldSecrets are the keys a world signs tokens and encrypts content with.
+type worldSecrets struct {
+	signingKey []byte // PEM
+	masterKey  string // a line of the master key file
+}
+
+func newWorldSecrets(t testing.TB) worldSecrets {
 	t.Helper()
-	ctx := context.Background()
 	pem, err := access.GenerateSigningKeyPEM()
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := access.ParseSigningKeys(pem)
+	line, err := evidence.NewMasterKeyLine(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	block, _ := pemlib.Decode(pem)
+	return worldSecrets{signingKey: pem, masterKey: line}
+}
+
+// newWorld builds the world on d from nothing. Most tests take a copy of
+// the package's seed world instead (seededWorld), which is the same world
+// made once.
+func newWorld(t testing.TB, d testenv.Database) *world {
+	t.Helper()
+	w := openWorld(t, d, newWorldSecrets(t), t.TempDir())
+	w.populate(t, d)
+	return w
+}
+
+// openWorld wires a Bevis on d, keeping evidence in storeDir, with nothing
+// in it yet.
+func openWorld(t testing.TB, d testenv.Database, secrets worldSecrets, storeDir string) *world {
+	t.Helper()
+	keys, err := access.ParseSigningKeys(secrets.signingKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pemlib.Decode(secrets.signingKey)
 	private, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
 		t.Fatal(err)
@@ -94,16 +121,11 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		Alerts: alerts.New(d.DB, alerts.Options{Log: testenv.Logger(t)}),
 	}
 	t.Cleanup(deps.Alerts.Stop)
-	storeDir := t.TempDir()
 	store, err := evidence.NewFSStore(storeDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	line, err := evidence.NewMasterKeyLine(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	master, err := evidence.ParseMasterKeys([]byte(line + "\n"))
+	master, err := evidence.ParseMasterKeys([]byte(secrets.masterKey + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +143,17 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		t.Fatal(err)
 	}
 	w := &world{app: app, deps: deps, tokens: tokens, signingKey: private.(ed25519.PrivateKey), agency: map[string]access.Agency{}, user: map[string]access.User{},
-		bearer: map[string]string{}, refresh: map[string]string{}}
+		bearer: map[string]string{}, refresh: map[string]string{}, session: map[string]string{}}
+	w.store, w.storeDir = store, storeDir
+	return w
+}
+
+// populate makes the fixture: agencies, people in every role, signed in,
+// and the case with a task, items, an upload, events, an import and an alert.
+func (w *world) populate(t testing.TB, d testenv.Database) {
+	t.Helper()
+	ctx := context.Background()
+	deps, tokens := w.deps, w.tokens
 	for _, code := range []string{"A", "B", "C", "D"} {
 		a, err := deps.Directory.CreateAgency(ctx, access.NewAgency{Code: "AG-" + code, Name: "Agency " + code, Kind: "other"})
 		if err != nil {
@@ -181,7 +213,6 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		t.Fatal(err)
 	}
 	w.templateID = tmpl.ID
-	w.store, w.storeDir = store, storeDir
 	w.contentID = w.uploadContent(t, lead, k.Reference, "Firewall logs", fixtureContent).ID
 	pending, err := deps.Items.Register(ctx, lead, k.ID, k.Reference, evidence.NewItem{Title: "Mail server image", Kind: "disk_image"})
 	if err != nil {
@@ -220,7 +251,9 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		t.Fatal(err)
 	}
 	w.bearer["expired"] = expired
-	return w
+	for name := range w.user {
+		w.session[name] = w.sessionOf(t, name)
+	}
 }
 
 // fixtureAlert raises a hard-limit alert of u on the case the real way: a

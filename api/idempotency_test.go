@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
-	"github.com/bevis-ir/bevis/internal/testenv"
+	"github.com/bevis-ir/bevis/internal/db"
 )
 
 const newCaseBody = `{"title":"Second breach","tlp":"AMBER"}`
@@ -26,9 +26,9 @@ func countCases(t *testing.T, gdb *gorm.DB, title string) int64 {
 }
 
 func TestIdempotencyKey_RetryGetsTheFirstAnswerAndCreatesNothingMore(t *testing.T) {
-	for _, d := range testenv.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			w := newWorld(t, d)
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			w := seededWorld(t, dialect)
 			lead := w.bearer["lead"]
 			key := "01a2370e-4bc5-7964-ac0c-238860a73d35"
 			first, firstBody := w.call(t, http.MethodPost, "/api/v1/cases", lead, newCaseBody, "Idempotency-Key", key)
@@ -41,7 +41,7 @@ func TestIdempotencyKey_RetryGetsTheFirstAnswerAndCreatesNothingMore(t *testing.
 				retry.Header.Get("Idempotent-Replayed") != "true" {
 				t.Fatalf("retry: %d %v %s\nwant the first answer %v %s", retry.StatusCode, retry.Header, retryBody, first.Header, firstBody)
 			}
-			if n := countCases(t, d.DB, "Second breach"); n != 1 {
+			if n := countCases(t, w.deps.DB, "Second breach"); n != 1 {
 				t.Fatalf("%d cases after a retry with the same key, want 1", n)
 			}
 
@@ -60,7 +60,7 @@ func TestIdempotencyKey_RetryGetsTheFirstAnswerAndCreatesNothingMore(t *testing.
 			if resp, body := w.call(t, http.MethodPost, "/api/v1/cases", lead, newCaseBody); resp.StatusCode != http.StatusCreated {
 				t.Fatalf("no key: %d %s", resp.StatusCode, body)
 			}
-			if n := countCases(t, d.DB, "Second breach"); n != 3 {
+			if n := countCases(t, w.deps.DB, "Second breach"); n != 3 {
 				t.Fatalf("%d cases, want 3", n)
 			}
 			resp, body = w.call(t, http.MethodPost, "/api/v1/cases", lead, newCaseBody, "Idempotency-Key", "short")
@@ -72,9 +72,9 @@ func TestIdempotencyKey_RetryGetsTheFirstAnswerAndCreatesNothingMore(t *testing.
 }
 
 func TestIdempotencyKey_FailureIsNotKeptAndTheSecretIsNotStoredInClear(t *testing.T) {
-	for _, d := range testenv.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			w := newWorld(t, d)
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			w := seededWorld(t, dialect)
 			lead := w.bearer["lead"]
 			key := "retry-after-a-refusal-0001"
 			// Refused input changes nothing, so a corrected retry with the
@@ -101,7 +101,7 @@ func TestIdempotencyKey_FailureIsNotKeptAndTheSecretIsNotStoredInClear(t *testin
 				t.Fatalf("replay: %d %s", replay.StatusCode, replayBody)
 			}
 			var rows []idempotencyRow
-			if err := d.DB.Find(&rows).Error; err != nil {
+			if err := w.deps.DB.Find(&rows).Error; err != nil {
 				t.Fatal(err)
 			}
 			for _, r := range rows {
@@ -114,14 +114,13 @@ func TestIdempotencyKey_FailureIsNotKeptAndTheSecretIsNotStoredInClear(t *testin
 }
 
 func TestIdempotencyKey_RetryWhileTheFirstRunsIs409(t *testing.T) {
-	d := testenv.Postgres(t)
-	w := newWorld(t, d)
+	w := seededWorld(t, db.Postgres)
 	lead := w.bearer["lead"]
 	key := "slow-first-attempt-000001"
 	// Hold the case reference counter, so the first request waits inside
 	// its transaction with its key claimed.
 	ctx := context.Background()
-	hold := d.DB.WithContext(ctx).Begin()
+	hold := w.deps.DB.WithContext(ctx).Begin()
 	if err := hold.Exec("LOCK TABLE case_reference_counters IN EXCLUSIVE MODE").Error; err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +136,7 @@ func TestIdempotencyKey_RetryWhileTheFirstRunsIs409(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int64
-		if err := d.DB.Table("idempotency_keys").Count(&n).Error; err != nil {
+		if err := w.deps.DB.Table("idempotency_keys").Count(&n).Error; err != nil {
 			t.Fatal(err)
 		}
 		if n == 1 {
@@ -164,28 +163,28 @@ func TestIdempotencyKey_RetryWhileTheFirstRunsIs409(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated || body != first.body {
 		t.Fatalf("retry after the first finished: %d %s", resp.StatusCode, body)
 	}
-	if n := countCases(t, d.DB, "Second breach"); n != 1 {
+	if n := countCases(t, w.deps.DB, "Second breach"); n != 1 {
 		t.Fatalf("%d cases, want 1", n)
 	}
 }
 
 func TestIdempotencyKey_ExpiredKeysAreDiscarded(t *testing.T) {
-	for _, d := range testenv.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			w := newWorld(t, d)
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			w := seededWorld(t, dialect)
 			resp, body := w.call(t, http.MethodPost, "/api/v1/cases", w.bearer["lead"], newCaseBody,
 				"Idempotency-Key", "kept-for-a-day-000000001")
 			if resp.StatusCode != http.StatusCreated {
 				t.Fatalf("%d %s", resp.StatusCode, body)
 			}
-			if n, err := DiscardExpiredIdempotencyKeys(context.Background(), d.DB); err != nil || n != 0 {
+			if n, err := DiscardExpiredIdempotencyKeys(context.Background(), w.deps.DB); err != nil || n != 0 {
 				t.Fatalf("a fresh key discarded: %d, %v", n, err)
 			}
-			if err := d.DB.Model(&idempotencyRow{}).Where("1 = 1").
+			if err := w.deps.DB.Model(&idempotencyRow{}).Where("1 = 1").
 				Update("expires_at", time.Now().Add(-time.Minute).UTC()).Error; err != nil {
 				t.Fatal(err)
 			}
-			if n, err := DiscardExpiredIdempotencyKeys(context.Background(), d.DB); err != nil || n != 1 {
+			if n, err := DiscardExpiredIdempotencyKeys(context.Background(), w.deps.DB); err != nil || n != 1 {
 				t.Fatalf("expired keys discarded: %d, %v; want 1", n, err)
 			}
 		})

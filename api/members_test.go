@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bevis-ir/bevis/internal/testenv"
+	"github.com/bevis-ir/bevis/internal/db"
 )
 
 func TestMembership_RulesAndBadInputChangeNothing(t *testing.T) {
@@ -55,7 +55,7 @@ func TestMembership_RulesAndBadInputChangeNothing(t *testing.T) {
 }
 
 func TestMembers_NameThePeopleAndAgenciesOnTheCase(t *testing.T) {
-	w := newWorld(t, testenv.SQLite(t))
+	w := seededWorld(t, db.SQLite)
 	_, body := w.call(t, "GET", "/api/v1/cases/"+w.caseID+"/members", w.bearer["observer"], "")
 	for _, want := range []string{
 		`{"user_id":"` + w.user["investigator"].ID + `","name":"investigator","agency_id":"` + w.agency["A"].ID + `","role":"investigator"`,

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/bevis-ir/bevis/access"
-	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
 // A person of another agency on the case reads as their name and their
@@ -101,10 +100,10 @@ func TestNames_PeopleOfOtherAgenciesAreNamedOnTheCase(t *testing.T) {
 // Naming the people of a page costs the same statements for a page of one
 // item as for a page of many: the names of a whole answer are looked up at once.
 func TestEvidenceList_StatementsDoNotGrowWithThePage(t *testing.T) {
-	for _, d := range testenv.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			w := newWorld(t, d)
-			n := countStatements(t, d.DB)
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			w := seededWorld(t, dialect)
+			n := countStatements(t, w.deps.DB)
 			list := func() int64 {
 				t.Helper()
 				before := n.Load()

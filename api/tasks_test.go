@@ -10,7 +10,6 @@ import (
 
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/cases"
-	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
 func decodeTask(t *testing.T, body string) taskJSON {
@@ -250,10 +249,10 @@ func TestComments_MentionOnlyMembersAndKeepTheTextAsWritten(t *testing.T) {
 // The statements behind a page of tasks or comments do not grow with the
 // number on the page: checklists and mentions load once per page (no N+1).
 func TestTaskAndCommentLists_StatementsDoNotGrowWithThePage(t *testing.T) {
-	for _, d := range testenv.Databases(t) {
-		t.Run(d.Name, func(t *testing.T) {
-			w := newWorld(t, d)
-			n := countStatements(t, d.DB)
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			w := seededWorld(t, dialect)
+			n := countStatements(t, w.deps.DB)
 			paths := []string{"/api/v1/tasks?view=agency", "/api/v1/cases/" + w.caseID + "/tasks", "/api/v1/cases/" + w.caseID + "/comments"}
 			measure := func() []int64 {
 				var out []int64

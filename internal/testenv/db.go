@@ -57,7 +57,13 @@ func SQLiteURL(t testing.TB) string {
 // migrations.
 func Postgres(t testing.TB) Database {
 	t.Helper()
-	return open(t, db.Postgres, postgresURL(t, true))
+	return open(t, db.Postgres, postgresDatabase(t, postgresTemplate))
+}
+
+// postgresCopy creates a copy of template, dropped after the test.
+func postgresCopy(t testing.TB, template string) string {
+	t.Helper()
+	return postgresDatabase(t, func(context.Context, *sql.DB, string) (string, error) { return template, nil })
 }
 
 // PostgresURL creates a fresh, empty PostgreSQL database on the server named
@@ -65,10 +71,12 @@ func Postgres(t testing.TB) Database {
 // returns its URL; the database is dropped when the test ends.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	return postgresURL(t, false)
+	return postgresDatabase(t, nil)
 }
 
-func postgresURL(t testing.TB, migrated bool) string {
+// postgresDatabase creates a database dropped after the test, a copy of the
+// template that template names, or an empty one when template is nil.
+func postgresDatabase(t testing.TB, template func(ctx context.Context, admin *sql.DB, adminURL string) (string, error)) string {
 	t.Helper()
 	adminURL := env("BEVIS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
 	admin, err := sql.Open("pgx", adminURL)
@@ -82,14 +90,14 @@ func postgresURL(t testing.TB, migrated bool) string {
 		unavailable(t, "PostgreSQL", err.Error())
 	}
 	name := "bevis_test_" + randomHex(8)
-	template := ""
-	if migrated {
-		if template, err = postgresTemplate(ctx, admin, adminURL); err != nil {
+	from := ""
+	if template != nil {
+		if from, err = template(ctx, admin, adminURL); err != nil {
 			_ = admin.Close()
 			t.Fatalf("migrated template database: %v", err)
 		}
 	}
-	if err := createDatabase(ctx, admin, name, template); err != nil {
+	if err := createDatabase(ctx, admin, name, from); err != nil {
 		_ = admin.Close()
 		t.Fatalf("create test database: %v", err)
 	}

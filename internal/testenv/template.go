@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/bevis-ir/bevis/internal/db"
@@ -199,4 +200,138 @@ func createDatabase(ctx context.Context, admin execer, name, template string) er
 	}
 	_, err := admin.ExecContext(ctx, "ALTER DATABASE "+name+" SET synchronous_commit = off")
 	return err
+}
+
+// A seed is a database that a package's tests share as their starting point:
+// built once per test process by build, then copied for each test that asks
+// for it (SQLiteFrom, PostgresFrom), so that an expensive fixture is made
+// once instead of once per test.
+
+var (
+	seedsMu sync.Mutex
+	seeds   []string // PostgreSQL seed databases of this process, dropped by DropSeeds
+)
+
+// SeedSQLite builds a seed on a fresh migrated SQLite database and returns
+// the path of its file. build must close every connection it opens except
+// d.DB, which SeedSQLite closes.
+func SeedSQLite(build func(d Database) error) (string, error) {
+	template, err := sqliteTemplate()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "bevis-test-seed-")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "seed.db")
+	if err := copyFile(template, path); err != nil {
+		return "", err
+	}
+	ctx := context.Background()
+	gdb, err := db.Open(ctx, "sqlite:"+path, 5*time.Second, Discard)
+	if err != nil {
+		return "", err
+	}
+	err = build(Database{Name: db.SQLite, URL: "sqlite:" + path, DB: gdb})
+	if err == nil {
+		err = gdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error
+	}
+	if cerr := db.Close(gdb); err == nil {
+		err = cerr
+	}
+	return path, err
+}
+
+// SQLiteFrom returns a fresh copy of a seed made by SeedSQLite.
+func SQLiteFrom(t testing.TB, seed string) Database {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bevis.db")
+	if err := copyFile(seed, path); err != nil {
+		t.Fatalf("SQLite test database from a seed: %v", err)
+	}
+	return open(t, db.SQLite, "sqlite:"+path)
+}
+
+// SeedPostgres builds a seed on a fresh migrated PostgreSQL database and
+// returns its name, to make copies of with PostgresFrom. build must close
+// every connection it opens except d.DB, which SeedPostgres closes: a
+// database with connections cannot be copied. The package's TestMain drops
+// the seeds with DropSeeds.
+func SeedPostgres(build func(d Database) error) (string, error) {
+	adminURL := env("BEVIS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	admin, err := sql.Open("pgx", adminURL)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	template, err := postgresTemplate(ctx, admin, adminURL)
+	if err != nil {
+		return "", err
+	}
+	name := "bevis_test_seed_" + randomHex(8)
+	if err := createDatabase(ctx, admin, name, template); err != nil {
+		return "", err
+	}
+	seedsMu.Lock()
+	seeds = append(seeds, name)
+	seedsMu.Unlock()
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	gdb, err := db.Open(ctx, u.String(), 5*time.Second, Discard)
+	if err != nil {
+		return "", err
+	}
+	err = build(Database{Name: db.Postgres, URL: u.String(), DB: gdb})
+	if cerr := db.Close(gdb); err == nil {
+		err = cerr
+	}
+	return name, err
+}
+
+// PostgresFrom returns a fresh copy of a seed made by SeedPostgres, dropped
+// after the test.
+func PostgresFrom(t testing.TB, seed string) Database {
+	t.Helper()
+	return open(t, db.Postgres, postgresCopy(t, seed))
+}
+
+// DropSeeds drops the PostgreSQL seeds this process made; a package's
+// TestMain calls it after its tests.
+func DropSeeds() {
+	seedsMu.Lock()
+	defer seedsMu.Unlock()
+	if len(seeds) == 0 {
+		return
+	}
+	admin, err := sql.Open("pgx", env("BEVIS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"))
+	if err != nil {
+		return
+	}
+	defer admin.Close()
+	for _, name := range seeds {
+		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+	}
+	seeds = nil
+}
+
+// RequirePostgres skips the test (or fails it under CI) when the test
+// PostgreSQL server cannot be reached, as Postgres does.
+func RequirePostgres(t testing.TB) {
+	t.Helper()
+	admin, err := sql.Open("pgx", env("BEVIS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"))
+	if err != nil {
+		t.Fatalf("BEVIS_TEST_POSTGRES_URL: %v", err)
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		unavailable(t, "PostgreSQL", err.Error())
+	}
 }
