@@ -150,6 +150,7 @@ func matrix() []matrixRow {
 		{"GET", "/api/v1/evidence/{id}/content", nil, expect{unauth, unauth, nofnd, forbid, ok, ok, ok, nofnd, nofnd, nofnd, nofnd, nofnd}},
 		{"POST", "/api/v1/evidence/{id}/verify", nil, caseWrite(ok)},
 		{"GET", "/api/v1/evidence/{id}/report", nil, caseRead},
+		{"GET", "/api/v1/evidence/{id}/lineage", nil, caseRead},
 		{"GET", "/api/v1/evidence/{id}/access", nil, expect{unauth, unauth, nofnd, forbid, forbid, forbid, ok, nofnd, nofnd, ok, nofnd, ok}},
 		{"GET", "/api/v1/templates", nil, signedIn(ok)},
 		{"POST", "/api/v1/templates", func(_ *world, who string) string {

@@ -154,6 +154,7 @@ func (s *server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/content", handler: s.getContent},
 		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/verify", handler: s.verifyItem, idempotent: true},
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/report", handler: s.getReport},
+		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/lineage", handler: s.getLineage},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/evidence/manifest", handler: s.getManifest},
 		{method: fiber.MethodOptions, path: "/api/v1/evidence/:id/uploads", handler: s.tusOptions, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/uploads", handler: s.createUpload, idempotent: true},
