@@ -156,6 +156,7 @@ func (s *server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/report", handler: s.getReport},
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/lineage", handler: s.getLineage},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/evidence/manifest", handler: s.getManifest},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/evidence/report", handler: s.getCaseReport},
 		{method: fiber.MethodOptions, path: "/api/v1/evidence/:id/uploads", handler: s.tusOptions, public: true},
 		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/uploads", handler: s.createUpload, idempotent: true},
 		{method: fiber.MethodHead, path: "/api/v1/uploads/:uploadId", handler: s.headUpload},
