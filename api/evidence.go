@@ -442,6 +442,9 @@ func (s *server) recordCustody(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if step == evidence.EventReturned {
+		s.checkReturn(c, it, ev)
+	}
 	if step == evidence.EventLegalHoldReleased {
 		if err := s.Content.SetHold(ctx, it, false); err != nil {
 			s.Log.Error("legal hold released on the record but not in the store; verification will retry",
@@ -453,4 +456,21 @@ func (s *server) recordCustody(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+// checkReturn follows an item's return from an outside party: a seal that
+// came back broken raises an integrity alert (the record says so
+// already), and stored content is re-hashed, the result on the record.
+// Neither fails the return, which is recorded.
+func (s *server) checkReturn(c *fiber.Ctx, it evidence.Item, ev evidence.Event) {
+	ctx, p := c.UserContext(), principal(c)
+	if intact := ev.Details.SealIntact; intact != nil && !*intact {
+		s.Content.Flag(ctx, it, p, "seal "+ev.Details.SealNumber+" came back broken from "+ev.CounterpartyExternal)
+	}
+	if it.ContentStatus == "received" {
+		if _, err := s.Content.Verify(ctx, p, it); err != nil {
+			s.Log.Error("content not re-hashed on return; scheduled verification will", "item", it.ID, "err", err,
+				"request_id", requestID(c))
+		}
+	}
 }
