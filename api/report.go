@@ -142,7 +142,7 @@ var tlpRank = map[access.TLP]int{access.TLPClear: 0, access.TLPGreen: 1, access.
 // (who may see items marked as markings).
 func (s *server) reportOf(ctx context.Context, p access.Principal, k cases.Case, items []evidence.Item, markings []access.TLP) (reportJSON, error) {
 	out := reportJSON{Format: reportFormat, GeneratedAt: timestamp(time.Now()), GeneratedBy: p.UserID, TLP: string(k.TLP),
-		Case: reportCaseJSON{ID: k.ID, Reference: k.Reference, Title: k.Title, TLP: string(k.TLP)},
+		Case:  reportCaseJSON{ID: k.ID, Reference: k.Reference, Title: k.Title, TLP: string(k.TLP)},
 		Items: make([]reportItemJSON, len(items)), HowToVerify: howToVerify}
 	for i, it := range items {
 		if tlpRank[it.TLP] > tlpRank[access.TLP(out.TLP)] {
