@@ -442,6 +442,14 @@ func (s *server) recordCustody(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if step == evidence.EventDisposed {
+		// The content goes now if the store's retention allows, else the
+		// scheduled verification deletes it when it does.
+		if _, err := s.Content.DeleteDisposed(ctx, it); err != nil {
+			s.Log.Error("disposed item's content not deleted; the scheduled sweep will retry", "item", it.ID, "err", err,
+				"request_id", requestID(c))
+		}
+	}
 	if step == evidence.EventReturned {
 		s.checkReturn(c, it, ev)
 	}
