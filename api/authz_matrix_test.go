@@ -149,6 +149,7 @@ func matrix() []matrixRow {
 		{"GET", "/api/v1/evidence/{id}/content", nil, expect{unauth, unauth, nofnd, forbid, ok, ok, ok, nofnd, nofnd, nofnd, nofnd, nofnd}},
 		{"POST", "/api/v1/evidence/{id}/verify", nil, caseWrite(ok)},
 		{"GET", "/api/v1/evidence/{id}/report", nil, caseRead},
+		{"GET", "/api/v1/evidence/{id}/lineage", nil, caseRead},
 		{"GET", "/api/v1/evidence/{id}/access", nil, expect{unauth, unauth, nofnd, forbid, forbid, forbid, ok, nofnd, nofnd, ok, nofnd, ok}},
 		{"GET", "/api/v1/templates", nil, signedIn(ok)},
 		{"POST", "/api/v1/templates", func(_ *world, who string) string {
@@ -164,6 +165,7 @@ func matrix() []matrixRow {
 		{"GET", "/api/v1/audit/export", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
 		{"GET", "/api/v1/audit/checkpoints", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
 		{"GET", "/api/v1/cases/{id}/evidence/manifest", nil, caseRead},
+		{"GET", "/api/v1/cases/{id}/evidence/report", nil, caseRead},
 		{"OPTIONS", "/api/v1/evidence/{id}/uploads", nil, all(noContent)},
 		{"POST", "/api/v1/evidence/{id}/uploads", nil, caseWrite(conflict)},
 		// Only the writer who started an upload goes on with it.

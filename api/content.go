@@ -269,6 +269,11 @@ func (s *server) getContent(c *fiber.Ctx) error {
 	if it.ContentStatus != "received" {
 		return evidence.ErrNoContent
 	}
+	// A disposed item's content is gone for good: 410, and the attempt on
+	// the record (the audit trail records every failed download).
+	if err := s.Content.Available(c.UserContext(), it); err != nil {
+		return err
+	}
 	offset, length, partial, err := byteRange(c.Get(fiber.HeaderRange), it.Size)
 	if err != nil {
 		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes */%d", it.Size))

@@ -2,11 +2,13 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/evidence"
 )
 
 // Ending what a case keeps is the lead's: a writer sets a legal hold, only
@@ -88,6 +90,80 @@ func TestDisposal_AWithdrawnProposalCannotBeConfirmed(t *testing.T) {
 			if resp, body := w.call(t, http.MethodPost, path, w.bearer[s.who], s.body); resp.StatusCode != s.status {
 				t.Fatalf("%s records %s: %d %s, want %d", s.who, s.body, resp.StatusCode, body, s.status)
 			}
+		}
+	})
+}
+
+// Disposal ends access: the content of a disposed item is gone (410, the
+// attempt on the record), the object is deleted once the store's retention
+// allows and the deletion is on the custody record, and the record stays.
+func TestDisposal_EndsAccessAndDeletesTheObjectOnceRetentionAllows(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		runSequencer(t, w)
+		w.deps.Items.SetClock(func() time.Time { return time.Now().Add(48 * time.Hour) })
+		if _, err := w.deps.Membership.SetUser(t.Context(), w.principal(t, "lead"), w.caseID, w.user["investigator"].ID, access.CaseLead); err != nil {
+			t.Fatal(err)
+		}
+		id := w.contentID
+		for who, body := range map[string]string{"lead": `{"type":"disposal_proposed","details":{"authority_reference":"PPS-7"}}`} {
+			if st, out := w.custodyStep(t, who, id, body); st != 201 {
+				t.Fatalf("propose: %d %s", st, out)
+			}
+		}
+		if resp, _ := w.call(t, http.MethodGet, "/api/v1/evidence/"+id+"/content", w.bearer["analyst"], ""); resp.StatusCode != 200 {
+			t.Fatalf("proposed, not yet disposed: %d", resp.StatusCode)
+		}
+		if st, out := w.custodyStep(t, "investigator", id, `{"type":"disposed","notes":"court order 2026-3"}`); st != 201 {
+			t.Fatalf("confirm: %d %s", st, out)
+		}
+		it, err := w.deps.Items.Item(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Within the store's retention (an hour): the object stays for now.
+		if _, err := w.store.Stat(t.Context(), it.ObjectKey, it.ObjectVersion); err != nil {
+			t.Fatalf("the object went before its retention passed: %v", err)
+		}
+		resp, body := w.call(t, http.MethodGet, "/api/v1/evidence/"+id+"/content", w.bearer["analyst"], "")
+		var p problem
+		_ = json.Unmarshal([]byte(body), &p)
+		if resp.StatusCode != 410 || p.Code != "disposed" {
+			t.Errorf("download of a disposed item: %d %s", resp.StatusCode, body)
+		}
+		if entries := w.downloadEntries(t, id, 2); len(entries) < 2 || entries[len(entries)-1].Outcome != "failed" ||
+			entries[len(entries)-1].UserID != w.user["analyst"].ID {
+			t.Errorf("the refused download is not on the record: %+v", entries)
+		}
+		if resp, body := w.call(t, http.MethodPost, "/api/v1/evidence/"+id+"/verify", w.bearer["lead"], ""); resp.StatusCode != 410 {
+			t.Errorf("verification of a disposed item: %d %s", resp.StatusCode, body)
+		}
+
+		// The retention runs out; the scheduled round deletes the object.
+		if err := w.store.SetRetention(t.Context(), it.ObjectKey, it.ObjectVersion,
+			evidence.Retention{Mode: evidence.Governance, Until: time.Now().Add(time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2100 * time.Millisecond) // the store rounds retention up to the second
+		if n, err := w.deps.Content.SweepDisposed(t.Context(), 10); err != nil || n != 1 {
+			t.Fatalf("sweep: %d %v", n, err)
+		}
+		if _, err := w.store.Versions(t.Context(), it.ObjectKey); !errors.Is(err, evidence.ErrObjectNotFound) {
+			t.Errorf("the object after its retention: %v", err)
+		}
+		c := w.custody(t, id)
+		last := c.Events[len(c.Events)-1]
+		if !c.State.ContentDeleted || last.Type != "content_deleted" || last.Details.ObjectKey != it.ObjectKey ||
+			last.Details.ObjectVersion != it.ObjectVersion {
+			t.Errorf("the deletion on the record: %+v %+v", c.State, last)
+		}
+		if resp, _ := w.call(t, http.MethodGet, "/api/v1/evidence/"+id, w.bearer["analyst"], ""); resp.StatusCode != 200 {
+			t.Errorf("the record of a disposed item: %d", resp.StatusCode)
+		}
+		if resp, _ := w.call(t, http.MethodGet, "/api/v1/evidence/"+id+"/content", w.bearer["analyst"], ""); resp.StatusCode != 410 {
+			t.Errorf("download after deletion: %d", resp.StatusCode)
+		}
+		if err := w.deps.Items.VerifyItem(t.Context(), id); err != nil {
+			t.Errorf("the chain after deletion: %v", err)
 		}
 	})
 }

@@ -85,6 +85,7 @@ var domainErrors = []struct {
 	{evidence.ErrItemNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{evidence.ErrUploadGone, fiber.StatusNotFound, "not_found", "No such upload going on: it finished, was discarded or expired."},
 	{evidence.ErrNoContent, fiber.StatusNotFound, "no_content", "The item's content has not been received."},
+	{evidence.ErrDisposed, fiber.StatusGone, "disposed", "The item was disposed of: its content is no longer available. Its record stays."},
 	{evidence.ErrUploadInProgress, fiber.StatusConflict, "upload_in_progress",
 		"Another person's upload of this item is in progress; it can be replaced or discarded once it has received nothing for an hour."},
 	{evidence.ErrOffsetMismatch, fiber.StatusConflict, "offset_mismatch",

@@ -47,6 +47,11 @@ type custodyStateJSON struct {
 	Integrity         string  `json:"integrity,omitempty"`
 	LastVerifiedAt    *string `json:"last_verified_at"`
 	Final             string  `json:"final,omitempty"`
+	// The outside party the item is with, and what was wrong when it last
+	// came back.
+	Out            *externalJSON `json:"out,omitempty"`
+	ReturnProblem  string        `json:"return_problem,omitempty"`
+	ContentDeleted bool          `json:"content_deleted,omitempty"`
 
 	// A disposal proposed by a lead, awaiting another lead's confirmation.
 	DisposalProposedBy string `json:"disposal_proposed_by,omitempty"`
@@ -55,7 +60,21 @@ type custodyStateJSON struct {
 }
 
 func (s *custodyStateJSON) references() ([]string, []string) {
-	return []string{s.CustodianUserID, s.CheckedOutBy, s.DisposalProposedBy}, []string{s.CustodianAgencyID, s.TransferOfferedTo}
+	people := []string{s.CustodianUserID, s.CheckedOutBy, s.DisposalProposedBy}
+	if s.Out != nil {
+		people = append(people, s.Out.UserID)
+	}
+	return people, []string{s.CustodianAgencyID, s.TransferOfferedTo}
+}
+
+type externalJSON struct {
+	Name         string `json:"name,omitempty"`
+	UserID       string `json:"user_id,omitempty"`
+	Organisation string `json:"organisation,omitempty"`
+	Reference    string `json:"reference,omitempty"`
+	DueBack      string `json:"due_back,omitempty"`
+	Since        string `json:"since"`
+	Overdue      bool   `json:"overdue"`
 }
 
 type itemJSON struct {
@@ -98,11 +117,17 @@ func toItemJSON(it evidence.Item) itemJSON {
 }
 
 func toCustodyStateJSON(s evidence.State) *custodyStateJSON {
-	return &custodyStateJSON{CustodianAgencyID: s.CustodianAgencyID, CustodianUserID: s.CustodianUserID,
+	out := &custodyStateJSON{CustodianAgencyID: s.CustodianAgencyID, CustodianUserID: s.CustodianUserID,
 		Location: s.Location, CheckedOutBy: s.CheckedOutBy, TransferOfferedTo: s.PendingTo, Sealed: s.Sealed,
 		SealNumber: s.SealNumber, SealBroken: s.SealBroken, LegalHold: s.LegalHold, Integrity: s.Integrity,
 		DisposalProposedBy: s.DisposalProposedBy, DisposalReference: s.DisposalReference,
-		LastVerifiedAt: optionalTimestamp(s.LastVerifiedAt), Final: string(s.Final)}
+		LastVerifiedAt: optionalTimestamp(s.LastVerifiedAt), Final: string(s.Final),
+		ReturnProblem: s.ReturnProblem, ContentDeleted: s.ContentDeleted}
+	if x := s.Out; x != nil {
+		out.Out = &externalJSON{Name: x.Name, UserID: x.UserID, Organisation: x.Organisation, Reference: x.Reference,
+			DueBack: x.DueBack, Since: timestamp(x.Since), Overdue: x.Overdue(time.Now())}
+	}
+	return out
 }
 
 type custodyEventJSON struct {
@@ -150,6 +175,7 @@ type registerItemRequest struct {
 	DeclaredHashes hashesJSON      `json:"declared_hashes"`
 	TLP            string          `json:"tlp"`
 	ParentID       string          `json:"parent_id"`
+	Extracted      string          `json:"extracted"`
 	Location       string          `json:"location"`
 	OccurredAt     *time.Time      `json:"occurred_at"`
 	Notes          string          `json:"notes"`
@@ -192,7 +218,7 @@ func (s *server) registerItem(c *fiber.Ctx) error {
 		Description: in.Description, Kind: evidence.Kind(in.Kind), Source: evidence.Source(in.Source),
 		Acquisition: evidence.Acquisition{Tool: in.Acquisition.Tool, ToolVersion: in.Acquisition.ToolVersion,
 			By: in.Acquisition.By, At: in.Acquisition.At, Where: in.Acquisition.Where},
-		Declared: evidence.Hashes(in.DeclaredHashes), TLP: tlp, ParentID: in.ParentID, Location: in.Location,
+		Declared: evidence.Hashes(in.DeclaredHashes), TLP: tlp, ParentID: in.ParentID, Extracted: in.Extracted, Location: in.Location,
 		OccurredAt: in.OccurredAt, Notes: in.Notes})
 	if err != nil {
 		return err
@@ -235,10 +261,15 @@ func (s *server) listItems(c *fiber.Ctx) error {
 	}
 	out := pageJSON[itemJSON]{Items: make([]itemJSON, len(list))}
 	var named []referrer
+	listed := make([]*itemJSON, len(list))
 	for i, it := range list {
 		out.Items[i] = toItemJSON(it)
 		out.Items[i].Custody = toCustodyStateJSON(states[it.ID])
 		named = append(named, &out.Items[i], out.Items[i].Custody)
+		listed[i] = &out.Items[i]
+	}
+	if err := s.hideUnseenParents(ctx, caseID, markings, listed...); err != nil {
+		return err
 	}
 	if err := s.nameAll(ctx, named...); err != nil {
 		return err
@@ -305,6 +336,13 @@ func (s *server) sendItem(c *fiber.Ctx, status int, it evidence.Item) error {
 	}
 	out := toItemJSON(it)
 	out.Custody = toCustodyStateJSON(evidence.Derive(evs))
+	markings, err := s.Authz.ItemMarkings(c.UserContext(), principal(c), it.CaseID)
+	if err != nil {
+		return err
+	}
+	if err := s.hideUnseenParents(c.UserContext(), it.CaseID, markings, &out); err != nil {
+		return err
+	}
 	if err := s.nameAll(c.UserContext(), &out, out.Custody); err != nil {
 		return err
 	}
@@ -404,6 +442,17 @@ func (s *server) recordCustody(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if step == evidence.EventDisposed {
+		// The content goes now if the store's retention allows, else the
+		// scheduled verification deletes it when it does.
+		if _, err := s.Content.DeleteDisposed(ctx, it); err != nil {
+			s.Log.Error("disposed item's content not deleted; the scheduled sweep will retry", "item", it.ID, "err", err,
+				"request_id", requestID(c))
+		}
+	}
+	if step == evidence.EventReturned {
+		s.checkReturn(c, it, ev)
+	}
 	if step == evidence.EventLegalHoldReleased {
 		if err := s.Content.SetHold(ctx, it, false); err != nil {
 			s.Log.Error("legal hold released on the record but not in the store; verification will retry",
@@ -415,4 +464,21 @@ func (s *server) recordCustody(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+// checkReturn follows an item's return from an outside party: a seal that
+// came back broken raises an integrity alert (the record says so
+// already), and stored content is re-hashed, the result on the record.
+// Neither fails the return, which is recorded.
+func (s *server) checkReturn(c *fiber.Ctx, it evidence.Item, ev evidence.Event) {
+	ctx, p := c.UserContext(), principal(c)
+	if intact := ev.Details.SealIntact; intact != nil && !*intact {
+		s.Content.Flag(ctx, it, p, "seal "+ev.Details.SealNumber+" came back broken from "+ev.CounterpartyExternal)
+	}
+	if it.ContentStatus == "received" {
+		if _, err := s.Content.Verify(ctx, p, it); err != nil {
+			s.Log.Error("content not re-hashed on return; scheduled verification will", "item", it.ID, "err", err,
+				"request_id", requestID(c))
+		}
+	}
 }

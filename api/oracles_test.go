@@ -62,6 +62,7 @@ func TestEvidence_AnItemBeyondClearanceIsNotFoundOnEveryRoute(t *testing.T) {
 			{"GET", "/api/v1/evidence/{id}/content", ""},
 			{"POST", "/api/v1/evidence/{id}/verify", ""},
 			{"GET", "/api/v1/evidence/{id}/report", ""},
+			{"GET", "/api/v1/evidence/{id}/lineage", ""},
 			{"GET", "/api/v1/evidence/{id}/access", ""},
 			{"POST", "/api/v1/evidence/{id}/uploads", ""},
 		}

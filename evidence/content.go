@@ -84,6 +84,9 @@ func (c *Content) Verify(ctx context.Context, by access.Principal, it Item) (Ver
 	if it.ContentStatus != "received" {
 		return Verification{}, ErrNoContent
 	}
+	if err := c.Available(ctx, it); err != nil {
+		return Verification{}, err // deleted, or to be: not an incident
+	}
 	versions, err := c.store.Versions(ctx, it.ObjectKey)
 	if err != nil && !errors.Is(err, ErrObjectNotFound) {
 		return Verification{}, err

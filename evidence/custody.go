@@ -38,6 +38,11 @@ const (
 	EventDisposalWithdrawn EventType = "disposal_withdrawn"
 	EventDisposed          EventType = "disposed"
 	EventCorrection        EventType = "correction"
+	// Bevis's own: a child item was registered as extracted from this one.
+	EventDerived EventType = "derived"
+	// Bevis's own: a disposed item's stored content was deleted once its
+	// retention allowed it; the record stays.
+	EventContentDeleted EventType = "content_deleted"
 )
 
 // PersonSteps are the steps people record through the API; the others are
@@ -66,6 +71,59 @@ type Details struct {
 	// Findings (verified) are what else was wrong in the store: versions
 	// and delete markers Bevis did not write, a legal hold lifted.
 	Findings []string `json:"findings,omitempty"`
+
+	// Identity (registered) is every fact that identifies the item, so that
+	// none of them can change in the database without the chain showing it.
+	Identity *Identity `json:"identity,omitempty"`
+	// The other digests and the size of the content (received), beside
+	// SHA256 above.
+	SHA1 string `json:"sha1,omitempty"`
+	MD5  string `json:"md5,omitempty"`
+	Size *int64 `json:"size,omitempty"`
+	// A correction of the item's title or description (correction): which
+	// field, what it was and what it is now.
+	Field string `json:"field,omitempty"`
+	Old   string `json:"old,omitempty"`
+	New   string `json:"new,omitempty"`
+	// Derivation (registered, on a child; derived, on its parent): what was
+	// extracted from which item, with which tool.
+	Derivation *Derivation `json:"derivation,omitempty"`
+	// An external party's organisation and its reference (released,
+	// returned), whether a digital copy rather than the item went out, and
+	// when it is due back (YYYY-MM-DD).
+	Organisation string `json:"organisation,omitempty"`
+	Reference    string `json:"reference,omitempty"`
+	Copy         bool   `json:"copy,omitempty"`
+	DueBack      string `json:"due_back,omitempty"`
+	// On return: whether the seal came back intact (nil when the item went
+	// out unsealed).
+	SealIntact *bool `json:"seal_intact,omitempty"`
+	// Disposal of the stored content once retention allowed it (content_deleted).
+	ObjectKey     string `json:"object_key,omitempty"`
+	ObjectVersion string `json:"object_version,omitempty"`
+}
+
+// Identity is what identifies an item, as its registration records it.
+type Identity struct {
+	CaseID         string `json:"case_id"`
+	ExhibitNumber  string `json:"exhibit_number"`
+	Title          string `json:"title"`
+	Kind           string `json:"kind"`
+	DeclaredSHA256 string `json:"declared_sha256"`
+	DeclaredSHA1   string `json:"declared_sha1"`
+	DeclaredMD5    string `json:"declared_md5"`
+	// The parent's exhibit number (never its ID, which the readers of the
+	// child may not be allowed to learn), for an item derived from another.
+	ParentExhibit string `json:"parent_exhibit,omitempty"`
+}
+
+// Derivation is an item extracted from another.
+type Derivation struct {
+	ParentExhibit string `json:"parent_exhibit,omitempty"` // on the child
+	ChildExhibit  string `json:"child_exhibit,omitempty"`  // on the parent
+	What          string `json:"what"`
+	Tool          string `json:"tool,omitempty"`
+	ToolVersion   string `json:"tool_version,omitempty"`
 }
 
 // Event is one step in an item's chain of custody. Events are never
@@ -206,12 +264,40 @@ type State struct {
 	Received          bool
 	Integrity         string // "", "ok", "mismatch" or "missing": the last verification's result
 	LastVerifiedAt    *time.Time
-	Final             EventType // released, returned or disposed: nothing more may happen
+	Final             EventType // disposed: nothing more may happen
+
+	// Out is the external party the item is with, released and not yet
+	// returned; nil while it is here. A digital copy sent out leaves it nil.
+	Out *External
+	// ReturnProblem says what was wrong when the item last came back (its
+	// seal broken, its content not as recorded); empty when nothing was.
+	ReturnProblem  string
+	ContentDeleted bool // the stored content of a disposed item was deleted
 
 	// The disposal proposed and waiting for a second person's confirmation:
 	// who proposed it, and under which authority's reference.
 	DisposalProposedBy string
 	DisposalReference  string
+}
+
+// External is who holds an item released outside the agencies of the
+// case, and since when.
+type External struct {
+	Name         string
+	UserID       string
+	Organisation string
+	Reference    string
+	DueBack      string // YYYY-MM-DD, or empty when no return date was set
+	Since        time.Time
+}
+
+// Overdue says whether an item out is past its return date on the given day.
+func (x *External) Overdue(now time.Time) bool {
+	if x == nil || x.DueBack == "" {
+		return false
+	}
+	due, err := time.Parse(time.DateOnly, x.DueBack)
+	return err == nil && now.UTC().After(due.Add(24*time.Hour))
 }
 
 // Derive replays the events of one item, in seq order, into its state. A
@@ -271,9 +357,26 @@ func Derive(events []Event) State {
 			s.DisposalProposedBy, s.DisposalReference = e.ActorUserID, e.Details.AuthorityReference
 		case EventDisposalWithdrawn:
 			s.DisposalProposedBy, s.DisposalReference = "", ""
-		case EventReleased, EventReturned, EventDisposed:
+		case EventReleased:
+			if !e.Details.Copy {
+				s.Out = &External{Name: e.CounterpartyExternal, UserID: e.CounterpartyUserID,
+					Organisation: e.Details.Organisation, Reference: e.Details.Reference, DueBack: e.Details.DueBack,
+					Since: e.OccurredAt}
+			}
+		case EventReturned:
+			s.Out, s.ReturnProblem = nil, ""
+			if e.Details.SealIntact != nil && !*e.Details.SealIntact {
+				s.Sealed, s.SealBroken = false, true
+				s.ReturnProblem = "the seal " + e.Details.SealNumber + " came back broken"
+			}
+			if l := location(e); l != "" {
+				s.Location = l
+			}
+		case EventDisposed:
 			s.Final = e.Type
 			s.DisposalProposedBy, s.DisposalReference = "", ""
+		case EventContentDeleted:
+			s.ContentDeleted = true
 		}
 	}
 	return s

@@ -65,6 +65,14 @@ func (c *Content) report(ctx context.Context, in Incident) {
 	}
 }
 
+// Flag reports a problem with an item that its custody record already
+// shows (a seal that came back broken), found by p.
+func (c *Content) Flag(ctx context.Context, it Item, p access.Principal, note string) {
+	if c.incidents != nil {
+		c.incidents.RaiseIntegrity(ctx, it.CaseID, it.ID, p.AgencyID, it.ExhibitNumber+": "+note)
+	}
+}
+
 // ReportIncidentsTo sends every incident Content records to r.
 func (c *Content) ReportIncidentsTo(r IncidentReporter) { c.incidents = r }
 

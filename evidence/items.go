@@ -140,8 +140,9 @@ func (r itemRow) item() Item {
 }
 
 type counterRow struct {
-	CaseID  string `gorm:"primaryKey"`
-	LastSeq int
+	CaseID     string `gorm:"primaryKey"`
+	LastSeq    int
+	LastNumber int
 }
 
 func (counterRow) TableName() string { return "evidence_counters" }
@@ -175,6 +176,9 @@ type NewItem struct {
 	Declared    Hashes
 	TLP         access.TLP
 	ParentID    string
+	// Extracted says what was extracted from the parent (a partition, a
+	// mailbox, a carved file); the acquisition's tool is what did it.
+	Extracted string
 	// The registration is the first custody event: where the item is and
 	// when it was taken into custody (default: now).
 	Location   string
@@ -209,6 +213,8 @@ func (in NewItem) validate(now time.Time) error {
 		v.Line(field, s, 0, 300)
 	}
 	v.Text("notes", in.Notes, 20000)
+	v.Line("extracted", in.Extracted, 0, 300)
+	v.Check(in.ParentID != "" || in.Extracted == "", "extracted", "only an item derived from a parent is extracted")
 	v.Check(in.Declared.SHA256 == "" || hexSHA256.MatchString(in.Declared.SHA256), "declared_hashes.sha256", "must be 64 hex digits")
 	v.Check(in.Declared.SHA1 == "" || hexSHA1.MatchString(in.Declared.SHA1), "declared_hashes.sha1", "must be 40 hex digits")
 	v.Check(in.Declared.MD5 == "" || hexMD5.MatchString(in.Declared.MD5), "declared_hashes.md5", "must be 32 hex digits")
@@ -246,31 +252,56 @@ func (s *Items) Register(ctx context.Context, p access.Principal, caseID, caseRe
 		row.ParentID = &in.ParentID
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var parent *itemRow
 		if in.ParentID != "" {
-			var n int64
-			if err := tx.Model(&itemRow{}).Where("id = ? AND case_id = ?", in.ParentID, caseID).Count(&n).Error; err != nil {
+			var err error
+			if parent, err = s.parentOf(tx, caseID, in.ParentID); err != nil {
 				return err
 			}
-			if n == 0 {
-				return validate.Field("parent_id", "is not an item of this case")
-			}
 		}
-		seq, err := nextExhibit(tx, caseID)
+		seq, number, err := nextExhibit(tx, caseID, parent == nil)
 		if err != nil {
 			return err
 		}
-		row.ExhibitSeq, row.ExhibitNumber = seq, fmt.Sprintf("%s-E%03d", caseRef, seq)
+		row.ExhibitSeq, row.ExhibitNumber = seq, fmt.Sprintf("%s-E%03d", caseRef, number)
+		if parent != nil {
+			// A child shows its parent in its number: E004.1, E004.2, E004.1.1.
+			var n int64
+			if err := tx.Model(&itemRow{}).Where("parent_id = ?", parent.ID).Count(&n).Error; err != nil {
+				return err
+			}
+			row.ExhibitNumber = fmt.Sprintf("%s.%d", parent.ExhibitNumber, n+1)
+		}
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
 		if err := recordChange(ctx, tx, "cases.evidence.post", row.ID, caseID); err != nil {
 			return err
 		}
-		return appendEvent(tx, row.ID, nil, &Event{Type: EventRegistered, ActorUserID: p.UserID, ActorAgencyID: p.AgencyID,
-			Location: in.Location, Notes: in.Notes, OccurredAt: occurred, RecordedAt: now})
+		reg := Event{Type: EventRegistered, ActorUserID: p.UserID, ActorAgencyID: p.AgencyID,
+			Location: in.Location, Notes: in.Notes, OccurredAt: occurred, RecordedAt: now,
+			Details: Details{Identity: identityOf(row, parent)}}
+		if parent == nil {
+			return appendEvent(tx, row.ID, nil, &reg)
+		}
+		what := in.Extracted
+		if what == "" {
+			what = row.Title
+		}
+		d := Derivation{What: what, Tool: row.AcquisitionTool, ToolVersion: row.AcquisitionVersion}
+		reg.Details.Derivation = &Derivation{ParentExhibit: parent.ExhibitNumber, What: d.What, Tool: d.Tool, ToolVersion: d.ToolVersion}
+		if err := appendEvent(tx, row.ID, nil, &reg); err != nil {
+			return err
+		}
+		d.ChildExhibit = row.ExhibitNumber
+		return recordOwn(tx, parent.ID, &Event{Type: EventDerived, ActorUserID: p.UserID, ActorAgencyID: p.AgencyID,
+			Details: Details{Derivation: &d}, OccurredAt: occurred, RecordedAt: now})
 	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) && in.ParentID != "" {
+		return Item{}, conflict("another item was derived from the same parent at the same moment; try again")
+	}
 	if err != nil {
-		if isValidation(err) {
+		if isValidation(err) || errors.Is(err, access.ErrConflict) {
 			return Item{}, err
 		}
 		return Item{}, fmt.Errorf("evidence: register: %w", err)
@@ -278,18 +309,59 @@ func (s *Items) Register(ctx context.Context, p access.Principal, caseID, caseRe
 	return row.item(), nil
 }
 
-// nextExhibit takes the next exhibit number of a case, race-free across
-// nodes: the counter row is written in the caller's transaction.
-func nextExhibit(tx *gorm.DB, caseID string) (int, error) {
-	var c counterRow
-	err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "case_id"}},
-		DoUpdates: clause.Assignments(map[string]any{"last_seq": gorm.Expr("evidence_counters.last_seq + 1")})},
-		clause.Returning{Columns: []clause.Column{{Name: "last_seq"}}}).
-		Create(&counterRow{CaseID: caseID, LastSeq: 1}).Scan(&c).Error
-	if err != nil {
-		return 0, err
+// parentOf loads the item a new one is derived from: an item of the same
+// case (lineage stays within one case) that is here to extract from.
+func (s *Items) parentOf(tx *gorm.DB, caseID, parentID string) (*itemRow, error) {
+	var parent itemRow
+	err := tx.Where("id = ? AND case_id = ?", parentID, caseID).Take(&parent).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, validate.Field("parent_id", "is not an item of this case")
 	}
-	return c.LastSeq, nil
+	if err != nil {
+		return nil, err
+	}
+	past, err := events(tx, parentID)
+	if err != nil {
+		return nil, err
+	}
+	switch cur := Derive(past); {
+	case cur.Final != "":
+		return nil, conflict("the parent item was %s: nothing can be extracted from it", cur.Final)
+	case cur.Out != nil:
+		return nil, conflict("the parent item is out with an outside party; it must be returned first")
+	}
+	return &parent, nil
+}
+
+// identityOf is what the registration of row records as its identity.
+func identityOf(row itemRow, parent *itemRow) *Identity {
+	id := &Identity{CaseID: row.CaseID, ExhibitNumber: row.ExhibitNumber, Title: row.Title, Kind: row.Kind,
+		DeclaredSHA256: row.DeclaredSHA256, DeclaredSHA1: row.DeclaredSHA1, DeclaredMD5: row.DeclaredMD5}
+	if parent != nil {
+		id.ParentExhibit = parent.ExhibitNumber
+	}
+	return id
+}
+
+// nextExhibit takes the next place of an item among a case's exhibits,
+// and, for an item with no parent (top), the next of the case's exhibit
+// numbers, race-free across nodes: the counter row is written in the
+// caller's transaction.
+func nextExhibit(tx *gorm.DB, caseID string, top bool) (seq, number int, err error) {
+	step := 0
+	if top {
+		step = 1
+	}
+	var c counterRow
+	err = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "case_id"}},
+		DoUpdates: clause.Assignments(map[string]any{"last_seq": gorm.Expr("evidence_counters.last_seq + 1"),
+			"last_number": gorm.Expr("evidence_counters.last_number + ?", step)})},
+		clause.Returning{Columns: []clause.Column{{Name: "last_seq"}, {Name: "last_number"}}}).
+		Create(&counterRow{CaseID: caseID, LastSeq: 1, LastNumber: step}).Scan(&c).Error
+	if err != nil {
+		return 0, 0, err
+	}
+	return c.LastSeq, c.LastNumber, nil
 }
 
 // Item returns one item.

@@ -105,6 +105,21 @@ func (st Step) validate(now time.Time) error {
 	v.Text("details.reason", st.Details.Reason, 2000)
 	v.Check(st.Details.Result == "" && st.Details.SHA256 == "" && len(st.Details.Findings) == 0, "details",
 		"verification results are recorded by Bevis")
+	d := st.Details
+	v.Check(d.Identity == nil && d.SHA1 == "" && d.MD5 == "" && d.Size == nil && d.Derivation == nil && d.Old == "" &&
+		d.ObjectKey == "" && d.ObjectVersion == "", "details", "identity, content and derivation are recorded by Bevis")
+	v.Check(st.Type == EventCorrection || d.Field == "" && d.New == "", "details.field", "only a correction changes a field")
+	v.Check(st.Type == EventReleased || !d.Copy && d.DueBack == "", "details.copy", "only a release sends a copy or sets a return date")
+	v.Check(st.Type == EventReleased || st.Type == EventReturned || d.Organisation == "" && d.Reference == "",
+		"details.organisation", "only a release or a return names an outside organisation")
+	v.Check(st.Type == EventReturned || d.SealIntact == nil, "details.seal_intact", "only a return reports the seal as it came back")
+	for field, s := range map[string]string{"details.organisation": d.Organisation, "details.reference": d.Reference} {
+		v.Line(field, s, 0, 300)
+	}
+	if d.DueBack != "" {
+		_, err := time.Parse(time.DateOnly, d.DueBack)
+		v.Check(err == nil, "details.due_back", "must be a date, YYYY-MM-DD")
+	}
 	v.Check(st.OccurredAt == nil || !st.OccurredAt.After(now.Add(maxClockSkew)), "occurred_at", "must not be in the future")
 	need := func(ok bool, field, msg string) { v.Check(ok, field, msg) }
 	switch st.Type {
@@ -127,13 +142,24 @@ func (st Step) validate(now time.Time) error {
 			"name who received the item")
 		need(st.CounterpartyExternal == "" || st.IdentityCheck != "", "identity_check",
 			"say how the outside recipient's identity was checked")
+		need(st.Type != EventReleased || st.CounterpartyExternal == "" || d.Organisation != "", "details.organisation",
+			"name the outside organisation the item goes to")
 	case EventDisposalProposed:
 		need(st.Details.AuthorityReference != "", "details.authority_reference", "give the authority's reference for the disposal")
 	case EventDisposalWithdrawn:
 		need(st.Details.Reason != "", "details.reason", "say why the disposal is withdrawn")
 	case EventCorrection:
-		need(st.Supersedes != "", "supersedes", "name the event this corrects")
+		need(st.Supersedes != "" || d.Field != "", "supersedes", "name the event this corrects")
 		need(st.Notes != "", "notes", "say what is corrected")
+		switch d.Field {
+		case "":
+		case "title":
+			v.Line("details.new", d.New, 1, 300)
+		case "description":
+			v.Text("details.new", d.New, 20000)
+		default:
+			v.Check(false, "details.field", "only the title or the description is corrected")
+		}
 	}
 	return v.Err()
 }
@@ -154,6 +180,9 @@ func (s *Items) check(p access.Principal, it Item, past []Event, st Step, now ti
 	custodian := p.AgencyID == cur.CustodianAgencyID
 	if cur.Final != "" && st.Type != EventCorrection {
 		return conflict("the item was %s: nothing more can happen to it", strings.ReplaceAll(string(cur.Final), "_", " "))
+	}
+	if cur.Out != nil && whileOut(st) != nil {
+		return whileOut(st)
 	}
 	requireCustodian := func() error {
 		if !custodian {
@@ -237,7 +266,23 @@ func (s *Items) check(p access.Principal, it Item, past []Event, st Step, now ti
 			return conflict("the disposal was proposed under the authority's reference %q, not another", cur.DisposalReference)
 		}
 		return s.checkEnd(cur, it, st, now)
-	case EventReleased, EventReturned, EventDisposalProposed:
+	case EventReturned:
+		if cur.Out == nil {
+			return conflict("the item is not out with an outside party")
+		}
+		if cur.Sealed && st.Details.SealIntact == nil {
+			return validate.Field("details.seal_intact", "the item went out sealed: say whether seal "+cur.SealNumber+" came back intact")
+		}
+		return requireCustodian()
+	case EventReleased:
+		if st.Details.Copy && it.Kind == KindPhysical {
+			return validate.Field("details.copy", "a physical item has no digital copy")
+		}
+		if err := s.checkEnd(cur, it, st, now); err != nil {
+			return err
+		}
+		return requireCustodian()
+	case EventDisposalProposed:
 		if st.Type == EventDisposalProposed && cur.DisposalProposedBy != "" {
 			return conflict("a disposal is already proposed; it must be confirmed or withdrawn first")
 		}
@@ -246,6 +291,9 @@ func (s *Items) check(p access.Principal, it Item, past []Event, st Step, now ti
 		}
 		return requireCustodian()
 	case EventCorrection:
+		if st.Supersedes == "" && st.Details.Field != "" {
+			return nil // it supersedes the registration
+		}
 		i := slices.IndexFunc(past, func(e Event) bool { return e.ID == st.Supersedes })
 		if i < 0 {
 			return validate.Field("supersedes", "is not an event of this item")
@@ -255,6 +303,21 @@ func (s *Items) check(p access.Principal, it Item, past []Event, st Step, now ti
 		}
 	}
 	return nil
+}
+
+// whileOut refuses what cannot happen to an item while an outside party
+// has it: it is not here to hand over, seal, examine or dispose of. A
+// digital copy may still be sent out, and the record corrected.
+func whileOut(st Step) error {
+	switch st.Type {
+	case EventReturned, EventCorrection, EventLegalHoldSet, EventLegalHoldReleased:
+		return nil
+	case EventReleased:
+		if st.Details.Copy {
+			return nil
+		}
+	}
+	return conflict("the item is out with an outside party; it must be returned first")
 }
 
 // checkEnd applies the rules of the steps that end the item's custody
@@ -305,9 +368,20 @@ func (s *Items) Record(ctx context.Context, p access.Principal, itemID string, s
 		if err := recordChange(ctx, tx, "evidence.custody.post", itemID, row.CaseID); err != nil {
 			return err
 		}
-		if st.Type == EventDisposed {
+		switch {
+		case st.Type == EventDisposed:
 			// The confirmation carries the reference it was proposed under.
 			st.Details.AuthorityReference = Derive(past).DisposalReference
+		case st.Type == EventReturned:
+			if cur := Derive(past); cur.Sealed {
+				st.Details.SealNumber = cur.SealNumber
+			} else {
+				st.Details.SealIntact = nil
+			}
+		case st.Type == EventCorrection && st.Details.Field != "":
+			if err := correctField(tx, &row, past, &st); err != nil {
+				return err
+			}
 		}
 		out = Event{Type: st.Type, ActorUserID: p.UserID,
 			ActorAgencyID: p.AgencyID, CounterpartyUserID: st.CounterpartyUserID,
@@ -330,6 +404,24 @@ func (s *Items) Record(ctx context.Context, p access.Principal, itemID string, s
 	return Event{}, fmt.Errorf("evidence: record custody: %w", err)
 }
 
+// correctField changes an item's title or description as st says, with
+// the old value on the record beside the new: the correction supersedes
+// the registration, whose identity it amends.
+func correctField(tx *gorm.DB, row *itemRow, past []Event, st *Step) error {
+	old := row.Title
+	if st.Details.Field == "description" {
+		old = row.Description
+	}
+	if old == st.Details.New {
+		return validate.Field("details.new", "is what the "+st.Details.Field+" is already")
+	}
+	if st.Supersedes != "" && st.Supersedes != past[0].ID {
+		return validate.Field("supersedes", "a correction of the "+st.Details.Field+" supersedes the registration")
+	}
+	st.Supersedes, st.Details.Old = past[0].ID, old
+	return tx.Model(&itemRow{}).Where("id = ?", row.ID).Update(st.Details.Field, st.Details.New).Error
+}
+
 // appendEvent chains e after past (the item's events so far) and stores it.
 func appendEvent(tx *gorm.DB, itemID string, past []Event, e *Event) error {
 	e.ID, e.ItemID, e.Seq = newItemID(), itemID, len(past)+1
@@ -349,15 +441,6 @@ func recordOwn(tx *gorm.DB, itemID string, e *Event) error {
 		return err
 	}
 	return appendEvent(tx, itemID, past, e)
-}
-
-// VerifyItem recomputes an item's custody chain from the database.
-func (s *Items) VerifyItem(ctx context.Context, itemID string) error {
-	evs, err := s.Events(ctx, itemID)
-	if err != nil {
-		return err
-	}
-	return VerifyChain(itemID, evs)
 }
 
 func ptr(s string) *string {

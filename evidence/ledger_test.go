@@ -307,7 +307,7 @@ func TestRegister_RefusesInvalidInput(t *testing.T) {
 	}
 	child, err := e.items.Register(t.Context(), e.a1, e.caseID, "BEV-2026-0042",
 		NewItem{Title: "Disk image", Kind: "disk_image", ParentID: parent.ID, Declared: Hashes{SHA256: "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"}})
-	if err != nil || child.ExhibitNumber != "BEV-2026-0042-E002" || child.Declared.SHA256[:4] != "e3b0" {
+	if err != nil || child.ExhibitNumber != "BEV-2026-0042-E001.1" || child.Declared.SHA256[:4] != "e3b0" {
 		t.Errorf("child: %+v %v", child, err)
 	}
 }

@@ -34,7 +34,8 @@ type ManifestItem struct {
 	Title         string          `json:"title"`
 	Kind          string          `json:"kind"`
 	TLP           string          `json:"tlp"`
-	ParentID      string          `json:"parent_id,omitempty"`
+	ParentID      string          `json:"parent_id,omitempty"` // when the parent is in the manifest too
+	ParentExhibit string          `json:"parent_exhibit_number,omitempty"`
 	Declared      ManifestHashes  `json:"declared_hashes"`
 	Received      bool            `json:"received"`
 	Size          int64           `json:"size,omitempty"`
@@ -116,11 +117,23 @@ func (s *Items) Manifest(ctx context.Context, caseID, caseRef, by string, allowe
 	}
 	m := Manifest{Format: ManifestFormat, CaseID: caseID, CaseRef: caseRef, GeneratedAt: s.now(), GeneratedBy: by,
 		Items: make([]ManifestItem, len(rows))}
+	inManifest := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		inManifest[r.ID] = true
+	}
 	for i, r := range rows {
 		it := r.item()
+		f, err := s.facts(db, r)
+		if err != nil {
+			return Manifest{}, err
+		}
 		m.Items[i] = ManifestItem{ID: it.ID, ExhibitNumber: it.ExhibitNumber, Title: it.Title, Kind: string(it.Kind),
-			TLP: string(it.TLP), ParentID: it.ParentID, Declared: ManifestHashes(it.Declared),
+			TLP: string(it.TLP), ParentExhibit: f.ParentExhibit, Declared: ManifestHashes(it.Declared),
 			Received: it.ContentStatus == "received", Hashes: ManifestHashes(it.Computed), Custody: byItem[it.ID]}
+		if inManifest[it.ParentID] {
+			// A parent the reader may not see is not named by its ID.
+			m.Items[i].ParentID = it.ParentID
+		}
 		if m.Items[i].Received {
 			m.Items[i].Size = it.Size
 		}
@@ -169,18 +182,19 @@ func VerifyManifest(r io.Reader) (ManifestReport, error) {
 			}
 			continue
 		}
-		received := ""
-		for _, e := range evs {
-			if e.Type == EventReceived {
-				received = e.Details.SHA256
+		f := Facts{ItemID: it.ID, CaseID: m.CaseID, ExhibitNumber: it.ExhibitNumber, Title: it.Title, Kind: it.Kind,
+			Declared: Hashes(it.Declared), ParentExhibit: it.ParentExhibit, Received: it.Received,
+			Computed: Hashes(it.Hashes), Size: it.Size}
+		if err := CheckIdentity(f, evs); err != nil {
+			var wrong *IdentityError
+			if errors.As(err, &wrong) {
+				problem("its %s is %q, but its custody chain records %q", wrong.Field, wrong.Stated, wrong.Recorded)
+			} else {
+				problem("%v", err)
 			}
+			continue
 		}
-		switch {
-		case it.Received && received != it.Hashes.SHA256:
-			problem("SHA-256 %s is not the %s recorded in its custody chain when the content was received", it.Hashes.SHA256, received)
-		case !it.Received && received != "":
-			problem("its chain records content received, but the manifest says none")
-		case it.Received && it.Declared.SHA256 != "" && it.Declared.SHA256 != it.Hashes.SHA256:
+		if it.Received && it.Declared.SHA256 != "" && it.Declared.SHA256 != it.Hashes.SHA256 {
 			problem("SHA-256 %s differs from the declared %s", it.Hashes.SHA256, it.Declared.SHA256)
 		}
 	}

@@ -50,6 +50,14 @@ func NewReverifier(content *Content, interval, every time.Duration) *Reverifier 
 // skipped (its error is joined to the returned one); a storage outage ends
 // the round, to be tried again next round.
 func (r *Reverifier) Round(ctx context.Context) ([]Verification, error) {
+	// The content of items disposed of is not checked but deleted, once
+	// the store's retention allows it.
+	_, sweepErr := r.content.SweepDisposed(ctx, maxPerRound)
+	done, err := r.verifyDue(ctx)
+	return done, errors.Join(sweepErr, err)
+}
+
+func (r *Reverifier) verifyDue(ctx context.Context) ([]Verification, error) {
 	now := r.now()
 	n, err := r.share(ctx, now)
 	if err != nil || n == 0 {
@@ -112,7 +120,7 @@ const lastCheck = `COALESCE((SELECT MAX(e.recorded_at) FROM custody_events e WHE
 func (c *Content) due(ctx context.Context, before time.Time, limit int) ([]Item, error) {
 	var rows []itemRow
 	err := c.db.WithContext(ctx).Raw(`SELECT i.* FROM evidence_items i
-		WHERE i.content_status = 'received' AND `+lastCheck+` < ?
+		WHERE i.content_status = 'received' AND `+notDisposed+` AND `+lastCheck+` < ?
 		ORDER BY `+lastCheck+`, i.id LIMIT ?`, before.UTC(), limit).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("evidence: items due for verification: %w", err)
@@ -135,7 +143,7 @@ func (c *Content) dueCounts(ctx context.Context, before []time.Time) ([]int64, e
 		sql += fmt.Sprintf("COALESCE(SUM(CASE WHEN t.last_check < ? THEN 1 ELSE 0 END), 0) AS c%d", i)
 		args = append(args, b.UTC())
 	}
-	sql += " FROM (SELECT " + lastCheck + " AS last_check FROM evidence_items i WHERE i.content_status = 'received') t"
+	sql += " FROM (SELECT " + lastCheck + " AS last_check FROM evidence_items i WHERE i.content_status = 'received' AND " + notDisposed + ") t"
 	rows, err := c.db.WithContext(ctx).Raw(sql, args...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("evidence: items due for verification: %w", err)

@@ -27,6 +27,8 @@ var (
 	// ErrRetentionShortened: a COMPLIANCE retention in force may only be
 	// extended; shortening it or weakening it to GOVERNANCE is refused.
 	ErrRetentionShortened = errors.New("evidence: compliance retention cannot be shortened")
+	// ErrRetained: a version under retention or a legal hold cannot be deleted.
+	ErrRetained = errors.New("evidence: the object is under retention or legal hold")
 	// ErrSizeMismatch: the stream ended before the size announced to Put.
 	ErrSizeMismatch = errors.New("evidence: stream shorter than declared size")
 	// ErrUploadNotFound: no unfinished multipart write with that upload ID
@@ -131,6 +133,10 @@ type BlobStore interface {
 	// SetLegalHold places or lifts a legal hold on one version. A held version
 	// cannot be deleted whatever its retention.
 	SetLegalHold(ctx context.Context, key, versionID string, on bool) error
+	// DeleteVersion removes one version of key for good, once its
+	// retention has passed and no legal hold is on it (else ErrRetained).
+	// Bevis deletes only the content of items disposed of.
+	DeleteVersion(ctx context.Context, key, versionID string) error
 	// Ping reports whether the store is reachable and usable, for /readyz.
 	Ping(ctx context.Context) error
 

@@ -332,6 +332,29 @@ func (s *FSStore) SetLegalHold(ctx context.Context, key, versionID string, on bo
 	})
 }
 
+// DeleteVersion implements BlobStore.
+func (s *FSStore) DeleteVersion(ctx context.Context, key, versionID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	meta, err := s.readVersion(ctx, key, versionID)
+	if err != nil {
+		return err
+	}
+	if r := meta.retention(); meta.LegalHold || r != nil && r.Until.After(time.Now()) {
+		return fmt.Errorf("%w: %s version %s", ErrRetained, key, versionID)
+	}
+	dir := s.dir(key)
+	// The bytes go first: a sidecar left alone names a version whose bytes
+	// are gone, which reads as damage rather than as an object.
+	if err := os.Remove(filepath.Join(dir, fsDataPrefix+meta.VersionID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("evidence: delete %s: %w", key, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("evidence: delete %s: %w", key, err)
+	}
+	return syncDir(filepath.Dir(dir))
+}
+
 // update rewrites a sidecar atomically (temp file, sync, rename).
 func (s *FSStore) update(ctx context.Context, key, versionID string, change func(*fsMeta) error) error {
 	s.mu.Lock()

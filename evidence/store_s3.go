@@ -454,6 +454,22 @@ func (s *S3Store) SetLegalHold(ctx context.Context, key, versionID string, on bo
 	return nil
 }
 
+// DeleteVersion implements BlobStore. The store's Object Lock refuses it
+// too while the version is retained; Bevis asks first, to tell that apart.
+func (s *S3Store) DeleteVersion(ctx context.Context, key, versionID string) error {
+	info, err := s.Stat(ctx, key, versionID)
+	if err != nil {
+		return err
+	}
+	if info.LegalHold || info.Retention != nil && info.Retention.Until.After(time.Now()) {
+		return fmt.Errorf("%w: %s version %s", ErrRetained, key, versionID)
+	}
+	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{VersionID: versionID}); err != nil {
+		return s.translateRef(ctx, "delete", key, versionID, err)
+	}
+	return nil
+}
+
 // Ping implements BlobStore: the server answers and the bucket is there.
 func (s *S3Store) Ping(ctx context.Context) error {
 	exists, err := s.client.BucketExists(ctx, s.bucket)

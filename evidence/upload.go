@@ -711,7 +711,8 @@ func (u *Uploads) finish(ctx context.Context, w *writer) (Result, error) {
 		}
 		if err := recordOwn(tx, it.ID, &Event{Type: EventReceived, ActorUserID: w.row.CreatedBy,
 			ActorAgencyID: agencyOf(tx, w.row.CreatedBy), Notes: "content received: " + sums.SHA256,
-			Details: Details{SHA256: sums.SHA256}, OccurredAt: now, RecordedAt: now}); err != nil {
+			Details:    Details{SHA256: sums.SHA256, SHA1: sums.SHA1, MD5: sums.MD5, Size: &sums.Size},
+			OccurredAt: now, RecordedAt: now}); err != nil {
 			return err
 		}
 		return tx.Where("id = ?", it.ID).Take(&it).Error

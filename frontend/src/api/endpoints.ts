@@ -130,6 +130,9 @@ export const api = {
   verifyEvidence: (id: string) => post<Verification>(`/api/v1/evidence/${enc(id)}/verify`),
   /** The item's content as a Blob (held in memory whole). */
   downloadEvidence: (id: string) => fetchFile(`/api/v1/evidence/${enc(id)}/content`),
+  /** The printable custody report of an item, or of a whole case, as HTML. */
+  custodyReport: (id: string) => fetchFile(`/api/v1/evidence/${enc(id)}/report?format=html`),
+  caseCustodyReport: (id: string) => fetchFile(`/api/v1/cases/${enc(id)}/evidence/report?format=html`),
   members: (id: string) => get<Members>(`/api/v1/cases/${enc(id)}/members`),
   putAgencyMember: (id: string, agencyId: string, role: CaseRole) =>
     call<AgencyMember>('PUT', `/api/v1/cases/${enc(id)}/members/agencies/${enc(agencyId)}`, { role }),

@@ -946,7 +946,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An item's custody report, as JSON or (format=html) as a printable page */
+        /** An item's custody report for a court, as JSON or (format=html) as a printable A4 page */
         get: operations["getCustodyReport"];
         put?: never;
         post?: never;
@@ -1246,6 +1246,40 @@ export interface paths {
          * @description Unfinished uploads hold case quota (what they received plus an allowance of 4 parts). A lead discards another person's stale upload with DELETE /api/v1/uploads/{uploadId}. Only uploads of items marked within the caller's clearance are listed.
          */
         get: operations["listCaseUploads"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evidence/{id}/lineage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An item's ancestors and descendants within its case, as far as the caller may see them */
+        get: operations["getLineage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}/evidence/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The custody report of every item of a case the caller may see, as JSON or (format=html) as a printable A4 page */
+        get: operations["getCaseCustodyReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1863,9 +1897,14 @@ export interface components {
             /** Format: date-time */
             last_verified_at: string | null;
             /** @enum {string} */
-            final?: "released" | "returned" | "disposed";
+            final?: "disposed";
             people: components["schemas"]["People"];
             agencies: components["schemas"]["Agencies"];
+            out?: components["schemas"]["ExternalCustody"];
+            /** @description What was wrong when the item last came back from outside (its seal broken). */
+            return_problem?: string;
+            /** @description A disposed item's stored content was deleted once retention allowed it. */
+            content_deleted?: boolean;
         };
         EvidenceItem: {
             id: string;
@@ -1907,7 +1946,7 @@ export interface components {
             /** @description As the acquisition tool reported them; received content must match. */
             declared_hashes?: components["schemas"]["Hashes"];
             tlp?: components["schemas"]["TLP"];
-            /** @description The item this one was taken from, in the same case. */
+            /** @description The item this one was extracted from, in the same case; the new item is numbered after it (E004.1) and the derivation is recorded on both. */
             parent_id?: string;
             /** @description Where the item is, for the registration event. */
             location?: string;
@@ -1917,6 +1956,8 @@ export interface components {
              */
             occurred_at?: string | null;
             notes?: string;
+            /** @description With parent_id: what was extracted from the parent (the acquisition's tool did it). */
+            extracted?: string;
         };
         CustodyDetails: {
             seal_number?: string;
@@ -1929,6 +1970,42 @@ export interface components {
             sha256?: string;
             /** @description Bevis's own, for verified events: what else was wrong in the store (versions and delete markers Bevis did not write, a legal hold lifted behind its back). */
             findings?: string[];
+            /** @description Bevis's own, for registered events: every fact that identifies the item, under the chain. */
+            identity?: components["schemas"]["ItemIdentity"];
+            /** @description Bevis's own, for received events. */
+            sha1?: string;
+            /** @description Bevis's own, for received events. */
+            md5?: string;
+            /** @description Bevis's own, for received events: the content's size in bytes. */
+            size?: number;
+            /**
+             * @description correction: the item's field corrected (supersedes may then be left out: it is the registration).
+             * @enum {string}
+             */
+            field?: "title" | "description";
+            /** @description Bevis's own, for a correction of a field: what it was. */
+            old?: string;
+            /** @description correction: what the field is now. */
+            new?: string;
+            /** @description Bevis's own: on a derived item's registration and on its parent's derived event. */
+            derivation?: components["schemas"]["Derivation"];
+            /** @description released/returned: the outside party's organisation (required for a release to an outside person). */
+            organisation?: string;
+            /** @description released/returned: the outside party's reference. */
+            reference?: string;
+            /** @description released: a digital copy went out; the item itself stays. */
+            copy?: boolean;
+            /**
+             * Format: date
+             * @description released: when the item is due back; past it, the item is overdue.
+             */
+            due_back?: string;
+            /** @description returned: whether the seal came back intact (required when the item went out sealed). */
+            seal_intact?: boolean;
+            /** @description Bevis's own, for content_deleted: the object deleted from the store. */
+            object_key?: string;
+            /** @description Bevis's own, for content_deleted. */
+            object_version?: string;
         };
         CustodyEvent: {
             id: string;
@@ -1974,7 +2051,7 @@ export interface components {
             location?: string;
             details?: components["schemas"]["CustodyDetails"];
             notes?: string;
-            /** @description correction: the event it corrects, which stays visible. */
+            /** @description correction: the event it corrects, which stays visible (for a correction of the title or description, the registration, which is the default). */
             supersedes?: string;
             /** Format: date-time */
             occurred_at?: string | null;
@@ -2019,12 +2096,14 @@ export interface components {
             title: string;
             kind: string;
             tlp: string;
+            /** @description The parent's ID, when the parent is in the manifest too. */
             parent_id?: string;
             declared_hashes: components["schemas"]["ManifestHashes"];
             received: boolean;
             size?: number;
             hashes: components["schemas"]["ManifestHashes"];
             custody: components["schemas"]["ManifestEvent"][];
+            parent_exhibit_number?: string;
         };
         EvidenceManifest: {
             /** @constant */
@@ -2037,12 +2116,25 @@ export interface components {
             items: components["schemas"]["ManifestItem"][];
         };
         CustodyReport: {
-            item: components["schemas"]["EvidenceItem"];
-            custody: components["schemas"]["Custody"];
-            chain: {
-                verifies?: boolean;
-                problem?: string;
+            /** @constant */
+            format: "bevis-custody-report-v1";
+            /** Format: date-time */
+            generated_at: string;
+            generated_by: string;
+            /** @description The highest marking of the case and of what the report holds; printed on every page. */
+            tlp: string;
+            case: {
+                id: string;
+                reference: string;
+                title: string;
+                tlp: string;
             };
+            items: components["schemas"]["CustodyReportItem"][];
+            truncated: boolean;
+            /** @description How a third party checks the report offline. */
+            how_to_verify: string;
+            people: components["schemas"]["People"];
+            agencies: components["schemas"]["Agencies"];
         };
         TimelineEventSource: {
             /** @example hr-fs01 */
@@ -2368,6 +2460,96 @@ export interface components {
         };
         UnfinishedUploadList: {
             items?: components["schemas"]["UnfinishedUpload"][];
+        };
+        /** @description What identifies an item, as its registration records it. */
+        ItemIdentity: {
+            case_id: string;
+            exhibit_number: string;
+            title: string;
+            kind: string;
+            declared_sha256: string;
+            declared_sha1: string;
+            declared_md5: string;
+            /** @description The parent's exhibit number, for a derived item. */
+            parent_exhibit?: string;
+        };
+        /** @description What was extracted from which item, with which tool. */
+        Derivation: {
+            /** @description On the derived item: its parent's exhibit number. */
+            parent_exhibit?: string;
+            /** @description On the parent: the derived item's exhibit number. */
+            child_exhibit?: string;
+            what: string;
+            tool?: string;
+            tool_version?: string;
+        };
+        /** @description The outside party an item is released to and not yet returned from. */
+        ExternalCustody: {
+            name?: string;
+            user_id?: string;
+            organisation?: string;
+            reference?: string;
+            /** Format: date */
+            due_back?: string;
+            /** Format: date-time */
+            since: string;
+            /** @description Past its return date and not back. */
+            overdue: boolean;
+        };
+        LineageItem: {
+            id: string;
+            exhibit_number: string;
+            title: string;
+            kind: string;
+            tlp: string;
+            /** @description Absent when the parent is one the caller may not see. */
+            parent_id?: string;
+            /** @description Generations from the item asked about: -1 its parent, 1 its children. */
+            generation: number;
+            derivation?: components["schemas"]["Derivation"];
+        };
+        Lineage: {
+            item: components["schemas"]["LineageItem"];
+            ancestors: components["schemas"]["LineageItem"][];
+            descendants: components["schemas"]["LineageItem"][];
+        };
+        CustodyReportItem: {
+            item: components["schemas"]["EvidenceItem"];
+            parent_exhibit_number?: string;
+            hashes: {
+                /** @enum {string} */
+                algorithm: "SHA-256" | "SHA-1" | "MD5";
+                declared?: string;
+                computed?: string;
+                /** @description Whether the computed digest is the declared one; absent when either is unknown. */
+                agrees?: boolean;
+            }[];
+            seals: {
+                number: string;
+                /** Format: date-time */
+                applied_at: string;
+                applied_by?: string;
+                /** Format: date-time */
+                broken_at: string | null;
+                broken_by?: string;
+                reason?: string;
+            }[];
+            custody: components["schemas"]["Custody"];
+            chain: {
+                verifies: boolean;
+                problem?: string;
+                /** @description The hash of the item's last custody event. */
+                head: string;
+                events: number;
+            };
+            verifications: {
+                /** Format: date-time */
+                at: string;
+                result: string;
+                sha256?: string;
+                by?: string;
+                findings?: string[];
+            }[];
         };
     };
     responses: {
@@ -6567,6 +6749,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `disposed`: the item was disposed of; its content is no longer available (the attempt is on the audit log). Its record stays. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The range is not within the content. */
             416: {
                 headers: {
@@ -6770,6 +6961,15 @@ export interface operations {
                 };
             };
             409: components["responses"]["IdempotencyKeyInUse"];
+            /** @description `disposed`: the item was disposed of; its content is no longer available (the attempt is on the audit log). Its record stays. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: components["responses"]["IdempotencyKeyReused"];
             /** @description `storage_unavailable`: the evidence store cannot be reached; nothing was recorded. See Retry-After. */
             503: {
@@ -7252,7 +7452,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The report, with whether the chain verifies. */
+            /** @description The report: people and agencies by name with their IDs, declared and computed hashes, seals, every custody event, the chain head and whether the chain (and every identifying fact) verifies, and the verification history. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7260,6 +7460,15 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CustodyReport"];
                     "text/html": string;
+                };
+            };
+            /** @description `invalid_input`: format is neither json nor html. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token. */
@@ -8593,6 +8802,120 @@ export interface operations {
             };
         };
     };
+    getLineage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The evidence item's ID. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item, its ancestors (the root first) and its descendants (generation by generation). The line up stops at the first ancestor the caller may not see; an unseen item's descendants are left out with it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lineage"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such case or item, or outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getCaseCustodyReport: {
+        parameters: {
+            query?: {
+                format?: "json" | "html";
+            };
+            header?: never;
+            path: {
+                /** @description The case's ID. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report of the case's items in exhibit order (at most 1000; truncated says when there are more). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustodyReport"];
+                    "text/html": string;
+                };
+            };
+            /** @description `invalid_input`: format is neither json nor html. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such case or item, or outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
 }
 type FlattenedDeepRequired<T> = {
     [K in keyof T]-?: FlattenedDeepRequired<T[K] extends unknown[] | undefined | null ? Extract<T[K], unknown[]>[number] : T[K]>;
@@ -8607,6 +8930,7 @@ export const pathsApiV1TasksGetParametersQueryViewValues: ReadonlyArray<Flattene
 export const pathsApiV1EvidenceIdReportGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/evidence/{id}/report"]["get"]["parameters"]["query"]["format"]> = ["json", "html"];
 export const pathsApiV1CasesIdTimelineImportsPostParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/cases/{id}/timeline/imports"]["post"]["parameters"]["query"]["format"]> = ["json_line", "l2tcsv", "dynamic"];
 export const pathsApiV1AlertsGetParametersQueryStatusValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/alerts"]["get"]["parameters"]["query"]["status"]> = ["open", "acknowledged", "approved"];
+export const pathsApiV1CasesIdEvidenceReportGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/cases/{id}/evidence/report"]["get"]["parameters"]["query"]["format"]> = ["json", "html"];
 export const problemChecksValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Problem"]["checks"][string]> = ["ok", "unreachable"];
 export const readinessChecksValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Readiness"]["checks"][string]> = ["ok", "unreachable"];
 export const agencyKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AgencyKind"]> = ["police", "security_authority", "cert", "victim", "it_provider", "ministry", "other"];
@@ -8629,8 +8953,9 @@ export enum Severity {
 export const clockStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Clock"]["state"]> = ["pending", "met", "overdue"];
 export const evidenceKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["EvidenceKind"]> = ["disk_image", "memory_dump", "network_capture", "logs", "mobile_extraction", "document", "physical_item", "other"];
 export const custodyStateIntegrityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustodyState"]["integrity"]> = ["ok", "mismatch", "missing"];
-export const custodyStateFinalValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustodyState"]["final"]> = ["released", "returned", "disposed"];
+export const custodyStateFinalValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustodyState"]["final"]> = ["disposed"];
 export const evidenceItemContent_statusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["EvidenceItem"]["content_status"]> = ["none", "received", "rejected"];
+export const custodyDetailsFieldValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustodyDetails"]["field"]> = ["title", "description"];
 export const custodyStepTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustodyStep"]["type"]> = ["transfer_offered", "transfer_accepted", "transfer_declined", "checked_out", "checked_in", "location_changed", "seal_applied", "seal_broken", "resealed", "legal_hold_set", "legal_hold_released", "released", "returned", "disposal_proposed", "disposal_withdrawn", "disposed", "correction"];
 export const verificationResultValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Verification"]["result"]> = ["ok", "mismatch", "missing"];
 export const newTimelineEventConfidenceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NewTimelineEvent"]["confidence"]> = ["low", "medium", "high"];
@@ -8641,3 +8966,4 @@ export const auditEntryOutcomeValues: ReadonlyArray<FlattenedDeepRequired<compon
 export const alertRuleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Alert"]["rule"]> = ["evidence_bytes", "evidence_items", "cross_case_downloads", "bulk_reads", "unusual_hour", "download_hard_limit", "evidence_integrity"];
 export const alertStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Alert"]["status"]> = ["open", "acknowledged", "approved"];
 export const setupRequestAgencyKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SetupRequest"]["agency"]["kind"]> = ["police", "security_authority", "cert", "victim", "it_provider", "ministry", "other"];
+export const custodyReportItemHashesAlgorithmValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustodyReportItem"]["hashes"]["algorithm"]> = ["SHA-256", "SHA-1", "MD5"];

@@ -18,8 +18,8 @@ const STEP_FIELDS: Record<CustodyStepType, string[]> = {
   resealed: ['details.seal_number*', 'notes'],
   legal_hold_set: ['details.legal_basis', 'details.authority_reference', 'notes'],
   legal_hold_released: ['details.legal_basis', 'details.authority_reference', 'notes'],
-  released: ['counterparty_external*', 'identity_check*', 'notes'],
-  returned: ['counterparty_external*', 'identity_check*', 'notes'],
+  released: ['counterparty_external*', 'identity_check*', 'details.organisation*', 'details.reference', 'details.due_back', 'notes'],
+  returned: ['counterparty_external*', 'identity_check*', 'details.seal_intact', 'location', 'notes'],
   disposal_proposed: ['details.authority_reference*', 'notes'],
   disposal_withdrawn: ['notes'],
   disposed: ['details.authority_reference', 'notes'],
@@ -39,6 +39,10 @@ const FIELD_LABELS: Record<string, string> = {
   'details.reason': 'Reason',
   'details.legal_basis': 'Legal basis',
   'details.authority_reference': "Authority's reference",
+  'details.organisation': 'Their organisation',
+  'details.reference': 'Their reference',
+  'details.due_back': 'Due back (YYYY-MM-DD)',
+  'details.seal_intact': 'Seal came back intact? (yes or no, if it went out sealed)',
 };
 
 const STEP_LABELS: Record<CustodyStepType, string> = {
@@ -54,7 +58,7 @@ const STEP_LABELS: Record<CustodyStepType, string> = {
   legal_hold_set: 'Set a legal hold',
   legal_hold_released: 'Release the legal hold',
   released: 'Release to an outside party',
-  returned: 'Return to its owner',
+  returned: 'Record its return from the outside party',
   disposal_proposed: 'Propose disposal (another lead confirms)',
   disposal_withdrawn: 'Withdraw the proposed disposal',
   disposed: 'Confirm the proposed disposal',
@@ -73,6 +77,7 @@ export interface Actor {
  */
 export function availableSteps(s: CustodyState, me: Actor): CustodyStepType[] {
   if (s.final) return ['correction'];
+  if (s.out) return ['returned', s.legal_hold ? 'legal_hold_released' : 'legal_hold_set', 'correction'];
   const custodian = me.agencyId === s.custodian_agency_id;
   const pending = !!s.transfer_offered_to;
   const out = s.checked_out_by !== undefined && s.checked_out_by !== '';
@@ -90,7 +95,7 @@ export function availableSteps(s: CustodyState, me: Actor): CustodyStepType[] {
   }
   steps.push(s.legal_hold ? 'legal_hold_released' : 'legal_hold_set');
   if (custodian && !out && !pending) {
-    steps.push('released', 'returned');
+    steps.push('released');
     // Disposal takes two leads: one proposes, another confirms.
     if (!s.legal_hold && !s.disposal_proposed_by) steps.push('disposal_proposed');
   }
@@ -105,12 +110,13 @@ export function availableSteps(s: CustodyState, me: Actor): CustodyStepType[] {
 /** The request body of a custody step from the form's fields (only those the step asks for). */
 export function stepFrom(type: CustodyStepType, f: Record<string, string>): CustodyStep {
   const step: CustodyStep = { type };
-  const details: Record<string, string> = {};
+  const details: Record<string, string | boolean> = {};
   for (const spec of STEP_FIELDS[type]) {
     const name = spec.replace('*', '');
     const v = (f[name] ?? '').trim();
     if (v === '') continue;
-    if (name.startsWith('details.')) details[name.slice(8)] = v;
+    if (name === 'details.seal_intact') details.seal_intact = /^y/i.test(v);
+    else if (name.startsWith('details.')) details[name.slice(8)] = v;
     else (step as unknown as Record<string, string>)[name] = v;
   }
   if (Object.keys(details).length > 0) step.details = details;

@@ -35,10 +35,14 @@ describe('availableSteps', () => {
       'seal_applied',
       'legal_hold_set',
       'released',
-      'returned',
       'disposal_proposed',
       'correction',
     ]);
+  });
+
+  it('offers only the return, the legal hold and corrections while an outside party has the item', () => {
+    const out = state({ out: { name: 'Dr. Lund', organisation: 'NFC', since: '2026-01-05T08:00:00Z', overdue: false } });
+    expect(availableSteps(out, me)).toEqual(['returned', 'legal_hold_set', 'correction']);
   });
 
   it('offers a proposed disposal to another person to confirm, never to its proposer', () => {

@@ -4,6 +4,7 @@ import { useState } from 'preact/hooks';
 import { api, type EvidenceItem } from '../api';
 import { AgencyName, type Column, ErrorAlert, humanize, Link, LoadMore, Section, ShortHash, Status, Table, TlpBadge, useLoad } from '../ui';
 import { RegisterEvidenceForm } from './registerform';
+import { caseReport, ReportLink } from './reportlink';
 
 export function itemHref(id: string) {
   return `/evidence/${encodeURIComponent(id)}`;
@@ -27,7 +28,20 @@ const COLUMNS: Column<EvidenceItem>[] = [
       </>
     ),
   },
-  { title: 'Custodian', cell: (it) => (it.custody ? <AgencyName id={it.custody.custodian_agency_id} /> : '') },
+  {
+    title: 'Custodian',
+    cell: (it) =>
+      it.custody?.out ? (
+        <>
+          Out with {it.custody.out.organisation || it.custody.out.name}
+          {it.custody.out.overdue && <> <span class="badge clock-overdue">overdue</span></>}
+        </>
+      ) : it.custody ? (
+        <AgencyName id={it.custody.custodian_agency_id} />
+      ) : (
+        ''
+      ),
+  },
 ];
 
 export function EvidenceTable({ items }: { items: EvidenceItem[] }) {
@@ -46,6 +60,9 @@ export function EvidenceSection({ caseId, canWrite }: { caseId: string; canWrite
       {said && <Status message={said} />}
       {list.data && <EvidenceTable items={list.data.items} />}
       <LoadMore page={list.data} fetchNext={(c) => api.caseEvidence(caseId, c)} onMore={list.set} />
+      <p>
+        <ReportLink label="Custody report of the case's evidence" load={caseReport(caseId)} />
+      </p>
       {canWrite && (
         <details class="register">
           <summary>Register an item</summary>

@@ -7,6 +7,7 @@ import { ContentSection } from './content';
 import { availableSteps, CustodyStepForm } from './custody';
 import { CustodyChain, CustodySummary } from './custodychain';
 import { itemHref } from './evidencelist';
+import { itemReport, ReportLink } from './reportlink';
 
 function ItemFacts({ item }: { item: EvidenceItem }) {
   const rows: [string, string | preact.JSX.Element | undefined][] = [
@@ -73,7 +74,8 @@ export function EvidencePage({ id }: { id: string }) {
           </h1>
           {item.data && (
             <p class="markings">
-              <TlpBadge tlp={item.data.tlp} /> <Link href={`/cases/${encodeURIComponent(item.data.case_id)}`}>Back to the case</Link>
+              <TlpBadge tlp={item.data.tlp} /> <Link href={`/cases/${encodeURIComponent(item.data.case_id)}`}>Back to the case</Link>{' '}
+              <ReportLink label="Custody report" load={itemReport(item.data.id)} />
             </p>
           )}
         </header>
