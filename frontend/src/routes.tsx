@@ -5,6 +5,7 @@
 import type { JSX } from 'preact';
 import type { User } from './api';
 import { AccountPage } from './account/accountpage';
+import { SetupPage } from './account/setup';
 import { CaseListPage } from './cases/caselist';
 import { CasePage } from './cases/casepage';
 import { EvidencePage } from './evidence/evidencepage';
@@ -22,6 +23,7 @@ export const ROUTES: Route[] = [
   { pattern: '/cases/:id', render: (p) => <CasePage id={p.id!} /> },
   { pattern: '/evidence/:id', render: (p) => <EvidencePage id={p.id!} /> },
   { pattern: '/account', render: () => <AccountPage /> },
+  { pattern: '/setup', render: () => <SetupPage /> },
 ];
 
 interface NavEntry {

@@ -1,6 +1,7 @@
 // Every endpoint the SPA calls, typed by what it sends and what it gets.
 
 import type { Sent } from './client';
+import { request } from './client';
 import { call, fetchFile } from './session';
 import type {
   Agency,
@@ -28,6 +29,8 @@ import type {
   NewEvidenceItem,
   NewTask,
   Page,
+  SetupRequest,
+  SetupStatus,
   Tagged,
   Task,
   TaskPatch,
@@ -79,6 +82,10 @@ export function uploadEndpoint(itemId: string): string {
 // ---------------------------------------------------------------- endpoints
 
 export const api = {
+  /** Whether Bevis still waits for its first admin (public). */
+  setupStatus: () => request<SetupStatus>('GET', '/api/v1/setup'),
+  /** Redeems a set-up link: the first agency and its admin (public; a dead link is 404). */
+  completeSetup: (s: SetupRequest) => request<User>('POST', '/api/v1/setup', s),
   me: () => get<Me>('/api/v1/me'),
   /** Changes the caller's own settings (the time zone they read times in). */
   updateMe: async (patch: MePatch) => (await call<Me>('PATCH', '/api/v1/me', patch)).body,

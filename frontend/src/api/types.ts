@@ -14,6 +14,7 @@ import {
   taskPriorityValues,
   taskStatusValues,
   tLPValues,
+  agencyKindValues,
 } from './schema';
 
 type Schemas = components['schemas'];
@@ -26,6 +27,10 @@ export type SystemRole = Schemas['SystemRole'];
 
 export type User = Schemas['User'];
 export type Agency = Schemas['Agency'];
+export type AgencyKind = Schemas['AgencyKind'];
+export const AGENCY_KINDS = agencyKindValues;
+export type SetupStatus = Schemas['SetupStatus'];
+export type SetupRequest = Schemas['SetupRequest'];
 export type Me = Schemas['Me'];
 export type MePatch = Schemas['MePatch'];
 export type TokenResponse = Schemas['TokenResponse'];
