@@ -36,7 +36,7 @@ func runDemoStory(root *demoClient, cast *demoCast) (*demoStory, error) {
 	now := time.Now().UTC().Truncate(time.Second)
 	s := &demoStory{cast: cast, agencyIDs: map[string]string{}, now: now,
 		discovered: now.Add(-9 * 24 * time.Hour), aware: now.Add(-8*24*time.Hour + 3*time.Hour)}
-	steps := []func(*demoClient) error{s.people, s.breachCase, s.tasking, s.timeline, s.evidence, s.exfiltration, s.portfolio}
+	steps := []func(*demoClient) error{s.people, s.breachCase, s.tasking, s.timeline, s.evidence, s.exfiltration, s.portfolio, s.settle}
 	for _, step := range steps {
 		if err := step(root); err != nil {
 			return nil, err
@@ -57,6 +57,21 @@ func (s *demoStory) as(root *demoClient, key string) (*demoClient, error) {
 		p.oneTime = ""
 	}
 	return c, err
+}
+
+// settle signs in, once, everyone the story did not need, so that each
+// replaces the admin's one-time password with the one printed for them:
+// every person listed can then sign in with it.
+func (s *demoStory) settle(root *demoClient) error {
+	for _, p := range s.cast.people {
+		if p.oneTime == "" {
+			continue
+		}
+		if _, err := s.as(root, p.key); err != nil {
+			return fmt.Errorf("demo: first sign-in of %s: %w", p.email, err)
+		}
+	}
+	return nil
 }
 
 // people: the admin adds the agencies and everyone working on the breach.

@@ -1,6 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { EnrolmentPage } from './account/mfa';
+import { SetupPage } from './account/setup';
 import { SignIn } from './account/signin';
+import { SetupHint } from './account/signinhelp';
+import './admin/admin.css';
 import { logout, onSessionChange, refreshSession, type Session, setEnrolmentRequired } from './api';
 import { NAV, routeFor } from './routes';
 import { DirectoryProvider, Link, navigate, setTimeZone, usePath } from './ui';
@@ -78,8 +81,14 @@ export function App() {
         Loading…
       </p>
     );
+  } else if (session === null && path === '/setup') {
+    content = <SetupPage />;
   } else if (session === null) {
-    content = <SignIn onSignedIn={() => {}} />;
+    content = (
+      <SignIn onSignedIn={() => {}}>
+        <SetupHint />
+      </SignIn>
+    );
   } else if (session.mfaEnrolmentRequired) {
     content = <EnrolmentPage onDone={() => setEnrolmentRequired(false)} onSignOut={signOut} />;
   } else {

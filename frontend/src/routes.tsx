@@ -5,6 +5,10 @@
 import type { JSX } from 'preact';
 import type { User } from './api';
 import { AccountPage } from './account/accountpage';
+import { SetupPage } from './account/setup';
+import { AdminPage, administers } from './admin/adminpage';
+import { AlertsPage } from './alerts/alertspage';
+import { AuditPage } from './audit/auditpage';
 import { CaseListPage } from './cases/caselist';
 import { CasePage } from './cases/casepage';
 import { EvidencePage } from './evidence/evidencepage';
@@ -22,6 +26,10 @@ export const ROUTES: Route[] = [
   { pattern: '/cases/:id', render: (p) => <CasePage id={p.id!} /> },
   { pattern: '/evidence/:id', render: (p) => <EvidencePage id={p.id!} /> },
   { pattern: '/account', render: () => <AccountPage /> },
+  { pattern: '/setup', render: () => <SetupPage /> },
+  { pattern: '/admin', render: () => <AdminPage /> },
+  { pattern: '/audit', render: () => <AuditPage /> },
+  { pattern: '/alerts', render: () => <AlertsPage /> },
 ];
 
 interface NavEntry {
@@ -34,6 +42,9 @@ interface NavEntry {
 export const NAV: NavEntry[] = [
   { href: '/', label: 'My work' },
   { href: '/cases', label: 'Cases' },
+  { href: '/alerts', label: 'Alerts', shows: (me) => me.system_role !== 'auditor' },
+  { href: '/audit', label: 'Audit log', shows: (me) => me.system_role === 'auditor' },
+  { href: '/admin', label: 'Administration', shows: administers },
   { href: '/account', label: 'Account' },
 ];
 

@@ -1,9 +1,12 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { asProblem, login, type LoginRequest, type ProblemError, type Session } from '../api';
 import { ErrorAlert, Field } from '../ui';
 
 interface SignInProps {
   onSignedIn: (session: Session) => void;
+  /** Shown below the form while it asks for email and password (other ways in, set-up hints). */
+  children?: ComponentChildren;
 }
 
 /** Which extra thing the server asked for; both can be asked for in turn. */
@@ -23,7 +26,7 @@ function retryMessage(p: ProblemError): ProblemError | string {
  * from the authenticator (or a recovery code) and a new password in place of
  * a one-time one.
  */
-export function SignIn({ onSignedIn }: SignInProps) {
+export function SignIn({ onSignedIn, children }: SignInProps) {
   const [step, setStep] = useState<Step>('credentials');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -210,6 +213,7 @@ export function SignIn({ onSignedIn }: SignInProps) {
           </button>
         )}
       </form>
+      {step === 'credentials' && children}
     </section>
   );
 }

@@ -1,9 +1,14 @@
 // Every endpoint the SPA calls, typed by what it sends and what it gets.
 
 import type { Sent } from './client';
+import { request } from './client';
 import { call, fetchFile } from './session';
 import type {
   Agency,
+  AgencyPatch,
+  Alert,
+  AlertStatus,
+  AuditEntry,
   AgencyMember,
   APIToken,
   Case,
@@ -23,11 +28,15 @@ import type {
   MePatch,
   Members,
   MFAStatus,
+  NewAgency,
   NewAPIToken,
   NewCase,
   NewEvidenceItem,
   NewTask,
+  NewUser,
   Page,
+  SetupRequest,
+  SetupStatus,
   Tagged,
   Task,
   TaskPatch,
@@ -35,6 +44,7 @@ import type {
   TOTPEnrolment,
   User,
   UserMember,
+  UserPatch,
   Verification,
 } from './types';
 
@@ -67,6 +77,19 @@ function caseQuery(q: CaseQuery): string {
   });
 }
 
+/** Filters of the audit log; empty ones do not filter. */
+export interface AuditQuery {
+  user_id?: string;
+  agency_id?: string;
+  case_id?: string;
+  resource_id?: string;
+  /** RFC 3339; from inclusive, to exclusive. */
+  from?: string;
+  to?: string;
+  cursor?: string;
+  limit?: number;
+}
+
 function tagged<T>(r: Sent<T>): Tagged<T> {
   return { value: r.body, etag: r.etag ?? '' };
 }
@@ -79,6 +102,10 @@ export function uploadEndpoint(itemId: string): string {
 // ---------------------------------------------------------------- endpoints
 
 export const api = {
+  /** Whether Bevis still waits for its first admin (public). */
+  setupStatus: () => request<SetupStatus>('GET', '/api/v1/setup'),
+  /** Redeems a set-up link: the first agency and its admin (public; a dead link is 404). */
+  completeSetup: (s: SetupRequest) => request<User>('POST', '/api/v1/setup', s),
   me: () => get<Me>('/api/v1/me'),
   /** Changes the caller's own settings (the time zone they read times in). */
   updateMe: async (patch: MePatch) => (await call<Me>('PATCH', '/api/v1/me', patch)).body,
@@ -91,6 +118,29 @@ export const api = {
   newRecoveryCodes: (password: string) =>
     post<{ recovery_codes: string[] }>('/api/v1/me/mfa/recovery-codes', { password }),
   disableMFA: (password: string) => post<void>('/api/v1/me/mfa/disable', { password }),
+
+  /** People of one agency (an agency admin's own when absent); an admin sees everyone's without it. */
+  usersOf: (agencyId?: string) => get<Page<User>>(`/api/v1/users${query({ agency_id: agencyId })}`),
+  createAgency: (a: NewAgency) => post<Agency>('/api/v1/agencies', a),
+  patchAgency: async (id: string, patch: AgencyPatch) =>
+    (await call<Agency>('PATCH', `/api/v1/agencies/${enc(id)}`, patch)).body,
+  createUser: (u: NewUser) => post<User>('/api/v1/users', u),
+  patchUser: async (id: string, patch: UserPatch) => (await call<User>('PATCH', `/api/v1/users/${enc(id)}`, patch)).body,
+  /** Removes a person's second factor, so they enrol again at their next sign-in. */
+  resetUserMFA: async (id: string) => {
+    await call<void>('DELETE', `/api/v1/users/${enc(id)}/mfa`);
+  },
+
+  /** A page of the audit log, newest first. */
+  audit: (f: AuditQuery) => get<Page<AuditEntry>>(`/api/v1/audit${query({ ...f })}`),
+  /** The whole sealed log and its checkpoints, as JSON Lines (for `bevis audit verify --export`). */
+  exportAudit: () => fetchFile('/api/v1/audit/export'),
+  /** The signed checkpoints alone. */
+  auditCheckpoints: () => fetchFile('/api/v1/audit/checkpoints'),
+
+  alerts: (status?: AlertStatus) => get<{ items: Alert[] }>(`/api/v1/alerts${query({ status })}`),
+  acknowledgeAlert: (id: string) => post<Alert>(`/api/v1/alerts/${enc(id)}/acknowledge`),
+  approveAlert: (id: string) => post<Alert>(`/api/v1/alerts/${enc(id)}/approve`),
 
   tokens: () => get<Page<APIToken>>('/api/v1/tokens'),
   createToken: (t: NewAPIToken) => post<APIToken>('/api/v1/tokens', t),

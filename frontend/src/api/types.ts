@@ -14,6 +14,7 @@ import {
   taskPriorityValues,
   taskStatusValues,
   tLPValues,
+  agencyKindValues,
 } from './schema';
 
 type Schemas = components['schemas'];
@@ -26,6 +27,18 @@ export type SystemRole = Schemas['SystemRole'];
 
 export type User = Schemas['User'];
 export type Agency = Schemas['Agency'];
+export type AgencyKind = Schemas['AgencyKind'];
+export type NewAgency = Schemas['NewAgency'];
+export type AgencyPatch = Schemas['AgencyPatch'];
+export type NewUser = Schemas['NewUser'];
+export type UserPatch = Schemas['UserPatch'];
+export const SYSTEM_ROLES: readonly SystemRole[] = ['member', 'agency_admin', 'auditor', 'admin'];
+export type AuditEntry = Schemas['AuditEntry'];
+export type Alert = Schemas['Alert'];
+export type AlertStatus = Alert['status'];
+export const AGENCY_KINDS = agencyKindValues;
+export type SetupStatus = Schemas['SetupStatus'];
+export type SetupRequest = Schemas['SetupRequest'];
 export type Me = Schemas['Me'];
 export type MePatch = Schemas['MePatch'];
 export type TokenResponse = Schemas['TokenResponse'];

@@ -13,3 +13,4 @@ export * from './stale';
 export * from './table';
 export * from './text';
 export * from './time';
+export * from './save';

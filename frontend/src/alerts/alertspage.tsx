@@ -1,0 +1,190 @@
+// Exfiltration alerts, for case leads and admins: what the rule saw, the
+// activity of the person that raised it (read from the case's audit log),
+// and acknowledging or (four eyes: never the person it is about) approving.
+
+import { useState } from 'preact/hooks';
+import { type Alert, type AlertStatus, api } from '../api';
+import { ErrorAlert, humanize, Select, Status, Time, UserName, useAction, useDirectory, useLoad } from '../ui';
+
+const RULES: Record<Alert['rule'], string> = {
+  evidence_bytes: 'Downloaded much evidence',
+  evidence_items: 'Downloaded many evidence items',
+  cross_case_downloads: 'Downloaded from many cases',
+  bulk_reads: 'Read case data in bulk',
+  unusual_hour: 'Read at an unusual hour',
+  download_hard_limit: 'Reached the download limit',
+  evidence_integrity: 'Stored evidence failed a check',
+};
+
+/** Bytes in human units (1 KiB = 1024 bytes). */
+export function humanBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} bytes` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** What the rule counted, against its limit. */
+export function measured(a: Alert): string {
+  switch (a.rule) {
+    case 'evidence_bytes':
+    case 'download_hard_limit':
+      return `${humanBytes(a.bytes)} (limit ${humanBytes(a.threshold)})`;
+    case 'evidence_items':
+      return `${a.items} items (limit ${a.threshold})`;
+    case 'cross_case_downloads':
+      return `${a.cases} cases (limit ${a.threshold})`;
+    case 'bulk_reads':
+    case 'unusual_hour':
+      return `${a.reads} reads (limit ${a.threshold})`;
+    default:
+      return a.note ?? '';
+  }
+}
+
+/** The person's entries on the alert's first case around its window, from the case's audit log. */
+function Activity({ alert }: { alert: Alert }) {
+  const caseId = alert.case_ids[0];
+  const from = new Date(Date.parse(alert.window_start) - 60_000).toISOString();
+  const to = new Date(Date.parse(alert.window_end) + 60_000).toISOString();
+  const log = useLoad(
+    () => (caseId === undefined ? Promise.resolve({ items: [] }) : api.audit({ case_id: caseId, user_id: alert.user_id, from, to, limit: 50 })),
+    [alert.id],
+  );
+  if (log.error?.status === 403) return <p>Only a lead of the case or an auditor reads this activity.</p>;
+  return (
+    <>
+      <ErrorAlert error={log.error} />
+      {log.loading && <p role="status">Loading…</p>}
+      {log.data && log.data.items.length === 0 && <p class="empty">No entries of this person on the case in the window.</p>}
+      {log.data && log.data.items.length > 0 && (
+        <ol class="activity">
+          {log.data.items.map((e) => (
+            <li key={e.id}>
+              <Time iso={e.at} /> <code>{e.action}</code> {e.resource_type} {e.resource_id}
+              {e.outcome !== 'success' && <strong> ({e.outcome})</strong>}
+            </li>
+          ))}
+        </ol>
+      )}
+    </>
+  );
+}
+
+function AlertCard({ alert, onChanged }: { alert: Alert; onChanged: (a: Alert) => void }) {
+  const { me } = useDirectory();
+  const { busy, problem, run } = useAction();
+  const [done, setDone] = useState('');
+  const [open, setOpen] = useState(false);
+  const self = alert.user_id === me.id;
+  const title = RULES[alert.rule] ?? humanize(alert.rule);
+  const id = `alert-${alert.id}`;
+  return (
+    <article class="card alert-card" aria-labelledby={`${id}-title`} data-status={alert.status}>
+      <h2 id={`${id}-title`}>
+        {title}: <UserName id={alert.user_id} />
+      </h2>
+      <dl class="facts">
+        <dt>Status</dt>
+        <dd>{humanize(alert.status)}</dd>
+        <dt>Measured</dt>
+        <dd>{measured(alert)}</dd>
+        <dt>Window</dt>
+        <dd>
+          <Time iso={alert.window_start} /> to <Time iso={alert.window_end} />
+        </dd>
+        <dt>Raised</dt>
+        <dd>
+          <Time iso={alert.created_at} />
+        </dd>
+        {alert.acknowledged_by && (
+          <>
+            <dt>Acknowledged</dt>
+            <dd>
+              <UserName id={alert.acknowledged_by} />, <Time iso={alert.acknowledged_at} />
+            </dd>
+          </>
+        )}
+        {alert.approved_by && (
+          <>
+            <dt>Approved</dt>
+            <dd>
+              <UserName id={alert.approved_by} />, <Time iso={alert.approved_at} />; the limit is lifted until <Time iso={alert.approved_until} />
+            </dd>
+          </>
+        )}
+      </dl>
+      <details onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
+        <summary>Recent activity of the person</summary>
+        {open && <Activity alert={alert} />}
+      </details>
+      <ErrorAlert error={problem} />
+      {self && <p>This alert is about you: another lead acknowledges or approves it.</p>}
+      {!self && alert.status !== 'approved' && (
+        <div class="actions">
+          {alert.status === 'open' && (
+            <button
+              type="button"
+              class="secondary"
+              disabled={busy}
+              onClick={() =>
+                void run(async () => {
+                  onChanged(await api.acknowledgeAlert(alert.id));
+                  setDone('Acknowledged.');
+                })
+              }
+            >
+              Acknowledge
+            </button>
+          )}
+          {alert.rule !== 'evidence_integrity' && (
+            <button
+              type="button"
+              class="primary"
+              disabled={busy}
+              onClick={() =>
+                void run(async () => {
+                  onChanged(await api.approveAlert(alert.id));
+                  setDone('Approved: the activity was expected, and the download limit is lifted for a while.');
+                })
+              }
+            >
+              Approve the activity
+            </button>
+          )}
+        </div>
+      )}
+      {done && <Status message={done} />}
+    </article>
+  );
+}
+
+const STATUS_OPTIONS = [
+  { value: '', label: 'All' },
+  { value: 'open', label: 'Open' },
+  { value: 'acknowledged', label: 'Acknowledged' },
+  { value: 'approved', label: 'Approved' },
+];
+
+export function AlertsPage() {
+  const [status, setStatus] = useState<AlertStatus | ''>('');
+  const list = useLoad(() => api.alerts(status || undefined), [status]);
+  const replace = (a: Alert) => list.set({ items: (list.data?.items ?? []).map((x) => (x.id === a.id ? a : x)) });
+  return (
+    <div class="page alerts">
+      <h1 id="page-title" tabIndex={-1}>
+        Alerts
+      </h1>
+      <p class="lede">Unusual reads and downloads on the cases you lead. Approving says the activity was expected.</p>
+      <Select id="alert-status" label="Show" value={status} onChange={(v) => setStatus(v as AlertStatus | '')} options={STATUS_OPTIONS} />
+      <ErrorAlert error={list.error} />
+      {list.loading && !list.data && <p role="status">Loading…</p>}
+      {list.data && list.data.items.length === 0 && <p class="empty">No alerts.</p>}
+      {list.data?.items.map((a) => <AlertCard key={a.id} alert={a} onChanged={replace} />)}
+    </div>
+  );
+}

@@ -1,0 +1,180 @@
+// The audit log, for auditors: filters by person, agency, case, action and
+// time, pages by the keyset cursor, and the sealed log and its checkpoints
+// to download for `bevis audit verify`.
+
+import { useState } from 'preact/hooks';
+import { type AuditEntry, type AuditQuery, api, type Page } from '../api';
+import {
+  AgencyName,
+  type Column,
+  ErrorAlert,
+  Field,
+  LoadMore,
+  localToISO,
+  saveBlob,
+  Section,
+  Select,
+  Table,
+  Time,
+  useAction,
+  UserName,
+  useDirectory,
+  useLoad,
+} from '../ui';
+
+export interface AuditFilters {
+  user_id: string;
+  agency_id: string;
+  case_id: string;
+  action: string;
+  from: string;
+  to: string;
+}
+
+export const NO_AUDIT_FILTERS: AuditFilters = { user_id: '', agency_id: '', case_id: '', action: '', from: '', to: '' };
+
+/** The query the server filters by (the action is matched on the page shown; the server has no action filter). */
+export function toAuditQuery(f: AuditFilters): AuditQuery {
+  const q: AuditQuery = {};
+  if (f.user_id.trim()) q.user_id = f.user_id.trim();
+  if (f.agency_id) q.agency_id = f.agency_id;
+  if (f.case_id.trim()) q.case_id = f.case_id.trim();
+  const from = localToISO(f.from);
+  const to = localToISO(f.to);
+  if (from) q.from = from;
+  if (to) q.to = to;
+  return q;
+}
+
+/** Whether an entry's action matches the action filter: a prefix like "evidence" or a whole action. */
+export function matchesAction(e: AuditEntry, action: string): boolean {
+  const want = action.trim().toLowerCase();
+  return want === '' || e.action === want || e.action.startsWith(`${want}.`);
+}
+
+function AuditFilterForm({ value, onApply }: { value: AuditFilters; onApply: (f: AuditFilters) => void }) {
+  const d = useDirectory();
+  const [draft, setDraft] = useState(value);
+  const set = (k: keyof AuditFilters) => (v: string) => setDraft({ ...draft, [k]: v });
+  const people = [...d.users.values()];
+  return (
+    <form
+      class="form-grid filters"
+      aria-label="Filter the audit log"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onApply(draft);
+      }}
+    >
+      <Select
+        id="audit-agency"
+        label="Agency"
+        value={draft.agency_id}
+        onChange={set('agency_id')}
+        options={[{ value: '', label: 'Any agency' }, ...[...d.agencies.values()].map((a) => ({ value: a.id, label: `${a.name} (${a.code})` }))]}
+      />
+      <Select
+        id="audit-person"
+        label="Person"
+        value={people.some((p) => p.id === draft.user_id) ? draft.user_id : ''}
+        onChange={set('user_id')}
+        options={[{ value: '', label: 'Anyone' }, ...people.map((p) => ({ value: p.id, label: `${p.name} <${p.email}>` }))]}
+      />
+      <Field id="audit-user-id" label="Or a person's ID" value={draft.user_id} onInput={set('user_id')} maxLength={64} />
+      <Field id="audit-case" label="Case ID" value={draft.case_id} onInput={set('case_id')} maxLength={64} />
+      <Field id="audit-action" label="Action" hint="Like evidence.download, or evidence for all of its actions." value={draft.action} onInput={set('action')} maxLength={64} />
+      <Field id="audit-from" label="From" type="datetime-local" value={draft.from} onInput={set('from')} />
+      <Field id="audit-to" label="Until" type="datetime-local" value={draft.to} onInput={set('to')} />
+      <div class="actions">
+        <button type="submit" class="primary">
+          Show
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          onClick={() => {
+            setDraft(NO_AUDIT_FILTERS);
+            onApply(NO_AUDIT_FILTERS);
+          }}
+        >
+          Clear filters
+        </button>
+      </div>
+    </form>
+  );
+}
+
+const columns: Column<AuditEntry>[] = [
+  { title: 'When', cell: (e) => <Time iso={e.at} />, rowHeader: true },
+  { title: 'Who', cell: (e) => (e.user_id ? <UserName id={e.user_id} /> : e.client_ip ? `from ${e.client_ip}` : 'Bevis') },
+  { title: 'Agency', cell: (e) => (e.agency_id ? <AgencyName id={e.agency_id} /> : '') },
+  { title: 'Action', cell: (e) => <code>{e.action}</code> },
+  { title: 'Outcome', cell: (e) => <span class={`outcome outcome-${e.outcome}`}>{e.outcome}</span> },
+  { title: 'About', cell: (e) => [e.resource_type, e.resource_id].filter(Boolean).join(' ') },
+  { title: 'Case', cell: (e) => e.case_id ?? '' },
+  { title: 'Seq', cell: (e) => String(e.seq) },
+];
+
+/** Downloads for offline verification: the sealed log with its checkpoints, or the checkpoints alone. */
+function AuditDownloads() {
+  const { busy, problem, run } = useAction();
+  const save = (fn: typeof api.exportAudit, fallback: string) =>
+    void run(async () => {
+      const { blob, filename } = await fn();
+      saveBlob(blob, filename ?? fallback);
+    });
+  return (
+    <Section title="Export and verify offline" id="audit-export">
+      <p>
+        Check the log where Bevis cannot touch it: <code>bevis audit verify --key PUB --export bevis-audit.jsonl</code>, with
+        the public key from <code>bevis audit public-key</code>. A partner agency keeps its own copy of the checkpoints.
+      </p>
+      <ErrorAlert error={problem} />
+      <div class="actions">
+        <button type="button" class="secondary" disabled={busy} onClick={() => save(api.exportAudit, 'bevis-audit.jsonl')}>
+          Export the log
+        </button>
+        <button type="button" class="secondary" disabled={busy} onClick={() => save(api.auditCheckpoints, 'bevis-checkpoints.txt')}>
+          Download the checkpoints
+        </button>
+      </div>
+    </Section>
+  );
+}
+
+export function AuditPage() {
+  const [filters, setFilters] = useState<AuditFilters>(NO_AUDIT_FILTERS);
+  const query = toAuditQuery(filters);
+  const key = JSON.stringify(query);
+  const page = useLoad(() => api.audit({ ...query, limit: 100 }), [key]);
+  const shown = (page.data?.items ?? []).filter((e) => matchesAction(e, filters.action));
+  return (
+    <div class="page audit">
+      <h1 id="page-title" tabIndex={-1}>
+        Audit log
+      </h1>
+      <p class="lede">Every read and change in Bevis, newest first, sealed in a hash chain and signed at checkpoints.</p>
+      <AuditFilterForm value={filters} onApply={setFilters} />
+      <Section title="Entries" id="audit-entries">
+        <ErrorAlert error={page.error} />
+        {page.loading && !page.data && (
+          <p class="loading" role="status">
+            Loading…
+          </p>
+        )}
+        {page.data && (
+          <Table
+            caption="Audit entries"
+            columns={columns}
+            rows={shown}
+            rowKey={(e) => e.id}
+            rowAttributes={(e) => ({ 'data-action': e.action })}
+            empty={filters.action ? 'No entry of this action on the pages loaded; load more to look further.' : 'No entries match.'}
+          />
+        )}
+        <LoadMore<AuditEntry, Page<AuditEntry>> page={page.data} fetchNext={(cursor) => api.audit({ ...query, limit: 100, cursor })} onMore={page.set} />
+      </Section>
+      <AuditDownloads />
+    </div>
+  );
+}
