@@ -126,19 +126,26 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 		return Page{}, err
 	}
 
-	var counts []struct {
-		Status string
-		N      int
-	}
-	if err := filtered(false, db.Where("cases.id IN (?)", access.CaseScope(db, p))).Select("cases.status AS status, COUNT(*) AS n").Group("cases.status").Scan(&counts).Error; err != nil {
-		return Page{}, fmt.Errorf("cases: count: %w", err)
-	}
-	out.Counts = make(map[Status]int, len(Statuses))
-	for _, st := range Statuses {
-		out.Counts[st] = 0
-	}
-	for _, c := range counts {
-		out.Counts[Status(c.Status)] = c.N
+	out.Counts, err = s.countsOf(ctx, db, p, q, func() (map[Status]int, error) {
+		var counts []struct {
+			Status string
+			N      int
+		}
+		if err := filtered(false, db.Where("cases.id IN (?)", access.CaseScope(db, p))).
+			Select("cases.status AS status, COUNT(*) AS n").Group("cases.status").Scan(&counts).Error; err != nil {
+			return nil, fmt.Errorf("cases: count: %w", err)
+		}
+		out := make(map[Status]int, len(Statuses))
+		for _, st := range Statuses {
+			out[st] = 0
+		}
+		for _, c := range counts {
+			out[Status(c.Status)] = c.N
+		}
+		return out, nil
+	})
+	if err != nil {
+		return Page{}, err
 	}
 	return out, nil
 }
