@@ -14,9 +14,9 @@ import (
 
 // countCache keeps the case list's counts per status, per access scope
 // and filters, under the generation they were counted in. The database
-// bumps the generation (case_list_generation, by triggers) with every
-// change that can change a count, on whichever node makes it; a list reads
-// it first (one row by its key) and counts again only when it moved. The
+// bumps the generation (the sum of case_list_generation, by triggers) with
+// every change that can change a count, on whichever node makes it; a list
+// reads it first (64 rows at most) and counts again only when it moved. The
 // counts stored under a generation were read after it, so they are never
 // older than it; a count that also saw a later change is stored under a
 // generation no later list asks for.
@@ -38,7 +38,7 @@ func (s *Store) countsOf(ctx context.Context, db *gorm.DB, p access.Principal, q
 		return count()
 	}
 	var gen int64
-	if err := db.Raw("SELECT n FROM case_list_generation WHERE id = 1").Scan(&gen).Error; err != nil {
+	if err := db.Raw("SELECT SUM(n) FROM case_list_generation").Scan(&gen).Error; err != nil {
 		return nil, fmt.Errorf("cases: list generation: %w", err)
 	}
 	key := countKey(p, q)
