@@ -86,6 +86,7 @@ func Plan(t testing.TB, d Database, s Statement) []string {
 		t.Fatal(err)
 	}
 	var lines []string
+	depth := map[int64]int{0: -1} // SQLite: a step's depth, from its parent's
 	for rows.Next() {
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
@@ -95,12 +96,19 @@ func Plan(t testing.TB, d Database, s Statement) []string {
 		if err := rows.Scan(ptrs...); err != nil {
 			t.Fatal(err)
 		}
-		line := vals[len(vals)-1] // SQLite: id, parent, notused, detail; PostgreSQL: QUERY PLAN
-		switch v := line.(type) {
+		// SQLite: id, parent, notused, detail, indented here by depth as
+		// the sqlite3 shell does; PostgreSQL: one column, indented already.
+		indent := ""
+		if len(vals) == 4 {
+			id, parent := asInt(vals[0]), asInt(vals[1])
+			depth[id] = depth[parent] + 1
+			indent = strings.Repeat("  ", depth[id])
+		}
+		switch v := vals[len(vals)-1].(type) {
 		case string:
-			lines = append(lines, v)
+			lines = append(lines, indent+v)
 		case []byte:
-			lines = append(lines, string(v))
+			lines = append(lines, indent+string(v))
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -109,14 +117,24 @@ func Plan(t testing.TB, d Database, s Statement) []string {
 	return lines
 }
 
+func asInt(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	}
+	return 0
+}
+
 // SortsWholeSet reports the step of plan that sorts every row the query
 // selects before its LIMIT can stop it (SQLite's temporary B-tree for the
-// ORDER BY, a PostgreSQL Sort node), or "" when the plan reads rows in
-// the order asked for.
+// ORDER BY of the statement itself, not of a subquery; a PostgreSQL Sort
+// node), or "" when the plan reads rows in the order asked for.
 func SortsWholeSet(plan []string) string {
 	for _, l := range plan {
 		trimmed := strings.TrimLeft(strings.TrimSpace(l), "-> ")
-		if strings.Contains(l, "USE TEMP B-TREE FOR ORDER BY") || strings.HasPrefix(trimmed, "Sort ") {
+		if l == "USE TEMP B-TREE FOR ORDER BY" || strings.HasPrefix(trimmed, "Sort ") {
 			return l
 		}
 	}
