@@ -129,12 +129,13 @@ func asInt(v any) int64 {
 
 // SortsWholeSet reports the step of plan that sorts every row the query
 // selects before its LIMIT can stop it (SQLite's temporary B-tree for the
-// ORDER BY of the statement itself, not of a subquery; a PostgreSQL Sort
+// ORDER BY of the statement itself, not of a subquery, or for its right
+// part, where the index serves only the first key; a PostgreSQL Sort
 // node), or "" when the plan reads rows in the order asked for.
 func SortsWholeSet(plan []string) string {
 	for _, l := range plan {
 		trimmed := strings.TrimLeft(strings.TrimSpace(l), "-> ")
-		if l == "USE TEMP B-TREE FOR ORDER BY" || strings.HasPrefix(trimmed, "Sort ") {
+		if strings.HasPrefix(l, "USE TEMP B-TREE FOR ") && strings.HasSuffix(l, "ORDER BY") || strings.HasPrefix(trimmed, "Sort ") {
 			return l
 		}
 	}
