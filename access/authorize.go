@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Action is something a principal asks to do.
@@ -477,6 +478,30 @@ func CaseScope(db *gorm.DB, p Principal) *gorm.DB {
 		return db.Raw(`SELECT id FROM (?) s WHERE id IN ?`, scope, p.TokenCaseIDs)
 	}
 	return scope
+}
+
+// CaseVisible is CaseScope as a condition on one row of the cases table,
+// which the query must name "cases": true when p can see that case. A list
+// that walks an index of cases in the order it shows them tests each row
+// with it and stops after a page, so its cost follows the page, not the
+// number of cases p can see; CaseScope, which gathers the whole visible
+// set first, suits counting it. The two must agree (TestCaseVisible_AgreesWithCaseScope).
+func CaseVisible(p Principal) clause.Expr {
+	sql := `NOT EXISTS (SELECT 1 FROM users u WHERE u.id = ? AND u.system_role IN ('admin', 'auditor'))
+		  AND NOT EXISTS (SELECT 1 FROM case_exclusions e WHERE e.case_id = cases.id AND e.user_id = ?)
+		  AND (
+		        (EXISTS (SELECT 1 FROM case_user_members um WHERE um.case_id = cases.id AND um.user_id = ?)
+		         AND (cases.tlp <> 'AMBER+STRICT'
+		              OR EXISTS (SELECT 1 FROM case_agency_members am WHERE am.case_id = cases.id AND am.agency_id = ?)))
+		     OR (cases.tlp IN ('CLEAR', 'GREEN', 'AMBER')
+		         AND EXISTS (SELECT 1 FROM case_agency_members am WHERE am.case_id = cases.id AND am.agency_id = ?))
+		  )`
+	vars := []any{p.UserID, p.UserID, p.UserID, p.AgencyID, p.AgencyID}
+	if len(p.TokenCaseIDs) > 0 {
+		sql += ` AND cases.id IN ?`
+		vars = append(vars, p.TokenCaseIDs)
+	}
+	return clause.Expr{SQL: "(" + sql + ")", Vars: vars}
 }
 
 func memberScope(db *gorm.DB, p Principal) *gorm.DB {

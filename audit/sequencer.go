@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/internal/db"
 )
 
 // CheckpointStore keeps a copy of each checkpoint outside the database,
@@ -147,7 +149,7 @@ func (s *Sequencer) isPostgres() bool { return s.db.Dialector.Name() == "postgre
 func (s *Sequencer) lead(ctx context.Context) error {
 	return s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
 		// A fresh statement for each call on the one connection.
-		conn = conn.Session(&gorm.Session{})
+		conn = db.Queued(s.db, conn.Session(&gorm.Session{}))
 		if s.isPostgres() {
 			var got bool
 			if err := conn.Raw("SELECT pg_try_advisory_lock(?)", sequencerLock).Scan(&got).Error; err != nil {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/internal/db"
 	"gorm.io/gorm/logger"
 )
 
@@ -134,7 +136,7 @@ func (w *Writer) commitLoop() {
 		connected := false
 		err := w.db.Connection(func(conn *gorm.DB) error {
 			connected = true
-			return w.commitOn(conn.Session(&gorm.Session{}))
+			return w.commitOn(db.Queued(w.db, conn.Session(&gorm.Session{})))
 		})
 		if err == nil {
 			return // queue closed and drained

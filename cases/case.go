@@ -187,6 +187,8 @@ type Store struct {
 	db    *gorm.DB
 	now   func() time.Time
 	rules ClockRules
+	// counts caches the case list's counts per status (list_counts.go).
+	counts *countCache
 }
 
 // Option configures a Store.
@@ -200,7 +202,7 @@ func WithClockRules(r ClockRules) Option { return func(s *Store) { s.rules = r }
 
 // NewStore returns the case store in db.
 func NewStore(db *gorm.DB, opts ...Option) *Store {
-	s := &Store{db: db, now: time.Now, rules: DefaultClockRules()}
+	s := &Store{db: db, now: time.Now, rules: DefaultClockRules(), counts: &countCache{}}
 	for _, o := range opts {
 		o(s)
 	}

@@ -59,7 +59,9 @@ type cursor struct {
 
 // List returns a page of the cases p can see. It runs a fixed number of
 // statements whatever the page size: the page, its tags, its clocks and
-// the counts.
+// the counts. The page costs what the page holds (and the cases p cannot
+// see that lie between its rows): every sort key has an index ending in
+// the ID, walked in the requested order (TestListPlans).
 func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page, error) {
 	key, desc, err := q.validate()
 	if err != nil {
@@ -72,8 +74,11 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 	db := s.db.WithContext(ctx)
 	now := s.clock()
 
-	filtered := func(withStatus bool) *gorm.DB {
-		tx := db.Model(&caseRow{}).Where("cases.id IN (?)", access.CaseScope(db, p))
+	// The page walks the index of its order and tests each case with
+	// CaseVisible, stopping at a page and one; the counts start from p's
+	// memberships (CaseScope), so neither reads every case in Bevis.
+	filtered := func(withStatus bool, visible any) *gorm.DB {
+		tx := db.Model(&caseRow{}).Where(visible)
 		if withStatus && len(q.Statuses) > 0 {
 			tx = tx.Where("cases.status IN ?", q.Statuses)
 		}
@@ -92,7 +97,7 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 		return tx
 	}
 
-	page := filtered(true)
+	page := filtered(true, access.CaseVisible(p))
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor, key)
 		if err != nil {
@@ -121,19 +126,26 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 		return Page{}, err
 	}
 
-	var counts []struct {
-		Status string
-		N      int
-	}
-	if err := filtered(false).Select("cases.status AS status, COUNT(*) AS n").Group("cases.status").Scan(&counts).Error; err != nil {
-		return Page{}, fmt.Errorf("cases: count: %w", err)
-	}
-	out.Counts = make(map[Status]int, len(Statuses))
-	for _, st := range Statuses {
-		out.Counts[st] = 0
-	}
-	for _, c := range counts {
-		out.Counts[Status(c.Status)] = c.N
+	out.Counts, err = s.countsOf(ctx, db, p, q, func() (map[Status]int, error) {
+		var counts []struct {
+			Status string
+			N      int
+		}
+		if err := filtered(false, db.Where("cases.id IN (?)", access.CaseScope(db, p))).
+			Select("cases.status AS status, COUNT(*) AS n").Group("cases.status").Scan(&counts).Error; err != nil {
+			return nil, fmt.Errorf("cases: count: %w", err)
+		}
+		out := make(map[Status]int, len(Statuses))
+		for _, st := range Statuses {
+			out[st] = 0
+		}
+		for _, c := range counts {
+			out[Status(c.Status)] = c.N
+		}
+		return out, nil
+	})
+	if err != nil {
+		return Page{}, err
 	}
 	return out, nil
 }

@@ -35,10 +35,10 @@ const (
 	benchSeeders = 50  // agencies (each with one person) that open the other cases
 )
 
-// seedCaseList fills db with benchCases cases opened by benchSeeders
-// agencies, and returns a user of another agency who is a member of
-// benchMember of them: half named on the case, half through their agency.
-func seedCaseList(b *testing.B, d testenv.Database) access.Principal {
+// seedCaseList fills db with total cases opened by benchSeeders agencies,
+// and returns a user of another agency who is a member of member of them,
+// spread evenly: half named on the case, half through their agency.
+func seedCaseList(b testing.TB, d testenv.Database, total, member int) access.Principal {
 	b.Helper()
 	ctx := context.Background()
 	e := &env{dir: access.NewDirectory(d.DB), d: d}
@@ -51,15 +51,15 @@ func seedCaseList(b *testing.B, d testenv.Database) access.Principal {
 	aware := now.Add(-100 * time.Hour)
 	err := d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		const batch = 500
-		for from := 0; from < benchCases; from += batch {
+		for from := 0; from < total; from += batch {
 			var rows []caseRow
 			var agencies []benchAgencyMember
 			var users []benchUserMember
 			var tags []tagRow
 			var clocks []clockRow
-			for i := from; i < from+batch; i++ {
+			for i := from; i < min(from+batch, total); i++ {
 				s := seeders[i%benchSeeders]
-				at := now.Add(-time.Duration(benchCases-i) * time.Minute)
+				at := now.Add(-time.Duration(total-i) * time.Minute)
 				r := caseRow{ID: newID(), Reference: fmt.Sprintf("BEV-2026-%05d", i+1), Title: fmt.Sprint("Case ", i),
 					Severity: i%4 + 1, Status: string(Statuses[i%len(Statuses)]), StatusChangedAt: at, TLP: string(access.TLPAmber),
 					LeadAgencyID: s.AgencyID, Version: 1, CreatedBy: s.UserID, CreatedAt: at, UpdatedAt: at}
@@ -74,7 +74,7 @@ func seedCaseList(b *testing.B, d testenv.Database) access.Principal {
 					clocks = append(clocks, clockRow{CaseID: r.ID, Clock: "gdpr.art33", Jurisdiction: "gdpr", Title: "GDPR Art. 33", DueAt: &due})
 				}
 				// Spread the reader's cases evenly through the whole set.
-				if step := benchCases / benchMember; i%step == 0 {
+				if step := total / member; i%step == 0 {
 					if (i/step)%2 == 0 {
 						users = append(users, benchUserMember{CaseID: r.ID, UserID: reader.UserID, Role: "investigator", AddedBy: s.UserID, AddedAt: at})
 					} else {
@@ -109,7 +109,7 @@ func seedCaseList(b *testing.B, d testenv.Database) access.Principal {
 func BenchmarkCaseList(b *testing.B) {
 	for _, d := range testenv.Databases(b) {
 		b.Run(d.Name, func(b *testing.B) {
-			reader := seedCaseList(b, d)
+			reader := seedCaseList(b, d, benchCases, benchMember)
 			s := NewStore(d.DB)
 			ctx := context.Background()
 			first, err := s.List(ctx, reader, ListQuery{})

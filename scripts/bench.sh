@@ -11,3 +11,5 @@ ensure_minio
 # The timeline benchmarks build 1,000,000-event timelines, which takes longer
 # than go test's default 10 minutes per package on a small machine.
 go test -run '^$' -bench . -benchmem -count=1 -timeout "${BENCH_TIMEOUT:-60m}" ${BENCH_FLAGS:-} ./...
+# The HTTP load run against a real bevis serve, on SQLite and PostgreSQL.
+scripts/load.sh

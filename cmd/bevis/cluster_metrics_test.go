@@ -23,6 +23,8 @@ func TestServe_MetricsShowLeadersLeasesAndTheAuditBacklog(t *testing.T) {
 		regexp.MustCompile(`(?m)^bevis_lease_holder\{holder="[^"]+",lease="expiry"\} \d`),
 		regexp.MustCompile(`(?m)^bevis_audit_unsealed_entries \d+$`),
 		regexp.MustCompile(`(?m)^bevis_audit_oldest_unsealed_age_seconds \d`),
+		regexp.MustCompile(`(?m)^bevis_db_write_queue_depth \d+$`),
+		regexp.MustCompile(`(?m)^bevis_db_write_queue_wait_seconds_count [1-9]\d*$`),
 	}
 	deadline := time.Now().Add(15 * time.Second) // the sequencer leads within its first round
 	for {

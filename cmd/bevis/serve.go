@@ -151,6 +151,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	node := nodeName()
 	jobs, tick := newEvidenceJobs(gdb, node, cfg.VerifyInterval)
 	deps.Collectors = clusterCollectors(gdb, node, sequencer, jobs, log)
+	if q := db.QueueOf(gdb); q != nil {
+		deps.Collectors = append(deps.Collectors, q.Collectors()...)
+	}
 	deps.Uploads = evidence.NewUploads(gdb, store, keyring, evidence.UploadLimits{MaxSize: cfg.UploadMaxSize,
 		CaseQuota: cfg.CaseQuota, Expiry: cfg.UploadExpiry, PartSize: int(cfg.S3.PartSize),
 		Lease: cfg.UploadLease},

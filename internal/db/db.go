@@ -75,12 +75,21 @@ func Open(ctx context.Context, rawURL string, wait time.Duration, log *slog.Logg
 	// SQLite, setting its pragmas) costs more than most queries, and the
 	// default of two idle ones made busy nodes open and close connections
 	// all the time.
+	// Writers queue in the process (see WriteQueue): one at a time on
+	// SQLite, up to half the pool on PostgreSQL, so readers always find a
+	// connection.
+	width := 1
 	if Dialect(gdb) == Postgres {
 		sqlDB.SetMaxOpenConns(32)
 		sqlDB.SetMaxIdleConns(32)
+		width = 16
 	} else {
 		sqlDB.SetMaxOpenConns(sqliteConns)
 		sqlDB.SetMaxIdleConns(sqliteConns)
+	}
+	if err := useQueue(gdb, NewWriteQueue(width)); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
 	}
 	if err := retry.Until(ctx, wait, log, "database", func(ctx context.Context) error { return Ping(ctx, gdb) }); err != nil {
 		_ = sqlDB.Close()

@@ -1,0 +1,101 @@
+package cases
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/internal/testenv"
+)
+
+// TestListPlans reads the query plan of the case list's page in every
+// order it offers and fails when one sorts the visible set instead of
+// walking an index in that order (a temporary B-tree for ORDER BY on
+// SQLite, a Sort node on PostgreSQL): such a page costs what the user can
+// see, not what the page holds. The database holds 3,000 cases, a tenth of
+// them visible to the reader, and is analysed, so that PostgreSQL plans as
+// it would in service.
+func TestListPlans(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			reader := seedCaseList(t, d, 3000, 300)
+			s := NewStore(d.DB)
+			ctx := context.Background()
+			queries := testenv.RecordQueries(t, d.DB)
+			var sorts []string
+			for _, key := range SortKeys {
+				sorts = append(sorts, key, "-"+key)
+			}
+			for _, sort := range sorts {
+				queries.Reset()
+				page, err := s.List(ctx, reader, ListQuery{Sort: sort, Limit: 20})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page.Cases) != 20 || page.NextCursor == "" {
+					t.Fatalf("sort %s: %d cases on the first page", sort, len(page.Cases))
+				}
+				stmts := queries.With("ORDER BY", "LIMIT")
+				if len(stmts) != 1 {
+					t.Fatalf("sort %s: %d page statements recorded, want 1", sort, len(stmts))
+				}
+				plan := testenv.Plan(t, d, stmts[0])
+				if step := testenv.SortsWholeSet(plan); step != "" {
+					t.Errorf("sort %s sorts the whole visible set (%s):\n%s", sort, step, stmts[0].SQL)
+					for _, l := range plan {
+						t.Log(l)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestList_PageAgreesWithCaseScope walks every page of the list, in two
+// orders, and finds exactly the cases CaseScope gives: the row-by-row test
+// the page uses and the set the counts use must not drift apart.
+func TestList_PageAgreesWithCaseScope(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			reader := seedCaseList(t, d, 600, 60)
+			s := NewStore(d.DB)
+			ctx := context.Background()
+			var scope []string
+			if err := d.DB.Raw("SELECT id FROM (?) s ORDER BY id", access.CaseScope(d.DB, reader)).Scan(&scope).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(scope) != 60 {
+				t.Fatalf("the scope holds %d cases, want 60", len(scope))
+			}
+			for _, sort := range []string{"", "reference", "-severity"} {
+				var got []string
+				q := ListQuery{Sort: sort, Limit: 7}
+				for {
+					page, err := s.List(ctx, reader, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, c := range page.Cases {
+						got = append(got, c.ID)
+					}
+					total := 0
+					for _, n := range page.Counts {
+						total += n
+					}
+					if total != len(scope) {
+						t.Fatalf("sort %q: counts add up to %d, want %d", sort, total, len(scope))
+					}
+					if page.NextCursor == "" {
+						break
+					}
+					q.Cursor = page.NextCursor
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, scope) {
+					t.Errorf("sort %q: the pages hold %d cases, the scope %d, or other ones", sort, len(got), len(scope))
+				}
+			}
+		})
+	}
+}
