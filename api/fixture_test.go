@@ -24,6 +24,7 @@ import (
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/period"
 	"github.com/bevis-ir/bevis/internal/testenv"
+	"github.com/bevis-ir/bevis/reports"
 )
 
 const fixturePassword = "correct horse battery staple"
@@ -91,7 +92,8 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 		Authz: access.NewAuthorizer(d.DB), Membership: recordingMembership(d.DB), SigningKeys: keys,
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
 		Items: evidence.NewItems(d.DB, period.Of(24*time.Hour)), Timeline: cases.NewTimeline(d.DB),
-		Alerts: alerts.New(d.DB, alerts.Options{Log: testenv.Logger(t)}),
+		Reports: reports.NewStore(d.DB),
+		Alerts:  alerts.New(d.DB, alerts.Options{Log: testenv.Logger(t)}),
 	}
 	t.Cleanup(deps.Alerts.Stop)
 	storeDir := t.TempDir()

@@ -103,7 +103,11 @@ type Durations struct {
 }
 
 // Agency names an agency that appears on the portfolio's cases.
-type Agency struct{ ID, Code, Name string }
+type Agency struct {
+	ID   string `json:"id"`
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
 
 // Portfolio is leadership's picture of the cases one person can read.
 type Portfolio struct {
