@@ -8,6 +8,9 @@ import { AccountPage } from './account/accountpage';
 import { CaseListPage } from './cases/caselist';
 import { CasePage } from './cases/casepage';
 import { EvidencePage } from './evidence/evidencepage';
+import { Landing } from './leadership/landing';
+import { PortfolioPage } from './leadership/portfolio';
+import { SitrepPage } from './leadership/sitreppage';
 import { MyWorkPage } from './tasks/mywork';
 import { Link, match } from './ui';
 
@@ -17,7 +20,10 @@ interface Route {
 }
 
 export const ROUTES: Route[] = [
-  { pattern: '/', render: () => <MyWorkPage /> },
+  { pattern: '/', render: () => <Landing /> },
+  { pattern: '/work', render: () => <MyWorkPage /> },
+  { pattern: '/portfolio', render: () => <PortfolioPage /> },
+  { pattern: '/cases/:id/sitrep', render: (p) => <SitrepPage id={p.id!} /> },
   { pattern: '/cases', render: () => <CaseListPage /> },
   { pattern: '/cases/:id', render: (p) => <CasePage id={p.id!} /> },
   { pattern: '/evidence/:id', render: (p) => <EvidencePage id={p.id!} /> },
@@ -34,6 +40,7 @@ interface NavEntry {
 export const NAV: NavEntry[] = [
   { href: '/', label: 'My work' },
   { href: '/cases', label: 'Cases' },
+  { href: '/portfolio', label: 'Portfolio' },
   { href: '/account', label: 'Account' },
 ];
 
