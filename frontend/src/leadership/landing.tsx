@@ -13,15 +13,7 @@ export function Landing() {
   const me = useLoad(() => (chosen === null ? api.me() : Promise.resolve(null)), []);
   if (chosen === true) return <PortfolioPage />;
   if (chosen === false) return <MyWorkPage />;
-  if (me.loading && !me.data) {
-    return (
-      <div class="page">
-        <h1 id="page-title" tabIndex={-1}>
-          Loading…
-        </h1>
-      </div>
-    );
-  }
+  // Most people are not observers only: their work shows while that is found out.
   const ms = me.data?.memberships ?? [];
   const observerOnly = ms.length > 0 && ms.every((m) => m.role === 'observer');
   return observerOnly ? <PortfolioPage /> : <MyWorkPage />;
