@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import './leadership.css';
 import { ErrorAlert, formatTime, humanize, Link, Section, TlpBadge, Table, useLoad } from '../ui';
 import { type Portfolio, type PortfolioCase, type PortfolioClock, landsOnPortfolio, leadershipApi, setLandsOnPortfolio } from './api';
 import { type Bar, BarChart, ClockTimeline } from './charts';

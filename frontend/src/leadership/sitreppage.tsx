@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import './leadership.css';
 import { api } from '../api';
 import { ErrorAlert, formatTime, humanize, Link, Section, Table, TlpBadge, useAction, useLoad } from '../ui';
 import { type IssuedSitrep, leadershipApi, type Sitrep, type SitrepClock, type SitrepItem, type SitrepTask } from './api';
