@@ -163,3 +163,75 @@ func BenchmarkPortfolio(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSitrep builds the situation report of a case with 1,000,000
+// timeline events and 500 tasks, and beside it in the same loop the
+// baseline: a primary-key SELECT of the case. It reports both 99th
+// percentiles and their ratio. BEVIS_BENCH_SITREP_EVENTS seeds fewer events
+// to try it quickly.
+func BenchmarkSitrep(b *testing.B) {
+	events := benchScale("BEVIS_BENCH_SITREP_EVENTS", 1_000_000)
+	for _, d := range testenv.Databases(b) {
+		b.Run(d.Name, func(b *testing.B) {
+			dir := access.NewDirectory(d.DB)
+			lead := benchPerson(b, dir, "LEAD")
+			seedPortfolio(b, d.DB, lead, lead, 1, 1, 500, 3, 5)
+			var caseID string
+			if err := d.DB.Table("cases").Select("id").Take(&caseID).Error; err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			err := d.DB.Transaction(func(tx *gorm.DB) error {
+				const batch = 1000
+				for from := 0; from < events; from += batch {
+					rows := make([]map[string]any, 0, batch)
+					for i := from; i < min(from+batch, events); i++ {
+						at := now.Add(-time.Duration(events-i) * time.Second)
+						rows = append(rows, map[string]any{"id": uuid.NewString(), "case_id": caseID, "occurred_at": at,
+							"source_timezone": "UTC", "recorded_at": at, "recorded_by": lead.UserID,
+							"description": fmt.Sprint("event ", i), "techniques": " T1078 ", "tlp": "AMBER"})
+					}
+					if err := tx.Table("timeline_events").Create(rows).Error; err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if d.Name == "postgres" {
+				if err := d.DB.Exec("ANALYZE").Error; err != nil {
+					b.Fatal(err)
+				}
+			}
+			s := NewStore(d.DB)
+			ctx := context.Background()
+			markings := []access.TLP{access.TLPClear, access.TLPGreen, access.TLPAmber}
+			r, err := s.Sitrep(ctx, caseID, markings)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(r.Conditions.KeyEvents) != min(events, KeyEventsShown) || r.Conditions.EventsSince != min(events, KeyEventsCounted) {
+				b.Fatalf("report: %d key events, %d counted", len(r.Conditions.KeyEvents), r.Conditions.EventsSince)
+			}
+			var got, baseline []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if _, err := s.Sitrep(ctx, caseID, markings); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				var title string
+				if err := d.DB.WithContext(ctx).Table("cases").Where("id = ?", caseID).Pluck("title", &title).Error; err != nil {
+					b.Fatal(err)
+				}
+				got, baseline = append(got, t1.Sub(t0)), append(baseline, time.Since(t1))
+			}
+			gp, bp := p99(got), p99(baseline)
+			b.ReportMetric(float64(gp.Microseconds())/1000, "p99_ms")
+			b.ReportMetric(float64(bp.Microseconds())/1000, "pk_select_p99_ms")
+			b.ReportMetric(float64(gp)/float64(bp), "p99_x_pk_select")
+		})
+	}
+}
