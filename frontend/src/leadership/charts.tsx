@@ -75,19 +75,19 @@ export interface Dot {
 /** The next seven days as a line, each clock a dot at its due time; overdue ones gather at the left edge. */
 export function ClockTimeline({ dots }: { dots: Dot[] }) {
   const left = 70;
-  const width = 360;
-  const span = width - left - 10;
+  const width = 400;
+  const span = width - left - 30;
   const x = (h: number) => (h < 0 ? 30 : left + (span * Math.min(h, 168)) / 168);
   return (
     <svg aria-hidden="true" viewBox={`0 0 ${width} 54`} width="100%" class="clock-timeline">
       <text x={4} y={20} class="chart-label">
         overdue
       </text>
-      <line x1={left} y1={30} x2={width - 10} y2={30} class="axis" />
+      <line x1={left} y1={30} x2={left + span} y2={30} class="axis" />
       {[0, 1, 2, 3, 4, 5, 6, 7].map((d) => (
         <g key={d}>
           <line x1={left + (span * d) / 7} y1={26} x2={left + (span * d) / 7} y2={34} class="axis" />
-          <text x={left + (span * d) / 7 - 4} y={50} class="chart-value">
+          <text x={left + (span * d) / 7} y={50} text-anchor="middle" class="chart-value">
             {d === 0 ? 'now' : `+${d}d`}
           </text>
         </g>

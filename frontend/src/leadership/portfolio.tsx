@@ -70,7 +70,7 @@ export function PortfolioPage() {
       <p class="lede">
         {data.cases.length} {data.cases.length === 1 ? 'case' : 'cases'} you can read, as of {formatTime(data.generated_at)}.
       </p>
-      <label class="checkbox">
+      <label class="landing-choice">
         <input
           type="checkbox"
           checked={lands}
@@ -79,7 +79,7 @@ export function PortfolioPage() {
             setLandsOnPortfolio(on);
             setLands(on);
           }}
-        />{' '}
+        />
         Open Bevis on this page
       </label>
       <div class="chart-grid">
