@@ -291,6 +291,12 @@ func TestLeadership_IssuedReportsAreNumberedHashedAndImmutable(t *testing.T) {
 			if resp.StatusCode != http.StatusOK || got.SHA256 != first.SHA256 || string(got.Content) != string(first.Content) {
 				t.Errorf("report 1 read back: %d, not as issued", resp.StatusCode)
 			}
+			for _, n := range []string{"3", "0", "x"} {
+				resp, body := w.call(t, http.MethodGet, "/api/v1/cases/"+w.shared+"/sitreps/"+n, w.bearer["observer"], "")
+				if resp.StatusCode != http.StatusNotFound {
+					t.Errorf("report %s: %d %s, want 404", n, resp.StatusCode, body)
+				}
+			}
 			if err := d.DB.Exec(`UPDATE case_sitreps SET content = '{}' WHERE number = 1`).Error; err == nil {
 				t.Error("the database let an issued report change")
 			}
