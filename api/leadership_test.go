@@ -358,3 +358,64 @@ func TestLeadership_PortfolioStatementsDoNotGrowWithTheCases(t *testing.T) {
 		})
 	}
 }
+
+// The portfolio counts what leadership must chase: an item offered that
+// nobody accepted, an item whose re-verification failed, and the time a
+// closed case spent in each phase and from discovery to containment.
+func TestLeadership_PortfolioCountsHandoversVerificationsAndPhaseTimes(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		lead := w.principal(t, "lead")
+		resp, body := w.call(t, http.MethodPost, "/api/v1/evidence/"+w.evidenceID+"/custody", w.bearer["lead"],
+			`{"type":"transfer_offered","counterparty_agency_id":"`+w.agency["B"].ID+`","purpose":"imaging"}`)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("offer: %d %s", resp.StatusCode, body)
+		}
+		it, err := w.deps.Items.Item(ctx, w.contentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.tamperStored(t, it, 0)
+		// Through the store: the API's answer to a mismatch is another matter.
+		if v, err := w.deps.Content.Verify(ctx, lead, it); err != nil || v.Result != "mismatch" {
+			t.Fatalf("verify: %+v %v", v, err)
+		}
+
+		discovered := time.Now().Add(-48 * time.Hour)
+		k, err := w.deps.Cases.Create(ctx, lead, cases.NewCase{Title: "Closed breach", TLP: access.TLPAmber, DiscoveredAt: &discovered})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, to := range []cases.Status{cases.StatusTriage, cases.StatusInvestigating, cases.StatusContainment,
+			cases.StatusEradication, cases.StatusRecovery, cases.StatusClosed} {
+			if k, err = w.deps.Cases.Transition(ctx, lead, k.ID, k.Version, cases.Move{To: to, Reason: "on", MayGovern: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		resp, body = w.call(t, http.MethodGet, "/api/v1/portfolio", w.bearer["lead"], "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("portfolio: %d %s", resp.StatusCode, body)
+		}
+		p := decodeInto[portfolioJSON](t, body)
+		var fixture caseEvidenceJSON
+		for _, e := range p.Evidence {
+			if e.CaseID == w.caseID {
+				fixture = e
+			}
+		}
+		if fixture.AwaitingHandover != 1 || fixture.FailedVerifications != 1 || fixture.Items != 3 {
+			t.Errorf("fixture case evidence %+v: want 3 items, 1 awaiting handover, 1 failed verification", fixture)
+		}
+		if got := p.PhaseTimes["triage"]; got.Samples != 1 {
+			t.Errorf("triage times %+v, want one closed case", got)
+		}
+		if got := p.DiscoveryToContainment; got.Samples != 1 || got.MedianSeconds < 47*3600 {
+			t.Errorf("discovery to containment %+v, want one case of about 48 h", got)
+		}
+		closedBar := p.ByPhase[len(p.ByPhase)-1]
+		if closedBar.Key != "closed" || closedBar.Count != 1 || closedBar.CaseIDs[0] != k.ID {
+			t.Errorf("closed bar %+v", closedBar)
+		}
+	})
+}
