@@ -229,8 +229,8 @@ func (s *Store) portfolioClocks(db, scope *gorm.DB, now time.Time) ([]ClockDue, 
 	}
 	err := db.Raw(`
 		SELECT k.case_id, c.reference, c.title AS case_title, k.clock, k.title, c.lead_agency_id, k.due_at
-		FROM case_clocks k JOIN cases c ON c.id = k.case_id
-		WHERE k.case_id IN (?) AND k.met_at IS NULL AND k.due_at IS NOT NULL AND k.due_at < ?
+		FROM (?) s JOIN case_clocks k ON k.case_id = s.id JOIN cases c ON c.id = k.case_id
+		WHERE k.met_at IS NULL AND k.due_at IS NOT NULL AND k.due_at < ?
 		ORDER BY k.due_at, k.case_id, k.clock`, scope, now.Add(ClockHorizon)).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("reports: portfolio clocks: %w", err)
@@ -264,8 +264,8 @@ func (s *Store) portfolioTasks(db, scope *gorm.DB, now time.Time) ([]AgencyTasks
 		SELECT t.case_id, COALESCE(t.assignee_agency_id, u.agency_id) AS agency_id,
 		       SUM(CASE WHEN t.status NOT IN ('done', 'cancelled') AND t.due_at < ? THEN 1 ELSE 0 END) AS overdue,
 		       SUM(CASE WHEN t.status = 'blocked' THEN 1 ELSE 0 END) AS blocked
-		FROM case_tasks t LEFT JOIN users u ON u.id = t.assignee_user_id
-		WHERE t.case_id IN (?) AND t.status NOT IN ('done', 'cancelled')
+		FROM (?) s JOIN case_tasks t ON t.case_id = s.id LEFT JOIN users u ON u.id = t.assignee_user_id
+		WHERE t.status NOT IN ('done', 'cancelled')
 		GROUP BY t.case_id, COALESCE(t.assignee_agency_id, u.agency_id)`, now, scope).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("reports: portfolio tasks: %w", err)
@@ -305,8 +305,8 @@ func (s *Store) portfolioEvidence(db, scope *gorm.DB, p access.Principal) ([]Cas
 		SELECT e.case_id, COUNT(*) AS items, COALESCE(SUM(e.size), 0) AS bytes,
 		       SUM(CASE WHEN `+awaitingHandover("e")+` THEN 1 ELSE 0 END) AS awaiting_handover,
 		       SUM(CASE WHEN `+failedVerification("e")+` THEN 1 ELSE 0 END) AS failed_verifications
-		FROM evidence_items e
-		WHERE e.case_id IN (?) AND `+visible+`
+		FROM (?) s JOIN evidence_items e ON e.case_id = s.id
+		WHERE `+visible+`
 		GROUP BY e.case_id ORDER BY e.case_id`, append([]any{scope}, args...)...).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("reports: portfolio evidence: %w", err)
@@ -325,8 +325,8 @@ func (s *Store) phaseTimes(db, scope *gorm.DB, discovered map[string]time.Time, 
 		At               time.Time
 	}
 	err := db.Raw(`
-		SELECT t.case_id, t.to_status, t.at FROM case_transitions t
-		WHERE t.case_id IN (?) AND t.case_id IN (SELECT id FROM cases WHERE status = 'closed')
+		SELECT t.case_id, t.to_status, t.at FROM (?) s JOIN cases c ON c.id = s.id AND c.status = 'closed'
+		JOIN case_transitions t ON t.case_id = s.id
 		ORDER BY t.case_id, t.at, t.id`, scope).Scan(&rows).Error
 	if err != nil {
 		return fmt.Errorf("reports: phase history: %w", err)
