@@ -419,3 +419,46 @@ func TestLeadership_PortfolioCountsHandoversVerificationsAndPhaseTimes(t *testin
 		}
 	})
 }
+
+// A situation report runs the same statements over a case with two tasks,
+// items and events as over one with thirty of each.
+func TestLeadership_SitrepStatementsDoNotGrowWithTheCase(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		lead := w.principal(t, "lead")
+		n := countStatements(t, w.deps.DB)
+		measure := func() int64 {
+			t.Helper()
+			before := n.Load()
+			resp, body := w.call(t, http.MethodGet, "/api/v1/cases/"+w.caseID+"/sitrep", w.bearer["observer"], "")
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("sitrep: %d %s", resp.StatusCode, body)
+			}
+			return n.Load() - before
+		}
+		few := measure()
+		k, err := w.deps.Cases.Get(ctx, w.caseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		markings, err := w.deps.Authz.ItemMarkings(ctx, lead, w.caseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		overdue := time.Now().Add(-time.Hour)
+		for i := range 30 {
+			if _, err := w.deps.Tasks.CreateTask(ctx, lead, w.caseID, cases.NewTask{Title: fmt.Sprint("Task ", i),
+				AssigneeAgencyID: w.agency["A"].ID, Priority: "low", DueAt: &overdue}); err != nil {
+				t.Fatal(err)
+			}
+			w.uploadContent(t, lead, k.Reference, fmt.Sprint("Logs ", i), fmt.Sprint("content ", i))
+			if _, err := w.deps.Timeline.Add(ctx, w.caseID, cases.Reader{Principal: lead, Markings: markings},
+				cases.NewEvent{OccurredAt: time.Now(), Description: fmt.Sprint("event ", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if many := measure(); many != few {
+			t.Errorf("sitrep: %d statements over a small case, %d over a larger one", few, many)
+		}
+	})
+}
