@@ -66,6 +66,7 @@ describe.skipIf(missing.length > 0)('leadership: portfolio and situation report'
   let child: ChildProcess | undefined;
   let context: BrowserContext | undefined;
   let base = '';
+  let recordsCase = '';
   const tmp = (prefix: string) => {
     const d = mkdtempSync(join(tmpdir(), prefix));
     dirs.push(d);
@@ -128,6 +129,17 @@ describe.skipIf(missing.length > 0)('leadership: portfolio and situation report'
         title: 'Report to the data protection authority', assignee_agency_id: k.lead_agency_id, priority: 'urgent',
         due_at: '2026-01-08T08:00:00Z',
       });
+      if (title === 'Patient records taken') {
+        recordsCase = k.id;
+        // Enough of a timeline that the printed report runs over more than one page.
+        for (let i = 0; i < 20; i++) {
+          await api('POST', `/api/v1/cases/${k.id}/timeline`, token, {
+            occurred_at: `2026-01-0${1 + (i % 4)}T0${i % 10}:00:00Z`,
+            description: `Bulk export of patient records from the archive server, batch ${i + 1} of 20, over HTTPS to an unknown host`,
+            techniques: ['T1048'],
+          });
+        }
+      }
     }
     context = await chromium.launchPersistentContext(tmp('bevis-lead-chromium-'), {
       executablePath: chromiumPath,
@@ -177,4 +189,26 @@ describe.skipIf(missing.length > 0)('leadership: portfolio and situation report'
     expect(all).toContain('Patient records taken');
     await page.close();
   }, 120_000);
+
+  it("serves the API's printable page under its own CSP, marked on every page with page numbers", async () => {
+    const token = await signIn('director@ncsc.example');
+    const page = await context!.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.setExtraHTTPHeaders({ Authorization: `Bearer ${token}` });
+    const res = await page.goto(`${base}/api/v1/cases/${recordsCase}/sitrep?format=html`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['content-security-policy']).toContain("style-src 'sha256-");
+    const pages = pdfText(await page.pdf({ format: 'A4', printBackground: true, path: join(outputDir, 'sitrep-api.pdf') }));
+    expect(pages.length).toBeGreaterThan(1);
+    for (const [i, text] of pages.entries()) {
+      expect(text.replace(/\s+/g, ''), `page ${i + 1}`).toContain('TLP:AMBER');
+      expect(text, `page ${i + 1}`).toContain(`Page ${i + 1} of ${pages.length}`);
+    }
+    expect(pages.join('\n')).toContain('OVERDUE');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });
