@@ -271,6 +271,8 @@ func (s *Store) events(db *gorm.DB, caseID string, markings []access.TLP, since 
 		c.KeyEvents = append(c.KeyEvents, KeyEvent{ID: row.ID, OccurredAt: row.OccurredAt.UTC(), Description: row.Description,
 			Techniques: nonNil(strings.Fields(row.Techniques)), TLP: access.TLP(row.TLP)})
 	}
+	// The newest recorded, told in the order they happened.
+	sort.SliceStable(c.KeyEvents, func(i, j int) bool { return c.KeyEvents[i].OccurredAt.Before(c.KeyEvents[j].OccurredAt) })
 	var n int
 	if err := db.Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM timeline_events e WHERE `+where+` LIMIT ?) x`,
 		append(args, KeyEventsCounted+1)...).Scan(&n).Error; err != nil {
