@@ -211,6 +211,15 @@ func matrix() []matrixRow {
 				leadOr(who, "wrong host", "") + `"}`
 		}, leadWrites(created, bad)},
 
+		// Leadership's picture: the portfolio holds only the caller's readable
+		// cases (none for admins and auditors); the lead issues report 1,
+		// which every reader of the case may then read.
+		{"GET", "/api/v1/portfolio", nil, signedIn(ok)},
+		{"GET", "/api/v1/cases/{id}/sitrep", nil, caseRead},
+		{"GET", "/api/v1/cases/{id}/sitreps", nil, caseRead},
+		{"POST", "/api/v1/cases/{id}/sitreps", nil, caseManage(created)},
+		{"GET", "/api/v1/cases/{id}/sitreps/{number}", nil, caseRead},
+
 		// Alerts are for admins and the leads of the cases they touch; to
 		// everyone else on the case they do not exist. Only a lead approves.
 		// Everyone but the admin and auditor leads the case they created above,
@@ -245,7 +254,7 @@ func (w *world) fill(path string) string {
 	}
 	r := strings.NewReplacer("{agencyCode}", w.agency["B"].Code, "{id}", id, "{agencyId}", w.agency["D"].ID,
 		"{userId}", w.user["spare"].ID, "{taskId}", w.taskID, "{itemId}", w.itemID, "{clock}", "gdpr.art33",
-		"{uploadId}", w.uploadID, "{eventId}", w.eventID, "{importId}", w.importID)
+		"{uploadId}", w.uploadID, "{eventId}", w.eventID, "{importId}", w.importID, "{number}", "1")
 	path = r.Replace(path)
 	if strings.HasSuffix(path, "/timeline/imports") {
 		path += "?format=json_line" // the listing ignores it; the import needs it

@@ -16,6 +16,7 @@ import (
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/validate"
+	"github.com/bevis-ir/bevis/reports"
 )
 
 // problem is an RFC 9457 problem detail. Code is the stable, machine-readable
@@ -108,6 +109,7 @@ var domainErrors = []struct {
 	{cases.ErrClosed, fiber.StatusConflict, "case_closed",
 		"The case is closed: a lead reopens it (a transition to investigating) before anything new is added. Custody steps on its evidence go on."},
 	{alerts.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
+	{reports.ErrNotFound, fiber.StatusNotFound, "not_found", "No such resource."},
 	{access.ErrSelfApproval, fiber.StatusForbidden, "self_approval",
 		"An alert about you is approved by another lead of the case (or, where it has none, an admin)."},
 	{evidence.ErrSelfConfirmation, fiber.StatusForbidden, "self_confirmation",

@@ -24,6 +24,7 @@ import (
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/period"
 	"github.com/bevis-ir/bevis/internal/testenv"
+	"github.com/bevis-ir/bevis/reports"
 )
 
 const fixturePassword = "correct horse battery staple"
@@ -118,7 +119,8 @@ func openWorld(t testing.TB, d testenv.Database, secrets worldSecrets, storeDir 
 		Authz: access.NewAuthorizer(d.DB), Membership: recordingMembership(d.DB), SigningKeys: keys,
 		Cases: cases.NewStore(d.DB), Tasks: cases.NewTasks(d.DB, access.NewAuthorizer(d.DB)),
 		Items: evidence.NewItems(d.DB, period.Of(24*time.Hour)), Timeline: cases.NewTimeline(d.DB),
-		Alerts: alerts.New(d.DB, alerts.Options{Log: testenv.Logger(t)}),
+		Reports: reports.NewStore(d.DB),
+		Alerts:  alerts.New(d.DB, alerts.Options{Log: testenv.Logger(t)}),
 	}
 	t.Cleanup(deps.Alerts.Stop)
 	store, err := evidence.NewFSStore(storeDir)

@@ -21,6 +21,7 @@ import (
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/evidence"
 	"github.com/bevis-ir/bevis/internal/config"
+	"github.com/bevis-ir/bevis/reports"
 )
 
 // Deps is what the API needs from the rest of Bevis.
@@ -46,6 +47,7 @@ type Deps struct {
 	Timeline    *cases.Timeline
 	Setup       *access.Setup
 	Alerts      *alerts.Engine
+	Reports     *reports.Store
 	StoreStatus storeStatus // the lock probe's last verdict, for /metrics; may be nil
 	// Collectors are more series for /metrics: what this node does for
 	// the cluster (see cmd/bevis).
@@ -197,6 +199,12 @@ func (s *server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/:eventId", handler: s.getTimelineEvent},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/:eventId/history", handler: s.timelineHistory},
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/timeline/:eventId/corrections", handler: s.correctTimelineEvent, idempotent: true},
+
+		{method: fiber.MethodGet, path: "/api/v1/portfolio", handler: s.getPortfolio},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/sitrep", handler: s.getSitrep},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/sitreps", handler: s.listSitreps},
+		{method: fiber.MethodPost, path: "/api/v1/cases/:id/sitreps", handler: s.issueSitrep, idempotent: true},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/sitreps/:number", handler: s.getIssuedSitrep},
 
 		{method: fiber.MethodGet, path: "/api/v1/alerts", handler: s.listAlerts},
 		{method: fiber.MethodPost, path: "/api/v1/alerts/:id/acknowledge", handler: s.acknowledgeAlert},

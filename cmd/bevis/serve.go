@@ -28,6 +28,7 @@ import (
 	"github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/period"
 	"github.com/bevis-ir/bevis/internal/retry"
+	"github.com/bevis-ir/bevis/reports"
 )
 
 // checkpointStore keeps each audit checkpoint in the evidence store under
@@ -272,6 +273,7 @@ func apiDeps(cfg config.Config, gdb *gorm.DB, keys *access.SigningKeys, log *slo
 		Tasks:       cases.NewTasks(gdb, authz),
 		Items:       evidence.NewItems(gdb, cfg.EvidenceRetention),
 		Timeline:    cases.NewTimeline(gdb),
+		Reports:     reports.NewStore(gdb),
 		Setup:       setup,
 	}, nil
 }

@@ -12,6 +12,9 @@ import { AuditPage } from './audit/auditpage';
 import { CaseListPage } from './cases/caselist';
 import { CasePage } from './cases/casepage';
 import { EvidencePage } from './evidence/evidencepage';
+import { Landing } from './leadership/landing';
+import { PortfolioPage } from './leadership/portfolio';
+import { SitrepPage } from './leadership/sitreppage';
 import { MyWorkPage } from './tasks/mywork';
 import { Link, match } from './ui';
 
@@ -21,7 +24,10 @@ interface Route {
 }
 
 export const ROUTES: Route[] = [
-  { pattern: '/', render: () => <MyWorkPage /> },
+  { pattern: '/', render: () => <Landing /> },
+  { pattern: '/work', render: () => <MyWorkPage /> },
+  { pattern: '/portfolio', render: () => <PortfolioPage /> },
+  { pattern: '/cases/:id/sitrep', render: (p) => <SitrepPage id={p.id!} /> },
   { pattern: '/cases', render: () => <CaseListPage /> },
   { pattern: '/cases/:id', render: (p) => <CasePage id={p.id!} /> },
   { pattern: '/evidence/:id', render: (p) => <EvidencePage id={p.id!} /> },
@@ -42,6 +48,7 @@ interface NavEntry {
 export const NAV: NavEntry[] = [
   { href: '/', label: 'My work' },
   { href: '/cases', label: 'Cases' },
+  { href: '/portfolio', label: 'Portfolio' },
   { href: '/alerts', label: 'Alerts', shows: (me) => me.system_role !== 'auditor' },
   { href: '/audit', label: 'Audit log', shows: (me) => me.system_role === 'auditor' },
   { href: '/admin', label: 'Administration', shows: administers },

@@ -1288,6 +1288,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/portfolio": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Leadership's portfolio over the cases the caller can read
+         * @description Cases by phase and severity, regulatory clocks overdue or due within seven days, overdue and blocked tasks by agency, evidence per case, stale cases, and phase times over closed cases. Admins and auditors hold no case content: theirs is empty.
+         */
+        get: operations["getPortfolio"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}/sitrep": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The case's situation report as of now, as JSON or (format=html) as a printable A4 page marked with its TLP on every page */
+        get: operations["getSitrep"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}/sitreps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The case's issued situation reports, newest first, without their content */
+        get: operations["listIssuedSitreps"];
+        put?: never;
+        /**
+         * Issue the case's situation report as its next numbered, immutable record (lead only); its SHA-256 goes on the audit log
+         * @description The record draws only on items every reader of the case may see. It takes no body.
+         */
+        post: operations["issueSitrep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}/sitreps/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One issued situation report with its content exactly as issued, as JSON or (format=html) as a printable page */
+        get: operations["getIssuedSitrep"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2550,6 +2625,198 @@ export interface components {
                 by?: string;
                 findings?: string[];
             }[];
+        };
+        /** @description One bar of a chart: how many cases, and which (for drilling down). */
+        PortfolioCount: {
+            key: string;
+            count: number;
+            case_ids: string[];
+        };
+        PortfolioCase: {
+            id: string;
+            reference: string;
+            title: string;
+            phase: components["schemas"]["CaseStatus"];
+            /** Format: date-time */
+            phase_since: string;
+            severity: components["schemas"]["Severity"];
+            tlp: components["schemas"]["TLP"];
+            lead_agency_id: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Nothing changed on the case, its tasks or its timeline for stale_days. */
+            stale: boolean;
+        };
+        PortfolioClock: {
+            case_id: string;
+            reference: string;
+            case_title: string;
+            clock: string;
+            title: string;
+            /** Format: date-time */
+            due_at: string;
+            /** @enum {string} */
+            state: "overdue" | "due_24h" | "due_7d";
+            /** @description The case's lead agency, which must notify. */
+            owner_agency_id: string;
+        };
+        /** @description Open tasks assigned to one agency or its people that are overdue or blocked. */
+        AgencyTasks: {
+            agency_id: string;
+            overdue: number;
+            blocked: number;
+            case_ids: string[];
+        };
+        /** @description Evidence items of one case the caller may see. */
+        CaseEvidenceSummary: {
+            case_id: string;
+            items: number;
+            bytes: number;
+            /** @description Items offered to someone who has neither accepted nor declined. */
+            awaiting_handover: number;
+            /** @description Items whose latest re-verification found the content damaged or missing. */
+            failed_verifications: number;
+        };
+        Durations: {
+            samples: number;
+            median_seconds: number;
+            p90_seconds: number;
+        };
+        /** @description Leadership's picture over the cases the caller can read; nothing of any other case is counted or named. */
+        Portfolio: {
+            /** Format: date-time */
+            generated_at: string;
+            stale_days: number;
+            cases: components["schemas"]["PortfolioCase"][];
+            by_phase: components["schemas"]["PortfolioCount"][];
+            by_severity: components["schemas"]["PortfolioCount"][];
+            /** @description Open clocks overdue or due within seven days, soonest first. */
+            clocks: components["schemas"]["PortfolioClock"][];
+            tasks: components["schemas"]["AgencyTasks"][];
+            evidence: components["schemas"]["CaseEvidenceSummary"][];
+            /** @description IDs of the cases without activity for stale_days. */
+            stale: string[];
+            /** @description Time spent in each phase over the caller's closed cases, by phase. */
+            phase_times: {
+                [key: string]: components["schemas"]["Durations"];
+            };
+            discovery_to_containment: components["schemas"]["Durations"];
+            agencies: components["schemas"]["Agencies"];
+        };
+        SitrepTask: {
+            id: string;
+            title: string;
+            status: components["schemas"]["TaskStatus"];
+            priority: components["schemas"]["TaskPriority"];
+            /** Format: date-time */
+            due_at: string | null;
+            agency_id: string;
+        };
+        SitrepItem: {
+            id: string;
+            exhibit_number: string;
+            title: string;
+            tlp: components["schemas"]["TLP"];
+            /** Format: date-time */
+            at: string;
+            agency_id: string;
+        };
+        SitrepClock: {
+            clock: string;
+            title: string;
+            /** Format: date-time */
+            due_at: string | null;
+            /** Format: date-time */
+            met_at: string | null;
+            /** @enum {string} */
+            state: "met" | "overdue" | "due_24h" | "due_72h" | "pending";
+        };
+        /** @description A situation report in the CAN form: conditions, actions, needs; drawn only on what the reader may see. */
+        Sitrep: {
+            /** @constant */
+            format: 1;
+            case_id: string;
+            reference: string;
+            title: string;
+            /** Format: date-time */
+            generated_at: string;
+            /**
+             * Format: date-time
+             * @description When the last report was issued; null before the first.
+             */
+            since: string | null;
+            since_number: number;
+            conditions: {
+                summary: string;
+                phase: components["schemas"]["CaseStatus"];
+                /** Format: date-time */
+                phase_since: string;
+                seconds_in_phase: number;
+                severity: components["schemas"]["Severity"];
+                tlp: components["schemas"]["TLP"];
+                classification_label: string;
+                lead_agency_id: string;
+                affected_organisations: string[];
+                affected_systems: string[];
+                personal_data_breach: boolean;
+                /** @description The newest events recorded since the last report (at most 20). */
+                key_events: {
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    description: string;
+                    techniques: string[];
+                    tlp: components["schemas"]["TLP"];
+                }[];
+                /** @description Events recorded since the last report, counted up to 1000. */
+                events_since: number;
+                events_since_more: boolean;
+                clocks: components["schemas"]["SitrepClock"][];
+            };
+            actions: {
+                tasks: {
+                    agency_id: string;
+                    done: components["schemas"]["SitrepTask"][];
+                    in_progress: components["schemas"]["SitrepTask"][];
+                }[];
+                evidence_received: components["schemas"]["SitrepItem"][];
+                handed_over: components["schemas"]["SitrepItem"][];
+            };
+            needs: {
+                blocked: components["schemas"]["SitrepTask"][];
+                overdue: components["schemas"]["SitrepTask"][];
+                clocks_at_risk: components["schemas"]["SitrepClock"][];
+                open_offers: components["schemas"]["SitrepItem"][];
+            };
+            /** @description What differs from the last issued report. */
+            changes: {
+                what: string;
+                from: string;
+                to: string;
+            }[];
+            agencies: {
+                id: string;
+                code: string;
+                name: string;
+            }[];
+        };
+        IssuedSitrep: {
+            number: number;
+            issued_by: string;
+            issued_by_agency: string;
+            /** Format: date-time */
+            issued_at: string;
+            markings: components["schemas"]["TLP"][];
+            /** @description SHA-256 of content exactly as issued; also on the audit log. */
+            sha256: string;
+            /** @description The report drew on items marked beyond what the caller may see: its content is left out. */
+            withheld: boolean;
+            content?: components["schemas"]["Sitrep"];
+        };
+        IssuedSitrepList: {
+            items: components["schemas"]["IssuedSitrep"][];
+            people: components["schemas"]["People"];
+            agencies: components["schemas"]["Agencies"];
         };
     };
     responses: {
@@ -8916,6 +9183,325 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getPortfolio: {
+        parameters: {
+            query?: {
+                /** @description Cases this agency is a member of. */
+                agency?: string;
+                /** @description Cases with this tag. */
+                tag?: string;
+                /** @description Comma-separated severities, 1 to 4. */
+                severity?: string;
+                /** @description Comma-separated phases. */
+                phase?: string;
+                /** @description Cases opened at or after this time (RFC 3339). */
+                from?: string;
+                /** @description Cases opened before this time (RFC 3339). */
+                to?: string;
+                /** @description Days without activity that make a case stale, 1 to 365 (default 7). */
+                stale_days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The portfolio. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Portfolio"];
+                };
+            };
+            /** @description An unknown parameter or an invalid filter. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getSitrep: {
+        parameters: {
+            query?: {
+                format?: "json" | "html";
+            };
+            header?: never;
+            path: {
+                /** @description The case's ID. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sitrep"];
+                    "text/html": string;
+                };
+            };
+            /** @description An unknown parameter or format. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such case, or outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listIssuedSitreps: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The case's ID. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The issued reports. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedSitrepList"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such case, or outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    issueSitrep: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a create safe to retry (draft-ietf-httpapi-idempotency-key-header): 16 to 128 letters, digits or `._:-` (a UUID will do), new for each new request. The first successful answer is kept with the key for 24 hours, per caller, and a retry with the same key and the same request gets it again (marked `Idempotent-Replayed: true`) instead of creating a second object; the same key with a different request is 422 `idempotency_key_reused`, and a retry while the first request still runs is 409 `idempotency_key_in_use` with `Retry-After`. An answer that was not a success is not kept: the retry runs again. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The case's ID. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The issued report. */
+            201: {
+                headers: {
+                    /** @description The issued report. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedSitrep"];
+                };
+            };
+            /** @description A body was sent. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not the case's lead. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such case, or outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_key_in_use`: a request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds. `conflict`: another report was issued at the same moment. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["IdempotencyKeyReused"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getIssuedSitrep: {
+        parameters: {
+            query?: {
+                format?: "json" | "html";
+            };
+            header?: never;
+            path: {
+                /** @description The case's ID. */
+                id: string;
+                /** @description The report's number on the case. */
+                number: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The issued report (its content withheld from a reader who may not see every marking it drew on). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedSitrep"];
+                    "text/html": string;
+                };
+            };
+            /** @description An unknown parameter or format. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such case or report, or outside the caller's scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
 }
 type FlattenedDeepRequired<T> = {
     [K in keyof T]-?: FlattenedDeepRequired<T[K] extends unknown[] | undefined | null ? Extract<T[K], unknown[]>[number] : T[K]>;
@@ -8931,6 +9517,8 @@ export const pathsApiV1EvidenceIdReportGetParametersQueryFormatValues: ReadonlyA
 export const pathsApiV1CasesIdTimelineImportsPostParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/cases/{id}/timeline/imports"]["post"]["parameters"]["query"]["format"]> = ["json_line", "l2tcsv", "dynamic"];
 export const pathsApiV1AlertsGetParametersQueryStatusValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/alerts"]["get"]["parameters"]["query"]["status"]> = ["open", "acknowledged", "approved"];
 export const pathsApiV1CasesIdEvidenceReportGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/cases/{id}/evidence/report"]["get"]["parameters"]["query"]["format"]> = ["json", "html"];
+export const pathsApiV1CasesIdSitrepGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/cases/{id}/sitrep"]["get"]["parameters"]["query"]["format"]> = ["json", "html"];
+export const pathsApiV1CasesIdSitrepsNumberGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/cases/{id}/sitreps/{number}"]["get"]["parameters"]["query"]["format"]> = ["json", "html"];
 export const problemChecksValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Problem"]["checks"][string]> = ["ok", "unreachable"];
 export const readinessChecksValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Readiness"]["checks"][string]> = ["ok", "unreachable"];
 export const agencyKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AgencyKind"]> = ["police", "security_authority", "cert", "victim", "it_provider", "ministry", "other"];
@@ -8967,3 +9555,5 @@ export const alertRuleValues: ReadonlyArray<FlattenedDeepRequired<components>["s
 export const alertStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Alert"]["status"]> = ["open", "acknowledged", "approved"];
 export const setupRequestAgencyKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SetupRequest"]["agency"]["kind"]> = ["police", "security_authority", "cert", "victim", "it_provider", "ministry", "other"];
 export const custodyReportItemHashesAlgorithmValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustodyReportItem"]["hashes"]["algorithm"]> = ["SHA-256", "SHA-1", "MD5"];
+export const portfolioClockStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PortfolioClock"]["state"]> = ["overdue", "due_24h", "due_7d"];
+export const sitrepClockStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SitrepClock"]["state"]> = ["met", "overdue", "due_24h", "due_72h", "pending"];

@@ -1,7 +1,7 @@
 import { api, ProblemError, type Tagged, type Case } from '../api';
 import { EvidenceSection } from '../evidence/evidencelist';
 import { CaseTasks } from '../tasks/casetasks';
-import { CaseNames, ErrorAlert, humanize, Section, useLoad } from '../ui';
+import { CaseNames, ErrorAlert, humanize, Link, Section, useLoad } from '../ui';
 import { caseTitle, CaseDetails } from './casedetails';
 import { EditCaseForm, STALE_MESSAGE } from './caseedit';
 import { StatusPanel } from './casestatus';
@@ -63,6 +63,9 @@ export function CasePage({ id }: { id: string }) {
       <div class="page">
         {header}
         {role && <p class="my-role">Your role on this case: {humanize(role)}</p>}
+        <p>
+          <Link href={`/cases/${id}/sitrep`}>Situation report</Link>
+        </p>
 
         <Section title="Regulatory clocks" id="clocks">
           <ClockList
