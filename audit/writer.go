@@ -136,7 +136,7 @@ func (w *Writer) commitLoop() {
 		connected := false
 		err := w.db.Connection(func(conn *gorm.DB) error {
 			connected = true
-			return w.commitOn(db.Queued(w.db, conn.Session(&gorm.Session{})))
+			return w.commitOn(db.QueuedFirst(w.db, conn.Session(&gorm.Session{})))
 		})
 		if err == nil {
 			return // queue closed and drained

@@ -25,11 +25,16 @@ import (
 //
 // Every transaction begun through the *gorm.DB that Open returns goes
 // through it, and so does every Exec outside a transaction; a connection
-// held for good (the audit writer and sequencer) goes through it with
-// Queued. Reads outside transactions never touch it. The wait honours the
+// held for good goes through it with Queued (the sequencer) or
+// QueuedFirst (the audit writer, which audited reads wait for, goes before
+// the writers waiting). Reads outside transactions never touch it. The wait honours the
 // context's deadline.
 type WriteQueue struct {
-	slots   chan struct{}
+	mu      sync.Mutex
+	width   int
+	busy    int             // turns taken
+	waiters []chan struct{} // in the order they came
+	first   []chan struct{} // the audit log's writers, let in before them
 	waiting atomic.Int64
 	wait    prometheus.Histogram
 	depth   prometheus.GaugeFunc
@@ -37,7 +42,7 @@ type WriteQueue struct {
 
 // NewWriteQueue returns a queue letting width writers in at once.
 func NewWriteQueue(width int) *WriteQueue {
-	q := &WriteQueue{slots: make(chan struct{}, max(width, 1))}
+	q := &WriteQueue{width: max(width, 1)}
 	q.wait = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "bevis_db_write_queue_wait_seconds",
 		Help:    "Time write transactions waited in the process's write queue before they began.",
@@ -56,32 +61,92 @@ func (q *WriteQueue) Collectors() []prometheus.Collector {
 }
 
 // Width is how many writers the queue lets in at once.
-func (q *WriteQueue) Width() int { return cap(q.slots) }
+func (q *WriteQueue) Width() int { return q.width }
 
 // Waiting is how many writers wait now.
 func (q *WriteQueue) Waiting() int { return int(q.waiting.Load()) }
 
-// Acquire waits for the writer's turn, or for ctx to end. Waiters are let
-// in in the order they came (Go's channels wake blocked senders first in,
-// first out). The release it returns may be called more than once.
+// Acquire waits for the writer's turn, or for ctx to end. Writers are let
+// in in the order they came. The release it returns may be called more
+// than once.
 func (q *WriteQueue) Acquire(ctx context.Context) (release func(), err error) {
+	return q.acquire(ctx, false)
+}
+
+// AcquireFirst is Acquire for the audit log's writer, whose commit every
+// audited read waits for: it goes before the writers waiting, so that a
+// read waits for one write at most, never for the queue.
+func (q *WriteQueue) AcquireFirst(ctx context.Context) (release func(), err error) {
+	return q.acquire(ctx, true)
+}
+
+func (q *WriteQueue) acquire(ctx context.Context, first bool) (func(), error) {
 	start := time.Now()
+	q.mu.Lock()
+	if q.busy < q.width && len(q.waiters)+len(q.first) == 0 {
+		q.busy++
+		q.mu.Unlock()
+		q.wait.Observe(0)
+		return q.releaser(), nil
+	}
+	turn := make(chan struct{})
+	if first {
+		q.first = append(q.first, turn)
+	} else {
+		q.waiters = append(q.waiters, turn)
+	}
+	q.waiting.Add(1)
+	q.mu.Unlock()
 	select {
-	case q.slots <- struct{}{}:
-	default:
-		q.waiting.Add(1)
-		select {
-		case q.slots <- struct{}{}:
-			q.waiting.Add(-1)
-		case <-ctx.Done():
-			q.waiting.Add(-1)
-			q.wait.Observe(time.Since(start).Seconds())
-			return nil, fmt.Errorf("database: waiting to write: %w", ctx.Err())
-		}
+	case <-turn:
+		q.wait.Observe(time.Since(start).Seconds())
+		return q.releaser(), nil
+	case <-ctx.Done():
+	}
+	q.mu.Lock()
+	gone := remove(&q.waiters, turn) || remove(&q.first, turn)
+	if gone {
+		q.waiting.Add(-1)
+	}
+	q.mu.Unlock()
+	if !gone { // the turn came as ctx ended: pass it on
+		q.releaser()()
 	}
 	q.wait.Observe(time.Since(start).Seconds())
+	return nil, fmt.Errorf("database: waiting to write: %w", ctx.Err())
+}
+
+// releaser ends a turn, handing it to the next writer waiting.
+func (q *WriteQueue) releaser() func() {
 	var once sync.Once
-	return func() { once.Do(func() { <-q.slots }) }, nil
+	return func() {
+		once.Do(func() {
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			var next chan struct{}
+			switch {
+			case len(q.first) > 0:
+				next, q.first = q.first[0], q.first[1:]
+			case len(q.waiters) > 0:
+				next, q.waiters = q.waiters[0], q.waiters[1:]
+			default:
+				q.busy--
+				return
+			}
+			q.waiting.Add(-1)
+			close(next) // the turn passes on: busy stays as it is
+		})
+	}
+}
+
+func remove(list *[]chan struct{}, c chan struct{}) bool {
+	for i, x := range *list {
+		if x == c {
+			*list = append((*list)[:i], (*list)[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // QueueOf returns the write queue of a *gorm.DB made by Open, or nil.
@@ -95,14 +160,20 @@ func QueueOf(gdb *gorm.DB) *WriteQueue {
 // Queued returns conn, a session on a connection held for good (see
 // gorm's Connection), with its transactions going through gdb's write
 // queue like those of the pool.
-func Queued(gdb, conn *gorm.DB) *gorm.DB {
+func Queued(gdb, conn *gorm.DB) *gorm.DB { return queued(gdb, conn, false) }
+
+// QueuedFirst is Queued for the audit log's writer: its transactions go
+// before the writers waiting (see AcquireFirst).
+func QueuedFirst(gdb, conn *gorm.DB) *gorm.DB { return queued(gdb, conn, true) }
+
+func queued(gdb, conn *gorm.DB, first bool) *gorm.DB {
 	q := QueueOf(gdb)
 	c, ok := conn.Statement.ConnPool.(*sql.Conn)
 	if q == nil || !ok {
 		return conn
 	}
 	conn = conn.Session(&gorm.Session{})
-	conn.Statement.ConnPool = &queuedConn{conn: c, q: q}
+	conn.Statement.ConnPool = &queuedConn{conn: c, q: q, first: first}
 	return conn
 }
 
@@ -127,7 +198,7 @@ type queuedPool struct {
 func (p *queuedPool) GetDBConn() (*sql.DB, error) { return p.DB, nil }
 
 func (p *queuedPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
-	return beginQueued(ctx, p.q, opts, p.DB.BeginTx, p.DB)
+	return beginQueued(ctx, p.q.Acquire, opts, p.DB.BeginTx, p.DB)
 }
 
 // ExecContext outside a transaction is a write (or a pragma): it waits
@@ -151,8 +222,16 @@ func isRead(query string) bool {
 
 // queuedConn is one connection held for good, its transactions queued.
 type queuedConn struct {
-	conn *sql.Conn
-	q    *WriteQueue
+	conn  *sql.Conn
+	q     *WriteQueue
+	first bool
+}
+
+func (c *queuedConn) acquire(ctx context.Context) (func(), error) {
+	if c.first {
+		return c.q.AcquireFirst(ctx)
+	}
+	return c.q.Acquire(ctx)
 }
 
 func (c *queuedConn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -163,7 +242,7 @@ func (c *queuedConn) ExecContext(ctx context.Context, query string, args ...any)
 	if isRead(query) {
 		return c.conn.ExecContext(ctx, query, args...)
 	}
-	release, err := c.q.Acquire(ctx)
+	release, err := c.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -180,15 +259,15 @@ func (c *queuedConn) QueryRowContext(ctx context.Context, query string, args ...
 }
 
 func (c *queuedConn) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
-	return beginQueued(ctx, c.q, opts, c.conn.BeginTx, nil)
+	return beginQueued(ctx, c.acquire, opts, c.conn.BeginTx, nil)
 }
 
 // beginQueued waits for the writer's turn, then begins; the turn ends
 // with the transaction: at its commit or rollback, or when ctx ends, after
 // which database/sql rolls the transaction back itself.
-func beginQueued(ctx context.Context, q *WriteQueue, opts *sql.TxOptions,
+func beginQueued(ctx context.Context, acquire func(context.Context) (func(), error), opts *sql.TxOptions,
 	begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), db *sql.DB) (gorm.ConnPool, error) {
-	release, err := q.Acquire(ctx)
+	release, err := acquire(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -224,3 +224,42 @@ func TestWriteQueue_AKilledWriterLeavesNothingHalfDone(t *testing.T) {
 		})
 	}
 }
+
+// The audit writer, whose commits audited reads wait for, goes before the
+// writers waiting, so that a read waits for one write at most.
+func TestWriteQueue_TheAuditWriterGoesBeforeWaitingWriters(t *testing.T) {
+	q := db.NewWriteQueue(1)
+	held := holdAll(t, q)
+	var order []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	enter := func(name string, acquire func(context.Context) (func(), error)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			release, err := acquire(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			order = append(order, name)
+			mu.Unlock()
+			release()
+		}()
+	}
+	for i, name := range []string{"w1", "w2", "w3"} {
+		enter(name, q.Acquire)
+		waitFor(t, name+" waiting", func() bool { return q.Waiting() == i+1 })
+	}
+	enter("audit", q.AcquireFirst)
+	waitFor(t, "the audit writer waiting", func() bool { return q.Waiting() == 4 })
+	held[0]()
+	wg.Wait()
+	if got := fmt.Sprint(order); got != "[audit w1 w2 w3]" {
+		t.Fatalf("turns went %s, want [audit w1 w2 w3]", got)
+	}
+	if q.Waiting() != 0 {
+		t.Fatalf("%d still counted as waiting", q.Waiting())
+	}
+}
