@@ -172,6 +172,13 @@ func TestWriter_ConcurrentWritersMakeOneGaplessChain(t *testing.T) {
 			ctx, stop := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- seq.Run(ctx) }()
+			// The last round at stop is the leader's: a sequencer stopped
+			// before it ever led leaves the sealing to the next one.
+			for deadline := time.Now().Add(10 * time.Second); !seq.Leading(); time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the sequencer did not take the lead")
+				}
+			}
 
 			var wg sync.WaitGroup
 			errs := make(chan error, writers*each)
