@@ -369,9 +369,9 @@ var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
 <tr><th>Chain</th><td>{{if .Chain.Verifies}}verifies: {{.Chain.Events}} events, every hash recomputed and every identifying fact held to it{{else}}<span class="broken">BROKEN: {{.Chain.Problem}}</span>{{end}}<br>head <code>{{.Chain.Head}}</code></td></tr>
 </table>
 <h3>Hashes</h3>
-<table><tr><th>Algorithm</th><th>Declared at acquisition</th><th>Computed by Bevis on receipt</th><th>Agree</th></tr>
+{{if eq .Item.Kind "physical_item"}}<p>A physical item: it has no content to hash.</p>{{else}}<table><tr><th>Algorithm</th><th>Declared at acquisition</th><th>Computed by Bevis on receipt</th><th>Agree</th></tr>
 {{range .Hashes}}<tr><td>{{.Algorithm}}</td><td><code>{{.Declared}}</code></td><td><code>{{.Computed}}</code></td><td>{{with .Agrees}}{{if .}}yes{{else}}<span class="broken">NO</span>{{end}}{{end}}</td></tr>{{end}}
-</table>
+</table>{{end}}
 {{if .Seals}}<h3>Seals</h3>
 <table><tr><th>Number</th><th>Applied</th><th>Broken</th></tr>
 {{range .Seals}}<tr><td>{{.Number}}</td><td>{{.AppliedAt}} by {{person $r .AppliedBy}}</td><td>{{with .BrokenAt}}{{.}}{{end}}{{if .BrokenAt}} by {{person $r .BrokenBy}}: {{.Reason}}{{else}}intact{{end}}</td></tr>{{end}}

@@ -310,7 +310,7 @@ func (s *Items) check(p access.Principal, it Item, past []Event, st Step, now ti
 // digital copy may still be sent out, and the record corrected.
 func whileOut(st Step) error {
 	switch st.Type {
-	case EventReturned, EventCorrection, EventLegalHoldSet, EventLegalHoldReleased:
+	case EventReturned, EventCorrection, EventLegalHoldSet, EventLegalHoldReleased, EventDisposalWithdrawn:
 		return nil
 	case EventReleased:
 		if st.Details.Copy {

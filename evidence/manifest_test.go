@@ -35,6 +35,11 @@ func TestManifest_VerifiesOfflineAndNamesWhatWasChanged(t *testing.T) {
 		"a seal number":       func(m *Manifest) { m.Items[0].Custody[2].Details = `{"seal_number":"S-2"}` },
 		"a removed event":     func(m *Manifest) { m.Items[0].Custody = m.Items[0].Custody[:1] },
 		"a time":              func(m *Manifest) { m.Items[0].Custody[1].OccurredAt = m.Items[0].Custody[1].OccurredAt.Add(-1) },
+		"the MD5":             func(m *Manifest) { m.Items[0].Hashes.MD5 = strings.Repeat("0", 32) },
+		"the size":            func(m *Manifest) { m.Items[0].Size++ },
+		"the exhibit number":  func(m *Manifest) { m.Items[1].ExhibitNumber = "BEV-2026-0042-E009" },
+		"the title":           func(m *Manifest) { m.Items[1].Title = "Another laptop" },
+		"the declared SHA-1":  func(m *Manifest) { m.Items[1].Declared.SHA1 = strings.Repeat("1", 40) },
 	}
 	for name, change := range tamper {
 		var copied Manifest

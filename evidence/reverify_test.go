@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -115,7 +116,13 @@ func TestReverifier_SpreadsItemsDueTogetherAndChecksEachWithinTheInterval(t *tes
 // A scheduled round finds a blob changed behind Bevis's back, records the
 // mismatch and raises an alert.
 func TestReverifier_FindsACorruptedBlobAndRaisesAnAlert(t *testing.T) {
-	e := newReverifyEnv(t, testenv.SQLite(t), time.Hour, time.Minute)
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) { findsACorruptedBlob(t, d) })
+	}
+}
+
+func findsACorruptedBlob(t *testing.T, d testenv.Database) {
+	e := newReverifyEnv(t, d, time.Hour, time.Minute)
 	raised := &raisedAlerts{}
 	e.content.ReportIncidentsTo(raised)
 	it := e.received(t, 100_000)
@@ -133,5 +140,45 @@ func TestReverifier_FindsACorruptedBlobAndRaisesAnAlert(t *testing.T) {
 	}
 	if got := raised.all(); len(got) != 1 || !strings.Contains(got[0], it.ExhibitNumber+": content mismatch (found by verification)") {
 		t.Errorf("alerts: %q", got)
+	}
+}
+
+// A disposed item is not verified any more: a round deletes its content
+// once the store's retention allows, and records the deletion.
+func TestReverifier_DeletesADisposedItemsContentInsteadOfCheckingIt(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			e := newReverifyEnv(t, d, time.Hour, time.Minute)
+			it := e.received(t, 1000)
+			e.clock = e.clock.AddDate(2, 0, 0) // past the items' retention
+			e.step(t, e.a1, it.ID, Step{Type: EventDisposalProposed, Details: Details{AuthorityReference: "PPS-1"}})
+			e.step(t, e.a2, it.ID, Step{Type: EventDisposed})
+			e.now = e.now.Add(2 * time.Hour) // due for verification, were it not disposed of
+			if done := e.round(t); len(done) != 0 {
+				t.Errorf("verified a disposed item: %v", done)
+			}
+			if ev := e.lastEvent(t, it); ev.Type != EventDisposed {
+				t.Fatalf("within the store's retention the content stays: %+v", ev)
+			}
+			if err := e.store.SetRetention(t.Context(), it.ObjectKey, it.ObjectVersion,
+				Retention{Mode: Governance, Until: time.Now().Add(time.Second)}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2100 * time.Millisecond) // the store rounds retention up to the second
+			e.round(t)
+			ev := e.lastEvent(t, it)
+			if ev.Type != EventContentDeleted || ev.Details.ObjectKey != it.ObjectKey || ev.Details.ObjectVersion != it.ObjectVersion {
+				t.Errorf("the deletion on the record: %+v", ev)
+			}
+			if _, err := e.store.Versions(t.Context(), it.ObjectKey); !errors.Is(err, ErrObjectNotFound) {
+				t.Errorf("the object: %v", err)
+			}
+			if err := e.items.VerifyItem(t.Context(), it.ID); err != nil {
+				t.Errorf("the chain after the deletion: %v", err)
+			}
+			if _, err := e.content.Verify(t.Context(), e.a1, it); !errors.Is(err, ErrDisposed) {
+				t.Errorf("verify a disposed item: %v", err)
+			}
+		})
 	}
 }

@@ -45,6 +45,7 @@ func testBlobStoreContract(t *testing.T, newStore func(t *testing.T) BlobStore, 
 		{"Put_StreamShorterThanSize_LeavesNoObject", contractShortStream},
 		{"Put_StreamLongerThanSize_StoresDeclaredSize", contractLongStream},
 		{"Ping_SucceedsOnAWorkingStore", contractPing},
+		{"DeleteVersion_OnlyOnceRetentionAndHoldAreOver", contractDeleteVersion},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
@@ -634,5 +635,32 @@ func assertNoObject(t testing.TB, s BlobStore, key string) {
 	t.Helper()
 	if v, err := s.Versions(t.Context(), key); !errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("Versions after failed Put = %+v, %v; want ErrObjectNotFound", v, err)
+	}
+}
+
+// contractDeleteVersion: a version is deleted for good only when neither
+// its retention nor a legal hold keeps it; deleting it again finds nothing.
+func contractDeleteVersion(t *testing.T, s BlobStore) {
+	ctx := t.Context()
+	key, data := newTestKey(), testBytes(100)
+	info := mustPut(t, s, key, data, 100,
+		PutOptions{Retention: &Retention{Mode: Governance, Until: time.Now().Add(time.Second)}, LegalHold: true})
+	if err := s.DeleteVersion(ctx, key, info.VersionID); !errors.Is(err, ErrRetained) {
+		t.Fatalf("delete under retention and hold: %v", err)
+	}
+	time.Sleep(2100 * time.Millisecond) // past the retention, rounded up to the second
+	if err := s.DeleteVersion(ctx, key, info.VersionID); !errors.Is(err, ErrRetained) {
+		t.Fatalf("delete under a legal hold: %v", err)
+	}
+	assertSameBytes(t, mustGet(t, s, key, info.VersionID, 0, -1), data)
+	if err := s.SetLegalHold(ctx, key, info.VersionID, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteVersion(ctx, key, info.VersionID); err != nil {
+		t.Fatalf("delete once free: %v", err)
+	}
+	assertNoObject(t, s, key)
+	if err := s.DeleteVersion(ctx, key, info.VersionID); !errors.Is(err, ErrObjectNotFound) {
+		t.Errorf("delete again: %v", err)
 	}
 }

@@ -147,3 +147,38 @@ func TestEvidenceVerifyManifest_ChecksAnExportedManifest(t *testing.T) {
 		t.Errorf("edited manifest: %v\n%s", err, out.String())
 	}
 }
+
+// An item whose MD5, size or exhibit number was edited in the database,
+// past its guard, is named by the check, with the fact edited.
+func TestEvidenceVerify_NamesAnItemWhoseIdentifyingFactsWereEdited(t *testing.T) {
+	for _, tt := range []struct{ field, stmt string }{
+		{"MD5", "UPDATE evidence_items SET md5 = 'ffffffffffffffffffffffffffffffff' WHERE content_status = 'received'"},
+		{"size", "UPDATE evidence_items SET size = size + 1 WHERE content_status = 'received'"},
+		{"exhibit number", "UPDATE evidence_items SET exhibit_number = exhibit_number || '9' WHERE content_status = 'received'"},
+	} {
+		t.Run(tt.field, func(t *testing.T) {
+			env, _, ref, _ := evidenceWorld(t)
+			ctx := context.Background()
+			cfg, _, _ := loadConfig("test", nil, env, io.Discard)
+			conn, err := db.Open(ctx, cfg.DatabaseURL, 0, testenv.Logger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.Exec(tt.stmt).Error; err == nil {
+				t.Errorf("the database let through an edit of the %s", tt.field)
+			}
+			for _, stmt := range []string{"DROP TRIGGER evidence_items_identity_fixed", tt.stmt} {
+				if err := conn.Exec(stmt).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			_ = db.Close(conn)
+			var out bytes.Buffer
+			err = run(ctx, []string{"evidence", "verify"}, env, &out, io.Discard)
+			if exitCode(err) != 1 || !strings.Contains(out.String(), "PROBLEM") ||
+				!strings.Contains(out.String(), "("+ref+"-E001): its "+tt.field+" is") {
+				t.Errorf("after editing the %s: %v\n%s", tt.field, err, out.String())
+			}
+		})
+	}
+}

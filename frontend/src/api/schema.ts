@@ -1993,6 +1993,7 @@ export interface components {
             acquisition: components["schemas"]["Acquisition"];
             declared_hashes: components["schemas"]["Hashes"];
             tlp: components["schemas"]["TLP"];
+            /** @description The item this one was extracted from; absent when the caller may not see that item. */
             parent_id?: string;
             created_by: string;
             /** Format: date-time */
