@@ -7,6 +7,7 @@ import type { User } from './api';
 import { AccountPage } from './account/accountpage';
 import { CaseListPage } from './cases/caselist';
 import { CasePage } from './cases/casepage';
+import { isCaseTab } from './cases/casetabs';
 import { EvidencePage } from './evidence/evidencepage';
 import { MyWorkPage } from './tasks/mywork';
 import { Link, match } from './ui';
@@ -20,6 +21,8 @@ export const ROUTES: Route[] = [
   { pattern: '/', render: () => <MyWorkPage /> },
   { pattern: '/cases', render: () => <CaseListPage /> },
   { pattern: '/cases/:id', render: (p) => <CasePage id={p.id!} /> },
+  // A tab of a case; an unknown tab is no page.
+  { pattern: '/cases/:id/:tab', render: (p) => (isCaseTab(p.tab) ? <CasePage id={p.id!} tab={p.tab} /> : <NotFound />) },
   { pattern: '/evidence/:id', render: (p) => <EvidencePage id={p.id!} /> },
   { pattern: '/account', render: () => <AccountPage /> },
 ];

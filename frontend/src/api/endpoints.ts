@@ -17,6 +17,7 @@ import type {
   Custody,
   CustodyEvent,
   CustodyStep,
+  DownloadTicket,
   EvidenceItem,
   Exclusion,
   Me,
@@ -128,6 +129,11 @@ export const api = {
   custody: (id: string) => get<Custody>(`/api/v1/evidence/${enc(id)}/custody`),
   recordCustody: (id: string, step: CustodyStep) => post<CustodyEvent>(`/api/v1/evidence/${enc(id)}/custody`, step),
   verifyEvidence: (id: string) => post<Verification>(`/api/v1/evidence/${enc(id)}/verify`),
+  /**
+   * A single-use, one-minute ticket to download the item's content by a plain
+   * link, which the browser saves to disk as it arrives (see startDownload).
+   */
+  downloadTicket: (id: string) => post<DownloadTicket>(`/api/v1/evidence/${enc(id)}/download-tickets`),
   /** The item's content as a Blob (held in memory whole). */
   downloadEvidence: (id: string) => fetchFile(`/api/v1/evidence/${enc(id)}/content`),
   members: (id: string) => get<Members>(`/api/v1/cases/${enc(id)}/members`),

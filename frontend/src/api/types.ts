@@ -145,4 +145,5 @@ export const CUSTODY_STEPS = custodyStepTypeValues;
 export type CustodyStep = Schemas['CustodyStep'];
 export type CustodyStepType = CustodyStep['type'];
 export type Verification = Schemas['Verification'];
+export type DownloadTicket = Schemas['DownloadTicket'];
 export type LoginRequest = Schemas['LoginRequest'];
