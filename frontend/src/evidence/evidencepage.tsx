@@ -7,6 +7,7 @@ import { ContentSection } from './content';
 import { availableSteps, CustodyStepForm } from './custody';
 import { CustodyChain, CustodySummary } from './custodychain';
 import { itemHref } from './evidencelist';
+import { LineageSection } from './lineage';
 
 function ItemFacts({ item }: { item: EvidenceItem }) {
   const rows: [string, string | preact.JSX.Element | undefined][] = [
@@ -73,13 +74,14 @@ export function EvidencePage({ id }: { id: string }) {
           </h1>
           {item.data && (
             <p class="markings">
-              <TlpBadge tlp={item.data.tlp} /> <Link href={`/cases/${encodeURIComponent(item.data.case_id)}`}>Back to the case</Link>
+              <TlpBadge tlp={item.data.tlp} /> <Link href={`/cases/${encodeURIComponent(item.data.case_id)}/evidence`}>Back to the case's evidence</Link>
             </p>
           )}
         </header>
         <ErrorAlert error={item.error} />
         {item.data && <ItemFacts item={item.data} />}
         {item.data && <ContentSection item={item.data} canWrite={canWrite} onChanged={reload} />}
+        {item.data && <LineageSection item={item.data} />}
         <Section title="Chain of custody" id="custody">
           <ErrorAlert error={custody.error} />
           {said && <Status message={said} />}
