@@ -191,6 +191,11 @@ describe.skipIf(!ready)('the case workspace', () => {
     await plaso.getByRole('status').filter({ hasText: 'Imported 3 of 3 rows' }).waitFor(visible);
     await page.locator('.event-count', { hasText: /^3 events/ }).waitFor(visible);
     expect(await page.locator('.time-axis .mark').count()).toBeGreaterThan(0);
+    // The tab's count follows on the next visit to a tab.
+    await tabs().getByRole('link', { name: /^Overview/ }).click();
+    await tabs().locator('[data-tab-count="timeline"]').filter({ hasText: '3' }).waitFor(visible);
+    await page.goBack();
+    await page.locator('.event-count', { hasText: /^3 events/ }).waitFor(visible);
     await visit(page, 'ws-timeline');
 
     await page.getByLabel('Source (host, log or system)').fill('hr-ws12');
@@ -205,11 +210,13 @@ describe.skipIf(!ready)('the case workspace', () => {
   it('corrects an event and shows its history', async () => {
     await page.getByRole('button', { name: 'archive staged' }).click();
     await page.getByRole('button', { name: 'Correct this event' }).click();
-    await page.getByLabel('What happened').last().fill('archive staged for exfiltration');
-    await page.getByLabel('Why it is corrected').fill('analyst note');
+    const detail = page.locator('.event-detail');
+    await detail.getByLabel('What happened').fill('archive staged for exfiltration');
+    await detail.getByLabel('Why it is corrected').fill('analyst note');
     await page.getByRole('button', { name: 'Save the correction' }).click();
     await page.locator('.event-versions li').nth(1).waitFor(visible);
     expect(await page.locator('.event-versions').textContent()).toContain('corrected because: analyst note');
+    expect(await page.locator('.event-versions li').nth(0).textContent()).toContain('archive staged');
     await page.locator('.event-list', { hasText: 'archive staged for exfiltration' }).waitFor(visible);
     await visit(page, 'ws-event-corrected');
   });
@@ -219,14 +226,14 @@ describe.skipIf(!ready)('the case workspace', () => {
     await page.getByRole('region', { name: 'Evidence' }).getByRole('link', { name: 'Firewall logs' }).click();
     await page.getByRole('heading', { level: 1, name: /Firewall logs/ }).waitFor(visible);
     await page.getByRole('region', { name: 'Lineage' }).getByRole('link', { name: /Carved sessions/ }).waitFor(visible);
-    const ticketed = page.waitForRequest((r) => r.url().includes(`/api/v1/evidence/${itemId}/content?ticket=`));
     const download = page.waitForEvent('download');
-    await page.getByRole('region', { name: 'Content' }).getByRole('button', { name: 'Download' }).click();
-    const request = await ticketed;
-    const file = await (await download).path();
-    expect(readFileSync(file).equals(content)).toBe(true);
+    await page.getByRole('region', { name: 'Content' }).getByRole('button', { name: 'Download', exact: true }).click();
+    const saved = await download;
+    const link = new URL(saved.url());
+    expect(link.pathname + link.search).toMatch(new RegExp(`^/api/v1/evidence/${itemId}/content\\?ticket=[A-Z2-7]+$`));
+    expect(readFileSync(await saved.path()).equals(content)).toBe(true);
     // The ticket was used up by that download.
-    const again = await fetch(request.url());
+    const again = await fetch(saved.url());
     expect(again.status).toBe(401);
     await visit(page, 'ws-evidence-item');
   });

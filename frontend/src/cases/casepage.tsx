@@ -20,7 +20,7 @@ export function CasePage({ id, tab = 'overview' }: { id: string; tab?: CaseTab }
   const kase = useLoad(() => api.getCaseTagged(id), [id]);
   const members = useLoad(() => api.members(id), [id]);
   const me = useLoad(() => api.me(), [id]);
-  const counts = useCaseCounts(id, members.data);
+  const counts = useCaseCounts(id, tab, members.data);
 
   // The h1 stays the same element from loading to loaded, so the focus put on it by the router stays too.
   const c = kase.data?.value;

@@ -38,12 +38,16 @@ export function countText(c: Count | undefined): string {
 
 const first = <T,>(p: { items: T[]; next_cursor?: string | null }): Count => ({ n: p.items.length, more: !!p.next_cursor });
 
-/** The counts of a case's tabs, from one first page of each list (none fetched past it). */
-export function useCaseCounts(caseId: string, members: Members | undefined): Partial<Record<CaseTab, Count>> {
-  const tasks = useLoad(() => api.caseTasks(caseId).then(first), [caseId]);
-  const evidence = useLoad(() => api.caseEvidence(caseId).then(first), [caseId]);
-  const timeline = useLoad(() => timelineApi.list(caseId, {}, undefined, 100).then(first), [caseId]);
-  const history = useLoad(() => api.caseHistory(caseId).then((h) => ({ n: h.transitions.length, more: false })), [caseId]);
+/**
+ * The counts of a case's tabs, from one first page of each list (none
+ * fetched past it), asked again on each change of tab so they follow what
+ * was added there.
+ */
+export function useCaseCounts(caseId: string, tab: CaseTab, members: Members | undefined): Partial<Record<CaseTab, Count>> {
+  const tasks = useLoad(() => api.caseTasks(caseId).then(first), [caseId, tab]);
+  const evidence = useLoad(() => api.caseEvidence(caseId).then(first), [caseId, tab]);
+  const timeline = useLoad(() => timelineApi.list(caseId, {}, undefined, 100).then(first), [caseId, tab]);
+  const history = useLoad(() => api.caseHistory(caseId).then((h) => ({ n: h.transitions.length, more: false })), [caseId, tab]);
   return {
     tasks: tasks.data,
     evidence: evidence.data,

@@ -55,7 +55,7 @@ export function EventList({ events, more, loading, onNeedMore, selected, onSelec
   if (events.length === 0) return <p class="empty">{loading ? 'Loading events…' : 'No events match.'}</p>;
   return (
     <div class="event-scroll" ref={scroller} tabIndex={0} role="region" aria-label="Events, oldest first">
-      <ol class="event-list" style={{ height: `${virtualizer.getTotalSize()}px` }} aria-rowcount={events.length}>
+      <ol class="event-list" style={{ height: `${virtualizer.getTotalSize()}px` }}>
         {items.map((v) => {
           const e = events[v.index]!;
           return (
