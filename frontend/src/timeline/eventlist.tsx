@@ -12,7 +12,7 @@ import { tacticColor, tacticName } from './tactics';
 /** A row's height before it is measured; rows that wrap (narrow screens) measure taller. */
 const ESTIMATE = 72;
 /** How close to the end of the loaded events the next page is asked for. */
-const PREFETCH = 50;
+const PREFETCH = 300;
 
 interface ListProps {
   events: TimelineEvent[];
