@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -106,6 +107,30 @@ func TestDownloadTicket_IsBoundToThePersonAsTheyStandWhenUsed(t *testing.T) {
 		}
 		if resp, _ := w.call(t, http.MethodPost, "/api/v1/evidence/"+w.contentID+"/download-tickets", w.bearer["other_agency"], ""); resp.StatusCode != http.StatusNotFound {
 			t.Fatalf("outsider's ticket: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestDownloadTicket_IsForSignedInPeopleNotAPITokens(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		resp, out := w.call(t, http.MethodPost, "/api/v1/tokens", w.bearer["analyst"],
+			`{"name":"downloads","scopes":["evidence.download"],"expires_at":"`+tomorrow()+`"}`)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("token: %d %s", resp.StatusCode, out)
+		}
+		var tok struct {
+			Token string `json:"token"`
+		}
+		if err := json.Unmarshal([]byte(out), &tok); err != nil || tok.Token == "" {
+			t.Fatalf("token: %v %s", err, out)
+		}
+		resp, out = w.call(t, http.MethodPost, "/api/v1/evidence/"+w.contentID+"/download-tickets", tok.Token, "")
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(out, "session_required") {
+			t.Fatalf("ticket for an API token: %d %s", resp.StatusCode, out)
+		}
+		// The token downloads with its own header instead.
+		if resp, _ := w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", tok.Token, ""); resp.StatusCode != http.StatusOK {
+			t.Fatalf("download by API token: %d", resp.StatusCode)
 		}
 	})
 }
