@@ -147,6 +147,7 @@ func matrix() []matrixRow {
 		{"PUT", "/api/v1/evidence/{id}/content", nil, caseWrite(conflict)},
 		// Observers download only where the case allows it; the fixture case does not.
 		{"GET", "/api/v1/evidence/{id}/content", nil, expect{unauth, unauth, nofnd, forbid, ok, ok, ok, nofnd, nofnd, nofnd, nofnd, nofnd}},
+		{"POST", "/api/v1/evidence/{id}/download-tickets", nil, expect{unauth, unauth, nofnd, forbid, created, created, created, nofnd, nofnd, nofnd, nofnd, nofnd}},
 		{"POST", "/api/v1/evidence/{id}/verify", nil, caseWrite(ok)},
 		{"GET", "/api/v1/evidence/{id}/report", nil, caseRead},
 		{"GET", "/api/v1/evidence/{id}/lineage", nil, caseRead},
@@ -243,7 +244,8 @@ func (w *world) fill(path string) string {
 		id = w.agency["B"].ID
 	case strings.HasPrefix(path, "/api/v1/users/"):
 		id = w.user["investigator"].ID
-	case strings.HasPrefix(path, "/api/v1/evidence/") && (strings.HasSuffix(path, "/content") || strings.HasSuffix(path, "/verify")):
+	case strings.HasPrefix(path, "/api/v1/evidence/") && (strings.HasSuffix(path, "/content") || strings.HasSuffix(path, "/verify") ||
+		strings.HasSuffix(path, "/download-tickets")):
 		id = w.contentID
 	case strings.HasPrefix(path, "/api/v1/evidence/"):
 		id = w.evidenceID

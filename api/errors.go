@@ -71,6 +71,10 @@ var domainErrors = []struct {
 	detail string
 }{
 	{access.ErrUnauthenticated, fiber.StatusUnauthorized, "unauthenticated", "Sign in, or present a valid access token."},
+	{access.ErrTicketInvalid, fiber.StatusUnauthorized, "ticket_invalid",
+		"The download ticket is unknown, used, expired or for another item: ask for a new one."},
+	{access.ErrTicketNeedsSession, fiber.StatusForbidden, "session_required",
+		"Download tickets are for signed-in people; an API token downloads with its Authorization header."},
 	{access.ErrPasswordChangeRequired, fiber.StatusForbidden, "password_change_required",
 		"The password must be changed: sign in again with new_password set."},
 	{access.ErrMFARequired, fiber.StatusUnauthorized, "mfa_required",

@@ -92,6 +92,10 @@ type route struct {
 	// Idempotency-Key, so that a retry gets the first answer again
 	// instead of creating a second object (see idempotency.go).
 	idempotent bool
+	// ticketed marks a download a browser follows as a plain link: it may
+	// authenticate with a download ticket in its URL instead of a bearer
+	// token (see download_tickets.go).
+	ticketed bool
 }
 
 func (s *server) routes() []route {
@@ -153,7 +157,8 @@ func (s *server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/custody", handler: s.getCustody},
 		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/custody", handler: s.recordCustody, idempotent: true},
 		{method: fiber.MethodPut, path: "/api/v1/evidence/:id/content", handler: s.putContent, streamsBody: true},
-		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/content", handler: s.getContent},
+		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/content", handler: s.getContent, ticketed: true},
+		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/download-tickets", handler: s.issueDownloadTicket},
 		{method: fiber.MethodPost, path: "/api/v1/evidence/:id/verify", handler: s.verifyItem, idempotent: true},
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/report", handler: s.getReport},
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/lineage", handler: s.getLineage},
@@ -265,7 +270,11 @@ func New(d Deps) (*fiber.App, error) {
 			handlers = append(handlers, limit)
 		}
 		if !r.public {
-			handlers = append(handlers, s.requireAuth)
+			if r.ticketed {
+				handlers = append(handlers, s.requireAuthOrTicket)
+			} else {
+				handlers = append(handlers, s.requireAuth)
+			}
 			if r.idempotent {
 				handlers = append(handlers, s.idempotent)
 			}

@@ -372,6 +372,11 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await page.getByRole('heading', { level: 1, name }).waitFor(visible);
     }
 
+    /** Opens a tab of the case page (each at its own URL). */
+    async function tab(name: string) {
+      await page.getByRole('navigation', { name: 'Parts of the case' }).getByRole('link', { name: new RegExp(`^${name}`) }).click();
+    }
+
     async function signIn(password: string) {
       await expectSignInForm(page);
       await page.getByLabel('Email', { exact: true }).fill(coordinator.email);
@@ -415,12 +420,14 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       // Focus moved to the new page's heading.
       expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
       // The creator leads the case, so the membership controls are there.
+      await tab('Members');
       await page.getByRole('heading', { name: 'Members' }).waitFor(visible);
       await page.getByRole('button', { name: 'Add person' }).waitFor(visible);
       await visit(page, 'case-new');
     });
 
     it('gives a task on the case to the coordinator and ticks a step off', async () => {
+      await tab('Tasks');
       await page.getByLabel('Task', { exact: true }).fill(taskTitle);
       await page.getByLabel('Priority').selectOption('high');
       await page.getByLabel('Checklist').fill('Photograph the rack\nHash the images');
@@ -443,6 +450,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
     });
 
     it('comments on the case, and the comment is shown as text', async () => {
+      await tab('Overview');
       const body = '<script>document.title="owned"</script> see \u202Etxt.exe';
       const comments = page.getByRole('region', { name: 'Comments' });
       await comments.getByLabel('Comment', { exact: true }).fill(body);
@@ -529,6 +537,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       const content = Buffer.from(`firewall log ${Date.now()}\n`.repeat(2000));
       const sha256 = createHash('sha256').update(content).digest('hex');
       const itemTitle = 'Firewall logs, edge-01';
+      await tab('Evidence');
 
       const evidence = page.getByRole('region', { name: 'Evidence' });
       await evidence.locator('details.register summary').click();
@@ -570,7 +579,8 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await contentRegion.getByRole('button', { name: 'Resume' }).click();
       await contentRegion.getByText('SHA-256: matches the declared hash').waitFor(visible);
       expect(await contentRegion.locator('code.hash[data-alg="sha256"]').textContent()).toBe(sha256);
-      expect(await contentRegion.textContent()).toContain(`${content.length} bytes`);
+      expect(await contentRegion.textContent()).toContain('52.7 KiB');
+      expect(await contentRegion.locator('.size').getAttribute('title')).toBe(`${content.length} bytes`);
 
       const custody = page.getByRole('region', { name: 'Chain of custody' });
       await custody.getByLabel('Step').selectOption('checked_out');
@@ -602,7 +612,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await contentRegion.getByRole('status').filter({ hasText: `Verified: ok. SHA-256 ${sha256}.` }).waitFor(visible);
       await custody.locator('.custody-event').nth(4).waitFor(visible);
       await visit(page, 'evidence-item');
-      await page.getByRole('link', { name: 'Back to the case' }).click();
+      await page.getByRole('link', { name: "Back to the case's evidence" }).click();
       await heading(caseTitle);
     });
 
@@ -630,7 +640,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       // A refusal is not retried: another file has to be chosen.
       expect(await contentRegion.getByRole('button', { name: 'Retry' }).count()).toBe(0);
       await page.getByRole('region', { name: 'Chain of custody' }).locator('.custody-event strong', { hasText: /Rejected/i }).waitFor(visible);
-      await page.getByRole('link', { name: 'Back to the case' }).click();
+      await page.getByRole('link', { name: "Back to the case's evidence" }).click();
       await heading(caseTitle);
       await page.getByRole('region', { name: 'Evidence' }).getByRole('link', { name: 'Memory image, dc-02' }).waitFor(visible);
       await visit(page, 'case');

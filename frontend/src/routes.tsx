@@ -11,6 +11,7 @@ import { AlertsPage } from './alerts/alertspage';
 import { AuditPage } from './audit/auditpage';
 import { CaseListPage } from './cases/caselist';
 import { CasePage } from './cases/casepage';
+import { isCaseTab } from './cases/casetabs';
 import { EvidencePage } from './evidence/evidencepage';
 import { Landing } from './leadership/landing';
 import { PortfolioPage } from './leadership/portfolio';
@@ -30,6 +31,8 @@ export const ROUTES: Route[] = [
   { pattern: '/cases/:id/sitrep', render: (p) => <SitrepPage id={p.id!} /> },
   { pattern: '/cases', render: () => <CaseListPage /> },
   { pattern: '/cases/:id', render: (p) => <CasePage id={p.id!} /> },
+  // A tab of a case; an unknown tab is no page.
+  { pattern: '/cases/:id/:tab', render: (p) => (isCaseTab(p.tab) ? <CasePage id={p.id!} tab={p.tab} /> : <NotFound />) },
   { pattern: '/evidence/:id', render: (p) => <EvidencePage id={p.id!} /> },
   { pattern: '/account', render: () => <AccountPage /> },
   { pattern: '/setup', render: () => <SetupPage /> },

@@ -22,7 +22,9 @@ import type {
   Custody,
   CustodyEvent,
   CustodyStep,
+  DownloadTicket,
   EvidenceItem,
+  EvidenceLineage,
   Exclusion,
   Me,
   MePatch,
@@ -175,9 +177,15 @@ export const api = {
     get<Page<EvidenceItem>>(`/api/v1/cases/${enc(id)}/evidence${query({ cursor })}`),
   registerEvidence: (id: string, item: NewEvidenceItem) => post<EvidenceItem>(`/api/v1/cases/${enc(id)}/evidence`, item),
   evidence: (id: string) => get<EvidenceItem>(`/api/v1/evidence/${enc(id)}`),
+  lineage: (id: string) => get<EvidenceLineage>(`/api/v1/evidence/${enc(id)}/lineage`),
   custody: (id: string) => get<Custody>(`/api/v1/evidence/${enc(id)}/custody`),
   recordCustody: (id: string, step: CustodyStep) => post<CustodyEvent>(`/api/v1/evidence/${enc(id)}/custody`, step),
   verifyEvidence: (id: string) => post<Verification>(`/api/v1/evidence/${enc(id)}/verify`),
+  /**
+   * A single-use, one-minute ticket to download the item's content by a plain
+   * link, which the browser saves to disk as it arrives (see startDownload).
+   */
+  downloadTicket: (id: string) => post<DownloadTicket>(`/api/v1/evidence/${enc(id)}/download-tickets`),
   /** The item's content as a Blob (held in memory whole). */
   downloadEvidence: (id: string) => fetchFile(`/api/v1/evidence/${enc(id)}/content`),
   /** The printable custody report of an item, or of a whole case, as HTML. */

@@ -5,4 +5,5 @@ export * from './client';
 export * from './endpoints';
 export * from './names';
 export * from './session';
+export * from './timeline';
 export * from './types';

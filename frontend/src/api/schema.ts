@@ -1363,6 +1363,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/evidence/{id}/download-tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get a single-use, short-lived ticket to download an item's content by a plain link
+         * @description For browsers, which keep the access token in memory: the ticket goes in the URL of `GET /api/v1/evidence/{id}/content?ticket=…` (returned as `url`), which the browser then saves to disk as it arrives instead of holding it in memory. The ticket works once, for one minute, for the caller and this item only, and only while the caller's session lasts. The download is authorized again and recorded like any other. Asking for a ticket is authorized as the download itself.
+         */
+        post: operations["issueDownloadTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2818,6 +2838,14 @@ export interface components {
             items: components["schemas"]["IssuedSitrep"][];
             people: components["schemas"]["People"];
             agencies: components["schemas"]["Agencies"];
+        };
+        DownloadTicket: {
+            /** @description The secret; shown once, kept only as a hash. */
+            ticket: string;
+            /** @description The download URL with the ticket, relative to the server. */
+            url: string;
+            /** Format: date-time */
+            expires_at: string;
         };
     };
     responses: {
@@ -6950,7 +6978,10 @@ export interface operations {
     };
     getEvidenceContent: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description A download ticket from `POST /api/v1/evidence/{id}/download-tickets`, in place of the `Authorization` header, so that a browser can follow the download as a plain link and stream it to disk. It works once, within a minute, for the person and item it was issued to; the download is authorized and audited as any other. */
+                ticket?: string;
+            };
             header?: {
                 /** @description One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`. */
                 Range?: string;
@@ -6981,7 +7012,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description No valid access token. */
+            /** @description No valid access token, or `ticket_invalid`: the download ticket is unknown, used, expired or for another item. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9501,6 +9532,56 @@ export interface operations {
                 };
             };
             503: components["responses"]["Unavailable"];
+        };
+    };
+    issueDownloadTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The evidence item's ID. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ticket, and the URL to follow with it. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadTicket"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed to download this item, or `session_required`: an API token downloads with its `Authorization` header instead. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such item, outside the caller's scope, or `no_content`: nothing received yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
 }

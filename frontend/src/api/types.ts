@@ -148,6 +148,8 @@ export type Acquisition = Schemas['Acquisition'];
 /** Derived from the custody events; never stored or edited. */
 export type CustodyState = Schemas['CustodyState'];
 export type EvidenceItem = Schemas['EvidenceItem'];
+export type LineageItem = Schemas['LineageItem'];
+export type EvidenceLineage = Schemas['Lineage'];
 export type NewEvidenceItem = Schemas['NewEvidenceItem'];
 export type CustodyDetails = Schemas['CustodyDetails'];
 export type CustodyEvent = Schemas['CustodyEvent'];
@@ -158,4 +160,5 @@ export const CUSTODY_STEPS = custodyStepTypeValues;
 export type CustodyStep = Schemas['CustodyStep'];
 export type CustodyStepType = CustodyStep['type'];
 export type Verification = Schemas['Verification'];
+export type DownloadTicket = Schemas['DownloadTicket'];
 export type LoginRequest = Schemas['LoginRequest'];

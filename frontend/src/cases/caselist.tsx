@@ -1,6 +1,5 @@
-import { useState } from 'preact/hooks';
 import { api, CASE_SORT_KEYS, CASE_STATUSES, type CaseQuery, type CaseStatus, CLOCK_STATES, type ClockState } from '../api';
-import { ErrorAlert, Field, humanize, LoadMore, navigate, Section, Select, useDirectory, useLoad } from '../ui';
+import { ErrorAlert, Field, humanize, LoadMore, navigate, Section, Select, setSearch, useDirectory, useLoad, useSearch } from '../ui';
 import { SEVERITY_OPTIONS } from './badges';
 import { CaseTable } from './casetable';
 import { CreateCaseForm } from './createcase';
@@ -15,6 +14,13 @@ interface Filters {
 }
 
 const NO_FILTERS: Filters = { status: '', severity: '', clock_state: '', tag: '', sort: '' };
+
+/** The filters kept in the URL's query, so that Back and bookmarks keep them. */
+export function filtersFrom(search: URLSearchParams): Filters {
+  const f = { ...NO_FILTERS };
+  for (const k of Object.keys(NO_FILTERS) as (keyof Filters)[]) f[k] = search.get(k) ?? '';
+  return f;
+}
 
 function toQuery(f: Filters): CaseQuery {
   const q: CaseQuery = {};
@@ -35,8 +41,9 @@ const SORT_LABELS: Record<(typeof CASE_SORT_KEYS)[number], [string, string]> = {
   status_changed_at: ['Status changed, newest first', 'Status changed, oldest first'],
 };
 
-function CaseFilters({ value, onChange }: { value: Filters; onChange: (f: Filters) => void }) {
-  const set = (k: keyof Filters) => (v: string) => onChange({ ...value, [k]: v });
+function CaseFilters({ value, onChange }: { value: Filters; onChange: (f: Filters, typing?: boolean) => void }) {
+  // Typing a tag replaces the history entry; each choice adds one, so Back undoes it.
+  const set = (k: keyof Filters) => (v: string) => onChange({ ...value, [k]: v }, k === 'tag');
   return (
     <form class="inline-form filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter cases">
       <Select
@@ -84,7 +91,8 @@ function CaseFilters({ value, onChange }: { value: Filters; onChange: (f: Filter
 /** The leadership view (cases per status, deadlines to watch), the filtered case list, and the form to open a case. */
 export function CaseListPage() {
   const dir = useDirectory();
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const filters = filtersFrom(useSearch());
+  const setFilters = (f: Filters, typing = false) => setSearch({ ...f }, typing);
   const q = toQuery(filters);
   const list = useLoad(() => api.cases(q), [JSON.stringify(q)]);
   const urgent = useLoad(loadUrgent, []);

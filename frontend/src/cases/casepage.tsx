@@ -5,15 +5,22 @@ import { CaseNames, ErrorAlert, humanize, Link, Section, useLoad } from '../ui';
 import { caseTitle, CaseDetails } from './casedetails';
 import { EditCaseForm, STALE_MESSAGE } from './caseedit';
 import { StatusPanel } from './casestatus';
+import { CaseHistorySection } from './casehistory';
+import { type CaseTab, CaseTabs, useCaseCounts } from './casetabs';
 import { ClockList } from './clocks';
 import { Comments } from './comments';
 import { MembersSection } from './members';
+import { TimelineSection } from '../timeline/timeline';
 
-/** A case: header with its clocks, status, details, evidence, tasks, members and comments. */
-export function CasePage({ id }: { id: string }) {
+/**
+ * A case: its header, and its parts as tabs, each at its own URL: overview
+ * (clocks, status, comments), tasks, timeline, evidence, members, history.
+ */
+export function CasePage({ id, tab = 'overview' }: { id: string; tab?: CaseTab }) {
   const kase = useLoad(() => api.getCaseTagged(id), [id]);
   const members = useLoad(() => api.members(id), [id]);
   const me = useLoad(() => api.me(), [id]);
+  const counts = useCaseCounts(id, tab, members.data);
 
   // The h1 stays the same element from loading to loaded, so the focus put on it by the router stays too.
   const c = kase.data?.value;
@@ -66,49 +73,62 @@ export function CasePage({ id }: { id: string }) {
         <p>
           <Link href={`/cases/${id}/sitrep`}>Situation report</Link>
         </p>
+        <CaseTabs caseId={id} current={tab} counts={counts} />
 
-        <Section title="Regulatory clocks" id="clocks">
-          <ClockList
-            clocks={c.clocks}
-            onMeet={
-              canWrite
-                ? async (clock, reference, metAt) => {
-                    try {
-                      adopt(await api.meetClock(id, clock.id, reference, metAt, tagged.etag));
-                    } catch (err) {
-                      if (err instanceof ProblemError && err.status === 412) {
-                        await reloadCase();
-                        throw new ProblemError({ ...err.problem, detail: STALE_MESSAGE });
+        {tab === 'overview' && (
+          <>
+            <Section title="Regulatory clocks" id="clocks">
+              <ClockList
+                clocks={c.clocks}
+                onMeet={
+                  canWrite
+                    ? async (clock, reference, metAt) => {
+                        try {
+                          adopt(await api.meetClock(id, clock.id, reference, metAt, tagged.etag));
+                        } catch (err) {
+                          if (err instanceof ProblemError && err.status === 412) {
+                            await reloadCase();
+                            throw new ProblemError({ ...err.problem, detail: STALE_MESSAGE });
+                          }
+                          throw err;
+                        }
                       }
-                      throw err;
-                    }
-                  }
-                : undefined
-            }
-          />
-        </Section>
+                    : undefined
+                }
+              />
+            </Section>
 
-        <Section title="Case status" id="case-status">
-          <StatusPanel kase={tagged} role={role} onMoved={adopt} onStale={reloadCase} />
-        </Section>
+            <Section title="Case status" id="case-status">
+              <StatusPanel kase={tagged} role={role} onMoved={adopt} onStale={reloadCase} />
+            </Section>
 
-        {canWrite && (
-          <details class="edit-case">
-            <summary>Edit the case</summary>
-            <EditCaseForm kase={tagged} isLead={role === 'lead'} onSaved={adopt} onStale={reloadCase} />
-          </details>
+            {canWrite && (
+              <details class="edit-case">
+                <summary>Edit the case</summary>
+                <EditCaseForm kase={tagged} isLead={role === 'lead'} onSaved={adopt} onStale={reloadCase} />
+              </details>
+            )}
+
+            <Section title="Comments" id="comments">
+              <Comments caseId={id} people={members.data?.users ?? []} idPrefix="case" canWrite={canWrite} />
+            </Section>
+          </>
         )}
 
-        <EvidenceSection caseId={id} canWrite={canWrite} />
+        {tab === 'tasks' && <CaseTasks caseId={id} members={members.data} canWrite={canWrite} />}
 
-        <CaseTasks caseId={id} members={members.data} canWrite={canWrite} />
+        {tab === 'timeline' && <TimelineSection caseId={id} canWrite={canWrite} />}
 
-        {members.error && members.error.status !== 403 && <ErrorAlert error={members.error} />}
-        {members.data && <MembersSection caseId={id} members={members.data} role={role} onChanged={members.reload} />}
+        {tab === 'evidence' && <EvidenceSection caseId={id} canWrite={canWrite} />}
 
-        <Section title="Comments" id="comments">
-          <Comments caseId={id} people={members.data?.users ?? []} idPrefix="case" canWrite={canWrite} />
-        </Section>
+        {tab === 'members' && (
+          <>
+            {members.error && members.error.status !== 403 && <ErrorAlert error={members.error} />}
+            {members.data && <MembersSection caseId={id} members={members.data} role={role} onChanged={members.reload} />}
+          </>
+        )}
+
+        {tab === 'history' && <CaseHistorySection caseId={id} status={c.status} />}
       </div>
     </CaseNames>
   );

@@ -3,25 +3,15 @@
 
 import { useState } from 'preact/hooks';
 import { api, type EvidenceItem } from '../api';
-import { ErrorAlert, Section, Status, Time, useAction } from '../ui';
+import { ErrorAlert, formatBytes, Section, Status, Time, useAction } from '../ui';
+import { downloadContent, downloadCustodyReport } from './downloads';
 import { ContentBadge } from './evidencelist';
 import { compareHashes, HASH_NAMES, UploadPanel } from './upload';
-
-/** Saves a Blob as a file through a temporary link. */
-function saveBlob(blob: Blob, filename: string) {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = filename;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 export function ContentSection({ item, canWrite, onChanged }: { item: EvidenceItem; canWrite: boolean; onChanged: () => void }) {
   const download = useAction();
   const verify = useAction();
+  const report = useAction();
   const [said, setSaid] = useState('');
   const checks = compareHashes(item.declared_hashes, item.hashes);
   return (
@@ -31,7 +21,10 @@ export function ContentSection({ item, canWrite, onChanged }: { item: EvidenceIt
         {item.content_status === 'received' && (
           <>
             {' '}
-            {item.size} bytes, <Time iso={item.received_at} />
+            <span class="size" title={`${item.size} bytes`}>
+              {formatBytes(item.size ?? 0)}
+            </span>
+            , <Time iso={item.received_at} />
           </>
         )}
       </p>
@@ -61,7 +54,12 @@ export function ContentSection({ item, canWrite, onChanged }: { item: EvidenceIt
           ))}
         </ul>
       )}
-      {item.content_status !== 'received' && canWrite && <UploadPanel itemId={item.id} onSettled={onChanged} />}
+      {item.kind === 'physical_item' && (
+        <p class="muted">A physical exhibit has no content to upload: its custody record below is its chain.</p>
+      )}
+      {item.content_status !== 'received' && item.kind !== 'physical_item' && canWrite && (
+        <UploadPanel itemId={item.id} onSettled={onChanged} />
+      )}
       {item.content_status === 'received' && (
         <div class="actions">
           <ErrorAlert error={download.problem ?? verify.problem} />
@@ -72,12 +70,12 @@ export function ContentSection({ item, canWrite, onChanged }: { item: EvidenceIt
             disabled={download.busy}
             onClick={() =>
               void download.run(async () => {
-                const { blob, filename } = await api.downloadEvidence(item.id);
-                saveBlob(blob, filename ?? `${item.exhibit_number || item.id}.bin`);
+                await downloadContent(item.id);
+                setSaid('The download has started; your browser saves it as it arrives.');
               })
             }
           >
-            {download.busy ? 'Downloading…' : 'Download'}
+            {download.busy ? 'Starting the download…' : 'Download'}
           </button>
           {canWrite && (
             <button
@@ -95,11 +93,19 @@ export function ContentSection({ item, canWrite, onChanged }: { item: EvidenceIt
               {verify.busy ? 'Verifying…' : 'Verify now'}
             </button>
           )}
-          <p class="field-hint">
-            The browser holds a download in memory whole; fetch large evidence with curl or the bevis CLI instead.
-          </p>
         </div>
       )}
+      <div class="actions">
+        <ErrorAlert error={report.problem} />
+        <button
+          type="button"
+          class="secondary"
+          disabled={report.busy}
+          onClick={() => void report.run(() => downloadCustodyReport(item.id, item.exhibit_number))}
+        >
+          Download the custody report
+        </button>
+      </div>
     </Section>
   );
 }

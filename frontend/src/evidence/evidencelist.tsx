@@ -2,7 +2,8 @@
 
 import { useState } from 'preact/hooks';
 import { api, type EvidenceItem } from '../api';
-import { AgencyName, type Column, ErrorAlert, humanize, Link, LoadMore, Section, ShortHash, Status, Table, TlpBadge, useLoad } from '../ui';
+import { AgencyName, type Column, ErrorAlert, formatBytes, humanize, Link, LoadMore, Section, ShortHash, Status, Table, TlpBadge, useAction, useLoad } from '../ui';
+import { downloadManifest } from './downloads';
 import { RegisterEvidenceForm } from './registerform';
 import { caseReport, ReportLink } from './reportlink';
 
@@ -28,6 +29,7 @@ const COLUMNS: Column<EvidenceItem>[] = [
       </>
     ),
   },
+  { title: 'Size', cell: (it) => (it.content_status === 'received' && it.size !== null ? formatBytes(it.size) : '') },
   {
     title: 'Custodian',
     cell: (it) =>
@@ -54,9 +56,16 @@ export function EvidenceTable({ items }: { items: EvidenceItem[] }) {
 export function EvidenceSection({ caseId, canWrite }: { caseId: string; canWrite: boolean }) {
   const list = useLoad(() => api.caseEvidence(caseId), [caseId]);
   const [said, setSaid] = useState('');
+  const manifest = useAction();
   return (
     <Section title="Evidence" id="evidence">
       <ErrorAlert error={list.error} />
+      <div class="actions">
+        <ErrorAlert error={manifest.problem} />
+        <button type="button" class="secondary" disabled={manifest.busy} onClick={() => void manifest.run(() => downloadManifest(caseId))}>
+          Download the evidence manifest
+        </button>
+      </div>
       {said && <Status message={said} />}
       {list.data && <EvidenceTable items={list.data.items} />}
       <LoadMore page={list.data} fetchNext={(c) => api.caseEvidence(caseId, c)} onMore={list.set} />

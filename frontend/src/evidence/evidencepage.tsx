@@ -8,6 +8,7 @@ import { availableSteps, CustodyStepForm } from './custody';
 import { CustodyChain, CustodySummary } from './custodychain';
 import { itemHref } from './evidencelist';
 import { itemReport, ReportLink } from './reportlink';
+import { LineageSection } from './lineage';
 
 function ItemFacts({ item }: { item: EvidenceItem }) {
   const rows: [string, string | preact.JSX.Element | undefined][] = [
@@ -74,7 +75,7 @@ export function EvidencePage({ id }: { id: string }) {
           </h1>
           {item.data && (
             <p class="markings">
-              <TlpBadge tlp={item.data.tlp} /> <Link href={`/cases/${encodeURIComponent(item.data.case_id)}`}>Back to the case</Link>{' '}
+              <TlpBadge tlp={item.data.tlp} /> <Link href={`/cases/${encodeURIComponent(item.data.case_id)}/evidence`}>Back to the case's evidence</Link>{' '}
               <ReportLink label="Custody report" load={itemReport(item.data.id)} />
             </p>
           )}
@@ -82,6 +83,7 @@ export function EvidencePage({ id }: { id: string }) {
         <ErrorAlert error={item.error} />
         {item.data && <ItemFacts item={item.data} />}
         {item.data && <ContentSection item={item.data} canWrite={canWrite} onChanged={reload} />}
+        {item.data && <LineageSection item={item.data} />}
         <Section title="Chain of custody" id="custody">
           <ErrorAlert error={custody.error} />
           {said && <Status message={said} />}

@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { DetailedError, Upload } from 'tus-js-client';
 import { bearerToken, type Hashes, ProblemError, refreshSession, toProblem, uploadEndpoint } from '../api';
-import { ErrorAlert } from '../ui';
+import { ErrorAlert, formatBytes, useLeaveGuard } from '../ui';
 
 /** Bytes per PATCH: small enough to lose little on a broken link, large enough to be quick. */
 export const CHUNK_SIZE = 16 * 1024 * 1024;
@@ -56,18 +56,6 @@ export function compareHashes(declared: Hashes, computed: Hashes | null): HashCh
 
 type Phase = 'idle' | 'uploading' | 'paused' | 'done' | 'failed';
 
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1024;
-    i++;
-  } while (v >= 1024 && i < units.length - 1);
-  return `${v.toFixed(1)} ${units[i]}`;
-}
-
 /**
  * Picks a file and uploads it as an item's content. onSettled runs once the
  * server has it all, or has refused it (a refusal is on the custody record).
@@ -78,6 +66,8 @@ export function UploadPanel({ itemId, onSettled }: { itemId: string; onSettled: 
   const [sent, setSent] = useState(0);
   const [problem, setProblem] = useState<ProblemError | null>(null);
   const upload = useRef<Upload | null>(null);
+  // Leaving mid-upload would pause it: the person is asked first.
+  useLeaveGuard(phase === 'uploading');
 
   // Leaving the page pauses the upload; it resumes from the server's offset next time.
   useEffect(

@@ -5,6 +5,7 @@ export * from './copy';
 export * from './directory';
 export * from './form';
 export * from './hash';
+export * from './leave';
 export * from './load';
 export * from './loadmore';
 export * from './router';

@@ -3,6 +3,7 @@
 
 import { createElement, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { confirmLeave } from './leave';
 
 const NAVIGATE = 'bevis:navigate';
 
@@ -67,7 +68,35 @@ export function Link(props: LinkProps) {
   const onClick = (e: MouseEvent) => {
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
+    if (!confirmLeave()) return;
     navigate(props.href);
   };
   return createElement('a', { ...props, onClick }, props.children);
+}
+
+/** The query of the current URL, re-rendering when navigation changes it (Back and Forward too). */
+export function useSearch(): URLSearchParams {
+  const [search, setSearch] = useState(() => window.location.search);
+  useEffect(() => {
+    const update = () => setSearch(window.location.search);
+    window.addEventListener('popstate', update);
+    window.addEventListener(NAVIGATE, update);
+    return () => {
+      window.removeEventListener('popstate', update);
+      window.removeEventListener(NAVIGATE, update);
+    };
+  }, []);
+  return new URLSearchParams(search);
+}
+
+/**
+ * Puts filters into the query of the current URL, so that Back and bookmarks
+ * keep them; empty values are left out. A new history entry by default, so
+ * Back undoes a filter; replace for what changes as one types.
+ */
+export function setSearch(params: Record<string, string | undefined>, replace = false) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v);
+  const s = q.toString();
+  navigate(currentPath() + (s === '' ? '' : `?${s}`), replace);
 }

@@ -32,19 +32,33 @@ export function isZone(zone: string): boolean {
   }
 }
 
+// Making a formatter is the costly part of formatting a time; a list that
+// scrolls formats many, so the formatter is kept while the zone stays.
+let shown: { zone: string; format: Intl.DateTimeFormat } | undefined;
+
+function timeFormat(): Intl.DateTimeFormat {
+  if (shown === undefined || shown.zone !== chosenZone) {
+    shown = {
+      zone: chosenZone,
+      format: new Intl.DateTimeFormat(undefined, {
+        year: 'numeric',
+        month: 'short',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: '2-digit',
+        timeZone: timeZone(),
+        timeZoneName: 'short',
+      }),
+    };
+  }
+  return shown.format;
+}
+
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(undefined, {
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: '2-digit',
-    timeZone: timeZone(),
-    timeZoneName: 'short',
-  });
+  return timeFormat().format(d);
 }
 
 /** "2026-11-28 09:00 UTC": the same instant in UTC, to compare across zones. */

@@ -1,0 +1,212 @@
+import { act } from 'preact/test-utils';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ProblemError, type TimelineEvent } from '../api';
+import { button, cleanUp, fakeServer, problem, show, type } from '../testing';
+import { layout } from './axis';
+import { EventDetail } from './eventform';
+import { rejectedRows } from './plaso';
+import { TimelineSection } from './timeline';
+import { summarize } from './ttp';
+
+afterEach(cleanUp);
+beforeEach(() => window.history.replaceState(null, '', '/cases/c1/timeline'));
+
+function ev(over: Partial<TimelineEvent> = {}): TimelineEvent {
+  return {
+    id: 'e1',
+    case_id: 'c1',
+    occurred_at: '2026-01-15T08:30:00Z',
+    occurred_until: null,
+    source_timezone: 'UTC',
+    recorded_at: '2026-01-16T08:00:00Z',
+    recorded_by: 'u-me',
+    source: { host: 'hr-ws12', log: '', system: '' },
+    actor: '',
+    description: 'Phishing mail opened',
+    tactics: [],
+    techniques: [],
+    tags: [],
+    confidence: null,
+    tlp: 'AMBER',
+    supersedes: null,
+    superseded_by: null,
+    import_id: null,
+    ...over,
+  };
+}
+
+describe('summarize', () => {
+  it('groups techniques by tactic in kill-chain order, counting events, with untagged tactics last', () => {
+    const groups = summarize([
+      ev({ id: 'a', tactics: ['TA0008'], techniques: ['T1021.001'] }),
+      ev({ id: 'b', tactics: ['TA0001'], techniques: ['T1566.001'] }),
+      ev({ id: 'c', tactics: ['TA0008'], techniques: ['T1021.001', 'T1570'] }),
+      ev({ id: 'd', techniques: ['T1078'] }),
+      ev({ id: 'e', tactics: ['TA0002'] }),
+    ]);
+    expect(groups).toEqual([
+      { tactic: 'TA0001', techniques: [{ id: 'T1566.001', events: 1 }] },
+      { tactic: 'TA0008', techniques: [{ id: 'T1021.001', events: 2 }, { id: 'T1570', events: 1 }] },
+      { tactic: '', techniques: [{ id: 'T1078', events: 1 }] },
+    ]);
+  });
+});
+
+describe('layout', () => {
+  it('puts the busiest hosts in lanes, the rest in "other", and bins events by lane, place and tactic', () => {
+    const events: TimelineEvent[] = [];
+    for (let h = 0; h < 10; h++) {
+      for (let i = 0; i <= h; i++) {
+        events.push(ev({ id: `${h}-${i}`, source: { host: `host${h}`, log: '', system: '' }, tactics: i % 2 ? ['TA0001'] : [] }));
+      }
+    }
+    const t = Date.parse('2026-01-15T08:30:00Z');
+    const l = layout(events, 'host', t - 1000, t + 1000, 300);
+    expect(l.lanes).toEqual(['host9', 'host8', 'host7', 'host6', 'host5', 'host4', 'host3', 'other']);
+    // Every event at one instant: one bin per lane and tactic, whatever the count.
+    expect(l.bins.length).toBeLessThanOrEqual(l.lanes.length * 2);
+    expect(l.bins.reduce((n, b) => n + b.count, 0)).toBe(events.length);
+    expect(l.tactics).toEqual(['TA0001']);
+    // Outside the span: not drawn.
+    expect(layout(events, 'host', t + 5000, t + 9000, 300).bins).toEqual([]);
+  });
+});
+
+describe('rejectedRows', () => {
+  it('reads the rejected rows of a refused import by line', () => {
+    const p = new ProblemError({
+      type: 'about:blank',
+      title: 'x',
+      status: 422,
+      code: 'import_rejected',
+      errors: [{ field: 'line 3', message: 'timestamp is not a number' }],
+    });
+    expect(rejectedRows(p)).toEqual([{ line: '3', reason: 'timestamp is not a number' }]);
+    expect(rejectedRows(new ProblemError({ type: 'about:blank', title: 'x', status: 400, code: 'invalid_input' }))).toEqual([]);
+  });
+});
+
+describe('TimelineSection', () => {
+  it('lists with the filters of the URL, and a technique of the TTP summary filters the URL and the list', async () => {
+    window.history.replaceState(null, '', '/cases/c1/timeline?source=hr-ws12');
+    const calls = fakeServer({
+      'GET /api/v1/cases/c1/timeline?source=hr-ws12&limit=500': [
+        () =>
+          Response.json({
+            items: [ev({ tactics: ['TA0001'], techniques: ['T1566.001'] }), ev({ id: 'e2', techniques: ['T1078'] })],
+            next_cursor: null,
+          }),
+      ],
+      'GET /api/v1/cases/c1/timeline?source=hr-ws12&technique=T1078&limit=500': [
+        () => Response.json({ items: [ev({ id: 'e2', techniques: ['T1078'] })], next_cursor: null }),
+      ],
+    });
+    const root = show(<TimelineSection caseId="c1" canWrite={false} />);
+    await vi.waitFor(() => expect(root.querySelector('.event-count')?.textContent).toBe('2 events'));
+    expect(root.querySelector<HTMLInputElement>('#tl-source')?.value).toBe('hr-ws12');
+    expect(root.querySelector('.ttp-summary')?.textContent).toContain('Initial Access (TA0001)');
+    // A reader gets no forms to add or import.
+    expect(root.querySelector('#plaso-file')).toBeNull();
+
+    await act(async () => button(root, 'T1078 · 1 event').click());
+    expect(window.location.search).toBe('?source=hr-ws12&technique=T1078');
+    await vi.waitFor(() => expect(root.querySelector('.event-count')?.textContent).toBe('1 event'));
+    expect(calls.map((c) => c.key)).toContain('GET /api/v1/cases/c1/timeline?source=hr-ws12&technique=T1078&limit=500');
+
+    // Back brings the earlier filter, and its list, again.
+    await act(async () => {
+      window.history.back();
+      await new Promise((r) => window.addEventListener('popstate', r, { once: true }));
+    });
+    await vi.waitFor(() => expect(root.querySelector('.event-count')?.textContent).toBe('2 events'));
+  });
+
+  it('shows the rejected rows of a plaso import by line', async () => {
+    fakeServer({ 'GET /api/v1/cases/c1/timeline?limit=500': [() => Response.json({ items: [], next_cursor: null })] });
+    const sent: { url: string; body: unknown }[] = [];
+    class FakeXHR {
+      upload = { onprogress: null as ((e: ProgressEvent) => void) | null };
+      status = 0;
+      responseText = '';
+      onload: (() => void) | null = null;
+      onerror: (() => void) | null = null;
+      onabort: (() => void) | null = null;
+      private url = '';
+      open(_m: string, url: string) {
+        this.url = url;
+      }
+      setRequestHeader() {}
+      getResponseHeader() {
+        return 'application/problem+json';
+      }
+      abort() {}
+      send(body: unknown) {
+        sent.push({ url: this.url, body });
+        this.upload.onprogress?.({ loaded: 10, total: 10, lengthComputable: true } as ProgressEvent);
+        this.status = 422;
+        this.responseText = JSON.stringify({
+          type: 'about:blank',
+          title: 'Rows rejected',
+          status: 422,
+          code: 'import_rejected',
+          errors: [{ field: 'line 2', message: 'no timestamp' }],
+        });
+        setTimeout(() => this.onload?.(), 0);
+      }
+    }
+    vi.stubGlobal('XMLHttpRequest', FakeXHR);
+    const root = show(<TimelineSection caseId="c1" canWrite={true} />);
+    const input = root.querySelector<HTMLInputElement>('#plaso-file')!;
+    const file = new File(['{"timestamp":1}\n{}\n'], 'plaso.jsonl');
+    Object.defineProperty(input, 'files', { value: [file] });
+    act(() => {
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await act(async () => button(root, 'Import').click());
+    await vi.waitFor(() => expect(root.querySelector('.rejected-rows tbody')?.textContent).toBe('2no timestamp'));
+    expect(sent[0]?.url).toBe('/api/v1/cases/c1/timeline/imports?format=json_line');
+    expect(sent[0]?.body).toBe(file);
+  });
+});
+
+describe('EventDetail', () => {
+  it('shows every version with its reason, and sends a correction as the whole event with a reason', async () => {
+    const old = ev({ id: 'e1', tactics: ['TA0001'], techniques: ['T1566.001'], actor: 'APT-X', confidence: 'high' });
+    const fixed = ev({ id: 'e2', supersedes: 'e1', source: { host: 'hr-ws13', log: '', system: '' }, correction_reason: 'wrong host' });
+    const calls = fakeServer({
+      'GET /api/v1/cases/c1/timeline/e1/history': [() => Response.json({ items: [old] })],
+      'POST /api/v1/cases/c1/timeline/e1/corrections': [
+        problem(400, 'invalid_input', 'Some fields are invalid', [{ field: 'reason', message: 'is too short' }]),
+        () => Response.json(fixed, { status: 201 }),
+      ],
+    });
+    const onCorrected = vi.fn();
+    const root = show(<EventDetail caseId="c1" event={old} canWrite={true} onCorrected={onCorrected} onClose={() => {}} />);
+    await vi.waitFor(() => expect(root.querySelectorAll('.event-versions li').length).toBe(1));
+
+    await act(async () => button(root, 'Correct this event').click());
+    type(root, '#fix-host', 'hr-ws13');
+    type(root, '#fix-reason', 'x');
+    await act(async () => button(root, 'Save the correction').click());
+    await vi.waitFor(() => expect(root.querySelector('#fix-reason-error')?.textContent).toContain('too short'));
+    type(root, '#fix-reason', 'wrong host');
+    await act(async () => button(root, 'Save the correction').click());
+    await vi.waitFor(() => expect(onCorrected).toHaveBeenCalledWith(fixed));
+    const posts = calls.filter((c) => c.key.endsWith('/corrections'));
+    expect(posts.map((p) => (p.body as { reason: string }).reason)).toEqual(['x', 'wrong host']);
+    expect(posts[1]?.body).toEqual({
+      occurred_at: '2026-01-15T08:30:00.000Z',
+      description: 'Phishing mail opened',
+      source_timezone: 'UTC',
+      source: { host: 'hr-ws13', log: '', system: '' },
+      tactics: ['TA0001'],
+      techniques: ['T1566.001'],
+      tags: [],
+      occurred_until: null,
+      actor: 'APT-X',
+      tlp: 'AMBER',
+      confidence: 'high',
+      reason: 'wrong host',
+    });
+  });
+});
