@@ -116,6 +116,7 @@ func newWorld(t testing.TB, d testenv.Database) *world {
 	writer := audit.NewWriter(d.DB, audit.WriterOptions{})
 	t.Cleanup(writer.Close)
 	deps.Audit = writer
+	deps.AuditKeys = audit.Keys{} // a test that checkpoints adds its key
 	app, err := New(deps)
 	if err != nil {
 		t.Fatal(err)
