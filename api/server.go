@@ -45,7 +45,7 @@ type Deps struct {
 	Audit       auditRecorder // an *audit.Writer
 	// AuditKeys verify the checkpoints of the audit log (the current
 	// signing key and the older ones of BEVIS_AUDIT_KEY_FILE).
-	AuditKeys audit.Keys
+	AuditKeys   audit.Keys
 	Timeline    *cases.Timeline
 	Setup       *access.Setup
 	Alerts      *alerts.Engine
