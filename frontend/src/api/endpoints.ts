@@ -9,6 +9,7 @@ import type {
   Alert,
   AlertStatus,
   AuditEntry,
+  AuditVerification,
   AgencyMember,
   APIToken,
   Case,
@@ -135,6 +136,8 @@ export const api = {
   audit: (f: AuditQuery) => get<Page<AuditEntry>>(`/api/v1/audit${query({ ...f })}`),
   /** The whole sealed log and its checkpoints, as JSON Lines (for `bevis audit verify --export`). */
   exportAudit: () => fetchFile('/api/v1/audit/export'),
+  /** Verifies the whole log now, against the server's checkpoint keys. */
+  verifyAudit: () => get<AuditVerification>('/api/v1/audit/verification'),
   /** The signed checkpoints alone. */
   auditCheckpoints: () => fetchFile('/api/v1/audit/checkpoints'),
 

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuditEntry } from '../api';
 import { button, choose, cleanUp, fakeServer, show, type } from '../testing';
 import { AuditPage, matchesAction, NO_AUDIT_FILTERS, toAuditQuery } from './auditpage';
+import { VerifySection } from './verification';
 
 afterEach(cleanUp);
 
@@ -45,5 +46,33 @@ describe('AuditPage', () => {
     expect(matchesAction(entry({ action: 'evidence.download' }), 'evidence.download')).toBe(true);
     expect(matchesAction(entry({ action: 'evidence.download' }), 'evid')).toBe(false);
     expect(matchesAction(entry({ action: 'cases.get' }), '')).toBe(true);
+  });
+});
+
+describe('VerifySection', () => {
+  it('verifies on request and says the log is intact, with what was checked', async () => {
+    const calls = fakeServer({
+      'GET /api/v1/audit/verification': [
+        () => Response.json({ consistent: true, checked_at: '2026-11-29T12:00:00Z', entries: 231, head: 'ab'.repeat(32), checkpoints: 4, last_checkpoint_seq: 220, last_checkpoint_at: '2026-11-29T11:59:00Z', unsealed: 0 }),
+      ],
+    });
+    const r = show(<VerifySection />);
+    expect(calls.some((c) => c.key === 'GET /api/v1/audit/verification')).toBe(false);
+    await act(async () => button(r, 'Verify the audit log').click());
+    await vi.waitFor(() => expect(r.querySelector('[role="status"] h3')?.textContent).toBe('The audit log is intact'));
+    expect(r.textContent).toContain('231');
+    expect(r.textContent).toContain('the last at entry 220');
+  });
+
+  it('raises an alarm naming the first inconsistency', async () => {
+    fakeServer({
+      'GET /api/v1/audit/verification': [
+        () => Response.json({ consistent: false, checked_at: '2026-11-29T12:00:00Z', entries: 3, head: 'cd'.repeat(32), checkpoints: 0, unsealed: 0, inconsistency: { seq: 4, kind: 'hash mismatch', detail: 'entry 4 was changed' } }),
+      ],
+    });
+    const r = show(<VerifySection />);
+    await act(async () => button(r, 'Verify the audit log').click());
+    await vi.waitFor(() => expect(r.querySelector('[role="alert"] h3')?.textContent).toBe('The audit log is not intact'));
+    expect(r.querySelector('[role="alert"]')?.textContent).toContain('At entry 4: hash mismatch. entry 4 was changed');
   });
 });
