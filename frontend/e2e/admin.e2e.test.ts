@@ -110,7 +110,7 @@ describe.skipIf(missing.length > 0)('administration, audit and alerts in the bro
     expect(actions.every((a) => a?.startsWith('agencies.'))).toBe(true);
     await page.getByRole('button', { name: 'Verify the audit log' }).click();
     await page.getByRole('heading', { name: 'The audit log is intact' }).waitFor();
-    expect(Number(await page.locator('#audit-verify dd').first().textContent())).toBeGreaterThan(100);
+    expect(Number(await page.locator('.verification dd').first().textContent())).toBeGreaterThan(100);
     await visit(page, 'audit');
 
     const download = page.waitForEvent('download');

@@ -7,7 +7,7 @@ import { ErrorAlert, Section, Time, useAction } from '../ui';
 
 export function VerificationResult({ v }: { v: AuditVerification }) {
   return (
-    <div class={v.consistent ? 'note verified' : 'alert'} role={v.consistent ? 'status' : 'alert'}>
+    <div class={v.consistent ? 'note verification' : 'alert verification'} role={v.consistent ? 'status' : 'alert'}>
       <h3>{v.consistent ? 'The audit log is intact' : 'The audit log is not intact'}</h3>
       {v.inconsistency && (
         <p>
