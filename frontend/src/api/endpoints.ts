@@ -19,6 +19,7 @@ import type {
   CaseQuery,
   CaseRole,
   CaseStatus,
+  CaseTemplate,
   Comment,
   Custody,
   CustodyEvent,
@@ -151,6 +152,7 @@ export const api = {
     await call<void>('DELETE', `/api/v1/tokens/${enc(id)}`);
   },
 
+  templates: () => get<{ items: CaseTemplate[] }>('/api/v1/templates'),
   cases: (q: CaseQuery = {}) => get<CasePage>(`/api/v1/cases${caseQuery(q)}`),
   createCase: (c: NewCase) => post<Case>('/api/v1/cases', c),
   getCase: (id: string) => get<Case>(`/api/v1/cases/${enc(id)}`),

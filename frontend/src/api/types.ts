@@ -35,6 +35,7 @@ export type UserPatch = Schemas['UserPatch'];
 export const SYSTEM_ROLES: readonly SystemRole[] = ['member', 'agency_admin', 'auditor', 'admin'];
 export type AuditEntry = Schemas['AuditEntry'];
 export type Alert = Schemas['Alert'];
+export type CaseTemplate = Schemas['CaseTemplate'];
 export type AuditVerification = Schemas['AuditVerification'];
 export type AlertStatus = Alert['status'];
 export const AGENCY_KINDS = agencyKindValues;
