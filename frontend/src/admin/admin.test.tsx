@@ -5,6 +5,7 @@ import { DirectoryProvider } from '../ui';
 import { button, choose, cleanUp, fakeServer, me, problem, show, type } from '../testing';
 import { AdminPage } from './adminpage';
 import { oneTimePassword } from './people';
+import { TemplatesSection } from './templates';
 
 afterEach(cleanUp);
 
@@ -126,5 +127,33 @@ describe('AdminPage', () => {
 
   it('makes one-time passwords that differ', () => {
     expect(oneTimePassword()).not.toBe(oneTimePassword());
+  });
+});
+
+describe('TemplatesSection', () => {
+  it('adds a template with its tags, clock sets and one task a line', async () => {
+    const calls = fakeServer({
+      'GET /api/v1/templates': [() => Response.json({ items: [] })],
+      'POST /api/v1/templates': [() => Response.json({ id: 't1', name: 'Ransomware', created_by: 'u', created_at: '', updated_at: '' }, { status: 201 })],
+    });
+    const r = show(<TemplatesSection canEdit />);
+    await vi.waitFor(() => expect(r.textContent).toContain('No templates yet.'));
+    type(r, '#template-name', 'Ransomware');
+    choose(r, '#template-severity', '4');
+    choose(r, '#template-tlp', 'RED');
+    type(r, '#template-tags', 'ransomware, , crypto ');
+    type(r, '#template-jurisdictions', 'gdpr,nis2');
+    type(r, '#template-tasks', 'Isolate hosts\n\n Image the servers ');
+    await submit(r, 'Add template');
+    expect(calls.find((c) => c.key === 'POST /api/v1/templates')?.body).toEqual({
+      name: 'Ransomware',
+      description: '',
+      severity: 4,
+      tlp: 'RED',
+      tags: ['ransomware', 'crypto'],
+      jurisdictions: ['gdpr', 'nis2'],
+      tasks: [{ title: 'Isolate hosts' }, { title: 'Image the servers' }],
+    });
+    await vi.waitFor(() => expect(r.textContent).toContain('Template Ransomware added.'));
   });
 });

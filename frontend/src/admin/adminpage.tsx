@@ -5,6 +5,7 @@ import { api, type User } from '../api';
 import { ErrorAlert, useDirectory, useLoad } from '../ui';
 import { AgenciesSection } from './agencies';
 import { PeopleSection } from './people';
+import { TemplatesSection } from './templates';
 
 /** Who reaches the Administration page. */
 export function administers(me: User): boolean {
@@ -31,6 +32,7 @@ export function AdminPage() {
         />
       )}
       {people.data && agencies.data && <PeopleSection people={people.data.items} me={me} agencies={agencies.data.items} onChanged={people.reload} />}
+      {isAdmin && <TemplatesSection canEdit />}
     </div>
   );
 }

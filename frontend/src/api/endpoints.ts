@@ -20,6 +20,7 @@ import type {
   CaseRole,
   CaseStatus,
   CaseTemplate,
+  CaseTemplateInput,
   Comment,
   Custody,
   CustodyEvent,
@@ -153,6 +154,10 @@ export const api = {
   },
 
   templates: () => get<{ items: CaseTemplate[] }>('/api/v1/templates'),
+  createTemplate: (t: CaseTemplateInput) => post<CaseTemplate>('/api/v1/templates', t),
+  deleteTemplate: async (id: string) => {
+    await call<void>('DELETE', `/api/v1/templates/${enc(id)}`);
+  },
   cases: (q: CaseQuery = {}) => get<CasePage>(`/api/v1/cases${caseQuery(q)}`),
   createCase: (c: NewCase) => post<Case>('/api/v1/cases', c),
   getCase: (id: string) => get<Case>(`/api/v1/cases/${enc(id)}`),

@@ -36,6 +36,7 @@ export const SYSTEM_ROLES: readonly SystemRole[] = ['member', 'agency_admin', 'a
 export type AuditEntry = Schemas['AuditEntry'];
 export type Alert = Schemas['Alert'];
 export type CaseTemplate = Schemas['CaseTemplate'];
+export type CaseTemplateInput = Schemas['CaseTemplateInput'];
 export type AuditVerification = Schemas['AuditVerification'];
 export type AlertStatus = Alert['status'];
 export const AGENCY_KINDS = agencyKindValues;
