@@ -5,6 +5,7 @@ import { DirectoryProvider } from '../ui';
 import { button, choose, cleanUp, fakeServer, me, problem, show, type } from '../testing';
 import { AdminPage } from './adminpage';
 import { oneTimePassword } from './people';
+import { SSOSection } from './sso';
 import { TemplatesSection } from './templates';
 
 afterEach(cleanUp);
@@ -155,5 +156,31 @@ describe('TemplatesSection', () => {
       tasks: [{ title: 'Isolate hosts' }, { title: 'Image the servers' }],
     });
     await vi.waitFor(() => expect(r.textContent).toContain('Template Ransomware added.'));
+  });
+});
+
+describe('SSOSection', () => {
+  const config = {
+    agency_id: 'a-ncsc', configured: true, enabled: false, issuer: 'https://idp.example', client_id: 'bevis', client_secret_set: true,
+    scopes: ['openid', 'email'], email_claim: 'email', name_claim: 'name', groups_claim: 'groups', provision_users: false,
+    group_roles: { admins: 'agency_admin' }, redirect_uri: 'https://bevis.example/api/v1/auth/sso/callback',
+  };
+
+  it('saves the settings, keeping the stored secret when the field is left blank', async () => {
+    const calls = fakeServer({
+      'GET /api/v1/agencies/a-ncsc/sso': [() => Response.json(config)],
+      'PUT /api/v1/agencies/a-ncsc/sso': [() => Response.json({ ...config, enabled: true })],
+    });
+    const r = show(<SSOSection agencies={[ncsc as never]} fixed="a-ncsc" />);
+    await vi.waitFor(() => expect(r.querySelector<HTMLInputElement>('#sso-issuer')?.value).toBe('https://idp.example'));
+    expect(r.textContent).toContain('https://bevis.example/api/v1/auth/sso/callback');
+    act(() => r.querySelector<HTMLInputElement>('#sso-enabled')!.click());
+    type(r, '#sso-scopes', 'openid  email profile');
+    await submit(r, 'Save single sign-on');
+    expect(calls.find((c) => c.key === 'PUT /api/v1/agencies/a-ncsc/sso')?.body).toEqual({
+      enabled: true, issuer: 'https://idp.example', client_id: 'bevis', scopes: ['openid', 'email', 'profile'],
+      email_claim: 'email', name_claim: 'name', groups_claim: 'groups', provision_users: false, group_roles: { admins: 'agency_admin' },
+    });
+    await vi.waitFor(() => expect(r.textContent).toContain('Single sign-on of NCSC saved and on.'));
   });
 });

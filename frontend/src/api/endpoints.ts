@@ -39,6 +39,8 @@ import type {
   NewUser,
   Page,
   SetupRequest,
+  SSOConfig,
+  SSOSettings,
   SetupStatus,
   Tagged,
   Task,
@@ -127,6 +129,9 @@ export const api = {
   createAgency: (a: NewAgency) => post<Agency>('/api/v1/agencies', a),
   patchAgency: async (id: string, patch: AgencyPatch) =>
     (await call<Agency>('PATCH', `/api/v1/agencies/${enc(id)}`, patch)).body,
+  ssoConfig: (agencyId: string) => get<SSOConfig>(`/api/v1/agencies/${enc(agencyId)}/sso`),
+  /** Replaces an agency's single sign-on settings; a client_secret left out keeps the stored one. */
+  putSSO: async (agencyId: string, s: SSOSettings) => (await call<SSOConfig>('PUT', `/api/v1/agencies/${enc(agencyId)}/sso`, s)).body,
   createUser: (u: NewUser) => post<User>('/api/v1/users', u),
   patchUser: async (id: string, patch: UserPatch) => (await call<User>('PATCH', `/api/v1/users/${enc(id)}`, patch)).body,
   /** Removes a person's second factor, so they enrol again at their next sign-in. */
