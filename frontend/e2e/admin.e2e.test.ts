@@ -72,7 +72,7 @@ describe.skipIf(missing.length > 0)('administration, audit and alerts in the bro
       await page.getByRole('status').filter({ hasText: `Agency ${a.code} added.` }).waitFor();
       await page.getByRole('rowheader', { name: a.code, exact: true }).waitFor();
 
-      await page.getByLabel('Agency', { exact: true }).selectOption({ label: `${a.name} (${a.code})` });
+      await page.locator('#person-agency').selectOption({ label: `${a.name} (${a.code})` });
       await page.getByLabel('Email', { exact: true }).fill(a.person.email);
       await page.locator('#person-name').fill(a.person.name);
       await page.getByLabel('Role in Bevis').selectOption(a.person.role);
