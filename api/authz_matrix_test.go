@@ -165,6 +165,7 @@ func matrix() []matrixRow {
 		{"GET", "/api/v1/audit", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
 		{"GET", "/api/v1/audit/export", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
 		{"GET", "/api/v1/audit/checkpoints", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
+		{"GET", "/api/v1/audit/verification", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
 		{"GET", "/api/v1/cases/{id}/evidence/manifest", nil, caseRead},
 		{"GET", "/api/v1/cases/{id}/evidence/report", nil, caseRead},
 		{"OPTIONS", "/api/v1/evidence/{id}/uploads", nil, all(noContent)},

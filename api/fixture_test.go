@@ -140,6 +140,7 @@ func openWorld(t testing.TB, d testenv.Database, secrets worldSecrets, storeDir 
 	writer := audit.NewWriter(d.DB, audit.WriterOptions{})
 	t.Cleanup(writer.Close)
 	deps.Audit = writer
+	deps.AuditKeys = audit.Keys{} // a test that checkpoints adds its key
 	app, err := New(deps)
 	if err != nil {
 		t.Fatal(err)

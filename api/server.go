@@ -44,6 +44,9 @@ type Deps struct {
 	Uploads     *evidence.Uploads
 	Content     *evidence.Content
 	Audit       auditRecorder // an *audit.Writer
+	// AuditKeys verify the checkpoints of the audit log (the current
+	// signing key and the older ones of BEVIS_AUDIT_KEY_FILE).
+	AuditKeys   audit.Keys
 	Timeline    *cases.Timeline
 	Setup       *access.Setup
 	Alerts      *alerts.Engine
@@ -180,6 +183,7 @@ func (s *server) routes() []route {
 		{method: fiber.MethodGet, path: "/api/v1/audit", handler: s.listAudit},
 		{method: fiber.MethodGet, path: "/api/v1/audit/export", handler: s.exportAudit},
 		{method: fiber.MethodGet, path: "/api/v1/audit/checkpoints", handler: s.auditCheckpoints},
+		{method: fiber.MethodGet, path: "/api/v1/audit/verification", handler: s.verifyAudit},
 		{method: fiber.MethodGet, path: "/api/v1/evidence/:id/access", handler: s.itemAccess},
 
 		{method: fiber.MethodGet, path: "/api/v1/tasks", handler: s.listMyTasks},

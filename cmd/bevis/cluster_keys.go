@@ -39,6 +39,17 @@ func auditKeyIDs(signer *audit.Signer, pemData []byte) []string {
 	return ids
 }
 
+// auditVerifyKeys are the public keys that verify this node's checkpoints:
+// the signing key's, and the older ones kept in its file.
+func auditVerifyKeys(signer *audit.Signer, pemData []byte) audit.Keys {
+	keys := audit.Keys{}
+	if keys.ParsePublicKeys(pemData) != nil {
+		keys = audit.Keys{}
+	}
+	keys[signer.KeyID()] = signer.PublicKey()
+	return keys
+}
+
 // clusterKeysLock serialises the check of nodes starting together on
 // PostgreSQL ("bevikeys"); SQLite serialises write transactions itself.
 const clusterKeysLock int64 = 0x626576696b657973

@@ -164,6 +164,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	auditWriter := audit.NewWriter(gdb, audit.WriterOptions{})
 	defer auditWriter.Close() // also on the error paths below; after the HTTP drain on the normal one
 	deps.Audit = auditWriter
+	deps.AuditKeys = auditVerifyKeys(auditSigner, auditPEM)
 	app, err := api.New(deps)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 // End-to-end: administration, audit and alerts on the demo investigation.
 // The demo's admin adds two agencies and a person in each; its auditor
-// browses the audit log, finds the admin's work and exports the log; its
+// browses the audit log, finds the admin's work, verifies the chain and
+// exports the log; its
 // coordinator, who leads the breach case, reads the activity behind the
 // demo's exfiltration alert, acknowledges it and approves it.
 
@@ -71,7 +72,7 @@ describe.skipIf(missing.length > 0)('administration, audit and alerts in the bro
       await page.getByRole('status').filter({ hasText: `Agency ${a.code} added.` }).waitFor();
       await page.getByRole('rowheader', { name: a.code, exact: true }).waitFor();
 
-      await page.getByLabel('Agency', { exact: true }).selectOption({ label: `${a.name} (${a.code})` });
+      await page.locator('#person-agency').selectOption({ label: `${a.name} (${a.code})` });
       await page.getByLabel('Email', { exact: true }).fill(a.person.email);
       await page.locator('#person-name').fill(a.person.name);
       await page.getByLabel('Role in Bevis').selectOption(a.person.role);
@@ -96,7 +97,7 @@ describe.skipIf(missing.length > 0)('administration, audit and alerts in the bro
     await page.close();
   });
 
-  it('lets the auditor browse the audit log by person and action, and export it', async () => {
+  it('lets the auditor browse the audit log by person and action, verify the chain and export it', async () => {
     const { page, errors } = await signedIn('ingrid@nccc.example');
     await go(page, 'Audit log', 'Audit log');
     await page.locator('table.list tbody tr').first().waitFor();
@@ -107,6 +108,9 @@ describe.skipIf(missing.length > 0)('administration, audit and alerts in the bro
     const actions = await page.locator('table.list tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
     expect(actions.length).toBeGreaterThanOrEqual(2);
     expect(actions.every((a) => a?.startsWith('agencies.'))).toBe(true);
+    await page.getByRole('button', { name: 'Verify the audit log' }).click();
+    await page.getByRole('heading', { name: 'The audit log is intact' }).waitFor();
+    expect(Number(await page.locator('.verification dd').first().textContent())).toBeGreaterThan(100);
     await visit(page, 'audit');
 
     const download = page.waitForEvent('download');

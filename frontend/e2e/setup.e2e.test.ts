@@ -138,8 +138,16 @@ describe.skipIf(missing.length > 0)('first-run set-up and the demo in the browse
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Cases', exact: true }).click();
     await page.getByRole('link', { name: new RegExp(breach.title) }).first().click();
     await page.locator('h1', { hasText: reference }).waitFor();
-    await page.getByText(items.items[0]!.title, { exact: true }).first().waitFor();
     await visit(page, 'demo-case');
+    const tabs = page.getByRole('navigation', { name: 'Parts of the case' });
+    // The timeline tab: more events than one page holds, and the first of them listed.
+    await tabs.locator('[data-tab-count="timeline"]').filter({ hasText: '+' }).waitFor();
+    await tabs.getByRole('link', { name: /^Timeline/ }).click();
+    await page.getByRole('region', { name: 'Events, oldest first' }).getByRole('listitem').first().waitFor();
+    await visit(page, 'demo-timeline');
+    await tabs.getByRole('link', { name: /^Evidence/ }).click();
+    await page.getByRole('region', { name: 'Evidence' }).getByText(items.items[0]!.title, { exact: true }).first().waitFor();
+    await visit(page, 'demo-evidence-list');
 
     await page.getByRole('link', { name: items.items[0]!.title, exact: true }).first().click();
     await page.locator('h1', { hasText: items.items[0]!.title }).waitFor();

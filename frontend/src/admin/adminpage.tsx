@@ -5,6 +5,8 @@ import { api, type User } from '../api';
 import { ErrorAlert, useDirectory, useLoad } from '../ui';
 import { AgenciesSection } from './agencies';
 import { PeopleSection } from './people';
+import { SSOSection } from './sso';
+import { TemplatesSection } from './templates';
 
 /** Who reaches the Administration page. */
 export function administers(me: User): boolean {
@@ -31,6 +33,8 @@ export function AdminPage() {
         />
       )}
       {people.data && agencies.data && <PeopleSection people={people.data.items} me={me} agencies={agencies.data.items} onChanged={people.reload} />}
+      {agencies.data && administers(me) && <SSOSection agencies={agencies.data.items} fixed={isAdmin ? undefined : me.agency_id} />}
+      {isAdmin && <TemplatesSection canEdit />}
     </div>
   );
 }

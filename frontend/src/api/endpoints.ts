@@ -9,6 +9,7 @@ import type {
   Alert,
   AlertStatus,
   AuditEntry,
+  AuditVerification,
   AgencyMember,
   APIToken,
   Case,
@@ -18,6 +19,8 @@ import type {
   CaseQuery,
   CaseRole,
   CaseStatus,
+  CaseTemplate,
+  CaseTemplateInput,
   Comment,
   Custody,
   CustodyEvent,
@@ -38,6 +41,8 @@ import type {
   NewUser,
   Page,
   SetupRequest,
+  SSOConfig,
+  SSOSettings,
   SetupStatus,
   Tagged,
   Task,
@@ -126,6 +131,9 @@ export const api = {
   createAgency: (a: NewAgency) => post<Agency>('/api/v1/agencies', a),
   patchAgency: async (id: string, patch: AgencyPatch) =>
     (await call<Agency>('PATCH', `/api/v1/agencies/${enc(id)}`, patch)).body,
+  ssoConfig: (agencyId: string) => get<SSOConfig>(`/api/v1/agencies/${enc(agencyId)}/sso`),
+  /** Replaces an agency's single sign-on settings; a client_secret left out keeps the stored one. */
+  putSSO: async (agencyId: string, s: SSOSettings) => (await call<SSOConfig>('PUT', `/api/v1/agencies/${enc(agencyId)}/sso`, s)).body,
   createUser: (u: NewUser) => post<User>('/api/v1/users', u),
   patchUser: async (id: string, patch: UserPatch) => (await call<User>('PATCH', `/api/v1/users/${enc(id)}`, patch)).body,
   /** Removes a person's second factor, so they enrol again at their next sign-in. */
@@ -137,6 +145,8 @@ export const api = {
   audit: (f: AuditQuery) => get<Page<AuditEntry>>(`/api/v1/audit${query({ ...f })}`),
   /** The whole sealed log and its checkpoints, as JSON Lines (for `bevis audit verify --export`). */
   exportAudit: () => fetchFile('/api/v1/audit/export'),
+  /** Verifies the whole log now, against the server's checkpoint keys. */
+  verifyAudit: () => get<AuditVerification>('/api/v1/audit/verification'),
   /** The signed checkpoints alone. */
   auditCheckpoints: () => fetchFile('/api/v1/audit/checkpoints'),
 
@@ -150,6 +160,11 @@ export const api = {
     await call<void>('DELETE', `/api/v1/tokens/${enc(id)}`);
   },
 
+  templates: () => get<{ items: CaseTemplate[] }>('/api/v1/templates'),
+  createTemplate: (t: CaseTemplateInput) => post<CaseTemplate>('/api/v1/templates', t),
+  deleteTemplate: async (id: string) => {
+    await call<void>('DELETE', `/api/v1/templates/${enc(id)}`);
+  },
   cases: (q: CaseQuery = {}) => get<CasePage>(`/api/v1/cases${caseQuery(q)}`),
   createCase: (c: NewCase) => post<Case>('/api/v1/cases', c),
   getCase: (id: string) => get<Case>(`/api/v1/cases/${enc(id)}`),

@@ -1383,6 +1383,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify the whole audit log now (auditors)
+         * @description Recomputes every hash of the chain, checks that it runs without gaps, and checks every stored checkpoint against the keys of this server's checkpoints, as `bevis audit verify` does on the database. A log found inconsistent is a finding, answered 200 with `consistent` false and the first inconsistency; verifying an export offline (`bevis audit verify --export`) does not trust this server and stays the stronger check.
+         */
+        get: operations["verifyAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2846,6 +2866,30 @@ export interface components {
             url: string;
             /** Format: date-time */
             expires_at: string;
+        };
+        AuditVerification: {
+            /** @description True when nothing was found wrong. */
+            consistent: boolean;
+            /** Format: date-time */
+            checked_at: string;
+            /** @description Sealed entries checked (up to the first inconsistency). */
+            entries: number;
+            /** @description Hex SHA-256 of the last entry checked. */
+            head: string;
+            /** @description Signed checkpoints verified. */
+            checkpoints: number;
+            last_checkpoint_seq?: number;
+            /** Format: date-time */
+            last_checkpoint_at?: string;
+            /** @description Entries recorded but not yet sealed into the chain. */
+            unsealed: number;
+            inconsistency?: {
+                /** @description The chain position where it shows. */
+                seq: number;
+                /** @description What is wrong, such as `hash mismatch` or `bad signature`. */
+                kind: string;
+                detail: string;
+            };
         };
     };
     responses: {
@@ -9582,6 +9626,45 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+        };
+    };
+    verifyAudit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the check found. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerification"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an auditor. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
 }

@@ -21,6 +21,7 @@ import {
   useDirectory,
   useLoad,
 } from '../ui';
+import { VerifySection } from './verification';
 
 export interface AuditFilters {
   user_id: string;
@@ -174,6 +175,7 @@ export function AuditPage() {
         )}
         <LoadMore<AuditEntry, Page<AuditEntry>> page={page.data} fetchNext={(cursor) => api.audit({ ...query, limit: 100, cursor })} onMore={page.set} />
       </Section>
+      <VerifySection />
       <AuditDownloads />
     </div>
   );

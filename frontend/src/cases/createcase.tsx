@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
-import { api, type Case, Severity, type TLP, TLPS } from '../api';
-import { ErrorAlert, Field, Select, useAction } from '../ui';
+import { api, type Case, type CaseTemplate, Severity, type TLP, TLPS } from '../api';
+import { ErrorAlert, Field, Select, useAction, useLoad } from '../ui';
 import { SEVERITY_OPTIONS } from './badges';
 
 const TLP_HINTS: Record<TLP, string> = {
@@ -17,7 +17,18 @@ export function CreateCaseForm({ onCreated }: { onCreated: (c: Case) => void }) 
   const [label, setLabel] = useState('');
   const [severity, setSeverity] = useState(String(Severity.medium));
   const [summary, setSummary] = useState('');
+  const [templateId, setTemplateId] = useState('');
+  const templates = useLoad(() => api.templates(), []);
   const { busy, problem, run } = useAction();
+
+  // A template sets the severity and marking shown, which stay the user's to change.
+  function pickTemplate(id: string) {
+    setTemplateId(id);
+    const t: CaseTemplate | undefined = templates.data?.items.find((x) => x.id === id);
+    if (t?.severity) setSeverity(String(t.severity));
+    if (t?.tlp) setTlp(t.tlp);
+  }
+  const chosen = templates.data?.items.find((x) => x.id === templateId);
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -28,6 +39,7 @@ export function CreateCaseForm({ onCreated }: { onCreated: (c: Case) => void }) 
         severity: Number(severity),
         tlp,
         classification_label: label.trim(),
+        ...(templateId ? { template_id: templateId } : {}),
       });
       onCreated(c);
     });
@@ -36,6 +48,23 @@ export function CreateCaseForm({ onCreated }: { onCreated: (c: Case) => void }) 
   return (
     <form onSubmit={submit} aria-busy={busy} class="form-grid">
       <ErrorAlert error={problem} />
+      {templates.data && templates.data.items.length > 0 && (
+        <Select
+          id="template_id"
+          label="Template"
+          value={templateId}
+          onChange={pickTemplate}
+          options={[{ value: '', label: 'None' }, ...templates.data.items.map((t) => ({ value: t.id ?? '', label: t.name }))]}
+          problem={problem}
+        />
+      )}
+      {chosen && (
+        <p class="field-hint">
+          {chosen.description ? `${chosen.description} ` : ''}Adds {chosen.tasks?.length ?? 0} tasks
+          {chosen.tags?.length ? `, the tags ${chosen.tags.join(', ')}` : ''}
+          {chosen.jurisdictions?.length ? ` and the ${chosen.jurisdictions.join(', ')} clocks` : ''}.
+        </p>
+      )}
       <Field id="title" label="Title" required maxLength={300} value={title} onInput={setTitle} problem={problem} />
       <Field id="summary" label="Summary" multiline value={summary} onInput={setSummary} problem={problem} />
       <Select

@@ -1,0 +1,101 @@
+// Case templates, for admins: what a case opened from one starts with
+// (severity, marking, tags, clock sets and tasks). Coordinators pick one
+// when they open a case.
+
+import { useState } from 'preact/hooks';
+import { api, type CaseTemplate, type TLP, TLPS } from '../api';
+import { SEVERITY_OPTIONS } from '../cases/badges';
+import { type Column, ErrorAlert, Field, Section, Select, Status, Table, useAction, useLoad } from '../ui';
+
+/** Splits a comma-separated list, dropping blanks. */
+export function listOf(s: string): string[] {
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+function NewTemplateForm({ onCreated }: { onCreated: () => void }) {
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [severity, setSeverity] = useState('2');
+  const [tlp, setTlp] = useState<TLP>('AMBER');
+  const [tags, setTags] = useState('');
+  const [jurisdictions, setJurisdictions] = useState('gdpr');
+  const [tasks, setTasks] = useState('');
+  const [done, setDone] = useState('');
+  const { busy, problem, run } = useAction();
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    setDone('');
+    await run(async () => {
+      const t = await api.createTemplate({
+        name: name.trim(),
+        description: description.trim(),
+        severity: Number(severity),
+        tlp,
+        tags: listOf(tags),
+        jurisdictions: listOf(jurisdictions),
+        tasks: tasks
+          .split('\n')
+          .map((x) => x.trim())
+          .filter(Boolean)
+          .map((title) => ({ title })),
+      });
+      setName('');
+      setDescription('');
+      setTags('');
+      setTasks('');
+      setDone(`Template ${t.name} added.`);
+      onCreated();
+    });
+  }
+
+  return (
+    <form class="form-grid" onSubmit={submit} aria-labelledby="new-template-title" aria-busy={busy}>
+      <h3 id="new-template-title">Add a template</h3>
+      <ErrorAlert error={problem} />
+      <Field id="template-name" field="name" label="Name" required maxLength={200} value={name} onInput={setName} problem={problem} />
+      <Field id="template-description" field="description" label="Description" multiline value={description} onInput={setDescription} problem={problem} />
+      <Select id="template-severity" field="severity" label="Severity" value={severity} onChange={setSeverity} options={SEVERITY_OPTIONS} problem={problem} />
+      <Select id="template-tlp" field="tlp" label="TLP" value={tlp} onChange={(v) => setTlp(v as TLP)} options={[...TLPS]} problem={problem} />
+      <Field id="template-tags" field="tags" label="Tags" hint="Separated by commas." value={tags} onInput={setTags} problem={problem} />
+      <Field id="template-jurisdictions" field="jurisdictions" label="Clock sets" hint="Separated by commas, like gdpr, nis2." value={jurisdictions} onInput={setJurisdictions} problem={problem} />
+      <Field id="template-tasks" field="tasks" label="Tasks" hint="One title a line; each becomes a task of the opening agency." multiline value={tasks} onInput={setTasks} problem={problem} />
+      <button type="submit" class="primary" disabled={busy}>
+        {busy ? 'Adding…' : 'Add template'}
+      </button>
+      {done && <Status message={done} />}
+    </form>
+  );
+}
+
+function DeleteTemplate({ t, onDeleted }: { t: CaseTemplate; onDeleted: () => void }) {
+  const { busy, problem, run } = useAction();
+  return (
+    <>
+      <button type="button" class="danger" disabled={busy} onClick={() => void run(async () => { await api.deleteTemplate(t.id); onDeleted(); })}>
+        Delete<span class="visually-hidden"> template {t.name}</span>
+      </button>
+      <ErrorAlert error={problem} />
+    </>
+  );
+}
+
+export function TemplatesSection({ canEdit }: { canEdit: boolean }) {
+  const list = useLoad(() => api.templates(), []);
+  const columns: Column<CaseTemplate>[] = [
+    { title: 'Name', cell: (t) => <bdi>{t.name}</bdi>, rowHeader: true },
+    { title: 'Severity and TLP', cell: (t) => [t.severity ? `severity ${t.severity}` : '', t.tlp ?? ''].filter(Boolean).join(', ') },
+    { title: 'Brings', cell: (t) => [`${t.tasks?.length ?? 0} tasks`, ...(t.tags ?? []), ...(t.jurisdictions ?? [])].join(', ') },
+  ];
+  if (canEdit) columns.push({ title: 'Actions', hideTitle: true, cell: (t) => <DeleteTemplate t={t} onDeleted={list.reload} /> });
+  return (
+    <Section title="Case templates" id="templates">
+      <ErrorAlert error={list.error} />
+      {list.data && <Table caption="Case templates" columns={columns} rows={list.data.items} rowKey={(t) => t.id} empty="No templates yet." />}
+      {canEdit && <NewTemplateForm onCreated={list.reload} />}
+    </Section>
+  );
+}

@@ -1,0 +1,78 @@
+import { act } from 'preact/test-utils';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { AuditEntry } from '../api';
+import { button, choose, cleanUp, fakeServer, show, type } from '../testing';
+import { AuditPage, matchesAction, NO_AUDIT_FILTERS, toAuditQuery } from './auditpage';
+import { VerifySection } from './verification';
+
+afterEach(cleanUp);
+
+function entry(over: Partial<AuditEntry>): AuditEntry {
+  return { seq: 1, id: 'e1', at: '2026-11-29T12:00:00Z', action: 'cases.get', outcome: 'success', ...over } as AuditEntry;
+}
+
+describe('AuditPage', () => {
+  it('lists entries, filters by person and action, and pages with the cursor', async () => {
+    const calls = fakeServer({
+      'GET /api/v1/audit?limit=100': [
+        () => Response.json({ items: [entry({ id: 'e2', seq: 2, action: 'evidence.download', user_id: 'u-ann' }), entry({})], next_cursor: 'C1' }),
+      ],
+      'GET /api/v1/audit?limit=100&cursor=C1': [() => Response.json({ items: [entry({ id: 'e0', seq: 0, action: 'auth.login' })] })],
+      'GET /api/v1/audit?user_id=u-ann&limit=100': [
+        () => Response.json({ items: [entry({ id: 'e2', action: 'evidence.download', user_id: 'u-ann' }), entry({ id: 'e3', action: 'cases.get', user_id: 'u-ann' })] }),
+      ],
+    });
+    const r = show(<AuditPage />);
+    await vi.waitFor(() => expect(r.querySelectorAll('tbody tr').length).toBe(2));
+
+    await act(async () => button(r, 'Load more').click());
+    await vi.waitFor(() => expect(r.querySelectorAll('tbody tr').length).toBe(3));
+
+    await vi.waitFor(() => expect(r.querySelector('#audit-person option[value="u-ann"]')).not.toBeNull());
+    choose(r, '#audit-person', 'u-ann');
+    type(r, '#audit-action', 'evidence');
+    await act(async () => r.querySelector<HTMLFormElement>('form.filters')!.requestSubmit());
+    await vi.waitFor(() => expect([...r.querySelectorAll('tbody tr')].map((t) => t.getAttribute('data-action'))).toEqual(['evidence.download']));
+    expect(calls.map((c) => c.key)).toContain('GET /api/v1/audit?user_id=u-ann&limit=100');
+  });
+
+  it('builds the query from the filters, leaving out the empty ones', () => {
+    expect(toAuditQuery(NO_AUDIT_FILTERS)).toEqual({});
+    expect(toAuditQuery({ ...NO_AUDIT_FILTERS, case_id: ' c1 ', agency_id: 'a1' })).toEqual({ case_id: 'c1', agency_id: 'a1' });
+  });
+
+  it('matches an action by its whole name or a prefix of whole words', () => {
+    expect(matchesAction(entry({ action: 'evidence.download' }), 'evidence')).toBe(true);
+    expect(matchesAction(entry({ action: 'evidence.download' }), 'evidence.download')).toBe(true);
+    expect(matchesAction(entry({ action: 'evidence.download' }), 'evid')).toBe(false);
+    expect(matchesAction(entry({ action: 'cases.get' }), '')).toBe(true);
+  });
+});
+
+describe('VerifySection', () => {
+  it('verifies on request and says the log is intact, with what was checked', async () => {
+    const calls = fakeServer({
+      'GET /api/v1/audit/verification': [
+        () => Response.json({ consistent: true, checked_at: '2026-11-29T12:00:00Z', entries: 231, head: 'ab'.repeat(32), checkpoints: 4, last_checkpoint_seq: 220, last_checkpoint_at: '2026-11-29T11:59:00Z', unsealed: 0 }),
+      ],
+    });
+    const r = show(<VerifySection />);
+    expect(calls.some((c) => c.key === 'GET /api/v1/audit/verification')).toBe(false);
+    await act(async () => button(r, 'Verify the audit log').click());
+    await vi.waitFor(() => expect(r.querySelector('[role="status"] h3')?.textContent).toBe('The audit log is intact'));
+    expect(r.textContent).toContain('231');
+    expect(r.textContent).toContain('the last at entry 220');
+  });
+
+  it('raises an alarm naming the first inconsistency', async () => {
+    fakeServer({
+      'GET /api/v1/audit/verification': [
+        () => Response.json({ consistent: false, checked_at: '2026-11-29T12:00:00Z', entries: 3, head: 'cd'.repeat(32), checkpoints: 0, unsealed: 0, inconsistency: { seq: 4, kind: 'hash mismatch', detail: 'entry 4 was changed' } }),
+      ],
+    });
+    const r = show(<VerifySection />);
+    await act(async () => button(r, 'Verify the audit log').click());
+    await vi.waitFor(() => expect(r.querySelector('[role="alert"] h3')?.textContent).toBe('The audit log is not intact'));
+    expect(r.querySelector('[role="alert"]')?.textContent).toContain('At entry 4: hash mismatch. entry 4 was changed');
+  });
+});
