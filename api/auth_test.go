@@ -17,9 +17,14 @@ import (
 )
 
 // forEachDatabase runs a test on a fresh world on SQLite and on PostgreSQL.
+// forEachDatabase runs test on a copy of the seed world of each dialect,
+// the two at once: they share nothing but the machine.
 func forEachDatabase(t *testing.T, test func(t *testing.T, w *world)) {
 	for _, dialect := range dialects {
-		t.Run(dialect, func(t *testing.T) { test(t, seededWorld(t, dialect)) })
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			test(t, seededWorld(t, dialect))
+		})
 	}
 }
 
