@@ -19,6 +19,7 @@ import (
 func TestListPlans(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel() // the dialects share nothing; most of the time is seeding
 			reader := seedCaseList(t, d, 3000, 300)
 			s := NewStore(d.DB)
 			ctx := context.Background()
@@ -58,6 +59,7 @@ func TestListPlans(t *testing.T) {
 func TestList_PageAgreesWithCaseScope(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel() // the dialects share nothing; most of the time is seeding
 			reader := seedCaseList(t, d, 600, 60)
 			s := NewStore(d.DB)
 			ctx := context.Background()

@@ -18,6 +18,7 @@ import (
 func TestTaskListPlans(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
+			t.Parallel() // the dialects share nothing; most of the time is seeding
 			reader := seedCaseList(t, d, 3000, 300)
 			var caseIDs []string
 			if err := d.DB.Raw("SELECT id FROM cases ORDER BY created_at").Scan(&caseIDs).Error; err != nil {
