@@ -262,6 +262,9 @@ func (c *csvReader) l2tcsvRow(line int64, rec []string) (plasoEvent, error) {
 		return plasoEvent{}, &rowError{Line: line,
 			Reason: fmt.Sprintf("date and time %q are not MM/DD/YYYY and HH:MM:SS", clip(rec[0]+" "+rec[1]))}
 	}
+	if err := inTimelineRange(line, at); err != nil {
+		return plasoEvent{}, err
+	}
 	tags, err := labels(line, f(14))
 	if err != nil {
 		return plasoEvent{}, err
@@ -331,6 +334,9 @@ func (c *csvReader) dynamicRow(cols dynamicCols, line int64, rec []string) (plas
 		}
 		at, zone = t, zoneName(f(cols.zone))
 	}
+	if err := inTimelineRange(line, at); err != nil {
+		return plasoEvent{}, err
+	}
 	tags, err := labels(line, f(cols.tag))
 	if err != nil {
 		return plasoEvent{}, err
@@ -349,6 +355,15 @@ func (c *csvReader) dynamicRow(cols dynamicCols, line int64, rec []string) (plas
 	}
 	return plasoEvent{Line: line, OccurredAt: at.UTC(), Zone: zone, Host: f(cols.host), Log: log, System: system,
 		Actor: f(cols.user), Description: describe(f(cols.desc), message, ""), Tags: tags}, nil
+}
+
+// inTimelineRange refuses a row whose time the timeline cannot hold
+// (before 1601 or after 9999), as a row of its own, not the whole file.
+func inTimelineRange(line int64, at time.Time) error {
+	if at.Before(earliestEvent) || at.After(latestEvent) {
+		return &rowError{Line: line, Reason: fmt.Sprintf("time %s is outside 1601 to 9999", at.UTC().Format("2006-01-02T15:04:05Z07:00"))}
+	}
+	return nil
 }
 
 // labels splits plaso's tag labels, which it writes space-separated.
