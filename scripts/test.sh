@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test: vet, the Go suite under the race detector against real SQLite,
-# PostgreSQL and MinIO, the frontend unit tests, and the browser test in
-# Chromium against a real `bevis serve`. Stops what it started, also when a
+# PostgreSQL and MinIO, the fuzz targets briefly, and beside them the
+# frontend unit tests and the browser test in Chromium against a real
+# `bevis serve`. Stops what it started, also when a
 # test fails. Under CI=true a missing service fails the run instead of
 # skipping tests.
 set -euo pipefail
@@ -20,24 +21,28 @@ ensure_chromium
 step "go vet"
 go vet ./...
 
-step "frontend unit tests"
-make --no-print-directory frontend/node_modules/.package-lock.json
-(cd frontend && npm test --silent)
-
 step "build (UI embedded)"
+make --no-print-directory frontend/node_modules/.package-lock.json
 make --no-print-directory build
+
+# The frontend's unit tests and the browser test run beside the Go tests,
+# which leave much of the two cores idle while they wait on databases.
+step "frontend unit tests and browser test (in the background, reported at the end)"
+uilog="$(mktemp -t bevis-ui-test.XXXXXX)"
+(cd frontend && npm test --silent && BEVIS_BIN="$OLDPWD/bin/bevis" npm run e2e --silent) >"$uilog" 2>&1 &
+uipid=$!
+gotmp=""
+trap 'pkill -TERM -P "$uipid" 2>/dev/null || true; kill "$uipid" 2>/dev/null || true; [[ -z "$gotmp" ]] || rm -rf "$gotmp"; stop_services' EXIT
 
 step "go test -race ./..."
 status=0
 # The tests' temporary folders (SQLite databases, evidence folders) go on
 # tmpfs when the machine has one: the tests stop Bevis, never the machine,
 # so waiting for the disk on every commit would prove nothing and cost minutes.
-gotmp=""
 if [[ -d /dev/shm && -w /dev/shm ]]; then
 	gotmp="$(mktemp -d /dev/shm/bevis-go-test.XXXXXX)"
-	trap 'rm -rf "$gotmp"; stop_services' EXIT
 fi
-# -timeout is per package; the slowest (api) takes some 4 minutes under -race
+# -timeout is per package; the slowest (api) takes some 3 minutes under -race
 # on 2 quiet cores, so a hang fails well inside the 10-minute budget of the
 # whole run instead of at go test's default of 10 minutes.
 TMPDIR="${gotmp:-${TMPDIR:-/tmp}}" go test -race -count=1 -timeout "${GO_TEST_TIMEOUT:-8m}" -v ./... >"$log" 2>&1 || status=$?
@@ -58,8 +63,15 @@ go_passed="$(grep -cE -- '--- PASS' "$log" || true)"
 step "fuzz targets, a few seconds each"
 scripts/fuzz.sh
 
-step "browser test (Chromium, playwright-core)"
-(cd frontend && BEVIS_BIN="$OLDPWD/bin/bevis" npm run e2e --silent)
+step "frontend unit tests and browser test (Chromium, playwright-core)"
+uistatus=0
+wait "$uipid" || uistatus=$?
+cat "$uilog"
+rm -f "$uilog"
+if [[ "$uistatus" -ne 0 ]]; then
+	echo "the frontend's tests failed"
+	exit "$uistatus"
+fi
 
 rm -f "$log"
 echo
