@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for a bounded time each (FUZZ_TIME, default 5s):
+# Runs every fuzz target for a bounded time each (FUZZ_TIME, default 3s):
 # the parsers and verifiers that meet files and headers from anywhere.
 # New inputs that fail are written under the package's testdata/fuzz and
 # then replayed by every go test run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-time="${FUZZ_TIME:-5s}"
+time="${FUZZ_TIME:-3s}"
 # package target... (a line each)
 targets=(
 	"./api FuzzByteRange FuzzTusHeaders"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make test: vet, the Go suite under the race detector against real SQLite,
+# make test: the Go suite under the race detector against real SQLite,
 # PostgreSQL and MinIO, the fuzz targets briefly, and beside them the
 # frontend unit tests and the browser test in Chromium against a real
 # `bevis serve`. Stops what it started, also when a
@@ -17,9 +17,6 @@ step "services"
 ensure_postgres
 ensure_minio
 ensure_chromium
-
-step "go vet"
-go vet ./...
 
 step "build (UI embedded)"
 make --no-print-directory frontend/node_modules/.package-lock.json
