@@ -16,6 +16,7 @@ type demoStory struct {
 	caseRef, caseTitle     string
 	smallCases, tasks      int
 	events, evidenceItems  int
+	sitrep                 int // the number of the breach case's issued situation report
 	agencyIDs              map[string]string
 	now, discovered, aware time.Time
 }
@@ -36,7 +37,7 @@ func runDemoStory(root *demoClient, cast *demoCast) (*demoStory, error) {
 	now := time.Now().UTC().Truncate(time.Second)
 	s := &demoStory{cast: cast, agencyIDs: map[string]string{}, now: now,
 		discovered: now.Add(-9 * 24 * time.Hour), aware: now.Add(-8*24*time.Hour + 3*time.Hour)}
-	steps := []func(*demoClient) error{s.people, s.breachCase, s.tasking, s.timeline, s.evidence, s.exfiltration, s.portfolio, s.settle}
+	steps := []func(*demoClient) error{s.people, s.breachCase, s.tasking, s.timeline, s.evidence, s.exfiltration, s.portfolio, s.situationReport, s.settle}
 	for _, step := range steps {
 		if err := step(root); err != nil {
 			return nil, err
@@ -330,10 +331,27 @@ func (s *demoStory) timeline(root *demoClient) error {
 	return nil
 }
 
+// situationReport: the coordinator issues the breach case's situation
+// report for the crisis staff, a numbered record the next one compares with.
+func (s *demoStory) situationReport(root *demoClient) error {
+	lead, err := s.as(root, "coordinator")
+	if err != nil {
+		return err
+	}
+	var issued struct {
+		Number int `json:"number"`
+	}
+	if err := lead.post("/api/v1/cases/"+s.caseID()+"/sitreps", nil, http.StatusCreated, &issued); err != nil {
+		return err
+	}
+	s.sitrep = issued.Number
+	return nil
+}
+
 // print ends the demo: what was built, and who can sign in, once.
 func (s *demoStory) print(w io.Writer, dir string) {
-	fmt.Fprintf(w, "\nThe demo is ready in %s: case %s, %q, with %d tasks, %d timeline events and %d evidence items, and %d smaller cases in every phase.\n",
-		dir, s.caseRef, s.caseTitle, s.tasks, s.events, s.evidenceItems, s.smallCases)
+	fmt.Fprintf(w, "\nThe demo is ready in %s: case %s, %q, with %d tasks, %d timeline events and %d evidence items, situation report no. %d issued, and %d smaller cases in every phase.\n",
+		dir, s.caseRef, s.caseTitle, s.tasks, s.events, s.evidenceItems, s.sitrep, s.smallCases)
 	fmt.Fprintf(w, "Serve it with:\n\n    bevis serve --data-dir %s\n\nand sign in as any of these people (the passwords are shown only now):\n\n", dir)
 	s.cast.print(w)
 }

@@ -21,7 +21,7 @@ func TestDemo_BuildsAnInvestigationThatBothVerifiersPass(t *testing.T) {
 		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errOut.String())
 	}
 	summary := out.String()
-	for _, want := range []string{"BEV-", "3009 timeline events", "5 evidence items", "12 smaller cases", "bevis serve --data-dir " + dir} {
+	for _, want := range []string{"BEV-", "3009 timeline events", "5 evidence items", "12 smaller cases", "situation report no. 1 issued", "bevis serve --data-dir " + dir} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("the summary lacks %q:\n%s", want, summary)
 		}
