@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base32Decode, hotp, totp } from './totp';
-import { freshOutput, visit } from './visit';
+import { visit } from './visit';
 
 const frontendDir = fileURLToPath(new URL('..', import.meta.url));
 const bevisBin = resolve(frontendDir, process.env.BEVIS_BIN || '../bin/bevis');
@@ -217,7 +217,6 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
   }
 
   beforeAll(async () => {
-    freshOutput();
     const dataDir = tempDir('bevis-e2e-data-');
     // An admin for the coordination centre, and a coordinator with a one-time password (as an admin hands it out).
     const adminPassword = join(tempDir('bevis-e2e-secrets-'), 'admin-password');

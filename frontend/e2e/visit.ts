@@ -20,7 +20,7 @@ export const WIDTHS = [
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-/** Empties the output folder; call once before the first visit. */
+/** Empties the output folder; the e2e global set-up calls it once per run. */
 export function freshOutput(): void {
   rmSync(outputDir, { recursive: true, force: true });
   mkdirSync(outputDir, { recursive: true });
