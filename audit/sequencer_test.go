@@ -131,11 +131,22 @@ func TestSequencer_PostgresTwoNodesMakeOneChain(t *testing.T) {
 		}
 		wg.Wait()
 	}
+	// Sealed (by whichever leads) before a node goes away, and sealed
+	// again by the other after: waiting for it, not for a fixed time,
+	// keeps the test true on a loaded machine.
+	allSealed := func() {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); unsealedCount(t, d.DB) > 0; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d entries still unsealed after 30s", unsealedCount(t, d.DB))
+			}
+		}
+	}
 	write(50)
-	time.Sleep(100 * time.Millisecond)
+	allSealed()
 	stopA() // whichever led, one of them goes away
 	write(50)
-	time.Sleep(100 * time.Millisecond)
+	allSealed()
 	w.Close()
 	stopB()
 	running.Wait()
@@ -221,9 +232,17 @@ func TestSequencer_CheckpointsAtLeastEveryInterval(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
+	// Each new entry gets its checkpoint; on a loaded machine that may
+	// take more than the interval, so the test waits for it (a few
+	// seconds at most) rather than for a fixed time, and then checks that
+	// no second one came.
 	for i := range 3 {
 		appendCommitted(t, d.DB, 1)
-		time.Sleep(150 * time.Millisecond)
+		deadline := time.Now().Add(10 * time.Second)
+		for count(t, d.DB, "audit_checkpoints") < int64(i+1) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(150 * time.Millisecond) // three checkpoint intervals
 		if n := count(t, d.DB, "audit_checkpoints"); n != int64(i+1) {
 			t.Errorf("after %d entries %d checkpoints, want %d", i+1, n, i+1)
 		}
