@@ -22,7 +22,9 @@ import (
 //
 // Each key is a directory path under the root; in it, "_meta.json" holds the
 // version ID, size, time, retention and legal hold, and "_data-<version>" the
-// bytes. Key segments cannot start with '_' (see ValidateKey), so these names,
+// bytes, or, for an object a multipart write stored, "_data-<version>.<n>"
+// its parts in order: the parts become the object as they are, so a large
+// upload is written to disk once. Key segments cannot start with '_' (see ValidateKey), so these names,
 // the temp directory "_tmp" and the multipart staging directory "_uploads"
 // (see store_fs_multipart.go) at the root, never collide with a key.
 //
@@ -59,6 +61,10 @@ type fsMeta struct {
 	Retention   string     `json:"retention_mode,omitempty"`
 	RetainUntil *time.Time `json:"retain_until,omitempty"`
 	LegalHold   bool       `json:"legal_hold"`
+	// Parts are the sizes of the files "_data-<version>.<n>" (n from 1)
+	// that hold the bytes in order; without them, one file
+	// "_data-<version>" holds them all.
+	Parts []int64 `json:"parts,omitempty"`
 }
 
 // NewFSStore opens (creating if needed) a store rooted at root, and removes
@@ -111,7 +117,7 @@ func (s *FSStore) Put(ctx context.Context, key string, r io.Reader, size int64, 
 		return ObjectInfo{}, err
 	}
 	defer os.Remove(tmpData)
-	return s.commit(ctx, key, tmpData, n, ret, opts.LegalHold)
+	return s.commit(ctx, key, []string{tmpData}, nil, n, ret, opts.LegalHold)
 }
 
 // fsRetention validates the retention of opts, if any.
@@ -135,13 +141,14 @@ func (s *FSStore) checkFree(key string) error {
 	return nil
 }
 
-// commit makes the complete, synced temp file tmpData of n bytes the one
-// version of key, or returns ErrObjectExists and changes nothing. The caller
-// removes tmpData.
-func (s *FSStore) commit(ctx context.Context, key, tmpData string, n int64, ret *Retention, legalHold bool) (ObjectInfo, error) {
+// commit makes the complete, synced files data (one, or the parts of
+// sizes parts in order) the one version of key, of size bytes, or returns
+// ErrObjectExists and changes nothing. The files are linked, not copied; the
+// caller removes its own names for them.
+func (s *FSStore) commit(ctx context.Context, key string, data []string, parts []int64, size int64, ret *Retention, legalHold bool) (ObjectInfo, error) {
 	// Like S3, the version is dated when its bytes are complete.
 	now := time.Now()
-	meta := fsMeta{Format: 1, VersionID: newVersionID(now), Size: n, Created: now.UTC(), LegalHold: legalHold}
+	meta := fsMeta{Format: 1, VersionID: newVersionID(now), Size: size, Created: now.UTC(), LegalHold: legalHold, Parts: parts}
 	if ret != nil {
 		meta.setRetention(*ret)
 	}
@@ -159,17 +166,27 @@ func (s *FSStore) commit(ctx context.Context, key, tmpData string, n int64, ret 
 	if err := s.mkdirAll(dir); err != nil {
 		return ObjectInfo{}, err
 	}
-	dataPath := filepath.Join(dir, fsDataPrefix+meta.VersionID)
-	if err := os.Link(tmpData, dataPath); err != nil {
-		return ObjectInfo{}, fmt.Errorf("evidence: store %s: %w", key, err)
+	var linked []string
+	undo := func() {
+		for _, path := range linked {
+			_ = os.Remove(path)
+		}
+	}
+	for i, name := range meta.dataNames() {
+		path := filepath.Join(dir, name)
+		if err := os.Link(data[i], path); err != nil {
+			undo()
+			return ObjectInfo{}, fmt.Errorf("evidence: store %s: %w", key, err)
+		}
+		linked = append(linked, path)
 	}
 	if err := ctx.Err(); err != nil {
-		_ = os.Remove(dataPath)
+		undo()
 		return ObjectInfo{}, fmt.Errorf("evidence: put %s: %w", key, err)
 	}
 	metaPath := filepath.Join(dir, fsMetaName)
 	if err := os.Link(tmpMeta, metaPath); err != nil {
-		_ = os.Remove(dataPath)
+		undo()
 		if errors.Is(err, fs.ErrExist) {
 			return ObjectInfo{}, fmt.Errorf("%w: %s", ErrObjectExists, key)
 		}
@@ -179,7 +196,7 @@ func (s *FSStore) commit(ctx context.Context, key, tmpData string, n int64, ret 
 		// Not known to be durable, so not stored: take it back rather than
 		// let a caller record bytes a power cut could lose.
 		_ = os.Remove(metaPath)
-		_ = os.Remove(dataPath)
+		undo()
 		return ObjectInfo{}, err
 	}
 	return meta.info(key), nil
@@ -267,24 +284,90 @@ func (s *FSStore) Get(ctx context.Context, key, versionID string, offset, length
 	if offset >= meta.Size && (offset != 0 || length != -1) {
 		return nil, fmt.Errorf("%w: offset %d of %d bytes", ErrInvalidRange, offset, meta.Size)
 	}
-	f, err := os.Open(filepath.Join(s.dir(key), fsDataPrefix+meta.VersionID))
-	if err != nil {
-		// The sidecar exists, so the bytes must: this is damage, not a miss.
+	if length == -1 || length > meta.Size-offset {
+		length = meta.Size - offset // as S3 does, a range past the end is cut
+	}
+	r := &fsDataReader{dir: s.dir(key), names: meta.dataNames(), sizes: meta.dataSizes(), left: length}
+	// Skip the files before offset, and open the one it falls in now: the
+	// sidecar exists, so the bytes must, and a missing file is damage to
+	// report here rather than a short read later.
+	for r.next < len(r.sizes)-1 && offset >= r.sizes[r.next] {
+		offset -= r.sizes[r.next]
+		r.next++
+	}
+	if err := r.open(offset); err != nil {
 		return nil, fmt.Errorf("evidence: data of %s version %s: %w", key, versionID, err)
 	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("evidence: seek: %w", err)
-	}
-	if length == -1 {
-		length = meta.Size - offset
-	}
-	return fsReader{Reader: ctxReader{ctx: ctx, r: io.LimitReader(f, length)}, Closer: f}, nil
+	return fsReader{Reader: ctxReader{ctx: ctx, r: r}, Closer: r}, nil
 }
 
 type fsReader struct {
 	io.Reader
 	io.Closer
+}
+
+// fsDataReader reads left bytes across the files of an object, in order,
+// from the file at index next on, opening each when it gets there.
+type fsDataReader struct {
+	dir   string
+	names []string
+	sizes []int64
+	next  int
+	cur   *os.File
+	rest  int64 // of the current file
+	left  int64 // of the read
+}
+
+// open opens the file at index next, at offset.
+func (r *fsDataReader) open(offset int64) error {
+	f, err := os.Open(filepath.Join(r.dir, r.names[r.next]))
+	if err != nil {
+		return err
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("seek: %w", err)
+	}
+	r.cur, r.rest = f, r.sizes[r.next]-offset
+	r.next++
+	return nil
+}
+
+func (r *fsDataReader) Read(p []byte) (int, error) {
+	for r.rest == 0 && r.left > 0 {
+		if err := r.Close(); err != nil {
+			return 0, err
+		}
+		if r.next == len(r.names) {
+			return 0, fmt.Errorf("evidence: %s holds fewer bytes than its sidecar says", r.dir)
+		}
+		if err := r.open(0); err != nil {
+			return 0, fmt.Errorf("evidence: %w", err)
+		}
+	}
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	n, err := r.cur.Read(p[:min(int64(len(p)), r.rest, r.left)])
+	r.rest -= int64(n)
+	r.left -= int64(n)
+	if errors.Is(err, io.EOF) {
+		if r.rest > 0 {
+			return n, fmt.Errorf("evidence: %s is shorter than its sidecar says: %w", r.cur.Name(), io.ErrUnexpectedEOF)
+		}
+		err = nil
+	}
+	return n, err
+}
+
+// Close closes the file being read, if any.
+func (r *fsDataReader) Close() error {
+	if r.cur == nil {
+		return nil
+	}
+	err := r.cur.Close()
+	r.cur = nil
+	return err
 }
 
 // Stat implements BlobStore.
@@ -346,8 +429,10 @@ func (s *FSStore) DeleteVersion(ctx context.Context, key, versionID string) erro
 	dir := s.dir(key)
 	// The bytes go first: a sidecar left alone names a version whose bytes
 	// are gone, which reads as damage rather than as an object.
-	if err := os.Remove(filepath.Join(dir, fsDataPrefix+meta.VersionID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("evidence: delete %s: %w", key, err)
+	for _, name := range meta.dataNames() {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("evidence: delete %s: %w", key, err)
+		}
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("evidence: delete %s: %w", key, err)
@@ -440,6 +525,27 @@ func (m *fsMeta) retention() *Retention {
 func (m *fsMeta) setRetention(r Retention) {
 	until := r.Until.UTC()
 	m.Retention, m.RetainUntil = string(r.Mode), &until
+}
+
+// dataNames are the names of the files that hold the version's bytes, in
+// order.
+func (m *fsMeta) dataNames() []string {
+	if m.Parts == nil {
+		return []string{fsDataPrefix + m.VersionID}
+	}
+	names := make([]string, len(m.Parts))
+	for i := range m.Parts {
+		names[i] = fmt.Sprintf("%s%s.%05d", fsDataPrefix, m.VersionID, i+1)
+	}
+	return names
+}
+
+// dataSizes are the sizes of the files dataNames names.
+func (m *fsMeta) dataSizes() []int64 {
+	if m.Parts == nil {
+		return []int64{m.Size}
+	}
+	return m.Parts
 }
 
 func (m *fsMeta) info(key string) ObjectInfo {

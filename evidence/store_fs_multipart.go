@@ -25,9 +25,10 @@ import (
 // renamed into place, so a part file is always complete; putting the number
 // again renames the new file in and removes the old one.
 //
-// Completion copies the parts, in order, into one temp file and commits it
-// exactly as Put does (same sidecar, same write-once link), then removes the
-// upload directory. The upload ID is 128 random bits, so it cannot be guessed
+// Completion links the part files, as they are and in order, into the
+// object's directory as its data files, and commits them as Put commits its
+// one file (same sidecar, same write-once link), then removes the upload
+// directory: the bytes are written, and synced, once. The upload ID is 128 random bits, so it cannot be guessed
 // from another upload's.
 
 const (
@@ -268,12 +269,17 @@ func (s *FSStore) CompleteMultipart(ctx context.Context, key, uploadID string, p
 	if err := s.checkFree(key); err != nil {
 		return ObjectInfo{}, err
 	}
-	tmpData, n, err := s.fillTemp(func(f *os.File) (int64, error) { return concatFiles(ctx, f, paths) })
-	if err != nil {
+	sizes := make([]int64, len(parts))
+	var n int64
+	for i, p := range parts {
+		sizes[i] = p.Size
+		n += p.Size
+	}
+	info, err := s.commit(ctx, key, paths, sizes, n, up.retention(), up.LegalHold)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A racing completion or abort took the parts meanwhile.
 		return ObjectInfo{}, uploadGone(uploadID, err)
 	}
-	defer os.Remove(tmpData)
-	info, err := s.commit(ctx, key, tmpData, n, up.retention(), up.LegalHold)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
@@ -283,29 +289,6 @@ func (s *FSStore) CompleteMultipart(ctx context.Context, key, uploadID string, p
 	_ = os.Remove(filepath.Join(dir, fsUploadMeta))
 	_ = os.RemoveAll(dir)
 	return info, nil
-}
-
-// concatFiles appends the files at paths to dst. File to file, io.Copy lets
-// the kernel copy (copy_file_range), which shares the blocks instead on
-// filesystems that can (XFS, Btrfs). ctx is checked between files.
-func concatFiles(ctx context.Context, dst *os.File, paths []string) (int64, error) {
-	var total int64
-	for _, path := range paths {
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
-		part, err := os.Open(path)
-		if err != nil {
-			return total, err
-		}
-		n, err := io.Copy(dst, part)
-		_ = part.Close()
-		total += n
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, ctx.Err()
 }
 
 // AbortMultipart implements BlobStore. An upload ID that names no upload of
