@@ -172,9 +172,13 @@ func (s *FSStore) commit(ctx context.Context, key string, data []string, parts [
 			_ = os.Remove(path)
 		}
 	}
-	for i, name := range meta.dataNames() {
-		path := filepath.Join(dir, name)
-		if err := os.Link(data[i], path); err != nil {
+	names := meta.dataNames()
+	if len(names) != len(data) {
+		return ObjectInfo{}, fmt.Errorf("evidence: store %s: %d files for %d parts", key, len(data), len(names))
+	}
+	for i, src := range data {
+		path := filepath.Join(dir, names[i])
+		if err := os.Link(src, path); err != nil {
 			undo()
 			return ObjectInfo{}, fmt.Errorf("evidence: store %s: %w", key, err)
 		}
