@@ -61,8 +61,8 @@ type TTPSummary struct {
 }
 
 // ttpPairs is, per dialect, the joins that turn each row of lists e into one
-// row per (tactic, technique) pair of its lists, with tactic ” when it has
-// none, and the columns of the pair. The lists hold IDs checked against
+// row per (tactic, technique) pair of its lists, with an empty tactic when
+// it has none, and the columns of the pair. The lists hold IDs checked against
 // tacticID and techniqueID, so they need no quoting as JSON.
 var ttpPairs = map[string]struct{ joins, tactic, technique string }{
 	db.Postgres: {joins: `
