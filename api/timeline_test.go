@@ -396,6 +396,7 @@ func TestTimelineAPI_ListsRunConstantStatements(t *testing.T) {
 			w.timeline(w.caseID) + "?include_superseded=true&tag=bulk&q=record",
 			w.timeline(w.caseID) + "/" + w.eventID + "/history",
 			w.timeline(w.caseID) + "/imports",
+			w.timeline(w.caseID) + "/ttp",
 		}
 		statements := func() []int64 {
 			var out []int64
@@ -414,7 +415,8 @@ func TestTimelineAPI_ListsRunConstantStatements(t *testing.T) {
 		last := w.eventID
 		for i := range 40 {
 			if _, err := w.deps.Timeline.Add(ctx, w.caseID, reader, cases.NewEvent{OccurredAt: time.Now(),
-				Description: fmt.Sprintf("record %d", i), Tags: []string{"bulk"}, Techniques: []string{"T1005"}}); err != nil {
+				Description: fmt.Sprintf("record %d", i), Tags: []string{"bulk"}, Tactics: []string{"TA0009"},
+				Techniques: []string{"T1005", fmt.Sprintf("T%04d", 1100+i)}}); err != nil {
 				t.Fatal(err)
 			}
 			fix, err := w.deps.Timeline.Correct(ctx, w.caseID, last, reader, cases.NewEvent{OccurredAt: time.Now(),

@@ -2,7 +2,7 @@
 // (the built SPA embedded): the case page's tabs at their own URLs with
 // Back, the attack timeline with a plaso import (rejected rows by line,
 // then a good file) and a filter kept in the URL, an event corrected with
-// its history, and an evidence download that streams to disk through a
+// its history, the TTP summary followed to the list of one technique, and an evidence download that streams to disk through a
 // single-use ticket. Reads BEVIS_BIN and CHROMIUM_PATH as app.e2e.test.ts.
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -219,6 +219,43 @@ describe.skipIf(!ready)('the case workspace', () => {
     expect(await page.locator('.event-versions li').nth(0).textContent()).toContain('archive staged');
     await page.locator('.event-list', { hasText: 'archive staged for exfiltration' }).waitFor(visible);
     await visit(page, 'ws-event-corrected');
+  });
+
+  it('sums up the techniques by tactic and follows one to the list filtered by it', async () => {
+    // prettier-ignore
+    const marked = [
+      { at: '2026-01-10T08:00:00Z', what: 'Phishing mail with invoice.xlsm opened on hr-ws12', tactics: ['TA0001', 'TA0002'], techniques: ['T1566.001', 'T1204.002'] },
+      { at: '2026-01-11T09:30:00Z', what: 'RDP from hr-ws12 to hr-fs01', tactics: ['TA0008'], techniques: ['T1021.001'] },
+      { at: '2026-01-12T22:10:00Z', what: 'RDP from hr-fs01 to dc-02', tactics: ['TA0008'], techniques: ['T1021.001'] },
+      { at: '2026-01-13T01:00:00Z', what: 'LSASS memory dumped on dc-02', tactics: ['TA0006'], techniques: ['T1003.001'] },
+      { at: '2026-01-14T03:00:00Z', what: '2.8 million patient records sent out over HTTPS', tactics: ['TA0010'], techniques: ['T1048.002'] },
+    ];
+    for (const e of marked) {
+      await api('POST', `/api/v1/cases/${caseId}/timeline`, { occurred_at: e.at, description: e.what, tactics: e.tactics, techniques: e.techniques });
+    }
+    // The panel counts when the tab opens.
+    await tabs().getByRole('link', { name: /^Overview/ }).click();
+    await tabs().getByRole('link', { name: /^Timeline/ }).click();
+    const ttp = page.getByRole('region', { name: 'Techniques by tactic' });
+    await ttp.getByRole('link', { name: 'T1021.001 · 2 events' }).waitFor(visible);
+    expect(await ttp.locator('dt').allTextContents()).toEqual([
+      'Initial Access (TA0001)',
+      'Execution (TA0002)',
+      'Credential Access (TA0006)',
+      'Lateral Movement (TA0008)',
+      'Exfiltration (TA0010)',
+    ]);
+    await visit(page, 'ws-ttp');
+
+    await ttp.getByRole('link', { name: 'T1021.001 · 2 events' }).click();
+    expect(path()).toBe(`/cases/${caseId}/timeline?technique=T1021.001`);
+    await page.locator('.event-count', { hasText: /^2 events/ }).waitFor(visible);
+    expect(await page.getByLabel('Technique', { exact: true }).inputValue()).toBe('T1021.001');
+    await page.locator('.event-list', { hasText: 'RDP from hr-fs01 to dc-02' }).waitFor(visible);
+    expect(await ttp.locator('a[aria-current="true"]').textContent()).toBe('T1021.001 · 2 events');
+    await visit(page, 'ws-ttp-filtered');
+    await page.goBack();
+    await page.locator('.event-count', { hasText: /^8 events/ }).waitFor(visible);
   });
 
   it('downloads evidence to disk through a single-use ticket, and shows its lineage', async () => {

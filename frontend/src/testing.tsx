@@ -199,3 +199,9 @@ export function button(root: HTMLElement, text: string): HTMLButtonElement {
   if (b === undefined) throw new Error(`no button "${text}"`);
   return b;
 }
+
+export function link(root: HTMLElement, text: string): HTMLAnchorElement {
+  const a = [...root.querySelectorAll('a')].find((x) => x.textContent?.trim() === text);
+  if (a === undefined) throw new Error(`no link "${text}"`);
+  return a;
+}

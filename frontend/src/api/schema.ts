@@ -1018,6 +1018,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cases/{id}/timeline/ttp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The ATT&CK techniques of a case's timeline, by tactic
+         * @description Over the events the caller may see (their TLP markings decide, as in the listing), current versions only: a corrected event counts once, as its current version. For each tactic, in ATT&CK Enterprise kill-chain order (then tactic IDs outside Enterprise, then events without a tactic), the techniques seen with it, most seen first: how many events carry both, when the first began and the last ended, and the listing's filter that finds them. An event with several tactics counts under each. Aggregated in the database, whatever the size of the timeline; at most 2,000 tactic and technique pairs, the least seen left out past that (`truncated`). Takes no query parameters.
+         */
+        get: operations["getTimelineTTP"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases/{id}/timeline/{eventId}": {
         parameters: {
             query?: never;
@@ -2417,6 +2437,36 @@ export interface components {
             started_at: string;
             /** Format: date-time */
             finished_at: string;
+        };
+        TimelineTTP: {
+            tactics: {
+                /** @description The ATT&CK tactic ID; null for events with techniques but no tactic. */
+                id: string | null;
+                /** @description The tactic's ATT&CK Enterprise name; null for other tactics and none. */
+                name: string | null;
+                techniques: {
+                    /** @description The ATT&CK technique or sub-technique ID. */
+                    id: string;
+                    /** @description Events with this tactic and technique. */
+                    events: number;
+                    /**
+                     * Format: date-time
+                     * @description When the earliest of them occurred.
+                     */
+                    first_seen: string;
+                    /**
+                     * Format: date-time
+                     * @description When the latest of them ended (occurred_until, else occurred_at).
+                     */
+                    last_seen: string;
+                    /** @description Query parameters of the timeline listing that finds these events. A technique also finds its sub-techniques there, and the listing does not filter by tactic. */
+                    filter: {
+                        technique: string;
+                    };
+                }[];
+            }[];
+            /** @description More than 2,000 tactic and technique pairs: the least seen are left out. */
+            truncated: boolean;
         };
         AuditEntry: {
             /** @description Place in the hash chain. */
@@ -8207,6 +8257,66 @@ export interface operations {
                 };
             };
             /** @description No such case or event, or not one the caller may see (case membership and the event's TLP marking decide). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getTimelineTTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The case's ID. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimelineTTP"];
+                };
+            };
+            /** @description A query parameter was given; `errors` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such case, or not one the caller may see. */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -13,6 +13,9 @@ export type NewTimelineEvent = Schemas['NewTimelineEvent'];
 export type TimelineCorrection = Schemas['TimelineCorrection'];
 export type TimelineImport = Schemas['TimelineImport'];
 export type ImportFormat = TimelineImport['format'];
+export type TimelineTTP = Schemas['TimelineTTP'];
+export type TacticUse = TimelineTTP['tactics'][number];
+export type TechniqueUse = TacticUse['techniques'][number];
 
 /** The filters of a timeline listing, as the server takes them (and as the URL keeps them). */
 export interface TimelineFilter {
@@ -48,6 +51,8 @@ export const timelineApi = {
   history: async (caseId: string, eventId: string) =>
     (await call<{ items: TimelineEvent[] }>('GET', `/api/v1/cases/${enc(caseId)}/timeline/${enc(eventId)}/history`)).body
       .items,
+  /** The ATT&CK techniques of the whole timeline the caller may see, by tactic, counted by the server. */
+  ttp: async (caseId: string) => (await call<TimelineTTP>('GET', `/api/v1/cases/${enc(caseId)}/timeline/ttp`)).body,
   imports: async (caseId: string) =>
     (await call<{ items: TimelineImport[] }>('GET', `/api/v1/cases/${enc(caseId)}/timeline/imports`)).body.items,
 };

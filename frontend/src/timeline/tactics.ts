@@ -31,9 +31,3 @@ export function tacticName(id: string): string {
 export function tacticColor(id: string | undefined): string {
   return (id && byId.get(id)?.color) || NO_TACTIC_COLOR;
 }
-
-/** Orders tactic IDs as the kill chain does; unknown ones last. */
-export function tacticOrder(id: string): number {
-  const i = TACTICS.findIndex((t) => t.id === id);
-  return i < 0 ? TACTICS.length : i;
-}

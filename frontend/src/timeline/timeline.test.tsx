@@ -1,12 +1,13 @@
+import { useState } from 'preact/hooks';
 import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ProblemError, type TimelineEvent } from '../api';
-import { button, cleanUp, fakeServer, problem, show, type } from '../testing';
+import { ProblemError, type TimelineEvent, type TimelineTTP } from '../api';
+import { button, cleanUp, fakeServer, link, problem, show, type } from '../testing';
 import { layout } from './axis';
 import { EventDetail } from './eventform';
 import { rejectedRows } from './plaso';
 import { TimelineSection } from './timeline';
-import { summarize } from './ttp';
+import { TTPSummary } from './ttp';
 
 afterEach(cleanUp);
 beforeEach(() => window.history.replaceState(null, '', '/cases/c1/timeline'));
@@ -35,20 +36,83 @@ function ev(over: Partial<TimelineEvent> = {}): TimelineEvent {
   };
 }
 
-describe('summarize', () => {
-  it('groups techniques by tactic in kill-chain order, counting events, with untagged tactics last', () => {
-    const groups = summarize([
-      ev({ id: 'a', tactics: ['TA0008'], techniques: ['T1021.001'] }),
-      ev({ id: 'b', tactics: ['TA0001'], techniques: ['T1566.001'] }),
-      ev({ id: 'c', tactics: ['TA0008'], techniques: ['T1021.001', 'T1570'] }),
-      ev({ id: 'd', techniques: ['T1078'] }),
-      ev({ id: 'e', tactics: ['TA0002'] }),
+const ttpAnswer: TimelineTTP = {
+  tactics: [
+    {
+      id: 'TA0001',
+      name: 'Initial Access',
+      techniques: [
+        { id: 'T1566.001', events: 2, first_seen: '2026-01-10T08:00:00Z', last_seen: '2026-01-13T20:00:00Z', filter: { technique: 'T1566.001' } },
+        { id: 'T1078', events: 3, first_seen: '2026-01-12T09:00:00Z', last_seen: '2026-01-12T09:00:00Z', filter: { technique: 'T1078' } },
+      ],
+    },
+    {
+      id: 'TA0010',
+      name: 'Exfiltration',
+      techniques: [
+        { id: 'T1048', events: 1, first_seen: '2026-01-14T08:00:00Z', last_seen: '2026-01-14T08:00:00Z', filter: { technique: 'T1048' } },
+      ],
+    },
+    {
+      id: null,
+      name: null,
+      techniques: [
+        { id: 'T1021', events: 1, first_seen: '2026-01-11T08:00:00Z', last_seen: '2026-01-11T08:00:00Z', filter: { technique: 'T1021' } },
+      ],
+    },
+  ],
+  truncated: false,
+};
+
+describe('TTPSummary', () => {
+  it('shows the server\'s counts by tactic as text, each technique a link to the list filtered by it', async () => {
+    window.history.replaceState(null, '', '/cases/c1/timeline?tag=insider');
+    const calls = fakeServer({ 'GET /api/v1/cases/c1/timeline/ttp': [() => Response.json(ttpAnswer)] });
+    const root = show(<TTPSummary caseId="c1" filter={{ tag: 'insider' }} version={0} />);
+    await vi.waitFor(() => expect(root.querySelector('.ttp-summary')).not.toBeNull());
+    expect([...root.querySelectorAll('.ttp-summary dt')].map((d) => d.textContent)).toEqual([
+      'Initial Access (TA0001)',
+      'Exfiltration (TA0010)',
+      'No tactic given',
     ]);
-    expect(groups).toEqual([
-      { tactic: 'TA0001', techniques: [{ id: 'T1566.001', events: 1 }] },
-      { tactic: 'TA0008', techniques: [{ id: 'T1021.001', events: 2 }, { id: 'T1570', events: 1 }] },
-      { tactic: '', techniques: [{ id: 'T1078', events: 1 }] },
-    ]);
+    expect(root.textContent).toContain('4 techniques under 3 tactics');
+    const phishing = link(root, 'T1566.001 · 2 events');
+    expect(phishing.getAttribute('href')).toBe('/cases/c1/timeline?tag=insider&technique=T1566.001');
+    // First and last seen are text and machine-readable times, not only a picture.
+    const times = phishing.parentElement!.querySelectorAll('time');
+    expect([...times].map((t) => t.getAttribute('datetime'))).toEqual(['2026-01-10T08:00:00Z', '2026-01-13T20:00:00Z']);
+    expect(link(root, 'T1048 · 1 event').parentElement!.querySelectorAll('time').length).toBe(1);
+
+    await act(async () => phishing.click());
+    expect(window.location.search).toBe('?tag=insider&technique=T1566.001');
+    expect(calls.filter((c) => c.key.endsWith('/ttp')).length).toBe(1);
+  });
+
+  it('counts again when the timeline changes, and says when there is nothing or a problem', async () => {
+    fakeServer({
+      'GET /api/v1/cases/c1/timeline/ttp': [
+        () => Response.json({ tactics: [], truncated: false }),
+        problem(503, 'unavailable', 'The database is not answering.'),
+        () => Response.json({ ...ttpAnswer, truncated: true }),
+      ],
+    });
+    function Changing() {
+      const [version, setVersion] = useState(0);
+      return (
+        <>
+          <button type="button" onClick={() => setVersion(version + 1)}>
+            Change
+          </button>
+          <TTPSummary caseId="c1" filter={{}} version={version} />
+        </>
+      );
+    }
+    const root = show(<Changing />);
+    await vi.waitFor(() => expect(root.textContent).toContain('No event you may see has an ATT&CK technique.'));
+    await act(async () => button(root, 'Change').click());
+    await vi.waitFor(() => expect(root.textContent).toContain('The database is not answering.'));
+    await act(async () => button(root, 'Change').click());
+    await vi.waitFor(() => expect(root.textContent).toContain('Only the 2,000 most seen'));
   });
 });
 
@@ -100,18 +164,23 @@ describe('TimelineSection', () => {
       'GET /api/v1/cases/c1/timeline?source=hr-ws12&technique=T1078&limit=500': [
         () => Response.json({ items: [ev({ id: 'e2', techniques: ['T1078'] })], next_cursor: null }),
       ],
+      'GET /api/v1/cases/c1/timeline/ttp': [() => Response.json(ttpAnswer)],
     });
     const root = show(<TimelineSection caseId="c1" canWrite={false} />);
     await vi.waitFor(() => expect(root.querySelector('.event-count')?.textContent).toBe('2 events'));
     expect(root.querySelector<HTMLInputElement>('#tl-source')?.value).toBe('hr-ws12');
-    expect(root.querySelector('.ttp-summary')?.textContent).toContain('Initial Access (TA0001)');
+    await vi.waitFor(() => expect(root.querySelector('.ttp-summary')?.textContent).toContain('Initial Access (TA0001)'));
     // A reader gets no forms to add or import.
     expect(root.querySelector('#plaso-file')).toBeNull();
 
-    await act(async () => button(root, 'T1078 · 1 event').click());
+    await act(async () => link(root, 'T1078 · 3 events').click());
     expect(window.location.search).toBe('?source=hr-ws12&technique=T1078');
+    expect(document.activeElement?.textContent).toBe('Attack timeline');
     await vi.waitFor(() => expect(root.querySelector('.event-count')?.textContent).toBe('1 event'));
     expect(calls.map((c) => c.key)).toContain('GET /api/v1/cases/c1/timeline?source=hr-ws12&technique=T1078&limit=500');
+    expect(link(root, 'T1078 · 3 events').getAttribute('aria-current')).toBe('true');
+    // The summary is of the whole timeline: a filter does not ask for it again.
+    expect(calls.filter((c) => c.key.endsWith('/ttp')).length).toBe(1);
 
     // Back brings the earlier filter, and its list, again.
     await act(async () => {
@@ -122,7 +191,10 @@ describe('TimelineSection', () => {
   });
 
   it('shows the rejected rows of a plaso import by line', async () => {
-    fakeServer({ 'GET /api/v1/cases/c1/timeline?limit=500': [() => Response.json({ items: [], next_cursor: null })] });
+    fakeServer({
+      'GET /api/v1/cases/c1/timeline?limit=500': [() => Response.json({ items: [], next_cursor: null })],
+      'GET /api/v1/cases/c1/timeline/ttp': [() => Response.json({ tactics: [], truncated: false })],
+    });
     const sent: { url: string; body: unknown }[] = [];
     class FakeXHR {
       upload = { onprogress: null as ((e: ProgressEvent) => void) | null };

@@ -19,6 +19,9 @@ export function TimelineSection({ caseId, canWrite }: { caseId: string; canWrite
   const tl = useTimeline(caseId, filter);
   const [open, setOpen] = useState<TimelineEvent | null>(null);
   const [said, setSaid] = useState('');
+  // Counts up when the timeline changes here, so the TTP summary counts again.
+  const [changes, setChanges] = useState(0);
+  const changed = () => setChanges((n) => n + 1);
   const from = filter.from ? Date.parse(filter.from) : undefined;
   const to = filter.to ? Date.parse(filter.to) : undefined;
 
@@ -54,6 +57,7 @@ export function TimelineSection({ caseId, canWrite }: { caseId: string; canWrite
             canWrite={canWrite}
             onCorrected={(e) => {
               tl.adopt(e);
+              changed();
               setOpen(e);
               setSaid('The correction is saved; the earlier version stays in the history.');
             }}
@@ -62,7 +66,7 @@ export function TimelineSection({ caseId, canWrite }: { caseId: string; canWrite
         )}
       </Section>
       <Section title="Techniques by tactic" id="ttp-summary">
-        <TTPSummary events={tl.events} more={tl.more} filter={filter} />
+        <TTPSummary caseId={caseId} filter={filter} version={changes} />
       </Section>
       {canWrite && (
         <Section title="Add an event" id="add-event">
@@ -70,6 +74,7 @@ export function TimelineSection({ caseId, canWrite }: { caseId: string; canWrite
             caseId={caseId}
             onSaved={(e) => {
               tl.adopt(e);
+              changed();
               setSaid('The event is added.');
             }}
           />
@@ -77,7 +82,13 @@ export function TimelineSection({ caseId, canWrite }: { caseId: string; canWrite
       )}
       {canWrite && (
         <Section title="Import a plaso timeline" id="plaso">
-          <PlasoImport caseId={caseId} onImported={tl.reload} />
+          <PlasoImport
+            caseId={caseId}
+            onImported={() => {
+              tl.reload();
+              changed();
+            }}
+          />
         </Section>
       )}
     </>

@@ -1,61 +1,73 @@
-// The TTP summary: the ATT&CK techniques seen in the loaded events, grouped
-// by tactic in kill-chain order, each a link that filters the timeline to
-// its events.
+// The TTP summary: the ATT&CK techniques of the whole timeline the reader
+// may see, counted by the server and grouped by tactic in kill-chain order,
+// each a link to the list filtered by it.
 
-import type { TimelineEvent, TimelineFilter } from '../api';
+import type { TimelineFilter } from '../api';
+import { timelineApi, timelineQuery } from '../api';
+import { currentPath, ErrorAlert, formatTime, useLoad } from '../ui';
 import { applyFilter } from './filters';
-import { tacticColor, tacticName, tacticOrder } from './tactics';
+import { tacticColor } from './tactics';
 
-export interface TacticGroup {
-  tactic: string; // '' for events without a tactic
-  techniques: { id: string; events: number }[];
-}
+const plural = (n: number, one: string) => `${n.toLocaleString('en-GB')} ${one}${n === 1 ? '' : 's'}`;
 
-export function summarize(events: TimelineEvent[]): TacticGroup[] {
-  const groups = new Map<string, Map<string, number>>();
-  for (const e of events) {
-    if (e.techniques.length === 0) continue;
-    for (const tactic of e.tactics.length > 0 ? e.tactics : ['']) {
-      const g = groups.get(tactic) ?? new Map<string, number>();
-      for (const t of e.techniques) g.set(t, (g.get(t) ?? 0) + 1);
-      groups.set(tactic, g);
+/** version changes when the timeline does (an event added, corrected, imported), to count again. */
+export function TTPSummary({ caseId, filter, version }: { caseId: string; filter: TimelineFilter; version: number }) {
+  const summary = useLoad(() => timelineApi.ttp(caseId), [caseId, version]);
+  const s = summary.data;
+  if (summary.error) return <ErrorAlert error={summary.error} />;
+  if (!s) return <p class="field-hint">Counting the techniques…</p>;
+  if (s.tactics.length === 0) return <p class="empty">No event you may see has an ATT&amp;CK technique.</p>;
+
+  function follow(e: MouseEvent, technique: string) {
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    applyFilter({ ...filter, technique });
+    // To the list, which is above: a screen reader hears its heading, then the new count.
+    const heading = document.getElementById('timeline');
+    if (heading) {
+      heading.tabIndex = -1;
+      heading.focus();
     }
   }
-  return [...groups.entries()]
-    .sort(([a], [b]) => (a === '' ? 1 : b === '' ? -1 : tacticOrder(a) - tacticOrder(b)))
-    .map(([tactic, g]) => ({
-      tactic,
-      techniques: [...g.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([id, events]) => ({ id, events })),
-    }));
-}
 
-export function TTPSummary({ events, more, filter }: { events: TimelineEvent[]; more: boolean; filter: TimelineFilter }) {
-  const groups = summarize(events);
-  if (groups.length === 0) return <p class="empty">No ATT&amp;CK techniques on the events loaded.</p>;
+  const techniques = new Set(s.tactics.flatMap((g) => g.techniques.map((t) => t.id)));
   return (
     <>
-      {more && <p class="field-hint">From the {events.length} events loaded so far; scroll the list to load more.</p>}
+      <p class="field-hint">
+        {plural(techniques.size, 'technique')} under {plural(s.tactics.length, 'tactic')}, over every event of the timeline you may
+        see (not only the filtered list). An event counts under each of its tactics; a technique's list also shows its
+        sub-techniques.
+      </p>
+      {s.truncated && <p class="field-hint">Only the 2,000 most seen tactic and technique pairs are shown.</p>}
       <dl class="ttp-summary">
-        {groups.map((g) => (
-          <div key={g.tactic} class="ttp-tactic">
+        {s.tactics.map((g) => (
+          <div key={g.id ?? ''} class="ttp-tactic">
             <dt>
-              <span class="swatch" style={{ background: tacticColor(g.tactic) }} aria-hidden="true" />
-              {g.tactic ? `${tacticName(g.tactic)} (${g.tactic})` : 'No tactic given'}
+              <span class="swatch" style={{ background: tacticColor(g.id ?? undefined) }} aria-hidden="true" />
+              {g.id ? `${g.name ?? 'Tactic'} (${g.id})` : 'No tactic given'}
             </dt>
             <dd>
               <ul>
-                {g.techniques.map((t) => (
-                  <li key={t.id}>
-                    <button
-                      type="button"
-                      class="link"
-                      aria-pressed={filter.technique === t.id}
-                      onClick={() => applyFilter({ ...filter, technique: t.id })}
-                    >
-                      <code>{t.id}</code> · {t.events} {t.events === 1 ? 'event' : 'events'}
-                    </button>
-                  </li>
-                ))}
+                {g.techniques.map((t) => {
+                  const href = currentPath() + timelineQuery({ ...filter, ...t.filter });
+                  return (
+                    <li key={t.id}>
+                      <a href={href} aria-current={filter.technique === t.id ? 'true' : undefined} onClick={(e) => follow(e, t.id)}>
+                        <code>{t.id}</code> · {plural(t.events, 'event')}
+                      </a>
+                      <span class="ttp-when">
+                        {' '}
+                        <time dateTime={t.first_seen}>{formatTime(t.first_seen)}</time>
+                        {t.last_seen !== t.first_seen && (
+                          <>
+                            {' to '}
+                            <time dateTime={t.last_seen}>{formatTime(t.last_seen)}</time>
+                          </>
+                        )}
+                      </span>
+                    </li>
+                  );
+                })}
               </ul>
             </dd>
           </div>
