@@ -101,7 +101,7 @@ function SSOForm({ agency, config, canEdit, onSaved }: { agency: Agency; config:
         <input id="sso-enabled" type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.currentTarget.checked)} />
         <label for="sso-enabled">People of {agency.code} may sign in with their agency’s provider</label>
       </div>
-      <Field id="sso-issuer" field="issuer" label="Issuer URL" hint="Exactly as in the provider's discovery document; https." required maxLength={500} value={issuer} onInput={setIssuer} problem={problem} />
+      <Field id="sso-issuer" field="issuer" label="Issuer URL" hint="Exactly as in the provider's discovery document; https (plain http only on loopback, for a provider on this machine)." required maxLength={500} value={issuer} onInput={setIssuer} problem={problem} />
       <Field id="sso-client-id" field="client_id" label="Client ID" required maxLength={255} value={clientId} onInput={setClientId} problem={problem} />
       <Field
         id="sso-client-secret"
