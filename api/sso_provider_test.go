@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/internal/testenv"
@@ -138,6 +139,11 @@ func TestSSOTest_RefusesWhatASettingCouldNotReach(t *testing.T) {
 				switch r.URL.Path {
 				case "/redirect/.well-known/openid-configuration":
 					http.Redirect(rw, r, "http://10.1.2.3/.well-known/openid-configuration", http.StatusFound)
+				case "/hang/.well-known/openid-configuration":
+					select { // a provider that never answers
+					case <-r.Context().Done():
+					case <-time.After(30 * time.Second):
+					}
 				case "/internal/.well-known/openid-configuration":
 					_ = json.NewEncoder(rw).Encode(doc)
 				default:
@@ -152,8 +158,13 @@ func TestSSOTest_RefusesWhatASettingCouldNotReach(t *testing.T) {
 				{srv.URL + "/redirect", access.CheckDiscovery, "redirected to a URL that must be https"},
 				{srv.URL + "/internal", access.CheckCodeFlow, "jwks_uri, token_endpoint must be https"},
 				{srv.URL + "/missing", access.CheckDiscovery, "answered HTTP 404"},
+				{srv.URL + "/hang", access.CheckDiscovery, "no answer within 5s"},
 			} {
+				began := time.Now()
 				res, byName := w.testProvider(t, fmt.Sprintf(`{"issuer":%q,"client_id":"bevis"}`, tt.issuer))
+				if took := time.Since(began); took > 10*time.Second {
+					t.Errorf("%s: the test took %s", tt.issuer, took)
+				}
 				if c := byName[tt.check]; c.Passed || !strings.Contains(c.Message, tt.says) || res.Checks[len(res.Checks)-1].Name != tt.check {
 					t.Errorf("%s: %+v, want %s failed saying %q, and the last check", tt.issuer, res, tt.check, tt.says)
 				}
