@@ -248,6 +248,26 @@ func (s *SSO) SetConfig(ctx context.Context, agencyID string, in SSOSettings) (S
 	return s.Config(ctx, agencyID)
 }
 
+// SSOAgency is an agency people may sign in to by single sign-on, as the
+// sign-in page names it to anyone.
+type SSOAgency struct {
+	Code string
+	Name string
+}
+
+// SignInAgencies lists the agencies whose single sign-on is on, by name.
+// It is public: it says only what the sign-in page shows.
+func (s *SSO) SignInAgencies(ctx context.Context) ([]SSOAgency, error) {
+	var out []SSOAgency
+	err := s.db.WithContext(ctx).Model(&agencyRow{}).Select("agencies.code", "agencies.name").
+		Joins("JOIN agency_sso ON agency_sso.agency_id = agencies.id").Where("agency_sso.enabled = ?", true).
+		Order("agencies.name, agencies.code").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("access: agencies with single sign-on: %w", err)
+	}
+	return out, nil
+}
+
 // loadSSOConfig reads the stored row and its group roles, or ErrNotFound.
 func loadSSOConfig(db *gorm.DB, agencyID string) (ssoConfigRow, []ssoGroupRoleRow, error) {
 	var row ssoConfigRow

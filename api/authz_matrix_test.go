@@ -79,6 +79,7 @@ func matrix() []matrixRow {
 		{"POST", "/api/v1/auth/login", json(`{"email":"x@bevis.test","password":"p","role":"admin"}`), all(bad)},
 		{"POST", "/api/v1/auth/refresh", nil, all(unauth)},
 		// Public and answered by redirects only: agency B has no single sign-on.
+		{"GET", "/api/v1/auth/sso/agencies", nil, all(ok)},
 		{"GET", "/api/v1/auth/sso/{agencyCode}/start", nil, all(found)},
 		{"GET", "/api/v1/auth/sso/callback", nil, all(found)},
 		{"GET", "/api/v1/me", nil, signedIn(ok)},
@@ -105,6 +106,9 @@ func matrix() []matrixRow {
 		{"GET", "/api/v1/agencies/{id}/sso", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok, forbid}},
 		{"PUT", "/api/v1/agencies/{id}/sso",
 			json(`{"enabled":false,"issuer":"https://login.agency-b.example","client_id":"bevis","client_secret":"s3cret"}`),
+			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok, forbid}},
+		// Tested against a loopback port nothing listens on: a failed check, answered 200.
+		{"POST", "/api/v1/agencies/{id}/sso/test", json(`{"issuer":"http://127.0.0.1:1/realms/b","client_id":"bevis"}`),
 			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok, forbid}},
 		{"GET", "/api/v1/users", nil, signedIn(ok)},
 		{"POST", "/api/v1/users", func(w *world, who string) string {

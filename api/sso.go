@@ -1,6 +1,9 @@
 package api
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"time"
@@ -103,6 +106,93 @@ func (s *server) putSSO(c *fiber.Ctx) error {
 	s.Log.Info("single sign-on settings changed", "request_id", requestID(c), "agency_id", id,
 		"by", principal(c).UserID, "enabled", cfg.Enabled, "issuer", cfg.Issuer)
 	return c.JSON(s.toSSOConfigJSON(cfg))
+}
+
+type ssoCheckJSON struct {
+	Name    string `json:"name"`
+	Passed  bool   `json:"passed"`
+	Message string `json:"message"`
+}
+
+type ssoTestJSON struct {
+	Issuer string         `json:"issuer"`
+	Passed bool           `json:"passed"`
+	Checks []ssoCheckJSON `json:"checks"`
+}
+
+// testSSO checks an agency's provider with the settings in the body, not
+// saved, or with the stored ones when there is no body. Only who may set
+// the settings may test them: the test sends the client secret to the
+// provider, and reaches only what a saved setting could.
+func (s *server) testSSO(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if err := s.authorize(c, access.ActionAgencySSOWrite, access.Resource{AgencyID: id}); err != nil {
+		return err
+	}
+	var settings *access.SSOSettings
+	if len(c.Body()) > 0 {
+		var in putSSORequest
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+		settings = &access.SSOSettings{Issuer: in.Issuer, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
+			Scopes: in.Scopes, EmailClaim: in.EmailClaim, NameClaim: in.NameClaim, GroupsClaim: in.GroupsClaim,
+			GroupRoles: make(map[string]access.SystemRole, len(in.GroupRoles))}
+		for g, r := range in.GroupRoles {
+			settings.GroupRoles[g] = access.SystemRole(r)
+		}
+	}
+	res, err := s.SSO.TestProvider(c.UserContext(), id, settings)
+	if err != nil {
+		return err
+	}
+	out := ssoTestJSON{Issuer: res.Issuer, Passed: res.Passed, Checks: make([]ssoCheckJSON, len(res.Checks))}
+	var failed []string
+	for i, ch := range res.Checks {
+		out.Checks[i] = ssoCheckJSON{Name: ch.Name, Passed: ch.Passed, Message: ch.Message}
+		if !ch.Passed {
+			failed = append(failed, ch.Name)
+		}
+	}
+	s.Log.Info("single sign-on provider tested", "request_id", requestID(c), "agency_id", id,
+		"by", principal(c).UserID, "issuer", res.Issuer, "passed", res.Passed, "failed", failed)
+	return c.JSON(out)
+}
+
+type ssoAgencyJSON struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+type ssoAgenciesJSON struct {
+	Items []ssoAgencyJSON `json:"items"`
+}
+
+// ssoAgencies lists the agencies whose people may sign in by single
+// sign-on, for the sign-in page: public, so code and name only. Browsers
+// keep it and ask again with its ETag, so a change shows at once.
+func (s *server) ssoAgencies(c *fiber.Ctx) error {
+	list, err := s.SSO.SignInAgencies(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := ssoAgenciesJSON{Items: make([]ssoAgencyJSON, len(list))}
+	for i, a := range list {
+		out.Items[i] = ssoAgencyJSON{Code: a.Code, Name: a.Name}
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	tag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	c.Set(fiber.HeaderETag, tag)
+	if c.Get(fiber.HeaderIfNoneMatch) == tag {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(body)
 }
 
 // ssoRedirectURL is the callback under the public URL.

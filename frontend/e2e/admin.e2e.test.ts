@@ -1,5 +1,6 @@
 // End-to-end: administration, audit and alerts on the demo investigation.
-// The demo's admin adds two agencies and a person in each; its auditor
+// The demo's admin adds two agencies and a person in each, and sets up and
+// tests single sign-on for one, which the sign-in page then offers; its auditor
 // browses the audit log, finds the admin's work, verifies the chain and
 // exports the log; its
 // coordinator, who leads the breach case, reads the activity behind the
@@ -8,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { BevisServer, freePort, launchBrowser, missingPrerequisites, openPage, runBevis, signIn, TempDirs, unexpected } from './bevis';
+import { type FakeProvider, startFakeProvider } from './oidc';
 import { visit } from './visit';
 
 const missing = missingPrerequisites();
@@ -24,6 +26,7 @@ describe.skipIf(missing.length > 0)('administration, audit and alerts in the bro
   let server: BevisServer | undefined;
   let context: BrowserContext | undefined;
   let pw = new Map<string, string>();
+  let provider: FakeProvider | undefined;
 
   beforeAll(async () => {
     const dataDir = temp.make('bevis-e2e-admin-data-');
@@ -31,6 +34,7 @@ describe.skipIf(missing.length > 0)('administration, audit and alerts in the bro
     server = new BevisServer(await freePort(), dataDir);
     await server.waitReady();
     context = await launchBrowser(temp.make('bevis-e2e-admin-chromium-'));
+    provider = await startFakeProvider();
   }, 300_000);
 
   afterAll(async () => {
@@ -38,6 +42,7 @@ describe.skipIf(missing.length > 0)('administration, audit and alerts in the bro
       await context?.close();
     } finally {
       await server?.stop();
+      await provider?.close();
       temp.removeAll();
     }
   });
@@ -95,6 +100,52 @@ describe.skipIf(missing.length > 0)('administration, audit and alerts in the bro
     await tore.getByRole('button', { name: /^Disable/ }).waitFor();
     expect(unexpected(errors)).toEqual([]);
     await page.close();
+  });
+
+  it('lets the admin test and turn on single sign-on for Kripos, which the sign-in page then offers', async () => {
+    const { page, errors } = await signedIn('kari@nccc.example');
+    await go(page, 'Administration', 'Administration');
+    const form = page.getByRole('form', { name: 'Single sign-on of Kripos' });
+    await page.locator('#sso-agency').selectOption({ label: 'Kripos (KRIPOS)' });
+    await form.waitFor();
+    await form.getByLabel('People of KRIPOS may sign in').check();
+    await form.getByLabel('Issuer URL').fill(provider!.issuer);
+    await form.getByLabel('Client ID').fill(provider!.clientId);
+    await form.getByLabel('Client secret').fill('not-the-secret');
+
+    // A wrong secret fails only the client check; nothing is saved.
+    await form.getByRole('button', { name: 'Test the provider' }).click();
+    await form.locator('.sso-checks li').nth(6).waitFor();
+    const passed = () => form.locator('.sso-checks li').evaluateAll((li) => li.map((l) => `${l.getAttribute('data-check')}=${l.getAttribute('data-passed')}`));
+    expect(await passed()).toEqual(['discovery=true', 'issuer=true', 'authorization_code=true', 'pkce=true', 'scopes=true', 'keys=true', 'client=false']);
+    expect(await form.locator('[data-check="client"]').textContent()).toContain('refused the client ID or secret');
+
+    await form.getByLabel('Client secret').fill(provider!.clientSecret);
+    await form.getByRole('button', { name: 'Test the provider' }).click();
+    await form.getByText('The provider passed every check.').waitFor();
+    expect(await passed()).toEqual(['discovery=true', 'issuer=true', 'authorization_code=true', 'pkce=true', 'scopes=true', 'keys=true', 'client=true']);
+    await visit(page, 'admin-sso-test');
+    await form.getByRole('button', { name: 'Save single sign-on' }).click();
+    await form.getByRole('status').filter({ hasText: 'Single sign-on of KRIPOS saved and on.' }).waitFor();
+    expect(unexpected(errors)).toEqual([]);
+    await page.close();
+
+    // Signed out, the sign-in page offers Kripos's provider, and explains a refusal.
+    await context!.clearCookies();
+    const out = await openPage(context!);
+    await out.page.goto(`${server!.baseURL}/?sso_error=account_refused`, { waitUntil: 'load' });
+    const button = out.page.getByRole('link', { name: 'Sign in with Kripos' });
+    await button.waitFor();
+    expect(await out.page.getByRole('alert').textContent()).toContain('There is no active Bevis account for you in this agency');
+    expect(new URL(out.page.url()).search).toBe('');
+    await visit(out.page, 'signin-sso');
+    await button.click();
+    await out.page.getByRole('heading', { name: 'Agency sign-in' }).waitFor();
+    const atProvider = new URL(out.page.url());
+    expect(`${atProvider.origin}${atProvider.pathname}`).toBe(`${provider!.issuer}/authorize`);
+    expect(atProvider.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(unexpected(out.errors)).toEqual([]);
+    await out.page.close();
   });
 
   it('lets the auditor browse the audit log by person and action, verify the chain and export it', async () => {

@@ -48,6 +48,20 @@ describe('App', () => {
     expect(r.querySelector('[role="alert"]')).toBeNull();
   });
 
+  it('shows why a single sign-on was refused above the form, and a button per agency that has it', async () => {
+    fakeServer({
+      'POST /api/v1/auth/refresh': [problem(401, 'unauthenticated', 'No session.')],
+      'GET /api/v1/auth/sso/agencies': [() => Response.json({ items: [{ code: 'KRIPOS', name: 'Kripos' }] })],
+    });
+    const r = start('/?sso_error=account_refused');
+
+    await vi.waitFor(() => expect(r.querySelector('a.sso-button')?.textContent).toBe('Sign in with Kripos'));
+    const alert = r.querySelector('[role="alert"]')!;
+    expect(alert.textContent).toContain('There is no active Bevis account for you in this agency');
+    expect(alert.compareDocumentPosition(r.querySelector('form')!) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect(window.location.search).toBe('');
+  });
+
   it('restores the session on load and routes by the URL, marking the current page in the navigation', async () => {
     fakeServer(signedIn());
     const r = start('/cases');

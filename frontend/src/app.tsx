@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { EnrolmentPage } from './account/mfa';
 import { SetupPage } from './account/setup';
 import { SignIn } from './account/signin';
-import { SetupHint, SSOError } from './account/signinhelp';
+import { SetupHint, SSOError, SSOSignIn } from './account/signinhelp';
 import './admin/admin.css';
 import { logout, onSessionChange, refreshSession, type Session, setEnrolmentRequired } from './api';
 import { NAV, routeFor } from './routes';
@@ -85,8 +85,8 @@ export function App() {
     content = <SetupPage />;
   } else if (session === null) {
     content = (
-      <SignIn onSignedIn={() => {}}>
-        <SSOError />
+      <SignIn onSignedIn={() => {}} before={<SSOError />}>
+        <SSOSignIn />
         <SetupHint />
       </SignIn>
     );

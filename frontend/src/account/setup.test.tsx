@@ -2,7 +2,7 @@ import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { button, choose, cleanUp, fakeServer, me, problem, show, type } from '../testing';
 import { SetupPage, setupToken } from './setup';
-import { SetupHint, SSO_ERRORS, SSOError } from './signinhelp';
+import { SetupHint } from './signinhelp';
 
 afterEach(async () => {
   window.history.replaceState(null, '', '/');
@@ -130,20 +130,5 @@ describe('SetupHint', () => {
     await vi.waitFor(() => expect(calls.some((c) => c.key === 'GET /api/v1/setup')).toBe(true));
     await act(async () => {});
     expect(r.textContent).toBe('');
-  });
-});
-
-describe('SSOError', () => {
-  it('explains a refused single sign-on from the address, once', () => {
-    window.history.replaceState(null, '', '/?sso_error=account_refused');
-    const r = show(<SSOError />);
-    expect(r.querySelector('[role="alert"]')?.textContent).toBe(SSO_ERRORS.account_refused);
-    expect(window.location.search).toBe('');
-  });
-
-  it('says something plain about a code it does not know, and nothing without one', () => {
-    window.history.replaceState(null, '', '/?sso_error=%3Cscript%3E');
-    expect(show(<SSOError />).textContent).toBe(SSO_ERRORS.internal);
-    expect(show(<SSOError />).textContent).toBe('');
   });
 });

@@ -5,6 +5,8 @@ import { ErrorAlert, Field } from '../ui';
 
 interface SignInProps {
   onSignedIn: (session: Session) => void;
+  /** Shown above the form on its first step: why the last way in failed (a refused single sign-on). */
+  before?: ComponentChildren;
   /** Shown below the form while it asks for email and password (other ways in, set-up hints). */
   children?: ComponentChildren;
 }
@@ -26,7 +28,7 @@ function retryMessage(p: ProblemError): ProblemError | string {
  * from the authenticator (or a recovery code) and a new password in place of
  * a one-time one.
  */
-export function SignIn({ onSignedIn, children }: SignInProps) {
+export function SignIn({ onSignedIn, before, children }: SignInProps) {
   const [step, setStep] = useState<Step>('credentials');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -124,6 +126,7 @@ export function SignIn({ onSignedIn, children }: SignInProps) {
         <p class="lede">Your password was set for one use. Choose your own, of at least {MIN_PASSWORD} characters.</p>
       )}
 
+      {step === 'credentials' && before}
       <ErrorAlert error={problem} />
       {notice && (
         <div class="alert" role="alert">

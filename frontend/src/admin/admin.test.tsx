@@ -171,7 +171,7 @@ describe('SSOSection', () => {
       'GET /api/v1/agencies/a-ncsc/sso': [() => Response.json(config)],
       'PUT /api/v1/agencies/a-ncsc/sso': [() => Response.json({ ...config, enabled: true })],
     });
-    const r = show(<SSOSection agencies={[ncsc as never]} fixed="a-ncsc" />);
+    const r = show(<SSOSection agencies={[ncsc as never]} fixed="a-ncsc" canEdit />);
     await vi.waitFor(() => expect(r.querySelector<HTMLInputElement>('#sso-issuer')?.value).toBe('https://idp.example'));
     expect(r.textContent).toContain('https://bevis.example/api/v1/auth/sso/callback');
     act(() => r.querySelector<HTMLInputElement>('#sso-enabled')!.click());
@@ -182,5 +182,60 @@ describe('SSOSection', () => {
       email_claim: 'email', name_claim: 'name', groups_claim: 'groups', provision_users: false, group_roles: { admins: 'agency_admin' },
     });
     await vi.waitFor(() => expect(r.textContent).toContain('Single sign-on of NCSC saved and on.'));
+  });
+
+  it('tests the provider with the settings as typed, unsaved, and shows each check', async () => {
+    const result = {
+      issuer: 'https://idp.example/realms/x',
+      passed: false,
+      checks: [
+        { name: 'discovery', passed: true, message: 'Read the discovery document at https://idp.example/realms/x/.well-known/openid-configuration.' },
+        { name: 'issuer', passed: false, message: 'The provider names itself "https://idp.example/realms/y".' },
+      ],
+    };
+    const calls = fakeServer({
+      'GET /api/v1/agencies/a-ncsc/sso': [() => Response.json(config)],
+      'POST /api/v1/agencies/a-ncsc/sso/test': [() => Response.json(result)],
+    });
+    const r = show(<SSOSection agencies={[ncsc as never]} fixed="a-ncsc" canEdit />);
+    await vi.waitFor(() => expect(r.querySelector<HTMLInputElement>('#sso-issuer')?.value).toBe('https://idp.example'));
+    type(r, '#sso-issuer', ' https://idp.example/realms/x ');
+    type(r, '#sso-client-secret', 'typed-secret');
+    await act(async () => button(r, 'Test the provider').click());
+    await vi.waitFor(() => expect(r.querySelectorAll('.sso-checks li')).toHaveLength(2));
+    expect(calls.find((c) => c.key === 'POST /api/v1/agencies/a-ncsc/sso/test')?.body).toEqual({
+      enabled: false, issuer: 'https://idp.example/realms/x', client_id: 'bevis', client_secret: 'typed-secret', scopes: ['openid', 'email'],
+      email_claim: 'email', name_claim: 'name', groups_claim: 'groups', provision_users: false, group_roles: { admins: 'agency_admin' },
+    });
+    expect(calls.some((c) => c.key === 'PUT /api/v1/agencies/a-ncsc/sso')).toBe(false);
+    const [discovery, issuer] = [...r.querySelectorAll<HTMLElement>('.sso-checks li')];
+    expect(discovery!.dataset.passed).toBe('true');
+    expect(discovery!.textContent).toContain('Passed Discovery document: Read the discovery document');
+    expect(issuer!.dataset.passed).toBe('false');
+    expect(issuer!.textContent).toContain('Failed Issuer: The provider names itself');
+    expect(r.textContent).toContain('The provider failed a check. Nothing was saved.');
+  });
+
+  it('shows a refused test as a problem, and no checks', async () => {
+    fakeServer({
+      'GET /api/v1/agencies/a-ncsc/sso': [() => Response.json(config)],
+      'POST /api/v1/agencies/a-ncsc/sso/test': [
+        problem(400, 'validation_failed', 'The settings are not valid.', [{ field: 'issuer', message: 'must be an https URL' }]),
+      ],
+    });
+    const r = show(<SSOSection agencies={[ncsc as never]} fixed="a-ncsc" canEdit />);
+    await vi.waitFor(() => expect(r.querySelector<HTMLInputElement>('#sso-issuer')?.value).toBe('https://idp.example'));
+    await act(async () => button(r, 'Test the provider').click());
+    await vi.waitFor(() => expect(r.textContent).toContain('must be an https URL'));
+    expect(r.querySelector('.sso-checks')).toBeNull();
+  });
+
+  it('shows an agency admin the settings to read, with nothing to save or test', async () => {
+    fakeServer({ 'GET /api/v1/agencies/a-ncsc/sso': [() => Response.json(config)] });
+    const r = show(<SSOSection agencies={[ncsc as never]} fixed="a-ncsc" canEdit={false} />);
+    await vi.waitFor(() => expect(r.querySelector<HTMLInputElement>('#sso-issuer')?.value).toBe('https://idp.example'));
+    expect(r.querySelector('fieldset')?.disabled).toBe(true);
+    expect([...r.querySelectorAll('button')].map((b) => b.textContent)).toEqual(['Copy the redirect URI']);
+    expect(r.textContent).toContain('Only an admin changes or tests these settings');
   });
 });

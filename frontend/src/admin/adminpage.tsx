@@ -33,7 +33,7 @@ export function AdminPage() {
         />
       )}
       {people.data && agencies.data && <PeopleSection people={people.data.items} me={me} agencies={agencies.data.items} onChanged={people.reload} />}
-      {agencies.data && administers(me) && <SSOSection agencies={agencies.data.items} fixed={isAdmin ? undefined : me.agency_id} />}
+      {agencies.data && administers(me) && <SSOSection agencies={agencies.data.items} fixed={isAdmin ? undefined : me.agency_id} canEdit={isAdmin} />}
       {isAdmin && <TemplatesSection canEdit />}
     </div>
   );

@@ -41,8 +41,10 @@ import type {
   NewUser,
   Page,
   SetupRequest,
+  SSOAgencies,
   SSOConfig,
   SSOSettings,
+  SSOTest,
   SetupStatus,
   Tagged,
   Task,
@@ -113,6 +115,8 @@ export const api = {
   setupStatus: () => request<SetupStatus>('GET', '/api/v1/setup'),
   /** Redeems a set-up link: the first agency and its admin (public; a dead link is 404). */
   completeSetup: (s: SetupRequest) => request<User>('POST', '/api/v1/setup', s),
+  /** The agencies whose people may sign in by single sign-on (public): code and name. */
+  ssoAgencies: () => request<SSOAgencies>('GET', '/api/v1/auth/sso/agencies'),
   me: () => get<Me>('/api/v1/me'),
   /** Changes the caller's own settings (the time zone they read times in). */
   updateMe: async (patch: MePatch) => (await call<Me>('PATCH', '/api/v1/me', patch)).body,
@@ -134,6 +138,8 @@ export const api = {
   ssoConfig: (agencyId: string) => get<SSOConfig>(`/api/v1/agencies/${enc(agencyId)}/sso`),
   /** Replaces an agency's single sign-on settings; a client_secret left out keeps the stored one. */
   putSSO: async (agencyId: string, s: SSOSettings) => (await call<SSOConfig>('PUT', `/api/v1/agencies/${enc(agencyId)}/sso`, s)).body,
+  /** Tests an agency's provider with unsaved settings (a client_secret left out uses the stored one); saves nothing. */
+  testSSO: async (agencyId: string, s: SSOSettings) => (await call<SSOTest>('POST', `/api/v1/agencies/${enc(agencyId)}/sso/test`, s)).body,
   createUser: (u: NewUser) => post<User>('/api/v1/users', u),
   patchUser: async (id: string, patch: UserPatch) => (await call<User>('PATCH', `/api/v1/users/${enc(id)}`, patch)).body,
   /** Removes a person's second factor, so they enrol again at their next sign-in. */

@@ -664,6 +664,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/sso/agencies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The agencies whose people may sign in by single sign-on
+         * @description Public, for the sign-in page: the code and name of each agency with single sign-on on, by name, and nothing else. Answers with an `ETag` and `Cache-Control: no-cache`: send `If-None-Match` to get 304 while the list is unchanged.
+         */
+        get: operations["ssoAgencies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/sso/{agencyCode}/start": {
         parameters: {
             query?: never;
@@ -722,6 +742,26 @@ export interface paths {
          */
         put: operations["putAgencySSO"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agencies/{id}/sso/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test an agency's single sign-on provider (admin)
+         * @description Checks the provider with the settings in the body, without saving them (leave `client_secret` out to use the stored one), or with the stored settings when there is no body: reads the discovery document at `ISSUER/.well-known/openid-configuration`, checks that it names exactly the issuer, offers the authorization code flow, PKCE with S256 and the configured scopes, publishes signing keys, and that its token endpoint accepts the client ID and secret (by refusing a made-up code with `invalid_grant`). Each request waits at most 5 seconds. The test reaches only URLs a saved setting could: the issuer, the endpoints the discovery document names and any redirect must be https (http only on loopback), and no answer is repeated back. Only an admin may test, as only an admin may set the settings; every test is on the audit log (`agencies.sso.test`). A provider that fails a check still answers 200, with `passed` false.
+         */
+        post: operations["testAgencySSO"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1884,6 +1924,30 @@ export interface components {
             redirect_uri: string;
             /** Format: date-time */
             updated_at?: string;
+        };
+        SSOCheck: {
+            /**
+             * @description What was checked.
+             * @enum {string}
+             */
+            name: "discovery" | "issuer" | "authorization_code" | "pkce" | "scopes" | "keys" | "client";
+            passed: boolean;
+            /** @description What was found and, on failure, what to change. Never holds the client secret. */
+            message: string;
+        };
+        SSOTest: {
+            /** @description The issuer tested. */
+            issuer: string;
+            /** @description Whether every check passed. */
+            passed: boolean;
+            checks: components["schemas"]["SSOCheck"][];
+        };
+        SSOAgency: {
+            code: string;
+            name: string;
+        };
+        SSOAgencies: {
+            items: components["schemas"]["SSOAgency"][];
         };
         /**
          * @description NIST SP 800-61 phase.
@@ -6289,6 +6353,36 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    ssoAgencies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agencies. */
+            200: {
+                headers: {
+                    /** @description The list's version. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOAgencies"];
+                };
+            };
+            /** @description Unchanged since the `ETag` in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
     ssoStart: {
         parameters: {
             query?: never;
@@ -6418,6 +6512,79 @@ export interface operations {
                 };
             };
             /** @description Invalid input; `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such agency. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    testAgencySSO: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agency's ID. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SSOSettings"];
+            };
+        };
+        responses: {
+            /** @description The checks, in the order they ran; they stop at a failure that leaves the rest nothing to check. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOTest"];
+                };
+            };
+            /** @description Invalid settings (`errors` names the fields), or no body and nothing stored to test. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9806,6 +9973,7 @@ export const taskStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["
 export const taskPriorityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskPriority"]> = ["low", "normal", "high", "urgent"];
 export const sSOSettingsGroup_rolesValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SSOSettings"]["group_roles"][string]> = ["member", "agency_admin", "auditor"];
 export const sSOConfigGroup_rolesValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SSOConfig"]["group_roles"][string]> = ["member", "agency_admin", "auditor"];
+export const sSOCheckNameValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SSOCheck"]["name"]> = ["discovery", "issuer", "authorization_code", "pkce", "scopes", "keys", "client"];
 export const caseStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CaseStatus"]> = ["new", "triage", "investigating", "containment", "eradication", "recovery", "closed"];
 export enum Severity {
     low = 1,
