@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/internal/period"
 	"github.com/bevis-ir/bevis/internal/testenv"
