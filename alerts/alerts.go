@@ -163,10 +163,7 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]Alert, error) {
 	db := s.db.WithContext(ctx)
 	q := db.Model(&alertRow{})
 	if !f.AllCases {
-		// Walks the alerts newest first, testing each for a case of the
-		// lead's, and stops after a page (TestListPlans): IN (…) would
-		// collect every alert of those cases and sort them.
-		q = q.Where("EXISTS (SELECT 1 FROM alert_cases c WHERE c.alert_id = alerts.id AND c.case_id IN ?)", f.CaseIDs)
+		q = q.Where("id IN (?)", db.Model(&alertCaseRow{}).Select("alert_id").Where("case_id IN ?", f.CaseIDs))
 	}
 	if f.Status != "" {
 		q = q.Where("status = ?", string(f.Status))

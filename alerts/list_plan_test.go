@@ -2,7 +2,6 @@ package alerts
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -12,10 +11,15 @@ import (
 )
 
 // TestListPlans reads the plans of the alert list, newest first, as an
-// admin sees it (every alert, or every open one) and as a lead of a tenth
-// of the cases does (their alerts, or their open ones), and fails when one
-// sorts every alert it selects before taking a page. 3,000 alerts over 300
-// cases, a third of them open.
+// admin sees it (every alert, or every open one), and fails when one sorts
+// every alert before taking a page. 3,000 alerts over 300 cases, a third of
+// them open. A lead's list (the alerts of the cases they lead) starts from
+// alert_cases and sorts those alerts, which both planners prefer while they
+// are few; it is not held here. Walking the alerts newest first instead,
+// testing each for a lead's case (EXISTS), was measured over 50,000 alerts
+// on SQLite: no faster for a lead of a tenth of the cases (115 ms a page
+// either way), twelve times slower for a lead of one (14 to 170 ms), who
+// walks every alert to find their 166.
 func TestListPlans(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
@@ -23,12 +27,7 @@ func TestListPlans(t *testing.T) {
 			seedAlerts(t, d, 3000, 300)
 			s := NewStore(d.DB)
 			queries := testenv.RecordQueries(t, d.DB)
-			var led []string // a lead's: a tenth of the cases
-			for i := range 30 {
-				led = append(led, fmt.Sprint("case-", i*10+3))
-			}
-			for _, f := range []ListFilter{{AllCases: true, Limit: 20}, {AllCases: true, Status: StatusOpen, Limit: 20},
-				{CaseIDs: led, Limit: 20}, {CaseIDs: led, Status: StatusOpen, Limit: 20}} {
+			for _, f := range []ListFilter{{AllCases: true, Limit: 20}, {AllCases: true, Status: StatusOpen, Limit: 20}} {
 				queries.Reset()
 				got, err := s.List(context.Background(), f)
 				if err != nil {
