@@ -21,7 +21,7 @@ import (
 
 // newCase inserts the rows a case needs (an agency, its creator, the case)
 // and returns the case ID. Plain SQL: evidence does not import cases.
-func newCase(t *testing.T, gdb *gorm.DB) string {
+func newCase(t testing.TB, gdb *gorm.DB) string {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	agency, user, caseID := uuid.NewString(), uuid.NewString(), uuid.NewString()

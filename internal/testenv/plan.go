@@ -15,7 +15,8 @@ type Statement struct {
 	Vars []any
 }
 
-// Queries records the SELECT statements run through gdb from the call on,
+// Queries records the SELECT statements run through gdb from the call on
+// (by Find, First, Scan, Row…),
 // for a test to read their plans. Stop it before gdb is used by another test.
 type Queries struct {
 	mu   sync.Mutex
@@ -28,15 +29,20 @@ func RecordQueries(t testing.TB, gdb *gorm.DB) *Queries {
 	t.Helper()
 	q := &Queries{}
 	name := "testenv:record:" + t.Name()
-	err := gdb.Callback().Query().After("gorm:query").Register(name, func(tx *gorm.DB) {
+	record := func(tx *gorm.DB) {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		q.list = append(q.list, Statement{SQL: tx.Statement.SQL.String(), Vars: append([]any(nil), tx.Statement.Vars...)})
-	})
-	if err != nil {
+	}
+	// Find and First run the query callbacks; Scan, Row and Rows the row ones.
+	if err := gdb.Callback().Query().After("gorm:query").Register(name, record); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = gdb.Callback().Query().Remove(name) })
+	if err := gdb.Callback().Row().After("gorm:row").Register(name, record); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gdb.Callback().Row().Remove(name) })
 	return q
 }
 
