@@ -101,7 +101,7 @@ func TestAuditTrail_AccessChangesAreRecordedWithTheChange(t *testing.T) {
 			{"admin", "PUT", "/api/v1/agencies/" + w.agency["B"].ID + "/sso",
 				`{"enabled":false,"issuer":"https://login.agency-b.example","client_id":"bevis","client_secret":"s3cret"}`, "agencies.sso.put"},
 			{"lead", "POST", "/api/v1/alerts/" + w.alertID + "/acknowledge", "", "alerts.acknowledge.post"},
-			{"lead", "POST", "/api/v1/alerts/" + w.alertID + "/approve", "", "alerts.approve.post"},
+			{"lead", "POST", "/api/v1/alerts/" + w.alertID + "/approve", `{"reason":"Expected"}`, "alerts.approve.post"},
 		}
 		for _, tt := range tests {
 			if resp, body := w.call(t, tt.method, tt.path, w.bearer[tt.who], tt.body); resp.StatusCode >= 300 {

@@ -228,7 +228,7 @@ func matrix() []matrixRow {
 		// so may list (only that case's alerts: none); the auditor leads none.
 		{"GET", "/api/v1/alerts", nil, expect{unauth, unauth, ok, ok, ok, ok, ok, ok, ok, forbid, ok, forbid}},
 		{"POST", "/api/v1/alerts/{id}/acknowledge", nil, expect{unauth, unauth, nofnd, nofnd, nofnd, nofnd, ok, nofnd, ok, nofnd, ok, nofnd}},
-		{"POST", "/api/v1/alerts/{id}/approve", nil, expect{unauth, unauth, nofnd, nofnd, nofnd, nofnd, ok, nofnd, forbid, nofnd, forbid, nofnd}},
+		{"POST", "/api/v1/alerts/{id}/approve", json(`{"reason":"The imaging was planned"}`), expect{unauth, unauth, nofnd, nofnd, nofnd, nofnd, ok, nofnd, forbid, nofnd, forbid, nofnd}},
 
 		// Last: signing out ends each caller's session.
 		{"POST", "/api/v1/auth/logout", nil, all(noContent)},

@@ -1187,8 +1187,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Approve the activity of an alert (a lead of every case it touches): lifts the download hard limit for its user on its cases for BEVIS_ALERT_APPROVAL_TTL
-         * @description Four eyes: never by the person the alert is about (403 `self_approval`). A lead of every case the alert touches approves it; an admin only for cases whose one lead is the person the alert is about. API tokens never approve.
+         * Approve the activity of an alert (a lead of every case it touches), saying why it was expected: lifts the download hard limit for its user on its cases for BEVIS_ALERT_APPROVAL_TTL
+         * @description Four eyes: never by the person the alert is about (403 `self_approval`). A lead of every case the alert touches approves it; an admin only for cases whose one lead is the person the alert is about. API tokens never approve. The reason (trimmed) is kept with the alert as `approval_reason`, replacing an earlier one when approved again, and on the approval's audit entry (detail `reason`).
          */
         post: operations["approveAlert"];
         delete?: never;
@@ -2488,6 +2488,12 @@ export interface components {
             approved_at?: string;
             /** Format: date-time */
             approved_until?: string;
+            /** @description Why the approver expected the activity (alerts approved before reasons were asked for have none). */
+            approval_reason?: string;
+        };
+        AlertApproval: {
+            /** @description Why the activity was expected: 1 to 1000 characters once trimmed of surrounding white space. */
+            reason: string;
         };
         PresetTask: {
             title: string;
@@ -8748,7 +8754,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertApproval"];
+            };
+        };
         responses: {
             /** @description The alert. */
             200: {
@@ -8757,6 +8767,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Alert"];
+                };
+            };
+            /** @description Invalid JSON, an unknown field, or no reason (`errors` names it): the reason is required, 1 to 1000 characters once trimmed. Nothing changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token. */
@@ -8788,6 +8807,15 @@ export interface operations {
             };
             /** @description An `evidence_integrity` alert: it reports what was found in storage and is acknowledged, not approved. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
