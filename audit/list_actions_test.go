@@ -11,6 +11,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
@@ -157,4 +158,36 @@ func readsWholeChain(plan []string) string {
 		}
 	}
 	return ""
+}
+
+// Migration 00066 gives the entries sealed before it their copy of the
+// action: after it, they verify and the action filter finds them.
+func TestMigration00066_CopiesTheActionOfSealedEntries(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			signer := newSigner(t)
+			for i := range 6 {
+				e := entry(i)
+				e.Action = []string{"cases.get", "evidence.download"}[i%2]
+				if err := d.DB.Transaction(func(tx *gorm.DB) error { return Append(ctx, tx, e) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sealAll(t, newSequencer(t, d.DB, signer, nil))
+			if _, err := db.MigrateDownTo(ctx, d.DB, testenv.Discard, 65); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Migrate(ctx, d.DB, testenv.Discard); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := verifyBoth(t, d.DB, keysOf(signer), nil); err != nil {
+				t.Errorf("verify after the migration: %v", err)
+			}
+			p, err := List(ctx, d.DB, Filter{Actions: []string{"evidence.download"}})
+			if err != nil || len(p.Entries) != 3 {
+				t.Errorf("downloads sealed before the migration: %d, %v", len(p.Entries), err)
+			}
+		})
+	}
 }
