@@ -1092,6 +1092,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The action names the audit log records, sorted: what its action filter takes */
+        get: operations["listAuditActions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit/export": {
         parameters: {
             query?: never;
@@ -8433,6 +8450,8 @@ export interface operations {
                 agency_id?: string;
                 /** @description Entries about this object (an evidence item, a case, a task…). */
                 resource_id?: string;
+                /** @description Entries of any of these exact actions (repeat the parameter, at most 100), each one that GET /api/v1/audit/actions lists, like `evidence.download`. */
+                action?: string[];
                 /** @description From this time, inclusive. */
                 from?: string;
                 /** @description Until this time, exclusive. */
@@ -8456,7 +8475,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Invalid filter. */
+            /** @description Invalid filter: a bad time, limit or cursor, an action the log does not record, or more than 100 actions (`errors` names the field). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8485,6 +8504,47 @@ export interface operations {
             };
             /** @description No such case, or outside the caller's scope. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listAuditActions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every action name: each route's (like `cases.tasks.post`) and the domains' own (like `evidence.download`, `auth.login`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: string[];
+                    };
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an auditor. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
