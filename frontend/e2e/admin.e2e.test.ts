@@ -143,7 +143,7 @@ describe.skipIf(missing.length > 0)('administration, audit and alerts in the bro
     await page.getByRole('status').filter({ hasText: 'Acknowledged.' }).waitFor();
     const acknowledged = page.locator('article.alert-card[data-status="acknowledged"]').first();
     await acknowledged.getByRole('button', { name: 'Approve the activity' }).click();
-    const reason = 'Kari is imaging the file server for the police, agreed on the 09:00 call.';
+    const reason = 'Imaging the file server for the police, agreed on the 09:00 call.';
     await acknowledged.getByLabel('Why was this activity expected?').fill(reason);
     await visit(page, 'alerts-approving');
     await acknowledged.getByRole('button', { name: 'Approve and lift the limit' }).click();
