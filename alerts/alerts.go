@@ -25,12 +25,14 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/audit"
+	"github.com/bevis-ir/bevis/internal/validate"
 )
 
 // ErrNotFound is an alert that does not exist.
@@ -81,6 +83,7 @@ type Alert struct {
 	ApprovedBy     string
 	ApprovedAt     *time.Time
 	ApprovedUntil  *time.Time
+	ApprovalReason string // why the approver expected the activity
 }
 
 type alertRow struct {
@@ -106,6 +109,7 @@ type alertRow struct {
 	ApprovedBy     string
 	ApprovedAt     *time.Time
 	ApprovedUntil  *time.Time
+	ApprovalReason string
 }
 
 func (alertRow) TableName() string { return "alerts" }
@@ -130,7 +134,8 @@ func (r alertRow) alert(caseIDs []string) Alert {
 		Bytes: r.Bytes, Items: r.Items, Cases: r.Cases, Reads: r.Reads, Threshold: r.Threshold, Note: r.Note,
 		Status: Status(r.Status), CreatedAt: r.CreatedAt.UTC(),
 		AcknowledgedBy: r.AcknowledgedBy, AcknowledgedAt: utc(r.AcknowledgedAt),
-		ApprovedBy: r.ApprovedBy, ApprovedAt: utc(r.ApprovedAt), ApprovedUntil: utc(r.ApprovedUntil)}
+		ApprovedBy: r.ApprovedBy, ApprovedAt: utc(r.ApprovedAt), ApprovedUntil: utc(r.ApprovedUntil),
+		ApprovalReason: r.ApprovalReason}
 }
 
 // Store reads and changes stored alerts. Who may do so is the caller's
@@ -234,7 +239,7 @@ func (s *Store) Acknowledge(ctx context.Context, id, userID string) (Alert, erro
 		if err := tx.Model(&alertRow{}).Where("id = ?", id).Updates(updates).Error; err != nil {
 			return err
 		}
-		return recordChange(ctx, tx, "alerts.acknowledge.post", id)
+		return recordChange(ctx, tx, "alerts.acknowledge.post", id, nil)
 	})
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Alert{}, ErrNotFound
@@ -245,22 +250,35 @@ func (s *Store) Acknowledge(ctx context.Context, id, userID string) (Alert, erro
 	return s.Get(ctx, id)
 }
 
+// MaxApprovalReason is the longest reason of an approval, in characters.
+const MaxApprovalReason = 1000
+
 // Approve records that userID (a lead of every case of the alert) approves
-// the activity: the hard limit is lifted for the alert's user on its cases
-// for the period. Approving again extends it.
-func (s *Store) Approve(ctx context.Context, id, userID string, period time.Duration) (Alert, error) {
+// the activity, saying why it was expected: the hard limit is lifted for
+// the alert's user on its cases for the period. Approving again extends it
+// and replaces the reason. The reason is trimmed, 1 to MaxApprovalReason
+// characters, and kept on the approval's audit entry too.
+func (s *Store) Approve(ctx context.Context, id, userID, reason string, period time.Duration) (Alert, error) {
+	reason = strings.TrimSpace(reason)
+	var v validate.Errors
+	v.Check(reason != "", "reason", "must say why the activity was expected")
+	v.Text("reason", reason, MaxApprovalReason)
+	if err := v.Err(); err != nil {
+		return Alert{}, err
+	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	until := now.Add(period)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&alertRow{}).Where("id = ?", id).Updates(map[string]any{
-			"status": string(StatusApproved), "approved_by": userID, "approved_at": now, "approved_until": until})
+			"status": string(StatusApproved), "approved_by": userID, "approved_at": now, "approved_until": until,
+			"approval_reason": reason})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		return recordChange(ctx, tx, "alerts.approve.post", id)
+		return recordChange(ctx, tx, "alerts.approve.post", id, map[string]string{"reason": reason})
 	})
 	if errors.Is(err, ErrNotFound) {
 		return Alert{}, err
@@ -272,8 +290,9 @@ func (s *Store) Approve(ctx context.Context, id, userID string, period time.Dura
 }
 
 // recordChange puts a change to alert id on the audit record of each of
-// its cases (which their leads read), in the transaction tx making it.
-func recordChange(ctx context.Context, tx *gorm.DB, action, id string) error {
+// its cases (which their leads read), with detail, in the transaction tx
+// making it.
+func recordChange(ctx context.Context, tx *gorm.DB, action, id string, detail map[string]string) error {
 	var caseIDs []string
 	if err := tx.Model(&alertCaseRow{}).Where("alert_id = ?", id).Order("case_id").Pluck("case_id", &caseIDs).Error; err != nil {
 		return err
@@ -282,7 +301,8 @@ func recordChange(ctx context.Context, tx *gorm.DB, action, id string) error {
 		caseIDs = []string{""}
 	}
 	for _, caseID := range caseIDs {
-		if err := audit.Change(ctx, tx, action, "alerts", id, caseID); err != nil {
+		if err := audit.Append(ctx, tx, audit.Entry{Action: action, Outcome: audit.Success, ResourceType: "alerts",
+			ResourceID: id, CaseID: caseID, Detail: detail}); err != nil {
 			return err
 		}
 	}

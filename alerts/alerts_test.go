@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/bevis-ir/bevis/audit"
 	"github.com/bevis-ir/bevis/internal/testenv"
+	"github.com/bevis-ir/bevis/internal/validate"
 )
 
 // pipeline is the real audit path: a writer, a sequencer sealing into the
@@ -239,7 +241,7 @@ func TestReserveDownload_RefusesPastTheHardLimitUntilALeadApproves(t *testing.T)
 			if got := rulesOf(t, e.Store, "u1"); !slices.Equal(got, []Rule{RuleHardLimit}) {
 				t.Fatalf("alerts %v, want one hard-limit alert", got)
 			}
-			a, err := e.Approve(ctx, alertID, "lead-1", time.Hour)
+			a, err := e.Approve(ctx, alertID, "lead-1", "The imaging was planned", time.Hour)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -422,8 +424,22 @@ func TestRaise_OneAlertPerUserRuleAndWindow(t *testing.T) {
 			if _, err := s.Acknowledge(ctx, "no-such-alert", "admin-1"); !errors.Is(err, ErrNotFound) {
 				t.Errorf("acknowledge a missing alert: %v", err)
 			}
-			if _, err := s.Approve(ctx, "no-such-alert", "lead-1", time.Hour); !errors.Is(err, ErrNotFound) {
+			if _, err := s.Approve(ctx, "no-such-alert", "lead-1", "Planned", time.Hour); !errors.Is(err, ErrNotFound) {
 				t.Errorf("approve a missing alert: %v", err)
+			}
+			// An approval without a reason, or with one too long, changes nothing.
+			for _, reason := range []string{"", " \n ", strings.Repeat("x", MaxApprovalReason+1), "bad\x00"} {
+				var invalid *validate.Error
+				if _, err := s.Approve(ctx, all[1].ID, "lead-1", reason, time.Hour); !errors.As(err, &invalid) {
+					t.Errorf("approve with reason %.20q: %v, want a validation error", reason, err)
+				}
+			}
+			if a, err := s.Get(ctx, all[1].ID); err != nil || a.Status != StatusOpen || a.ApprovalReason != "" {
+				t.Errorf("after refused approvals: %+v %v", a, err)
+			}
+			a, err = s.Approve(ctx, all[1].ID, "lead-1", "  Planned imaging \n", time.Hour)
+			if err != nil || a.Status != StatusApproved || a.ApprovalReason != "Planned imaging" {
+				t.Errorf("approve: %+v %v", a, err)
 			}
 		})
 	}

@@ -34,6 +34,7 @@ type alertJSON struct {
 	ApprovedBy     string     `json:"approved_by,omitempty"`
 	ApprovedAt     *time.Time `json:"approved_at,omitempty"`
 	ApprovedUntil  *time.Time `json:"approved_until,omitempty"`
+	ApprovalReason string     `json:"approval_reason,omitempty"`
 }
 
 func toAlertJSON(a alerts.Alert) alertJSON {
@@ -44,7 +45,7 @@ func toAlertJSON(a alerts.Alert) alertJSON {
 		TokenID: a.TokenID, CaseIDs: a.CaseIDs, WindowStart: a.WindowStart, WindowEnd: a.WindowEnd, Bytes: a.Bytes,
 		Items: a.Items, Cases: a.Cases, Reads: a.Reads, Threshold: a.Threshold, Note: a.Note, CreatedAt: a.CreatedAt,
 		AcknowledgedBy: a.AcknowledgedBy, AcknowledgedAt: a.AcknowledgedAt, ApprovedBy: a.ApprovedBy,
-		ApprovedAt: a.ApprovedAt, ApprovedUntil: a.ApprovedUntil}
+		ApprovedAt: a.ApprovedAt, ApprovedUntil: a.ApprovedUntil, ApprovalReason: a.ApprovalReason}
 }
 
 // listAlerts lists the exfiltration alerts the caller may see: all for an
@@ -146,8 +147,14 @@ func (s *server) acknowledgeAlert(c *fiber.Ctx) error {
 	return c.JSON(toAlertJSON(a))
 }
 
+// approveRequest is the body of an approval: why the activity was
+// expected. The approver, the time and the period are the server's.
+type approveRequest struct {
+	Reason string `json:"reason"`
+}
+
 // approveAlert lifts the download hard limit for the alert's user on its
-// cases for BEVIS_ALERT_APPROVAL_TTL.
+// cases for BEVIS_ALERT_APPROVAL_TTL, with the approver's reason.
 func (s *server) approveAlert(c *fiber.Ctx) error {
 	a, err := s.alert(c, access.ActionAlertApprove)
 	if err != nil {
@@ -156,7 +163,11 @@ func (s *server) approveAlert(c *fiber.Ctx) error {
 	if a.Rule == alerts.RuleIntegrity {
 		return &access.ConflictError{Reason: "an integrity alert reports what was found in storage; acknowledge it, there is no activity to approve"}
 	}
-	a, err = s.Alerts.Approve(c.UserContext(), a.ID, principal(c).UserID, s.Alerts.ApprovalTTL())
+	var req approveRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	a, err = s.Alerts.Approve(c.UserContext(), a.ID, principal(c).UserID, req.Reason, s.Alerts.ApprovalTTL())
 	if err != nil {
 		return err
 	}

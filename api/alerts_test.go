@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,7 +133,7 @@ func TestAlerts_BulkDownloadRaisesAlertAndHardLimitThrottlesUntilLeadApproves(t 
 			if resp, _ := w.call(t, http.MethodGet, "/api/v1/alerts", w.bearer["investigator"], ""); resp.StatusCode != http.StatusForbidden {
 				t.Errorf("investigator lists alerts: %d, want 403", resp.StatusCode)
 			}
-			if resp, _ := w.call(t, http.MethodPost, "/api/v1/alerts/"+hardLimit+"/approve", w.bearer["investigator"], ""); resp.StatusCode != http.StatusNotFound {
+			if resp, _ := w.call(t, http.MethodPost, "/api/v1/alerts/"+hardLimit+"/approve", w.bearer["investigator"], `{"reason":"mine"}`); resp.StatusCode != http.StatusNotFound {
 				t.Errorf("investigator approves their own alert: %d, want 404", resp.StatusCode)
 			}
 			if resp, _ := w.call(t, http.MethodGet, fourth, w.bearer["investigator"], ""); resp.StatusCode != http.StatusTooManyRequests {
@@ -145,7 +146,7 @@ func TestAlerts_BulkDownloadRaisesAlertAndHardLimitThrottlesUntilLeadApproves(t 
 			if resp.StatusCode != http.StatusOK || acked.Status != "acknowledged" || acked.AcknowledgedBy != w.user["admin"].ID {
 				t.Errorf("admin acknowledges: %d %s", resp.StatusCode, out)
 			}
-			resp, out = w.call(t, http.MethodPost, "/api/v1/alerts/"+hardLimit+"/approve", w.bearer["lead"], "")
+			resp, out = w.call(t, http.MethodPost, "/api/v1/alerts/"+hardLimit+"/approve", w.bearer["lead"], `{"reason":"Imaging the seized laptop for the police"}`)
 			var approved alertJSON
 			_ = json.Unmarshal([]byte(out), &approved)
 			if resp.StatusCode != http.StatusOK || approved.Status != "approved" || approved.ApprovedBy != w.user["lead"].ID {
@@ -165,7 +166,7 @@ func TestAlerts_ApprovalNeedsASecondPerson(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		db := testenv.Database{DB: w.deps.DB}
 		approve := func(who, alertID string) (int, string) {
-			resp, body := w.call(t, http.MethodPost, "/api/v1/alerts/"+alertID+"/approve", w.bearer[who], "")
+			resp, body := w.call(t, http.MethodPost, "/api/v1/alerts/"+alertID+"/approve", w.bearer[who], `{"reason":"Expected: the case's imaging"}`)
 			var p problem
 			_ = json.Unmarshal([]byte(body), &p)
 			return resp.StatusCode, p.Code
@@ -207,6 +208,78 @@ func TestAlerts_ApprovalNeedsASecondPerson(t *testing.T) {
 		}
 		if status, _ := approve("admin", twoLeads); status != http.StatusOK {
 			t.Errorf("an admin approves once the other lead is excluded: %d, want 200", status)
+		}
+	})
+}
+
+// An approval says why the activity was expected: the reason is required,
+// trimmed, at most 1,000 characters; without one nothing changes. It is
+// returned with the alert, listed, and kept on the approval's audit entry.
+func TestAlerts_ApprovalNeedsAReason(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		path := "/api/v1/alerts/" + w.alertID + "/approve"
+		for _, body := range []string{
+			`{}`,
+			`{"reason":""}`,
+			`{"reason":" \n\t "}`,
+			`{"reason":"` + strings.Repeat("ø", alerts.MaxApprovalReason+1) + `"}`,
+			`{"reason":"fine","approved_by":"someone"}`,
+			`{"reason":"fine","approved_until":"2099-01-01T00:00:00Z"}`,
+			`{"reason":42}`,
+		} {
+			resp, out := w.call(t, http.MethodPost, path, w.bearer["lead"], body)
+			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("%.60s: %d %s, want a 400 problem", body, resp.StatusCode, out)
+			}
+		}
+		if resp, out := w.call(t, http.MethodPost, path, w.bearer["lead"], ""); resp.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("no body: %d %s, want 415", resp.StatusCode, out)
+		}
+		a, err := w.deps.Alerts.Store.Get(t.Context(), w.alertID)
+		if err != nil || a.Status != alerts.StatusOpen || a.ApprovedBy != "" || a.ApprovalReason != "" {
+			t.Fatalf("after refused approvals: %+v %v", a, err)
+		}
+		approvals := func() []auditRow {
+			var ok []auditRow
+			for _, e := range w.entries(t, "alerts.approve.post") {
+				if e.Outcome == "success" {
+					ok = append(ok, e)
+				}
+			}
+			return ok
+		}
+		if got := approvals(); len(got) != 0 {
+			t.Fatalf("refused approvals are recorded as approvals: %+v", got)
+		}
+
+		longest := strings.Repeat("ø", alerts.MaxApprovalReason)
+		resp, out := w.call(t, http.MethodPost, path, w.bearer["lead"], `{"reason":"  `+longest+`\n"}`)
+		var approved alertJSON
+		_ = json.Unmarshal([]byte(out), &approved)
+		if resp.StatusCode != http.StatusOK || approved.ApprovalReason != longest || approved.ApprovedBy != w.user["lead"].ID {
+			t.Fatalf("approve with the longest reason: %d %.200s", resp.StatusCode, out)
+		}
+		reason := "Imaging the seized laptop for the police, agreed on the 09:00 call"
+		resp, out = w.call(t, http.MethodPost, path, w.bearer["lead"], `{"reason":"`+reason+`"}`)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("approve again: %d %s", resp.StatusCode, out)
+		}
+		_, out = w.call(t, http.MethodGet, "/api/v1/alerts?status=approved", w.bearer["lead"], "")
+		var list struct{ Items []alertJSON }
+		_ = json.Unmarshal([]byte(out), &list)
+		if len(list.Items) != 1 || list.Items[0].ApprovalReason != reason {
+			t.Errorf("listed: %s, want the latest reason", out)
+		}
+		got := approvals()
+		if len(got) != 2 {
+			t.Fatalf("approval entries: %+v", got)
+		}
+		var detail map[string]string
+		if err := json.Unmarshal([]byte(got[1].Detail), &detail); err != nil || detail["reason"] != reason {
+			t.Errorf("audit detail %q, want the reason", got[1].Detail)
+		}
+		if err := json.Unmarshal([]byte(got[0].Detail), &detail); err != nil || detail["reason"] != longest {
+			t.Errorf("audit detail of the first approval holds %d characters, want the whole reason", len([]rune(detail["reason"])))
 		}
 	})
 }

@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +103,7 @@ func TestAuditTrail_AccessChangesAreRecordedWithTheChange(t *testing.T) {
 			{"admin", "PUT", "/api/v1/agencies/" + w.agency["B"].ID + "/sso",
 				`{"enabled":false,"issuer":"https://login.agency-b.example","client_id":"bevis","client_secret":"s3cret"}`, "agencies.sso.put"},
 			{"lead", "POST", "/api/v1/alerts/" + w.alertID + "/acknowledge", "", "alerts.acknowledge.post"},
-			{"lead", "POST", "/api/v1/alerts/" + w.alertID + "/approve", "", "alerts.approve.post"},
+			{"lead", "POST", "/api/v1/alerts/" + w.alertID + "/approve", `{"reason":"Expected"}`, "alerts.approve.post"},
 		}
 		for _, tt := range tests {
 			if resp, body := w.call(t, tt.method, tt.path, w.bearer[tt.who], tt.body); resp.StatusCode >= 300 {
@@ -224,6 +226,95 @@ func TestAuditTrail_ATimelineImportIsRecordedWithItsRows(t *testing.T) {
 		got := w.entries(t, "cases.timeline.imports.post")[before:]
 		if len(got) != 1 || got[0].UserID != w.user["lead"].ID || got[0].CaseID != w.caseID || strings.Contains(got[0].Detail, "status") {
 			t.Errorf("import entry: %+v", got)
+		}
+	})
+}
+
+// auditActionNames is GET /api/v1/audit/actions, as the auditor reads it.
+func auditActionNames(t *testing.T, w *world) []string {
+	t.Helper()
+	resp, body := w.call(t, http.MethodGet, "/api/v1/audit/actions", w.bearer["auditor"], "")
+	var out struct{ Items []string }
+	if err := json.Unmarshal([]byte(body), &out); resp.StatusCode != 200 || err != nil {
+		t.Fatalf("audit actions: %d %s", resp.StatusCode, body)
+	}
+	return out.Items
+}
+
+// The audit log filters by exact action names, several at once, on the
+// server, across keyset pages; a name it does not record, or too many
+// names, is a 400 problem.
+func TestAuditLog_FiltersByActionOnTheServer(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		runSequencer(t, w)
+		names := auditActionNames(t, w)
+		for _, want := range []string{"evidence.download", "alerts.approve.post", "cases.get", "auth.login", "cases.sitreps.issue"} {
+			if !slices.Contains(names, want) {
+				t.Errorf("%s is not among the known actions", want)
+			}
+		}
+		if !slices.IsSorted(names) {
+			t.Error("the known actions are not sorted")
+		}
+		for range 3 {
+			w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["analyst"], "")
+		}
+		w.call(t, http.MethodGet, "/api/v1/cases/"+w.caseID, w.bearer["lead"], "")
+		page := func(who, query string) (int, pageJSON[auditEntryJSON]) {
+			resp, body := w.call(t, http.MethodGet, "/api/v1/audit?"+query, w.bearer[who], "")
+			var p pageJSON[auditEntryJSON]
+			_ = json.Unmarshal([]byte(body), &p)
+			return resp.StatusCode, p
+		}
+		downloads := "action=evidence.download&action=cases.get&user_id=" + w.user["analyst"].ID
+		var all []auditEntryJSON
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if _, p := page("auditor", downloads+"&limit=1000"); len(p.Items) >= 3 {
+				all = p.Items
+				break
+			}
+		}
+		if len(all) < 3 {
+			t.Fatalf("the analyst's downloads did not show: %+v", all)
+		}
+		for _, e := range all {
+			if e.Action != "evidence.download" || e.UserID != w.user["analyst"].ID {
+				t.Errorf("filtered by downloads and reads of the analyst: %s by %s", e.Action, e.UserID)
+			}
+		}
+		// Keyset pages of one entry give the same entries, in the same order.
+		var paged []auditEntryJSON
+		cursor := ""
+		for range len(all) + 2 {
+			status, p := page("auditor", downloads+"&limit=1&cursor="+cursor)
+			if status != 200 {
+				t.Fatalf("page: %d", status)
+			}
+			paged = append(paged, p.Items...)
+			if cursor = p.NextCursor; cursor == "" {
+				break
+			}
+		}
+		if len(paged) != len(all) {
+			t.Fatalf("%d entries in pages of one, %d in one page", len(paged), len(all))
+		}
+		for i := range all {
+			if paged[i].Seq != all[i].Seq {
+				t.Errorf("page %d: seq %d, want %d", i, paged[i].Seq, all[i].Seq)
+			}
+		}
+		// A lead filters their case's record the same way.
+		if status, p := page("lead", "case_id="+w.caseID+"&action=evidence.download&limit=1000"); status != 200 || len(p.Items) < 3 ||
+			slices.ContainsFunc(p.Items, func(e auditEntryJSON) bool { return e.Action != "evidence.download" }) {
+			t.Errorf("the lead's downloads on the case: %d, %d entries", status, len(p.Items))
+		}
+
+		tooMany := strings.Repeat("action=cases.get&", audit.MaxFilterActions+1)
+		for _, query := range []string{"action=evidence", "action=", "action=cases.get&action=DROP%20TABLE", tooMany} {
+			resp, body := w.call(t, http.MethodGet, "/api/v1/audit?"+query, w.bearer["auditor"], "")
+			if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/problem+json" || problemCode(t, body) != "invalid_input" {
+				t.Errorf("%.60s: %d %s, want a 400 problem", query, resp.StatusCode, body)
+			}
 		}
 	})
 }

@@ -3,6 +3,9 @@ package api
 import (
 	"bufio"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -40,11 +43,51 @@ func toAuditEntryJSON(r audit.Recorded) auditEntryJSON {
 		RequestID: r.RequestID, Range: r.Range, Detail: r.Detail}
 }
 
-// auditFilter reads the query of an audit listing.
-func auditFilter(c *fiber.Ctx) (audit.Filter, error) {
+// domainActions are the actions the domains record under names of their
+// own rather than a route's (see auditAction for those).
+var domainActions = []string{
+	"auth.login", "auth.sso.provision", "setup.complete", "users.password", "users.time_zone",
+	"evidence.download", "evidence.verify", "evidence.integrity",
+	"evidence.content.received", "evidence.content.rejected", "evidence.content.deleted",
+	"cases.sitreps.issue", "templates.save", "templates.delete",
+}
+
+// knownAuditActions are the action names the audit log can hold: every
+// route's and the domains' own.
+func knownAuditActions(routes []route) map[string]bool {
+	known := map[string]bool{}
+	for _, r := range routes {
+		if !r.public {
+			known[auditAction(r.method, r.path)] = true
+		}
+	}
+	for _, a := range domainActions {
+		known[a] = true
+	}
+	return known
+}
+
+// auditFilter reads the query of an audit listing. action may repeat: an
+// entry of any of them matches.
+func (s *server) auditFilter(c *fiber.Ctx) (audit.Filter, error) {
 	f := audit.Filter{CaseID: c.Query("case_id"), UserID: c.Query("user_id"), AgencyID: c.Query("agency_id"),
 		ResourceID: c.Query("resource_id"), Cursor: c.Query("cursor")}
 	var v validate.Errors
+	actions := c.Context().QueryArgs().PeekMulti("action")
+	if len(actions) > audit.MaxFilterActions {
+		v.Add("action", fmt.Sprintf("at most %d actions", audit.MaxFilterActions))
+	} else {
+		for _, a := range actions {
+			name := string(a)
+			if !s.auditActions[name] {
+				v.Add("action", "must be an action the audit log records (GET /api/v1/audit/actions lists them)")
+				break
+			}
+			if !slices.Contains(f.Actions, name) {
+				f.Actions = append(f.Actions, name)
+			}
+		}
+	}
 	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
 		if s := c.Query(name); s != "" {
 			t, err := time.Parse(time.RFC3339, s)
@@ -75,7 +118,7 @@ func (s *server) sendAuditPage(c *fiber.Ctx, f audit.Filter) error {
 // (case_id) to that case's leads, without the entries about what the lead
 // may not see.
 func (s *server) listAudit(c *fiber.Ctx) error {
-	f, err := auditFilter(c)
+	f, err := s.auditFilter(c)
 	if err != nil {
 		return err
 	}
@@ -103,7 +146,7 @@ func (s *server) itemAccess(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f, err := auditFilter(c)
+	f, err := s.auditFilter(c)
 	if err != nil {
 		return err
 	}
@@ -125,6 +168,16 @@ func (s *server) hiddenFromLead(c *fiber.Ctx, caseID string) ([]*gorm.DB, error)
 		return nil, err
 	}
 	return []*gorm.DB{s.Items.IDsMarkedOutside(caseID, markings), s.Timeline.IDsMarkedOutside(caseID, markings)}, nil
+}
+
+// listAuditActions answers the action names the audit log's action filter
+// takes, sorted.
+func (s *server) listAuditActions(c *fiber.Ctx) error {
+	if err := s.authorize(c, access.ActionAuditRead, access.Resource{}); err != nil {
+		return err
+	}
+	names := slices.Sorted(maps.Keys(s.auditActions))
+	return c.JSON(fiber.Map{"items": names})
 }
 
 // exportAudit streams the whole sealed log and its checkpoints as JSON

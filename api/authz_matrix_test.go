@@ -167,6 +167,7 @@ func matrix() []matrixRow {
 		{"DELETE", "/api/v1/templates/{id}", nil,
 			expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, noContent, forbid, nofnd, forbid}},
 		{"GET", "/api/v1/audit", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
+		{"GET", "/api/v1/audit/actions", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
 		{"GET", "/api/v1/audit/export", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
 		{"GET", "/api/v1/audit/checkpoints", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
 		{"GET", "/api/v1/audit/verification", nil, expect{unauth, unauth, forbid, forbid, forbid, forbid, forbid, forbid, forbid, ok, forbid, ok}},
@@ -233,7 +234,7 @@ func matrix() []matrixRow {
 		// so may list (only that case's alerts: none); the auditor leads none.
 		{"GET", "/api/v1/alerts", nil, expect{unauth, unauth, ok, ok, ok, ok, ok, ok, ok, forbid, ok, forbid}},
 		{"POST", "/api/v1/alerts/{id}/acknowledge", nil, expect{unauth, unauth, nofnd, nofnd, nofnd, nofnd, ok, nofnd, ok, nofnd, ok, nofnd}},
-		{"POST", "/api/v1/alerts/{id}/approve", nil, expect{unauth, unauth, nofnd, nofnd, nofnd, nofnd, ok, nofnd, forbid, nofnd, forbid, nofnd}},
+		{"POST", "/api/v1/alerts/{id}/approve", json(`{"reason":"The imaging was planned"}`), expect{unauth, unauth, nofnd, nofnd, nofnd, nofnd, ok, nofnd, forbid, nofnd, forbid, nofnd}},
 
 		// Last: signing out ends each caller's session.
 		{"POST", "/api/v1/auth/logout", nil, all(noContent)},
@@ -283,6 +284,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			w := seededWorld(t, dialect)
 			rows := matrix()
+			known := map[string]bool{} // read before the last row signs everyone out
+			for _, a := range auditActionNames(t, w) {
+				known[a] = true
+			}
 			covered := map[string]bool{}
 			for _, row := range rows {
 				covered[row.method+" "+row.path] = true
@@ -303,6 +308,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 					if resp.StatusCode != row.want[i] {
 						t.Errorf("%s %s as %s: status %d, want %d: %s", row.method, row.path, who, resp.StatusCode, row.want[i], out)
 					}
+				}
+			}
+			// Every action the matrix put on the record is one the audit
+			// log's action filter takes.
+			var recorded []string
+			if err := w.deps.DB.Raw("SELECT DISTINCT action FROM audit_entries").Scan(&recorded).Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range recorded {
+				if !known[a] {
+					t.Errorf("action %q is recorded but not among GET /api/v1/audit/actions", a)
 				}
 			}
 		})

@@ -76,6 +76,9 @@ type pinger interface {
 type server struct {
 	Deps
 	metrics *metrics
+	// auditActions are the action names the audit log can hold, for its
+	// action filter (see knownAuditActions).
+	auditActions map[string]bool
 }
 
 // route is one entry of the route table. Every route the API serves is
@@ -183,6 +186,7 @@ func (s *server) routes() []route {
 		{method: fiber.MethodDelete, path: "/api/v1/templates/:id", handler: s.deleteTemplate},
 
 		{method: fiber.MethodGet, path: "/api/v1/audit", handler: s.listAudit},
+		{method: fiber.MethodGet, path: "/api/v1/audit/actions", handler: s.listAuditActions},
 		{method: fiber.MethodGet, path: "/api/v1/audit/export", handler: s.exportAudit},
 		{method: fiber.MethodGet, path: "/api/v1/audit/checkpoints", handler: s.auditCheckpoints},
 		{method: fiber.MethodGet, path: "/api/v1/audit/verification", handler: s.verifyAudit},
@@ -271,6 +275,7 @@ func New(d Deps) (*fiber.App, error) {
 	}
 
 	limit := limitBody(cfg.BodyLimit)
+	s.auditActions = knownAuditActions(s.routes())
 	for _, r := range s.routes() {
 		handlers := []fiber.Handler{tagRoute(r.path)}
 		if !r.streamsBody {

@@ -53,14 +53,17 @@ type search struct {
 	UserID     string
 	AgencyID   string
 	ResourceID string
+	Action     string
 }
 
 func searchOf(r entryRow) search {
-	return search{At: r.At.UTC(), CaseID: r.CaseID, UserID: r.UserID, AgencyID: r.AgencyID, ResourceID: r.ResourceID}
+	return search{At: r.At.UTC(), CaseID: r.CaseID, UserID: r.UserID, AgencyID: r.AgencyID, ResourceID: r.ResourceID,
+		Action: r.Action}
 }
 
 func (s search) matches(r entryRow) bool {
-	return s.At.Equal(r.At) && s.CaseID == r.CaseID && s.UserID == r.UserID && s.AgencyID == r.AgencyID && s.ResourceID == r.ResourceID
+	return s.At.Equal(r.At) && s.CaseID == r.CaseID && s.UserID == r.UserID && s.AgencyID == r.AgencyID &&
+		s.ResourceID == r.ResourceID && s.Action == r.Action
 }
 
 func (chainRow) TableName() string { return "audit_chain" }

@@ -81,7 +81,7 @@ const (
 	MaxClientIPLen  = 64
 	MaxDetailKeys   = 16
 	MaxDetailKeyLen = 64
-	MaxDetailValLen = 512
+	MaxDetailValLen = 4096 // bytes: a reason of 1,000 characters in any script fits
 )
 
 // secretWords are refused in detail keys: the log must never hold a

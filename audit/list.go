@@ -22,6 +22,7 @@ type Filter struct {
 	UserID     string
 	AgencyID   string
 	ResourceID string    // an evidence item, a case, a user…
+	Actions    []string  // any of these exact actions; at most MaxFilterActions
 	From, To   time.Time // From inclusive, To exclusive
 	Cursor     string    // Next of the previous page
 	Limit      int       // 1 to MaxListLimit; 0 means DefaultListLimit
@@ -34,6 +35,7 @@ type Filter struct {
 const (
 	DefaultListLimit = 100
 	MaxListLimit     = 1000
+	MaxFilterActions = 100
 )
 
 // Recorded is a sealed entry as read back, with its place in the chain.
@@ -65,6 +67,12 @@ func List(ctx context.Context, db *gorm.DB, f Filter) (Page, error) {
 		if v != "" {
 			q = q.Where(col+" = ?", v)
 		}
+	}
+	if len(f.Actions) > MaxFilterActions {
+		return Page{}, fmt.Errorf("%w: at most %d actions", ErrInvalidFilter, MaxFilterActions)
+	}
+	if len(f.Actions) > 0 {
+		q = q.Where("action IN ?", f.Actions)
 	}
 	for _, hidden := range f.Hidden {
 		q = q.Where("resource_id NOT IN (?)", hidden)

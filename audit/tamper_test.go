@@ -135,6 +135,7 @@ func TestVerify_DetectsTampering(t *testing.T) {
 			name: "entry edited and the chain after it recomputed",
 			tamper: func(t *testing.T, db *gorm.DB, _ []Checkpoint) []string {
 				asSuperuser(t, db, "UPDATE audit_entries SET action = 'case.list' WHERE id = '"+entryIDAt(t, db, 4)+"'")
+				asSuperuser(t, db, "UPDATE audit_chain SET action = 'case.list' WHERE seq = 4") // its search copy too
 				rechain(t, db)
 				return nil
 			},
@@ -148,6 +149,15 @@ func TestVerify_DetectsTampering(t *testing.T) {
 			},
 			dbOnly:  true, // an export carries entries, not the database's search copies
 			wantSeq: 3, wantKind: Modified,
+		},
+		{
+			name: "action copy edited to hide an entry from an action filter",
+			tamper: func(t *testing.T, db *gorm.DB, _ []Checkpoint) []string {
+				asSuperuser(t, db, "UPDATE audit_chain SET action = 'cases.get' WHERE seq = 5")
+				return nil
+			},
+			dbOnly:  true,
+			wantSeq: 5, wantKind: Modified,
 		},
 		{
 			name: "entry and its chain position deleted",

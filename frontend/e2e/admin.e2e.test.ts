@@ -1,10 +1,11 @@
 // End-to-end: administration, audit and alerts on the demo investigation.
 // The demo's admin adds two agencies and a person in each, and sets up and
 // tests single sign-on for one, which the sign-in page then offers; its auditor
-// browses the audit log, finds the admin's work, verifies the chain and
+// browses the audit log, finds the admin's work (filtered by action on the
+// server), verifies the chain and
 // exports the log; its
 // coordinator, who leads the breach case, reads the activity behind the
-// demo's exfiltration alert, acknowledges it and approves it.
+// demo's exfiltration alert, acknowledges it and approves it with a reason.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -154,11 +155,20 @@ describe.skipIf(missing.length > 0)('administration, audit and alerts in the bro
     await page.locator('table.list tbody tr').first().waitFor();
     await page.getByLabel('Person', { exact: true }).selectOption({ label: 'Kari Nordmann <kari@nccc.example>' });
     await page.getByLabel('Action', { exact: true }).fill('agencies');
+    // The server filters: the prefix goes out as the exact actions it stands for.
+    const filtered = page.waitForRequest((r) => r.url().includes('/api/v1/audit?') && r.url().includes('action=agencies.post'));
     await page.getByRole('button', { name: 'Show' }).click();
+    expect(new URL((await filtered).url()).searchParams.getAll('action').every((a) => a.startsWith('agencies.'))).toBe(true);
     await page.locator('tr[data-action="agencies.post"]').first().waitFor();
     const actions = await page.locator('table.list tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
     expect(actions.length).toBeGreaterThanOrEqual(2);
     expect(actions.every((a) => a?.startsWith('agencies.'))).toBe(true);
+    await visit(page, 'audit-filtered');
+    await page.getByLabel('Action', { exact: true }).fill('no.such');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.getByRole('alert').filter({ hasText: 'No action the log records' }).waitFor();
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.locator('table.list tbody tr').first().waitFor();
     await page.getByRole('button', { name: 'Verify the audit log' }).click();
     await page.getByRole('heading', { name: 'The audit log is intact' }).waitFor();
     expect(Number(await page.locator('.verification dd').first().textContent())).toBeGreaterThan(100);
@@ -171,7 +181,7 @@ describe.skipIf(missing.length > 0)('administration, audit and alerts in the bro
     await page.close();
   });
 
-  it('lets the lead of the case read the activity behind an alert, acknowledge it and approve it', async () => {
+  it('lets the lead of the case read the activity behind an alert, acknowledge it and approve it with a reason', async () => {
     const { page, errors } = await signedIn('marte@nccc.example');
     await go(page, 'Alerts', 'Alerts');
     const card = page.locator('article.alert-card[data-status="open"]').first();
@@ -184,8 +194,15 @@ describe.skipIf(missing.length > 0)('administration, audit and alerts in the bro
     await page.getByRole('status').filter({ hasText: 'Acknowledged.' }).waitFor();
     const acknowledged = page.locator('article.alert-card[data-status="acknowledged"]').first();
     await acknowledged.getByRole('button', { name: 'Approve the activity' }).click();
-    await page.locator('article.alert-card[data-status="approved"]').first().waitFor();
-    expect(await page.locator('article.alert-card[data-status="approved"]').first().textContent()).toContain('Marte Haugen');
+    const reason = 'Imaging the file server for the police, agreed on the 09:00 call.';
+    await acknowledged.getByLabel('Why was this activity expected?').fill(reason);
+    await visit(page, 'alerts-approving');
+    await acknowledged.getByRole('button', { name: 'Approve and lift the limit' }).click();
+    const approved = page.locator('article.alert-card[data-status="approved"]').first();
+    await approved.waitFor();
+    expect(await approved.textContent()).toContain('Marte Haugen');
+    expect(await approved.locator('.approval-reason').textContent()).toBe(reason);
+    await visit(page, 'alerts-approved');
     expect(unexpected(errors)).toEqual([]);
     await page.close();
   });

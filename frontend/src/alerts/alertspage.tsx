@@ -1,10 +1,10 @@
 // Exfiltration alerts, for case leads and admins: what the rule saw, the
-// activity of the person that raised it (read from the case's audit log),
+// activity of the person that raised it (read from its cases' audit logs),
 // and acknowledging or (four eyes: never the person it is about) approving.
 
 import { useState } from 'preact/hooks';
-import { type Alert, type AlertStatus, api } from '../api';
-import { ErrorAlert, humanize, Select, Status, Time, UserName, useAction, useDirectory, useLoad } from '../ui';
+import { type Alert, type AlertStatus, api, type AuditEntry } from '../api';
+import { ErrorAlert, Field, humanize, Select, Status, Time, UserName, useAction, useDirectory, useLoad } from '../ui';
 
 const RULES: Record<Alert['rule'], string> = {
   evidence_bytes: 'Downloaded much evidence',
@@ -46,21 +46,33 @@ export function measured(a: Alert): string {
   }
 }
 
-/** The person's entries on the alert's first case around its window, from the case's audit log. */
-function Activity({ alert }: { alert: Alert }) {
-  const caseId = alert.case_ids[0];
+/** The most cases of one alert whose record the activity reads. */
+const MAX_ACTIVITY_CASES = 10;
+
+/** The person's entries around the alert's window on each of its cases, newest first, from the cases' audit logs. */
+export async function alertActivity(alert: Alert): Promise<{ items: AuditEntry[]; partial: boolean }> {
   const from = new Date(Date.parse(alert.window_start) - 60_000).toISOString();
   const to = new Date(Date.parse(alert.window_end) + 60_000).toISOString();
-  const log = useLoad(
-    () => (caseId === undefined ? Promise.resolve({ items: [] }) : api.audit({ case_id: caseId, user_id: alert.user_id, from, to, limit: 50 })),
-    [alert.id],
-  );
+  const cases = alert.case_ids.slice(0, MAX_ACTIVITY_CASES);
+  const pages = await Promise.allSettled(cases.map((c) => api.audit({ case_id: c, user_id: alert.user_id, from, to, limit: 50 })));
+  const read = pages.flatMap((p) => (p.status === 'fulfilled' ? [p.value] : []));
+  const refused = pages.find((p) => p.status === 'rejected');
+  if (read.length === 0 && refused) throw refused.reason;
+  const byId = new Map<string, AuditEntry>();
+  for (const e of read.flatMap((p) => p.items)) byId.set(e.id, e);
+  const items = [...byId.values()].sort((a, b) => b.seq - a.seq).slice(0, 50);
+  return { items, partial: refused !== undefined || cases.length < alert.case_ids.length };
+}
+
+/** The person's activity behind the alert: what they read and downloaded on its cases in the window. */
+function Activity({ alert }: { alert: Alert }) {
+  const log = useLoad(() => alertActivity(alert), [alert.id]);
   if (log.error?.status === 403) return <p>Only a lead of the case or an auditor reads this activity.</p>;
   return (
     <>
       <ErrorAlert error={log.error} />
       {log.loading && <p role="status">Loading…</p>}
-      {log.data && log.data.items.length === 0 && <p class="empty">No entries of this person on the case in the window.</p>}
+      {log.data && log.data.items.length === 0 && <p class="empty">No entries of this person on the alert’s cases in the window.</p>}
       {log.data && log.data.items.length > 0 && (
         <ol class="activity">
           {log.data.items.map((e) => (
@@ -71,7 +83,50 @@ function Activity({ alert }: { alert: Alert }) {
           ))}
         </ol>
       )}
+      {log.data?.partial && <p class="field-hint">Only the cases whose record you read are shown.</p>}
     </>
+  );
+}
+
+/** The longest reason of an approval, in characters (the server's limit). */
+export const MAX_APPROVAL_REASON = 1000;
+
+/** Asks why the activity was expected, then approves it. */
+function ApproveForm({ alert, onApproved, onCancel }: { alert: Alert; onApproved: (a: Alert) => void; onCancel: () => void }) {
+  const { busy, problem, run } = useAction();
+  const [reason, setReason] = useState('');
+  const id = `approve-${alert.id}`;
+  return (
+    <form
+      class="approve-form"
+      aria-label="Approve the activity"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void run(async () => onApproved(await api.approveAlert(alert.id, reason.trim())));
+      }}
+    >
+      <Field
+        id={`${id}-reason`}
+        field="reason"
+        label="Why was this activity expected?"
+        hint="Kept with the alert and on the audit log, beside your name. At most 1000 characters."
+        value={reason}
+        onInput={setReason}
+        problem={problem}
+        required
+        maxLength={MAX_APPROVAL_REASON}
+        multiline
+      />
+      <ErrorAlert error={problem?.fieldMessage('reason') ? null : problem} />
+      <div class="actions">
+        <button type="submit" class="primary" disabled={busy || reason.trim() === ''}>
+          Approve and lift the limit
+        </button>
+        <button type="button" class="secondary" disabled={busy} onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 
@@ -80,6 +135,7 @@ function AlertCard({ alert, onChanged }: { alert: Alert; onChanged: (a: Alert) =
   const { busy, problem, run } = useAction();
   const [done, setDone] = useState('');
   const [open, setOpen] = useState(false);
+  const [approving, setApproving] = useState(false);
   const self = alert.user_id === me.id;
   const title = RULES[alert.rule] ?? humanize(alert.rule);
   const id = `alert-${alert.id}`;
@@ -115,6 +171,12 @@ function AlertCard({ alert, onChanged }: { alert: Alert; onChanged: (a: Alert) =
             <dd>
               <UserName id={alert.approved_by} />, <Time iso={alert.approved_at} />; the limit is lifted until <Time iso={alert.approved_until} />
             </dd>
+            {alert.approval_reason && (
+              <>
+                <dt>Reason</dt>
+                <dd class="approval-reason">{alert.approval_reason}</dd>
+              </>
+            )}
           </>
         )}
       </dl>
@@ -141,22 +203,23 @@ function AlertCard({ alert, onChanged }: { alert: Alert; onChanged: (a: Alert) =
               Acknowledge
             </button>
           )}
-          {alert.rule !== 'evidence_integrity' && (
-            <button
-              type="button"
-              class="primary"
-              disabled={busy}
-              onClick={() =>
-                void run(async () => {
-                  onChanged(await api.approveAlert(alert.id));
-                  setDone('Approved: the activity was expected, and the download limit is lifted for a while.');
-                })
-              }
-            >
+          {alert.rule !== 'evidence_integrity' && !approving && (
+            <button type="button" class="primary" disabled={busy} onClick={() => setApproving(true)}>
               Approve the activity
             </button>
           )}
         </div>
+      )}
+      {!self && approving && alert.status !== 'approved' && (
+        <ApproveForm
+          alert={alert}
+          onCancel={() => setApproving(false)}
+          onApproved={(a) => {
+            setApproving(false);
+            onChanged(a);
+            setDone('Approved: the activity was expected, and the download limit is lifted for a while.');
+          }}
+        />
       )}
       {done && <Status message={done} />}
     </article>

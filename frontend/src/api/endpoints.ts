@@ -73,6 +73,13 @@ function query(params: Record<string, string | number | undefined>): string {
   return s === '' ? '' : `?${s}`;
 }
 
+function auditQuery({ action, ...rest }: AuditQuery): string {
+  const q = query({ ...rest });
+  if (!action?.length) return q;
+  const actions = action.map((a) => `action=${enc(a)}`).join('&');
+  return q === '' ? `?${actions}` : `${q}&${actions}`;
+}
+
 function caseQuery(q: CaseQuery): string {
   return query({
     status: q.status?.join(','),
@@ -92,6 +99,8 @@ export interface AuditQuery {
   agency_id?: string;
   case_id?: string;
   resource_id?: string;
+  /** Exact action names (GET /api/v1/audit/actions lists them); an entry of any of them matches. */
+  action?: string[];
   /** RFC 3339; from inclusive, to exclusive. */
   from?: string;
   to?: string;
@@ -148,7 +157,9 @@ export const api = {
   },
 
   /** A page of the audit log, newest first. */
-  audit: (f: AuditQuery) => get<Page<AuditEntry>>(`/api/v1/audit${query({ ...f })}`),
+  audit: (f: AuditQuery) => get<Page<AuditEntry>>(`/api/v1/audit${auditQuery(f)}`),
+  /** The action names the audit log records, sorted (what its action filter takes). */
+  auditActions: () => get<{ items: string[] }>('/api/v1/audit/actions'),
   /** The whole sealed log and its checkpoints, as JSON Lines (for `bevis audit verify --export`). */
   exportAudit: () => fetchFile('/api/v1/audit/export'),
   /** Verifies the whole log now, against the server's checkpoint keys. */
@@ -158,7 +169,8 @@ export const api = {
 
   alerts: (status?: AlertStatus) => get<{ items: Alert[] }>(`/api/v1/alerts${query({ status })}`),
   acknowledgeAlert: (id: string) => post<Alert>(`/api/v1/alerts/${enc(id)}/acknowledge`),
-  approveAlert: (id: string) => post<Alert>(`/api/v1/alerts/${enc(id)}/approve`),
+  /** Approves the activity of an alert, saying why it was expected (1 to 1000 characters). */
+  approveAlert: (id: string, reason: string) => post<Alert>(`/api/v1/alerts/${enc(id)}/approve`, { reason }),
 
   tokens: () => get<Page<APIToken>>('/api/v1/tokens'),
   createToken: (t: NewAPIToken) => post<APIToken>('/api/v1/tokens', t),

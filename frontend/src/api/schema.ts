@@ -1152,6 +1152,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The action names the audit log records, sorted: what its action filter takes */
+        get: operations["listAuditActions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit/export": {
         parameters: {
             query?: never;
@@ -1247,8 +1264,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Approve the activity of an alert (a lead of every case it touches): lifts the download hard limit for its user on its cases for BEVIS_ALERT_APPROVAL_TTL
-         * @description Four eyes: never by the person the alert is about (403 `self_approval`). A lead of every case the alert touches approves it; an admin only for cases whose one lead is the person the alert is about. API tokens never approve.
+         * Approve the activity of an alert (a lead of every case it touches), saying why it was expected: lifts the download hard limit for its user on its cases for BEVIS_ALERT_APPROVAL_TTL
+         * @description Four eyes: never by the person the alert is about (403 `self_approval`). A lead of every case the alert touches approves it; an admin only for cases whose one lead is the person the alert is about. API tokens never approve. The reason (trimmed) is kept with the alert as `approval_reason`, replacing an earlier one when approved again, and on the approval's audit entry (detail `reason`).
          */
         post: operations["approveAlert"];
         delete?: never;
@@ -2602,6 +2619,12 @@ export interface components {
             approved_at?: string;
             /** Format: date-time */
             approved_until?: string;
+            /** @description Why the approver expected the activity (alerts approved before reasons were asked for have none). */
+            approval_reason?: string;
+        };
+        AlertApproval: {
+            /** @description Why the activity was expected: 1 to 1000 characters once trimmed of surrounding white space. */
+            reason: string;
         };
         PresetTask: {
             title: string;
@@ -8704,6 +8727,8 @@ export interface operations {
                 agency_id?: string;
                 /** @description Entries about this object (an evidence item, a case, a task…). */
                 resource_id?: string;
+                /** @description Entries of any of these exact actions (repeat the parameter, at most 100), each one that GET /api/v1/audit/actions lists, like `evidence.download`. */
+                action?: string[];
                 /** @description From this time, inclusive. */
                 from?: string;
                 /** @description Until this time, exclusive. */
@@ -8727,7 +8752,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Invalid filter. */
+            /** @description Invalid filter: a bad time, limit or cursor, an action the log does not record, or more than 100 actions (`errors` names the field). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8756,6 +8781,47 @@ export interface operations {
             };
             /** @description No such case, or outside the caller's scope. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listAuditActions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every action name: each route's (like `cases.tasks.post`) and the domains' own (like `evidence.download`, `auth.login`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: string[];
+                    };
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an auditor. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9025,7 +9091,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertApproval"];
+            };
+        };
         responses: {
             /** @description The alert. */
             200: {
@@ -9034,6 +9104,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Alert"];
+                };
+            };
+            /** @description Invalid JSON, an unknown field, or no reason (`errors` names it): the reason is required, 1 to 1000 characters once trimmed. Nothing changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid access token. */
@@ -9065,6 +9144,15 @@ export interface operations {
             };
             /** @description An `evidence_integrity` alert: it reports what was found in storage and is acknowledged, not approved. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

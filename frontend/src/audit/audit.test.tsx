@@ -2,7 +2,7 @@ import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuditEntry } from '../api';
 import { button, choose, cleanUp, fakeServer, show, type } from '../testing';
-import { AuditPage, matchesAction, NO_AUDIT_FILTERS, toAuditQuery } from './auditpage';
+import { AuditPage, expandAction, NO_AUDIT_FILTERS, toAuditQuery } from './auditpage';
 import { VerifySection } from './verification';
 
 afterEach(cleanUp);
@@ -11,15 +11,21 @@ function entry(over: Partial<AuditEntry>): AuditEntry {
   return { seq: 1, id: 'e1', at: '2026-11-29T12:00:00Z', action: 'cases.get', outcome: 'success', ...over } as AuditEntry;
 }
 
+const ACTIONS = ['auth.login', 'cases.get', 'evidence.download', 'evidence.verify', 'evidence_items.get'];
+
 describe('AuditPage', () => {
-  it('lists entries, filters by person and action, and pages with the cursor', async () => {
+  it('lists entries, filters by person and action on the server, and pages with the cursor', async () => {
     const calls = fakeServer({
+      'GET /api/v1/audit/actions': [() => Response.json({ items: ACTIONS })],
       'GET /api/v1/audit?limit=100': [
         () => Response.json({ items: [entry({ id: 'e2', seq: 2, action: 'evidence.download', user_id: 'u-ann' }), entry({})], next_cursor: 'C1' }),
       ],
       'GET /api/v1/audit?limit=100&cursor=C1': [() => Response.json({ items: [entry({ id: 'e0', seq: 0, action: 'auth.login' })] })],
-      'GET /api/v1/audit?user_id=u-ann&limit=100': [
-        () => Response.json({ items: [entry({ id: 'e2', action: 'evidence.download', user_id: 'u-ann' }), entry({ id: 'e3', action: 'cases.get', user_id: 'u-ann' })] }),
+      'GET /api/v1/audit?user_id=u-ann&limit=100&action=evidence.download&action=evidence.verify': [
+        () => Response.json({ items: [entry({ id: 'e2', action: 'evidence.download', user_id: 'u-ann' })], next_cursor: 'C2' }),
+      ],
+      'GET /api/v1/audit?user_id=u-ann&limit=100&cursor=C2&action=evidence.download&action=evidence.verify': [
+        () => Response.json({ items: [entry({ id: 'e4', action: 'evidence.verify', user_id: 'u-ann' })] }),
       ],
     });
     const r = show(<AuditPage />);
@@ -33,19 +39,37 @@ describe('AuditPage', () => {
     type(r, '#audit-action', 'evidence');
     await act(async () => r.querySelector<HTMLFormElement>('form.filters')!.requestSubmit());
     await vi.waitFor(() => expect([...r.querySelectorAll('tbody tr')].map((t) => t.getAttribute('data-action'))).toEqual(['evidence.download']));
-    expect(calls.map((c) => c.key)).toContain('GET /api/v1/audit?user_id=u-ann&limit=100');
+    await act(async () => button(r, 'Load more').click());
+    await vi.waitFor(() => expect([...r.querySelectorAll('tbody tr')].map((t) => t.getAttribute('data-action'))).toEqual(['evidence.download', 'evidence.verify']));
+    expect(r.querySelectorAll('#audit-action-names option').length).toBe(ACTIONS.length);
+    expect(calls.filter((c) => c.key.includes('action=')).length).toBe(2); // the filter is the server's
+  });
+
+  it('says so, and asks the server nothing, when no recorded action matches', async () => {
+    const calls = fakeServer({
+      'GET /api/v1/audit/actions': [() => Response.json({ items: ACTIONS })],
+      'GET /api/v1/audit?limit=100': [() => Response.json({ items: [entry({})] })],
+    });
+    const r = show(<AuditPage />);
+    await vi.waitFor(() => expect(r.querySelectorAll('tbody tr').length).toBe(1));
+    type(r, '#audit-action', 'evid');
+    await act(async () => r.querySelector<HTMLFormElement>('form.filters')!.requestSubmit());
+    await vi.waitFor(() => expect(r.querySelector('section[aria-labelledby="audit-entries"] [role="alert"]')?.textContent).toContain('No action the log records is named “evid”'));
+    expect(r.querySelector('tbody')).toBeNull();
+    expect(calls.filter((c) => c.key.startsWith('GET /api/v1/audit?')).length).toBe(1);
   });
 
   it('builds the query from the filters, leaving out the empty ones', () => {
     expect(toAuditQuery(NO_AUDIT_FILTERS)).toEqual({});
     expect(toAuditQuery({ ...NO_AUDIT_FILTERS, case_id: ' c1 ', agency_id: 'a1' })).toEqual({ case_id: 'c1', agency_id: 'a1' });
+    expect(toAuditQuery({ ...NO_AUDIT_FILTERS, action: 'evidence' }, ['evidence.download'])).toEqual({ action: ['evidence.download'] });
   });
 
-  it('matches an action by its whole name or a prefix of whole words', () => {
-    expect(matchesAction(entry({ action: 'evidence.download' }), 'evidence')).toBe(true);
-    expect(matchesAction(entry({ action: 'evidence.download' }), 'evidence.download')).toBe(true);
-    expect(matchesAction(entry({ action: 'evidence.download' }), 'evid')).toBe(false);
-    expect(matchesAction(entry({ action: 'cases.get' }), '')).toBe(true);
+  it('turns an action filter into the exact names it stands for: the name, or a prefix of whole words', () => {
+    expect(expandAction('evidence', ACTIONS)).toEqual(['evidence.download', 'evidence.verify']);
+    expect(expandAction(' Evidence.Download ', ACTIONS)).toEqual(['evidence.download']);
+    expect(expandAction('evid', ACTIONS)).toEqual([]);
+    expect(expandAction('', ACTIONS)).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 // The audit log, for auditors: filters by person, agency, case, action and
-// time, pages by the keyset cursor, and the sealed log and its checkpoints
+// time (all on the server: an action or a prefix of one stands for the
+// exact names the log records), pages by the keyset cursor, and the sealed log and its checkpoints
 // to download for `bevis audit verify`.
 
 import { useState } from 'preact/hooks';
@@ -34,9 +35,26 @@ export interface AuditFilters {
 
 export const NO_AUDIT_FILTERS: AuditFilters = { user_id: '', agency_id: '', case_id: '', action: '', from: '', to: '' };
 
-/** The query the server filters by (the action is matched on the page shown; the server has no action filter). */
-export function toAuditQuery(f: AuditFilters): AuditQuery {
+/** The most actions one query names (the server's limit). */
+export const MAX_FILTER_ACTIONS = 100;
+
+/**
+ * The exact action names an action filter stands for, among those the log
+ * records: the name itself, or every action under a prefix of whole words
+ * ("evidence" for evidence.download, evidence.verify…). None when nothing
+ * matches.
+ */
+export function expandAction(filter: string, known: readonly string[]): string[] {
+  const want = filter.trim().toLowerCase();
+  if (want === '') return [];
+  if (known.includes(want)) return [want];
+  return known.filter((a) => a.startsWith(`${want}.`));
+}
+
+/** The query the server filters by; actions are the exact names the action filter stands for. */
+export function toAuditQuery(f: AuditFilters, actions: readonly string[] = []): AuditQuery {
   const q: AuditQuery = {};
+  if (actions.length > 0) q.action = [...actions];
   if (f.user_id.trim()) q.user_id = f.user_id.trim();
   if (f.agency_id) q.agency_id = f.agency_id;
   if (f.case_id.trim()) q.case_id = f.case_id.trim();
@@ -47,13 +65,7 @@ export function toAuditQuery(f: AuditFilters): AuditQuery {
   return q;
 }
 
-/** Whether an entry's action matches the action filter: a prefix like "evidence" or a whole action. */
-export function matchesAction(e: AuditEntry, action: string): boolean {
-  const want = action.trim().toLowerCase();
-  return want === '' || e.action === want || e.action.startsWith(`${want}.`);
-}
-
-function AuditFilterForm({ value, onApply }: { value: AuditFilters; onApply: (f: AuditFilters) => void }) {
+function AuditFilterForm({ value, known, onApply }: { value: AuditFilters; known: readonly string[]; onApply: (f: AuditFilters) => void }) {
   const d = useDirectory();
   const [draft, setDraft] = useState(value);
   const set = (k: keyof AuditFilters) => (v: string) => setDraft({ ...draft, [k]: v });
@@ -83,7 +95,20 @@ function AuditFilterForm({ value, onApply }: { value: AuditFilters; onApply: (f:
       />
       <Field id="audit-user-id" label="Or a person's ID" value={draft.user_id} onInput={set('user_id')} maxLength={64} />
       <Field id="audit-case" label="Case ID" value={draft.case_id} onInput={set('case_id')} maxLength={64} />
-      <Field id="audit-action" label="Action" hint="Like evidence.download, or evidence for all of its actions." value={draft.action} onInput={set('action')} maxLength={64} />
+      <Field
+        id="audit-action"
+        label="Action"
+        hint="Like evidence.download, or evidence for all of its actions."
+        value={draft.action}
+        onInput={set('action')}
+        maxLength={64}
+        list="audit-action-names"
+      />
+      <datalist id="audit-action-names">
+        {known.map((a) => (
+          <option key={a} value={a} />
+        ))}
+      </datalist>
       <Field id="audit-from" label="From" type="datetime-local" value={draft.from} onInput={set('from')} />
       <Field id="audit-to" label="Until" type="datetime-local" value={draft.to} onInput={set('to')} />
       <div class="actions">
@@ -143,37 +168,59 @@ function AuditDownloads() {
   );
 }
 
+/** Why an action filter cannot be asked of the server, or "" when it can. */
+function actionProblem(filter: string, actions: readonly string[] | null): string {
+  if (filter.trim() === '' || actions === null) return '';
+  if (actions.length === 0) return `No action the log records is named “${filter.trim()}” or starts with it.`;
+  if (actions.length > MAX_FILTER_ACTIONS) return `“${filter.trim()}” stands for ${actions.length} actions; name at most ${MAX_FILTER_ACTIONS}.`;
+  return '';
+}
+
 export function AuditPage() {
   const [filters, setFilters] = useState<AuditFilters>(NO_AUDIT_FILTERS);
-  const query = toAuditQuery(filters);
-  const key = JSON.stringify(query);
-  const page = useLoad(() => api.audit({ ...query, limit: 100 }), [key]);
-  const shown = (page.data?.items ?? []).filter((e) => matchesAction(e, filters.action));
+  const known = useLoad(() => api.auditActions(), []);
+  const names = known.data?.items ?? [];
+  // null while the names an action filter stands for are not known yet
+  const actions = filters.action.trim() === '' ? [] : known.data ? expandAction(filters.action, names) : null;
+  const problem = actionProblem(filters.action, actions);
+  const query = toAuditQuery(filters, actions ?? []);
+  const key = JSON.stringify([query, actions === null, problem]);
+  const page = useLoad(
+    () => (actions === null || problem ? new Promise<Page<AuditEntry>>(() => {}) : api.audit({ ...query, limit: 100 })),
+    [key],
+  );
   return (
     <div class="page audit">
       <h1 id="page-title" tabIndex={-1}>
         Audit log
       </h1>
       <p class="lede">Every read and change in Bevis, newest first, sealed in a hash chain and signed at checkpoints.</p>
-      <AuditFilterForm value={filters} onApply={setFilters} />
+      <AuditFilterForm value={filters} known={names} onApply={setFilters} />
       <Section title="Entries" id="audit-entries">
-        <ErrorAlert error={page.error} />
-        {page.loading && !page.data && (
+        <ErrorAlert error={known.error ?? page.error} />
+        {problem && (
+          <div class="alert" role="alert">
+            {problem}
+          </div>
+        )}
+        {!problem && page.loading && !page.data && (
           <p class="loading" role="status">
             Loading…
           </p>
         )}
-        {page.data && (
+        {!problem && page.data && (
           <Table
             caption="Audit entries"
             columns={columns}
-            rows={shown}
+            rows={page.data.items}
             rowKey={(e) => e.id}
             rowAttributes={(e) => ({ 'data-action': e.action })}
-            empty={filters.action ? 'No entry of this action on the pages loaded; load more to look further.' : 'No entries match.'}
+            empty="No entries match."
           />
         )}
-        <LoadMore<AuditEntry, Page<AuditEntry>> page={page.data} fetchNext={(cursor) => api.audit({ ...query, limit: 100, cursor })} onMore={page.set} />
+        {!problem && (
+          <LoadMore<AuditEntry, Page<AuditEntry>> page={page.data} fetchNext={(cursor) => api.audit({ ...query, limit: 100, cursor })} onMore={page.set} />
+        )}
       </Section>
       <VerifySection />
       <AuditDownloads />

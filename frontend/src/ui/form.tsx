@@ -56,6 +56,8 @@ interface FieldProps {
   minLength?: number;
   maxLength?: number;
   multiline?: boolean;
+  /** The id of a datalist of suggestions. */
+  list?: string;
 }
 
 /** A labelled input with its hint and its field error wired up for assistive technology. */
@@ -91,6 +93,7 @@ export function Field(p: FieldProps) {
             inputMode: p.inputMode,
             minLength: p.minLength,
             maxLength: p.maxLength,
+            list: p.list,
             spellcheck: p.type === 'email' || p.inputMode === 'numeric' ? false : undefined,
           } as InputHTMLAttributes<HTMLInputElement>)}
         />
