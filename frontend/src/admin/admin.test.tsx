@@ -157,6 +157,38 @@ describe('TemplatesSection', () => {
     });
     await vi.waitFor(() => expect(r.textContent).toContain('Template Ransomware added.'));
   });
+
+  it('edits a template in place, keeping what the form does not show of the tasks it keeps', async () => {
+    const stored = {
+      id: 't1', name: 'Ransomware', description: 'Encrypted hosts', severity: 3, tlp: 'AMBER', tags: ['ransomware'],
+      jurisdictions: ['gdpr'], created_by: 'u', created_at: '', updated_at: '',
+      tasks: [{ title: 'Isolate hosts', priority: 'high', due_in_hours: 4, checklist: ['Pull the cable'] }, { title: 'Call the insurer' }],
+    };
+    const calls = fakeServer({
+      'GET /api/v1/templates': [() => Response.json({ items: [stored] })],
+      'PUT /api/v1/templates/t1': [() => Response.json({ ...stored, name: 'Ransomware, health' })],
+    });
+    const r = show(<TemplatesSection canEdit />);
+    await vi.waitFor(() => expect(r.textContent).toContain('Ransomware'));
+    const edit = [...r.querySelectorAll('button')].find((b) => b.textContent === 'Edit template Ransomware')!;
+    await act(async () => edit.click());
+    expect(r.querySelector('#template-form-title')?.textContent).toBe('Edit the template Ransomware');
+    expect(r.querySelector<HTMLTextAreaElement>('#template-tasks')?.value).toBe('Isolate hosts\nCall the insurer');
+    type(r, '#template-name', 'Ransomware, health');
+    type(r, '#template-tasks', 'Isolate hosts\nImage the servers');
+    await submit(r, 'Save template');
+    expect(calls.find((c) => c.key === 'PUT /api/v1/templates/t1')?.body).toEqual({
+      name: 'Ransomware, health',
+      description: 'Encrypted hosts',
+      severity: 3,
+      tlp: 'AMBER',
+      tags: ['ransomware'],
+      jurisdictions: ['gdpr'],
+      tasks: [{ title: 'Isolate hosts', priority: 'high', due_in_hours: 4, checklist: ['Pull the cable'] }, { title: 'Image the servers' }],
+    });
+    await vi.waitFor(() => expect(r.textContent).toContain('Template Ransomware, health saved.'));
+    expect(calls.some((c) => c.key === 'POST /api/v1/templates')).toBe(false);
+  });
 });
 
 describe('SSOSection', () => {

@@ -180,6 +180,7 @@ export const api = {
 
   templates: () => get<{ items: CaseTemplate[] }>('/api/v1/templates'),
   createTemplate: (t: CaseTemplateInput) => post<CaseTemplate>('/api/v1/templates', t),
+  updateTemplate: async (id: string, t: CaseTemplateInput) => (await call<CaseTemplate>('PUT', `/api/v1/templates/${enc(id)}`, t)).body,
   deleteTemplate: async (id: string) => {
     await call<void>('DELETE', `/api/v1/templates/${enc(id)}`);
   },
