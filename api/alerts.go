@@ -34,6 +34,13 @@ type alertJSON struct {
 	ApprovedBy     string     `json:"approved_by,omitempty"`
 	ApprovedAt     *time.Time `json:"approved_at,omitempty"`
 	ApprovedUntil  *time.Time `json:"approved_until,omitempty"`
+	namesJSON
+}
+
+// references names whom the alert is about and who acted on it: a lead
+// reads a person of another agency by name, not by ID.
+func (a *alertJSON) references() ([]string, []string) {
+	return []string{a.UserID, a.AcknowledgedBy, a.ApprovedBy}, []string{a.AgencyID}
 }
 
 func toAlertJSON(a alerts.Alert) alertJSON {
@@ -86,6 +93,7 @@ func (s *server) listAlerts(c *fiber.Ctx) error {
 		return err
 	}
 	out := make([]alertJSON, len(list))
+	named := make([]referrer, len(list))
 	for i, a := range list {
 		if seen != nil {
 			// An alert about several cases names to a lead only those they
@@ -93,6 +101,10 @@ func (s *server) listAlerts(c *fiber.Ctx) error {
 			a.CaseIDs = slices.DeleteFunc(a.CaseIDs, func(id string) bool { return !seen[id] })
 		}
 		out[i] = toAlertJSON(a)
+		named[i] = &out[i]
+	}
+	if err := s.nameAll(ctx, named...); err != nil {
+		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(fiber.Map{"items": out})
@@ -143,7 +155,7 @@ func (s *server) acknowledgeAlert(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toAlertJSON(a))
+	return s.sendAlert(c, a)
 }
 
 // approveAlert lifts the download hard limit for the alert's user on its
@@ -160,5 +172,14 @@ func (s *server) approveAlert(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toAlertJSON(a))
+	return s.sendAlert(c, a)
+}
+
+// sendAlert answers one alert, with the names of the people it refers to.
+func (s *server) sendAlert(c *fiber.Ctx, a alerts.Alert) error {
+	out := toAlertJSON(a)
+	if err := s.nameAll(c.UserContext(), &out); err != nil {
+		return err
+	}
+	return c.JSON(out)
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -224,6 +225,40 @@ func TestAuditTrail_ATimelineImportIsRecordedWithItsRows(t *testing.T) {
 		got := w.entries(t, "cases.timeline.imports.post")[before:]
 		if len(got) != 1 || got[0].UserID != w.user["lead"].ID || got[0].CaseID != w.caseID || strings.Contains(got[0].Detail, "status") {
 			t.Errorf("import entry: %+v", got)
+		}
+	})
+}
+
+// An auditor reads the whole log, most of it by people of other agencies,
+// whom the directory does not list to them: each entry names its actor.
+func TestAuditLog_NamesTheActorOfEachEntry(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		runSequencer(t, w)
+		w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["analyst"], "")
+		analyst := w.user["analyst"]
+		var page struct{ Items []auditEntryJSON }
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			resp, body := w.call(t, http.MethodGet, "/api/v1/audit?user_id="+analyst.ID, w.bearer["auditor"], "")
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("the auditor lists the log: %d %s", resp.StatusCode, body)
+			}
+			if err := json.Unmarshal([]byte(body), &page); err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Items) > 0 {
+				break
+			}
+		}
+		if len(page.Items) == 0 {
+			t.Fatal("no entries of the analyst sealed in time")
+		}
+		for _, e := range page.Items {
+			if got := e.People[analyst.ID]; got.Name != analyst.Name || got.AgencyID != w.agency["A"].ID || got.AgencyName != w.agency["A"].Name {
+				t.Errorf("entry %d (%s) names the analyst %+v, want %q of %q", e.Seq, e.Action, got, analyst.Name, w.agency["A"].Name)
+			}
+			if got := e.Agencies[w.agency["A"].ID]; got.Code != w.agency["A"].Code {
+				t.Errorf("entry %d names agency A %+v", e.Seq, got)
+			}
 		}
 	})
 }

@@ -2450,6 +2450,8 @@ export interface components {
             detail?: {
                 [key: string]: string;
             };
+            people: components["schemas"]["People"];
+            agencies: components["schemas"]["Agencies"];
         };
         AuditPage: {
             items: components["schemas"]["AuditEntry"][];
@@ -2488,6 +2490,8 @@ export interface components {
             approved_at?: string;
             /** Format: date-time */
             approved_until?: string;
+            people: components["schemas"]["People"];
+            agencies: components["schemas"]["Agencies"];
         };
         PresetTask: {
             title: string;
