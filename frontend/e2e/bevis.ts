@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { outputDir } from './visit';
 
 const frontendDir = fileURLToPath(new URL('..', import.meta.url));
@@ -82,10 +82,11 @@ export class BevisServer {
   private output = '';
   private exit: string | undefined;
 
-  constructor(port: number, dataDir: string) {
+  /** env adds settings (like BEVIS_ALERT_MAX_BYTES) to the clean environment of bevisEnv(). */
+  constructor(port: number, dataDir: string, env: Record<string, string> = {}) {
     this.baseURL = `http://127.0.0.1:${port}`;
     this.child = spawn(bevisBin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
-      env: bevisEnv(),
+      env: { ...bevisEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk: Buffer) => {
@@ -156,14 +157,18 @@ export class TempDirs {
   }
 }
 
+const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
 /** A headless Chromium with a fresh profile; screenshots go beside app.e2e.test.ts's, without emptying them. */
 export async function launchBrowser(profileDir: string): Promise<BrowserContext> {
   mkdirSync(outputDir, { recursive: true });
-  return chromium.launchPersistentContext(profileDir, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  return chromium.launchPersistentContext(profileDir, { executablePath: chromiumPath, headless: true, args: chromiumArgs });
+}
+
+/** A headless Chromium in which each person gets a context of their own (browser.newContext()): cookies and storage apart. */
+export async function launchChromium(): Promise<Browser> {
+  mkdirSync(outputDir, { recursive: true });
+  return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
 }
 
 /** A fresh page that records console errors and uncaught exceptions. */
