@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -259,6 +260,42 @@ func TestAuditLog_NamesTheActorOfEachEntry(t *testing.T) {
 			if got := e.Agencies[w.agency["A"].ID]; got.Code != w.agency["A"].Code {
 				t.Errorf("entry %d names agency A %+v", e.Seq, got)
 			}
+		}
+	})
+}
+
+// A custody step is on the audit log as the step it was, with the agency a
+// transfer is offered to: an auditor reads a handover from the log alone.
+func TestAuditLog_ACustodyStepNamesTheStep(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		runSequencer(t, w)
+		b := w.agency["B"].ID
+		path := "/api/v1/evidence/" + w.evidenceID + "/custody"
+		for _, body := range []string{
+			`{"type":"location_changed","location":"Locker 9"}`,
+			`{"type":"transfer_offered","counterparty_agency_id":"` + b + `","purpose":"imaging"}`,
+		} {
+			if resp, out := w.call(t, http.MethodPost, path, w.bearer["investigator"], body); resp.StatusCode != http.StatusCreated {
+				t.Fatalf("records %s: %d %s", body, resp.StatusCode, out)
+			}
+		}
+		var steps []map[string]string
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(steps) < 2; time.Sleep(50 * time.Millisecond) {
+			_, out := w.call(t, http.MethodGet, "/api/v1/audit?resource_id="+w.evidenceID+"&user_id="+w.user["investigator"].ID, w.bearer["auditor"], "")
+			var page struct{ Items []auditEntryJSON }
+			if err := json.Unmarshal([]byte(out), &page); err != nil {
+				t.Fatal(err)
+			}
+			steps = steps[:0]
+			for _, e := range page.Items {
+				if e.Action == "evidence.custody.post" {
+					steps = append(steps, e.Detail)
+				}
+			}
+		}
+		want := []map[string]string{{"step": "transfer_offered", "counterparty_agency_id": b}, {"step": "location_changed"}} // newest first
+		if fmt.Sprint(steps) != fmt.Sprint(want) {
+			t.Errorf("the custody steps on the log: %v, want %v", steps, want)
 		}
 	})
 }
