@@ -78,6 +78,8 @@ describe('availableSteps', () => {
     ]);
     expect(availableSteps(offered, me)).toContain('transfer_declined');
     expect(availableSteps(offered, me)).not.toContain('transfer_accepted');
+    // The form opens on the first step: for the custodian, not the withdrawal of the offer it just made.
+    expect(availableSteps(offered, me)[0]).toBe('location_changed');
   });
 
   it('follows the seal and the legal hold, and offers only corrections once final', () => {
