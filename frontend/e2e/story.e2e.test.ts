@@ -260,7 +260,9 @@ describe.skipIf(missing.length > 0)('one investigation across two agencies, in t
     await visit(page, 'story-handover-accept');
     await custody.getByRole('button', { name: 'Record step' }).click();
     await custody.getByRole('status').filter({ hasText: 'Recorded: Transfer accepted.' }).waitFor(visible);
-    expect(await custody.locator('.custody-state').textContent()).toContain('Police evidence room, Oslo');
+    // The state shown follows once the chain is read again.
+    await custody.locator('.custody-state').getByText('Police evidence room, Oslo').waitFor(visible);
+    expect(await custody.locator('.custody-state').textContent()).toContain('National Criminal Police (POLICE)');
 
     const download = page.waitForEvent('download');
     await page.getByRole('region', { name: 'Content' }).getByRole('button', { name: 'Download', exact: true }).click();
@@ -279,8 +281,10 @@ describe.skipIf(missing.length > 0)('one investigation across two agencies, in t
     // Newest first: the police's acceptance, then the CERT's offer, both about the item.
     const itemId = itemURL.split('/').pop()!;
     expect(text).toHaveLength(2);
-    expect(text[0]).toContain(policeAnalyst.name);
-    expect(text[1]).toContain(certAnalyst.name);
+    expect(text[0]).toContain(`${policeAnalyst.name} (National Criminal Police)`);
+    expect(text[0]).toContain('evidence.custody.post Transfer accepted');
+    expect(text[1]).toContain(`${certAnalyst.name} (National CERT)`);
+    expect(text[1]).toContain('evidence.custody.post Transfer offered to National Criminal Police (POLICE)');
     for (const t of text) expect(t).toContain(itemId);
     await visit(page, 'story-audit');
   });
