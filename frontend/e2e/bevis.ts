@@ -1,8 +1,10 @@
-// What the browser tests of set-up, the demo and administration share: a
-// bevis process of their own and a headless Chromium. (app.e2e.test.ts keeps
-// its own copies of the same pieces.)
+// What every browser test shares: a bevis process of its own and a headless
+// Chromium.
 //
-// Reads BEVIS_BIN, CHROMIUM_PATH and CI as app.e2e.test.ts does.
+// Reads:
+//   BEVIS_BIN      the bevis binary (default ../bin/bevis, relative to frontend/)
+//   CHROMIUM_PATH  the Chromium executable (default /usr/bin/chromium)
+//   CI             when "true", a missing binary or browser fails the run instead of skipping it
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
