@@ -108,15 +108,28 @@ describe.skipIf(missing.length > 0)('one investigation across two agencies, in t
     return opened.page;
   }
 
+  /** visit() for a page everyone passes through (sign-in, the first password), the first time it is shown. */
+  const seen = new Set<string>();
+  async function visitOnce(page: Page, name: string): Promise<void> {
+    if (seen.has(name)) return;
+    seen.add(name);
+    await visit(page, name);
+  }
+
   /** Signs p in for the first time with the one-time password and chooses their own. */
   async function firstSignIn(p: Person): Promise<Page> {
     const page = await freshPage(p.email);
+    await page.getByRole('heading', { level: 1, name: 'Sign in', exact: true }).waitFor(visible);
+    await visitOnce(page, 'story-signin');
     await signIn(page, p.email, p.oneTime);
     await page.getByRole('heading', { level: 1, name: 'Choose a new password' }).waitFor(visible);
+    await visitOnce(page, 'story-new-password');
     await page.getByLabel('New password', { exact: true }).fill(p.password);
     await page.getByLabel('New password again').fill(p.password);
     await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByRole('navigation', { name: 'Main' }).waitFor(visible);
+    await page.getByRole('heading', { level: 1, name: 'My work' }).waitFor(visible);
+    await page.waitForLoadState('networkidle');
+    await visit(page, `story-mywork-${p.email.replace(/[@.]/g, '-')}`);
     return page;
   }
 
@@ -129,16 +142,20 @@ describe.skipIf(missing.length > 0)('one investigation across two agencies, in t
     await page.getByRole('navigation', { name: 'Parts of the case' }).getByRole('link', { name: new RegExp(`^${name}`) }).click();
   }
 
-  /** Finds the case in the case list and opens it. */
-  async function openCase(page: Page): Promise<void> {
+  /** Finds the case in the case list and opens it; who names the screenshots. */
+  async function openCase(page: Page, who: string): Promise<void> {
     await go(page, 'Cases', 'Cases');
+    await page.getByRole('link', { name: new RegExp(caseTitle) }).first().waitFor(visible);
+    await visit(page, `story-cases-${who}`);
     await page.getByRole('link', { name: new RegExp(caseTitle) }).first().click();
     await page.getByRole('heading', { level: 1, name: new RegExp(caseTitle) }).waitFor(visible);
+    await visit(page, `story-case-${who}`);
   }
 
   it('the admin adds two agencies, their people, an auditor and a case template', async () => {
     const page = await freshPage(admin.email);
     await signIn(page, admin.email, admin.password);
+    await page.getByRole('heading', { level: 1, name: 'My work' }).waitFor(visible);
     await go(page, 'Administration', 'Administration');
     await visit(page, 'story-admin-empty');
     for (const a of agencies) {
@@ -177,8 +194,6 @@ describe.skipIf(missing.length > 0)('one investigation across two agencies, in t
 
   it('the coordinator opens a case from the template and invites the police', async () => {
     const page = await firstSignIn(coordinator);
-    await page.getByRole('heading', { level: 1, name: 'My work' }).waitFor(visible);
-    await visit(page, 'story-coordinator-mywork');
     await go(page, 'Cases', 'Cases');
     await page.getByLabel('Template').selectOption({ label: template.name });
     await page.getByLabel('Title', { exact: true }).fill(caseTitle);
@@ -206,7 +221,7 @@ describe.skipIf(missing.length > 0)('one investigation across two agencies, in t
 
   it("the CERT's analyst imports a plaso timeline, uploads evidence and offers it to the police", async () => {
     const page = await firstSignIn(certAnalyst);
-    await openCase(page);
+    await openCase(page, 'cert-analyst');
 
     await tab(page, 'Timeline');
     const plaso = page.getByRole('region', { name: 'Import a plaso timeline' });
@@ -248,8 +263,10 @@ describe.skipIf(missing.length > 0)('one investigation across two agencies, in t
 
   it("the police's analyst accepts the item and downloads it", async () => {
     const page = await firstSignIn(policeAnalyst);
-    await openCase(page);
+    await openCase(page, 'police-analyst');
     await tab(page, 'Evidence');
+    await page.getByRole('region', { name: 'Evidence' }).getByRole('link', { name: itemTitle }).waitFor(visible);
+    await visit(page, 'story-evidence-police');
     await page.getByRole('region', { name: 'Evidence' }).getByRole('link', { name: itemTitle }).click();
     await page.getByRole('heading', { level: 1, name: new RegExp(itemTitle) }).waitFor(visible);
     expect(new URL(page.url()).pathname).toBe(itemURL);
