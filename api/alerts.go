@@ -35,6 +35,13 @@ type alertJSON struct {
 	ApprovedAt     *time.Time `json:"approved_at,omitempty"`
 	ApprovedUntil  *time.Time `json:"approved_until,omitempty"`
 	ApprovalReason string     `json:"approval_reason,omitempty"`
+	namesJSON
+}
+
+// references names whom the alert is about and who acted on it: a lead
+// reads a person of another agency by name, not by ID.
+func (a *alertJSON) references() ([]string, []string) {
+	return []string{a.UserID, a.AcknowledgedBy, a.ApprovedBy}, []string{a.AgencyID}
 }
 
 func toAlertJSON(a alerts.Alert) alertJSON {
@@ -87,6 +94,7 @@ func (s *server) listAlerts(c *fiber.Ctx) error {
 		return err
 	}
 	out := make([]alertJSON, len(list))
+	named := make([]referrer, len(list))
 	for i, a := range list {
 		if seen != nil {
 			// An alert about several cases names to a lead only those they
@@ -94,6 +102,10 @@ func (s *server) listAlerts(c *fiber.Ctx) error {
 			a.CaseIDs = slices.DeleteFunc(a.CaseIDs, func(id string) bool { return !seen[id] })
 		}
 		out[i] = toAlertJSON(a)
+		named[i] = &out[i]
+	}
+	if err := s.nameAll(ctx, named...); err != nil {
+		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(fiber.Map{"items": out})
@@ -144,7 +156,7 @@ func (s *server) acknowledgeAlert(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toAlertJSON(a))
+	return s.sendAlert(c, a)
 }
 
 // approveRequest is the body of an approval: why the activity was
@@ -171,5 +183,14 @@ func (s *server) approveAlert(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toAlertJSON(a))
+	return s.sendAlert(c, a)
+}
+
+// sendAlert answers one alert, with the names of the people it refers to.
+func (s *server) sendAlert(c *fiber.Ctx, a alerts.Alert) error {
+	out := toAlertJSON(a)
+	if err := s.nameAll(c.UserContext(), &out); err != nil {
+		return err
+	}
+	return c.JSON(out)
 }

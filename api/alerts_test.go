@@ -283,3 +283,32 @@ func TestAlerts_ApprovalNeedsAReason(t *testing.T) {
 		}
 	})
 }
+
+// An alert names whom it is about and who acknowledged it, so a lead or
+// admin of another agency reads a name, not an ID.
+func TestAlerts_NameThePeopleTheyAreAbout(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		analyst, admin := w.user["analyst"], w.user["admin"]
+		resp, out := w.call(t, http.MethodGet, "/api/v1/alerts", w.bearer["admin"], "")
+		var list struct{ Items []alertJSON }
+		if err := json.Unmarshal([]byte(out), &list); resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("admin lists alerts: %d %s", resp.StatusCode, out)
+		}
+		i := slices.IndexFunc(list.Items, func(a alertJSON) bool { return a.ID == w.alertID })
+		if i < 0 {
+			t.Fatalf("the fixture's alert is not listed: %s", out)
+		}
+		if got := list.Items[i].People[analyst.ID]; got.Name != analyst.Name || got.AgencyName != w.agency["A"].Name {
+			t.Errorf("the alert names its subject %+v, want %q of %q", got, analyst.Name, w.agency["A"].Name)
+		}
+
+		resp, out = w.call(t, http.MethodPost, "/api/v1/alerts/"+w.alertID+"/acknowledge", w.bearer["admin"], "")
+		var acked alertJSON
+		if err := json.Unmarshal([]byte(out), &acked); resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("admin acknowledges: %d %s", resp.StatusCode, out)
+		}
+		if acked.People[admin.ID].Name != admin.Name || acked.People[analyst.ID].Name != analyst.Name {
+			t.Errorf("the acknowledged alert names %+v, want %q and %q", acked.People, admin.Name, analyst.Name)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -315,6 +316,76 @@ func TestAuditLog_FiltersByActionOnTheServer(t *testing.T) {
 			if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/problem+json" || problemCode(t, body) != "invalid_input" {
 				t.Errorf("%.60s: %d %s, want a 400 problem", query, resp.StatusCode, body)
 			}
+		}
+	})
+}
+
+// An auditor reads the whole log, most of it by people of other agencies,
+// whom the directory does not list to them: each entry names its actor.
+func TestAuditLog_NamesTheActorOfEachEntry(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		runSequencer(t, w)
+		w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["analyst"], "")
+		analyst := w.user["analyst"]
+		var page struct{ Items []auditEntryJSON }
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			resp, body := w.call(t, http.MethodGet, "/api/v1/audit?user_id="+analyst.ID, w.bearer["auditor"], "")
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("the auditor lists the log: %d %s", resp.StatusCode, body)
+			}
+			if err := json.Unmarshal([]byte(body), &page); err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Items) > 0 {
+				break
+			}
+		}
+		if len(page.Items) == 0 {
+			t.Fatal("no entries of the analyst sealed in time")
+		}
+		for _, e := range page.Items {
+			if got := e.People[analyst.ID]; got.Name != analyst.Name || got.AgencyID != w.agency["A"].ID || got.AgencyName != w.agency["A"].Name {
+				t.Errorf("entry %d (%s) names the analyst %+v, want %q of %q", e.Seq, e.Action, got, analyst.Name, w.agency["A"].Name)
+			}
+			if got := e.Agencies[w.agency["A"].ID]; got.Code != w.agency["A"].Code {
+				t.Errorf("entry %d names agency A %+v", e.Seq, got)
+			}
+		}
+	})
+}
+
+// A custody step is on the audit log as the step it was, with the agency a
+// transfer is offered to: an auditor reads a handover from the log alone.
+func TestAuditLog_ACustodyStepNamesTheStep(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, w *world) {
+		runSequencer(t, w)
+		b := w.agency["B"].ID
+		path := "/api/v1/evidence/" + w.evidenceID + "/custody"
+		for _, body := range []string{
+			`{"type":"location_changed","location":"Locker 9"}`,
+			`{"type":"transfer_offered","counterparty_agency_id":"` + b + `","purpose":"imaging"}`,
+		} {
+			if resp, out := w.call(t, http.MethodPost, path, w.bearer["investigator"], body); resp.StatusCode != http.StatusCreated {
+				t.Fatalf("records %s: %d %s", body, resp.StatusCode, out)
+			}
+		}
+		var steps []map[string]string
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(steps) < 2; time.Sleep(50 * time.Millisecond) {
+			_, out := w.call(t, http.MethodGet, "/api/v1/audit?resource_id="+w.evidenceID+"&user_id="+w.user["investigator"].ID, w.bearer["auditor"], "")
+			var page struct{ Items []auditEntryJSON }
+			if err := json.Unmarshal([]byte(out), &page); err != nil {
+				t.Fatal(err)
+			}
+			steps = steps[:0]
+			for _, e := range page.Items {
+				if e.Action == "evidence.custody.post" {
+					steps = append(steps, e.Detail)
+				}
+			}
+		}
+		want := []map[string]string{{"step": "transfer_offered", "counterparty_agency_id": b}, {"step": "location_changed"}} // newest first
+		if fmt.Sprint(steps) != fmt.Sprint(want) {
+			t.Errorf("the custody steps on the log: %v, want %v", steps, want)
 		}
 	})
 }

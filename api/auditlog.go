@@ -34,7 +34,12 @@ type auditEntryJSON struct {
 	RequestID    string            `json:"request_id,omitempty"`
 	Range        *audit.ByteRange  `json:"range,omitempty"`
 	Detail       map[string]string `json:"detail,omitempty"`
+	namesJSON
 }
+
+// references names the actor, so an auditor or lead reads a person of
+// another agency by name, not by ID.
+func (e *auditEntryJSON) references() ([]string, []string) { return []string{e.UserID}, nil }
 
 func toAuditEntryJSON(r audit.Recorded) auditEntryJSON {
 	return auditEntryJSON{Seq: r.Seq, ID: r.ID, At: timestamp(r.At), UserID: r.Actor.UserID, AgencyID: r.Actor.AgencyID,
@@ -108,8 +113,13 @@ func (s *server) sendAuditPage(c *fiber.Ctx, f audit.Filter) error {
 		return err
 	}
 	out := pageJSON[auditEntryJSON]{Items: make([]auditEntryJSON, len(page.Entries)), NextCursor: page.Next}
+	named := make([]referrer, len(page.Entries))
 	for i, r := range page.Entries {
 		out.Items[i] = toAuditEntryJSON(r)
+		named[i] = &out.Items[i]
+	}
+	if err := s.nameAll(c.UserContext(), named...); err != nil {
+		return err
 	}
 	return c.JSON(out)
 }

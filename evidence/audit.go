@@ -14,3 +14,15 @@ import (
 func recordChange(ctx context.Context, tx *gorm.DB, action, itemID, caseID string) error {
 	return audit.Change(ctx, tx, action, "evidence", itemID, caseID)
 }
+
+// recordStep puts a custody step on the audit log in the transaction
+// recording it, naming the step (and the agency a transfer is offered to),
+// so an auditor reads a handover from the log alone.
+func recordStep(ctx context.Context, tx *gorm.DB, st Step, itemID, caseID string) error {
+	detail := map[string]string{"step": string(st.Type)}
+	if st.CounterpartyAgencyID != "" {
+		detail["counterparty_agency_id"] = st.CounterpartyAgencyID
+	}
+	return audit.Append(ctx, tx, audit.Entry{Action: "evidence.custody.post", Outcome: audit.Success,
+		ResourceType: "evidence", ResourceID: itemID, CaseID: caseID, Detail: detail})
+}

@@ -365,7 +365,7 @@ func (s *Items) Record(ctx context.Context, p access.Principal, itemID string, s
 		if err := s.check(p, row.item(), past, st, now); err != nil {
 			return err
 		}
-		if err := recordChange(ctx, tx, "evidence.custody.post", itemID, row.CaseID); err != nil {
+		if err := recordStep(ctx, tx, st, itemID, row.CaseID); err != nil {
 			return err
 		}
 		switch {

@@ -7,170 +7,21 @@
 //
 // The binary must have been built after `npm run build`, since it embeds frontend/dist.
 
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BevisServer, failedFetch, freePort, launchBrowser, missingPrerequisites, openPage, runBevis, TempDirs, unexpected } from './bevis';
 import { base32Decode, hotp, totp } from './totp';
 import { visit } from './visit';
 
-const frontendDir = fileURLToPath(new URL('..', import.meta.url));
-const bevisBin = resolve(frontendDir, process.env.BEVIS_BIN || '../bin/bevis');
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const readyTimeoutMs = 30_000;
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const missing: string[] = [];
-if (!isExecutable(bevisBin)) {
-  missing.push(`no executable bevis binary at ${bevisBin} (run \`make ui\` and build bin/bevis, or set BEVIS_BIN)`);
-}
-if (!isExecutable(chromiumPath)) {
-  missing.push(`no executable Chromium at ${chromiumPath} (install Debian's chromium or set CHROMIUM_PATH)`);
-}
-if (missing.length > 0) {
-  if (process.env.CI === 'true') {
-    throw new Error(`e2e prerequisites missing under CI=true:\n  - ${missing.join('\n  - ')}`);
-  }
-  console.warn(`\n******** SKIPPING the e2e browser tests ********\n  - ${missing.join('\n  - ')}\n`);
-}
-
-/** Asks the kernel for a free TCP port on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') {
-        srv.close();
-        reject(new Error(`unexpected listen address ${String(addr)}`));
-        return;
-      }
-      srv.close(() => resolvePort(addr.port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The environment for bevis processes: none of the caller's BEVIS_* settings. */
-function bevisEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BEVIS_')) env[k] = v;
-  env.BEVIS_LOG_FORMAT = 'text';
-  return env;
-}
+const missing = missingPrerequisites();
 
 /** Runs a bevis admin command against dataDir and returns what it printed. */
 function bevisAdmin(dataDir: string, args: string[]): Promise<string> {
-  return new Promise((resolveOut, reject) => {
-    execFile(bevisBin, ['admin', ...args, '--data-dir', dataDir], { env: bevisEnv() }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`bevis admin ${args[0]} failed: ${err.message}\n${stdout}\n${stderr}`));
-      else resolveOut(stdout);
-    });
-  });
-}
-
-/** A bevis server process, with the tail of its output kept for failure messages. */
-class BevisServer {
-  readonly baseURL: string;
-  private readonly child: ChildProcess;
-  private output = '';
-  private exit: string | undefined;
-
-  constructor(port: number, dataDir: string) {
-    this.baseURL = `http://127.0.0.1:${port}`;
-    // Inherit no BEVIS_* settings from the caller's shell: the test server uses only its temp data dir.
-    this.child = spawn(bevisBin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
-      env: bevisEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-20_000);
-    };
-    this.child.stdout?.on('data', keep);
-    this.child.stderr?.on('data', keep);
-    this.child.on('error', (err) => {
-      this.exit ??= `failed to start: ${err.message}`;
-    });
-    this.child.on('exit', (code, signal) => {
-      this.exit ??= `exited with ${signal ?? `code ${code}`}`;
-    });
-  }
-
-  log(): string {
-    return `--- bevis output (tail) ---\n${this.output}\n---`;
-  }
-
-  /** Polls GET /readyz until it answers 200, the process dies, or the time is up. */
-  async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = 'no answer yet';
-    while (Date.now() < deadline) {
-      if (this.exit !== undefined) throw new Error(`bevis ${this.exit} before it was ready\n${this.log()}`);
-      try {
-        const res = await fetch(`${this.baseURL}/readyz`, { signal: AbortSignal.timeout(2_000) });
-        await res.arrayBuffer();
-        if (res.status === 200) return;
-        last = `HTTP ${res.status}`;
-      } catch (err) {
-        last = String(err);
-      }
-      await sleep(200);
-    }
-    throw new Error(`bevis not ready within ${timeoutMs} ms (last: ${last})\n${this.log()}`);
-  }
-
-  /** Stops the process: SIGTERM, then SIGKILL if it has not exited within 10 s. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
-/** A fresh page that records console errors and uncaught exceptions, CSP violations included. */
-async function openPage(context: BrowserContext): Promise<{ page: Page; errors: string[] }> {
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
-  });
-  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
-  return { page, errors };
-}
-
-/** Chromium's console error for an HTTP error answer to a fetch of path. */
-function failedFetch(status: number, path: string): RegExp {
-  const escaped = path.replace(/[/.]/g, '\\$&');
-  return new RegExp(`^console: Failed to load resource: .* status of ${status} .*${escaped}\\)$`);
-}
-
-/**
- * The console errors a test did not expect. A signed-out page load asks
- * /api/v1/auth/refresh for a session and gets a 401, which Chromium logs as a
- * failed resource; that answer is always expected, others only when named.
- */
-function unexpected(errors: string[], ...expected: RegExp[]): string[] {
-  const allowed = [failedFetch(401, '/api/v1/auth/refresh'), ...expected];
-  return errors.filter((e) => !allowed.some((re) => re.test(e)));
+  return runBevis(['admin', ...args, '--data-dir', dataDir]);
 }
 
 async function expectSignInForm(page: Page): Promise<void> {
@@ -206,15 +57,10 @@ describe('the RFC 6238 implementation the tests sign in with', () => {
 });
 
 describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
-  const tempDirs: string[] = [];
+  const temp = new TempDirs();
   let server: BevisServer | undefined;
   let context: BrowserContext | undefined;
-
-  function tempDir(prefix: string): string {
-    const dir = mkdtempSync(join(tmpdir(), prefix));
-    tempDirs.push(dir);
-    return dir;
-  }
+  const tempDir = (prefix: string) => temp.make(prefix);
 
   beforeAll(async () => {
     const dataDir = tempDir('bevis-e2e-data-');
@@ -255,20 +101,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
     server = new BevisServer(await freePort(), dataDir);
     await server.waitReady(readyTimeoutMs);
 
-    // Playwright refuses --user-data-dir in args; a persistent context takes the fresh profile dir instead.
-    context = await chromium.launchPersistentContext(tempDir('bevis-e2e-chromium-'), {
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    context = await launchBrowser(tempDir('bevis-e2e-chromium-'));
   });
 
   afterAll(async () => {
@@ -276,7 +109,7 @@ describe.skipIf(missing.length > 0)('the SPA served by bevis', () => {
       await context?.close();
     } finally {
       await server?.stop();
-      for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+      temp.removeAll();
     }
   });
 

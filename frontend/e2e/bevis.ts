@@ -1,8 +1,10 @@
-// What the browser tests of set-up, the demo and administration share: a
-// bevis process of their own and a headless Chromium. (app.e2e.test.ts keeps
-// its own copies of the same pieces.)
+// What every browser test shares: a bevis process of its own and a headless
+// Chromium.
 //
-// Reads BEVIS_BIN, CHROMIUM_PATH and CI as app.e2e.test.ts does.
+// Reads:
+//   BEVIS_BIN      the bevis binary (default ../bin/bevis, relative to frontend/)
+//   CHROMIUM_PATH  the Chromium executable (default /usr/bin/chromium)
+//   CI             when "true", a missing binary or browser fails the run instead of skipping it
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { outputDir } from './visit';
 
 const frontendDir = fileURLToPath(new URL('..', import.meta.url));
@@ -82,10 +84,11 @@ export class BevisServer {
   private output = '';
   private exit: string | undefined;
 
-  constructor(port: number, dataDir: string) {
+  /** env adds settings (like BEVIS_ALERT_MAX_BYTES) to the clean environment of bevisEnv(). */
+  constructor(port: number, dataDir: string, env: Record<string, string> = {}) {
     this.baseURL = `http://127.0.0.1:${port}`;
     this.child = spawn(bevisBin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
-      env: bevisEnv(),
+      env: { ...bevisEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk: Buffer) => {
@@ -156,14 +159,18 @@ export class TempDirs {
   }
 }
 
+const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
 /** A headless Chromium with a fresh profile; screenshots go beside app.e2e.test.ts's, without emptying them. */
 export async function launchBrowser(profileDir: string): Promise<BrowserContext> {
   mkdirSync(outputDir, { recursive: true });
-  return chromium.launchPersistentContext(profileDir, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  return chromium.launchPersistentContext(profileDir, { executablePath: chromiumPath, headless: true, args: chromiumArgs });
+}
+
+/** A headless Chromium in which each person gets a context of their own (browser.newContext()): cookies and storage apart. */
+export async function launchChromium(): Promise<Browser> {
+  mkdirSync(outputDir, { recursive: true });
+  return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
 }
 
 /** A fresh page that records console errors and uncaught exceptions. */

@@ -3,75 +3,31 @@
 // case, opens its situation report and prints it to PDF, whose text must
 // hold the TLP marking (on every page) and the overdue clock.
 //
-// Reads BEVIS_BIN, CHROMIUM_PATH and CI like app.e2e.test.ts.
+// Reads BEVIS_BIN, CHROMIUM_PATH and CI as bevis.ts says.
 
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BevisServer, freePort, launchBrowser, missingPrerequisites, runBevis, TempDirs } from './bevis';
 import { pdfText } from './pdftext';
 import { outputDir, visit } from './visit';
 
-const frontendDir = fileURLToPath(new URL('..', import.meta.url));
-const bevisBin = resolve(frontendDir, process.env.BEVIS_BIN || '../bin/bevis');
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-const missing = [bevisBin, chromiumPath].filter((p) => !isExecutable(p));
-if (missing.length > 0 && process.env.CI === 'true') throw new Error(`e2e prerequisites missing under CI=true: ${missing.join(', ')}`);
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') return rej(new Error('no port'));
-      srv.close(() => res(addr.port));
-    });
-  });
-}
-
-function bevisEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BEVIS_')) env[k] = v;
-  env.BEVIS_LOG_FORMAT = 'text';
-  return env;
-}
+const missing = missingPrerequisites();
 
 function bevisAdmin(dataDir: string, args: string[]): Promise<string> {
-  return new Promise((res, rej) => {
-    execFile(bevisBin, ['admin', ...args, '--data-dir', dataDir], { env: bevisEnv() }, (err, stdout, stderr) => {
-      if (err) rej(new Error(`bevis admin ${args[0]}: ${err.message}\n${stdout}\n${stderr}`));
-      else res(stdout);
-    });
-  });
+  return runBevis(['admin', ...args, '--data-dir', dataDir]);
 }
 
 const password = 'a leadership passphrase for e2e';
 
 describe.skipIf(missing.length > 0)('leadership: portfolio and situation report', () => {
-  const dirs: string[] = [];
-  let child: ChildProcess | undefined;
+  const temp = new TempDirs();
+  let server: BevisServer | undefined;
   let context: BrowserContext | undefined;
   let base = '';
   let recordsCase = '';
-  const tmp = (prefix: string) => {
-    const d = mkdtempSync(join(tmpdir(), prefix));
-    dirs.push(d);
-    return d;
-  };
+  const tmp = (prefix: string) => temp.make(prefix);
 
   async function api<T>(method: string, path: string, token: string, body?: unknown): Promise<T> {
     const res = await fetch(base + path, {
@@ -104,17 +60,9 @@ describe.skipIf(missing.length > 0)('leadership: portfolio and situation report'
     for (const [email, agency] of [['director@ncsc.example', 'NCSC'], ['lead@police.example', 'POL'], ['lead@cert.example', 'HCERT']]) {
       await bevisAdmin(data, ['create-user', '--email', email!, '--name', email!.split('@')[0]!, '--agency-code', agency!, '--password-file', pw]);
     }
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = spawn(bevisBin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', data], { env: bevisEnv(), stdio: 'ignore' });
-    for (let i = 0; i < 150; i++) {
-      try {
-        if ((await fetch(`${base}/readyz`)).status === 200) break;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    server = new BevisServer(await freePort(), data);
+    await server.waitReady();
+    base = server.baseURL;
     // Each agency's lead opens a case with a personal-data breach known since January (its GDPR clock long overdue)
     // and an overdue task for their own agency, and makes the coordination centre an observer.
     for (const [email, title] of [['lead@police.example', 'Ransomware at the county'], ['lead@cert.example', 'Patient records taken']]) {
@@ -141,17 +89,16 @@ describe.skipIf(missing.length > 0)('leadership: portfolio and situation report'
         }
       }
     }
-    context = await chromium.launchPersistentContext(tmp('bevis-lead-chromium-'), {
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-    });
+    context = await launchBrowser(tmp('bevis-lead-chromium-'));
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
-    child?.kill('SIGTERM');
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    try {
+      await context?.close();
+    } finally {
+      await server?.stop();
+      temp.removeAll();
+    }
   });
 
   it('lands an observer on the portfolio, drills down to a case, and prints its sitrep marked and with the overdue clock', async () => {

@@ -2,67 +2,29 @@
 // (the built SPA embedded): the case page's tabs at their own URLs with
 // Back, the attack timeline with a plaso import (rejected rows by line,
 // then a good file) and a filter kept in the URL, an event corrected with
-// its history, the TTP summary followed to the list of one technique, and an evidence download that streams to disk through a
-// single-use ticket. Reads BEVIS_BIN and CHROMIUM_PATH as app.e2e.test.ts.
+// its history, the TTP summary followed to the list of one technique, and an
+// evidence download that streams to disk through a single-use ticket. Reads
+// BEVIS_BIN and CHROMIUM_PATH as bevis.ts says.
 
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outputDir, visit } from './visit';
+import { BevisServer, freePort, launchBrowser, missingPrerequisites, runBevis, TempDirs } from './bevis';
+import { visit } from './visit';
 
-const frontendDir = fileURLToPath(new URL('..', import.meta.url));
-const bevisBin = resolve(frontendDir, process.env.BEVIS_BIN || '../bin/bevis');
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-const ready = isExecutable(bevisBin) && isExecutable(chromiumPath);
-if (!ready && process.env.CI === 'true') throw new Error(`e2e prerequisites missing under CI=true: ${bevisBin}, ${chromiumPath}`);
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') return rej(new Error('no port'));
-      srv.close(() => res(addr.port));
-    });
-  });
-}
-
-function bevisEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BEVIS_')) env[k] = v;
-  env.BEVIS_LOG_FORMAT = 'text';
-  return env;
-}
+const ready = missingPrerequisites().length === 0;
 
 function admin(dataDir: string, args: string[]): Promise<string> {
-  return new Promise((res, rej) => {
-    execFile(bevisBin, ['admin', ...args, '--data-dir', dataDir], { env: bevisEnv() }, (err, out, errOut) =>
-      err ? rej(new Error(`bevis admin ${args[0]}: ${err.message}\n${out}\n${errOut}`)) : res(out),
-    );
-  });
+  return runBevis(['admin', ...args, '--data-dir', dataDir]);
 }
 
 const lead = { email: 'lead@ncsc.example', password: 'a lead passphrase for the workspace test' };
 const visible = { state: 'visible', timeout: 10_000 } as const;
 
 describe.skipIf(!ready)('the case workspace', () => {
-  const dirs: string[] = [];
-  let child: ChildProcess | undefined;
+  const temp = new TempDirs();
+  let server: BevisServer | undefined;
   let base = '';
   let context: BrowserContext | undefined;
   let page: Page;
@@ -71,11 +33,7 @@ describe.skipIf(!ready)('the case workspace', () => {
   let token = '';
   const content = Buffer.from('2026-01-15T08:00:00Z fw01 DENY tcp 203.0.113.9:4444 -> 10.0.0.5:445\n'.repeat(300));
 
-  const tmp = (prefix: string) => {
-    const d = mkdtempSync(join(tmpdir(), prefix));
-    dirs.push(d);
-    return d;
-  };
+  const tmp = (prefix: string) => temp.make(prefix);
   async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     const res = await fetch(base + path, {
       method,
@@ -88,7 +46,6 @@ describe.skipIf(!ready)('the case workspace', () => {
   }
 
   beforeAll(async () => {
-    mkdirSync(outputDir, { recursive: true });
     const dataDir = tmp('bevis-ws-data-');
     const secrets = tmp('bevis-ws-secrets-');
     writeFileSync(join(secrets, 'admin'), 'an admin passphrase for the workspace\n', { mode: 0o600 });
@@ -99,19 +56,9 @@ describe.skipIf(!ready)('the case workspace', () => {
     // prettier-ignore
     await admin(dataDir, ['create-user', '--email', lead.email, '--name', 'Lea Lead', '--agency-code', 'NCSC',
       '--password-file', join(secrets, 'lead')]);
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = spawn(bevisBin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], { env: bevisEnv(), stdio: 'ignore' });
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        if ((await fetch(`${base}/readyz`)).status === 200) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error('bevis not ready');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    server = new BevisServer(await freePort(), dataDir);
+    await server.waitReady();
+    base = server.baseURL;
 
     // The case and its evidence through the API, as a script would: the browser's part is the workspace.
     const login = await fetch(`${base}/api/v1/auth/login`, {
@@ -125,12 +72,7 @@ describe.skipIf(!ready)('the case workspace', () => {
     await api('PUT', `/api/v1/evidence/${itemId}/content?filename=fw01.log`, content, { 'Content-Type': 'application/octet-stream' });
     await api('POST', `/api/v1/cases/${caseId}/evidence`, { title: 'Carved sessions', kind: 'logs', parent_id: itemId });
 
-    context = await chromium.launchPersistentContext(tmp('bevis-ws-chromium-'), {
-      executablePath: chromiumPath,
-      headless: true,
-      acceptDownloads: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-    });
+    context = await launchBrowser(tmp('bevis-ws-chromium-'));
     page = await context.newPage();
     await page.goto(`${base}/cases/${caseId}`, { waitUntil: 'load' });
     await page.getByLabel('Email', { exact: true }).fill(lead.email);
@@ -140,9 +82,12 @@ describe.skipIf(!ready)('the case workspace', () => {
   });
 
   afterAll(async () => {
-    await context?.close();
-    child?.kill('SIGTERM');
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    try {
+      await context?.close();
+    } finally {
+      await server?.stop();
+      temp.removeAll();
+    }
   });
 
   const tabs = () => page.getByRole('navigation', { name: 'Parts of the case' });

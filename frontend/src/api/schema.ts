@@ -2581,6 +2581,8 @@ export interface components {
             detail?: {
                 [key: string]: string;
             };
+            people: components["schemas"]["People"];
+            agencies: components["schemas"]["Agencies"];
         };
         AuditPage: {
             items: components["schemas"]["AuditEntry"][];
@@ -2621,6 +2623,8 @@ export interface components {
             approved_until?: string;
             /** @description Why the approver expected the activity (alerts approved before reasons were asked for have none). */
             approval_reason?: string;
+            people: components["schemas"]["People"];
+            agencies: components["schemas"]["Agencies"];
         };
         AlertApproval: {
             /** @description Why the activity was expected: 1 to 1000 characters once trimmed of surrounding white space. */

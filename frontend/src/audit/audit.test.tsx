@@ -59,6 +59,30 @@ describe('AuditPage', () => {
     expect(calls.filter((c) => c.key.startsWith('GET /api/v1/audit?')).length).toBe(1);
   });
 
+  it('says which custody step an entry recorded, and to which agency a transfer was offered', async () => {
+    fakeServer({
+      'GET /api/v1/audit?limit=100': [
+        () =>
+          Response.json({
+            items: [
+              entry({ id: 'e2', seq: 2, action: 'evidence.custody.post', detail: { step: 'transfer_accepted' } }),
+              entry({ id: 'e1', seq: 1, action: 'evidence.custody.post', detail: { step: 'transfer_offered', counterparty_agency_id: 'a-ncsc' } }),
+              entry({ id: 'e0', seq: 0, action: 'cases.get', detail: { status: '200' } }),
+            ],
+          }),
+      ],
+    });
+    const r = show(<AuditPage />);
+    await vi.waitFor(() => expect(r.querySelector('tbody tr:nth-child(2)')?.textContent).toContain('Coordination Centre (NCSC)'));
+    // Each cell starts with its column's title, shown on a phone.
+    const actions = [...r.querySelectorAll('tbody tr')].map((row) => row.querySelectorAll('td')[2]?.textContent);
+    expect(actions).toEqual([
+      'Actionevidence.custody.post Transfer accepted',
+      'Actionevidence.custody.post Transfer offered to Coordination Centre (NCSC)',
+      'Actioncases.get',
+    ]);
+  });
+
   it('builds the query from the filters, leaving out the empty ones', () => {
     expect(toAuditQuery(NO_AUDIT_FILTERS)).toEqual({});
     expect(toAuditQuery({ ...NO_AUDIT_FILTERS, case_id: ' c1 ', agency_id: 'a1' })).toEqual({ case_id: 'c1', agency_id: 'a1' });

@@ -10,6 +10,7 @@ import {
   type Column,
   ErrorAlert,
   Field,
+  humanize,
   LoadMore,
   localToISO,
   saveBlob,
@@ -130,11 +131,34 @@ function AuditFilterForm({ value, known, onApply }: { value: AuditFilters; known
   );
 }
 
+/** The action, and for a custody step which step it was (and to whom a transfer was offered). */
+function AuditAction({ e }: { e: AuditEntry }) {
+  const step = e.detail?.step;
+  const to = e.detail?.counterparty_agency_id;
+  return (
+    <>
+      <code>{e.action}</code>
+      {step && (
+        <span class="audit-step">
+          {' '}
+          {humanize(step)}
+          {to && (
+            <>
+              {' to '}
+              <AgencyName id={to} />
+            </>
+          )}
+        </span>
+      )}
+    </>
+  );
+}
+
 const columns: Column<AuditEntry>[] = [
   { title: 'When', cell: (e) => <Time iso={e.at} />, rowHeader: true },
   { title: 'Who', cell: (e) => (e.user_id ? <UserName id={e.user_id} /> : e.client_ip ? `from ${e.client_ip}` : 'Bevis') },
   { title: 'Agency', cell: (e) => (e.agency_id ? <AgencyName id={e.agency_id} /> : '') },
-  { title: 'Action', cell: (e) => <code>{e.action}</code> },
+  { title: 'Action', cell: (e) => <AuditAction e={e} /> },
   { title: 'Outcome', cell: (e) => <span class={`outcome outcome-${e.outcome}`}>{e.outcome}</span> },
   { title: 'About', cell: (e) => [e.resource_type, e.resource_id].filter(Boolean).join(' ') },
   { title: 'Case', cell: (e) => e.case_id ?? '' },

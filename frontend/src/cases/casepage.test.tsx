@@ -71,6 +71,44 @@ describe('MembersSection', () => {
   });
 });
 
+describe('MembersSection adding', () => {
+  it('goes back to Choose… once an agency or a person is added, so the same one cannot be sent again', async () => {
+    const calls = fakeServer({
+      'GET /api/v1/agencies': [
+        () =>
+          Response.json({
+            items: [
+              { id: 'a-ncsc', code: 'NCSC', name: 'Coordination Centre' },
+              { id: 'a-pol', code: 'POL', name: 'Police' },
+            ],
+          }),
+      ],
+      'PUT /api/v1/cases/c1/members/agencies/a-pol': [() => Response.json({ agency_id: 'a-pol', role: 'analyst' })],
+      'PUT /api/v1/cases/c1/members/users/u-ann': [() => Response.json({ user_id: 'u-ann', role: 'analyst' })],
+    });
+    const onChanged = vi.fn();
+    const root = show(<MembersSection caseId="c1" members={members} role="lead" onChanged={onChanged} />);
+    await vi.waitFor(() => expect(root.querySelector('#add-agency option[value="a-pol"]')).not.toBeNull());
+
+    choose(root, '#add-agency', 'a-pol');
+    await act(async () => button(root, 'Add agency').click());
+    await vi.waitFor(() => expect(root.querySelector('[role="status"]')?.textContent).toBe('Agency added.'));
+    expect(root.querySelector<HTMLSelectElement>('#add-agency')?.value).toBe('');
+    expect(button(root, 'Add agency').disabled).toBe(true);
+
+    choose(root, '#add-user', 'u-ann');
+    await act(async () => button(root, 'Add person').click());
+    await vi.waitFor(() => expect(root.querySelector('[role="status"]')?.textContent).toBe('Person added.'));
+    expect(root.querySelector<HTMLSelectElement>('#add-user')?.value).toBe('');
+    expect(button(root, 'Add person').disabled).toBe(true);
+    expect(calls.filter((c) => c.key.startsWith('PUT')).map((c) => c.key)).toEqual([
+      'PUT /api/v1/cases/c1/members/agencies/a-pol',
+      'PUT /api/v1/cases/c1/members/users/u-ann',
+    ]);
+    expect(onChanged).toHaveBeenCalledTimes(2);
+  });
+});
+
 describe('MembersSection exclusions', () => {
   it('lets a lead cut someone off with a reason, and lists exclusions with a way to lift them', async () => {
     const calls = fakeServer({

@@ -154,8 +154,9 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
               class="inline-form"
               onSubmit={(e) => {
                 e.preventDefault();
+                // Once added, the agency leaves the choices: the form goes back to Choose…, not to a blank select.
                 if (addAgency !== '')
-                  void change(() => api.putAgencyMember(caseId, addAgency, addAgencyRole), 'Agency added.');
+                  void change(() => api.putAgencyMember(caseId, addAgency, addAgencyRole), 'Agency added.').then((ok) => ok && setAddAgency(''));
               }}
             >
               <Select
@@ -185,7 +186,7 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
             onSubmit={(e) => {
               e.preventDefault();
               if (addUser.trim() !== '')
-                void change(() => api.putUserMember(caseId, addUser.trim(), addUserRole), 'Person added.');
+                void change(() => api.putUserMember(caseId, addUser.trim(), addUserRole), 'Person added.').then((ok) => ok && setAddUser(''));
             }}
           >
             {userChoices.length > 0 ? (

@@ -84,7 +84,6 @@ export function availableSteps(s: CustodyState, me: Actor): CustodyStepType[] {
   const steps: CustodyStepType[] = [];
   if (custodian && !pending && !out) steps.push('transfer_offered');
   if (pending && me.agencyId === s.transfer_offered_to) steps.push('transfer_accepted', 'transfer_declined');
-  else if (pending && custodian) steps.push('transfer_declined');
   if (custodian && !out && !pending) steps.push('checked_out');
   if (out && (custodian || s.checked_out_by === me.userId)) steps.push('checked_in');
   if (custodian) {
@@ -93,6 +92,9 @@ export function availableSteps(s: CustodyState, me: Actor): CustodyStepType[] {
     if (s.sealed) steps.push('seal_broken');
     if (s.seal_broken) steps.push('resealed');
   }
+  // The custodian may withdraw its offer, but the form opens on the first
+  // step: never on undoing what was just recorded.
+  if (pending && custodian && me.agencyId !== s.transfer_offered_to) steps.push('transfer_declined');
   steps.push(s.legal_hold ? 'legal_hold_released' : 'legal_hold_set');
   if (custodian && !out && !pending) {
     steps.push('released');

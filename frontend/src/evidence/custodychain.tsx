@@ -13,7 +13,7 @@ export function CustodySummary({ state }: { state: CustodyState }) {
         <AgencyName id={state.custodian_agency_id} />
         {state.custodian_user_id && (
           <>
-            , <UserName id={state.custodian_user_id} />
+            , <UserName id={state.custodian_user_id} withAgency={false} />
           </>
         )}
       </dd>
@@ -90,7 +90,7 @@ export function CustodyChain({ events }: { events: CustodyEvent[] }) {
               <strong>
                 #{e.seq} {humanize(e.type)}
               </strong>{' '}
-              <Time iso={e.occurred_at} /> by <UserName id={e.actor_user_id} />
+              <Time iso={e.occurred_at} /> by <UserName id={e.actor_user_id} withAgency={!e.actor_agency_id} />
               {e.actor_agency_id && (
                 <>
                   {' '}

@@ -1,7 +1,7 @@
 import { act } from 'preact/test-utils';
 import { DetailedError } from 'tus-js-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { CustodyEvent, CustodyState } from '../api';
+import { type CustodyEvent, type CustodyState, learnNames } from '../api';
 import { availableSteps, stepFrom } from './custody';
 import { CustodyChain, CustodySummary } from './custodychain';
 import { EvidenceTable } from './evidencelist';
@@ -78,6 +78,8 @@ describe('availableSteps', () => {
     ]);
     expect(availableSteps(offered, me)).toContain('transfer_declined');
     expect(availableSteps(offered, me)).not.toContain('transfer_accepted');
+    // The form opens on the first step: for the custodian, not the withdrawal of the offer it just made.
+    expect(availableSteps(offered, me)[0]).toBe('location_changed');
   });
 
   it('follows the seal and the legal hold, and offers only corrections once final', () => {
@@ -213,6 +215,22 @@ describe('CustodyChain', () => {
     expect(items[2]!.textContent).toContain('Corrects event #1.');
     expect(items[2]!.textContent).toContain('wrong locker');
     expect(root.querySelector('b')).toBeNull();
+  });
+});
+
+describe('CustodyChain and CustodySummary, for a person of another agency named by the API', () => {
+  it('name their agency once, not once with the person and again beside them', () => {
+    learnNames({ people: { 'u-siri': { name: 'Siri Analytiker', agency_id: 'a-cert', agency_name: 'National CERT' } } });
+    learnNames({ agencies: { 'a-cert': { name: 'National CERT', code: 'NCERT' } } });
+    const root = show(
+      <>
+        <CustodySummary state={state({ custodian_agency_id: 'a-cert', custodian_user_id: 'u-siri' })} />
+        <CustodyChain events={[event({ actor_user_id: 'u-siri', actor_agency_id: 'a-cert', location: 'Locker 2' })]} />
+      </>,
+    );
+    expect(root.querySelector('.custody-state dd')?.textContent).toBe('National CERT (NCERT), Siri Analytiker');
+    expect(root.querySelector('.custody-event .event-head')?.textContent).toContain('by Siri Analytiker (National CERT (NCERT))');
+    expect(root.querySelector('.custody-event .event-head')?.textContent).not.toContain('(National CERT) (');
   });
 });
 

@@ -97,4 +97,30 @@ describe('TaskDetail', () => {
     await vi.waitFor(() => expect(root.querySelector('[role="status"]')?.textContent).toBe('Step done.'));
     expect(calls.find((c) => c.key.endsWith('/checklist/i1'))?.body).toEqual({ done: true });
   });
+
+  it('keeps a status being chosen while a step is ticked off and the task reloaded', async () => {
+    const ticked = { ...task, checklist: [{ id: 'i1', text: 'Photograph the rack', done: true, done_at: null }] };
+    const calls = fakeServer({
+      'GET /api/v1/cases/c1/tasks/t1': [
+        () => Response.json(task, { headers: { etag: '"1"' } }),
+        () => Response.json(ticked, { headers: { etag: '"2"' } }),
+      ],
+      'PATCH /api/v1/cases/c1/tasks/t1/checklist/i1': [() => Response.json(ticked)],
+      'GET /api/v1/cases/c1/tasks/t1/comments': [() => Response.json({ items: [] })],
+    });
+    const root = show(<TaskDetail caseId="c1" task={task} members={members} canWrite onChanged={() => {}} />);
+    await vi.waitFor(() => expect(calls.map((c) => c.key)).toContain('GET /api/v1/cases/c1/tasks/t1'));
+
+    choose(root, '#task-t1-status', 'in_progress');
+    const box = root.querySelector<HTMLInputElement>('#task-t1-item-i1')!;
+    await act(async () => {
+      box.checked = true;
+      box.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await vi.waitFor(() => expect(root.querySelector('[role="status"]')?.textContent).toBe('Step done.'));
+    // The reload after the tick has brought the new ETag, and the status chosen is still there to save.
+    await vi.waitFor(() => expect(calls.filter((c) => c.key === 'GET /api/v1/cases/c1/tasks/t1')).toHaveLength(2));
+    await vi.waitFor(() => expect(button(root, 'Save changes').disabled).toBe(false));
+    expect(root.querySelector<HTMLSelectElement>('#task-t1-status')?.value).toBe('in_progress');
+  });
 });

@@ -46,12 +46,13 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
   const heading = useRef<HTMLHeadingElement>(null);
   const [serverChanges, setServerChanges] = useState<ServerChange[]>([]);
 
-  async function load() {
+  /** Loads the task; keepEdits leaves the edit form as the user has it (after a step is ticked or added). */
+  async function load(keepEdits = false) {
     try {
       const r = await api.getTask(caseId, initial.id);
       setTask(r.task);
       setEtag(r.etag);
-      edits(r.task);
+      if (!keepEdits) edits(r.task);
       setLoadError(null);
       return r.task;
     } catch (err) {
@@ -72,9 +73,9 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
     setDue(isoToLocal(t.due_at));
   }
 
-  function changed(t: Task, message: string, tag?: string) {
+  function changed(t: Task, message: string, tag?: string, keepEdits = false) {
     setTask(t);
-    edits(t);
+    if (!keepEdits) edits(t);
     if (tag !== undefined) setEtag(tag);
     setSaid(message);
     onChanged(t);
@@ -145,8 +146,9 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
     e.preventDefault();
     setSaid('');
     const ok = await action.run(async () => {
-      changed(await api.addChecklistItem(caseId, task.id, step.trim()), 'Step added.');
-      await load();
+      // A step changes neither status, priority nor due time: what the user is choosing there stays.
+      changed(await api.addChecklistItem(caseId, task.id, step.trim()), 'Step added.', undefined, true);
+      await load(true);
     });
     if (ok) setStep('');
   }
@@ -156,10 +158,10 @@ export function TaskDetail({ caseId, task: initial, members, canWrite, onChanged
     // Show the tick at once; the server's answer (or a reload on failure) settles it.
     setTask((t) => ({ ...t, checklist: t.checklist?.map((i) => (i.id === itemId ? { ...i, done } : i)) }));
     const ok = await action.run(async () => {
-      changed(await api.setChecklistItem(caseId, task.id, itemId, done), done ? 'Step done.' : 'Step reopened.');
-      await load();
+      changed(await api.setChecklistItem(caseId, task.id, itemId, done), done ? 'Step done.' : 'Step reopened.', undefined, true);
+      await load(true);
     });
-    if (!ok) await load();
+    if (!ok) await load(true);
   }
 
   const mine = task.assignee_user_id === dir.me.id;

@@ -71,7 +71,7 @@ export function shortId(id: string): string {
  * names the API gave with the object that refers to them; a person of
  * another agency with their agency's name.
  */
-export function userName(d: Directory, id: string | undefined): string {
+export function userName(d: Directory, id: string | undefined, withAgency = true): string {
   if (!id) return '';
   if (id === d.me.id) return `${d.me.name} (you)`;
   const own = d.users.get(id)?.name;
@@ -79,7 +79,7 @@ export function userName(d: Directory, id: string | undefined): string {
   const known = knownPerson(id);
   const name = d.memberUsers?.get(id) || known?.name;
   if (!name) return `User …${shortId(id)}`;
-  return known && known.agency_id !== d.me.agency_id && known.agency_name ? `${name} (${known.agency_name})` : name;
+  return withAgency && known && known.agency_id !== d.me.agency_id && known.agency_name ? `${name} (${known.agency_name})` : name;
 }
 
 export function agencyName(d: Directory, id: string | undefined): string {
@@ -91,8 +91,9 @@ export function agencyName(d: Directory, id: string | undefined): string {
 
 // Names are isolated (bdi), so a name with right-to-left or override
 // characters cannot reorder the text around it.
-export function UserName({ id }: { id: string | undefined }) {
-  return <bdi>{userName(useDirectory(), id)}</bdi>;
+/** A person's name; withAgency={false} where their agency is shown beside it already. */
+export function UserName({ id, withAgency = true }: { id: string | undefined; withAgency?: boolean }) {
+  return <bdi>{userName(useDirectory(), id, withAgency)}</bdi>;
 }
 
 export function AgencyName({ id }: { id: string | undefined }) {
