@@ -2,6 +2,8 @@ package reports
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"slices"
@@ -107,6 +109,17 @@ func bulkInsert(b *testing.B, gdb *gorm.DB, tables ...benchTable) {
 	}
 	err := gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		pool := tx.Statement.ConnPool
+		// Random keys into a dozen indexes thrash SQLite's default 2 MB
+		// page cache; the connection gets its own back afterwards, so the
+		// measurements run as the server would.
+		var cache int
+		if err := pool.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&cache); err != nil {
+			return err
+		}
+		if _, err := pool.ExecContext(ctx, "PRAGMA cache_size = -524288"); err != nil {
+			return err
+		}
+		defer func() { _, _ = pool.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", cache)) }()
 		for _, t := range tables {
 			// SQLite takes at most 32,766 parameters a statement.
 			batch := min(500, 32766/len(t.columns))
@@ -146,7 +159,14 @@ func bulkInsert(b *testing.B, gdb *gorm.DB, tables ...benchTable) {
 // seedPortfolio writes, straight into the tables, cases of a seeding
 // agency with tasks, clocks and evidence items each, and makes reader a
 // member of every (cases/readable)-th one (half named, half through the
-// agency). It returns the IDs of the cases, in the order written.
+// agency). Each case has the status history the cases package writes (from
+// ” to new, then phase by phase to its status); each item is registered
+// and received on its custody ledger, the first of each case re-verified,
+// the second of every tenth case offered to another agency and not yet
+// answered. The ledger's hashes are chained as the evidence package chains
+// them, but over a stand-in of the event (its canonical form is that
+// package's own): the read model never checks them. It returns the IDs of
+// the cases, in the order written.
 func seedPortfolio(b *testing.B, db *gorm.DB, seeder, reader access.Principal, cases, readable, tasks, clocks, items int) []string {
 	b.Helper()
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -155,6 +175,45 @@ func seedPortfolio(b *testing.B, db *gorm.DB, seeder, reader access.Principal, c
 		ids[i] = uuid.NewString()
 	}
 	opened := func(i int) time.Time { return now.Add(-time.Duration(cases-i) * time.Minute) }
+	phase := func(i int) int { return i % len(phases) }
+	// phaseAt is when case i entered phase j (at most its own): a second apart.
+	phaseAt := func(i, j int) time.Time { return opened(i).Add(time.Duration(j) * time.Second) }
+	var transitions [][2]int // case, phase entered
+	for i := range cases {
+		for j := 0; j <= phase(i); j++ {
+			transitions = append(transitions, [2]int{i, j})
+		}
+	}
+	itemIDs := make([]string, cases*items)
+	for i := range itemIDs {
+		itemIDs[i] = uuid.NewString()
+	}
+	// The custody events: item, seq, type; after the two every item has,
+	// a verification of each case's first item and an open offer of the
+	// second of every tenth case.
+	type custody struct {
+		item, seq int
+		kind      string
+	}
+	var ledger []custody
+	for it := range itemIDs {
+		ledger = append(ledger, custody{it, 1, "registered"}, custody{it, 2, "received"})
+		switch c, e := it/items, it%items; {
+		case e == 0:
+			ledger = append(ledger, custody{it, 3, "verified"})
+		case e == 1 && c%10 == 0:
+			ledger = append(ledger, custody{it, 3, "transfer_offered"})
+		}
+	}
+	chain := make([]string, len(ledger))
+	for n, ev := range ledger {
+		prev := strings.Repeat("0", 64)
+		if ev.seq > 1 {
+			prev = chain[n-1]
+		}
+		sum := sha256.Sum256([]byte(prev + itemIDs[ev.item] + ev.kind))
+		chain[n] = hex.EncodeToString(sum[:])
+	}
 	step := cases / readable
 	// The reader's memberships: the (2k)-th readable case names them, the
 	// (2k+1)-th their agency.
@@ -171,8 +230,17 @@ func seedPortfolio(b *testing.B, db *gorm.DB, seeder, reader access.Principal, c
 			"severity", "status", "status_changed_at"}, cases, func(i int, dst []any) []any {
 			at := opened(i)
 			return append(dst, ids[i], fmt.Sprintf("BEV-B-%06d", i), fmt.Sprint("Case ", i), "AMBER", seeder.AgencyID,
-				seeder.UserID, at, at, i%4+1, phases[i%len(phases)], at)
+				seeder.UserID, at, phaseAt(i, phase(i)), i%4+1, phases[phase(i)], phaseAt(i, phase(i)))
 		}},
+		benchTable{"case_transitions", []string{"id", "case_id", "from_status", "to_status", "by_user", "by_agency", "at"},
+			len(transitions), func(n int, dst []any) []any {
+				i, j := transitions[n][0], transitions[n][1]
+				from := ""
+				if j > 0 {
+					from = phases[j-1]
+				}
+				return append(dst, uuid.NewString(), ids[i], from, phases[j], seeder.UserID, seeder.AgencyID, phaseAt(i, j))
+			}},
 		benchTable{"case_agency_members", []string{"case_id", "agency_id", "role", "added_by", "added_at"},
 			cases + len(throughAgency), func(i int, dst []any) []any {
 				if i < cases {
@@ -199,11 +267,35 @@ func seedPortfolio(b *testing.B, db *gorm.DB, seeder, reader access.Principal, c
 				return append(dst, ids[c], fmt.Sprint("c", k), "gdpr", "Clock", now.Add(time.Duration(k*40-20)*time.Hour))
 			}},
 		benchTable{"evidence_items", []string{"id", "case_id", "exhibit_seq", "exhibit_number", "title", "kind", "tlp",
-			"created_by", "created_at", "content_status", "size"}, cases * items, func(i int, dst []any) []any {
-			c, e := i/items, i%items
-			return append(dst, uuid.NewString(), ids[c], e+1, fmt.Sprintf("BEV-B-%06d-%d", c, e+1), "Item", "logs", "AMBER",
-				seeder.UserID, opened(c), "received", 1<<20)
+			"created_by", "created_at", "content_status", "size", "sha256", "object_key", "received_at"},
+			cases * items, func(i int, dst []any) []any {
+				c, e := i/items, i%items
+				return append(dst, itemIDs[i], ids[c], e+1, fmt.Sprintf("BEV-B-%06d-%d", c, e+1), "Item", "logs", "AMBER",
+					seeder.UserID, opened(c), "received", 1<<20, strings.Repeat("5e", 32), "items/"+itemIDs[i], opened(c))
+			}},
+		benchTable{"evidence_counters", []string{"case_id", "last_seq", "last_number"}, cases, func(i int, dst []any) []any {
+			return append(dst, ids[i], items, items)
 		}},
+		benchTable{"custody_events", []string{"id", "item_id", "seq", "type", "actor_user_id", "actor_agency_id",
+			"counterparty_agency_id", "details", "occurred_at", "recorded_at", "prev_hash", "hash"},
+			len(ledger), func(n int, dst []any) []any {
+				ev := ledger[n]
+				at := opened(ev.item / items).Add(time.Duration(ev.seq) * time.Second)
+				var to any
+				details := "{}"
+				switch ev.kind {
+				case "transfer_offered":
+					to = reader.AgencyID
+				case "verified":
+					details = `{"result":"ok"}`
+				}
+				prev := strings.Repeat("0", 64)
+				if ev.seq > 1 {
+					prev = chain[n-1]
+				}
+				return append(dst, uuid.NewString(), itemIDs[ev.item], ev.seq, ev.kind, seeder.UserID, seeder.AgencyID, to,
+					details, at, at, prev, chain[n])
+			}},
 	)
 	return ids
 }
