@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,13 +22,17 @@ import (
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
-// benchScale reads a size from the environment (to try the benchmarks
-// small), else def.
-func benchScale(name string, def int) int {
+// benchScale is a size of a benchmark: the variable name sets it; else
+// full with BEVIS_BENCH_FULL=1 (the sizes of the targets, which take
+// minutes to seed on a small machine), else reduced.
+func benchScale(name string, full, reduced int) int {
 	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
 		return n
 	}
-	return def
+	if os.Getenv("BEVIS_BENCH_FULL") == "1" {
+		return full
+	}
+	return reduced
 }
 
 // benchPerson makes an agency with one member and returns them.
@@ -170,6 +175,8 @@ func bulkInsert(b *testing.B, gdb *gorm.DB, tables ...benchTable) {
 func seedPortfolio(b *testing.B, db *gorm.DB, seeder, reader access.Principal, cases, readable, tasks, clocks, items int) []string {
 	b.Helper()
 	now := time.Now().UTC().Truncate(time.Microsecond)
+	// References and exhibit numbers are unique: each seeder has its own.
+	prefix := "BEV-" + seeder.AgencyID[len(seeder.AgencyID)-6:]
 	ids := make([]string, cases)
 	for i := range ids {
 		ids[i] = uuid.NewString()
@@ -229,7 +236,7 @@ func seedPortfolio(b *testing.B, db *gorm.DB, seeder, reader access.Principal, c
 		benchTable{"cases", []string{"id", "reference", "title", "tlp", "lead_agency_id", "created_by", "created_at", "updated_at",
 			"severity", "status", "status_changed_at"}, cases, func(i int, dst []any) []any {
 			at := opened(i)
-			return append(dst, ids[i], fmt.Sprintf("BEV-B-%06d", i), fmt.Sprint("Case ", i), "AMBER", seeder.AgencyID,
+			return append(dst, ids[i], fmt.Sprintf("%s-%06d", prefix, i), fmt.Sprint("Case ", i), "AMBER", seeder.AgencyID,
 				seeder.UserID, at, phaseAt(i, phase(i)), i%4+1, phases[phase(i)], phaseAt(i, phase(i)))
 		}},
 		benchTable{"case_transitions", []string{"id", "case_id", "from_status", "to_status", "by_user", "by_agency", "at"},
@@ -270,7 +277,7 @@ func seedPortfolio(b *testing.B, db *gorm.DB, seeder, reader access.Principal, c
 			"created_by", "created_at", "content_status", "size", "sha256", "object_key", "received_at"},
 			cases * items, func(i int, dst []any) []any {
 				c, e := i/items, i%items
-				return append(dst, itemIDs[i], ids[c], e+1, fmt.Sprintf("BEV-B-%06d-%d", c, e+1), "Item", "logs", "AMBER",
+				return append(dst, itemIDs[i], ids[c], e+1, fmt.Sprintf("%s-%06d-%d", prefix, c, e+1), "Item", "logs", "AMBER",
 					seeder.UserID, opened(c), "received", 1<<20, strings.Repeat("5e", 32), "items/"+itemIDs[i], opened(c))
 			}},
 		benchTable{"evidence_counters", []string{"case_id", "last_seq", "last_number"}, cases, func(i int, dst []any) []any {
@@ -300,6 +307,24 @@ func seedPortfolio(b *testing.B, db *gorm.DB, seeder, reader access.Principal, c
 	return ids
 }
 
+// statementCounter counts the statements run through db from now on.
+func statementCounter(b *testing.B, db *gorm.DB) *atomic.Int64 {
+	b.Helper()
+	var n atomic.Int64
+	count := func(*gorm.DB) { n.Add(1) }
+	cb := db.Callback()
+	for name, err := range map[string]error{
+		"query": cb.Query().After("gorm:query").Register("bench:count_query", count),
+		"row":   cb.Row().After("gorm:row").Register("bench:count_row", count),
+		"raw":   cb.Raw().After("gorm:raw").Register("bench:count_raw", count),
+	} {
+		if err != nil {
+			b.Fatalf("register %s counter: %v", name, err)
+		}
+	}
+	return &n
+}
+
 // percentile is the q-th percentile (nearest rank below) of d.
 func percentile(d []time.Duration, q int) time.Duration {
 	s := slices.Clone(d)
@@ -322,10 +347,12 @@ func reportPercentiles(b *testing.B, got, baseline []time.Duration) {
 // BenchmarkPortfolio builds the portfolio of a user who reads 200 of
 // 20,000 cases (each with 10 tasks, 3 clocks and 5 evidence items) and,
 // beside it in the same loop, the baseline: a primary-key SELECT of the
-// same 200 cases. It reports both 99th percentiles and their ratio.
-// BEVIS_BENCH_PORTFOLIO_CASES scales the seed down to try it quickly.
+// same 200 cases. It reports the 50th and 99th percentiles of both and the
+// ratio of the 99th, and the statements one portfolio runs. It seeds 2,000
+// cases unless BEVIS_BENCH_FULL=1 (or BEVIS_BENCH_PORTFOLIO_CASES) says
+// otherwise.
 func BenchmarkPortfolio(b *testing.B) {
-	cases := benchScale("BEVIS_BENCH_PORTFOLIO_CASES", 20000)
+	cases := benchScale("BEVIS_BENCH_PORTFOLIO_CASES", 20000, 2000)
 	readable := min(200, cases)
 	for _, d := range testenv.Databases(b) {
 		b.Run(d.Name, func(b *testing.B) {
@@ -334,10 +361,12 @@ func BenchmarkPortfolio(b *testing.B) {
 			seedPortfolio(b, d.DB, seeder, reader, cases, readable, 10, 3, 5)
 			s := NewStore(d.DB)
 			ctx := context.Background()
+			statements := statementCounter(b, d.DB)
 			p, err := s.Portfolio(ctx, reader, PortfolioQuery{})
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.ReportMetric(float64(statements.Load()), "statements")
 			if len(p.Cases) != readable || len(p.Evidence) != readable {
 				b.Fatalf("the reader sees %d cases (%d with evidence), want %d", len(p.Cases), len(p.Evidence), readable)
 			}
@@ -365,11 +394,12 @@ func BenchmarkPortfolio(b *testing.B) {
 
 // BenchmarkSitrep builds the situation report of a case with 1,000,000
 // timeline events and 500 tasks, and beside it in the same loop the
-// baseline: a primary-key SELECT of the case. It reports both 99th
-// percentiles and their ratio. BEVIS_BENCH_SITREP_EVENTS seeds fewer events
-// to try it quickly.
+// baseline: a primary-key SELECT of the case. It reports the 50th and
+// 99th percentiles of both and the ratio of the 99th, and the statements
+// one report runs. It seeds 20,000 events unless BEVIS_BENCH_FULL=1 (or
+// BEVIS_BENCH_SITREP_EVENTS) says otherwise.
 func BenchmarkSitrep(b *testing.B) {
-	events := benchScale("BEVIS_BENCH_SITREP_EVENTS", 1_000_000)
+	events := benchScale("BEVIS_BENCH_SITREP_EVENTS", 1_000_000, 20000)
 	for _, d := range testenv.Databases(b) {
 		b.Run(d.Name, func(b *testing.B) {
 			dir := access.NewDirectory(d.DB)
@@ -384,10 +414,12 @@ func BenchmarkSitrep(b *testing.B) {
 			s := NewStore(d.DB)
 			ctx := context.Background()
 			markings := []access.TLP{access.TLPClear, access.TLPGreen, access.TLPAmber}
+			statements := statementCounter(b, d.DB)
 			r, err := s.Sitrep(ctx, caseID, markings)
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.ReportMetric(float64(statements.Load()), "statements")
 			if len(r.Conditions.KeyEvents) != min(events, KeyEventsShown) || r.Conditions.EventsSince != min(events, KeyEventsCounted) {
 				b.Fatalf("report: %d key events, %d counted", len(r.Conditions.KeyEvents), r.Conditions.EventsSince)
 			}
