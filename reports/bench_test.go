@@ -375,12 +375,14 @@ func BenchmarkPortfolio(b *testing.B) {
 				ids[i] = k.ID
 			}
 			var got, baseline []time.Duration
+			var cpu time.Duration
 			for b.Loop() {
-				t0 := time.Now()
+				t0, c0 := time.Now(), processCPU()
 				if _, err := s.Portfolio(ctx, reader, PortfolioQuery{}); err != nil {
 					b.Fatal(err)
 				}
 				t1 := time.Now()
+				cpu += processCPU() - c0
 				var n []string
 				if err := d.DB.WithContext(ctx).Table("cases").Where("id IN ?", ids).Pluck("id", &n).Error; err != nil || len(n) != len(ids) {
 					b.Fatalf("baseline: %d rows, %v", len(n), err)
@@ -389,6 +391,7 @@ func BenchmarkPortfolio(b *testing.B) {
 			}
 			reportPercentiles(b, got, baseline)
 			b.ReportMetric(float64(ran), "statements")
+			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(len(got)), "process_cpu_ms/op")
 		})
 	}
 }
@@ -425,12 +428,14 @@ func BenchmarkSitrep(b *testing.B) {
 				b.Fatalf("report: %d key events, %d counted", len(r.Conditions.KeyEvents), r.Conditions.EventsSince)
 			}
 			var got, baseline []time.Duration
+			var cpu time.Duration
 			for b.Loop() {
-				t0 := time.Now()
+				t0, c0 := time.Now(), processCPU()
 				if _, err := s.Sitrep(ctx, caseID, markings); err != nil {
 					b.Fatal(err)
 				}
 				t1 := time.Now()
+				cpu += processCPU() - c0
 				var title string
 				if err := d.DB.WithContext(ctx).Table("cases").Where("id = ?", caseID).Pluck("title", &title).Error; err != nil {
 					b.Fatal(err)
@@ -439,6 +444,7 @@ func BenchmarkSitrep(b *testing.B) {
 			}
 			reportPercentiles(b, got, baseline)
 			b.ReportMetric(float64(ran), "statements")
+			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(len(got)), "process_cpu_ms/op")
 		})
 	}
 }
