@@ -2,6 +2,7 @@ package reports
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -9,8 +10,10 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/bevis-ir/bevis/access"
+	bevisdb "github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/validate"
 )
 
@@ -138,7 +141,6 @@ func (s *Store) Portfolio(ctx context.Context, p access.Principal, q PortfolioQu
 	now := s.clock()
 	db := s.db.WithContext(ctx)
 	out := Portfolio{GeneratedAt: now, StaleDays: q.StaleDays, PhaseTimes: map[string]Durations{}}
-	scope := func() *gorm.DB { return s.scope(db, p, q) }
 
 	cutoff := now.Add(-time.Duration(q.StaleDays) * 24 * time.Hour)
 	var rows []struct {
@@ -148,22 +150,22 @@ func (s *Store) Portfolio(ctx context.Context, p access.Principal, q PortfolioQu
 		DiscoveredAt                                    *time.Time
 		Stale                                           int
 	}
-	err := db.Raw(`
-		SELECT c.id, c.reference, c.title, c.status, c.tlp, c.lead_agency_id, c.severity,
-		       c.status_changed_at, c.updated_at, c.discovered_at,
-		       CASE WHEN c.updated_at < ?
-		             AND NOT EXISTS (SELECT 1 FROM case_tasks t WHERE t.case_id = c.id AND t.updated_at >= ?)
-		             AND NOT EXISTS (SELECT 1 FROM timeline_events e WHERE e.case_id = c.id AND e.recorded_at >= ?)
-		            THEN 1 ELSE 0 END AS stale
-		FROM cases c WHERE c.id IN (?)
-		ORDER BY c.severity DESC, c.updated_at DESC, c.id`, cutoff, cutoff, cutoff, scope()).Scan(&rows).Error
+	err := s.scope(db.Table("cases c"), p, q).Select(`c.id, c.reference, c.title, c.status, c.tlp, c.lead_agency_id,
+		c.severity, c.status_changed_at, c.updated_at, c.discovered_at,
+		CASE WHEN c.updated_at < ?
+		      AND NOT EXISTS (SELECT 1 FROM case_tasks t WHERE t.case_id = c.id AND t.updated_at >= ?)
+		      AND NOT EXISTS (SELECT 1 FROM timeline_events e WHERE e.case_id = c.id AND e.recorded_at >= ?)
+		     THEN 1 ELSE 0 END AS stale`, cutoff, cutoff, cutoff).
+		Order("c.severity DESC, c.updated_at DESC, c.id").Scan(&rows).Error
 	if err != nil {
 		return Portfolio{}, fmt.Errorf("reports: portfolio cases: %w", err)
 	}
 	agencies := map[string]bool{}
 	discovered := map[string]time.Time{}
+	ids := make([]string, 0, len(rows))
 	out.Cases = make([]CaseLine, 0, len(rows))
 	for _, r := range rows {
+		ids = append(ids, r.ID)
 		out.Cases = append(out.Cases, CaseLine{ID: r.ID, Reference: r.Reference, Title: r.Title, Phase: r.Status,
 			PhaseSince: r.StatusChangedAt.UTC(), Severity: r.Severity, TLP: access.TLP(r.TLP), LeadAgencyID: r.LeadAgencyID,
 			UpdatedAt: r.UpdatedAt.UTC(), Stale: r.Stale == 1})
@@ -177,19 +179,25 @@ func (s *Store) Portfolio(ctx context.Context, p access.Principal, q PortfolioQu
 		out.Clocks, out.Tasks, out.Evidence, out.Agencies = []ClockDue{}, []AgencyTasks{}, []CaseEvidence{}, []Agency{}
 		return out, nil
 	}
-	if out.Clocks, err = s.portfolioClocks(db, scope(), now); err != nil {
+	// The other statements start from the cases just read, passed as one
+	// value: the scope is not worked out (and planned) again for each.
+	read, err := caseList(db, ids)
+	if err != nil {
 		return Portfolio{}, err
 	}
-	if out.Tasks, err = s.portfolioTasks(db, scope(), now); err != nil {
+	if out.Clocks, err = s.portfolioClocks(db, read, now); err != nil {
+		return Portfolio{}, err
+	}
+	if out.Tasks, err = s.portfolioTasks(db, read, now); err != nil {
 		return Portfolio{}, err
 	}
 	for _, t := range out.Tasks {
 		agencies[t.AgencyID] = true
 	}
-	if out.Evidence, err = s.portfolioEvidence(db, scope(), p); err != nil {
+	if out.Evidence, err = s.portfolioEvidence(db, read, p); err != nil {
 		return Portfolio{}, err
 	}
-	if err := s.phaseTimes(db, scope(), discovered, &out); err != nil {
+	if err := s.phaseTimes(db, read, discovered, &out); err != nil {
 		return Portfolio{}, err
 	}
 	if out.Agencies, err = agencyNames(db, agencies); err != nil {
@@ -198,9 +206,10 @@ func (s *Store) Portfolio(ctx context.Context, p access.Principal, q PortfolioQu
 	return out, nil
 }
 
-// scope is the subquery of the IDs of the cases p can read that match q.
-func (s *Store) scope(db *gorm.DB, p access.Principal, q PortfolioQuery) *gorm.DB {
-	tx := db.Table("cases c").Select("c.id").Where("c.id IN (?)", access.CaseScope(db, p))
+// scope narrows tx, a query of the cases table named c, to the cases p can
+// read that match q.
+func (s *Store) scope(tx *gorm.DB, p access.Principal, q PortfolioQuery) *gorm.DB {
+	tx = tx.Where("c.id IN (?)", access.CaseScope(s.db, p))
 	if len(q.Severities) > 0 {
 		tx = tx.Where("c.severity IN ?", q.Severities)
 	}
@@ -222,14 +231,28 @@ func (s *Store) scope(db *gorm.DB, p access.Principal, q PortfolioQuery) *gorm.D
 	return tx
 }
 
-func (s *Store) portfolioClocks(db, scope *gorm.DB, now time.Time) ([]ClockDue, error) {
+// caseList is a table of one column, id, holding ids: the cases a
+// portfolio covers, sent as one JSON value whatever their number (a list
+// of placeholders would meet the dialects' limits on them).
+func caseList(db *gorm.DB, ids []string) (clause.Expr, error) {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return clause.Expr{}, fmt.Errorf("reports: case list: %w", err)
+	}
+	if bevisdb.Dialect(db) == bevisdb.Postgres {
+		return clause.Expr{SQL: "(SELECT jsonb_array_elements_text(CAST(? AS jsonb)) AS id)", Vars: []any{string(list)}}, nil
+	}
+	return clause.Expr{SQL: "(SELECT value AS id FROM json_each(?))", Vars: []any{string(list)}}, nil
+}
+
+func (s *Store) portfolioClocks(db *gorm.DB, scope clause.Expr, now time.Time) ([]ClockDue, error) {
 	var rows []struct {
 		CaseID, Reference, CaseTitle, Clock, Title, LeadAgencyID string
 		DueAt                                                    time.Time
 	}
 	err := db.Raw(`
 		SELECT k.case_id, c.reference, c.title AS case_title, k.clock, k.title, c.lead_agency_id, k.due_at
-		FROM (?) s JOIN case_clocks k ON k.case_id = s.id JOIN cases c ON c.id = k.case_id
+		FROM ? s JOIN case_clocks k ON k.case_id = s.id JOIN cases c ON c.id = k.case_id
 		WHERE k.met_at IS NULL AND k.due_at IS NOT NULL AND k.due_at < ?
 		ORDER BY k.due_at, k.case_id, k.clock`, scope, now.Add(ClockHorizon)).Scan(&rows).Error
 	if err != nil {
@@ -255,7 +278,7 @@ func clockState(due, now time.Time) string {
 	return "due_7d"
 }
 
-func (s *Store) portfolioTasks(db, scope *gorm.DB, now time.Time) ([]AgencyTasks, error) {
+func (s *Store) portfolioTasks(db *gorm.DB, scope clause.Expr, now time.Time) ([]AgencyTasks, error) {
 	var rows []struct {
 		CaseID, AgencyID string
 		Overdue, Blocked int
@@ -264,7 +287,7 @@ func (s *Store) portfolioTasks(db, scope *gorm.DB, now time.Time) ([]AgencyTasks
 		SELECT t.case_id, COALESCE(t.assignee_agency_id, u.agency_id) AS agency_id,
 		       SUM(CASE WHEN t.status NOT IN ('done', 'cancelled') AND t.due_at < ? THEN 1 ELSE 0 END) AS overdue,
 		       SUM(CASE WHEN t.status = 'blocked' THEN 1 ELSE 0 END) AS blocked
-		FROM (?) s JOIN case_tasks t ON t.case_id = s.id LEFT JOIN users u ON u.id = t.assignee_user_id
+		FROM ? s JOIN case_tasks t ON t.case_id = s.id LEFT JOIN users u ON u.id = t.assignee_user_id
 		WHERE t.status NOT IN ('done', 'cancelled')
 		GROUP BY t.case_id, COALESCE(t.assignee_agency_id, u.agency_id)`, now, scope).Scan(&rows).Error
 	if err != nil {
@@ -298,14 +321,14 @@ func (s *Store) portfolioTasks(db, scope *gorm.DB, now time.Time) ([]AgencyTasks
 	return out, nil
 }
 
-func (s *Store) portfolioEvidence(db, scope *gorm.DB, p access.Principal) ([]CaseEvidence, error) {
+func (s *Store) portfolioEvidence(db *gorm.DB, scope clause.Expr, p access.Principal) ([]CaseEvidence, error) {
 	visible, args := visibleItems("e", p)
 	var rows []CaseEvidence
 	err := db.Raw(`
 		SELECT e.case_id, COUNT(*) AS items, COALESCE(SUM(e.size), 0) AS bytes,
 		       SUM(CASE WHEN `+awaitingHandover("e")+` THEN 1 ELSE 0 END) AS awaiting_handover,
 		       SUM(CASE WHEN `+failedVerification("e")+` THEN 1 ELSE 0 END) AS failed_verifications
-		FROM (?) s JOIN evidence_items e ON e.case_id = s.id
+		FROM ? s JOIN evidence_items e ON e.case_id = s.id
 		WHERE `+visible+`
 		GROUP BY e.case_id ORDER BY e.case_id`, append([]any{scope}, args...)...).Scan(&rows).Error
 	if err != nil {
@@ -319,13 +342,13 @@ func (s *Store) portfolioEvidence(db, scope *gorm.DB, p access.Principal) ([]Cas
 
 // phaseTimes fills the time spent in each phase, and from discovery to
 // containment, over the closed cases of scope.
-func (s *Store) phaseTimes(db, scope *gorm.DB, discovered map[string]time.Time, out *Portfolio) error {
+func (s *Store) phaseTimes(db *gorm.DB, scope clause.Expr, discovered map[string]time.Time, out *Portfolio) error {
 	var rows []struct {
 		CaseID, ToStatus string
 		At               time.Time
 	}
 	err := db.Raw(`
-		SELECT t.case_id, t.to_status, t.at FROM (?) s JOIN cases c ON c.id = s.id AND c.status = 'closed'
+		SELECT t.case_id, t.to_status, t.at FROM ? s JOIN cases c ON c.id = s.id AND c.status = 'closed'
 		JOIN case_transitions t ON t.case_id = s.id
 		ORDER BY t.case_id, t.at, t.id`, scope).Scan(&rows).Error
 	if err != nil {

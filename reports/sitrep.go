@@ -273,8 +273,11 @@ func (s *Store) events(db *gorm.DB, caseID string, markings []access.TLP, since 
 	}
 	// The newest recorded, told in the order they happened.
 	sort.SliceStable(c.KeyEvents, func(i, j int) bool { return c.KeyEvents[i].OccurredAt.Before(c.KeyEvents[j].OccurredAt) })
+	// Counted newest first too: without an order, PostgreSQL may walk the
+	// primary key of every case's events and test each.
 	var n int
-	if err := db.Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM timeline_events e WHERE `+where+` LIMIT ?) x`,
+	if err := db.Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM timeline_events e WHERE `+where+`
+		ORDER BY e.recorded_at DESC LIMIT ?) x`,
 		append(args, KeyEventsCounted+1)...).Scan(&n).Error; err != nil {
 		return fmt.Errorf("reports: sitrep event count: %w", err)
 	}
