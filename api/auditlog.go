@@ -51,7 +51,7 @@ func toAuditEntryJSON(r audit.Recorded) auditEntryJSON {
 // domainActions are the actions the domains record under names of their
 // own rather than a route's (see auditAction for those).
 var domainActions = []string{
-	"auth.login", "auth.sso.provision", "setup.complete", "users.password", "users.time_zone",
+	"auth.login", "auth.sso.provision", "agencies.sso.test", "setup.complete", "users.password", "users.time_zone",
 	"evidence.download", "evidence.verify", "evidence.integrity",
 	"evidence.content.received", "evidence.content.rejected", "evidence.content.deleted",
 	"cases.sitreps.issue", "templates.save", "templates.delete",
