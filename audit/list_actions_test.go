@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -91,29 +90,8 @@ func TestList_FiltersByActionsAcrossPages(t *testing.T) {
 func TestList_ActionFilterPlans(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
-			base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-			err := d.DB.Transaction(func(tx *gorm.DB) error {
-				var entries []entryRow
-				var chain []chainRow
-				for i := range 20000 {
-					r := entryRow{ID: fmt.Sprintf("e-%06d", i), At: base.Add(time.Duration(i) * time.Second), UserID: fmt.Sprint("user-", i%50),
-						Action: fmt.Sprintf("area%d.post", i%40), CaseID: fmt.Sprint("case-", i%300), Outcome: string(Success)}
-					entries = append(entries, r)
-					chain = append(chain, chainRow{Seq: int64(i + 1), EntryID: r.ID, PrevHash: "x", Hash: "x", SealedAt: r.At, Search: searchOf(r)})
-				}
-				if err := tx.CreateInBatches(&entries, 500).Error; err != nil {
-					return err
-				}
-				return tx.CreateInBatches(&chain, 500).Error
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.Name == "postgres" {
-				if err := d.DB.Exec("ANALYZE").Error; err != nil {
-					t.Fatal(err)
-				}
-			}
+			seedChainOf(t, d, 20000, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+				chainSeed{users: 50, cases: 300, action: "'area' || (i % 40) || '.post'"})
 			queries := testenv.RecordQueries(t, d.DB)
 			for _, f := range []Filter{
 				{Actions: []string{"area7.post"}, Limit: 100},

@@ -70,11 +70,22 @@ func TestListPlans(t *testing.T) {
 	}
 }
 
+// chainSeed shapes the entries seedChain writes: entry i is by user
+// i % users, about case i % cases, its action the SQL expression action of i.
+type chainSeed struct {
+	users, cases int
+	action       string
+}
+
 // seedChain writes n sealed entries, one a second from base, in one
 // statement per table (row by row they cost minutes under the race
 // detector), and analyses PostgreSQL's tables so that it plans as it
 // would in service. The hashes are not a chain: Verify would refuse them.
 func seedChain(tb testing.TB, d testenv.Database, n int, base time.Time) {
+	seedChainOf(tb, d, n, base, chainSeed{users: 30, cases: 10, action: "'case.read'"})
+}
+
+func seedChainOf(tb testing.TB, d testenv.Database, n int, base time.Time, shape chainSeed) {
 	tb.Helper()
 	at := "CAST(? AS TIMESTAMPTZ) + i * INTERVAL '1 second'"
 	if d.Name == "sqlite" {
@@ -83,13 +94,13 @@ func seedChain(tb testing.TB, d testenv.Database, n int, base time.Time) {
 	series := "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
 	err := d.DB.Transaction(func(tx *gorm.DB) error {
 		err := tx.Exec(`INSERT INTO audit_entries (id, at, user_id, agency_id, action, resource_type, resource_id, case_id, outcome) `+
-			series+`SELECT 'entry-' || i, `+at+`, 'user-' || (i % 30), 'agency-' || (i % 5), 'case.read', 'evidence_item',
-				'item-' || (i % 20), 'case-' || (i % 10), 'success' FROM n`, n, base).Error
+			series+`SELECT 'entry-' || i, `+at+`, 'user-' || (i % ?), 'agency-' || (i % 5), `+shape.action+`, 'evidence_item',
+				'item-' || (i % 20), 'case-' || (i % ?), 'success' FROM n`, n, base, shape.users, shape.cases).Error
 		if err != nil {
 			return err
 		}
-		return tx.Exec(`INSERT INTO audit_chain (seq, entry_id, prev_hash, hash, sealed_at, at, case_id, user_id, agency_id, resource_id)
-			SELECT e.pos, e.id, 'prev', 'hash', e.at, e.at, e.case_id, e.user_id, e.agency_id, e.resource_id FROM audit_entries e`).Error
+		return tx.Exec(`INSERT INTO audit_chain (seq, entry_id, prev_hash, hash, sealed_at, at, case_id, user_id, agency_id, resource_id, action)
+			SELECT e.pos, e.id, 'prev', 'hash', e.at, e.at, e.case_id, e.user_id, e.agency_id, e.resource_id, e.action FROM audit_entries e`).Error
 	})
 	if err != nil {
 		tb.Fatal(fmt.Errorf("seed the audit chain: %w", err))
