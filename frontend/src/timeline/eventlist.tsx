@@ -34,11 +34,16 @@ interface ListProps {
 
 const count = new Intl.NumberFormat('en');
 
-/** Which events the window shows: "2 events", or "Events 12,001–16,000 of more" once it is a part. */
+/** Which events the window shows, by number: "12,001–16,000 of more", "1–3 of 3". */
+export function windowRange(skipped: number, shown: number, more: boolean): string {
+  const total = more ? 'more' : count.format(skipped + shown);
+  return `${count.format(shown === 0 ? skipped : skipped + 1)}–${count.format(skipped + shown)} of ${total}`;
+}
+
+/** The count over the list: "2 events" while the window is all there is, else "Events 12,001–16,000 of more". */
 export function windowLabel(skipped: number, shown: number, more: boolean): string {
   if (skipped === 0 && !more) return `${count.format(shown)} ${shown === 1 ? 'event' : 'events'}`;
-  const total = more ? 'more' : count.format(skipped + shown);
-  return `Events ${count.format(skipped + 1)}–${count.format(skipped + shown)} of ${total}`;
+  return `Events ${windowRange(skipped, shown, more)}`;
 }
 
 export function sourceLabel(e: TimelineEvent): string {
@@ -83,7 +88,7 @@ export function EventList({ events, skipped, earlier, more, loading, onNeedMore,
       ref={scroller}
       tabIndex={0}
       role="region"
-      aria-label={`Events, oldest first: ${windowLabel(skipped, events.length, more)}`}
+      aria-label={`Events, oldest first: ${windowRange(skipped, events.length, more)}`}
     >
       <ol class="event-list" style={{ height: `${virtualizer.getTotalSize()}px` }}>
         {items.map((v) => {
