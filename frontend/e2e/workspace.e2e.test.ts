@@ -285,5 +285,25 @@ describe.skipIf(!ready)('the case workspace', () => {
     await expect.poll(async () => (await topRow()).text).toContain('long event 00001');
     await page.unroute(/\/timeline\?/);
     for (const r of held) r();
+
+    // A page that fails is said so and asked for again when the reader scrolls, not in a loop.
+    let failed = 0;
+    await page.route(/\/timeline\?/, (route) => {
+      failed++;
+      return route.fulfill({
+        status: 503,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({ type: 'about:blank', title: 'Unavailable', status: 503, code: 'unavailable', detail: 'The database is not answering.' }),
+      });
+    });
+    await list.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await page.getByRole('alert').filter({ hasText: 'The database is not answering.' }).waitFor(visible);
+    await page.waitForTimeout(1000);
+    expect(failed).toBe(1);
+    await page.unroute(/\/timeline\?/);
+    await list.evaluate((el) => el.scrollBy({ top: -200 }));
+    await list.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await count.filter({ hasText: /^Events 501–4,500 of more/ }).waitFor(visible);
+    expect(await page.getByRole('alert').count()).toBe(0);
   });
 });

@@ -75,11 +75,13 @@ export function EventList({ events, skipped, earlier, more, loading, onNeedMore,
   const items = virtualizer.getVirtualItems();
   const first = items.length > 0 ? items[0]!.index : -1;
   const last = items.length > 0 ? items[items.length - 1]!.index : -1;
+  // Asks again when the view or the window moves, not when a load ends: a
+  // page that failed is asked for again once the reader scrolls, not in a loop.
   useEffect(() => {
     if (loading || last < 0) return;
     if (more && last >= events.length - PREFETCH) onNeedMore();
     else if (earlier && first < PREFETCH) onNeedEarlier();
-  }, [first, last, events.length, more, earlier, loading]);
+  }, [first, last, events.length, more, earlier]);
 
   if (events.length === 0) return <p class="empty">{loading ? 'Loading events…' : 'No events match.'}</p>;
   return (
