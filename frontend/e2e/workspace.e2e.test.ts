@@ -225,7 +225,11 @@ describe.skipIf(!ready)('the case workspace', () => {
     const longId = (await api<{ id: string }>('POST', '/api/v1/cases', { title: 'Long timeline', tlp: 'AMBER' })).id;
     const start = 1767225600000000; // 2026-01-01T00:00:00Z in microseconds
     const lines = Array.from({ length: 9000 }, (_, i) =>
-      JSON.stringify({ timestamp: start + i * 1_000_000, message: `long event ${String(i + 1).padStart(5, '0')}`, hostname: 'hr-ws12' }),
+      JSON.stringify({
+        timestamp: start + i * 1_000_000,
+        message: `long event ${String(i + 1).padStart(5, '0')}`,
+        hostname: 'hr-ws12',
+      }),
     );
     await api('POST', `/api/v1/cases/${longId}/timeline/imports?format=json_line`, Buffer.from(`${lines.join('\n')}\n`), {
       'Content-Type': 'application/x-ndjson',
@@ -245,7 +249,9 @@ describe.skipIf(!ready)('the case workspace', () => {
     const topRow = () =>
       list.evaluate((el) => {
         const top = el.getBoundingClientRect().top;
-        const rows = [...el.querySelectorAll<HTMLElement>('li.event')].filter((li) => li.getBoundingClientRect().bottom > top + 1);
+        const rows = [...el.querySelectorAll<HTMLElement>('li.event')].filter(
+          (li) => li.getBoundingClientRect().bottom > top + 1,
+        );
         rows.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top);
         const li = rows[0]!;
         return { id: li.dataset.eventId!, text: li.textContent ?? '', at: li.getBoundingClientRect().top - top };
@@ -259,7 +265,8 @@ describe.skipIf(!ready)('the case workspace', () => {
     async function turn(end: 'bottom' | 'top', label: RegExp) {
       await list.evaluate((el, end) => el.scrollTo({ top: end === 'bottom' ? el.scrollHeight : 0 }), end);
       await expect.poll(() => held.length, { timeout: 10_000 }).toBe(1);
-      await list.getByRole('status').filter({ hasText: end === 'bottom' ? 'Loading later events…' : 'Loading earlier events…' }).waitFor({ state: 'attached' });
+      const loading = end === 'bottom' ? 'Loading later events…' : 'Loading earlier events…';
+      await list.getByRole('status').filter({ hasText: loading }).waitFor({ state: 'attached' });
       const before = await topRow();
       const go = held;
       held = [];
@@ -293,7 +300,13 @@ describe.skipIf(!ready)('the case workspace', () => {
       return route.fulfill({
         status: 503,
         contentType: 'application/problem+json',
-        body: JSON.stringify({ type: 'about:blank', title: 'Unavailable', status: 503, code: 'unavailable', detail: 'The database is not answering.' }),
+        body: JSON.stringify({
+          type: 'about:blank',
+          title: 'Unavailable',
+          status: 503,
+          code: 'unavailable',
+          detail: 'The database is not answering.',
+        }),
       });
     });
     await list.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));

@@ -34,6 +34,9 @@ interface ListProps {
 
 const count = new Intl.NumberFormat('en');
 
+/** What the list's status says while a page loads, by which end loads. */
+const LOADING = { first: 'Loading events…', next: 'Loading later events…', previous: 'Loading earlier events…' } as const;
+
 /** Which events the window shows, by number: "12,001–16,000 of more", "1–3 of 3". */
 export function windowRange(skipped: number, shown: number, more: boolean): string {
   const total = more ? 'more' : count.format(skipped + shown);
@@ -138,7 +141,7 @@ export function EventList({ events, skipped, earlier, more, loading, onNeedMore,
         })}
       </ol>
       <p class={loading ? 'event-loading' : 'visually-hidden'} role="status">
-        {loading === 'next' ? 'Loading later events…' : loading === 'previous' ? 'Loading earlier events…' : loading ? 'Loading events…' : ''}
+        {loading ? LOADING[loading] : ''}
       </p>
     </div>
   );

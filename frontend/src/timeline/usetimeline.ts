@@ -69,7 +69,7 @@ function eventsOf(w: PageWindow): TimelineEvent[] {
 }
 
 /** The window with the next page added at its end, the first page dropped past MAX_PAGES. */
-export function appendPage(w: PageWindow, page: LoadedPage): PageWindow {
+function appendPage(w: PageWindow, page: LoadedPage): PageWindow {
   const last = w.pages[w.pages.length - 1];
   if (!last) return { ...w, pages: [page] };
   // An event adopted at the end of the window comes again in the next page.
@@ -87,7 +87,7 @@ export function appendPage(w: PageWindow, page: LoadedPage): PageWindow {
 }
 
 /** The window with the page before it added at its start, the last page dropped past MAX_PAGES. */
-export function prependPage(w: PageWindow, page: LoadedPage): PageWindow {
+function prependPage(w: PageWindow, page: LoadedPage): PageWindow {
   const dropped = w.behind[w.behind.length - 1]!;
   const pages = [page, ...w.pages];
   if (pages.length > MAX_PAGES) pages.pop();
@@ -184,7 +184,10 @@ export function useTimeline(caseId: string, filter: TimelineFilter): TimelineSta
 
   const adopt = useCallback((e: TimelineEvent) => {
     setWin((w) => {
-      const fix = (p: LoadedPage, i: number): LoadedPage => ({ ...p, items: [...p.items.slice(0, i), e, ...p.items.slice(i + 1)] });
+      const fix = (p: LoadedPage, i: number): LoadedPage => ({
+        ...p,
+        items: [...p.items.slice(0, i), e, ...p.items.slice(i + 1)],
+      });
       if (e.supersedes) {
         for (let k = 0; k < w.pages.length; k++) {
           const i = w.pages[k]!.items.findIndex((x) => x.id === e.supersedes);
