@@ -219,4 +219,104 @@ describe.skipIf(!ready)('the case workspace', () => {
     expect(again.status).toBe(401);
     await visit(page, 'ws-evidence-item');
   });
+
+  it('pages a long timeline through a bounded window, the rows in view staying put as pages come and go', async () => {
+    // 9,000 events: more than the window's 8 pages of 500.
+    const longId = (await api<{ id: string }>('POST', '/api/v1/cases', { title: 'Long timeline', tlp: 'AMBER' })).id;
+    const start = 1767225600000000; // 2026-01-01T00:00:00Z in microseconds
+    const lines = Array.from({ length: 9000 }, (_, i) =>
+      JSON.stringify({
+        timestamp: start + i * 1_000_000,
+        message: `long event ${String(i + 1).padStart(5, '0')}`,
+        hostname: 'hr-ws12',
+      }),
+    );
+    await api('POST', `/api/v1/cases/${longId}/timeline/imports?format=json_line`, Buffer.from(`${lines.join('\n')}\n`), {
+      'Content-Type': 'application/x-ndjson',
+    });
+    await page.goto(`${base}/cases/${longId}/timeline`, { waitUntil: 'load' });
+    const count = page.locator('.event-count');
+    await count.filter({ hasText: /^Events 1–500 of more/ }).waitFor(visible);
+    const list = page.getByRole('region', { name: /^Events, oldest first/ });
+
+    // From here on pages are held until the test has noted the row in view.
+    let held: (() => void)[] = [];
+    await page.route(/\/timeline\?/, async (route) => {
+      await new Promise<void>((r) => held.push(r));
+      await route.continue();
+    });
+    /** The event at the top of the view and how far below the list's top it shows. */
+    const topRow = () =>
+      list.evaluate((el) => {
+        const top = el.getBoundingClientRect().top;
+        const rows = [...el.querySelectorAll<HTMLElement>('li.event')].filter(
+          (li) => li.getBoundingClientRect().bottom > top + 1,
+        );
+        rows.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top);
+        const li = rows[0]!;
+        return { id: li.dataset.eventId!, text: li.textContent ?? '', at: li.getBoundingClientRect().top - top };
+      });
+    const where = (id: string) =>
+      list.evaluate((el, id) => {
+        const li = el.querySelector<HTMLElement>(`li[data-event-id="${id}"]`);
+        return li ? li.getBoundingClientRect().top - el.getBoundingClientRect().top : null;
+      }, id);
+    /** Scrolls to one end, lets the page it asks for come once the row in view is noted, and checks that row did not move. */
+    async function turn(end: 'bottom' | 'top', label: RegExp) {
+      await list.evaluate((el, end) => el.scrollTo({ top: end === 'bottom' ? el.scrollHeight : 0 }), end);
+      await expect.poll(() => held.length, { timeout: 10_000 }).toBe(1);
+      const loading = end === 'bottom' ? 'Loading later events…' : 'Loading earlier events…';
+      await list.getByRole('status').filter({ hasText: loading }).waitFor({ state: 'attached' });
+      const before = await topRow();
+      const go = held;
+      held = [];
+      for (const r of go) r();
+      await count.filter({ hasText: label }).waitFor(visible);
+      await expect.poll(() => where(before.id)).not.toBeNull();
+      expect(Math.abs((await where(before.id))! - before.at)).toBeLessThanOrEqual(1);
+      // The DOM holds the rows in view, not the window.
+      expect(await list.locator('li.event').count()).toBeLessThan(60);
+    }
+
+    for (let n = 2; n <= 8; n++) await turn('bottom', new RegExp(`^Events 1–${(n * 500).toLocaleString('en')} of more`));
+    // The ninth page drops the first: the rows in view stay where they were.
+    await turn('bottom', /^Events 501–4,500 of more/);
+    await turn('bottom', /^Events 1,001–5,000 of more/);
+    expect(await list.getAttribute('aria-label')).toBe('Events, oldest first: 1,001–5,000 of more');
+    await visit(page, 'ws-timeline-window');
+    // Back up: the dropped pages come again, in order, and the last ones go;
+    // the first page again too, fetched as at first, with no cursor.
+    await turn('top', /^Events 501–4,500 of more/);
+    await turn('top', /^Events 1–4,000 of more/);
+    await list.evaluate((el) => el.scrollTo({ top: 0 }));
+    await expect.poll(async () => (await topRow()).text).toContain('long event 00001');
+    await page.unroute(/\/timeline\?/);
+    for (const r of held) r();
+
+    // A page that fails is said so and asked for again when the reader scrolls, not in a loop.
+    let failed = 0;
+    await page.route(/\/timeline\?/, (route) => {
+      failed++;
+      return route.fulfill({
+        status: 503,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({
+          type: 'about:blank',
+          title: 'Unavailable',
+          status: 503,
+          code: 'unavailable',
+          detail: 'The database is not answering.',
+        }),
+      });
+    });
+    await list.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await page.getByRole('alert').filter({ hasText: 'The database is not answering.' }).waitFor(visible);
+    await page.waitForTimeout(1000);
+    expect(failed).toBe(1);
+    await page.unroute(/\/timeline\?/);
+    await list.evaluate((el) => el.scrollBy({ top: -200 }));
+    await list.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await count.filter({ hasText: /^Events 501–4,500 of more/ }).waitFor(visible);
+    expect(await page.getByRole('alert').count()).toBe(0);
+  });
 });

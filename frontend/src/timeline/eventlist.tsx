@@ -1,33 +1,59 @@
 // The timeline's events as a virtualised list (@tanstack/virtual-core): only
-// the rows in view are in the DOM, so scrolling a case of a million events
-// costs what scrolling twenty does. Nearing the end of what is loaded asks
-// for the next keyset page.
+// the rows in view are in the DOM, and the list holds only the bounded window
+// of pages useTimeline keeps, so scrolling a case of a million events costs
+// what scrolling twenty does. Nearing the end of the window asks for the next
+// keyset page, nearing its top for the page before it again; the virtualizer
+// anchors on the row at the top of the view (anchorTo: 'end'), so the rows in
+// view stay put when a page is added or dropped above them.
 
 import { elementScroll, observeElementOffset, observeElementRect, Virtualizer } from '@tanstack/virtual-core';
 import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
 import type { TimelineEvent } from '../api';
 import { Time } from '../ui';
 import { tacticColor, tacticName } from './tactics';
+import type { TimelineState } from './usetimeline';
 
 /** A row's height before it is measured; rows that wrap (narrow screens) measure taller. */
 const ESTIMATE = 72;
-/** How close to the end of the loaded events the next page is asked for. */
+/** How close to either end of the window the next (or previous) page is asked for. */
 const PREFETCH = 300;
 
 interface ListProps {
   events: TimelineEvent[];
+  /** How many events come before the window. */
+  skipped: number;
+  /** Pages dropped before the window can be fetched again. */
+  earlier: boolean;
   more: boolean;
-  loading: boolean;
+  loading: TimelineState['loading'];
   onNeedMore: () => void;
+  onNeedEarlier: () => void;
   selected: string | undefined;
   onSelect: (e: TimelineEvent) => void;
+}
+
+const count = new Intl.NumberFormat('en');
+
+/** What the list's status says while a page loads, by which end loads. */
+const LOADING = { first: 'Loading events…', next: 'Loading later events…', previous: 'Loading earlier events…' } as const;
+
+/** Which events the window shows, by number: "12,001–16,000 of more", "1–3 of 3". */
+export function windowRange(skipped: number, shown: number, more: boolean): string {
+  const total = more ? 'more' : count.format(skipped + shown);
+  return `${count.format(shown === 0 ? skipped : skipped + 1)}–${count.format(skipped + shown)} of ${total}`;
+}
+
+/** The count over the list: "2 events" while the window is all there is, else "Events 12,001–16,000 of more". */
+export function windowLabel(skipped: number, shown: number, more: boolean): string {
+  if (skipped === 0 && !more) return `${count.format(shown)} ${shown === 1 ? 'event' : 'events'}`;
+  return `Events ${windowRange(skipped, shown, more)}`;
 }
 
 export function sourceLabel(e: TimelineEvent): string {
   return [e.source.host, e.source.system, e.source.log].filter(Boolean).join(' · ');
 }
 
-export function EventList({ events, more, loading, onNeedMore, selected, onSelect }: ListProps) {
+export function EventList({ events, skipped, earlier, more, loading, onNeedMore, onNeedEarlier, selected, onSelect }: ListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   const options = {
@@ -39,6 +65,9 @@ export function EventList({ events, more, loading, onNeedMore, selected, onSelec
     observeElementOffset,
     scrollToFn: elementScroll,
     getItemKey: (i: number) => events[i]?.id ?? i,
+    // Keeps the row at the top of the view where it is when the window
+    // changes at either end (a page prepended or dropped above it).
+    anchorTo: 'end' as const,
     onChange: () => rerender(0),
   };
   const [virtualizer] = useState(() => new Virtualizer<HTMLDivElement, HTMLLIElement>(options));
@@ -47,14 +76,25 @@ export function EventList({ events, more, loading, onNeedMore, selected, onSelec
   useLayoutEffect(() => virtualizer._willUpdate());
 
   const items = virtualizer.getVirtualItems();
+  const first = items.length > 0 ? items[0]!.index : -1;
   const last = items.length > 0 ? items[items.length - 1]!.index : -1;
+  // Asks again when the view or the window moves, not when a load ends: a
+  // page that failed is asked for again once the reader scrolls, not in a loop.
   useEffect(() => {
-    if (more && !loading && last >= events.length - PREFETCH) onNeedMore();
-  }, [last, events.length, more, loading]);
+    if (loading || last < 0) return;
+    if (more && last >= events.length - PREFETCH) onNeedMore();
+    else if (earlier && first < PREFETCH) onNeedEarlier();
+  }, [first, last, events.length, more, earlier]);
 
   if (events.length === 0) return <p class="empty">{loading ? 'Loading events…' : 'No events match.'}</p>;
   return (
-    <div class="event-scroll" ref={scroller} tabIndex={0} role="region" aria-label="Events, oldest first">
+    <div
+      class="event-scroll"
+      ref={scroller}
+      tabIndex={0}
+      role="region"
+      aria-label={`Events, oldest first: ${windowRange(skipped, events.length, more)}`}
+    >
       <ol class="event-list" style={{ height: `${virtualizer.getTotalSize()}px` }}>
         {items.map((v) => {
           const e = events[v.index]!;
@@ -62,6 +102,8 @@ export function EventList({ events, more, loading, onNeedMore, selected, onSelec
             <li
               key={e.id}
               data-index={v.index}
+              aria-posinset={skipped + v.index + 1}
+              aria-setsize={more ? -1 : skipped + events.length}
               data-event-id={e.id}
               ref={virtualizer.measureElement}
               class={e.id === selected ? 'event selected' : 'event'}
@@ -98,11 +140,9 @@ export function EventList({ events, more, loading, onNeedMore, selected, onSelec
           );
         })}
       </ol>
-      {loading && (
-        <p class="event-loading" role="status">
-          Loading more events…
-        </p>
-      )}
+      <p class={loading ? 'event-loading' : 'visually-hidden'} role="status">
+        {loading ? LOADING[loading] : ''}
+      </p>
     </div>
   );
 }

@@ -8,7 +8,7 @@ import type { TimelineEvent } from '../api';
 import { ErrorAlert, Section, Status, useSearch } from '../ui';
 import { TimeAxis } from './axis';
 import { EventDetail, EventForm } from './eventform';
-import { EventList } from './eventlist';
+import { EventList, windowLabel } from './eventlist';
 import { applyFilter, filterFrom, TimelineFilters } from './filters';
 import { PlasoImport } from './plaso';
 import { TTPSummary } from './ttp';
@@ -38,14 +38,17 @@ export function TimelineSection({ caseId, canWrite }: { caseId: string; canWrite
         <ErrorAlert error={tl.error} />
         {said && <Status message={said} />}
         <p class="event-count" aria-live="polite">
-          {tl.events.length} {tl.events.length === 1 ? 'event' : 'events'}
-          {tl.more ? ' loaded; more load as you scroll' : ''}
+          {windowLabel(tl.skipped, tl.events.length, tl.more)}
+          {tl.more || tl.earlier ? '; more load as you scroll' : ''}
         </p>
         <EventList
           events={tl.events}
+          skipped={tl.skipped}
+          earlier={tl.earlier}
           more={tl.more}
           loading={tl.loading}
           onNeedMore={tl.loadMore}
+          onNeedEarlier={tl.loadPrevious}
           selected={open?.id}
           onSelect={setOpen}
         />
