@@ -29,22 +29,7 @@ func TestList_FiltersByActionsAcrossPages(t *testing.T) {
 			signer := newSigner(t)
 			sealAll(t, newSequencer(t, d.DB, signer, nil))
 
-			var got []Recorded
-			f := Filter{Actions: []string{"evidence.download", "alerts.approve.post"}, UserID: "user-0", Limit: 2}
-			for pages := 0; ; pages++ {
-				if pages > 20 {
-					t.Fatal("paging does not end")
-				}
-				p, err := List(ctx, d.DB, f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, p.Entries...)
-				if p.Next == "" {
-					break
-				}
-				f.Cursor = p.Next
-			}
+			got := listAll(t, d.DB, Filter{Actions: []string{"evidence.download", "alerts.approve.post"}, UserID: "user-0", Limit: 2}, 20)
 			// user-0 has i = 0, 3, 6, … 27: downloads at i%3 == 0 only (i%3 is
 			// the action, and every i of user-0 is a multiple of 3).
 			if len(got) != 10 {

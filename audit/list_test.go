@@ -29,22 +29,7 @@ func TestList_FiltersAndPagesNewestFirst(t *testing.T) {
 			}
 			sealAll(t, newSequencer(t, d.DB, newSigner(t), nil))
 
-			var got []Recorded
-			f := Filter{CaseID: "case-a", ResourceID: "item-1", From: base.Add(2 * time.Minute), To: base.Add(22 * time.Minute), Limit: 3}
-			for pages := 0; ; pages++ {
-				if pages > 10 {
-					t.Fatal("paging does not end")
-				}
-				p, err := List(ctx, d.DB, f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, p.Entries...)
-				if p.Next == "" {
-					break
-				}
-				f.Cursor = p.Next
-			}
+			got := listAll(t, d.DB, Filter{CaseID: "case-a", ResourceID: "item-1", From: base.Add(2 * time.Minute), To: base.Add(22 * time.Minute), Limit: 3}, 10)
 			// case-a has the even minutes; 2..20 within [2, 22).
 			if len(got) != 10 {
 				t.Fatalf("got %d entries, want 10", len(got))
@@ -62,5 +47,26 @@ func TestList_FiltersAndPagesNewestFirst(t *testing.T) {
 				t.Errorf("limit over the maximum: %v", err)
 			}
 		})
+	}
+}
+
+// listAll reads every page of f's listing, failing when it takes more
+// than maxPages pages.
+func listAll(t *testing.T, db *gorm.DB, f Filter, maxPages int) []Recorded {
+	t.Helper()
+	var got []Recorded
+	for pages := 0; ; pages++ {
+		if pages > maxPages {
+			t.Fatal("paging does not end")
+		}
+		p, err := List(t.Context(), db, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Entries...)
+		if p.Next == "" {
+			return got
+		}
+		f.Cursor = p.Next
 	}
 }
