@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -40,13 +41,7 @@ func TestListPlans(t *testing.T) {
 				if len(stmts) != 1 {
 					t.Fatalf("%+v: %d page statements, want 1", f, len(stmts))
 				}
-				plan := testenv.Plan(t, d, stmts[0])
-				if step := testenv.SortsWholeSet(plan); step != "" {
-					t.Errorf("%+v sorts every alert it selects (%s):\n%s", f, step, stmts[0].SQL)
-					for _, l := range plan {
-						t.Log(l)
-					}
-				}
+				testenv.CheckWalksInOrder(t, d, stmts[0], fmt.Sprintf("%+v", f))
 			}
 		})
 	}

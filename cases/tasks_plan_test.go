@@ -61,13 +61,7 @@ func TestTaskListPlans(t *testing.T) {
 					t.Fatalf("view %s: no page statement recorded", view)
 				}
 				for _, st := range stmts {
-					plan := testenv.Plan(t, d, st)
-					if step := testenv.SortsWholeSet(plan); step != "" {
-						t.Errorf("view %s sorts every task it selects (%s):\n%s", view, step, st.SQL)
-						for _, l := range plan {
-							t.Log(l)
-						}
-					}
+					testenv.CheckWalksInOrder(t, d, st, "view "+string(view))
 				}
 			}
 		})

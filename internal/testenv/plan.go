@@ -147,3 +147,17 @@ func SortsWholeSet(plan []string) string {
 	}
 	return ""
 }
+
+// CheckWalksInOrder fails t, without stopping it, when the plan of s on d
+// sorts the whole set it selects (see SortsWholeSet), naming the query by
+// what and logging the plan.
+func CheckWalksInOrder(t testing.TB, d Database, s Statement, what string) {
+	t.Helper()
+	plan := Plan(t, d, s)
+	if step := SortsWholeSet(plan); step != "" {
+		t.Errorf("%s sorts every row it selects (%s):\n%s", what, step, s.SQL)
+		for _, l := range plan {
+			t.Log(l)
+		}
+	}
+}
