@@ -127,9 +127,11 @@ describe.skipIf(missing.length > 0)('one investigation across two agencies, in t
     await page.getByLabel('New password', { exact: true }).fill(p.password);
     await page.getByLabel('New password again').fill(p.password);
     await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByRole('heading', { level: 1, name: 'My work' }).waitFor(visible);
+    // Auditors, who have no case work, land on the audit log; everyone else on their work.
+    const landing = p.role === 'auditor' ? 'Audit log' : 'My work';
+    await page.getByRole('heading', { level: 1, name: landing, exact: true }).waitFor(visible);
     await page.waitForLoadState('networkidle');
-    await visit(page, `story-mywork-${p.email.replace(/[@.]/g, '-')}`);
+    await visit(page, `story-${p.role === 'auditor' ? 'audit-landing' : 'mywork'}-${p.email.replace(/[@.]/g, '-')}`);
     return page;
   }
 
