@@ -72,6 +72,17 @@ type putSSORequest struct {
 	GroupRoles     map[string]string `json:"group_roles"`
 }
 
+// settings are the request's settings for access.SSO.
+func (in putSSORequest) settings() access.SSOSettings {
+	out := access.SSOSettings{Enabled: in.Enabled, Issuer: in.Issuer, ClientID: in.ClientID,
+		ClientSecret: in.ClientSecret, Scopes: in.Scopes, EmailClaim: in.EmailClaim, NameClaim: in.NameClaim,
+		GroupsClaim: in.GroupsClaim, ProvisionUsers: in.ProvisionUsers, GroupRoles: make(map[string]access.SystemRole, len(in.GroupRoles))}
+	for g, r := range in.GroupRoles {
+		out.GroupRoles[g] = access.SystemRole(r)
+	}
+	return out
+}
+
 func (s *server) getSSO(c *fiber.Ctx) error {
 	id := c.Params("id")
 	if err := s.authorize(c, access.ActionAgencySSORead, access.Resource{AgencyID: id}); err != nil {
@@ -93,13 +104,7 @@ func (s *server) putSSO(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	settings := access.SSOSettings{Enabled: in.Enabled, Issuer: in.Issuer, ClientID: in.ClientID,
-		ClientSecret: in.ClientSecret, Scopes: in.Scopes, EmailClaim: in.EmailClaim, NameClaim: in.NameClaim,
-		GroupsClaim: in.GroupsClaim, ProvisionUsers: in.ProvisionUsers, GroupRoles: make(map[string]access.SystemRole, len(in.GroupRoles))}
-	for g, r := range in.GroupRoles {
-		settings.GroupRoles[g] = access.SystemRole(r)
-	}
-	cfg, err := s.SSO.SetConfig(c.UserContext(), id, settings)
+	cfg, err := s.SSO.SetConfig(c.UserContext(), id, in.settings())
 	if err != nil {
 		return err
 	}
@@ -135,12 +140,9 @@ func (s *server) testSSO(c *fiber.Ctx) error {
 		if err := decodeJSON(c, &in); err != nil {
 			return err
 		}
-		settings = &access.SSOSettings{Issuer: in.Issuer, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
-			Scopes: in.Scopes, EmailClaim: in.EmailClaim, NameClaim: in.NameClaim, GroupsClaim: in.GroupsClaim,
-			GroupRoles: make(map[string]access.SystemRole, len(in.GroupRoles))}
-		for g, r := range in.GroupRoles {
-			settings.GroupRoles[g] = access.SystemRole(r)
-		}
+		tested := in.settings()
+		tested.Enabled, tested.ProvisionUsers = false, false // a test turns nothing on
+		settings = &tested
 	}
 	res, err := s.SSO.TestProvider(c.UserContext(), id, settings)
 	if err != nil {
