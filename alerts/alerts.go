@@ -301,8 +301,7 @@ func recordChange(ctx context.Context, tx *gorm.DB, action, id string, detail ma
 		caseIDs = []string{""}
 	}
 	for _, caseID := range caseIDs {
-		if err := audit.Append(ctx, tx, audit.Entry{Action: action, Outcome: audit.Success, ResourceType: "alerts",
-			ResourceID: id, CaseID: caseID, Detail: detail}); err != nil {
+		if err := audit.ChangeWith(ctx, tx, action, "alerts", id, caseID, detail); err != nil {
 			return err
 		}
 	}

@@ -27,8 +27,14 @@ func Append(ctx context.Context, tx *gorm.DB, e Entry) error {
 // form domain packages use (and access receives as a function, as it may
 // not import this package).
 func Change(ctx context.Context, tx *gorm.DB, action, resourceType, resourceID, caseID string) error {
+	return ChangeWith(ctx, tx, action, resourceType, resourceID, caseID, nil)
+}
+
+// ChangeWith is Change with the entry's detail (what changed, in words an
+// auditor reads: a custody step, an approval's reason).
+func ChangeWith(ctx context.Context, tx *gorm.DB, action, resourceType, resourceID, caseID string, detail map[string]string) error {
 	return Append(ctx, tx, Entry{Action: action, Outcome: Success, ResourceType: resourceType, ResourceID: resourceID,
-		CaseID: caseID})
+		CaseID: caseID, Detail: detail})
 }
 
 // ChangeStatement is Change for a transaction GORM does not run (a pgx COPY

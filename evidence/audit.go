@@ -23,6 +23,5 @@ func recordStep(ctx context.Context, tx *gorm.DB, st Step, itemID, caseID string
 	if st.CounterpartyAgencyID != "" {
 		detail["counterparty_agency_id"] = st.CounterpartyAgencyID
 	}
-	return audit.Append(ctx, tx, audit.Entry{Action: "evidence.custody.post", Outcome: audit.Success,
-		ResourceType: "evidence", ResourceID: itemID, CaseID: caseID, Detail: detail})
+	return audit.ChangeWith(ctx, tx, "evidence.custody.post", "evidence", itemID, caseID, detail)
 }
