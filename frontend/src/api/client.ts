@@ -4,6 +4,8 @@
 // request() turns any failure, including a network error or a non-problem
 // error body from a proxy, into a ProblemError so callers handle one type.
 
+import { announceWrite } from './changes';
+
 /** One invalid input field, as listed in a problem's `errors`. */
 export interface FieldError {
   field: string;
@@ -200,6 +202,7 @@ export async function send<T>(method: string, path: string, body: unknown, opts:
   }
 
   if (!res.ok) throw new ProblemError(await parseProblem(res), parseRetryAfter(res.headers.get('retry-after')));
+  announceWrite(method, path);
   const etag = res.headers.get('etag') ?? undefined;
   if (res.status === 204) return { body: undefined as T, etag };
   const text = await res.text();

@@ -2,6 +2,7 @@
 // filters, adding and correcting events, their history, and plaso imports
 // sent with upload progress.
 
+import { announceWrite } from './changes';
 import { parseProblem, ProblemError, toProblem } from './client';
 import type { components } from './schema';
 import { bearerToken, call, refreshSession } from './session';
@@ -106,6 +107,7 @@ export function importPlaso(
     });
     if (res.status === 401 && !retried && (await refreshSession()) !== null) return attempt(true);
     if (!res.ok) throw new ProblemError(await parseProblem(res));
+    announceWrite('POST', `/api/v1/cases/${enc(caseId)}/timeline/imports`);
     try {
       return (await res.json()) as TimelineImport;
     } catch {

@@ -1,7 +1,7 @@
 import { api, ProblemError, type Tagged, type Case } from '../api';
 import { EvidenceSection } from '../evidence/evidencelist';
 import { CaseTasks } from '../tasks/casetasks';
-import { CaseNames, ErrorAlert, humanize, Link, Section, useLoad } from '../ui';
+import { CaseNames, ErrorAlert, humanize, Link, Section, useCaseVersion, useLoad } from '../ui';
 import { caseTitle, CaseDetails } from './casedetails';
 import { EditCaseForm, STALE_MESSAGE } from './caseedit';
 import { StatusPanel } from './casestatus';
@@ -18,7 +18,8 @@ import { TimelineSection } from '../timeline/timeline';
  */
 export function CasePage({ id, tab = 'overview' }: { id: string; tab?: CaseTab }) {
   const kase = useLoad(() => api.getCaseTagged(id), [id]);
-  const members = useLoad(() => api.members(id), [id]);
+  // Read again after any change of the members, from this page or another screen.
+  const members = useLoad(() => api.members(id), [id, useCaseVersion(id, 'members')]);
   const me = useLoad(() => api.me(), [id]);
   const counts = useCaseCounts(id, tab, members.data);
 
@@ -124,7 +125,7 @@ export function CasePage({ id, tab = 'overview' }: { id: string; tab?: CaseTab }
         {tab === 'members' && (
           <>
             {members.error && members.error.status !== 403 && <ErrorAlert error={members.error} />}
-            {members.data && <MembersSection caseId={id} members={members.data} role={role} onChanged={members.reload} />}
+            {members.data && <MembersSection caseId={id} members={members.data} role={role} />}
           </>
         )}
 

@@ -2,7 +2,8 @@ import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { App } from '../app';
-import { caseFixture, cleanUp, fakeServer, me, show } from '../testing';
+import { api, changedBy, type TimelineEvent } from '../api';
+import { button, caseFixture, cleanUp, fakeServer, me, show } from '../testing';
 import { caseTabHref, CaseTabs, countText } from './casetabs';
 
 let root: HTMLElement | undefined;
@@ -83,5 +84,142 @@ describe('the case page as tabs', () => {
     document.body.append(root);
     act(() => render(<App />, root!));
     await vi.waitFor(() => expect(root!.querySelector('h1')?.textContent).toBe('Page not found'));
+  });
+});
+
+function event(id: string): TimelineEvent {
+  return {
+    id,
+    case_id: 'c1',
+    occurred_at: '2026-01-15T08:30:00Z',
+    occurred_until: null,
+    source_timezone: 'UTC',
+    recorded_at: '2026-01-16T08:00:00Z',
+    recorded_by: 'u-me',
+    source: { host: 'hr-ws12', log: '', system: '' },
+    actor: '',
+    description: `Event ${id}`,
+    tactics: [],
+    techniques: [],
+    tags: [],
+    confidence: null,
+    tlp: 'AMBER',
+    supersedes: null,
+    superseded_by: null,
+    import_id: 'i1',
+  };
+}
+
+/** A plaso import the server accepts, sent through XMLHttpRequest like the real one. */
+class AcceptingXHR {
+  upload = { onprogress: null as ((e: ProgressEvent) => void) | null };
+  status = 0;
+  responseText = '';
+  onload: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  onabort: (() => void) | null = null;
+  open() {}
+  setRequestHeader() {}
+  getResponseHeader() {
+    return 'application/json';
+  }
+  abort() {}
+  send() {
+    this.status = 201;
+    this.responseText = JSON.stringify({
+      id: 'i1',
+      case_id: 'c1',
+      format: 'json_line',
+      status: 'completed',
+      bytes_read: 30,
+      rows_read: 3,
+      events_imported: 3,
+    });
+    setTimeout(() => this.onload?.(), 0);
+  }
+}
+
+describe('tab counts after a write', () => {
+  function caseServer(extra: Record<string, (() => Response)[]> = {}) {
+    return fakeServer({
+      'GET /api/v1/cases/c1': [() => Response.json(caseFixture({ id: 'c1' }), { headers: { etag: '"3"' } })],
+      'GET /api/v1/cases/c1/members': [() => Response.json({ agencies: [], users: [], people: {} })],
+      'GET /api/v1/me': [() => Response.json({ user: me, memberships: [{ case_id: 'c1', role: 'lead' }] })],
+      'GET /api/v1/cases/c1/tasks': [() => Response.json({ items: [], next_cursor: null })],
+      'GET /api/v1/cases/c1/evidence': [() => Response.json({ items: [], next_cursor: null })],
+      'GET /api/v1/cases/c1/history': [() => Response.json({ transitions: [], phases: [], time_in_phase_seconds: {} })],
+      'GET /api/v1/cases/c1/timeline/ttp': [() => Response.json({ tactics: [], truncated: false })],
+      ...extra,
+    });
+  }
+
+  function openCase(path: string) {
+    window.history.replaceState(null, '', path);
+    root = document.createElement('div');
+    document.body.append(root);
+    act(() => render(<App />, root!));
+    return root;
+  }
+
+  it('counts the timeline again, and lists its events, as soon as a plaso import finishes', async () => {
+    const three = [event('e1'), event('e2'), event('e3')];
+    const calls = caseServer({
+      'GET /api/v1/cases/c1/timeline?limit=100': [
+        () => Response.json({ items: [], next_cursor: null }),
+        () => Response.json({ items: three, next_cursor: null }),
+      ],
+      'GET /api/v1/cases/c1/timeline?limit=500': [
+        () => Response.json({ items: [], next_cursor: null }),
+        () => Response.json({ items: three, next_cursor: null }),
+      ],
+    });
+    vi.stubGlobal('XMLHttpRequest', AcceptingXHR);
+    const r = openCase('/cases/c1/timeline');
+    await vi.waitFor(() => expect(r.querySelector('[data-tab-count="timeline"]')?.textContent).toBe(' (0)'));
+    await vi.waitFor(() => expect(r.querySelector('.event-count')?.textContent).toContain('0 events'));
+    const counted = () => calls.filter((c) => c.key === 'GET /api/v1/cases/c1/timeline?limit=100').length;
+    expect(counted()).toBe(1);
+
+    const input = r.querySelector<HTMLInputElement>('#plaso-file')!;
+    Object.defineProperty(input, 'files', { value: [new File(['{}\n'], 'plaso.jsonl')] });
+    act(() => {
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await act(async () => button(r, 'Import').click());
+
+    await vi.waitFor(() => expect(r.querySelector('[data-tab-count="timeline"]')?.textContent).toBe(' (3)'));
+    await vi.waitFor(() => expect(r.querySelector('.event-count')?.textContent).toContain('3 events'));
+    expect(counted()).toBe(2);
+    // Only the part the import changed is counted again.
+    expect(calls.filter((c) => c.key === 'GET /api/v1/cases/c1/tasks').length).toBe(1);
+  });
+
+  it('counts tasks again after a task is added, whichever screen sent it', async () => {
+    const task = { id: 't9', title: 'Image the DCs' };
+    caseServer({
+      'GET /api/v1/cases/c1/timeline?limit=100': [() => Response.json({ items: [], next_cursor: null })],
+      'GET /api/v1/cases/c1/tasks': [
+        () => Response.json({ items: [], next_cursor: null }),
+        () => Response.json({ items: [task], next_cursor: null }),
+      ],
+      'POST /api/v1/cases/c1/tasks': [() => Response.json(task, { status: 201 })],
+    });
+    const r = openCase('/cases/c1');
+    await vi.waitFor(() => expect(r.querySelector('[data-tab-count="tasks"]')?.textContent).toBe(' (0)'));
+    await act(async () => {
+      await api.createTask('c1', { title: 'Image the DCs' } as Parameters<typeof api.createTask>[1]);
+    });
+    await vi.waitFor(() => expect(r.querySelector('[data-tab-count="tasks"]')?.textContent).toBe(' (1)'));
+  });
+
+  it('tells which part of which case a write changes, from its path', () => {
+    expect(changedBy('POST', '/api/v1/cases/c%201/timeline/imports?format=json_line')).toEqual({ caseId: 'c 1', part: 'timeline' });
+    expect(changedBy('POST', '/api/v1/cases/c1/evidence')).toEqual({ caseId: 'c1', part: 'evidence' });
+    expect(changedBy('PUT', '/api/v1/cases/c1/members/users/u1')).toEqual({ caseId: 'c1', part: 'members' });
+    expect(changedBy('POST', '/api/v1/cases/c1/transitions')).toEqual({ caseId: 'c1', part: 'history' });
+    expect(changedBy('PATCH', '/api/v1/cases/c1')).toEqual({ caseId: 'c1', part: 'case' });
+    expect(changedBy('GET', '/api/v1/cases/c1/tasks')).toBeNull();
+    expect(changedBy('POST', '/api/v1/alerts/a1/acknowledge')).toBeNull();
+    expect(changedBy('POST', '/api/v1/cases')).toBeNull();
   });
 });

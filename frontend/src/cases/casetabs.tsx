@@ -3,7 +3,7 @@
 // with how many of each there are beside its name.
 
 import { api, type Members, timelineApi } from '../api';
-import { Link, useLoad } from '../ui';
+import { Link, useCaseVersion, useLoad } from '../ui';
 
 export const CASE_TABS = [
   { key: 'overview', label: 'Overview' },
@@ -40,14 +40,22 @@ const first = <T,>(p: { items: T[]; next_cursor?: string | null }): Count => ({ 
 
 /**
  * The counts of a case's tabs, from one first page of each list (none
- * fetched past it), asked again on each change of tab so they follow what
- * was added there.
+ * fetched past it). Each is asked again on a change of tab, and at once
+ * when a write announces a change of its part of the case (an import, an
+ * added event, task or item, a move of the case), wherever on the page
+ * that write was made.
  */
 export function useCaseCounts(caseId: string, tab: CaseTab, members: Members | undefined): Partial<Record<CaseTab, Count>> {
-  const tasks = useLoad(() => api.caseTasks(caseId).then(first), [caseId, tab]);
-  const evidence = useLoad(() => api.caseEvidence(caseId).then(first), [caseId, tab]);
-  const timeline = useLoad(() => timelineApi.list(caseId, {}, undefined, 100).then(first), [caseId, tab]);
-  const history = useLoad(() => api.caseHistory(caseId).then((h) => ({ n: h.transitions.length, more: false })), [caseId, tab]);
+  const v = {
+    tasks: useCaseVersion(caseId, 'tasks'),
+    evidence: useCaseVersion(caseId, 'evidence'),
+    timeline: useCaseVersion(caseId, 'timeline'),
+    history: useCaseVersion(caseId, 'history'),
+  };
+  const tasks = useLoad(() => api.caseTasks(caseId).then(first), [caseId, tab, v.tasks]);
+  const evidence = useLoad(() => api.caseEvidence(caseId).then(first), [caseId, tab, v.evidence]);
+  const timeline = useLoad(() => timelineApi.list(caseId, {}, undefined, 100).then(first), [caseId, tab, v.timeline]);
+  const history = useLoad(() => api.caseHistory(caseId).then((h) => ({ n: h.transitions.length, more: false })), [caseId, tab, v.history]);
   return {
     tasks: tasks.data,
     evidence: evidence.data,

@@ -10,7 +10,8 @@ interface MembersProps {
   members: Members;
   /** The caller's role on the case, from /me. */
   role: CaseRole | undefined;
-  onChanged: () => void;
+  /** Called after a change; the case's members are read again anyway (a write announces it). */
+  onChanged?: () => void;
 }
 
 interface MemberRowProps {
@@ -76,7 +77,7 @@ export function MembersSection({ caseId, members, role, onChanged }: MembersProp
     });
     if (ok) {
       setSaid(message);
-      onChanged();
+      onChanged?.();
     }
     return ok;
   }

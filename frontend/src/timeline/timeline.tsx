@@ -5,7 +5,7 @@
 
 import { useState } from 'preact/hooks';
 import type { TimelineEvent } from '../api';
-import { ErrorAlert, Section, Status, useSearch } from '../ui';
+import { ErrorAlert, Section, Status, useCaseVersion, useSearch } from '../ui';
 import { TimeAxis } from './axis';
 import { EventDetail, EventForm } from './eventform';
 import { EventList, windowLabel } from './eventlist';
@@ -19,9 +19,9 @@ export function TimelineSection({ caseId, canWrite }: { caseId: string; canWrite
   const tl = useTimeline(caseId, filter);
   const [open, setOpen] = useState<TimelineEvent | null>(null);
   const [said, setSaid] = useState('');
-  // Counts up when the timeline changes here, so the TTP summary counts again.
-  const [changes, setChanges] = useState(0);
-  const changed = () => setChanges((n) => n + 1);
+  // Goes up on every write to the timeline (an event added or corrected,
+  // an import), so the TTP summary counts again.
+  const changes = useCaseVersion(caseId, 'timeline');
   const from = filter.from ? Date.parse(filter.from) : undefined;
   const to = filter.to ? Date.parse(filter.to) : undefined;
 
@@ -60,7 +60,6 @@ export function TimelineSection({ caseId, canWrite }: { caseId: string; canWrite
             canWrite={canWrite}
             onCorrected={(e) => {
               tl.adopt(e);
-              changed();
               setOpen(e);
               setSaid('The correction is saved; the earlier version stays in the history.');
             }}
@@ -77,7 +76,6 @@ export function TimelineSection({ caseId, canWrite }: { caseId: string; canWrite
             caseId={caseId}
             onSaved={(e) => {
               tl.adopt(e);
-              changed();
               setSaid('The event is added.');
             }}
           />
@@ -89,7 +87,6 @@ export function TimelineSection({ caseId, canWrite }: { caseId: string; canWrite
             caseId={caseId}
             onImported={() => {
               tl.reload();
-              changed();
             }}
           />
         </Section>

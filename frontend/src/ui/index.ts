@@ -1,6 +1,7 @@
 // The pieces shared by the screens of every area.
 
 export * from './badges';
+export * from './changes';
 export * from './copy';
 export * from './directory';
 export * from './form';
