@@ -12,6 +12,7 @@ import { AuditPage } from './audit/auditpage';
 import { CaseListPage } from './cases/caselist';
 import { CasePage } from './cases/casepage';
 import { isCaseTab } from './cases/casetabs';
+import { ItemAccessPage } from './evidence/accesslog';
 import { EvidencePage } from './evidence/evidencepage';
 import { Landing } from './leadership/landing';
 import { PortfolioPage } from './leadership/portfolio';
@@ -34,6 +35,7 @@ export const ROUTES: Route[] = [
   // A tab of a case; an unknown tab is no page.
   { pattern: '/cases/:id/:tab', render: (p) => (isCaseTab(p.tab) ? <CasePage id={p.id!} tab={p.tab} /> : <NotFound />) },
   { pattern: '/evidence/:id', render: (p) => <EvidencePage id={p.id!} /> },
+  { pattern: '/evidence/:id/access', render: (p) => <ItemAccessPage id={p.id!} /> },
   { pattern: '/account', render: () => <AccountPage /> },
   { pattern: '/setup', render: () => <SetupPage /> },
   { pattern: '/admin', render: () => <AdminPage /> },

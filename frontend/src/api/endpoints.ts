@@ -108,6 +108,9 @@ export interface AuditQuery {
   limit?: number;
 }
 
+/** Filters of an item's access log. */
+export type ItemAccessQuery = Pick<AuditQuery, 'action' | 'from' | 'to' | 'cursor' | 'limit'>;
+
 function tagged<T>(r: Sent<T>): Tagged<T> {
   return { value: r.body, etag: r.etag ?? '' };
 }
@@ -158,6 +161,8 @@ export const api = {
 
   /** A page of the audit log, newest first. */
   audit: (f: AuditQuery) => get<Page<AuditEntry>>(`/api/v1/audit${auditQuery(f)}`),
+  /** Who read or changed an evidence item, newest first: for its case's leads and for auditors. */
+  itemAccess: (id: string, f: ItemAccessQuery) => get<Page<AuditEntry>>(`/api/v1/evidence/${enc(id)}/access${auditQuery(f)}`),
   /** The action names the audit log records, sorted (what its action filter takes). */
   auditActions: () => get<{ items: string[] }>('/api/v1/audit/actions'),
   /** The whole sealed log and its checkpoints, as JSON Lines (for `bevis audit verify --export`). */

@@ -45,6 +45,26 @@ describe('AuditPage', () => {
     expect(calls.filter((c) => c.key.includes('action=')).length).toBe(2); // the filter is the server's
   });
 
+  it("links an entry about an evidence item to the item's access log, and no other entry", async () => {
+    fakeServer({
+      'GET /api/v1/audit/actions': [() => Response.json({ items: ACTIONS })],
+      'GET /api/v1/audit?limit=100': [
+        () =>
+          Response.json({
+            items: [
+              entry({ id: 'e2', seq: 2, action: 'evidence.custody.post', resource_type: 'evidence', resource_id: 'i 1', detail: { step: 'transfer_offered' } }),
+              entry({ resource_type: 'cases', resource_id: 'c1' }),
+            ],
+          }),
+      ],
+    });
+    const r = show(<AuditPage />);
+    await vi.waitFor(() => expect(r.querySelectorAll('tbody tr').length).toBe(2));
+    const links = [...r.querySelectorAll<HTMLAnchorElement>('tbody a.access-link')];
+    expect(links.map((a) => a.getAttribute('href'))).toEqual(['/evidence/i%201/access']);
+    expect(links[0]?.textContent).toBe('access log and custody steps of item i 1');
+  });
+
   it('says so, and asks the server nothing, when no recorded action matches', async () => {
     const calls = fakeServer({
       'GET /api/v1/audit/actions': [() => Response.json({ items: ACTIONS })],

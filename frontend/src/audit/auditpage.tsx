@@ -11,6 +11,7 @@ import {
   ErrorAlert,
   Field,
   humanize,
+  Link,
   LoadMore,
   localToISO,
   saveBlob,
@@ -23,6 +24,7 @@ import {
   useDirectory,
   useLoad,
 } from '../ui';
+import { accessHref } from '../evidence/accesslog';
 import { VerifySection } from './verification';
 
 export interface AuditFilters {
@@ -154,13 +156,32 @@ function AuditAction({ e }: { e: AuditEntry }) {
   );
 }
 
+/**
+ * What an entry is about; an evidence item links to its access log, the
+ * part of its record an auditor reads (its chain of custody is case
+ * content, shown to the case's members only; the access log lists its
+ * custody steps).
+ */
+function About({ e }: { e: AuditEntry }) {
+  const about = [e.resource_type, e.resource_id].filter(Boolean).join(' ');
+  if (e.resource_type !== 'evidence' || !e.resource_id) return <>{about}</>;
+  return (
+    <>
+      {about}{' '}
+      <Link href={accessHref(e.resource_id)} class="access-link">
+        access log and custody steps<span class="visually-hidden"> of item {e.resource_id}</span>
+      </Link>
+    </>
+  );
+}
+
 const columns: Column<AuditEntry>[] = [
   { title: 'When', cell: (e) => <Time iso={e.at} />, rowHeader: true },
   { title: 'Who', cell: (e) => (e.user_id ? <UserName id={e.user_id} /> : e.client_ip ? `from ${e.client_ip}` : 'Bevis') },
   { title: 'Agency', cell: (e) => (e.agency_id ? <AgencyName id={e.agency_id} /> : '') },
   { title: 'Action', cell: (e) => <AuditAction e={e} /> },
   { title: 'Outcome', cell: (e) => <span class={`outcome outcome-${e.outcome}`}>{e.outcome}</span> },
-  { title: 'About', cell: (e) => [e.resource_type, e.resource_id].filter(Boolean).join(' ') },
+  { title: 'About', cell: (e) => <About e={e} /> },
   { title: 'Case', cell: (e) => e.case_id ?? '' },
   { title: 'Seq', cell: (e) => String(e.seq) },
 ];

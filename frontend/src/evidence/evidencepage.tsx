@@ -3,6 +3,7 @@
 import { useState } from 'preact/hooks';
 import { api, type CaseRole, type Custody, type EvidenceItem } from '../api';
 import { CaseNames, ErrorAlert, humanize, Link, Section, ShortHash, Status, Time, TlpBadge, useLoad, UserName } from '../ui';
+import { AccessLog } from './accesslog';
 import { ContentSection } from './content';
 import { availableSteps, CustodyStepForm } from './custody';
 import { CustodyChain, CustodySummary } from './custodychain';
@@ -106,6 +107,13 @@ export function EvidencePage({ id }: { id: string }) {
             </>
           )}
         </Section>
+        {/* The server shows the access log to the case's leads (and auditors, who have a page of their own). */}
+        {role === 'lead' && (
+          <Section title="Access log" id="access-log">
+            <p class="lede">Who read or changed this item, and when, from the audit log; newest first.</p>
+            <AccessLog itemId={id} />
+          </Section>
+        )}
       </div>
     </CaseNames>
   );
