@@ -2,9 +2,9 @@
 // activity of the person that raised it (read from its cases' audit logs),
 // and acknowledging or (four eyes: never the person it is about) approving.
 
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { type Alert, type AlertStatus, api, type AuditEntry } from '../api';
-import { ErrorAlert, Field, humanize, Select, Status, Time, UserName, useAction, useDirectory, useLoad } from '../ui';
+import { ErrorAlert, Field, humanize, Select, Status, Time, UserName, useAction, useDirectory, useLoad, usePolling } from '../ui';
 
 const RULES: Record<Alert['rule'], string> = {
   evidence_bytes: 'Downloaded much evidence',
@@ -130,7 +130,7 @@ function ApproveForm({ alert, onApproved, onCancel }: { alert: Alert; onApproved
   );
 }
 
-function AlertCard({ alert, onChanged }: { alert: Alert; onChanged: (a: Alert) => void }) {
+function AlertCard({ alert, isNew, onChanged }: { alert: Alert; isNew: boolean; onChanged: (a: Alert) => void }) {
   const { me } = useDirectory();
   const { busy, problem, run } = useAction();
   const [done, setDone] = useState('');
@@ -142,6 +142,11 @@ function AlertCard({ alert, onChanged }: { alert: Alert; onChanged: (a: Alert) =
   return (
     <article class="card alert-card" aria-labelledby={`${id}-title`} data-status={alert.status}>
       <h2 id={`${id}-title`}>
+        {isNew && (
+          <>
+            <span class="badge new-alert">New</span>{' '}
+          </>
+        )}
         {title}: <UserName id={alert.user_id} />
       </h2>
       <dl class="facts">
@@ -233,21 +238,73 @@ const STATUS_OPTIONS = [
   { value: 'approved', label: 'Approved' },
 ];
 
+/** How often the page asks for new alerts while it is seen. */
+export const ALERT_POLL_MS = 30_000;
+
+/**
+ * The list after a fresh answer: alerts not shown yet go first (newest
+ * first, as the server sends them), those shown take their fresh state in
+ * place, and none is taken away from under the reader (one that left the
+ * filter goes at the next change of filter).
+ */
+export function mergeAlerts(shown: Alert[], fresh: Alert[]): { items: Alert[]; added: Alert[] } {
+  const byId = new Map(fresh.map((a) => [a.id, a]));
+  const known = new Set(shown.map((a) => a.id));
+  const added = fresh.filter((a) => !known.has(a.id));
+  return { items: [...added, ...shown.map((a) => byId.get(a.id) ?? a)], added };
+}
+
+/** What a screen reader is told of alerts that arrived. */
+export function arrivedText(added: Alert[]): string {
+  if (added.length === 0) return '';
+  const first = RULES[added[0]!.rule] ?? humanize(added[0]!.rule);
+  return added.length === 1 ? `A new alert: ${first}.` : `${added.length} new alerts, the newest: ${first}.`;
+}
+
 export function AlertsPage() {
   const [status, setStatus] = useState<AlertStatus | ''>('');
   const list = useLoad(() => api.alerts(status || undefined), [status]);
+  const [arrived, setArrived] = useState<{ ids: Set<string>; text: string }>({ ids: new Set(), text: '' });
   const replace = (a: Alert) => list.set({ items: (list.data?.items ?? []).map((x) => (x.id === a.id ? a : x)) });
+  const asking = useRef(status);
+  asking.current = status;
+  const current = useRef(list.data);
+  current.current = list.data;
+  // New alerts arrive without a reload; the cards keep their keys, so an open
+  // activity list or a half-typed approval reason stays as it was.
+  usePolling(
+    async () => {
+      const asked = status;
+      const before = list.data;
+      const fresh = await api.alerts(asked || undefined);
+      // The filter changed, or the reader acknowledged or approved meanwhile: the next round will tell.
+      if (asking.current !== asked || !before || current.current !== before) return;
+      const next = mergeAlerts(before.items, fresh.items);
+      list.set({ items: next.items });
+      if (next.added.length > 0) {
+        setArrived((was) => ({ ids: new Set([...was.ids, ...next.added.map((a) => a.id)]), text: arrivedText(next.added) }));
+      }
+    },
+    ALERT_POLL_MS,
+    list.data !== undefined,
+  );
   return (
     <div class="page alerts">
       <h1 id="page-title" tabIndex={-1}>
         Alerts
       </h1>
-      <p class="lede">Unusual reads and downloads on the cases you lead. Approving says the activity was expected.</p>
+      <p class="lede">
+        Unusual reads and downloads on the cases you lead. Approving says the activity was expected. New alerts appear here as they
+        are raised.
+      </p>
       <Select id="alert-status" label="Show" value={status} onChange={(v) => setStatus(v as AlertStatus | '')} options={STATUS_OPTIONS} />
+      <p class="arrived" aria-live="polite">
+        {arrived.text}
+      </p>
       <ErrorAlert error={list.error} />
       {list.loading && !list.data && <p role="status">Loading…</p>}
       {list.data && list.data.items.length === 0 && <p class="empty">No alerts.</p>}
-      {list.data?.items.map((a) => <AlertCard key={a.id} alert={a} onChanged={replace} />)}
+      {list.data?.items.map((a) => <AlertCard key={a.id} alert={a} isNew={arrived.ids.has(a.id)} onChanged={replace} />)}
     </div>
   );
 }

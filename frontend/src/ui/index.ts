@@ -8,6 +8,7 @@ export * from './form';
 export * from './hash';
 export * from './leave';
 export * from './load';
+export * from './poll';
 export * from './loadmore';
 export * from './router';
 export * from './section';
