@@ -231,6 +231,8 @@ describe.skipIf(missing.length > 0)('one investigation across two agencies, in t
     await plaso.getByRole('button', { name: 'Import' }).click();
     await plaso.getByRole('status').filter({ hasText: 'Imported 3 of 3 rows' }).waitFor(visible);
     await page.locator('.event-count', { hasText: /^3 events/ }).waitFor(visible);
+    // The tab's count follows the import at once, with no change of tab or reload.
+    await page.locator('[data-tab-count="timeline"]', { hasText: '(3)' }).waitFor(visible);
     await visit(page, 'story-timeline');
 
     await tab(page, 'Evidence');
@@ -308,6 +310,38 @@ describe.skipIf(missing.length > 0)('one investigation across two agencies, in t
     await visit(page, 'story-audit');
   });
 
+  it("the auditor follows an entry about the item to the item's access log and its custody steps", async () => {
+    const page = await freshPage(`${auditor.email} for the access log`);
+    await signIn(page, auditor.email, auditor.password);
+    await page.getByRole('heading', { level: 1, name: 'Audit log', exact: true }).waitFor(visible);
+    await page.getByLabel('Action', { exact: true }).fill('evidence.custody');
+    await page.getByRole('button', { name: 'Show' }).click();
+    const rows = page.locator('tr[data-action="evidence.custody.post"]');
+    await rows.nth(1).waitFor(visible);
+    const itemId = itemURL.split('/').pop()!;
+
+    // From an entry about the item, to the item's access log: an auditor reads the record, not the item.
+    await rows.first().getByRole('link', { name: /access log and custody steps/ }).click();
+    await page.getByRole('heading', { level: 1, name: 'Access log', exact: true }).waitFor(visible);
+    expect(new URL(page.url()).pathname).toBe(`${itemURL}/access`);
+    await page.locator('.custody-note').getByText('chain of custody are case content').waitFor(visible);
+    const access = page.locator('.access-log tbody tr');
+    await access.first().waitFor(visible);
+    const download = page.locator('.access-log tr[data-action="evidence.download"]').first();
+    expect(await download.textContent()).toContain(`${policeAnalyst.name} (National Criminal Police)`);
+    await visit(page, 'story-access-log-auditor');
+    await page.getByLabel('Show', { exact: true }).selectOption('custody');
+    await page.getByRole('form', { name: 'Filter the access log' }).getByRole('button', { name: 'Show' }).click();
+    const steps = page.locator('.access-log tr[data-action="evidence.custody.post"]');
+    // The whole log (which holds the two steps too) gives way to the two steps alone.
+    await expect.poll(() => page.locator('.access-log tbody tr').count(), { timeout: 10_000 }).toBe(2);
+    expect(await steps.count()).toBe(2);
+    expect(await steps.first().textContent()).toContain('Recorded a custody step: Transfer accepted');
+    await steps.first().locator('summary').click();
+    expect(await steps.first().locator('details.audit-entry').textContent()).toContain(itemId);
+    await visit(page, 'story-access-log-custody');
+  });
+
   it('the coordinator, who leads the case, acknowledges the alert the download raised', async () => {
     const page = await freshPage(`${coordinator.email} again`);
     await signIn(page, coordinator.email, coordinator.password);
@@ -334,6 +368,19 @@ describe.skipIf(missing.length > 0)('one investigation across two agencies, in t
     await acknowledged.waitFor(visible);
     expect(await acknowledged.textContent()).toContain(coordinator.name);
     await visit(page, 'story-alert-acknowledged');
+  });
+
+  it("the coordinator, who leads the case, reads who read and downloaded the item on the item's page", async () => {
+    const page = await freshPage(`${coordinator.email} for the access log`);
+    await signIn(page, coordinator.email, coordinator.password);
+    await page.getByRole('heading', { level: 1, name: 'My work' }).waitFor(visible);
+    await page.goto(`${server!.baseURL}${itemURL}`, { waitUntil: 'load' });
+    const log = page.getByRole('region', { name: 'Access log' });
+    await log.locator('tbody tr').first().waitFor(visible);
+    const download = log.locator('tr[data-action="evidence.download"]').first();
+    await download.waitFor(visible);
+    expect(await download.textContent()).toContain(`${policeAnalyst.name} (National Criminal Police)`);
+    await visit(page, 'story-access-log-lead');
   });
 
   it('logged no console errors on anyone’s pages', () => {
