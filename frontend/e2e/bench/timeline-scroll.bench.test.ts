@@ -327,7 +327,8 @@ describe('timeline scroll benchmark', () => {
 
   /** Serves dataDir and signs the lead in to the API. */
   async function start(dataDir: string): Promise<void> {
-    server = new BevisServer(await freePort(), dataDir, { BEVIS_LOG_LEVEL: 'error' });
+    // The 277 MB import can take longer than the default 10-minute read timeout on a busy small machine.
+    server = new BevisServer(await freePort(), dataDir, { BEVIS_LOG_LEVEL: 'error', BEVIS_READ_TIMEOUT: '1h' });
     await server.waitReady();
     base = server.baseURL;
     const login = await fetch(`${base}/api/v1/auth/login`, {
