@@ -13,3 +13,8 @@ ensure_minio
 go test -run '^$' -bench . -benchmem -count=1 -timeout "${BENCH_TIMEOUT:-60m}" ${BENCH_FLAGS:-} ./...
 # The HTTP load run against a real bevis serve, on SQLite and PostgreSQL.
 scripts/load.sh
+# Scrolling the timeline of a 1,000,000-event case in headless Chromium, beside
+# a 1,000-event one (frontend/e2e/bench/timeline-scroll.bench.test.ts); it
+# needs the binary with the built SPA embedded.
+make build
+(cd frontend && BEVIS_BIN="$PWD/../bin/bevis" npm run --silent bench:browser)

@@ -56,6 +56,22 @@ export function layout(events: TimelineEvent[], key: LaneKey, t0: number, t1: nu
   return { lanes, bins: [...bins.values()], tactics: TACTICS.filter((t) => tactics.has(t.id)).map((t) => t.id) };
 }
 
+/**
+ * The marks as one SVG path per colour, [colour, path data]: a few elements
+ * however many bins, so that a page loaded as the list scrolls redraws the
+ * axis as a handful of paths instead of diffing thousands of rectangles.
+ */
+export function markPaths(bins: Bin[]): [string, string][] {
+  const paths = new Map<string, string[]>();
+  for (const b of bins) {
+    const d = `M${LABEL_WIDTH + b.x} ${AXIS_HEIGHT + b.lane * LANE_HEIGHT + 4}h${BIN}v${LANE_HEIGHT - 8}h${-BIN}z`;
+    const parts = paths.get(b.color);
+    if (parts) parts.push(d);
+    else paths.set(b.color, [d]);
+  }
+  return [...paths].map(([color, parts]) => [color, parts.join('')]);
+}
+
 /** The span of the events, padded a little; an hour around a lone event. */
 export function extent(events: TimelineEvent[]): [number, number] | null {
   if (events.length === 0) return null;
@@ -95,6 +111,7 @@ export function TimeAxis({ events, from, to, onBrush }: AxisProps) {
   const t1 = zoom?.[1] ?? to ?? whole?.[1] ?? Date.now();
   const plot = width - LABEL_WIDTH;
   const l = useMemo(() => layout(events, laneKey, t0, t1, plot), [events, laneKey, t0, t1, plot]);
+  const marks = useMemo(() => markPaths(l.bins), [l]);
   const height = AXIS_HEIGHT + Math.max(l.lanes.length, 1) * LANE_HEIGHT;
   const xOf = (px: number) => t0 + ((px - LABEL_WIDTH) / plot) * (t1 - t0);
 
@@ -174,16 +191,8 @@ export function TimeAxis({ events, from, to, onBrush }: AxisProps) {
             </g>
           );
         })}
-        {l.bins.map((b) => (
-          <rect
-            key={`${b.lane}:${b.x}:${b.color}`}
-            class="mark"
-            x={LABEL_WIDTH + b.x}
-            y={AXIS_HEIGHT + b.lane * LANE_HEIGHT + 4}
-            width={BIN}
-            height={LANE_HEIGHT - 8}
-            fill={b.color}
-          />
+        {marks.map(([color, d]) => (
+          <path key={color} class="mark" fill={color} d={d} />
         ))}
         {drag && (
           <rect class="brush" x={Math.min(...drag)} y={AXIS_HEIGHT} width={Math.abs(drag[1] - drag[0])} height={height - AXIS_HEIGHT} />

@@ -6,14 +6,14 @@
 // anchors on the row at the top of the view (anchorTo: 'end'), so the rows in
 // view stay put when a page is added or dropped above them.
 
-import { elementScroll, observeElementOffset, observeElementRect, Virtualizer } from '@tanstack/virtual-core';
+import { elementScroll, measureElement, observeElementOffset, observeElementRect, Virtualizer } from '@tanstack/virtual-core';
 import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
 import type { TimelineEvent } from '../api';
 import { Time } from '../ui';
 import { tacticColor, tacticName } from './tactics';
 import type { TimelineState } from './usetimeline';
 
-/** A row's height before it is measured; rows that wrap (narrow screens) measure taller. */
+/** A row's height before any is measured; rows that wrap (narrow screens) measure taller. */
 const ESTIMATE = 72;
 /** How close to either end of the window the next (or previous) page is asked for. */
 const PREFETCH = 300;
@@ -53,18 +53,58 @@ export function sourceLabel(e: TimelineEvent): string {
   return [e.source.host, e.source.system, e.source.log].filter(Boolean).join(' · ');
 }
 
+// The virtualizer measures the whole window (its rows' offsets) again
+// whenever getItemKey changes; a key function made afresh at each render, as
+// the list renders at each step of a scroll, would cost a pass over
+// thousands of rows a frame. One function per window of events keeps that
+// pass to when the window changes.
+const keyFunctions = new WeakMap<TimelineEvent[], (i: number) => string | number>();
+
+/** The virtualizer's row key function for events: the same function for as long as the window is the same array. */
+export function rowKey(events: TimelineEvent[]): (i: number) => string | number {
+  let key = keyFunctions.get(events);
+  if (key === undefined) {
+    key = (i: number) => events[i]?.id ?? i;
+    keyFunctions.set(events, key);
+  }
+  return key;
+}
+
+/**
+ * The rows' sizes as the virtualizer takes them: each row measured as it
+ * shows, and rows not yet shown estimated at the size last measured. A row
+ * that measures other than its estimate makes the virtualizer lay out every
+ * row below it again, thousands in a full window; rows mostly measure as
+ * the one before (one line of text), so estimating them so keeps that to
+ * the rows that differ.
+ */
+export function rowSizes(initial: number) {
+  let last = initial;
+  return {
+    estimate: () => last,
+    measure: (el: HTMLLIElement, entry: ResizeObserverEntry | undefined, v: Virtualizer<HTMLDivElement, HTMLLIElement>) => {
+      const size = measureElement(el, entry, v);
+      // A row not laid out (a hidden list) measures 0: no estimate for the others.
+      if (size > 0) last = size;
+      return size;
+    },
+  };
+}
+
 export function EventList({ events, skipped, earlier, more, loading, onNeedMore, onNeedEarlier, selected, onSelect }: ListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const [, rerender] = useReducer((n: number) => n + 1, 0);
+  const [sizes] = useState(() => rowSizes(ESTIMATE));
   const options = {
     count: events.length,
     getScrollElement: () => scroller.current,
-    estimateSize: () => ESTIMATE,
+    estimateSize: sizes.estimate,
+    measureElement: sizes.measure,
     overscan: 6,
     observeElementRect,
     observeElementOffset,
     scrollToFn: elementScroll,
-    getItemKey: (i: number) => events[i]?.id ?? i,
+    getItemKey: rowKey(events),
     // Keeps the row at the top of the view where it is when the window
     // changes at either end (a page prepended or dropped above it).
     anchorTo: 'end' as const,
