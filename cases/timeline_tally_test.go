@@ -75,7 +75,7 @@ func recountedRows(t *testing.T, f timelineFixture) (hist, ttp []string) {
 		if r.OccurredUntil != nil {
 			end = r.OccurredUntil.UTC()
 		}
-		hour := at.Unix() / 3600 // the events of this test are after 1970
+		hour := at.Truncate(time.Hour).Unix() / 3600 // exact before 1970 too
 		tactic := ""
 		if f := strings.Fields(r.Tactics); len(f) > 0 {
 			tactic = f[0]
@@ -90,7 +90,7 @@ func recountedRows(t *testing.T, f timelineFixture) (hist, ttp []string) {
 		if len(tactics) == 0 {
 			tactics = []string{""}
 		}
-		day := at.Unix() / 86400
+		day := at.Truncate(24*time.Hour).Unix() / 86400
 		for _, te := range strings.Fields(r.Techniques) {
 			for _, ta := range tactics {
 				k := fmt.Sprintf("%s %s/%s %d", r.TLP, ta, te, day)
