@@ -3,7 +3,6 @@ import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ProblemError, type TimelineEvent, type TimelineTTP } from '../api';
 import { button, cleanUp, fakeServer, link, problem, show, type } from '../testing';
-import { layout } from './axis';
 import { EventDetail } from './eventform';
 import { rejectedRows } from './plaso';
 import { TimelineSection } from './timeline';
@@ -113,26 +112,6 @@ describe('TTPSummary', () => {
     await vi.waitFor(() => expect(root.textContent).toContain('The database is not answering.'));
     await act(async () => button(root, 'Change').click());
     await vi.waitFor(() => expect(root.textContent).toContain('Only the 2,000 most seen'));
-  });
-});
-
-describe('layout', () => {
-  it('puts the busiest hosts in lanes, the rest in "other", and bins events by lane, place and tactic', () => {
-    const events: TimelineEvent[] = [];
-    for (let h = 0; h < 10; h++) {
-      for (let i = 0; i <= h; i++) {
-        events.push(ev({ id: `${h}-${i}`, source: { host: `host${h}`, log: '', system: '' }, tactics: i % 2 ? ['TA0001'] : [] }));
-      }
-    }
-    const t = Date.parse('2026-01-15T08:30:00Z');
-    const l = layout(events, 'host', t - 1000, t + 1000, 300);
-    expect(l.lanes).toEqual(['host9', 'host8', 'host7', 'host6', 'host5', 'host4', 'host3', 'other']);
-    // Every event at one instant: one bin per lane and tactic, whatever the count.
-    expect(l.bins.length).toBeLessThanOrEqual(l.lanes.length * 2);
-    expect(l.bins.reduce((n, b) => n + b.count, 0)).toBe(events.length);
-    expect(l.tactics).toEqual(['TA0001']);
-    // Outside the span: not drawn.
-    expect(layout(events, 'host', t + 5000, t + 9000, 300).bins).toEqual([]);
   });
 });
 
