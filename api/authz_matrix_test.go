@@ -212,6 +212,7 @@ func matrix() []matrixRow {
 		}, leadWrites(created, 422)},
 		{"GET", "/api/v1/cases/{id}/timeline/imports/{importId}", nil, caseRead},
 		{"GET", "/api/v1/cases/{id}/timeline/ttp", nil, caseRead},
+		{"GET", "/api/v1/cases/{id}/timeline/histogram", nil, caseRead},
 		{"GET", "/api/v1/cases/{id}/timeline/{eventId}", nil, caseRead},
 		{"GET", "/api/v1/cases/{id}/timeline/{eventId}/history", nil, caseRead},
 		{"POST", "/api/v1/cases/{id}/timeline/{eventId}/corrections", func(_ *world, who string) string {

@@ -205,13 +205,14 @@ func (s *server) routes() []route {
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/tasks/:taskId/comments", handler: s.createComment, idempotent: true},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/comments", handler: s.listComments},
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/comments", handler: s.createComment, idempotent: true},
-		// The imports and ttp routes come before /timeline/:eventId, which would match them.
+		// The imports, ttp and histogram routes come before /timeline/:eventId, which would match them.
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline", handler: s.listTimeline},
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/timeline", handler: s.addTimelineEvent, idempotent: true},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/imports", handler: s.listTimelineImports},
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/timeline/imports", handler: s.importTimeline, streamsBody: true},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/imports/:importId", handler: s.getTimelineImport},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/ttp", handler: s.timelineTTP},
+		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/histogram", handler: s.timelineHistogram},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/:eventId", handler: s.getTimelineEvent},
 		{method: fiber.MethodGet, path: "/api/v1/cases/:id/timeline/:eventId/history", handler: s.timelineHistory},
 		{method: fiber.MethodPost, path: "/api/v1/cases/:id/timeline/:eventId/corrections", handler: s.correctTimelineEvent, idempotent: true},

@@ -249,6 +249,13 @@ func (v eventView) toEvent() Event {
 		CorrectionReason: r.CorrectionReason, ImportID: orEmpty(r.ImportID)}
 }
 
+// tallied is the event as the tallies count it.
+func (e Event) tallied() *eventRow {
+	return &eventRow{CaseID: e.CaseID, OccurredAt: e.OccurredAt, OccurredUntil: e.OccurredUntil,
+		SourceHost: e.Source.Host, SourceLog: e.Source.Log, SourceSystem: e.Source.System,
+		Tactics: joinList(e.Tactics), Techniques: joinList(e.Techniques), TLP: string(e.TLP)}
+}
+
 func inUTC(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
@@ -302,6 +309,11 @@ func (t *Timeline) Add(ctx context.Context, caseID string, by Reader, in NewEven
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
+		change := newTally(caseID)
+		change.add(&row)
+		if err := change.apply(ctx, tx); err != nil {
+			return err
+		}
 		return recordChange(ctx, tx, "cases.timeline.post", "timeline", row.ID, caseID)
 	})
 	if err != nil {
@@ -342,6 +354,13 @@ func (t *Timeline) Correct(ctx context.Context, caseID, eventID string, by Reade
 			return ErrSuperseded
 		}
 		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		// The old version stops being current, the new one counts.
+		change := newTally(caseID)
+		change.remove(old.tallied())
+		change.add(&row)
+		if err := change.apply(ctx, tx); err != nil {
 			return err
 		}
 		return recordChange(ctx, tx, "cases.timeline.corrections.post", "timeline", row.ID, caseID)

@@ -252,6 +252,7 @@ func BenchmarkTimelinePage(b *testing.B) {
 				}
 				return r
 			}, benchColumns, benchValues)
+			backfillTally(b, f)
 			if err := f.tl.db.Exec("ANALYZE").Error; err != nil {
 				b.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/audit"
+	"github.com/bevis-ir/bevis/internal/db"
 )
 
 // importColumns are the timeline_events columns an import writes; the
@@ -24,8 +25,8 @@ func importValues(r *eventRow, dst []any) []any {
 }
 
 // copyPostgres streams the rows into timeline_events with COPY, inside one
-// transaction that also writes the import record, on a connection taken
-// from the pool for the purpose.
+// transaction that also writes the import record and the tallies, on a
+// connection taken from the pool for the purpose.
 func (t *Timeline) copyPostgres(ctx context.Context, src *importSource, finish func() importRow) error {
 	sqlDB, err := t.db.DB()
 	if err != nil {
@@ -46,12 +47,29 @@ func (t *Timeline) copyPostgres(ctx context.Context, src *importSource, finish f
 			return err
 		}
 		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // after Commit, a no-op
-		_, copyErr := tx.CopyFrom(ctx, pgx.Identifier{"timeline_events"}, importColumns, &copySource{src: src})
-		if err := src.err(); err != nil {
-			return err
+		// The rows go in as COPYs of up to tallyFlushKeys groups of the
+		// tallies each: the connection is busy while a COPY runs, so the
+		// groups are written between them.
+		change := newTally(src.template.CaseID)
+		exec := func(ctx context.Context, query string, args ...any) (int64, error) {
+			tag, err := tx.Exec(ctx, dollarPlaceholders(query), args...)
+			return tag.RowsAffected(), err
 		}
-		if copyErr != nil {
-			return copyErr
+		for {
+			cs := &copySource{src: src, tally: change}
+			_, copyErr := tx.CopyFrom(ctx, pgx.Identifier{"timeline_events"}, importColumns, cs)
+			if err := src.err(); err != nil {
+				return err
+			}
+			if copyErr != nil {
+				return copyErr
+			}
+			if err := change.write(ctx, db.Postgres, exec); err != nil {
+				return err
+			}
+			if !cs.paused {
+				break
+			}
 		}
 		rec := finish()
 		if rec.Status == string(ImportCompleted) {
@@ -75,13 +93,26 @@ func (t *Timeline) copyPostgres(ctx context.Context, src *importSource, finish f
 	})
 }
 
-// copySource feeds COPY one row at a time.
+// copySource feeds COPY one row at a time, counting each in the tally; it
+// pauses the COPY when the tally holds as many groups as it may.
 type copySource struct {
 	src    *importSource
+	tally  *tally
 	values []any
+	paused bool
 }
 
-func (c *copySource) Next() bool { return c.src.next() }
+func (c *copySource) Next() bool {
+	if c.tally.full() {
+		c.paused = true
+		return false
+	}
+	if !c.src.next() {
+		return false
+	}
+	c.tally.add(&c.src.row)
+	return true
+}
 
 func (c *copySource) Values() ([]any, error) {
 	c.values = importValues(&c.src.row, c.values[:0])
@@ -95,7 +126,7 @@ func (c *copySource) Err() error { return c.src.err() }
 const insertBatch = 500
 
 // insertSQLite writes the rows with a prepared multi-row INSERT, all in
-// one transaction that also writes the import record.
+// one transaction that also writes the import record and the tallies.
 func (t *Timeline) insertSQLite(ctx context.Context, src *importSource, finish func() importRow) error {
 	return t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		ins, err := newBatchInserter(ctx, tx.Statement.ConnPool, importColumns, importValues)
@@ -103,15 +134,25 @@ func (t *Timeline) insertSQLite(ctx context.Context, src *importSource, finish f
 			return err
 		}
 		defer ins.close()
+		change := newTally(src.template.CaseID)
+		exec := gormExec(tx)
 		for src.next() {
 			if err := ins.add(&src.row); err != nil {
 				return err
+			}
+			if change.add(&src.row); change.full() {
+				if err := change.write(ctx, db.SQLite, exec); err != nil {
+					return err
+				}
 			}
 		}
 		if err := src.err(); err != nil {
 			return err
 		}
 		if err := ins.flush(); err != nil {
+			return err
+		}
+		if err := change.write(ctx, db.SQLite, exec); err != nil {
 			return err
 		}
 		rec := finish()

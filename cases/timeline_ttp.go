@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/bevis-ir/bevis/internal/db"
 )
 
 // Tactic is an ATT&CK Enterprise tactic.
@@ -60,42 +58,17 @@ type TTPSummary struct {
 	Truncated bool // more than MaxTTPRows tactic and technique pairs: the least seen are left out
 }
 
-// ttpPairs is, per dialect, the joins that turn each row of lists e into one
-// row per (tactic, technique) pair of its lists, with an empty tactic when
-// it has none, and the columns of the pair. The lists hold IDs checked against
-// tacticID and techniqueID, so they need no quoting as JSON.
-var ttpPairs = map[string]struct{ joins, tactic, technique string }{
-	db.Postgres: {joins: `
-		CROSS JOIN LATERAL unnest(string_to_array(btrim(e.techniques), ' ')) AS te(technique)
-		CROSS JOIN LATERAL unnest(CASE WHEN e.tactics = '' THEN ARRAY[''] ELSE string_to_array(btrim(e.tactics), ' ') END) AS ta(tactic)`,
-		tactic: "ta.tactic", technique: "te.technique"},
-	db.SQLite: {joins: `
-		JOIN json_each('["' || replace(trim(e.techniques), ' ', '","') || '"]') te
-		JOIN json_each(CASE WHEN e.tactics = '' THEN '[""]' ELSE '["' || replace(trim(e.tactics), ' ', '","') || '"]' END) ta`,
-		tactic: "ta.value", technique: "te.value"},
-}
-
 // TTP summarises the ATT&CK techniques of the events the reader may see on
 // a case, current versions only, as List shows them: for each tactic and
 // technique, how many events carry both, and when the first began and the
-// last ended. An event with several tactics counts under each. It is one
-// aggregate query whatever the size of the timeline.
+// last ended. An event with several tactics counts under each. It reads the
+// tally the writes of events keep (timeline_ttp_tally: per marking, pair and
+// day), not the events, so it costs the same whatever the size of the timeline.
 func (t *Timeline) TTP(ctx context.Context, caseID string, by Reader) (TTPSummary, error) {
-	// Events share few distinct lists (a timeline is marked up with a few
-	// dozen techniques), so grouping the lists as stored first leaves the
-	// splitting to a few rows instead of every event.
-	pairs := ttpPairs[db.Dialect(t.db)]
-	query := `WITH lists AS (
-		SELECT e.tactics, e.techniques, COUNT(*) AS events, MIN(e.occurred_at) AS first_seen,
-			MAX(COALESCE(e.occurred_until, e.occurred_at)) AS last_seen
-		FROM timeline_events e
-		WHERE e.case_id = ? AND e.tlp IN ? AND e.techniques <> ''
-			AND NOT EXISTS (SELECT 1 FROM timeline_events s WHERE s.supersedes = e.id)
-		GROUP BY e.tactics, e.techniques)
-	SELECT ` + pairs.tactic + ` AS tactic, ` + pairs.technique + ` AS technique, CAST(SUM(e.events) AS BIGINT) AS events,
-		MIN(e.first_seen) AS first_seen, MAX(e.last_seen) AS last_seen
-	FROM lists e` + pairs.joins + `
-	GROUP BY ` + pairs.tactic + `, ` + pairs.technique + `
+	query := `SELECT tactic, technique, CAST(SUM(events) AS BIGINT) AS events, MIN(first_seen) AS first_seen,
+		MAX(last_seen) AS last_seen
+	FROM timeline_ttp_tally WHERE case_id = ? AND tlp IN ?
+	GROUP BY tactic, technique
 	ORDER BY events DESC, tactic, technique LIMIT ?`
 	var rows []struct {
 		Tactic, Technique   string

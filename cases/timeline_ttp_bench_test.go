@@ -2,11 +2,14 @@ package cases
 
 import (
 	"fmt"
+	"io/fs"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/bevis-ir/bevis/internal/db"
+	"github.com/bevis-ir/bevis/migrations"
 )
 
 var ttpBenchColumns = append(slices.Clone(importColumns), "tactics", "techniques")
@@ -41,6 +44,7 @@ func BenchmarkTimelineTTP(b *testing.B) {
 				r.Tactics, r.Techniques = joinList(dedupe(tactics)), joinList(techniques)
 				return r
 			}, ttpBenchColumns, ttpBenchValues)
+			backfillTally(b, f)
 			if err := f.tl.db.Exec("ANALYZE").Error; err != nil {
 				b.Fatal(err)
 			}
@@ -69,6 +73,93 @@ func BenchmarkTimelineTTP(b *testing.B) {
 			b.ReportMetric(ms(percentile(summaries, 99)), "p99_ms")
 			b.ReportMetric(ms(percentile(counts, 50)), "baseline_count_p50_ms")
 			b.ReportMetric(float64(percentile(summaries, 50))/float64(percentile(counts, 50)), "x_count")
+		})
+	}
+}
+
+// backfillTally fills the tallies of rows the benchmarks wrote straight
+// into timeline_events (as the fastest baseline does, without them) with
+// the back-fill statements of migration 00085 itself.
+func backfillTally(b *testing.B, f timelineFixture) {
+	dialect := db.Dialect(f.tl.db)
+	dir := "sqlite"
+	if dialect == db.Postgres {
+		dir = "postgres"
+	}
+	fsys, err := migrations.FS(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	text, err := fs.ReadFile(fsys, "00085_timeline_tally.sql")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := string(text)
+	s = s[strings.Index(s, "INSERT INTO timeline_tally"):strings.Index(s, "-- +goose Down")]
+	for stmt := range strings.SplitSeq(s, ";\n") {
+		if stmt = strings.TrimSpace(stmt); stmt == "" {
+			continue
+		}
+		if err := f.tl.db.Exec(stmt).Error; err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTimelineHistogram counts an n-event timeline (20 hosts, one
+// event a second, a tenth marked with a tactic) for the time axis through
+// Timeline.Histogram: the whole timeline in 180 buckets, and a one-day span;
+// beside each run, as the baseline, a plain COUNT(*) of the case's events.
+func BenchmarkTimelineHistogram(b *testing.B) {
+	n := benchEvents(b)
+	for _, dialect := range []string{db.SQLite, db.Postgres} {
+		b.Run(dialect, func(b *testing.B) {
+			d := benchDatabase(b, dialect)
+			f := newTimelineFixture(b, d)
+			template := baselineTemplate(b, f)
+			writeRows(b, f, n, func(i int) eventRow {
+				r := genEvent(i).row(template)
+				if i%10 == 3 {
+					r.Tactics = " " + Tactics[i%len(Tactics)].ID + " "
+				}
+				return r
+			}, ttpBenchColumns, ttpBenchValues)
+			backfillTally(b, f)
+			if err := f.tl.db.Exec("ANALYZE").Error; err != nil {
+				b.Fatal(err)
+			}
+			sqlDB, err := d.DB.DB()
+			if err != nil {
+				b.Fatal(err)
+			}
+			baseline := rebind(dialect, `SELECT COUNT(*) FROM timeline_events WHERE case_id = ?`)
+			dayFrom, dayTo := benchStart.Add(time.Duration(n/2)*time.Second), benchStart.Add(time.Duration(n/2)*time.Second+24*time.Hour)
+			var wholes, days, counts []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				h, err := f.tl.Histogram(b.Context(), f.caseID, f.reader, HistogramRequest{Buckets: 180})
+				wholes = append(wholes, time.Since(start))
+				if err != nil || h.Events != int64(n) || len(h.Lanes) != MaxHistogramLanes {
+					b.Fatalf("the whole timeline: %d events in %d lanes: %v", h.Events, len(h.Lanes), err)
+				}
+				start = time.Now()
+				if _, err := f.tl.Histogram(b.Context(), f.caseID, f.reader,
+					HistogramRequest{From: &dayFrom, To: &dayTo, Buckets: 180, Lane: LaneLog}); err != nil {
+					b.Fatal(err)
+				}
+				days = append(days, time.Since(start))
+				start = time.Now()
+				var events int
+				if err := sqlDB.QueryRowContext(b.Context(), baseline, f.caseID).Scan(&events); err != nil {
+					b.Fatal(err)
+				}
+				counts = append(counts, time.Since(start))
+			}
+			b.ReportMetric(ms(percentile(wholes, 50)), "whole_p50_ms")
+			b.ReportMetric(ms(percentile(wholes, 99)), "whole_p99_ms")
+			b.ReportMetric(ms(percentile(days, 50)), "day_p50_ms")
+			b.ReportMetric(ms(percentile(counts, 50)), "baseline_count_p50_ms")
+			b.ReportMetric(float64(percentile(wholes, 50))/float64(percentile(counts, 50)), "x_count")
 		})
 	}
 }

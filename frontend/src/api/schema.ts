@@ -1078,6 +1078,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cases/{id}/timeline/histogram": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The events of a case's timeline over time, by lane and tactic, for the time axis
+         * @description Counts the current events the caller may see (their TLP markings decide, as in the listing; a corrected event counts once, as its current version) by time bucket, by lane (the events' host, log or system, its first 200 characters) and by each event's first ATT&CK tactic. Read from tallies the writes of events keep, so it costs the same for a timeline of ten events or a million. Buckets are whole hours, the finest it counts: the span runs from the start of the hour `from` falls in to the end of the hour `to` falls in (the whole timeline the caller may see where either is left out), split into at most `buckets` buckets of equal width. The seven busiest lanes of the span are named, busiest first; the others are lumped as one lane with `other: true`. It takes none of the listing's other filters.
+         */
+        get: operations["getTimelineHistogram"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases/{id}/timeline/{eventId}": {
         parameters: {
             query?: never;
@@ -3031,6 +3051,47 @@ export interface components {
                 kind: string;
                 detail: string;
             };
+        };
+        TimelineHistogram: {
+            /**
+             * Format: date-time
+             * @description The start of the span counted, on the hour; null when the caller may see no events.
+             */
+            from: string | null;
+            /**
+             * Format: date-time
+             * @description The end of the span counted (exclusive), on the hour: from plus buckets × bucket_seconds.
+             */
+            to: string | null;
+            /** @description The width of a bucket: a whole number of hours. */
+            bucket_seconds: number;
+            /** @description How many buckets make the span; bucket i starts at from + i × bucket_seconds. */
+            buckets: number;
+            /**
+             * @description What the lanes are.
+             * @enum {string}
+             */
+            lane: "host" | "log" | "system";
+            /** @description The events counted in the span. */
+            events: number;
+            /** @description The lanes, busiest first; past seven, the rest are one lane with other: true, last. */
+            lanes: {
+                /** @description The host, log or system; empty for events without one, and for the lumped lane. */
+                name: string;
+                /** @description This lane lumps together the lanes past the busiest seven. */
+                other: boolean;
+                events: number;
+            }[];
+            /** @description The non-empty counts, by bucket, lane and tactic. */
+            cells: {
+                /** @description The index of the bucket. */
+                bucket: number;
+                /** @description The index of the lane in lanes. */
+                lane: number;
+                /** @description The events' first ATT&CK tactic; null for events without one. */
+                tactic: string | null;
+                events: number;
+            }[];
         };
     };
     responses: {
@@ -8522,6 +8583,75 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getTimelineHistogram: {
+        parameters: {
+            query?: {
+                /** @description Count events at or after this time (RFC 3339); the hour it falls in counts whole. Default: the first event the caller may see. */
+                from?: string;
+                /** @description Count events before this time (RFC 3339); the hour it falls in counts whole. Default: the last event the caller may see. */
+                to?: string;
+                /** @description At most this many buckets; fewer when the span has fewer hours. */
+                buckets?: number;
+                /** @description What the lanes are: the events' hosts, logs or systems. */
+                lane?: "host" | "log" | "system";
+            };
+            header?: never;
+            path: {
+                /** @description The case's ID. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The histogram. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimelineHistogram"];
+                };
+            };
+            /** @description A parameter is malformed or unknown, or `to` is not after `from`; `errors` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: an API token without the scope this needs, or `mfa_enrolment_required`: the agency requires a second factor and the caller has none yet. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such case, or not one the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
     getTimelineEvent: {
         parameters: {
             query?: never;
@@ -10049,6 +10179,7 @@ export const pathsApiV1CasesGetParametersQueryClock_stateValues: ReadonlyArray<F
 export const pathsApiV1TasksGetParametersQueryViewValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/tasks"]["get"]["parameters"]["query"]["view"]> = ["mine", "agency", "overdue"];
 export const pathsApiV1EvidenceIdReportGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/evidence/{id}/report"]["get"]["parameters"]["query"]["format"]> = ["json", "html"];
 export const pathsApiV1CasesIdTimelineImportsPostParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/cases/{id}/timeline/imports"]["post"]["parameters"]["query"]["format"]> = ["json_line", "l2tcsv", "dynamic"];
+export const pathsApiV1CasesIdTimelineHistogramGetParametersQueryLaneValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/cases/{id}/timeline/histogram"]["get"]["parameters"]["query"]["lane"]> = ["host", "log", "system"];
 export const pathsApiV1AlertsGetParametersQueryStatusValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/alerts"]["get"]["parameters"]["query"]["status"]> = ["open", "acknowledged", "approved"];
 export const pathsApiV1CasesIdEvidenceReportGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/cases/{id}/evidence/report"]["get"]["parameters"]["query"]["format"]> = ["json", "html"];
 export const pathsApiV1CasesIdSitrepGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/cases/{id}/sitrep"]["get"]["parameters"]["query"]["format"]> = ["json", "html"];
@@ -10092,3 +10223,4 @@ export const setupRequestAgencyKindValues: ReadonlyArray<FlattenedDeepRequired<c
 export const custodyReportItemHashesAlgorithmValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CustodyReportItem"]["hashes"]["algorithm"]> = ["SHA-256", "SHA-1", "MD5"];
 export const portfolioClockStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PortfolioClock"]["state"]> = ["overdue", "due_24h", "due_7d"];
 export const sitrepClockStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SitrepClock"]["state"]> = ["met", "overdue", "due_24h", "due_72h", "pending"];
+export const timelineHistogramLaneValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TimelineHistogram"]["lane"]> = ["host", "log", "system"];

@@ -17,6 +17,16 @@ export type ImportFormat = TimelineImport['format'];
 export type TimelineTTP = Schemas['TimelineTTP'];
 export type TacticUse = TimelineTTP['tactics'][number];
 export type TechniqueUse = TacticUse['techniques'][number];
+export type TimelineHistogram = Schemas['TimelineHistogram'];
+export type LaneKind = TimelineHistogram['lane'];
+
+/** What a histogram counts: a span (the whole timeline where left out), at most so many buckets, lanes by. */
+export interface HistogramQuery {
+  from?: string;
+  to?: string;
+  buckets?: number;
+  lane?: LaneKind;
+}
 
 /** The filters of a timeline listing, as the server takes them (and as the URL keeps them). */
 export interface TimelineFilter {
@@ -54,6 +64,9 @@ export const timelineApi = {
       .items,
   /** The ATT&CK techniques of the whole timeline the caller may see, by tactic, counted by the server. */
   ttp: async (caseId: string) => (await call<TimelineTTP>('GET', `/api/v1/cases/${enc(caseId)}/timeline/ttp`)).body,
+  /** The events the caller may see over time, by lane and tactic: the whole timeline, counted by the server. */
+  histogram: async (caseId: string, q: HistogramQuery) =>
+    (await call<TimelineHistogram>('GET', `/api/v1/cases/${enc(caseId)}/timeline/histogram${timelineQuery({ ...q })}`)).body,
   imports: async (caseId: string) =>
     (await call<{ items: TimelineImport[] }>('GET', `/api/v1/cases/${enc(caseId)}/timeline/imports`)).body.items,
 };

@@ -1,100 +1,107 @@
-// The time axis above the list: one lane per host (or log, or system), the
-// loaded events binned into marks coloured by their ATT&CK tactic, zoom in
-// and out, and brushing: drag across the axis to filter to that span.
+// The time axis above the list: the whole case's events over time, as the
+// server counts them (GET …/timeline/histogram, over the events the reader
+// may see), one lane per host (or log, or system), each mark coloured by the
+// ATT&CK tactic most seen in it. Zooming asks the server again for the
+// narrower span; brushing (drag across the axis) sets the list's time
+// filter, which lives in the URL.
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { TimelineEvent } from '../api';
-import { formatTime } from '../ui';
-import { NO_TACTIC_COLOR, TACTICS, tacticColor } from './tactics';
+import { asProblem, type LaneKind, type ProblemError, type TimelineHistogram, timelineApi } from '../api';
+import { ErrorAlert, formatTime } from '../ui';
+import { NO_TACTIC_COLOR, TACTICS, tacticColor, tacticName } from './tactics';
 
-export type LaneKey = 'host' | 'log' | 'system';
-const MAX_LANES = 8;
 const LANE_HEIGHT = 22;
 const LABEL_WIDTH = 96;
 const AXIS_HEIGHT = 22;
-/** Marks are binned to this many pixels, so the axis costs the same for ten events or a million. */
+/** A bucket is at least this many pixels wide: the server counts a bucket per BIN pixels of the plot. */
 const BIN = 3;
+/** The server counts whole hours: zooming in stops at a span of this many. */
+const MIN_SPAN = 4 * 3_600_000;
 
-interface Bin {
+export interface Mark {
   lane: number;
-  x: number;
-  color: string;
-  count: number;
+  bucket: number;
+  events: number;
+  /** The tactic most seen among the events with one, if any has one. */
+  tactic: string | null;
+  /** Events by tactic, for the mark's title. */
+  byTactic: [string | null, number][];
 }
 
 export interface Layout {
+  t0: number;
+  t1: number;
   lanes: string[];
-  bins: Bin[];
+  marks: Mark[];
+  /** The tactics on the axis, in kill-chain order. */
   tactics: string[];
+  busiest: number;
 }
 
-/** Lanes (the busiest first, the rest as "other"), and the events binned into marks by lane, position and tactic. */
-export function layout(events: TimelineEvent[], key: LaneKey, t0: number, t1: number, plotWidth: number): Layout {
-  const counts = new Map<string, number>();
-  for (const e of events) {
-    const k = e.source[key] || '(none)';
-    counts.set(k, (counts.get(k) ?? 0) + 1);
+/** The histogram as marks: one per bucket and lane, coloured by its most seen tactic. */
+export function layout(h: TimelineHistogram): Layout {
+  const lanes = h.lanes.map((l) => (l.other ? 'other' : l.name || '(none)'));
+  const marks = new Map<string, Mark>();
+  const seen = new Set<string>();
+  for (const c of h.cells) {
+    const id = `${c.bucket}:${c.lane}`;
+    let m = marks.get(id);
+    if (!m) {
+      m = { lane: c.lane, bucket: c.bucket, events: 0, tactic: null, byTactic: [] };
+      marks.set(id, m);
+    }
+    m.events += c.events;
+    m.byTactic.push([c.tactic, c.events]);
+    if (c.tactic) seen.add(c.tactic);
   }
-  const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([k]) => k);
-  const lanes = ranked.length > MAX_LANES ? [...ranked.slice(0, MAX_LANES - 1), 'other'] : ranked;
-  const laneOf = new Map(lanes.map((l, i) => [l, i]));
-  const span = Math.max(t1 - t0, 1);
-  const bins = new Map<string, Bin>();
-  const tactics = new Set<string>();
-  for (const e of events) {
-    const t = Date.parse(e.occurred_at);
-    if (t < t0 || t > t1) continue;
-    const lane = laneOf.get(e.source[key] || '(none)') ?? lanes.length - 1;
-    const x = Math.floor((((t - t0) / span) * plotWidth) / BIN) * BIN;
-    const tactic = e.tactics[0];
-    if (tactic) tactics.add(tactic);
-    const id = `${lane}:${x}:${tactic ?? ''}`;
-    const b = bins.get(id);
-    if (b) b.count++;
-    else bins.set(id, { lane, x, color: tacticColor(tactic), count: 1 });
+  let busiest = 0;
+  for (const m of marks.values()) {
+    m.byTactic.sort((a, b) => b[1] - a[1]);
+    m.tactic = m.byTactic.find(([t]) => t !== null)?.[0] ?? null;
+    busiest = Math.max(busiest, m.events);
   }
-  return { lanes, bins: [...bins.values()], tactics: TACTICS.filter((t) => tactics.has(t.id)).map((t) => t.id) };
+  return {
+    t0: h.from ? Date.parse(h.from) : 0,
+    t1: h.to ? Date.parse(h.to) : 0,
+    lanes,
+    marks: [...marks.values()],
+    tactics: TACTICS.filter((t) => seen.has(t.id)).map((t) => t.id),
+    busiest,
+  };
 }
 
-/**
- * The marks as one SVG path per colour, [colour, path data]: a few elements
- * however many bins, so that a page loaded as the list scrolls redraws the
- * axis as a handful of paths instead of diffing thousands of rectangles.
- */
-export function markPaths(bins: Bin[]): [string, string][] {
-  const paths = new Map<string, string[]>();
-  for (const b of bins) {
-    const d = `M${LABEL_WIDTH + b.x} ${AXIS_HEIGHT + b.lane * LANE_HEIGHT + 4}h${BIN}v${LANE_HEIGHT - 8}h${-BIN}z`;
-    const parts = paths.get(b.color);
-    if (parts) parts.push(d);
-    else paths.set(b.color, [d]);
-  }
-  return [...paths].map(([color, parts]) => [color, parts.join('')]);
+/** A mark's height: on a log scale, so a lone event beside a burst of thousands still shows. */
+export function markHeight(events: number, busiest: number): number {
+  const full = LANE_HEIGHT - 8;
+  if (busiest <= 1) return full;
+  return Math.max(3, Math.round((full * Math.log1p(events)) / Math.log1p(busiest)));
 }
 
-/** The span of the events, padded a little; an hour around a lone event. */
-export function extent(events: TimelineEvent[]): [number, number] | null {
-  if (events.length === 0) return null;
-  const a = Date.parse(events[0]!.occurred_at);
-  const b = Date.parse(events[events.length - 1]!.occurred_at);
-  const pad = Math.max((b - a) * 0.02, 30 * 60 * 1000);
-  return [a - pad, b + pad];
+function markTitle(lane: string, from: number, to: number, m: Mark): string {
+  const tactics = m.byTactic.map(([t, n]) => `${t ? tacticName(t) : 'no tactic'} ${n}`).join(', ');
+  const events = m.events === 1 ? '1 event' : `${m.events.toLocaleString('en')} events`;
+  return `${lane}, ${formatTime(new Date(from).toISOString())} to ${formatTime(new Date(to).toISOString())}: ${events} (${tactics})`;
 }
 
 interface AxisProps {
-  events: TimelineEvent[];
+  caseId: string;
   /** The span asked for by the filter, if any. */
   from?: number | undefined;
   to?: number | undefined;
+  /** Counts up when the timeline changed here, so the axis asks again. */
+  version: number;
   onBrush: (from: Date, to: Date) => void;
 }
 
-export function TimeAxis({ events, from, to, onBrush }: AxisProps) {
+export function TimeAxis({ caseId, from, to, version, onBrush }: AxisProps) {
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(640);
-  const [laneKey, setLaneKey] = useState<LaneKey>('host');
+  const [laneKey, setLaneKey] = useState<LaneKind>('host');
   const [zoom, setZoom] = useState<[number, number] | null>(null);
   const [drag, setDrag] = useState<[number, number] | null>(null);
+  const [hist, setHist] = useState<TimelineHistogram | null>(null);
+  const [error, setError] = useState<ProblemError | null>(null);
+  const asked = useRef(0);
 
   useEffect(() => {
     const el = box.current;
@@ -103,60 +110,86 @@ export function TimeAxis({ events, from, to, onBrush }: AxisProps) {
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
-  // A new filter or new events show their whole span again.
+  // A new filter shows its whole span again.
   useEffect(() => setZoom(null), [from, to]);
 
-  const whole = extent(events);
-  const t0 = zoom?.[0] ?? from ?? whole?.[0] ?? Date.now() - 86_400_000;
-  const t1 = zoom?.[1] ?? to ?? whole?.[1] ?? Date.now();
   const plot = width - LABEL_WIDTH;
-  const l = useMemo(() => layout(events, laneKey, t0, t1, plot), [events, laneKey, t0, t1, plot]);
-  const marks = useMemo(() => markPaths(l.bins), [l]);
-  const height = AXIS_HEIGHT + Math.max(l.lanes.length, 1) * LANE_HEIGHT;
+  const span = zoom ?? (from !== undefined || to !== undefined ? [from, to] : null);
+  const buckets = Math.min(1000, Math.max(1, Math.floor(plot / BIN)));
+  const spanFrom = span?.[0] !== undefined ? new Date(span[0]).toISOString() : undefined;
+  const spanTo = span?.[1] !== undefined ? new Date(span[1]).toISOString() : undefined;
+  useEffect(() => {
+    const mine = ++asked.current;
+    timelineApi.histogram(caseId, { from: spanFrom, to: spanTo, buckets, lane: laneKey }).then(
+      (h) => {
+        if (asked.current !== mine) return;
+        setHist(h);
+        setError(null);
+      },
+      (err: unknown) => {
+        if (asked.current === mine) setError(asProblem(err));
+      },
+    );
+  }, [caseId, spanFrom, spanTo, buckets, laneKey, version]);
+
+  const l = useMemo(() => (hist ? layout(hist) : null), [hist]);
+  const lanes = l?.lanes ?? [];
+  const height = AXIS_HEIGHT + Math.max(lanes.length, 1) * LANE_HEIGHT;
+  const empty = !l || l.t1 <= l.t0;
+  const t0 = empty ? Date.now() - 86_400_000 : l.t0;
+  const t1 = empty ? Date.now() : l.t1;
   const xOf = (px: number) => t0 + ((px - LABEL_WIDTH) / plot) * (t1 - t0);
+  const bucketMs = (hist?.bucket_seconds ?? 3600) * 1000;
+  const columns = Math.max(hist?.buckets ?? 1, 1);
+  const markWidth = Math.max(plot / columns, 1);
 
   function zoomBy(factor: number) {
     const mid = (t0 + t1) / 2;
-    const half = ((t1 - t0) / 2) * factor;
+    const half = Math.max(((t1 - t0) / 2) * factor, MIN_SPAN / 2);
     setZoom([mid - half, mid + half]);
   }
 
   function local(e: PointerEvent): number {
     const r = (e.currentTarget as SVGElement).getBoundingClientRect();
-    return Math.min(Math.max(((e.clientX - r.left) / r.width) * width, LABEL_WIDTH), width);
+    return Math.min(Math.max(((e.clientX - r.left) / (r.width || width)) * width, LABEL_WIDTH), width);
   }
 
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => t0 + f * (t1 - t0));
+  const what = empty
+    ? 'no events you may see'
+    : `${hist!.events.toLocaleString('en')} events in ${lanes.length} lanes, ${zoom || span ? 'this span' : 'the whole timeline'}`;
   return (
     <div class="time-axis" ref={box}>
       <div class="axis-controls">
         <label>
           Lanes by{' '}
-          <select value={laneKey} onChange={(e) => setLaneKey(e.currentTarget.value as LaneKey)}>
+          <select value={laneKey} onChange={(e) => setLaneKey(e.currentTarget.value as LaneKind)}>
             <option value="host">host</option>
             <option value="log">log</option>
             <option value="system">system</option>
           </select>
         </label>
-        <button type="button" class="secondary" onClick={() => zoomBy(0.5)}>
+        <button type="button" class="secondary" onClick={() => zoomBy(0.5)} disabled={empty || t1 - t0 <= MIN_SPAN}>
           Zoom in
         </button>
-        <button type="button" class="secondary" onClick={() => zoomBy(2)}>
+        <button type="button" class="secondary" onClick={() => zoomBy(2)} disabled={empty}>
           Zoom out
         </button>
         {zoom && (
           <button type="button" class="secondary" onClick={() => setZoom(null)}>
-            Whole span
+            Reset zoom
           </button>
         )}
       </div>
+      <ErrorAlert error={error} />
       <svg
         width={width}
         height={height}
         viewBox={`0 0 ${width} ${height}`}
         role="img"
-        aria-label={`Time axis from ${formatTime(new Date(t0).toISOString())} to ${formatTime(new Date(t1).toISOString())}: ${events.length} loaded events in ${l.lanes.length} lanes. Drag across it to filter to a span.`}
+        aria-label={`Time axis from ${formatTime(new Date(t0).toISOString())} to ${formatTime(new Date(t1).toISOString())}: ${what}. Drag across it to filter the list to a span.`}
         onPointerDown={(e) => {
+          if (empty) return;
           const x = local(e);
           (e.currentTarget as SVGElement).setPointerCapture?.(e.pointerId);
           setDrag([x, x]);
@@ -170,7 +203,7 @@ export function TimeAxis({ events, from, to, onBrush }: AxisProps) {
           setDrag(null);
         }}
       >
-        {l.lanes.map((lane, i) => (
+        {lanes.map((lane, i) => (
           <g key={lane}>
             <rect x={0} y={AXIS_HEIGHT + i * LANE_HEIGHT} width={width} height={LANE_HEIGHT} class={i % 2 ? 'lane odd' : 'lane'} />
             <text x={4} y={AXIS_HEIGHT + i * LANE_HEIGHT + 15} class="lane-label">
@@ -181,7 +214,7 @@ export function TimeAxis({ events, from, to, onBrush }: AxisProps) {
         {ticks.map((t, i) => {
           const x = LABEL_WIDTH + (i / 4) * plot;
           return (
-            <g key={t}>
+            <g key={i}>
               <line x1={x} x2={x} y1={AXIS_HEIGHT - 4} y2={height} class="tick" />
               {i < 4 && width > 480 && (
                 <text x={x + 2} y={12} class="tick-label">
@@ -191,15 +224,29 @@ export function TimeAxis({ events, from, to, onBrush }: AxisProps) {
             </g>
           );
         })}
-        {marks.map(([color, d]) => (
-          <path key={color} class="mark" fill={color} d={d} />
-        ))}
+        {l?.marks.map((m) => {
+          const h = markHeight(m.events, l.busiest);
+          const start = t0 + m.bucket * bucketMs;
+          return (
+            <rect
+              key={`${m.bucket}:${m.lane}`}
+              class="mark"
+              x={LABEL_WIDTH + m.bucket * markWidth}
+              y={AXIS_HEIGHT + m.lane * LANE_HEIGHT + 4 + (LANE_HEIGHT - 8 - h)}
+              width={Math.max(markWidth - 0.5, 1)}
+              height={h}
+              fill={tacticColor(m.tactic ?? undefined)}
+            >
+              <title>{markTitle(lanes[m.lane] ?? '', start, start + bucketMs, m)}</title>
+            </rect>
+          );
+        })}
         {drag && (
           <rect class="brush" x={Math.min(...drag)} y={AXIS_HEIGHT} width={Math.abs(drag[1] - drag[0])} height={height - AXIS_HEIGHT} />
         )}
       </svg>
       <ul class="tactic-legend" aria-label="Tactics on the axis">
-        {l.tactics.map((t) => (
+        {(l?.tactics ?? []).map((t) => (
           <li key={t}>
             <span class="swatch" style={{ background: tacticColor(t) }} aria-hidden="true" />
             {TACTICS.find((x) => x.id === t)?.name}

@@ -3,7 +3,6 @@ import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ProblemError, type TimelineEvent, type TimelineTTP } from '../api';
 import { button, cleanUp, fakeServer, link, problem, show, type } from '../testing';
-import { extent, layout, markPaths, TimeAxis } from './axis';
 import { EventDetail } from './eventform';
 import { rejectedRows } from './plaso';
 import { TimelineSection } from './timeline';
@@ -113,62 +112,6 @@ describe('TTPSummary', () => {
     await vi.waitFor(() => expect(root.textContent).toContain('The database is not answering.'));
     await act(async () => button(root, 'Change').click());
     await vi.waitFor(() => expect(root.textContent).toContain('Only the 2,000 most seen'));
-  });
-});
-
-describe('layout', () => {
-  it('puts the busiest hosts in lanes, the rest in "other", and bins events by lane, place and tactic', () => {
-    const events: TimelineEvent[] = [];
-    for (let h = 0; h < 10; h++) {
-      for (let i = 0; i <= h; i++) {
-        events.push(ev({ id: `${h}-${i}`, source: { host: `host${h}`, log: '', system: '' }, tactics: i % 2 ? ['TA0001'] : [] }));
-      }
-    }
-    const t = Date.parse('2026-01-15T08:30:00Z');
-    const l = layout(events, 'host', t - 1000, t + 1000, 300);
-    expect(l.lanes).toEqual(['host9', 'host8', 'host7', 'host6', 'host5', 'host4', 'host3', 'other']);
-    // Every event at one instant: one bin per lane and tactic, whatever the count.
-    expect(l.bins.length).toBeLessThanOrEqual(l.lanes.length * 2);
-    expect(l.bins.reduce((n, b) => n + b.count, 0)).toBe(events.length);
-    expect(l.tactics).toEqual(['TA0001']);
-    // Outside the span: not drawn.
-    expect(layout(events, 'host', t + 5000, t + 9000, 300).bins).toEqual([]);
-  });
-});
-
-describe('TimeAxis', () => {
-  it('draws a full window of marks as one path per colour, one shape per bin', () => {
-    // 4,000 events over two days in 8 hosts, one in five with a tactic: thousands of bins.
-    const start = Date.parse('2026-01-15T00:00:00Z');
-    const events = Array.from({ length: 4000 }, (_, i) =>
-      ev({
-        id: `e${i}`,
-        occurred_at: new Date(start + i * 43_200).toISOString(),
-        source: { host: `host${i % 8}`, log: '', system: '' },
-        tactics: i % 5 === 0 ? ['TA0001'] : [],
-      }),
-    );
-    const root = show(<TimeAxis events={events} onBrush={() => {}} />);
-    // The axis is 640 px wide in jsdom, 96 of them the lanes' labels.
-    const l = layout(events, 'host', ...extent(events)!, 640 - 96);
-    expect(l.bins.length).toBeGreaterThan(1000);
-    const marks = [...root.querySelectorAll('.time-axis .mark')];
-    expect(marks.map((m) => m.getAttribute('fill')).sort()).toEqual([...new Set(l.bins.map((b) => b.color))].sort());
-    // Every bin is a shape in its colour's path.
-    const shapes = marks.reduce((n, m) => n + (m.getAttribute('d')?.match(/M/g)?.length ?? 0), 0);
-    expect(shapes).toBe(l.bins.length);
-  });
-
-  it('puts each bin where its rectangle was, in its colour', () => {
-    const paths = markPaths([
-      { lane: 0, x: 0, color: 'red', count: 1 },
-      { lane: 2, x: 30, color: 'red', count: 4 },
-      { lane: 1, x: 3, color: 'blue', count: 2 },
-    ]);
-    expect(paths).toEqual([
-      ['red', 'M96 26h3v14h-3zM126 70h3v14h-3z'],
-      ['blue', 'M99 48h3v14h-3z'],
-    ]);
   });
 });
 

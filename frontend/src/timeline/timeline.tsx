@@ -30,9 +30,10 @@ export function TimelineSection({ caseId, canWrite }: { caseId: string; canWrite
       <Section title="Attack timeline" id="timeline">
         <TimelineFilters value={filter} />
         <TimeAxis
-          events={tl.events}
+          caseId={caseId}
           from={from}
           to={to}
+          version={changes}
           onBrush={(a, b) => applyFilter({ ...filter, from: a.toISOString(), to: b.toISOString() })}
         />
         <ErrorAlert error={tl.error} />
