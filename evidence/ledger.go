@@ -430,7 +430,33 @@ func appendEvent(tx *gorm.DB, itemID string, past []Event, e *Event) error {
 		prev = past[len(past)-1].Hash
 	}
 	e.seal(prev)
-	return tx.Create(eventRowOf(*e)).Error
+	if err := tx.Create(eventRowOf(*e)).Error; err != nil {
+		return err
+	}
+	return keepCustodyState(tx, *e)
+}
+
+// keepCustodyState writes what e changes of the custody state kept on its
+// item's row (migration 00080): whether a handover awaits an answer, and
+// whether the last verification failed. The leadership read models count
+// these over every item a reader can see, so they are kept as each step
+// is appended, in its transaction, rather than replayed from every ledger
+// on every read; they say what Derive says of the same events
+// (TestCustodyState_KeptEqualsTheLedger), and nothing else writes them.
+func keepCustodyState(tx *gorm.DB, e Event) error {
+	var column string
+	var value bool
+	switch e.Type {
+	case EventTransferOffered:
+		column, value = "awaiting_handover", true
+	case EventTransferAccepted, EventTransferDeclined:
+		column, value = "awaiting_handover", false
+	case EventVerified:
+		column, value = "verification_failed", e.Details.Result != "ok"
+	default:
+		return nil
+	}
+	return tx.Table("evidence_items").Where("id = ?", e.ItemID).Update(column, value).Error
 }
 
 // recordOwn appends one of Bevis's own steps (received, verified, a

@@ -274,12 +274,16 @@ func seedPortfolio(b *testing.B, db *gorm.DB, seeder, reader access.Principal, c
 				return append(dst, ids[c], fmt.Sprint("c", k), "gdpr", "Clock", now.Add(time.Duration(k*40-20)*time.Hour))
 			}},
 		benchTable{"evidence_items", []string{"id", "case_id", "exhibit_seq", "exhibit_number", "title", "kind", "tlp",
-			"created_by", "created_at", "content_status", "size", "sha256", "object_key", "received_at"},
-			cases * items, func(i int, dst []any) []any {
-				c, e := i/items, i%items
-				return append(dst, itemIDs[i], ids[c], e+1, fmt.Sprintf("%s-%06d-%d", prefix, c, e+1), "Item", "logs", "AMBER",
-					seeder.UserID, opened(c), "received", 1<<20, strings.Repeat("5e", 32), "items/"+itemIDs[i], opened(c))
-			}},
+			"created_by", "created_at", "content_status", "size", "sha256", "object_key", "received_at", "awaiting_handover",
+			"verification_failed"}, cases * items, func(i int, dst []any) []any {
+			c, e := i/items, i%items
+			// The custody state the ledger below gives each item, kept
+			// on its row as the evidence package keeps it.
+			offered := e == 1 && c%10 == 0
+			return append(dst, itemIDs[i], ids[c], e+1, fmt.Sprintf("%s-%06d-%d", prefix, c, e+1), "Item", "logs", "AMBER",
+				seeder.UserID, opened(c), "received", 1<<20, strings.Repeat("5e", 32), "items/"+itemIDs[i], opened(c),
+				offered, false)
+		}},
 		benchTable{"evidence_counters", []string{"case_id", "last_seq", "last_number"}, cases, func(i int, dst []any) []any {
 			return append(dst, ids[i], items, items)
 		}},
@@ -369,6 +373,19 @@ func BenchmarkPortfolio(b *testing.B) {
 			ran := statements.Load()
 			if len(p.Cases) != readable || len(p.Evidence) != readable {
 				b.Fatalf("the reader sees %d cases (%d with evidence), want %d", len(p.Cases), len(p.Evidence), readable)
+			}
+			// Every tenth case has one item offered and not yet answered.
+			awaiting, want := 0, 0
+			for _, e := range p.Evidence {
+				awaiting += e.AwaitingHandover
+			}
+			for i := 0; i < cases; i += cases / readable {
+				if i%10 == 0 {
+					want++
+				}
+			}
+			if awaiting != want {
+				b.Fatalf("%d items awaiting a handover, want %d", awaiting, want)
 			}
 			ids := make([]string, len(p.Cases))
 			for i, k := range p.Cases {

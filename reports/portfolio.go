@@ -163,6 +163,7 @@ func (s *Store) Portfolio(ctx context.Context, p access.Principal, q PortfolioQu
 	agencies := map[string]bool{}
 	discovered := map[string]time.Time{}
 	ids := make([]string, 0, len(rows))
+	closed := []string{}
 	out.Cases = make([]CaseLine, 0, len(rows))
 	for _, r := range rows {
 		ids = append(ids, r.ID)
@@ -173,19 +174,27 @@ func (s *Store) Portfolio(ctx context.Context, p access.Principal, q PortfolioQu
 		if r.DiscoveredAt != nil {
 			discovered[r.ID] = r.DiscoveredAt.UTC()
 		}
+		if r.Status == "closed" {
+			closed = append(closed, r.ID)
+		}
 	}
 	if len(rows) == 0 {
 		// Nothing to read: the other statements would find nothing either.
 		out.Clocks, out.Tasks, out.Evidence, out.Agencies = []ClockDue{}, []AgencyTasks{}, []CaseEvidence{}, []Agency{}
 		return out, nil
 	}
+	lines := make(map[string]*CaseLine, len(out.Cases))
+	for i := range out.Cases {
+		lines[out.Cases[i].ID] = &out.Cases[i]
+	}
 	// The other statements start from the cases just read, passed as one
-	// value: the scope is not worked out (and planned) again for each.
+	// value: the scope is not worked out (and planned) again for each, and
+	// what they need of the cases themselves is taken from these lines.
 	read, err := caseList(db, ids)
 	if err != nil {
 		return Portfolio{}, err
 	}
-	if out.Clocks, err = s.portfolioClocks(db, read, now); err != nil {
+	if out.Clocks, err = s.portfolioClocks(db, read, lines, now); err != nil {
 		return Portfolio{}, err
 	}
 	if out.Tasks, err = s.portfolioTasks(db, read, now); err != nil {
@@ -195,6 +204,11 @@ func (s *Store) Portfolio(ctx context.Context, p access.Principal, q PortfolioQu
 		agencies[t.AgencyID] = true
 	}
 	if out.Evidence, err = s.portfolioEvidence(db, read, p); err != nil {
+		return Portfolio{}, err
+	}
+	// The closed cases' phase history: its own statement even when there
+	// are none, so that the portfolio always runs the same statements.
+	if read, err = caseList(db, closed); err != nil {
 		return Portfolio{}, err
 	}
 	if err := s.phaseTimes(db, read, discovered, &out); err != nil {
@@ -245,14 +259,17 @@ func caseList(db *gorm.DB, ids []string) (clause.Expr, error) {
 	return clause.Expr{SQL: "(SELECT value AS id FROM json_each(?))", Vars: []any{string(list)}}, nil
 }
 
-func (s *Store) portfolioClocks(db *gorm.DB, scope clause.Expr, now time.Time) ([]ClockDue, error) {
+// portfolioClocks lists the open clocks of the cases of scope due within
+// ClockHorizon, or overdue, naming each case from cases (the lines read
+// already) rather than reading its row again.
+func (s *Store) portfolioClocks(db *gorm.DB, scope clause.Expr, cases map[string]*CaseLine, now time.Time) ([]ClockDue, error) {
 	var rows []struct {
-		CaseID, Reference, CaseTitle, Clock, Title, LeadAgencyID string
-		DueAt                                                    time.Time
+		CaseID, Clock, Title string
+		DueAt                time.Time
 	}
 	err := db.Raw(`
-		SELECT k.case_id, c.reference, c.title AS case_title, k.clock, k.title, c.lead_agency_id, k.due_at
-		FROM ? s JOIN case_clocks k ON k.case_id = s.id JOIN cases c ON c.id = k.case_id
+		SELECT k.case_id, k.clock, k.title, k.due_at
+		FROM ? s JOIN case_clocks k ON k.case_id = s.id
 		WHERE k.met_at IS NULL AND k.due_at IS NOT NULL AND k.due_at < ?
 		ORDER BY k.due_at, k.case_id, k.clock`, scope, now.Add(ClockHorizon)).Scan(&rows).Error
 	if err != nil {
@@ -260,9 +277,9 @@ func (s *Store) portfolioClocks(db *gorm.DB, scope clause.Expr, now time.Time) (
 	}
 	out := make([]ClockDue, 0, len(rows))
 	for _, r := range rows {
-		due := r.DueAt.UTC()
-		out = append(out, ClockDue{CaseID: r.CaseID, Reference: r.Reference, CaseTitle: r.CaseTitle, Clock: r.Clock,
-			Title: r.Title, DueAt: due, State: clockState(due, now), OwnerAgencyID: r.LeadAgencyID})
+		due, c := r.DueAt.UTC(), cases[r.CaseID]
+		out = append(out, ClockDue{CaseID: r.CaseID, Reference: c.Reference, CaseTitle: c.Title, Clock: r.Clock,
+			Title: r.Title, DueAt: due, State: clockState(due, now), OwnerAgencyID: c.LeadAgencyID})
 	}
 	return out, nil
 }
@@ -278,26 +295,28 @@ func clockState(due, now time.Time) string {
 	return "due_7d"
 }
 
+// portfolioTasks counts the overdue and blocked tasks of the cases of scope
+// by the agency they are assigned to (or their assignee's), from the
+// index of open tasks (migration 00081).
 func (s *Store) portfolioTasks(db *gorm.DB, scope clause.Expr, now time.Time) ([]AgencyTasks, error) {
 	var rows []struct {
 		CaseID, AgencyID string
 		Overdue, Blocked int
 	}
 	err := db.Raw(`
-		SELECT t.case_id, COALESCE(t.assignee_agency_id, u.agency_id) AS agency_id,
-		       SUM(CASE WHEN t.status NOT IN ('done', 'cancelled') AND t.due_at < ? THEN 1 ELSE 0 END) AS overdue,
-		       SUM(CASE WHEN t.status = 'blocked' THEN 1 ELSE 0 END) AS blocked
-		FROM ? s JOIN case_tasks t ON t.case_id = s.id LEFT JOIN users u ON u.id = t.assignee_user_id
-		WHERE t.status NOT IN ('done', 'cancelled')
-		GROUP BY t.case_id, COALESCE(t.assignee_agency_id, u.agency_id)`, now, scope).Scan(&rows).Error
+		SELECT t.case_id, t.agency_id, SUM(t.overdue) AS overdue, SUM(t.blocked) AS blocked
+		FROM (SELECT t.case_id,
+		             COALESCE(t.assignee_agency_id, (SELECT u.agency_id FROM users u WHERE u.id = t.assignee_user_id)) AS agency_id,
+		             CASE WHEN t.due_at < ? THEN 1 ELSE 0 END AS overdue,
+		             CASE WHEN t.status = 'blocked' THEN 1 ELSE 0 END AS blocked
+		      FROM ? s JOIN case_tasks t ON t.case_id = s.id
+		      WHERE t.status NOT IN ('done', 'cancelled') AND (t.status = 'blocked' OR t.due_at < ?)) t
+		GROUP BY t.case_id, t.agency_id`, now, scope, now).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("reports: portfolio tasks: %w", err)
 	}
 	byAgency := map[string]*AgencyTasks{}
 	for _, r := range rows {
-		if r.Overdue == 0 && r.Blocked == 0 {
-			continue
-		}
 		a := byAgency[r.AgencyID]
 		if a == nil {
 			a = &AgencyTasks{AgencyID: r.AgencyID}
@@ -321,13 +340,18 @@ func (s *Store) portfolioTasks(db *gorm.DB, scope clause.Expr, now time.Time) ([
 	return out, nil
 }
 
+// portfolioEvidence counts the items of the cases of scope that p may see.
+// Whether an item awaits a handover or failed its last verification is
+// kept on its row by the custody step that changed it (see the evidence
+// package), so the count reads a case's entries of one index and no
+// item's ledger.
 func (s *Store) portfolioEvidence(db *gorm.DB, scope clause.Expr, p access.Principal) ([]CaseEvidence, error) {
 	visible, args := visibleItems("e", p)
 	var rows []CaseEvidence
 	err := db.Raw(`
 		SELECT e.case_id, COUNT(*) AS items, COALESCE(SUM(e.size), 0) AS bytes,
-		       SUM(CASE WHEN `+awaitingHandover("e")+` THEN 1 ELSE 0 END) AS awaiting_handover,
-		       SUM(CASE WHEN `+failedVerification("e")+` THEN 1 ELSE 0 END) AS failed_verifications
+		       SUM(CASE WHEN e.awaiting_handover THEN 1 ELSE 0 END) AS awaiting_handover,
+		       SUM(CASE WHEN e.verification_failed THEN 1 ELSE 0 END) AS failed_verifications
 		FROM ? s JOIN evidence_items e ON e.case_id = s.id
 		WHERE `+visible+`
 		GROUP BY e.case_id ORDER BY e.case_id`, append([]any{scope}, args...)...).Scan(&rows).Error
@@ -341,15 +365,14 @@ func (s *Store) portfolioEvidence(db *gorm.DB, scope clause.Expr, p access.Princ
 }
 
 // phaseTimes fills the time spent in each phase, and from discovery to
-// containment, over the closed cases of scope.
+// containment, over the cases of scope, which are closed.
 func (s *Store) phaseTimes(db *gorm.DB, scope clause.Expr, discovered map[string]time.Time, out *Portfolio) error {
 	var rows []struct {
 		CaseID, ToStatus string
 		At               time.Time
 	}
 	err := db.Raw(`
-		SELECT t.case_id, t.to_status, t.at FROM ? s JOIN cases c ON c.id = s.id AND c.status = 'closed'
-		JOIN case_transitions t ON t.case_id = s.id
+		SELECT t.case_id, t.to_status, t.at FROM ? s JOIN case_transitions t ON t.case_id = s.id
 		ORDER BY t.case_id, t.at, t.id`, scope).Scan(&rows).Error
 	if err != nil {
 		return fmt.Errorf("reports: phase history: %w", err)

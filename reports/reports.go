@@ -63,19 +63,3 @@ func markedAs(alias string, markings []access.TLP) (string, []any) {
 	}
 	return alias + ".tlp IN ?", []any{ms}
 }
-
-// awaitingHandover is the SQL condition for an evidence item (alias) that
-// was offered to someone who has neither accepted nor declined it.
-func awaitingHandover(alias string) string {
-	return `EXISTS (SELECT 1 FROM custody_events o WHERE o.item_id = ` + alias + `.id AND o.type = 'transfer_offered'
-		AND NOT EXISTS (SELECT 1 FROM custody_events r WHERE r.item_id = ` + alias + `.id AND r.seq > o.seq
-		                AND r.type IN ('transfer_accepted', 'transfer_declined')))`
-}
-
-// failedVerification is the SQL condition for an evidence item (alias)
-// whose latest verification did not find its content intact.
-func failedVerification(alias string) string {
-	return `EXISTS (SELECT 1 FROM custody_events v WHERE v.item_id = ` + alias + `.id AND v.type = 'verified'
-		AND v.details NOT LIKE '%"result":"ok"%'
-		AND NOT EXISTS (SELECT 1 FROM custody_events w WHERE w.item_id = ` + alias + `.id AND w.seq > v.seq AND w.type = 'verified'))`
-}
