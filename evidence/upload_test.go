@@ -583,3 +583,56 @@ func TestUpload_AColleaguesUploadInProgressIsNotDiscarded(t *testing.T) {
 		})
 	}
 }
+
+// keepingStore keeps the reader of every part it stores, as an HTTP client
+// may go on reading a request body after the response came back.
+type keepingStore struct {
+	BlobStore
+	readers []io.Reader
+}
+
+func (k *keepingStore) PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64) (Part, error) {
+	k.readers = append(k.readers, r)
+	return k.BlobStore.PutPart(ctx, key, uploadID, n, r, size)
+}
+
+// A part's buffer is given back when the request that filled it ends: a
+// store that reads a part again afterwards gets an error, never the bytes
+// of freed memory (or a crash), and the content stays whole.
+func TestUpload_PartBuffersAreGivenBackWhenTheRequestEnds(t *testing.T) {
+	d := testenv.SQLite(t)
+	keep := &keepingStore{BlobStore: newTestFSStore(t)}
+	e := newUploadEnv(t, keep, d)
+	data := randomBytes(t, 2*MinPartSize+777)
+	it := e.item(t, Hashes{})
+	up, err := e.uploads.Create(t.Context(), e.a1, it, int64(len(data)), "image.dd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.uploads.Write(t.Context(), up.ID, 0, bytes.NewReader(data), nil)
+	if err != nil || res.Item == nil {
+		t.Fatalf("Write: %+v, %v", res, err)
+	}
+	if len(keep.readers) < 2 {
+		t.Fatalf("%d parts stored, want at least 2", len(keep.readers))
+	}
+	for i, r := range keep.readers {
+		if s, ok := r.(io.Seeker); ok {
+			if _, err := s.Seek(0, io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var one [1]byte
+		if n, err := r.Read(one[:]); n != 0 || !errors.Is(err, errPartReleased) {
+			t.Errorf("part %d read after the request: %d bytes, %v; want %v", i+1, n, err, errPartReleased)
+		}
+		if wt, ok := r.(io.WriterTo); ok {
+			if n, err := wt.WriteTo(io.Discard); n != 0 || !errors.Is(err, errPartReleased) {
+				t.Errorf("part %d written out after the request: %d bytes, %v; want %v", i+1, n, err, errPartReleased)
+			}
+		}
+	}
+	if !bytes.Equal(e.readAll(t, *res.Item, 0, -1), data) {
+		t.Error("content does not read back")
+	}
+}
