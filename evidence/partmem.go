@@ -31,6 +31,22 @@ func (m *partMemory) take(n int) []byte {
 	return b[:0]
 }
 
+// give gives back one buffer take returned (nothing for an empty slice).
+func (m *partMemory) give(b []byte) {
+	if cap(b) == 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, block := range m.blocks {
+		if cap(block) > 0 && &block[:1][0] == &b[:1][0] {
+			freePart(block)
+			m.blocks = append(m.blocks[:i], m.blocks[i+1:]...)
+			return
+		}
+	}
+}
+
 // free gives every buffer back. Nothing may use them after it: readers
 // handed out by reader are closed first, so that a store that still reads
 // a part after PutPart returned (an HTTP client can) gets an error, never

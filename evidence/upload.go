@@ -435,20 +435,22 @@ func (u *Uploads) resume(ctx context.Context, row uploadRow) (*writer, error) {
 		return nil, err
 	}
 	// The sealer holds &w.buf, and writes to it only once fed.
-	w.buf = *bytes.NewBuffer(w.mem.take(w.bufferSize() + len(row.Tail)))
+	w.buf = *bytes.NewBuffer(w.mem.take(w.bufferSize(len(row.Tail))))
 	w.buf.Write(row.Tail)
 	return w, nil
 }
 
-// bufferSize is the most sealed bytes the request buffers beyond those it
-// holds now: a part and the chunk that fills it, or less when less of the
-// content is left. Made once, the buffer never grows by doubling, which
-// would hold (and clear) up to twice a part's memory for each request.
-func (w *writer) bufferSize() int {
+// bufferSize is the most sealed bytes the request buffers, when it holds
+// held bytes not yet in a part: a part and the chunk that fills it, or less
+// when less of the content is left. Held and left only shrink as parts are
+// cut, so the two buffers made at the start fit to the end of the request,
+// and never grow by doubling, which would hold (and clear) up to twice a
+// part's memory for each request.
+func (w *writer) bufferSize(held int) int {
 	chunk := int64(w.sealer.ChunkSize())
 	left := w.row.Length - w.row.Received
 	left += (left/chunk + 1) * sealTagSize
-	return int(min(int64(w.u.limits.PartSize)+chunk+sealTagSize, left) + SealHeaderSize) //nolint:gosec // at most a part
+	return int(min(int64(w.u.limits.PartSize)+chunk+sealTagSize, int64(held)+left) + SealHeaderSize) //nolint:gosec // at most a part
 }
 
 // take reads body in whole chunks into the pipeline. It reports whether
@@ -540,7 +542,8 @@ func (w *writer) cutPart(n int) error {
 	filled := w.buf.Bytes()
 	rest := filled[n:]
 	spare := w.partBuf[:0]
-	if need := w.bufferSize() + len(rest); cap(spare) < need {
+	if need := w.bufferSize(len(rest)); cap(spare) < need {
+		w.mem.give(spare) // not reached (see bufferSize), but never hold a third
 		spare = w.mem.take(need)
 	}
 	w.buf = *bytes.NewBuffer(append(spare, rest...))
