@@ -62,7 +62,7 @@ func (m *partMemory) free() {
 
 // partReader reads a part from its buffer until closed, after which it
 // fails rather than touch the buffer. It seeks (an S3 store checksums the
-// part first) and writes itself out in one go (the folder store).
+// part first).
 type partReader struct {
 	mu     sync.Mutex
 	data   []byte
@@ -84,25 +84,6 @@ func (r *partReader) Read(p []byte) (int, error) {
 	n := copy(p, r.data[r.off:])
 	r.off += n
 	return n, nil
-}
-
-// Len is the number of bytes not yet read.
-func (r *partReader) Len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.data) - r.off
-}
-
-// WriteTo writes the unread bytes to w in one Write.
-func (r *partReader) WriteTo(w io.Writer) (int64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return 0, errPartReleased
-	}
-	n, err := w.Write(r.data[r.off:])
-	r.off += n
-	return int64(n), err
 }
 
 func (r *partReader) Seek(offset int64, whence int) (int64, error) {
