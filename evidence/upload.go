@@ -295,6 +295,7 @@ func (u *Uploads) Write(ctx context.Context, id string, offset int64, body io.Re
 		return Result{}, err
 	}
 	defer w.hasher.Close()
+	defer w.freeParts()
 	check := sum.hasher()
 	if check != nil {
 		body = io.TeeReader(body, check)
@@ -324,7 +325,7 @@ func (u *Uploads) Write(ctx context.Context, id string, offset int64, body io.Re
 	}
 	err = w.suspend()
 	if err == nil && w.buf.Len() >= MinPartSize {
-		err = w.putPart(keep, w.buf.Len())
+		err = w.putPart(keep)
 	}
 	if err != nil {
 		u.release(w.row)
@@ -389,6 +390,7 @@ type writer struct {
 	sealer      *SealWriter
 	buf         bytes.Buffer    // sealed bytes not yet in a part
 	partBuf     []byte          // the bytes of the part being stored
+	mem         partMemory      // of buf and partBuf, given back when the request ends
 	storing     chan partStored // the part being stored; nil when none
 	checkpoints bool
 	storeErr    error
@@ -418,7 +420,6 @@ func (u *Uploads) resume(ctx context.Context, row uploadRow) (*writer, error) {
 	if err := json.Unmarshal([]byte(row.Parts), &w.parts); err != nil {
 		return nil, fmt.Errorf("evidence: upload %s parts: %w", row.ID, err)
 	}
-	w.buf.Write(row.Tail)
 	if row.HashState == nil {
 		w.hasher = NewMultiHasher()
 	} else if w.hasher, err = ResumeMultiHasher(row.HashState); err != nil {
@@ -433,19 +434,23 @@ func (u *Uploads) resume(ctx context.Context, row uploadRow) (*writer, error) {
 		w.hasher.Close()
 		return nil, err
 	}
-	w.buf.Grow(w.bufferSize())
+	// The sealer holds &w.buf, and writes to it only once fed.
+	w.buf = *bytes.NewBuffer(w.mem.take(w.bufferSize(len(row.Tail))))
+	w.buf.Write(row.Tail)
 	return w, nil
 }
 
-// bufferSize is the most sealed bytes the request buffers: a part and the
-// chunk that fills it, or less when less of the content is left. Made
-// once, the buffer never grows by doubling, which would hold (and clear)
-// up to twice a part's memory for each request.
-func (w *writer) bufferSize() int {
+// bufferSize is the most sealed bytes the request buffers, when it holds
+// held bytes not yet in a part: a part and the chunk that fills it, or less
+// when less of the content is left. Held and left only shrink as parts are
+// cut, so the two buffers made at the start fit to the end of the request,
+// and never grow by doubling, which would hold (and clear) up to twice a
+// part's memory for each request.
+func (w *writer) bufferSize(held int) int {
 	chunk := int64(w.sealer.ChunkSize())
 	left := w.row.Length - w.row.Received
 	left += (left/chunk + 1) * sealTagSize
-	return int(min(int64(w.u.limits.PartSize)+chunk+sealTagSize, left) + SealHeaderSize) //nolint:gosec // at most a part
+	return int(min(int64(w.u.limits.PartSize)+chunk+sealTagSize, int64(held)+left) + SealHeaderSize) //nolint:gosec // at most a part
 }
 
 // take reads body in whole chunks into the pipeline. It reports whether
@@ -526,18 +531,41 @@ func (w *writer) feed(ctx context.Context, p []byte) error {
 	return nil
 }
 
-// cutPart moves the first n buffered sealed bytes into partBuf, once the
-// part before is stored.
+// cutPart makes the first n buffered sealed bytes partBuf, once the part
+// before is stored. The two buffers trade places rather than the part being
+// copied: the buffer that held the stored part takes what is left after
+// the n bytes (less than a chunk and its tag) and fills on.
 func (w *writer) cutPart(n int) error {
 	if err := w.awaitPart(); err != nil {
 		return err
 	}
-	w.partBuf = append(w.partBuf[:0], w.buf.Next(n)...)
-	// Keep the buffer from growing: move what is left to its start.
-	rest := append([]byte(nil), w.buf.Bytes()...)
-	w.buf.Reset()
-	w.buf.Write(rest)
+	filled := w.buf.Bytes()
+	rest := filled[n:]
+	spare := w.partBuf[:0]
+	if need := w.bufferSize(len(rest)); cap(spare) < need {
+		w.mem.give(spare) // not reached (see bufferSize), but never hold a third
+		spare = w.mem.take(need)
+	}
+	w.buf = *bytes.NewBuffer(append(spare, rest...))
+	w.partBuf = filled[:n]
 	return nil
+}
+
+// cutLast makes all the buffered sealed bytes partBuf, when no more follow
+// in this request.
+func (w *writer) cutLast() error {
+	if err := w.awaitPart(); err != nil {
+		return err
+	}
+	w.partBuf = w.buf.Bytes()
+	w.buf = bytes.Buffer{}
+	return nil
+}
+
+// freeParts gives the part buffers back once no part is being stored.
+func (w *writer) freeParts() {
+	_ = w.awaitPart()
+	w.mem.free()
 }
 
 // storePart stores partBuf as the next part in the background, then adds
@@ -547,7 +575,9 @@ func (w *writer) storePart(ctx context.Context, cp *checkpoint) {
 	store, key, upload, number, data := w.u.store, w.row.ObjectKey, w.row.StoreUpload, len(w.parts)+1, w.partBuf
 	stored := make(chan partStored, 1)
 	go func() {
-		part, err := store.PutPart(ctx, key, upload, number, bytes.NewReader(data), int64(len(data)))
+		r := &partReader{data: data}
+		part, err := store.PutPart(ctx, key, upload, number, r, int64(len(data)))
+		_ = r.Close() // the buffer is the next part's once this returns
 		if err != nil {
 			stored <- partStored{storeErr: err}
 			return
@@ -578,10 +608,10 @@ func (w *writer) awaitPart() error {
 	return r.err
 }
 
-// putPart stores the first n buffered sealed bytes as the next part, and
-// waits for it.
-func (w *writer) putPart(ctx context.Context, n int) error {
-	if err := w.cutPart(n); err != nil {
+// putPart stores all the buffered sealed bytes as the next part, and waits
+// for it. No more bytes follow in this request.
+func (w *writer) putPart(ctx context.Context) error {
+	if err := w.cutLast(); err != nil {
 		return err
 	}
 	w.storePart(ctx, nil)
@@ -670,7 +700,7 @@ func (u *Uploads) finish(ctx context.Context, w *writer) (Result, error) {
 		return Result{}, err
 	}
 	if w.buf.Len() > 0 || len(w.parts) == 0 {
-		if err := w.putPart(ctx, w.buf.Len()); err != nil {
+		if err := w.putPart(ctx); err != nil {
 			u.release(w.row)
 			return Result{}, err
 		}

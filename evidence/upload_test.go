@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -581,5 +582,61 @@ func TestUpload_AColleaguesUploadInProgressIsNotDiscarded(t *testing.T) {
 				t.Errorf("a colleague starts once nothing is in progress: %v", err)
 			}
 		})
+	}
+}
+
+// keepingStore keeps the reader of every part it stores, as an HTTP client
+// may go on reading a request body after the response came back.
+type keepingStore struct {
+	BlobStore
+	readers []io.Reader
+	buffers map[string]bool // where the parts' bytes were
+}
+
+func (k *keepingStore) PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64) (Part, error) {
+	k.readers = append(k.readers, r)
+	if p, ok := r.(*partReader); ok {
+		k.buffers[fmt.Sprintf("%p", p.data)] = true
+	}
+	return k.BlobStore.PutPart(ctx, key, uploadID, n, r, size)
+}
+
+// A part's buffer is given back when the request that filled it ends: a
+// store that reads a part again afterwards gets an error, never the bytes
+// of freed memory (or a crash), and the content stays whole. However many
+// parts, the request fills two buffers in turn.
+func TestUpload_PartBuffersAreGivenBackWhenTheRequestEnds(t *testing.T) {
+	d := testenv.SQLite(t)
+	keep := &keepingStore{BlobStore: newTestFSStore(t), buffers: map[string]bool{}}
+	e := newUploadEnv(t, keep, d)
+	data := randomBytes(t, 4*MinPartSize+777)
+	it := e.item(t, Hashes{})
+	up, err := e.uploads.Create(t.Context(), e.a1, it, int64(len(data)), "image.dd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.uploads.Write(t.Context(), up.ID, 0, bytes.NewReader(data), nil)
+	if err != nil || res.Item == nil {
+		t.Fatalf("Write: %+v, %v", res, err)
+	}
+	if len(keep.readers) < 4 {
+		t.Fatalf("%d parts stored, want at least 4", len(keep.readers))
+	}
+	if len(keep.buffers) > 2 {
+		t.Errorf("%d parts were in %d buffers, want 2 in turn", len(keep.readers), len(keep.buffers))
+	}
+	for i, r := range keep.readers {
+		if s, ok := r.(io.Seeker); ok {
+			if _, err := s.Seek(0, io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var one [1]byte
+		if n, err := r.Read(one[:]); n != 0 || !errors.Is(err, errPartReleased) {
+			t.Errorf("part %d read after the request: %d bytes, %v; want %v", i+1, n, err, errPartReleased)
+		}
+	}
+	if !bytes.Equal(e.readAll(t, *res.Item, 0, -1), data) {
+		t.Error("content does not read back")
 	}
 }

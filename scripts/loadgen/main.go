@@ -111,6 +111,9 @@ func run() error {
 			"description": fmt.Sprint("Load event ", i), "source": map[string]string{"host": "load-host"}}, http.StatusCreated, nil)
 	}).print()
 
+	if rss, err := cl.metric("process_resident_memory_bytes"); err == nil {
+		fmt.Printf("server RSS before the uploads: %.0f MiB\n", rss/(1<<20))
+	}
 	payload := make([]byte, c.uploadSize<<20)
 	_, _ = rand.Read(payload)
 	var items []string

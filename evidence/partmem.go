@@ -1,0 +1,112 @@
+package evidence
+
+import (
+	"errors"
+	"io"
+	"sync"
+)
+
+// Part buffers. An upload holds up to two parts of sealed bytes in memory
+// (16 MiB each by default): the one filling and the one being stored. Made
+// on the Go heap, they are garbage once the request ends, but the heap they
+// grew stays the process's until a later collection, which an idle server
+// does not run for minutes: a few uploads left a server some 70 MiB above
+// its idle memory. So a part buffer is taken from the operating system for
+// the request that fills it and given back, at once, when that request ends
+// (see partmem_unix.go), where the system allows; elsewhere it is an
+// ordinary slice.
+
+// partMemory is the part buffers of one request.
+type partMemory struct {
+	mu     sync.Mutex
+	blocks [][]byte
+}
+
+// take returns an empty buffer of capacity n, the request's own until free.
+func (m *partMemory) take(n int) []byte {
+	b := allocPart(n)
+	m.mu.Lock()
+	m.blocks = append(m.blocks, b)
+	m.mu.Unlock()
+	return b[:0]
+}
+
+// give gives back one buffer take returned (nothing for an empty slice).
+func (m *partMemory) give(b []byte) {
+	if cap(b) == 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, block := range m.blocks {
+		if cap(block) > 0 && &block[:1][0] == &b[:1][0] {
+			freePart(block)
+			m.blocks = append(m.blocks[:i], m.blocks[i+1:]...)
+			return
+		}
+	}
+}
+
+// free gives every buffer back. Nothing may use them after it: readers
+// handed out by reader are closed first, so that a store that still reads
+// a part after PutPart returned (an HTTP client can) gets an error, never
+// freed memory.
+func (m *partMemory) free() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, b := range m.blocks {
+		freePart(b)
+	}
+	m.blocks = nil
+}
+
+// partReader reads a part from its buffer until closed, after which it
+// fails rather than touch the buffer. It seeks (an S3 store checksums the
+// part first).
+type partReader struct {
+	mu     sync.Mutex
+	data   []byte
+	off    int
+	closed bool
+}
+
+var errPartReleased = errors.New("evidence: the part's buffer was released")
+
+func (r *partReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return 0, errPartReleased
+	}
+	if r.off >= len(r.data) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.data[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *partReader) Seek(offset int64, whence int) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch whence {
+	case io.SeekCurrent:
+		offset += int64(r.off)
+	case io.SeekEnd:
+		offset += int64(len(r.data))
+	}
+	if offset < 0 || offset > int64(len(r.data)) {
+		return 0, errors.New("evidence: seek outside the part")
+	}
+	r.off = int(offset)
+	return offset, nil
+}
+
+// Close ends the reader's access to the buffer, waiting for a read under way.
+func (r *partReader) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.data = nil
+	r.mu.Unlock()
+	return nil
+}
