@@ -101,7 +101,7 @@ func (q *WriteQueue) beginBatch(ctx context.Context, db *sql.DB, release func())
 	}
 	// The connection's statements are plain SQL, so that a failed COMMIT
 	// (it leaves SQLite's transaction open) can still be rolled back.
-	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "BEGIN IMMEDIATE"); err != nil {
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), q.begin); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}

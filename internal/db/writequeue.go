@@ -39,6 +39,7 @@ type WriteQueue struct {
 	wait    prometheus.Histogram
 	depth   prometheus.GaugeFunc
 	group   GroupCommit // off unless set with GroupCommits
+	begin   string      // the statement beginning a group's transaction
 	batched prometheus.Histogram
 }
 
@@ -229,6 +230,10 @@ func useQueue(gdb *gorm.DB, q *WriteQueue) error {
 	sqlDB, ok := gdb.Config.ConnPool.(*sql.DB)
 	if !ok {
 		return fmt.Errorf("database: unexpected connection pool %T", gdb.Config.ConnPool)
+	}
+	q.begin = "BEGIN"
+	if Dialect(gdb) == SQLite {
+		q.begin = "BEGIN IMMEDIATE" // take the write lock now, as _txlock=immediate does
 	}
 	p := &queuedPool{DB: sqlDB, q: q}
 	gdb.Config.ConnPool = p
