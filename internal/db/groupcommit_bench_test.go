@@ -28,10 +28,10 @@ func BenchmarkGroupCommit(b *testing.B) {
 	const inFlight, each = 16, 25
 	for _, d := range testenv.Databases(b) {
 		b.Run(d.Name, func(b *testing.B) {
-			if err := d.DB.Exec("CREATE TABLE bench_rows (n INTEGER NOT NULL, body TEXT NOT NULL)").Error; err != nil {
+			if err := d.DB.Exec("CREATE TABLE IF NOT EXISTS bench_rows (n INTEGER NOT NULL, body TEXT NOT NULL)").Error; err != nil {
 				b.Fatal(err)
 			}
-			if err := d.DB.Exec("CREATE TABLE bench_records (n INTEGER NOT NULL, action TEXT NOT NULL)").Error; err != nil {
+			if err := d.DB.Exec("CREATE TABLE IF NOT EXISTS bench_records (n INTEGER NOT NULL, action TEXT NOT NULL)").Error; err != nil {
 				b.Fatal(err)
 			}
 			q := db.QueueOf(d.DB)
