@@ -223,8 +223,8 @@ func (w *grouped) QueryRowContext(_ context.Context, query string, args ...any) 
 		return nil
 	})
 	if err != nil {
-		// A Row carrying err: database/sql makes one only from a query
-		// that does not run.
+		// A Row that fails (with the context's error) without running:
+		// database/sql makes Rows only from queries.
 		ctx, cancel := context.WithCancelCause(context.Background())
 		cancel(err)
 		return w.b.db.QueryRowContext(ctx, query, args...)
