@@ -128,7 +128,9 @@ const insertBatch = 500
 // insertSQLite writes the rows with a prepared multi-row INSERT, all in
 // one transaction that also writes the import record and the tallies.
 func (t *Timeline) insertSQLite(ctx context.Context, src *importSource, finish func() importRow) error {
-	return t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	// Alone: the transaction holds the write lock while the file arrives;
+	// writers grouped before it would wait for it to commit.
+	return t.db.WithContext(db.Alone(ctx)).Transaction(func(tx *gorm.DB) error {
 		ins, err := newBatchInserter(ctx, tx.Statement.ConnPool, importColumns, importValues)
 		if err != nil {
 			return err

@@ -87,7 +87,14 @@ func Open(ctx context.Context, rawURL string, wait time.Duration, log *slog.Logg
 		sqlDB.SetMaxOpenConns(sqliteConns)
 		sqlDB.SetMaxIdleConns(sqliteConns)
 	}
-	if err := useQueue(gdb, NewWriteQueue(width)); err != nil {
+	q := NewWriteQueue(width)
+	if Dialect(gdb) == SQLite {
+		// SQLite flushes to disk on every COMMIT, one writer at a time:
+		// several writers' transactions share one (see GroupCommit).
+		// PostgreSQL's 16 writers at once already share WAL flushes.
+		q.GroupCommits(sqliteGroupCommit)
+	}
+	if err := useQueue(gdb, q); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
 	}

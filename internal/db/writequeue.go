@@ -32,12 +32,22 @@ import (
 type WriteQueue struct {
 	mu      sync.Mutex
 	width   int
-	busy    int             // turns taken
-	waiters []chan struct{} // in the order they came
-	first   []chan struct{} // the audit log's writers, let in before them
+	busy    int       // turns taken
+	waiters []*waiter // in the order they came
+	first   []*waiter // the audit log's writers, let in before them
 	waiting atomic.Int64
 	wait    prometheus.Histogram
 	depth   prometheus.GaugeFunc
+	group   GroupCommit // off unless set with GroupCommits
+	begin   string      // the statement beginning a group's transaction
+	batched prometheus.Histogram
+}
+
+// waiter is one writer waiting for its turn.
+type waiter struct {
+	turn     chan struct{} // closed when the turn is theirs
+	joinable bool          // may be let into a batch (see GroupCommit)
+	batch    *batch        // the batch it was let into, set before turn closes
 }
 
 // NewWriteQueue returns a queue letting width writers in at once.
@@ -48,6 +58,11 @@ func NewWriteQueue(width int) *WriteQueue {
 		Help:    "Time write transactions waited in the process's write queue before they began.",
 		Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	})
+	q.batched = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "bevis_db_group_commit_writers",
+		Help:    "Write transactions made durable by one commit of a group (1 when none joined the first).",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+	})
 	q.depth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "bevis_db_write_queue_depth",
 		Help: "Write transactions waiting in the process's write queue now.",
@@ -55,9 +70,10 @@ func NewWriteQueue(width int) *WriteQueue {
 	return q
 }
 
-// Collectors are the queue's /metrics series: its depth and its wait.
+// Collectors are the queue's /metrics series: its depth, its wait and
+// the size of its commit groups.
 func (q *WriteQueue) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{q.depth, q.wait}
+	return []prometheus.Collector{q.depth, q.wait, q.batched}
 }
 
 // Width is how many writers the queue lets in at once.
@@ -81,39 +97,71 @@ func (q *WriteQueue) AcquireFirst(ctx context.Context) (release func(), err erro
 }
 
 func (q *WriteQueue) acquire(ctx context.Context, first bool) (func(), error) {
+	release, _, err := q.enter(ctx, first, false)
+	return release, err
+}
+
+// enter waits for a turn, or, when joinable, for a turn or a place in the
+// batch of the writer before it (then release is nil: the turn is the
+// batch's).
+func (q *WriteQueue) enter(ctx context.Context, first, joinable bool) (release func(), b *batch, err error) {
 	start := time.Now()
 	q.mu.Lock()
 	if q.busy < q.width && len(q.waiters)+len(q.first) == 0 {
 		q.busy++
 		q.mu.Unlock()
 		q.wait.Observe(0)
-		return q.releaser(), nil
+		return q.releaser(), nil, nil
 	}
-	turn := make(chan struct{})
+	w := &waiter{turn: make(chan struct{}), joinable: joinable}
 	if first {
-		q.first = append(q.first, turn)
+		q.first = append(q.first, w)
 	} else {
-		q.waiters = append(q.waiters, turn)
+		q.waiters = append(q.waiters, w)
 	}
 	q.waiting.Add(1)
 	q.mu.Unlock()
 	select {
-	case <-turn:
+	case <-w.turn:
 		q.wait.Observe(time.Since(start).Seconds())
-		return q.releaser(), nil
+		if w.batch != nil {
+			return nil, w.batch, nil
+		}
+		return q.releaser(), nil, nil
 	case <-ctx.Done():
 	}
 	q.mu.Lock()
-	gone := remove(&q.waiters, turn) || remove(&q.first, turn)
+	gone := remove(&q.waiters, w) || remove(&q.first, w)
 	if gone {
 		q.waiting.Add(-1)
 	}
 	q.mu.Unlock()
 	if !gone { // the turn came as ctx ended: pass it on
-		q.releaser()()
+		<-w.turn
+		if w.batch != nil {
+			w.batch.passOn()
+		} else {
+			q.releaser()()
+		}
 	}
 	q.wait.Observe(time.Since(start).Seconds())
-	return nil, fmt.Errorf("database: waiting to write: %w", ctx.Err())
+	return nil, nil, fmt.Errorf("database: waiting to write: %w", ctx.Err())
+}
+
+// handOver lets the next waiting writer into b, when it may join a batch
+// and no audit writer waits before it; it reports whether it did.
+func (q *WriteQueue) handOver(b *batch) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.first) > 0 || len(q.waiters) == 0 || !q.waiters[0].joinable {
+		return false
+	}
+	next := q.waiters[0]
+	q.waiters = q.waiters[1:]
+	q.waiting.Add(-1)
+	next.batch = b
+	close(next.turn)
+	return true
 }
 
 // releaser ends a turn, handing it to the next writer waiting.
@@ -123,7 +171,7 @@ func (q *WriteQueue) releaser() func() {
 		once.Do(func() {
 			q.mu.Lock()
 			defer q.mu.Unlock()
-			var next chan struct{}
+			var next *waiter
 			switch {
 			case len(q.first) > 0:
 				next, q.first = q.first[0], q.first[1:]
@@ -134,14 +182,14 @@ func (q *WriteQueue) releaser() func() {
 				return
 			}
 			q.waiting.Add(-1)
-			close(next) // the turn passes on: busy stays as it is
+			close(next.turn) // the turn passes on: busy stays as it is
 		})
 	}
 }
 
-func remove(list *[]chan struct{}, c chan struct{}) bool {
+func remove(list *[]*waiter, w *waiter) bool {
 	for i, x := range *list {
-		if x == c {
+		if x == w {
 			*list = append((*list)[:i], (*list)[i+1:]...)
 			return true
 		}
@@ -183,6 +231,10 @@ func useQueue(gdb *gorm.DB, q *WriteQueue) error {
 	if !ok {
 		return fmt.Errorf("database: unexpected connection pool %T", gdb.Config.ConnPool)
 	}
+	q.begin = "BEGIN"
+	if Dialect(gdb) == SQLite {
+		q.begin = "BEGIN IMMEDIATE" // take the write lock now, as _txlock=immediate does
+	}
 	p := &queuedPool{DB: sqlDB, q: q}
 	gdb.Config.ConnPool = p
 	gdb.Statement.ConnPool = p
@@ -198,6 +250,9 @@ type queuedPool struct {
 func (p *queuedPool) GetDBConn() (*sql.DB, error) { return p.DB, nil }
 
 func (p *queuedPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	if p.q.group.MaxWriters > 1 && (opts == nil || *opts == sql.TxOptions{}) && !isAlone(ctx) {
+		return p.q.beginGrouped(ctx, p.DB)
+	}
 	return beginQueued(ctx, p.q.Acquire, opts, p.DB.BeginTx, p.DB)
 }
 
