@@ -191,7 +191,9 @@ func queryTime(c *fiber.Ctx, v *validate.Errors, name string) *time.Time {
 }
 
 func (s *server) addTimelineEvent(c *fiber.Ctx) error {
-	reader, err := s.timelineWriter(c)
+	// No timelineWriter: Add refuses a closed case in the statement adding
+	// the event.
+	reader, err := s.timelineReader(c, access.ActionCaseWrite)
 	if err != nil {
 		return err
 	}
