@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -387,7 +388,46 @@ type caseFacts struct {
 	AgencyRole *CaseRole
 }
 
+// factsMemo holds the case facts read for one decision (see
+// RememberCaseFacts).
+type factsMemo struct {
+	mu                       sync.Mutex
+	userID, agencyID, caseID string
+	facts                    caseFacts
+	read                     bool
+}
+
+type factsMemoKey struct{}
+
+// RememberCaseFacts returns ctx in which the authorizer reads a caller's
+// standing on a case once: the calls made with it that decide one thing
+// together (Authorize, then ItemMarkings for what the caller may see of
+// the case) share one lookup instead of each reading the same rows. Give
+// it to calls made before any change to the case in the request, never
+// across one: a membership or marking changed since is not seen through it.
+func RememberCaseFacts(ctx context.Context) context.Context {
+	return context.WithValue(ctx, factsMemoKey{}, &factsMemo{})
+}
+
 func (a *Authorizer) caseFacts(ctx context.Context, p Principal, caseID string) (caseFacts, error) {
+	memo, _ := ctx.Value(factsMemoKey{}).(*factsMemo)
+	if memo == nil {
+		return a.readCaseFacts(ctx, p, caseID)
+	}
+	memo.mu.Lock()
+	defer memo.mu.Unlock()
+	if memo.read && memo.userID == p.UserID && memo.agencyID == p.AgencyID && memo.caseID == caseID {
+		return memo.facts, nil
+	}
+	f, err := a.readCaseFacts(ctx, p, caseID)
+	if err != nil {
+		return caseFacts{}, err
+	}
+	memo.userID, memo.agencyID, memo.caseID, memo.facts, memo.read = p.UserID, p.AgencyID, caseID, f, true
+	return f, nil
+}
+
+func (a *Authorizer) readCaseFacts(ctx context.Context, p Principal, caseID string) (caseFacts, error) {
 	var row struct {
 		TLP        TLP
 		Excluded   bool

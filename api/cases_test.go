@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/cases"
 	"github.com/bevis-ir/bevis/internal/db"
@@ -249,27 +246,6 @@ func TestCaseList_RefusesUnknownParametersAndSortKeys(t *testing.T) {
 			t.Errorf("%s: %d %s", q, resp.StatusCode, body)
 		}
 	}
-}
-
-// countStatements counts every SQL statement run through db from now on.
-func countStatements(t *testing.T, db *gorm.DB) *atomic.Int64 {
-	t.Helper()
-	var n atomic.Int64
-	count := func(*gorm.DB) { n.Add(1) }
-	cb := db.Callback()
-	for name, err := range map[string]error{
-		"query":  cb.Query().After("gorm:query").Register("test:count_query", count),
-		"row":    cb.Row().After("gorm:row").Register("test:count_row", count),
-		"raw":    cb.Raw().After("gorm:raw").Register("test:count_raw", count),
-		"create": cb.Create().After("gorm:create").Register("test:count_create", count),
-		"update": cb.Update().After("gorm:update").Register("test:count_update", count),
-		"delete": cb.Delete().After("gorm:delete").Register("test:count_delete", count),
-	} {
-		if err != nil {
-			t.Fatalf("register %s counter: %v", name, err)
-		}
-	}
-	return &n
 }
 
 // The statements behind one page of the list do not grow with the number

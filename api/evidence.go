@@ -304,11 +304,13 @@ func (s *server) item(c *fiber.Ctx, action access.Action) (evidence.Item, error)
 // see. To someone who cannot see an object it is not found (404), whatever
 // they ask to do to it, as if it did not exist.
 func (s *server) authorizeSeen(c *fiber.Ctx, action access.Action, caseID string, see func(markings []access.TLP) error) ([]access.TLP, error) {
-	denied := s.authorize(c, action, access.Resource{CaseID: caseID})
+	// Both questions are answered from one reading of the caller's standing.
+	ctx, p := access.RememberCaseFacts(c.UserContext()), principal(c)
+	denied := s.Authz.Authorize(ctx, p, action, access.Resource{CaseID: caseID})
 	if denied != nil && !errors.Is(denied, access.ErrForbidden) {
 		return nil, denied
 	}
-	markings, err := s.Authz.ItemMarkings(c.UserContext(), principal(c), caseID)
+	markings, err := s.Authz.ItemMarkings(ctx, p, caseID)
 	if err != nil {
 		return nil, err
 	}

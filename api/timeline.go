@@ -123,11 +123,12 @@ func (s *server) timelineWriter(c *fiber.Ctx) (cases.Reader, error) {
 // the caller as a reader of its timeline, with the markings they may see.
 func (s *server) timelineReader(c *fiber.Ctx, action access.Action) (cases.Reader, error) {
 	caseID := c.Params("id")
-	if err := s.authorize(c, action, access.Resource{CaseID: caseID}); err != nil {
+	// Both questions are answered from one reading of the caller's standing.
+	ctx, p := access.RememberCaseFacts(c.UserContext()), principal(c)
+	if err := s.Authz.Authorize(ctx, p, action, access.Resource{CaseID: caseID}); err != nil {
 		return cases.Reader{}, err
 	}
-	p := principal(c)
-	markings, err := s.Authz.ItemMarkings(c.UserContext(), p, caseID)
+	markings, err := s.Authz.ItemMarkings(ctx, p, caseID)
 	if err != nil {
 		return cases.Reader{}, err
 	}
@@ -190,7 +191,9 @@ func queryTime(c *fiber.Ctx, v *validate.Errors, name string) *time.Time {
 }
 
 func (s *server) addTimelineEvent(c *fiber.Ctx) error {
-	reader, err := s.timelineWriter(c)
+	// No timelineWriter: Add refuses a closed case in the statement adding
+	// the event.
+	reader, err := s.timelineReader(c, access.ActionCaseWrite)
 	if err != nil {
 		return err
 	}

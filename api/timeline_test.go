@@ -9,11 +9,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/cases"
@@ -357,28 +354,6 @@ func TestTimelineAPI_ImportOverLimitIs413Unread(t *testing.T) {
 	})
 }
 
-// statementCounter counts the SQL statements db runs from now on.
-func statementCounter(t *testing.T, db *gorm.DB) *atomic.Int64 {
-	t.Helper()
-	var n atomic.Int64
-	count := func(*gorm.DB) { n.Add(1) }
-	name := "test:timeline_statements"
-	cb := db.Callback()
-	for _, err := range []error{
-		cb.Create().After("gorm:create").Register(name, count),
-		cb.Query().After("gorm:query").Register(name, count),
-		cb.Update().After("gorm:update").Register(name, count),
-		cb.Delete().After("gorm:delete").Register(name, count),
-		cb.Row().After("gorm:row").Register(name, count),
-		cb.Raw().After("gorm:raw").Register(name, count),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &n
-}
-
 // TestTimelineAPI_ListsRunConstantStatements: the statements behind each
 // list request do not grow with the rows listed (no N+1).
 func TestTimelineAPI_ListsRunConstantStatements(t *testing.T) {
@@ -390,7 +365,7 @@ func TestTimelineAPI_ListsRunConstantStatements(t *testing.T) {
 			t.Fatal(err)
 		}
 		reader := cases.Reader{Principal: lead, Markings: markings}
-		counter := statementCounter(t, w.deps.DB)
+		counter := countStatements(t, w.deps.DB)
 		lists := []string{
 			w.timeline(w.caseID),
 			w.timeline(w.caseID) + "?include_superseded=true&tag=bulk&q=record",

@@ -102,12 +102,12 @@ func normalize(e Entry, now time.Time) (entryRow, error) {
 	default:
 		return entryRow{}, fmt.Errorf("%w: unknown outcome %q", ErrInvalidEntry, e.Outcome)
 	}
-	for name, v := range map[string]string{
-		"user ID": e.Actor.UserID, "agency ID": e.Actor.AgencyID, "token ID": e.Actor.TokenID,
-		"resource ID": e.ResourceID, "case ID": e.CaseID,
+	for _, id := range [...]struct{ name, v string }{
+		{"user ID", e.Actor.UserID}, {"agency ID", e.Actor.AgencyID}, {"token ID", e.Actor.TokenID},
+		{"resource ID", e.ResourceID}, {"case ID", e.CaseID},
 	} {
-		if len(v) > MaxIDLen || !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
-			return entryRow{}, fmt.Errorf("%w: %s must be up to %d printable bytes", ErrInvalidEntry, name, MaxIDLen)
+		if len(id.v) > MaxIDLen || !utf8.ValidString(id.v) || strings.IndexFunc(id.v, unicode.IsControl) >= 0 {
+			return entryRow{}, fmt.Errorf("%w: %s must be up to %d printable bytes", ErrInvalidEntry, id.name, MaxIDLen)
 		}
 	}
 	if e.Range != nil && (e.Range.Offset < 0 || e.Range.Length < -1) {

@@ -336,6 +336,10 @@ func (s *Store) Create(ctx context.Context, creator access.Principal, in NewCase
 	row := caseRow{ID: newID(), Status: string(StatusNew), StatusChangedAt: now, LeadAgencyID: creator.AgencyID,
 		Version: 1, CreatedBy: creator.UserID, CreatedAt: now, UpdatedAt: now}
 	row.setContent(k)
+	// The case is what is written: answering with it saves reading it back.
+	created := row.toCase()
+	created.Tags = append(created.Tags, k.Tags...)
+	clocks, _ := s.deriveClocks(created, nil) // a new case has none to drop
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		ref, err := allocateReference(tx, now.Year())
 		if err != nil {
@@ -351,7 +355,7 @@ func (s *Store) Create(ctx context.Context, creator access.Principal, in NewCase
 		if err := access.AddCreator(tx, row.ID, creator, now); err != nil {
 			return err
 		}
-		if err := replaceTags(tx, row.ID, k.Tags); err != nil {
+		if err := insertTags(tx, row.ID, k.Tags); err != nil {
 			return err
 		}
 		if err := recordTransition(tx, row.ID, "", StatusNew, creator, now, ""); err != nil {
@@ -360,12 +364,20 @@ func (s *Store) Create(ctx context.Context, creator access.Principal, in NewCase
 		if err := addPresetTasks(tx, row.ID, creator, in.Tasks, now); err != nil {
 			return err
 		}
-		return s.syncClocks(tx, row)
+		if len(clocks) == 0 {
+			return nil
+		}
+		return tx.Create(&clocks).Error
 	})
 	if err != nil {
 		return Case{}, fmt.Errorf("cases: create: %w", err)
 	}
-	return s.Get(ctx, row.ID)
+	created.Reference = row.Reference
+	for _, c := range clocks {
+		created.Clocks = append(created.Clocks, c.toClock(now))
+	}
+	s.rules.order(created.Clocks)
+	return created, nil
 }
 
 // Get returns one case with its tags and clocks. Whether the caller may see
@@ -434,6 +446,11 @@ func replaceTags(tx *gorm.DB, caseID string, tags []string) error {
 	if err := tx.Where("case_id = ?", caseID).Delete(&tagRow{}).Error; err != nil {
 		return err
 	}
+	return insertTags(tx, caseID, tags)
+}
+
+// insertTags adds tags to a case that has none of them, in one statement.
+func insertTags(tx *gorm.DB, caseID string, tags []string) error {
 	if len(tags) == 0 {
 		return nil
 	}

@@ -91,11 +91,28 @@ func (s *Store) syncClocks(tx *gorm.DB, row caseRow) error {
 	if err := tx.Where("case_id = ?", row.ID).Find(&existing).Error; err != nil {
 		return err
 	}
+	keep, drop := s.deriveClocks(row.toCase(), existing)
+	for i := range keep {
+		if err := tx.Save(&keep[i]).Error; err != nil {
+			return err
+		}
+	}
+	for _, id := range drop {
+		if err := tx.Where("case_id = ? AND clock = ?", row.ID, id).Delete(&clockRow{}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deriveClocks returns the clocks case k should have, given the ones it
+// has (existing), and the IDs of those to drop: unmet clocks that no
+// longer apply.
+func (s *Store) deriveClocks(k Case, existing []clockRow) (keep []clockRow, drop []string) {
 	have := map[string]clockRow{}
 	for _, c := range existing {
 		have[c.Clock] = c
 	}
-	k := row.toCase()
 	wanted := map[string]bool{}
 	for _, rule := range s.rules.rules {
 		if !rule.appliesTo(k) {
@@ -104,7 +121,7 @@ func (s *Store) syncClocks(tx *gorm.DB, row caseRow) error {
 		wanted[rule.ID] = true
 		c, ok := have[rule.ID]
 		if !ok {
-			c = clockRow{CaseID: row.ID, Clock: rule.ID}
+			c = clockRow{CaseID: k.ID, Clock: rule.ID}
 		}
 		c.Jurisdiction, c.Title = rule.Jurisdiction, rule.Title
 		c.DueAt = nil
@@ -113,18 +130,14 @@ func (s *Store) syncClocks(tx *gorm.DB, row caseRow) error {
 			c.DueAt = &due
 		}
 		have[rule.ID] = c // a later rule may run from this one
-		if err := tx.Save(&c).Error; err != nil {
-			return err
-		}
+		keep = append(keep, c)
 	}
 	for id, c := range have {
 		if !wanted[id] && c.MetAt == nil {
-			if err := tx.Where("case_id = ? AND clock = ?", row.ID, id).Delete(&clockRow{}).Error; err != nil {
-				return err
-			}
+			drop = append(drop, id)
 		}
 	}
-	return nil
+	return keep, drop
 }
 
 // ErrClockMet is a clock that was already met.

@@ -298,7 +298,7 @@ func (t *Timeline) newRow(caseID string, by access.Principal, in NewEvent) event
 		Confidence: string(in.Confidence), TLP: string(in.TLP)}
 }
 
-// Add records a new event on a case.
+// Add records a new event on a case, unless the case is closed (ErrClosed).
 func (t *Timeline) Add(ctx context.Context, caseID string, by Reader, in NewEvent) (Event, error) {
 	in.normalize()
 	if err := in.validate(by.Markings); err != nil {
@@ -306,7 +306,7 @@ func (t *Timeline) Add(ctx context.Context, caseID string, by Reader, in NewEven
 	}
 	row := t.newRow(caseID, by.Principal, in)
 	err := t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&row).Error; err != nil {
+		if err := insertOnOpenCase(tx, row); err != nil {
 			return err
 		}
 		change := newTally(caseID)
@@ -316,10 +316,39 @@ func (t *Timeline) Add(ctx context.Context, caseID string, by Reader, in NewEven
 		}
 		return recordChange(ctx, tx, "cases.timeline.post", "timeline", row.ID, caseID)
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrClosed), errors.Is(err, ErrNotFound):
+		return Event{}, err
+	case err != nil:
 		return Event{}, fmt.Errorf("cases: add event: %w", err)
 	}
 	return eventView{Row: row}.toEvent(), nil
+}
+
+// insertOnOpenCase adds an event in tx if its case is open. Whether it is
+// open is the insert's own condition, so the check costs no statement of
+// its own and no event lands on a case closed meanwhile.
+func insertOnOpenCase(tx *gorm.DB, r eventRow) error {
+	res := tx.Exec(`INSERT INTO timeline_events (id, case_id, occurred_at, occurred_until, source_timezone,
+		recorded_at, recorded_by, source_host, source_log, source_system, actor, description, tactics, techniques,
+		tags, confidence, tlp, supersedes, correction_reason, import_id)
+		SELECT ?, c.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		FROM cases c WHERE c.id = ? AND c.status <> ?`,
+		r.ID, r.OccurredAt, r.OccurredUntil, r.SourceTimezone, r.RecordedAt, r.RecordedBy, r.SourceHost, r.SourceLog,
+		r.SourceSystem, r.Actor, r.Description, r.Tactics, r.Techniques, r.Tags, r.Confidence, r.TLP, r.Supersedes,
+		r.CorrectionReason, r.ImportID, r.CaseID, string(StatusClosed))
+	if res.Error != nil || res.RowsAffected == 1 {
+		return res.Error
+	}
+	// Nothing inserted: say why (this costs a statement on refusals alone).
+	var status []string
+	if err := tx.Model(&caseRow{}).Where("id = ?", r.CaseID).Pluck("status", &status).Error; err != nil {
+		return err
+	}
+	if len(status) == 0 {
+		return ErrNotFound
+	}
+	return ErrClosed
 }
 
 // Correct records in as the new version of an event the reader can see,
