@@ -45,10 +45,11 @@ status=0
 if [[ -d /dev/shm && -w /dev/shm ]]; then
 	gotmp="$(mktemp -d /dev/shm/bevis-go-test.XXXXXX)"
 fi
-# -timeout is per package; the slowest (api) takes some 3 minutes under -race
-# on 2 quiet cores, so a hang fails well inside the 10-minute budget of the
-# whole run instead of at go test's default of 10 minutes.
-TMPDIR="${gotmp:-${TMPDIR:-/tmp}}" go test -race -count=1 -timeout "${GO_TEST_TIMEOUT:-8m}" -v ./... >"$log" 2>&1 || status=$?
+# -timeout is per package, a guard against a hang. The slowest (api) took
+# 7.4 minutes under -race beside the browser test on 2 quiet cores in the
+# last measured run (cases 5.5): 9 minutes leaves it a margin; bringing api
+# back to a few minutes is open work (issue 17's notes).
+TMPDIR="${gotmp:-${TMPDIR:-/tmp}}" go test -race -count=1 -timeout "${GO_TEST_TIMEOUT:-9m}" -v ./... >"$log" 2>&1 || status=$?
 # Top-level results, so the log shows which suites ran on which services.
 grep -E '^(--- (PASS|FAIL|SKIP)|ok |FAIL|panic:)' "$log" || true
 skipped="$(grep -cE -- '--- SKIP' "$log" || true)"
