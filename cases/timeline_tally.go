@@ -118,8 +118,6 @@ const tallyFlushKeys = 10_000
 
 func (t *tally) full() bool { return len(t.hist)+len(t.ttp) >= tallyFlushKeys }
 
-func (t *tally) empty() bool { return len(t.hist)+len(t.ttp)+len(t.recount) == 0 }
-
 // add counts a new current event.
 func (t *tally) add(r *eventRow) {
 	t.countHist(r, 1)

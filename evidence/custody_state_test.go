@@ -65,18 +65,16 @@ func custodyStateWorld(t *testing.T, e *uploadEnv) (pending, accepted, failed, r
 	step(e.b1, physical.ID, Step{Type: EventTransferAccepted, Location: "Lab B"})
 	step(e.b1, physical.ID, Step{Type: EventTransferOffered, CounterpartyAgencyID: e.a1.AgencyID, Purpose: "return"})
 	step(e.a1, physical.ID, Step{Type: EventTransferDeclined, Notes: "not yet"})
-	offer := e.step(t, e.b1, physical.ID, Step{Type: EventTransferOffered, CounterpartyAgencyID: e.a1.AgencyID, Purpose: "return"})
+	e.step(t, e.b1, physical.ID, Step{Type: EventTransferOffered, CounterpartyAgencyID: e.a1.AgencyID, Purpose: "return"})
 	e.checkKeptState(t, "the third offer")
 	// The custodian withdraws its offer by declining it.
 	step(e.b1, physical.ID, Step{Type: EventTransferDeclined, Notes: "withdrawn"})
-	accepted = physical.ID
 
 	other := e.register(t, NewItem{Location: "Room 2"})
-	offer = e.step(t, e.a1, other.ID, Step{Type: EventTransferOffered, CounterpartyAgencyID: e.b1.AgencyID, Purpose: "imaging"})
+	offer := e.step(t, e.a1, other.ID, Step{Type: EventTransferOffered, CounterpartyAgencyID: e.b1.AgencyID, Purpose: "imaging"})
 	// A correction supersedes the offer's record; the offer still stands.
 	step(e.a1, other.ID, Step{Type: EventCorrection, Supersedes: offer.ID, Notes: "the purpose was triage"})
 	step(e.a1, other.ID, Step{Type: EventLocationChanged, Location: "Room 3"})
-	pending = other.ID
 
 	bad := e.received(t, 10_000)
 	good := e.received(t, 10_000)

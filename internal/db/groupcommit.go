@@ -211,7 +211,7 @@ func (w *grouped) ExecContext(_ context.Context, query string, args ...any) (res
 
 func (w *grouped) QueryContext(_ context.Context, query string, args ...any) (rows *sql.Rows, err error) {
 	err = w.statement(func(ctx context.Context) error {
-		rows, err = w.b.conn.QueryContext(ctx, query, args...)
+		rows, err = w.b.conn.QueryContext(ctx, query, args...) //nolint:sqlclosecheck // the caller closes them, as with any ConnPool
 		return err
 	})
 	return rows, err
@@ -234,7 +234,7 @@ func (w *grouped) QueryRowContext(_ context.Context, query string, args ...any) 
 
 func (w *grouped) PrepareContext(_ context.Context, query string) (stmt *sql.Stmt, err error) {
 	err = w.statement(func(ctx context.Context) error {
-		stmt, err = w.b.conn.PrepareContext(ctx, query)
+		stmt, err = w.b.conn.PrepareContext(ctx, query) //nolint:sqlclosecheck // the caller closes it, as with any ConnPool
 		return err
 	})
 	return stmt, err
