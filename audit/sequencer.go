@@ -325,8 +325,14 @@ func (s *Sequencer) sealBatch(conn *gorm.DB, st *chainState) (int, error) {
 		}
 		head = h
 	}
+	// A chain row has 12 columns: 1,000 rows a statement stays well under
+	// PostgreSQL's 65,535 parameters; SQLite binds fewer faster.
+	perStatement := 1000
+	if !s.isPostgres() {
+		perStatement = db.RowsPerInsert(12)
+	}
 	err = conn.Transaction(func(tx *gorm.DB) error {
-		return tx.CreateInBatches(&chain, 1000).Error
+		return tx.CreateInBatches(&chain, perStatement).Error
 	})
 	if err != nil {
 		return 0, fmt.Errorf("audit: seal: %w", err)

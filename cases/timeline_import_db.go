@@ -121,9 +121,9 @@ func (c *copySource) Values() ([]any, error) {
 
 func (c *copySource) Err() error { return c.src.err() }
 
-// insertBatch is how many rows one SQLite INSERT writes: 500 rows of 14
-// columns stays well under SQLite's limit of 32,766 parameters.
-const insertBatch = 500
+// insertBatch is how many rows one SQLite INSERT writes: few enough
+// parameters that the driver binds them fast (db.RowsPerInsert).
+var insertBatch = db.RowsPerInsert(len(importColumns))
 
 // insertSQLite writes the rows with a prepared multi-row INSERT, all in
 // one transaction that also writes the import record and the tallies.

@@ -45,6 +45,23 @@ const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pr
 // audit writer and sequencer each hold one for good.
 var sqliteConns = 2 + 4*runtime.GOMAXPROCS(0)
 
+// sqliteParams is how many parameters one SQLite statement should bind at
+// most. The driver finds each parameter's argument by walking the argument
+// list from its start, so binding a statement costs the square of its
+// parameters: a multi-row INSERT of a few thousand binds more slowly than
+// a dozen smaller ones run one after another. Measured on a 100,000-event
+// timeline import (14 columns): 500 rows a statement 10,500 events/s, 128
+// rows 19,500, 64 rows 21,700, 32 rows 20,700, 16 rows 19,300.
+const sqliteParams = 900
+
+// sqliteBatchRows is the rows a statement of a GORM Create of a slice on
+// SQLite: the widest rows written that way have about fifteen columns.
+const sqliteBatchRows = 64
+
+// RowsPerInsert is how many rows of columns columns one multi-row INSERT on
+// SQLite should write (see sqliteParams); PostgreSQL's imports use COPY.
+func RowsPerInsert(columns int) int { return max(1, sqliteParams/columns) }
+
 // Open connects to the database named by rawURL and waits up to wait for it
 // to answer a ping, retrying with backoff while it is unreachable.
 func Open(ctx context.Context, rawURL string, wait time.Duration, log *slog.Logger) (*gorm.DB, error) {
@@ -89,6 +106,9 @@ func Open(ctx context.Context, rawURL string, wait time.Duration, log *slog.Logg
 	}
 	q := NewWriteQueue(width)
 	if Dialect(gdb) == SQLite {
+		// A slice given to Create is written sqliteBatchRows rows a
+		// statement (see RowsPerInsert).
+		gdb.CreateBatchSize = sqliteBatchRows
 		// SQLite flushes to disk on every COMMIT, one writer at a time:
 		// several writers' transactions share one (see GroupCommit).
 		// PostgreSQL's 16 writers at once already share WAL flushes.
