@@ -61,6 +61,7 @@ func (w *world) recordDownload(t *testing.T, who, itemID string, n int64, downlo
 }
 
 func TestAlerts_BulkDownloadRaisesAlertAndHardLimitThrottlesUntilLeadApproves(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
 			w := seededWorld(t, dialect)
@@ -163,6 +164,7 @@ func TestAlerts_BulkDownloadRaisesAlertAndHardLimitThrottlesUntilLeadApproves(t 
 // lead of the case approves it; only where the case has no other lead
 // does an admin.
 func TestAlerts_ApprovalNeedsASecondPerson(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		db := testenv.Database{DB: w.deps.DB}
 		approve := func(who, alertID string) (int, string) {
@@ -216,6 +218,7 @@ func TestAlerts_ApprovalNeedsASecondPerson(t *testing.T) {
 // trimmed, at most 1,000 characters; without one nothing changes. It is
 // returned with the alert, listed, and kept on the approval's audit entry.
 func TestAlerts_ApprovalNeedsAReason(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		path := "/api/v1/alerts/" + w.alertID + "/approve"
 		for _, body := range []string{
@@ -287,6 +290,7 @@ func TestAlerts_ApprovalNeedsAReason(t *testing.T) {
 // An alert names whom it is about and who acknowledged it, so a lead or
 // admin of another agency reads a name, not an ID.
 func TestAlerts_NameThePeopleTheyAreAbout(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		analyst, admin := w.user["analyst"], w.user["admin"]
 		resp, out := w.call(t, http.MethodGet, "/api/v1/alerts", w.bearer["admin"], "")

@@ -32,6 +32,7 @@ func (w *world) entries(t *testing.T, action string) []auditRow {
 }
 
 func TestAuditTrail_ReadsOfCaseDataAreOnTheRecordBeforeTheAnswer(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		if resp, _ := w.call(t, http.MethodGet, "/api/v1/cases/"+w.caseID, w.bearer["observer"], ""); resp.StatusCode != 200 {
 			t.Fatal(resp.StatusCode)
@@ -60,6 +61,7 @@ func TestAuditTrail_ReadsOfCaseDataAreOnTheRecordBeforeTheAnswer(t *testing.T) {
 }
 
 func TestAuditTrail_ChangesAreRecordedOnceWithTheChange(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		body := `{"title":"Image the mail server","assignee_user_id":"` + w.user["investigator"].ID + `"}`
 		if resp, _ := w.call(t, http.MethodPost, "/api/v1/cases/"+w.caseID+"/tasks", w.bearer["lead"], body); resp.StatusCode != 201 {
@@ -95,6 +97,7 @@ func TestAuditTrail_ChangesAreRecordedOnceWithTheChange(t *testing.T) {
 }
 
 func TestAuditTrail_AccessChangesAreRecordedWithTheChange(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		tests := []struct{ who, method, path, body, action string }{
 			{"admin", "PATCH", "/api/v1/users/" + w.user["spare"].ID, `{"title":"Analyst"}`, "users.patch"},
@@ -121,6 +124,7 @@ func TestAuditTrail_AccessChangesAreRecordedWithTheChange(t *testing.T) {
 }
 
 func TestAuditTrail_NoRecordNoAnswer(t *testing.T) {
+	t.Parallel()
 	w := seededWorld(t, db.SQLite)
 	w.deps.Audit.(*audit.Writer).Close() // the log can take nothing more
 	resp, body := w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["lead"], "")
@@ -130,6 +134,7 @@ func TestAuditTrail_NoRecordNoAnswer(t *testing.T) {
 }
 
 func TestAuditTrail_SignInsAreRecordedWithoutWhatWasTyped(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		// The fixture's people signed in with their passwords.
 		signedIn := map[string]bool{}
@@ -185,6 +190,7 @@ func runSequencer(t *testing.T, w *world) {
 }
 
 func TestAuditLog_LeadsReadTheirCasesRecordAndAuditorsAllOfIt(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		runSequencer(t, w)
 		w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["analyst"], "")
@@ -217,6 +223,7 @@ func TestAuditLog_LeadsReadTheirCasesRecordAndAuditorsAllOfIt(t *testing.T) {
 }
 
 func TestAuditTrail_ATimelineImportIsRecordedWithItsRows(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		before := len(w.entries(t, "cases.timeline.imports.post"))
 		body := `{"timestamp": 1768465800000000, "message": "logon", "hostname": "hr-fs02"}` + "\n"
@@ -246,6 +253,7 @@ func auditActionNames(t *testing.T, w *world) []string {
 // server, across keyset pages; a name it does not record, or too many
 // names, is a 400 problem.
 func TestAuditLog_FiltersByActionOnTheServer(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		runSequencer(t, w)
 		names := auditActionNames(t, w)
@@ -323,6 +331,7 @@ func TestAuditLog_FiltersByActionOnTheServer(t *testing.T) {
 // An auditor reads the whole log, most of it by people of other agencies,
 // whom the directory does not list to them: each entry names its actor.
 func TestAuditLog_NamesTheActorOfEachEntry(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		runSequencer(t, w)
 		w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/content", w.bearer["analyst"], "")
@@ -357,6 +366,7 @@ func TestAuditLog_NamesTheActorOfEachEntry(t *testing.T) {
 // A custody step is on the audit log as the step it was, with the agency a
 // transfer is offered to: an auditor reads a handover from the log alone.
 func TestAuditLog_ACustodyStepNamesTheStep(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		runSequencer(t, w)
 		b := w.agency["B"].ID

@@ -50,6 +50,7 @@ func verification(t *testing.T, w *world) auditVerificationJSON {
 }
 
 func TestAuditVerification_ReportsTheChainSoundAndAnUnknownCheckpointKeyNot(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		keyID := sealWithKey(t, w)
 		w.call(t, http.MethodGet, "/api/v1/cases/"+w.caseID, w.bearer["lead"], "")

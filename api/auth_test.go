@@ -42,6 +42,7 @@ func signRaw(t *testing.T, method jwt.SigningMethod, key any, header map[string]
 }
 
 func TestAuthentication_RefusesForgedAndInvalidTokens(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		valid := w.bearer["investigator"]
 		sid := w.sessionOf(t, "investigator")
@@ -125,6 +126,7 @@ func tamperSubject(t *testing.T, token, subject string) string {
 }
 
 func TestAuthentication_HugeAuthorizationHeaderIsRefusedUnparsed(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		// Over the 8 KiB the API reads: refused by Bevis with 401.
 		resp, body := w.call(t, http.MethodGet, "/api/v1/me", strings.Repeat("x", 9<<10), "")
@@ -165,6 +167,7 @@ func TestAuthentication_HugeAuthorizationHeaderIsRefusedUnparsed(t *testing.T) {
 }
 
 func TestRefresh_ReuseOfRotatedTokenRevokesTheSession(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		first := w.refresh["analyst"]
 		refresh := func(token string) (int, string) {
@@ -197,6 +200,7 @@ func TestRefresh_ReuseOfRotatedTokenRevokesTheSession(t *testing.T) {
 }
 
 func TestLogout_EndsTheSessionsAccessTokens(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		token := w.bearer["observer"]
 		if resp, _ := w.call(t, http.MethodPost, "/api/v1/auth/logout", token, ""); resp.StatusCode != 204 {
@@ -213,6 +217,7 @@ func TestLogout_EndsTheSessionsAccessTokens(t *testing.T) {
 }
 
 func TestDisablingAUser_TakesEffectOnTheirNextRequest(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		token := w.bearer["investigator"]
 		if resp, _ := w.call(t, http.MethodGet, "/api/v1/cases/"+w.caseID, token, ""); resp.StatusCode != 200 {
@@ -229,6 +234,7 @@ func TestDisablingAUser_TakesEffectOnTheirNextRequest(t *testing.T) {
 }
 
 func TestExclusion_TakesEffectOnTheNextRequestEvenWithAValidToken(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		token := w.bearer["analyst"]
 		path := "/api/v1/cases/" + w.caseID
@@ -263,6 +269,7 @@ func TestExclusion_TakesEffectOnTheNextRequestEvenWithAValidToken(t *testing.T) 
 }
 
 func TestInput_ServerOwnedFieldsAndRolesCannotBeSet(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		investigator := "/api/v1/users/" + w.user["investigator"].ID
 		tests := []struct {
@@ -309,6 +316,7 @@ func TestInput_ServerOwnedFieldsAndRolesCannotBeSet(t *testing.T) {
 }
 
 func TestLogin_EleventhWrongPasswordIsRateLimited(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		wrong := `{"email":"lead@bevis.test","password":"not the password at all"}`
 		for i := 1; i <= 10; i++ {
@@ -329,6 +337,7 @@ func TestLogin_EleventhWrongPasswordIsRateLimited(t *testing.T) {
 }
 
 func TestLogin_UnknownUserAndWrongPasswordLookAlike(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		_, unknown := w.call(t, http.MethodPost, "/api/v1/auth/login", "", `{"email":"nobody@bevis.test","password":"whatever it is"}`)
 		_, wrong := w.call(t, http.MethodPost, "/api/v1/auth/login", "", `{"email":"lead@bevis.test","password":"whatever it is"}`)
@@ -346,6 +355,7 @@ func TestLogin_UnknownUserAndWrongPasswordLookAlike(t *testing.T) {
 }
 
 func TestSession_EndsAfterItsLifetime(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		later := time.Now().Add(12*time.Hour + time.Minute) // past the fixture's 12 h session
 		w.deps.Sessions.SetClock(func() time.Time { return later })

@@ -281,6 +281,7 @@ func leadOr(who, lead, other string) string {
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
 			w := seededWorld(t, dialect)

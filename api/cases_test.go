@@ -41,6 +41,7 @@ func (w *world) current(t *testing.T) (caseJSON, string) {
 }
 
 func TestCases_WritesNeedTheCurrentETag(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
 			w := seededWorld(t, dialect)
@@ -93,6 +94,7 @@ func TestCases_WritesNeedTheCurrentETag(t *testing.T) {
 }
 
 func TestCases_RefuseUnknownAndServerOwnedFields(t *testing.T) {
+	t.Parallel()
 	w := seededWorld(t, db.SQLite)
 	before, tag := w.current(t)
 	fields := []string{`"id":"x"`, `"reference":"BEV-2026-9999"`, `"status":"closed"`, `"version":9`, `"lead_agency_id":"x"`,
@@ -130,6 +132,7 @@ func TestCases_RefuseUnknownAndServerOwnedFields(t *testing.T) {
 }
 
 func TestCases_OnlyTheLeadChangesTLPAndClosesOrReopens(t *testing.T) {
+	t.Parallel()
 	w := seededWorld(t, db.SQLite)
 	path := "/api/v1/cases/" + w.caseID
 	_, tag := w.current(t)
@@ -164,6 +167,7 @@ func TestCases_OnlyTheLeadChangesTLPAndClosesOrReopens(t *testing.T) {
 }
 
 func TestCases_InvalidTransitionIsAConflictAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	w := seededWorld(t, db.SQLite)
 	path := "/api/v1/cases/" + w.caseID
 	_, tag := w.current(t)
@@ -185,6 +189,7 @@ func TestCases_InvalidTransitionIsAConflictAndChangesNothing(t *testing.T) {
 }
 
 func TestCases_PersonalDataBreachClocksShowDueTimesAndOverdue(t *testing.T) {
+	t.Parallel()
 	w := seededWorld(t, db.SQLite)
 	aware := time.Now().UTC().Add(-80 * time.Hour).Truncate(time.Second)
 	resp, body := w.call(t, "POST", "/api/v1/cases", w.bearer["lead"], fmt.Sprintf(
@@ -238,6 +243,7 @@ func TestCases_PersonalDataBreachClocksShowDueTimesAndOverdue(t *testing.T) {
 }
 
 func TestCaseList_RefusesUnknownParametersAndSortKeys(t *testing.T) {
+	t.Parallel()
 	w := seededWorld(t, db.SQLite)
 	for _, q := range []string{"?owner=me", "?sort=title", "?sort=id;drop", "?status=done", "?severity=high", "?limit=0",
 		"?limit=1000", "?clock_state=late", "?cursor=abc"} {
@@ -251,6 +257,7 @@ func TestCaseList_RefusesUnknownParametersAndSortKeys(t *testing.T) {
 // The statements behind one page of the list do not grow with the number
 // of cases on it: no query per case (N+1).
 func TestCaseList_StatementsDoNotGrowWithThePage(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
 			w := seededWorld(t, dialect)
@@ -293,6 +300,7 @@ func TestCaseList_StatementsDoNotGrowWithThePage(t *testing.T) {
 }
 
 func TestTemplates_OpenACaseWithItsTagsClocksAndTasks(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		resp, body := w.call(t, "POST", "/api/v1/cases", w.bearer["other_agency"],
 			`{"title":"Hospital encrypted","tags":["hospital"],"template_id":"`+w.templateID+`"}`)

@@ -14,6 +14,7 @@ import (
 // only named users of member agencies are in; on RED only named users;
 // an agency-wide default grants nothing on either.
 func TestClassification_StrictMarkingsNeedNamedUsers(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		lead := w.principal(t, "lead")

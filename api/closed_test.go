@@ -31,6 +31,7 @@ func (w *world) transition(t *testing.T, to string) {
 // A closed case takes no new work through any write route until a lead
 // reopens it; custody of the evidence it holds, and who may see it, go on.
 func TestClosedCase_RefusesNewWorkButKeepsCustodyGoing(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		ctx := t.Context()
 		k, err := w.deps.Cases.Get(ctx, w.caseID)

@@ -110,6 +110,7 @@ func (w *world) lastCustody(t *testing.T, itemID string) custodyEventJSON {
 }
 
 func TestDownload_MissingContentIsA409OnTheRecordAndAlerted(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		runSequencer(t, w)
 		it := w.uploadContent(t, w.principal(t, "lead"), "BEV", "Mail logs", strings.Repeat("smtp ", 1000))
@@ -178,6 +179,7 @@ func TestDownload_MissingContentIsA409OnTheRecordAndAlerted(t *testing.T) {
 // any HTTP client), and the record shows the download failed, the custody
 // event what was found, and an alert is raised.
 func TestDownload_ContentFailingMidStreamIsCutOffAndRecorded(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		runSequencer(t, w)
 		data := strings.Repeat("disk sector bytes ", 150_000) // 2.7 MB: past the chunks Open authenticates before sending

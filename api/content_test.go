@@ -43,6 +43,7 @@ func (w *world) send(t *testing.T, method, path, body string, header ...string) 
 }
 
 func TestContent_CurlUploadThenDownloadWithRanges(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		data := strings.Repeat("pcap bytes \x00\xff ", 20_000) // 280 kB: several sealed chunks
 		sum := sha256.Sum256([]byte(data))
@@ -95,6 +96,7 @@ func TestContent_CurlUploadThenDownloadWithRanges(t *testing.T) {
 }
 
 func TestContent_HashMismatchIsRefusedAndRecorded(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		it := w.registerItem(t, `{"title":"Image","kind":"disk_image","declared_hashes":{"md5":"d41d8cd98f00b204e9800998ecf8427e"}}`)
 		resp, body := w.send(t, http.MethodPut, "/api/v1/evidence/"+it.ID+"/content", "not empty")
@@ -116,6 +118,7 @@ func TestContent_HashMismatchIsRefusedAndRecorded(t *testing.T) {
 }
 
 func TestTus_CreateResumeAndFinish(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		data := strings.Repeat("memory page ", 30_000) // 360 kB
 		it := w.registerItem(t, `{"title":"Memory","kind":"memory_dump"}`)
@@ -179,6 +182,7 @@ func TestTus_CreateResumeAndFinish(t *testing.T) {
 }
 
 func TestReportAndManifest_ShowTheChainAndVerifyOffline(t *testing.T) {
+	t.Parallel()
 	w := seededWorld(t, db.SQLite)
 	resp, body := w.call(t, http.MethodGet, "/api/v1/evidence/"+w.contentID+"/report?format=html", w.bearer["observer"], "")
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
@@ -200,6 +204,7 @@ func TestReportAndManifest_ShowTheChainAndVerifyOffline(t *testing.T) {
 }
 
 func TestLegalHold_FollowsTheCustodyRecordIntoTheStore(t *testing.T) {
+	t.Parallel()
 	w := seededWorld(t, db.SQLite)
 	it, err := w.deps.Items.Item(t.Context(), w.contentID)
 	if err != nil {
@@ -232,6 +237,7 @@ func TestLegalHold_FollowsTheCustodyRecordIntoTheStore(t *testing.T) {
 // UTF-8, no NUL, and bounded. Anything else is a 422 problem before any
 // upload starts, on both dialects alike.
 func TestContent_BadFileNamesAreRefusedWith422BeforeAnyUpload(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		it := w.registerItem(t, `{"title":"Capture","kind":"network_capture"}`)
 		b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

@@ -16,6 +16,7 @@ import (
 // the right (another lead) confirms it, never the proposer. Both steps are
 // on the custody record.
 func TestDisposal_LeadReleasesHoldsAndDisposalTakesTwoLeads(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		later := time.Now().Add(48 * time.Hour) // past the fixture's 24-hour retention
 		w.deps.Items.SetClock(func() time.Time { return later })
@@ -70,6 +71,7 @@ func TestDisposal_LeadReleasesHoldsAndDisposalTakesTwoLeads(t *testing.T) {
 
 // A proposal can be withdrawn by a lead; a withdrawn one cannot be confirmed.
 func TestDisposal_AWithdrawnProposalCannotBeConfirmed(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		w.deps.Items.SetClock(func() time.Time { return time.Now().Add(48 * time.Hour) })
 		if _, err := w.deps.Membership.SetUser(t.Context(), w.principal(t, "lead"), w.caseID, w.user["investigator"].ID, access.CaseLead); err != nil {
@@ -98,6 +100,7 @@ func TestDisposal_AWithdrawnProposalCannotBeConfirmed(t *testing.T) {
 // attempt on the record), the object is deleted once the store's retention
 // allows and the deletion is on the custody record, and the record stays.
 func TestDisposal_EndsAccessAndDeletesTheObjectOnceRetentionAllows(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		runSequencer(t, w)
 		w.deps.Items.SetClock(func() time.Time { return time.Now().Add(48 * time.Hour) })

@@ -24,6 +24,7 @@ func (w *world) ticket(t *testing.T, who, itemID string) downloadTicketJSON {
 }
 
 func TestDownloadTicket_WorksOnceAsAPlainLinkAndIsAudited(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		tk := w.ticket(t, "analyst", w.contentID)
 		resp, body := w.call(t, http.MethodGet, tk.URL, "", "")
@@ -43,6 +44,7 @@ func TestDownloadTicket_WorksOnceAsAPlainLinkAndIsAudited(t *testing.T) {
 }
 
 func TestDownloadTicket_ExpiresAfterAMinute(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		tk := w.ticket(t, "analyst", w.contentID)
 		w.deps.Sessions.SetClock(func() time.Time { return time.Now().UTC().Add(61 * time.Second) })
@@ -61,6 +63,7 @@ func TestDownloadTicket_ExpiresAfterAMinute(t *testing.T) {
 }
 
 func TestDownloadTicket_IsBoundToTheItem(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		k, err := w.deps.Cases.Get(context.Background(), w.caseID)
 		if err != nil {
@@ -80,6 +83,7 @@ func TestDownloadTicket_IsBoundToTheItem(t *testing.T) {
 }
 
 func TestDownloadTicket_IsBoundToThePersonAsTheyStandWhenUsed(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		// Cut off from the case between issue and use: the download is refused.
@@ -112,6 +116,7 @@ func TestDownloadTicket_IsBoundToThePersonAsTheyStandWhenUsed(t *testing.T) {
 }
 
 func TestDownloadTicket_IsForSignedInPeopleNotAPITokens(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		resp, out := w.call(t, http.MethodPost, "/api/v1/tokens", w.bearer["analyst"],
 			`{"name":"downloads","scopes":["evidence.download"],"expires_at":"`+tomorrow()+`"}`)

@@ -19,6 +19,7 @@ func decodeItem(t *testing.T, body string) itemJSON {
 }
 
 func TestEvidence_HandoverBetweenAgenciesThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		// Agency B joins the case, so its people can take the item.
 		if _, err := w.deps.Membership.SetAgency(t.Context(), w.principal(t, "lead"), w.caseID, w.agency["B"].ID, access.CaseInvestigator); err != nil {
@@ -73,6 +74,7 @@ func TestEvidence_HandoverBetweenAgenciesThroughTheAPI(t *testing.T) {
 }
 
 func TestEvidence_ItemsMarkedBeyondTheCallersClearanceAreNotFound(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		// The investigator is named on the case; agency A's admin sees it
 		// only through A's membership, which does not reach RED.
@@ -100,6 +102,7 @@ func TestEvidence_ItemsMarkedBeyondTheCallersClearanceAreNotFound(t *testing.T) 
 }
 
 func TestEvidence_ServerOwnedFieldsAndBevisOwnStepsCannotBeSent(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		register := "/api/v1/cases/" + w.caseID + "/evidence"
 		custody := "/api/v1/evidence/" + w.evidenceID + "/custody"

@@ -33,6 +33,7 @@ const toLab = `{"type":"released","counterparty_external":"Dr. Eva Lund","identi
 // until it returns, sealed as it left, and its chain verifies across the
 // round trip. A digital copy sent out leaves the original as it was.
 func TestExternalCustody_ReleaseAndReturnWithTheSealCheckedAndContentReHashed(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		id := w.evidenceID
 		if st, out := w.custodyStep(t, "lead", id, `{"type":"seal_applied","details":{"seal_number":"S-100"}}`); st != 201 {
@@ -117,6 +118,7 @@ func TestExternalCustody_ReleaseAndReturnWithTheSealCheckedAndContentReHashed(t 
 // A seal that comes back broken is on the record, flags the item and
 // raises an alert; the item is kept.
 func TestExternalCustody_AReturnWithABrokenSealIsRecordedFlaggedAndKept(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		id := w.evidenceID
 		for _, body := range []string{`{"type":"seal_applied","details":{"seal_number":"S-200"}}`, strings.Replace(toLab, "%s", "", 1),
@@ -150,6 +152,7 @@ func TestExternalCustody_AReturnWithABrokenSealIsRecordedFlaggedAndKept(t *testi
 
 // A return that never comes shows as overdue in the case's list of items.
 func TestExternalCustody_AReturnThatNeverComesIsOverdueInTheCase(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		past := time.Now().AddDate(0, 0, -30).UTC()
 		due := time.Now().AddDate(0, 0, -10).UTC().Format(time.DateOnly)

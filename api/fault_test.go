@@ -49,6 +49,7 @@ func wantDatabaseUnavailable(t *testing.T, what string, resp *http.Response, bod
 }
 
 func TestDatabaseFault_TokenCheckIs503NotUnauthenticated(t *testing.T) {
+	t.Parallel()
 	w, proxy, _ := proxiedWorld(t)
 	lead := w.bearer["lead"]
 	if resp, body := w.call(t, http.MethodGet, "/api/v1/me", lead, ""); resp.StatusCode != http.StatusOK {
@@ -86,6 +87,7 @@ func TestDatabaseFault_TokenCheckIs503NotUnauthenticated(t *testing.T) {
 }
 
 func TestDatabaseFault_ReadsAndWritesAre503(t *testing.T) {
+	t.Parallel()
 	w, proxy, direct := proxiedWorld(t)
 	// Tokens are checked on the direct connection here, so that the
 	// requests reach their handlers' reads and writes, which go through

@@ -44,6 +44,7 @@ func (w *world) heldBytes(t *testing.T, who string) int64 {
 // Downloads asked for at once cannot together pass the limit: each
 // reserves its bytes before its first byte is sent.
 func TestHardLimit_ParallelDownloadsNeverPassTheLimit(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		size := int64(len(fixtureContent))
 		limit := 3*size + size/2
@@ -90,6 +91,7 @@ func TestHardLimit_ParallelDownloadsNeverPassTheLimit(t *testing.T) {
 // A download counts what it sends: a range its length, a download the
 // client cut short what went out before it did, not the whole content.
 func TestHardLimit_ADownloadCountsWhatItSends(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		k, err := w.deps.Cases.Get(t.Context(), w.caseID)
 		if err != nil {

@@ -26,6 +26,7 @@ func countCases(t *testing.T, gdb *gorm.DB, title string) int64 {
 }
 
 func TestIdempotencyKey_RetryGetsTheFirstAnswerAndCreatesNothingMore(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
 			w := seededWorld(t, dialect)
@@ -72,6 +73,7 @@ func TestIdempotencyKey_RetryGetsTheFirstAnswerAndCreatesNothingMore(t *testing.
 }
 
 func TestIdempotencyKey_FailureIsNotKeptAndTheSecretIsNotStoredInClear(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
 			w := seededWorld(t, dialect)
@@ -114,6 +116,7 @@ func TestIdempotencyKey_FailureIsNotKeptAndTheSecretIsNotStoredInClear(t *testin
 }
 
 func TestIdempotencyKey_RetryWhileTheFirstRunsIs409(t *testing.T) {
+	t.Parallel()
 	w := seededWorld(t, db.Postgres)
 	lead := w.bearer["lead"]
 	key := "slow-first-attempt-000001"
@@ -169,6 +172,7 @@ func TestIdempotencyKey_RetryWhileTheFirstRunsIs409(t *testing.T) {
 }
 
 func TestIdempotencyKey_ExpiredKeysAreDiscarded(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
 			w := seededWorld(t, dialect)
@@ -192,6 +196,7 @@ func TestIdempotencyKey_ExpiredKeysAreDiscarded(t *testing.T) {
 }
 
 func TestOpenAPI_EveryIdempotentRouteTakesTheKey(t *testing.T) {
+	t.Parallel()
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Parameters []struct {

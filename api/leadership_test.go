@@ -124,6 +124,7 @@ func (w *leadershipWorld) leaks(t *testing.T, what, body string) {
 }
 
 func TestLeadership_NeedToKnow(t *testing.T) {
+	t.Parallel()
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			w := newLeadershipWorld(t, d)
@@ -241,6 +242,7 @@ func contains(v []string, s string) bool {
 // one is numbered after it and says what changed, and the database refuses
 // to change it.
 func TestLeadership_IssuedReportsAreNumberedHashedAndImmutable(t *testing.T) {
+	t.Parallel()
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			w := newLeadershipWorld(t, d)
@@ -319,6 +321,7 @@ func containsChange(cs []reports.Change, what, from, to string) bool {
 // The portfolio runs the same number of statements over two cases as over
 // thirty (no query per case).
 func TestLeadership_PortfolioStatementsDoNotGrowWithTheCases(t *testing.T) {
+	t.Parallel()
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			w := newLeadershipWorld(t, d)
@@ -363,6 +366,7 @@ func TestLeadership_PortfolioStatementsDoNotGrowWithTheCases(t *testing.T) {
 // nobody accepted, an item whose re-verification failed, and the time a
 // closed case spent in each phase and from discovery to containment.
 func TestLeadership_PortfolioCountsHandoversVerificationsAndPhaseTimes(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		lead := w.principal(t, "lead")
@@ -423,6 +427,7 @@ func TestLeadership_PortfolioCountsHandoversVerificationsAndPhaseTimes(t *testin
 // A situation report runs the same statements over a case with two tasks,
 // items and events as over one with thirty of each.
 func TestLeadership_SitrepStatementsDoNotGrowWithTheCase(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		lead := w.principal(t, "lead")

@@ -21,6 +21,7 @@ func (w *world) register(t *testing.T, who, body string) itemJSON {
 // Items extracted from another are numbered after it, the derivation is on
 // both records, and the lineage lists ancestors and descendants.
 func TestLineage_ChildrenShowTheirParentAndTheDerivationIsOnBothRecords(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		disk := w.register(t, "lead", `{"title":"Mail server disk","kind":"physical_item"}`)
 		image := w.register(t, "lead", `{"title":"Mail server image","kind":"disk_image","parent_id":"`+disk.ID+
@@ -87,6 +88,7 @@ func TestLineage_ChildrenShowTheirParentAndTheDerivationIsOnBothRecords(t *testi
 // child is shown: not in the item, the list, the lineage, the report or
 // the manifest, while one who may see it finds it in each.
 func TestLineage_AParentBeyondClearanceIsNeverNamed(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		parentID, _ := hiddenItem(t, w)
 		child := w.register(t, "lead", `{"title":"Chat export","kind":"document","tlp":"AMBER","parent_id":"`+parentID+`"}`)

@@ -9,6 +9,7 @@ import (
 // checked against the IANA names, changed only by them (not by a token of
 // theirs), and recorded on the audit log.
 func TestPatchMe_SetsTheTimeZoneOfThePerson(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		resp, body := w.call(t, http.MethodPatch, "/api/v1/me", w.bearer["analyst"], `{"time_zone":"Europe/Oslo"}`)
 		if resp.StatusCode != 200 {

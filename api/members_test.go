@@ -9,6 +9,7 @@ import (
 )
 
 func TestMembership_RulesAndBadInputChangeNothing(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		base := "/api/v1/cases/" + w.caseID + "/members"
 		lead := w.user["lead"].ID
@@ -55,6 +56,7 @@ func TestMembership_RulesAndBadInputChangeNothing(t *testing.T) {
 }
 
 func TestMembers_NameThePeopleAndAgenciesOnTheCase(t *testing.T) {
+	t.Parallel()
 	w := seededWorld(t, db.SQLite)
 	_, body := w.call(t, "GET", "/api/v1/cases/"+w.caseID+"/members", w.bearer["observer"], "")
 	for _, want := range []string{

@@ -91,6 +91,7 @@ func loginBody(w *world, who, code string) string {
 }
 
 func TestMFA_EnrolledUserSignsInOnlyWithAFreshCodeOrAnUnusedRecoveryCode(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		clock := fixedClock(w)
 		w.login(t, "investigator") // a token issued at the test clock's time
@@ -141,6 +142,7 @@ func TestMFA_EnrolledUserSignsInOnlyWithAFreshCodeOrAnUnusedRecoveryCode(t *test
 }
 
 func TestMFA_WrongCodesCountTowardsTheSignInLimit(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		clock := fixedClock(w)
 		w.login(t, "analyst")
@@ -159,6 +161,7 @@ func TestMFA_WrongCodesCountTowardsTheSignInLimit(t *testing.T) {
 }
 
 func TestMFA_AgencyRequirementConfinesSessionsToEnrolment(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		clock := fixedClock(w)
 		w.login(t, "lead")
@@ -199,6 +202,7 @@ func TestMFA_AgencyRequirementConfinesSessionsToEnrolment(t *testing.T) {
 }
 
 func TestMFA_RemovalNeedsThePasswordAndAResetNeedsAnAdmin(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		clock := fixedClock(w)
 		w.login(t, "observer")

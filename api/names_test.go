@@ -15,6 +15,7 @@ import (
 // mention, a task's assignee, an item's custodian and a custody event's
 // actor, and among the members. Nobody's email goes with the name.
 func TestNames_PeopleOfOtherAgenciesAreNamedOnTheCase(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		other, b := w.user["other_agency"], w.agency["B"]
 		if _, err := w.deps.Membership.SetAgency(t.Context(), w.principal(t, "lead"), w.caseID, b.ID, access.CaseInvestigator); err != nil {
@@ -100,6 +101,7 @@ func TestNames_PeopleOfOtherAgenciesAreNamedOnTheCase(t *testing.T) {
 // Naming the people of a page costs the same statements for a page of one
 // item as for a page of many: the names of a whole answer are looked up at once.
 func TestEvidenceList_StatementsDoNotGrowWithThePage(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
 			w := seededWorld(t, dialect)

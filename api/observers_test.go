@@ -10,6 +10,7 @@ import (
 // evidence is the case's setting, off until a lead turns it on. The change
 // is on the audit log.
 func TestObservers_DownloadEvidenceOnlyWhereTheCaseAllowsIt(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		c := "/api/v1/cases/" + w.caseID
 		content := "/api/v1/evidence/" + w.contentID + "/content"

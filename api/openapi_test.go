@@ -31,6 +31,7 @@ var fiberParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 var catchAlls = map[string]bool{"/api/*": true, "/*": true}
 
 func TestOpenAPI_DocumentsExactlyTheRegisteredRoutes(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	registered := map[string]bool{}
 	hasGet := map[string]bool{}
@@ -101,6 +102,7 @@ func sortedKeys(m map[string]bool) []string {
 }
 
 func TestOpenAPI_LicenceIsTheRepositorysLicence(t *testing.T) {
+	t.Parallel()
 	var doc struct {
 		Info struct {
 			License struct {
@@ -123,6 +125,7 @@ func TestOpenAPI_LicenceIsTheRepositorysLicence(t *testing.T) {
 // The SPA takes severity's values and their names from the document, so
 // the document must say what the domain means by each: 1 is low, 4 critical.
 func TestOpenAPI_SeverityNamesTheDomainsValues(t *testing.T) {
+	t.Parallel()
 	var doc struct {
 		Components struct {
 			Schemas struct {

@@ -48,6 +48,7 @@ func setAgencyRole(t *testing.T, w *world, agency string, role access.CaseRole) 
 var requestIDs = regexp.MustCompile(`"(request_id|instance)":"[^"]*"`)
 
 func TestEvidence_AnItemBeyondClearanceIsNotFoundOnEveryRoute(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		itemID, eventID := hiddenItem(t, w)
 		// other_agency observes the case through agency B; spare works on it
@@ -103,6 +104,7 @@ func TestEvidence_AnItemBeyondClearanceIsNotFoundOnEveryRoute(t *testing.T) {
 }
 
 func TestAuditLog_ALeadByAgencyDefaultReadsOnlyEntriesAboutWhatTheyMaySee(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		runSequencer(t, w)
 		itemID, eventID := hiddenItem(t, w)
@@ -148,6 +150,7 @@ func TestAuditLog_ALeadByAgencyDefaultReadsOnlyEntriesAboutWhatTheyMaySee(t *tes
 }
 
 func TestAlerts_NameOnlyCasesTheLeadMaySeeAndNeedThemAllToAcknowledge(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		// A second case, led by agency B's member, on which the
@@ -217,6 +220,7 @@ func TestAlerts_NameOnlyCasesTheLeadMaySeeAndNeedThemAllToAcknowledge(t *testing
 func sorted(ids ...string) []string { return slices.Sorted(slices.Values(ids)) }
 
 func TestTasks_AnExcludedPersonIsAnsweredAsOneNotOnTheCase(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		lead := w.principal(t, "lead")
@@ -264,6 +268,7 @@ func TestTasks_AnExcludedPersonIsAnsweredAsOneNotOnTheCase(t *testing.T) {
 // no upload at all: a lead by the agency default cannot discard it and an
 // observer is not told that it exists by a refusal.
 func TestUploads_AnUploadOfAnItemBeyondClearanceIsNotFound(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		itemID, _ := hiddenItem(t, w)
 		tus := []string{"Tus-Resumable", "1.0.0"}

@@ -59,6 +59,7 @@ func eventually(t *testing.T, app *fiber.App, want int, wantDown string) {
 }
 
 func TestReadyz_PostgresDownThenBackWithoutRestart(t *testing.T) {
+	t.Parallel()
 	u, err := url.Parse(testenv.PostgresURL(t))
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +86,7 @@ func TestReadyz_PostgresDownThenBackWithoutRestart(t *testing.T) {
 }
 
 func TestReadyz_S3DownThenBackWithoutRestart(t *testing.T) {
+	t.Parallel()
 	srv := testenv.S3(t)
 	proxy := testenv.NewProxy(t, srv.Endpoint)
 	store, err := evidence.NewS3Store(evidence.S3Config{
@@ -107,6 +109,7 @@ func TestReadyz_S3DownThenBackWithoutRestart(t *testing.T) {
 }
 
 func TestReadyz_EvidenceFolderGoneThenBack(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "evidence")
 	store, err := evidence.NewFSStore(dir)
 	if err != nil {

@@ -23,6 +23,7 @@ func (w *world) report(t *testing.T, who, path string) reportJSON {
 // verification history; printed, it is A4 with page numbers and its
 // marking on every page.
 func TestCustodyReport_IsWhatACourtReads(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		id := w.evidenceID
 		for _, body := range []string{`{"type":"seal_applied","details":{"seal_number":"S-300"}}`,
@@ -99,6 +100,7 @@ func TestCustodyReport_IsWhatACourtReads(t *testing.T) {
 // An item whose MD5, size or exhibit number was edited in the database is
 // named by the report's verdict (and so by the API's verification).
 func TestCustodyReport_NamesAnItemEditedInTheDatabase(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		unguard := "DROP TRIGGER evidence_items_identity_fixed ON evidence_items"
 		if w.deps.DB.Dialector.Name() == "sqlite" {

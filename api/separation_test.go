@@ -13,6 +13,7 @@ import (
 // Separation of duties: admin_a and auditor_a belong to agency A, which is
 // a member of the fixture case, and still hold nothing of it.
 func TestSeparationOfDuties_AdminsAndAuditorsGetNoCaseRoleFromTheirAgency(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		for _, who := range []string{"admin_a", "auditor_a"} {
 			for _, path := range []string{"/api/v1/cases/" + w.caseID, "/api/v1/cases/" + w.caseID + "/evidence",
@@ -40,6 +41,7 @@ func TestSeparationOfDuties_AdminsAndAuditorsGetNoCaseRoleFromTheirAgency(t *tes
 }
 
 func TestSeparationOfDuties_AdminsAndAuditorsAreNeverNamedOnACase(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		for _, who := range []string{"admin_a", "auditor_a", "admin", "auditor"} {
 			path := "/api/v1/cases/" + w.caseID + "/members/users/" + w.user[who].ID
@@ -81,6 +83,7 @@ func TestSeparationOfDuties_AdminsAndAuditorsAreNeverNamedOnACase(t *testing.T) 
 }
 
 func TestUserAdministration_AnAgencyAdminDoesNotTouchAdminsOrAuditors(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		aa := w.bearer["agency_admin"] // agency A's
 		for _, who := range []string{"admin_a", "auditor_a"} {
@@ -109,6 +112,7 @@ func TestUserAdministration_AnAgencyAdminDoesNotTouchAdminsOrAuditors(t *testing
 }
 
 func TestUserAdministration_AnAgencyAdminDoesNotReenableWhomAnAdminDisabled(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		aa := w.bearer["agency_admin"] // agency A's
 		path := "/api/v1/users/" + w.user["spare"].ID
@@ -143,6 +147,7 @@ func TestUserAdministration_AnAgencyAdminDoesNotReenableWhomAnAdminDisabled(t *t
 }
 
 func TestUserAdministration_ReenablingRevivesNoTokenOrSession(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		tok := newAPIToken(t, w, "investigator", fmt.Sprintf(`{"name":"SIEM export","scopes":["case.read"],"expires_at":%q}`, tomorrow()))
 		casePath := "/api/v1/cases/" + w.caseID

@@ -90,6 +90,7 @@ func decodeProblem(t *testing.T, resp *http.Response, body string) problem {
 }
 
 func TestUnknownAPIPath_IsProblemNotSPA(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 		for _, path := range []string{"/api/v1/nope", "/api", "/api/v2/cases"} {
@@ -106,6 +107,7 @@ func TestUnknownAPIPath_IsProblemNotSPA(t *testing.T) {
 }
 
 func TestSPA_FallsBackToIndexOnlyForExtensionlessPaths(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	tests := []struct {
 		path        string
@@ -143,6 +145,7 @@ func TestSPA_FallsBackToIndexOnlyForExtensionlessPaths(t *testing.T) {
 }
 
 func TestSPA_UnbuiltUISaysHowToBuildIt(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, func(d *Deps) { d.UI = fstest.MapFS{".gitkeep": {}} })
 	resp, body := do(t, app, httptest.NewRequest(http.MethodGet, "/", nil))
 	if resp.StatusCode != 200 || !strings.Contains(body, "make ui") {
@@ -151,6 +154,7 @@ func TestSPA_UnbuiltUISaysHowToBuildIt(t *testing.T) {
 }
 
 func TestRequestID_EchoedWhenValidGeneratedOtherwise(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	tests := []struct {
 		name, sent string
@@ -185,6 +189,7 @@ func TestRequestID_EchoedWhenValidGeneratedOtherwise(t *testing.T) {
 }
 
 func TestSecurityHeaders_OnEveryResponse(t *testing.T) {
+	t.Parallel()
 	for _, tls := range []bool{false, true} {
 		app := newTestApp(t, func(d *Deps) {
 			if tls {
@@ -218,6 +223,7 @@ func TestSecurityHeaders_OnEveryResponse(t *testing.T) {
 }
 
 func TestCORS_OffUnlessAllowListed(t *testing.T) {
+	t.Parallel()
 	preflight := func(app *fiber.App, origin string) string {
 		req := httptest.NewRequest(http.MethodOptions, "/api/v1/openapi.json", nil)
 		req.Header.Set("Origin", origin)
@@ -239,6 +245,7 @@ func TestCORS_OffUnlessAllowListed(t *testing.T) {
 }
 
 func TestLimitBody_RefusesBeforeReading(t *testing.T) {
+	t.Parallel()
 	app := fiber.New(fiber.Config{StreamRequestBody: true, ErrorHandler: errorHandler(testenv.Logger(t), nil)})
 	app.Use(withRequestID)
 	read := false
@@ -281,6 +288,7 @@ func TestLimitBody_RefusesBeforeReading(t *testing.T) {
 }
 
 func TestLimitBody_RefusesChunkedBodies(t *testing.T) {
+	t.Parallel()
 	app := fiber.New(fiber.Config{StreamRequestBody: true, ErrorHandler: errorHandler(testenv.Logger(t), nil)})
 	app.Use(withRequestID)
 	app.Post("/echo", limitBody(1024), func(c *fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) })
@@ -304,6 +312,7 @@ func TestLimitBody_RefusesChunkedBodies(t *testing.T) {
 }
 
 func TestPanic_IsInternalProblemWithoutDetails(t *testing.T) {
+	t.Parallel()
 	log := testenv.Logger(t)
 	app := fiber.New(fiber.Config{ErrorHandler: errorHandler(log, nil)})
 	app.Use(withRequestID, recoverPanics(log))
@@ -324,6 +333,7 @@ func TestPanic_IsInternalProblemWithoutDetails(t *testing.T) {
 }
 
 func TestHealthz_AnswersWhateverTheDependencies(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, func(d *Deps) { d.Evidence = fakePinger{err: errors.New("down")} })
 	resp, body := do(t, app, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 	if resp.StatusCode != 200 || !strings.Contains(body, `"ok"`) {
@@ -332,6 +342,7 @@ func TestHealthz_AnswersWhateverTheDependencies(t *testing.T) {
 }
 
 func TestMetrics_LabelRouteTemplatesNotRawPaths(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	for _, path := range []string{"/healthz", "/api/v1/nope-1", "/api/v1/nope-2", "/cases/abc"} {
 		do(t, app, httptest.NewRequest(http.MethodGet, path, nil))
@@ -357,6 +368,7 @@ func TestMetrics_LabelRouteTemplatesNotRawPaths(t *testing.T) {
 // a pooled context overwrites: once a label set changed under the
 // registry, every later scrape failed with 500.
 func TestMetrics_MixedConcurrentTrafficKeepsTheLabelSetIntact(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch,
 		http.MethodOptions, http.MethodHead}

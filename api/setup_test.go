@@ -54,6 +54,7 @@ const setupBody = `{"token":%q,"agency":{"code":"NCSC","name":"National Cyber Co
 	"admin":{"email":"chief@ncsc.example","name":"Kari Nordmann","password":"a long and unusual passphrase"}}`
 
 func TestSetup_LinkCreatesTheFirstAdminOnceAndOnlyAtItsAddress(t *testing.T) {
+	t.Parallel()
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			w := setupWorld(t, d)
@@ -140,6 +141,7 @@ func TestSetup_LinkCreatesTheFirstAdminOnceAndOnlyAtItsAddress(t *testing.T) {
 }
 
 func TestSetup_RacingLinksCreateOneAdmin(t *testing.T) {
+	t.Parallel()
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			w := setupWorld(t, d)

@@ -23,6 +23,7 @@ func (w *world) rebuild(t *testing.T) {
 }
 
 func TestSignIn_ClientAddressIsTheRightmostUntrustedForwardedAddress(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		// The test's requests come from 0.0.0.0: the load balancer; 10/8
 		// are the proxies behind it.
@@ -84,6 +85,7 @@ func TestSignIn_ClientAddressIsTheRightmostUntrustedForwardedAddress(t *testing.
 }
 
 func TestSignIn_BusyPasswordCheckingIsAnsweredWithRetryAfter(t *testing.T) {
+	t.Parallel()
 	p, known := problemFor(fmt.Errorf("access: login: %w", access.ErrPasswordBusy))
 	if !known || p.Status != 503 || p.Code != "busy" || p.headers["Retry-After"] != "1" {
 		t.Errorf("busy: %+v", p)
@@ -91,6 +93,7 @@ func TestSignIn_BusyPasswordCheckingIsAnsweredWithRetryAfter(t *testing.T) {
 }
 
 func TestSignIn_PasswordResetAndDisableEndEverySession(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		casePath := "/api/v1/cases/" + w.caseID
 		for _, who := range []string{"investigator", "analyst"} {
@@ -127,6 +130,7 @@ func TestSignIn_PasswordResetAndDisableEndEverySession(t *testing.T) {
 }
 
 func TestAPIToken_StopsUnderRequireMFAUntilItsUserEnrols(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		tok := newAPIToken(t, w, "investigator", fmt.Sprintf(`{"name":"SIEM export","scopes":["case.read"],"expires_at":%q}`, tomorrow()))
 		casePath := "/api/v1/cases/" + w.caseID
@@ -150,6 +154,7 @@ func TestAPIToken_StopsUnderRequireMFAUntilItsUserEnrols(t *testing.T) {
 }
 
 func TestSignIn_RefreshCookieIsSecureAndHSTSSentBehindATLSBalancer(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		right := `{"email":"` + w.user["lead"].Email + `","password":"` + fixturePassword + `"}`
 		cookieOf := func(resp *http.Response) *http.Cookie {
@@ -179,6 +184,7 @@ func TestSignIn_RefreshCookieIsSecureAndHSTSSentBehindATLSBalancer(t *testing.T)
 }
 
 func TestSignIn_RefreshAndLogoutRefuseAnotherOrigin(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		w.deps.Config.PublicURL = "https://bevis.example.org"
 		w.deps.Config.CORSOrigins = []string{"https://ops.police.example"}
@@ -218,6 +224,7 @@ func TestSignIn_RefreshAndLogoutRefuseAnotherOrigin(t *testing.T) {
 }
 
 func TestMFA_EnrolmentAndRemovalAskForThePassword(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		for _, body := range []string{`{"password":"not the password"}`, `{"password":""}`} {
 			resp, out := w.call(t, http.MethodPost, "/api/v1/me/mfa/totp", w.bearer["investigator"], body)
@@ -244,6 +251,7 @@ func TestMFA_EnrolmentAndRemovalAskForThePassword(t *testing.T) {
 }
 
 func TestUsers_PasswordPolicyRefusesBlanksEmailsAndTheAgencyName(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		ncsc, err := w.deps.Directory.CreateAgency(context.Background(), access.NewAgency{Code: "NCSC",
 			Name: "National Cyber Coordination Centre", Kind: "cert"})

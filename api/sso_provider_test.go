@@ -49,6 +49,7 @@ func closedPort(t *testing.T) string {
 }
 
 func TestSSOTest_ChecksTheProvider(t *testing.T) {
+	t.Parallel()
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			w := newSSOWorld(t, d)
@@ -128,6 +129,7 @@ func TestSSOTest_ChecksTheProvider(t *testing.T) {
 }
 
 func TestSSOTest_RefusesWhatASettingCouldNotReach(t *testing.T) {
+	t.Parallel()
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			w := newSSOWorld(t, d)
@@ -197,6 +199,7 @@ func TestSSOTest_RefusesWhatASettingCouldNotReach(t *testing.T) {
 }
 
 func TestSSO_SignInListsTheAgenciesWithSingleSignOn(t *testing.T) {
+	t.Parallel()
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			w := newSSOWorld(t, d)

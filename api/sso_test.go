@@ -175,6 +175,7 @@ func claimsOf(sub, email string, extra ...any) map[string]any {
 }
 
 func TestSSO_BrowserSignsInThroughTheAgencysProvider(t *testing.T) {
+	t.Parallel()
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			w := newSSOWorld(t, d)
@@ -221,6 +222,7 @@ func TestSSO_BrowserSignsInThroughTheAgencysProvider(t *testing.T) {
 }
 
 func TestSSO_BrowserIsRefused(t *testing.T) {
+	t.Parallel()
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			w := newSSOWorld(t, d)
@@ -325,6 +327,7 @@ func TestSSO_BrowserIsRefused(t *testing.T) {
 }
 
 func TestSSO_SettingsNeverShowTheSecret(t *testing.T) {
+	t.Parallel()
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			w := newSSOWorld(t, d)

@@ -24,6 +24,7 @@ func decodeTask(t *testing.T, body string) taskJSON {
 func (w *world) taskPath(id string) string { return "/api/v1/cases/" + w.caseID + "/tasks/" + id }
 
 func TestTasks_AgencyTaskIsTakenOnByItsCoordinatorAndDelegated(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		path := w.taskPath(w.taskID)
 		// Agency A's admin works on the case through A's membership: a
@@ -70,6 +71,7 @@ func TestTasks_AgencyTaskIsTakenOnByItsCoordinatorAndDelegated(t *testing.T) {
 }
 
 func TestTasks_ChangesNeedTheCurrentETag(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		path := w.taskPath(w.taskID)
 		resp, body := w.call(t, http.MethodGet, path, w.bearer["investigator"], "")
@@ -108,6 +110,7 @@ func TestTasks_ChangesNeedTheCurrentETag(t *testing.T) {
 }
 
 func TestTasks_GoOnlyToPeopleAndAgenciesOnTheCase(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		tests := map[string]string{
 			"observer":       `"assignee_user_id":"` + w.user["observer"].ID + `"`,
@@ -133,6 +136,7 @@ func TestTasks_GoOnlyToPeopleAndAgenciesOnTheCase(t *testing.T) {
 }
 
 func TestTasks_OverdueFollowsTheClockAndClosingEndsIt(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		due := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 		resp, body := w.call(t, http.MethodPost, "/api/v1/cases/"+w.caseID+"/tasks", w.bearer["lead"],
@@ -161,6 +165,7 @@ func TestTasks_OverdueFollowsTheClockAndClosingEndsIt(t *testing.T) {
 }
 
 func TestTasks_ListsPageThroughCursors(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		for i := range 4 {
 			body := fmt.Sprintf(`{"title":"Task %d","assignee_agency_id":%q}`, i, w.agency["A"].ID)
@@ -205,6 +210,7 @@ func TestTasks_ListsPageThroughCursors(t *testing.T) {
 }
 
 func TestComments_MentionOnlyMembersAndKeepTheTextAsWritten(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		casePath := "/api/v1/cases/" + w.caseID
 		for _, who := range []string{"other_agency", "excluded", "no-such-user"} {
@@ -249,6 +255,7 @@ func TestComments_MentionOnlyMembersAndKeepTheTextAsWritten(t *testing.T) {
 // The statements behind a page of tasks or comments do not grow with the
 // number on the page: checklists and mentions load once per page (no N+1).
 func TestTaskAndCommentLists_StatementsDoNotGrowWithThePage(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
 			w := seededWorld(t, dialect)

@@ -26,6 +26,7 @@ func histogramLanes(t *testing.T, body string) []string {
 // marked AMBER+STRICT or RED is counted, and its host named as a lane, only
 // for those who may read the event, as the listing shows it.
 func TestTimelineAPI_HistogramFollowsMembership(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		lead := w.principal(t, "lead")
@@ -76,6 +77,7 @@ func TestTimelineAPI_HistogramFollowsMembership(t *testing.T) {
 // span is whole hours, the cells name their tactic (null for none), and a
 // malformed or unknown parameter is a 400 problem.
 func TestTimelineAPI_HistogramAnswersTheSpanAskedForAndRefusesTheRest(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		for _, ev := range []string{
 			`{"occurred_at": "2026-01-14T08:20:00Z", "description": "exfiltration", "source": {"system": "zeek"}, "tactics": ["TA0010"]}`,

@@ -38,6 +38,7 @@ func (w *world) eventCount(t *testing.T) int {
 }
 
 func TestTimelineAPI_AddCorrectAndReadHistory(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		resp, body := w.call(t, http.MethodPost, w.timeline(w.caseID), w.bearer["analyst"], `{
 			"occurred_at": "2026-01-15T09:30:00+01:00", "source_timezone": "Europe/Oslo",
@@ -100,6 +101,7 @@ func TestTimelineAPI_AddCorrectAndReadHistory(t *testing.T) {
 // TestTimelineAPI_RefusesBadInputAndChangesNothing: malformed ATT&CK IDs,
 // unknown fields and server-owned fields each get a clear problem.
 func TestTimelineAPI_RefusesBadInputAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		before := w.eventCount(t)
 		valid := `"occurred_at": "2026-01-15T09:30:00Z", "description": "Logon"`
@@ -149,6 +151,7 @@ func TestTimelineAPI_RefusesBadInputAndChangesNothing(t *testing.T) {
 // RED for named users, as cases so marked are; hidden events are missing
 // from lists and answer 404.
 func TestTimelineAPI_MarkingsFollowMembership(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		lead := w.principal(t, "lead")
@@ -214,6 +217,7 @@ func TestTimelineAPI_MarkingsFollowMembership(t *testing.T) {
 }
 
 func TestTimelineAPI_ImportReportsMalformedRowsByLineAndAddsNothing(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		before := w.eventCount(t)
 		file := `{"timestamp": 1768465800000000, "message": "one", "hostname": "hr-fs01"}` + "\n" +
@@ -285,6 +289,7 @@ func serve(t *testing.T, d Deps) string {
 // limit is refused before a byte of the body is read; a chunked body is
 // cut off at the limit. Neither adds anything.
 func TestTimelineAPI_ImportOverLimitIs413Unread(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		d := w.deps
 		d.Config.ImportLimit = 64 << 10
@@ -357,6 +362,7 @@ func TestTimelineAPI_ImportOverLimitIs413Unread(t *testing.T) {
 // TestTimelineAPI_ListsRunConstantStatements: the statements behind each
 // list request do not grow with the rows listed (no N+1).
 func TestTimelineAPI_ListsRunConstantStatements(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		lead := w.principal(t, "lead")

@@ -35,6 +35,7 @@ func ttpTechniques(t *testing.T, body string) []string {
 // technique of an event marked AMBER+STRICT or RED is in the summary only of
 // those who may read the event, as the listing shows it.
 func TestTimelineAPI_TTPSummaryFollowsMembership(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		lead := w.principal(t, "lead")
@@ -87,6 +88,7 @@ func TestTimelineAPI_TTPSummaryFollowsMembership(t *testing.T) {
 // names Enterprise tactics in kill-chain order with first and last times,
 // and a query parameter, which it does not take, is a 400 problem.
 func TestTimelineAPI_TTPSummaryNamesTacticsAndRefusesParameters(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		for _, ev := range []string{
 			`{"occurred_at": "2026-01-14T08:00:00Z", "description": "exfiltration", "tactics": ["TA0010"], "techniques": ["T1048"]}`,

@@ -32,6 +32,7 @@ func newAPIToken(t *testing.T, w *world, who, body string) apiTokenJSON {
 func tomorrow() string { return time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339) }
 
 func TestAPIToken_ActsOnlyWithinItsScopesAndCases(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		// A second case the investigator is a member of, outside the token.
 		other, err := w.deps.Cases.Create(t.Context(), w.principal(t, "lead"), cases.NewCase{Title: "Second breach", TLP: access.TLPAmber})
@@ -79,6 +80,7 @@ func TestAPIToken_ActsOnlyWithinItsScopesAndCases(t *testing.T) {
 }
 
 func TestAPIToken_RevokedExpiredOrDisabledStopsWorkingAndUseIsRecorded(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		body := `{"name":"n","scopes":["case.list"],"expires_at":"` + tomorrow() + `"}`
 		revoked, expiring, disabled := newAPIToken(t, w, "analyst", body), newAPIToken(t, w, "analyst", body), newAPIToken(t, w, "observer", body)
@@ -117,6 +119,7 @@ func TestAPIToken_RevokedExpiredOrDisabledStopsWorkingAndUseIsRecorded(t *testin
 }
 
 func TestAPIToken_IsStoredOnlyAsAHash(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		tok := newAPIToken(t, w, "lead", `{"name":"n","scopes":["case.list"],"expires_at":"`+tomorrow()+`"}`)
 		var rows []map[string]any
@@ -136,6 +139,7 @@ func TestAPIToken_IsStoredOnlyAsAHash(t *testing.T) {
 }
 
 func TestAPIToken_InvalidRequestsAreRefusedAndCreateNothing(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		exp := tomorrow()
 		tests := []struct {
@@ -171,6 +175,7 @@ func TestAPIToken_InvalidRequestsAreRefusedAndCreateNothing(t *testing.T) {
 // opened would be outside them, so it cannot open one; an unconfined token
 // with the scope can.
 func TestAPIToken_ConfinedToCasesCannotOpenNewCases(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		confined := newAPIToken(t, w, "investigator", fmt.Sprintf(
 			`{"name":"one case","scopes":["case.create","case.read"],"case_ids":[%q],"expires_at":%q}`, w.caseID, tomorrow()))
@@ -192,6 +197,7 @@ func TestAPIToken_ConfinedToCasesCannotOpenNewCases(t *testing.T) {
 // Downloading evidence is a scope of its own: a token that reads cases
 // does not download their evidence unless given evidence.download.
 func TestAPIToken_DownloadsEvidenceOnlyWithItsScope(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		content := "/api/v1/evidence/" + w.contentID + "/content"
 		reader := newAPIToken(t, w, "investigator", fmt.Sprintf(`{"name":"reader","scopes":["case.read"],"expires_at":%q}`, tomorrow()))

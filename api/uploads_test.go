@@ -13,6 +13,7 @@ import (
 // person's once it is stale, never while it is in progress. Nobody else
 // may, and starting an upload does not discard a colleague's.
 func TestUploads_LeadDiscardsOthersStaleUploadsOnly(t *testing.T) {
+	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		tus := []string{"Tus-Resumable", "1.0.0"}
 		it := w.registerItem(t, `{"title":"Mail server disk","kind":"disk_image"}`) // as the investigator

@@ -228,6 +228,7 @@ var writeStatements = map[string]int{"case_create": 9, "timeline_append": 5}
 // adds a round trip fails here; one that needs it raises the pin, and the
 // README's account of the write, with it.
 func TestWrite_RunsThePinnedStatements(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
 			w := seededWorld(t, dialect)
@@ -253,6 +254,7 @@ func TestWrite_RunsThePinnedStatements(t *testing.T) {
 // as written, without reading it back, and that answer is what a read of
 // the case returns, reference, tags and clocks included.
 func TestCaseCreate_AnswersWhatAReadReturns(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
 			w := seededWorld(t, dialect)

@@ -2,7 +2,8 @@
 # Runs every fuzz target for a bounded time each (FUZZ_TIME, default 3s):
 # the parsers and verifiers that meet files and headers from anywhere.
 # New inputs that fail are written under the package's testdata/fuzz and
-# then replayed by every go test run.
+# then replayed by every go test run. One worker each (FUZZ_WORKERS): make
+# test runs them beside the Go tests, whose cores they would otherwise take.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 time="${FUZZ_TIME:-3s}"
@@ -17,7 +18,7 @@ for line in "${targets[@]}"; do
 	read -r pkg names <<<"$line"
 	for name in $names; do
 		echo "fuzz: $pkg $name for $time"
-		go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" -timeout 5m "$pkg" >/tmp/bevis-fuzz.log 2>&1 || {
+		go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" -parallel "${FUZZ_WORKERS:-1}" -timeout 5m "$pkg" >/tmp/bevis-fuzz.log 2>&1 || {
 			cat /tmp/bevis-fuzz.log
 			exit 1
 		}
