@@ -120,7 +120,7 @@ func (s *FSStore) StartMultipart(ctx context.Context, key string, opts PutOption
 		_ = os.RemoveAll(dir)
 		return "", err
 	}
-	if err := syncDir(s.uploadsRoot()); err != nil {
+	if err := s.syncDir(s.uploadsRoot()); err != nil {
 		_ = os.RemoveAll(dir)
 		return "", err
 	}
@@ -185,7 +185,7 @@ func (s *FSStore) PutPart(ctx context.Context, key, uploadID string, n int, r io
 			_ = os.Remove(filepath.Join(dir, name))
 		}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := s.syncDir(dir); err != nil {
 		return Part{}, uploadGone(uploadID, err)
 	}
 	return Part{Number: n, ETag: etag, Size: size}, nil
@@ -227,8 +227,8 @@ func (s *FSStore) writeUploadFile(ctx context.Context, dir, name string, src io.
 	if err = f.Chmod(fsFilePerm); err != nil {
 		return fmt.Errorf("evidence: chmod: %w", err)
 	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("evidence: sync: %w", err)
+	if err = s.syncFile(f); err != nil {
+		return err
 	}
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("evidence: close: %w", err)
@@ -310,7 +310,7 @@ func (s *FSStore) AbortMultipart(ctx context.Context, key, uploadID string) erro
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("evidence: abort upload %s of %s: %w", uploadID, key, err)
 	}
-	return syncDir(s.uploadsRoot())
+	return s.syncDir(s.uploadsRoot())
 }
 
 // AbortStaleMultiparts removes the staging directories of uploads nothing
