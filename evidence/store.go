@@ -170,6 +170,25 @@ type BlobStore interface {
 	AbortMultipart(ctx context.Context, key, uploadID string) error
 }
 
+// PartWriter writes one part of an unfinished multipart write in pieces,
+// for a store that makes a part durable with a sync, once (the folder: see
+// FSStore.OpenPart). Nothing appended is part of the write, nor durable,
+// until Commit returns the Part.
+type PartWriter interface {
+	// Append writes exactly size bytes of r at the end of the part (a
+	// shorter stream gives ErrSizeMismatch; the part then can only be
+	// discarded). The part may not pass MaxPartSize (ErrInvalidPart).
+	Append(ctx context.Context, r io.Reader, size int64) error
+	// Size is the number of bytes appended.
+	Size() int64
+	// Commit stores the appended bytes as the part, durably, replacing any
+	// part stored under its number, and returns it as PutPart would. The
+	// writer is done after it, whatever the outcome.
+	Commit(ctx context.Context) (Part, error)
+	// Discard throws away what was appended, unless committed.
+	Discard()
+}
+
 const (
 	maxKeyLen     = 512
 	maxSegmentLen = 128

@@ -39,6 +39,10 @@ type FSStore struct {
 	// mu serialises read-modify-write of sidecars (retention, legal hold)
 	// within this process.
 	mu sync.Mutex
+	// onSync, set only by tests, hears of every sync before it is made (the
+	// path of the file or directory) and may fail it as a disk would: the
+	// syncs are what makes the store durable, and most of what it costs.
+	onSync func(path string, dir bool) error
 }
 
 var _ BlobStore = (*FSStore)(nil)
@@ -196,7 +200,7 @@ func (s *FSStore) commit(ctx context.Context, key string, data []string, parts [
 		}
 		return ObjectInfo{}, fmt.Errorf("evidence: commit %s: %w", key, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := s.syncDir(dir); err != nil {
 		// Not known to be durable, so not stored: take it back rather than
 		// let a caller record bytes a power cut could lose.
 		_ = os.Remove(metaPath)
@@ -234,8 +238,8 @@ func (s *FSStore) fillTemp(fill func(f *os.File) (int64, error)) (path string, n
 	if err = f.Chmod(fsFilePerm); err != nil {
 		return "", 0, fmt.Errorf("evidence: chmod: %w", err)
 	}
-	if err = f.Sync(); err != nil {
-		return "", 0, fmt.Errorf("evidence: sync: %w", err)
+	if err = s.syncFile(f); err != nil {
+		return "", 0, err
 	}
 	if err = f.Close(); err != nil {
 		return "", 0, fmt.Errorf("evidence: close: %w", err)
@@ -258,7 +262,31 @@ func (s *FSStore) mkdirAll(dir string) error {
 	if err := os.Mkdir(dir, fsDirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("evidence: mkdir: %w", err)
 	}
-	return syncDir(parent)
+	return s.syncDir(parent)
+}
+
+// syncFile makes what was written to f durable.
+func (s *FSStore) syncFile(f *os.File) error {
+	if s.onSync != nil {
+		if err := s.onSync(f.Name(), false); err != nil {
+			return fmt.Errorf("evidence: sync: %w", err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("evidence: sync: %w", err)
+	}
+	return nil
+}
+
+// syncDir makes the entries of dir (files created, renamed or removed in
+// it) durable.
+func (s *FSStore) syncDir(dir string) error {
+	if s.onSync != nil {
+		if err := s.onSync(dir, true); err != nil {
+			return fmt.Errorf("evidence: sync dir: %w", err)
+		}
+	}
+	return syncDir(dir)
 }
 
 func syncDir(dir string) error {
@@ -441,7 +469,7 @@ func (s *FSStore) DeleteVersion(ctx context.Context, key, versionID string) erro
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("evidence: delete %s: %w", key, err)
 	}
-	return syncDir(filepath.Dir(dir))
+	return s.syncDir(filepath.Dir(dir))
 }
 
 // update rewrites a sidecar atomically (temp file, sync, rename).
@@ -468,7 +496,7 @@ func (s *FSStore) update(ctx context.Context, key, versionID string, change func
 		_ = os.Remove(tmp)
 		return fmt.Errorf("evidence: update %s: %w", key, err)
 	}
-	return syncDir(dir)
+	return s.syncDir(dir)
 }
 
 // Ping implements BlobStore: the root must be a directory we can write in.

@@ -22,8 +22,9 @@ import (
 // "part-<number>.<ETag>", where the ETag is 256 random bits drawn for each
 // write of a part (an upload begun before named it by the SHA-256 of its
 // bytes, which has the same form).
-// A part is written to a temp file in the same directory, synced, then
-// renamed into place, so a part file is always complete; putting the number
+// A part is written to a temp file in the same directory (in one piece by
+// PutPart, or in several by OpenPart), synced once, then renamed into
+// place, so a part file is always complete and durable; putting the number
 // again renames the new file in and removes the old one.
 //
 // Completion links the part files, as they are and in order, into the
@@ -120,7 +121,7 @@ func (s *FSStore) StartMultipart(ctx context.Context, key string, opts PutOption
 		_ = os.RemoveAll(dir)
 		return "", err
 	}
-	if err := syncDir(s.uploadsRoot()); err != nil {
+	if err := s.syncDir(s.uploadsRoot()); err != nil {
 		_ = os.RemoveAll(dir)
 		return "", err
 	}
@@ -153,14 +154,109 @@ func (s *FSStore) readUpload(ctx context.Context, key, uploadID string) (dir str
 	return dir, up, nil
 }
 
-// PutPart implements BlobStore.
+// PutPart implements BlobStore: OpenPart, one Append, Commit.
 func (s *FSStore) PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64) (Part, error) {
-	dir, _, err := s.readUpload(ctx, key, uploadID)
+	w, err := s.OpenPart(ctx, key, uploadID, n)
 	if err != nil {
 		return Part{}, err
 	}
+	defer w.Discard()
 	if err := validatePartArgs(n, size); err != nil {
 		return Part{}, err
+	}
+	if err := w.Append(ctx, r, size); err != nil {
+		return Part{}, err
+	}
+	return w.Commit(ctx)
+}
+
+// OpenPart begins part n of an unfinished write, to be written in pieces
+// and stored by one Commit, which syncs its bytes once, however many pieces
+// they came in: the upload layer appends the parts it cuts from one request
+// (16 MiB each) to one store part and commits it at the request's end, so a
+// request costs one sync of data, one journal commit, where a sync per
+// piece cost one each (several files synced back to back are still several
+// journal commits on ext4). Until committed, the bytes are a temp file in
+// the upload's directory that no Part names, so a process killed before the
+// sync leaves nothing a completion could take for the part.
+func (s *FSStore) OpenPart(ctx context.Context, key, uploadID string, n int) (PartWriter, error) {
+	dir, _, err := s.readUpload(ctx, key, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	if err := validatePartArgs(n, 0); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, "tmp-*")
+	if err != nil {
+		return nil, uploadGone(uploadID, err)
+	}
+	return &fsPartWriter{s: s, dir: dir, uploadID: uploadID, n: n, f: f}, nil
+}
+
+// fsPartWriter is a part of FSStore being written.
+type fsPartWriter struct {
+	s        *FSStore
+	dir      string
+	uploadID string
+	n        int
+	f        *os.File // nil once committed or discarded
+	size     int64
+	err      error // of a failed Append: the file's end is unknown, so the part can only be discarded
+}
+
+var errPartClosed = errors.New("evidence: the part was committed or discarded")
+
+// Append implements PartWriter.
+func (w *fsPartWriter) Append(ctx context.Context, r io.Reader, size int64) error {
+	switch {
+	case w.f == nil:
+		return errPartClosed
+	case w.err != nil:
+		return w.err
+	case size < 0 || w.size+size > MaxPartSize:
+		return fmt.Errorf("%w: part size %d not in 0..%d", ErrInvalidPart, w.size+size, MaxPartSize)
+	}
+	// Through io.Copy's 32 KiB buffer: a part written to the file in one
+	// 16 MiB write from a mapped buffer cost the server nearly three times the
+	// processor time of the whole ingest (BenchmarkEvidenceAPI_IngestFolder).
+	written, err := io.Copy(w.f, ctxReader{ctx: ctx, r: &exactReader{r: r, left: size, size: size}})
+	w.size += written
+	if err == nil && written != size {
+		err = fmt.Errorf("%w: got %d of %d bytes", ErrSizeMismatch, written, size)
+	}
+	if err != nil {
+		w.err = fmt.Errorf("evidence: write part: %w", err)
+		return w.err
+	}
+	return nil
+}
+
+// Size implements PartWriter.
+func (w *fsPartWriter) Size() int64 { return w.size }
+
+// Commit implements PartWriter: the file is made read-only and synced,
+// then renamed into place under a new ETag, replacing any part stored
+// under its number before, and the directory synced.
+func (w *fsPartWriter) Commit(ctx context.Context) (Part, error) {
+	if w.f == nil {
+		return Part{}, errPartClosed
+	}
+	if w.err != nil {
+		return Part{}, w.err
+	}
+	defer w.Discard() // on error; after the rename there is nothing left to discard
+	if err := ctx.Err(); err != nil {
+		return Part{}, err
+	}
+	if err := w.f.Chmod(fsFilePerm); err != nil {
+		return Part{}, fmt.Errorf("evidence: chmod: %w", err)
+	}
+	if err := w.s.syncFile(w.f); err != nil {
+		return Part{}, err
+	}
+	if err := w.f.Close(); err != nil {
+		return Part{}, fmt.Errorf("evidence: close: %w", err)
 	}
 	// The ETag names this write of the part, not its bytes: hashing them
 	// once more, after the three hashes of the content, took a tenth of a
@@ -170,25 +266,35 @@ func (s *FSStore) PutPart(ctx context.Context, key, uploadID string, n int, r io
 	var b [fsPartETagLen / 2]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	etag := hex.EncodeToString(b[:])
-	err = s.writeUploadFile(ctx, dir, fmt.Sprintf(fsPartNameFormat, n)+etag, &exactReader{r: r, left: size, size: size}, size)
-	if err != nil {
-		return Part{}, err
+	prefix := fmt.Sprintf(fsPartNameFormat, w.n)
+	if err := os.Rename(w.f.Name(), filepath.Join(w.dir, prefix+etag)); err != nil {
+		return Part{}, uploadGone(w.uploadID, err)
 	}
+	w.f = nil
 	// Earlier parts under this number, with other bytes, are replaced.
-	prefix := fmt.Sprintf(fsPartNameFormat, n)
-	entries, err := os.ReadDir(dir)
+	entries, err := os.ReadDir(w.dir)
 	if err != nil {
-		return Part{}, uploadGone(uploadID, err)
+		return Part{}, uploadGone(w.uploadID, err)
 	}
 	for _, e := range entries {
 		if name := e.Name(); strings.HasPrefix(name, prefix) && name != prefix+etag {
-			_ = os.Remove(filepath.Join(dir, name))
+			_ = os.Remove(filepath.Join(w.dir, name))
 		}
 	}
-	if err := syncDir(dir); err != nil {
-		return Part{}, uploadGone(uploadID, err)
+	if err := w.s.syncDir(w.dir); err != nil {
+		return Part{}, uploadGone(w.uploadID, err)
 	}
-	return Part{Number: n, ETag: etag, Size: size}, nil
+	return Part{Number: w.n, ETag: etag, Size: w.size}, nil
+}
+
+// Discard implements PartWriter.
+func (w *fsPartWriter) Discard() {
+	if w.f == nil {
+		return
+	}
+	_ = w.f.Close()
+	_ = os.Remove(w.f.Name())
+	w.f = nil
 }
 
 // uploadGone turns a missing staging directory (aborted or completed
@@ -214,12 +320,9 @@ func (s *FSStore) writeUploadFile(ctx context.Context, dir, name string, src io.
 			_ = os.Remove(f.Name())
 		}
 	}()
-	// Through io.Copy's 32 KiB buffer: a part written to the file in one
-	// 16 MiB write from a mapped buffer cost the server nearly three times the
-	// processor time of the whole ingest (BenchmarkEvidenceAPI_IngestFolder).
 	written, err := io.Copy(f, ctxReader{ctx: ctx, r: src})
 	if err != nil {
-		return fmt.Errorf("evidence: write part: %w", err)
+		return fmt.Errorf("evidence: write: %w", err)
 	}
 	if written != size {
 		return fmt.Errorf("%w: got %d of %d bytes", ErrSizeMismatch, written, size)
@@ -227,8 +330,8 @@ func (s *FSStore) writeUploadFile(ctx context.Context, dir, name string, src io.
 	if err = f.Chmod(fsFilePerm); err != nil {
 		return fmt.Errorf("evidence: chmod: %w", err)
 	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("evidence: sync: %w", err)
+	if err = s.syncFile(f); err != nil {
+		return err
 	}
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("evidence: close: %w", err)
@@ -310,7 +413,7 @@ func (s *FSStore) AbortMultipart(ctx context.Context, key, uploadID string) erro
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("evidence: abort upload %s of %s: %w", uploadID, key, err)
 	}
-	return syncDir(s.uploadsRoot())
+	return s.syncDir(s.uploadsRoot())
 }
 
 // AbortStaleMultiparts removes the staging directories of uploads nothing

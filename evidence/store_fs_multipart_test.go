@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -170,4 +171,88 @@ func TestFSStore_Multipart_DamagedPartsAreErrors(t *testing.T) {
 		t.Error("an object with a missing part read to its end without an error")
 	}
 	_ = rc.Close()
+}
+
+// A part written in pieces is synced once, when committed, and until then
+// is no part: a store reopened after the process died before the commit
+// completes the write without those bytes, once the part is stored anew.
+func TestFSStore_OpenPart_SyncsOnceAndIsNoPartUntilCommitted(t *testing.T) {
+	ctx := t.Context()
+	s := newTestFSStore(t)
+	data := testBytes(3 * MinPartSize)
+	id := mustStart(t, s, "a.bin", PutOptions{})
+	var files, dirs atomic.Int32
+	s.onSync = func(_ string, dir bool) error {
+		if dir {
+			dirs.Add(1)
+		} else {
+			files.Add(1)
+		}
+		return nil
+	}
+	w, err := s.OpenPart(ctx, "a.bin", id, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := w.Append(ctx, bytes.NewReader(data[i*MinPartSize:]), MinPartSize); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if files.Load() != 0 || dirs.Load() != 0 {
+		t.Errorf("appending made %d file and %d directory syncs, want none", files.Load(), dirs.Load())
+	}
+	p1, err := w.Commit(ctx)
+	if err != nil || p1.Number != 1 || p1.Size != 2*MinPartSize {
+		t.Fatalf("Commit = %+v, %v", p1, err)
+	}
+	if files.Load() != 1 || dirs.Load() != 1 {
+		t.Errorf("Commit made %d file and %d directory syncs, want 1 and 1", files.Load(), dirs.Load())
+	}
+	if err := w.Append(ctx, strings.NewReader("x"), 1); err == nil {
+		t.Error("Append after Commit succeeded")
+	}
+
+	// Part 2 is written, never committed: the process dies.
+	dead, err := s.OpenPart(ctx, "a.bin", id, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Discard()
+	if err := dead.Append(ctx, bytes.NewReader(data[2*MinPartSize:]), MinPartSize); err != nil {
+		t.Fatal(err)
+	}
+	s2 := reopenFSStore(t, s)
+	if _, err := s2.CompleteMultipart(ctx, "a.bin", id, []Part{p1, {Number: 2, ETag: strings.Repeat("0", fsPartETagLen), Size: MinPartSize}}); !errors.Is(err, ErrInvalidPart) {
+		t.Fatalf("completing with the uncommitted part: %v, want ErrInvalidPart", err)
+	}
+	p2 := mustPutPart(t, s2, "a.bin", id, 2, data[2*MinPartSize:])
+	info := mustComplete(t, s2, "a.bin", id, []Part{p1, p2})
+	assertSameBytes(t, mustGet(t, s2, "a.bin", info.VersionID, 0, -1), data)
+	want := []string{"a.bin/" + fsDataPrefix + info.VersionID + ".00001", "a.bin/" + fsDataPrefix + info.VersionID + ".00002",
+		"a.bin/" + fsMetaName}
+	if got := listFiles(t, s.root); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("files = %v, want %v", got, want)
+	}
+}
+
+// A piece cut short leaves a part that can only be thrown away.
+func TestFSStore_OpenPart_AShortPieceSpoilsThePart(t *testing.T) {
+	ctx := t.Context()
+	s := newTestFSStore(t)
+	id := mustStart(t, s, "a.bin", PutOptions{})
+	w, err := s.OpenPart(ctx, "a.bin", id, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Append(ctx, strings.NewReader("short"), 100); !errors.Is(err, ErrSizeMismatch) {
+		t.Fatalf("Append of a short piece: %v, want ErrSizeMismatch", err)
+	}
+	if _, err := w.Commit(ctx); !errors.Is(err, ErrSizeMismatch) {
+		t.Errorf("Commit after a short piece: %v, want ErrSizeMismatch", err)
+	}
+	w.Discard()
+	if files := listFiles(t, filepath.Join(s.root, fsUploadsDir)); len(files) != 1 || files[0] != id+"/"+fsUploadMeta {
+		t.Errorf("after a spoilt part, upload files = %v, want only %s", files, fsUploadMeta)
+	}
 }

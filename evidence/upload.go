@@ -64,6 +64,13 @@ type UploadLimits struct {
 	// The request renews it while it works; a killed process's lease runs
 	// out after it, and only then may a retry take the upload over.
 	Lease time.Duration
+	// SyncInterval (0: DefaultSyncInterval) is, on a store that syncs a
+	// part once however many pieces it is written in (the folder), the
+	// longest the bytes a request received stay unsynced and unrecorded:
+	// a request makes them durable at its end, and a long or stalled one
+	// also once this long after the first of them arrived, so a killed
+	// process loses no more.
+	SyncInterval time.Duration
 }
 
 // RetentionPolicy is how stored content is locked: mode and how long.
@@ -74,8 +81,14 @@ type RetentionPolicy struct {
 
 // Uploads receives evidence content: streamed, hashed (SHA-256, SHA-1,
 // MD5) and sealed as it arrives, stored in parts, and resumable from any
-// node. An upload's state is in the database after every stored part, so
-// an interrupted request, or a killed process, loses at most a part.
+// node. An upload's state is kept in the database whenever the bytes it
+// received are durable in the store, and names nothing that is not: on S3,
+// where a part is durable once stored, after every part; on the folder,
+// where durable means synced, at the end of each request and, within a long
+// one, every UploadLimits.SyncInterval, each time with one sync for all the
+// parts written since (see partOpener). So an interrupted request loses
+// nothing that arrived (but a chunk cut short), and a killed process at
+// most a part, or on the folder the bytes of the last SyncInterval.
 type Uploads struct {
 	db        *gorm.DB
 	store     BlobStore
@@ -93,6 +106,9 @@ func NewUploads(db *gorm.DB, store BlobStore, keys *Keyring, limits UploadLimits
 	if limits.Lease <= 0 {
 		limits.Lease = DefaultUploadLease
 	}
+	if limits.SyncInterval <= 0 {
+		limits.SyncInterval = DefaultSyncInterval
+	}
 	return &Uploads{db: db, store: store, keys: keys, limits: limits, retention: retention,
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
@@ -102,6 +118,11 @@ func NewUploads(db *gorm.DB, store BlobStore, keys *Keyring, limits UploadLimits
 // one part, which renews nothing: a request whose lease ran out meanwhile
 // loses the upload (ErrUploadBusy), though nothing it stored is accepted.
 const DefaultUploadLease = 30 * time.Second
+
+// DefaultSyncInterval is UploadLimits.SyncInterval unless it says
+// otherwise: long enough that a request of a few hundred MiB costs one
+// sync, short enough that a killed process loses seconds of a transfer.
+const DefaultSyncInterval = 5 * time.Second
 
 // Upload is content on its way to an item.
 type Upload struct {
@@ -275,8 +296,8 @@ type Result struct {
 }
 
 // Write takes the bytes of body as the content from offset on. It stores
-// whole parts as they fill, and keeps the upload's state after each, so a
-// lost connection loses at most one part. It stops at the end of body: when
+// whole parts as they fill, and keeps the upload's state when they are
+// durable (see Uploads), at the latest when body ends. It stops there: when
 // the whole length has arrived it checks the hashes, completes and locks
 // the object, and marks the item received; otherwise it keeps what it has
 // up to a chunk boundary, and Upload.Received says where to go on from.
@@ -305,12 +326,19 @@ func (u *Uploads) Write(ctx context.Context, id string, offset int64, body io.Re
 	if err := w.awaitPart(); err != nil && w.storeErr == nil {
 		readErr = errors.Join(readErr, err) // the checkpoint of the stored part was not saved
 	}
+	w.stopTimer() // from here the request's end makes what it wrote durable, or throws it away
 	if readErr == nil && check != nil && !bytes.Equal(check.Sum(nil), sum.Sum) {
 		u.release(w.row)
 		return Result{}, ErrChecksum
 	}
 	if errors.Is(readErr, ErrTooLarge) || errors.Is(readErr, ErrUploadBusy) || errors.Is(readErr, ErrQuotaExceeded) ||
 		w.storeErr != nil {
+		if w.storeErr == nil && !errors.Is(readErr, ErrUploadBusy) {
+			// What was stored before the refusal is kept.
+			if err := w.keepPending(context.WithoutCancel(ctx)); err != nil {
+				readErr = err
+			}
+		}
 		u.release(w.row)
 		if w.storeErr != nil {
 			return Result{}, w.storeErr
@@ -326,6 +354,9 @@ func (u *Uploads) Write(ctx context.Context, id string, offset int64, body io.Re
 	err = w.suspend()
 	if err == nil && w.buf.Len() >= MinPartSize {
 		err = w.putPart(keep)
+	}
+	if err == nil {
+		err = w.settle(keep) // durable before it is recorded
 	}
 	if err != nil {
 		u.release(w.row)
@@ -397,6 +428,17 @@ type writer struct {
 
 	mu    sync.Mutex // over the upload's row (and row.Version) and parts, which the storing part updates
 	parts []Part     // the parts stored
+
+	// On a store that writes a part in pieces (partOpener), the parts cut
+	// are appended to one store part, committed at each durable point.
+	opener  partOpener
+	pmu     sync.Mutex  // over the fields below; taken before mu
+	open    PartWriter  // the store part being appended to; nil when none
+	pending *checkpoint // the state after the last part appended, once it is durable
+	syncErr error       // of a durable point the timer made
+	timer   *time.Timer // makes the pending state durable SyncInterval after it began
+	armed   bool        // the timer is set
+	ended   bool        // the request is over: the timer does nothing
 }
 
 // partStored is how storing a part ended: the store's error, or that of
@@ -417,6 +459,7 @@ func (u *Uploads) resume(ctx context.Context, row uploadRow) (*writer, error) {
 		return nil, err
 	}
 	w := &writer{u: u, row: row, key: key, checkpoints: true}
+	w.opener, _ = u.store.(partOpener)
 	if err := json.Unmarshal([]byte(row.Parts), &w.parts); err != nil {
 		return nil, fmt.Errorf("evidence: upload %s parts: %w", row.ID, err)
 	}
@@ -502,7 +545,10 @@ func (w *writer) feed(ctx context.Context, p []byte) error {
 		return w.renewLease(ctx)
 	}
 	// Each part takes the quota it needs before it is stored.
-	if err := w.u.holdQuota(ctx, w.row); err != nil {
+	w.mu.Lock()
+	row := w.row // the storing part, and the timer, update its version
+	w.mu.Unlock()
+	if err := w.u.holdQuota(ctx, row); err != nil {
 		return err
 	}
 	if err := w.cutPart(w.u.limits.PartSize); err != nil {
@@ -562,16 +608,29 @@ func (w *writer) cutLast() error {
 	return nil
 }
 
-// freeParts gives the part buffers back once no part is being stored.
+// freeParts gives the part buffers back once no part is being stored, and
+// throws away what was appended to a store part and not made durable.
 func (w *writer) freeParts() {
 	_ = w.awaitPart()
+	w.stopTimer()
+	w.pmu.Lock()
+	if w.open != nil {
+		w.open.Discard()
+		w.open = nil
+	}
+	w.pmu.Unlock()
 	w.mem.free()
 }
 
 // storePart stores partBuf as the next part in the background, then adds
 // it to the parts and keeps the state cp (when given) of the boundary
-// after it.
+// after it; on a partOpener, it appends partBuf to the store part, and cp
+// is kept once that is durable.
 func (w *writer) storePart(ctx context.Context, cp *checkpoint) {
+	if w.opener != nil {
+		w.appendPart(ctx, cp)
+		return
+	}
 	store, key, upload, number, data := w.u.store, w.row.ObjectKey, w.row.StoreUpload, len(w.parts)+1, w.partBuf
 	stored := make(chan partStored, 1)
 	go func() {
@@ -699,11 +758,15 @@ func (u *Uploads) finish(ctx context.Context, w *writer) (Result, error) {
 		u.release(w.row)
 		return Result{}, err
 	}
-	if w.buf.Len() > 0 || len(w.parts) == 0 {
+	if w.buf.Len() > 0 || w.storedNothing() {
 		if err := w.putPart(ctx); err != nil {
 			u.release(w.row)
 			return Result{}, err
 		}
+	}
+	if err := w.settle(ctx); err != nil {
+		u.release(w.row)
+		return Result{}, err
 	}
 	sums := w.hasher.Sums()
 	var it itemRow

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,10 +35,14 @@ const (
 type crashBackend struct {
 	name string
 	env  func(t *testing.T) (map[string]string, *testenv.S3Server)
+	// syncsPerRequest: the folder records a request's bytes once they are
+	// synced, at the request's end or evidence.DefaultSyncInterval after
+	// they arrived, not as each part is stored.
+	syncsPerRequest bool
 }
 
 var crashBackends = []crashBackend{
-	{"folder", func(*testing.T) (map[string]string, *testenv.S3Server) { return nil, nil }},
+	{"folder", func(*testing.T) (map[string]string, *testenv.S3Server) { return nil, nil }, true},
 	{"s3", func(t *testing.T) (map[string]string, *testenv.S3Server) {
 		srv := testenv.S3(t)
 		return map[string]string{
@@ -44,7 +50,7 @@ var crashBackends = []crashBackend{
 			"BEVIS_S3_SECRET_KEY": srv.SecretKey, "BEVIS_S3_REGION": srv.Region, "BEVIS_S3_TLS": "false",
 			"BEVIS_ALLOW_WEAK_STORE": "true", // the test server's root credentials: the lock probe finds them weak
 		}, &srv
-	}},
+	}, false},
 }
 
 func crashEnv(t *testing.T, extra map[string]string) map[string]string {
@@ -148,7 +154,9 @@ func TestServe_KilledMidPatchResumesAfterRestart(t *testing.T) {
 			}
 
 			// One PATCH for all the bytes, of which 16 MiB arrive before the
-			// process is killed with the request still open.
+			// process is killed with the request still open; on the folder,
+			// 6 MiB more arrive once those are recorded, and are written but
+			// not synced at the kill.
 			body, feed := io.Pipe()
 			patched := make(chan error, 1)
 			go func() {
@@ -160,7 +168,12 @@ func TestServe_KilledMidPatchResumesAfterRestart(t *testing.T) {
 				}
 				patched <- err
 			}()
-			go func() { _, _ = feed.Write(data[:16<<20]) }()
+			more := make(chan struct{})
+			go func() {
+				_, _ = feed.Write(data[:16<<20])
+				<-more
+				_, _ = feed.Write(data[16<<20 : 22<<20])
+			}()
 			deadline := time.Now().Add(20 * time.Second)
 			for c.headOffset(location) < 2*crashPartSize {
 				if time.Now().After(deadline) {
@@ -168,8 +181,16 @@ func TestServe_KilledMidPatchResumesAfterRestart(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
+			recorded := c.headOffset(location)
+			if backend.syncsPerRequest {
+				close(more)
+				waitUnsyncedPart(t, filepath.Join(env["BEVIS_DATA_DIR"], "evidence", "_uploads"), deadline)
+			}
 			first.kill()
 			_ = feed.CloseWithError(io.ErrClosedPipe)
+			if !backend.syncsPerRequest {
+				close(more)
+			}
 			if err := <-patched; err == nil || strings.Contains(err.Error(), "answered") {
 				t.Fatalf("the PATCH in flight at the kill: %v", err)
 			}
@@ -181,6 +202,10 @@ func TestServe_KilledMidPatchResumesAfterRestart(t *testing.T) {
 			stored := uploadOf(t, conn, itemID)
 			if stored.Status != "active" || stored.Received < 2*crashPartSize || stored.Received%(64<<10) != 0 {
 				t.Fatalf("upload after the kill: %+v, want active at a 64 KiB boundary past two parts", stored)
+			}
+			if backend.syncsPerRequest && stored.Received != recorded {
+				t.Fatalf("upload after the kill: %+v; the bytes past %d were never synced, and must not count as received",
+					stored, recorded)
 			}
 
 			second := startBevis(t, bin, binEnv, env)
@@ -219,6 +244,25 @@ func TestServe_KilledMidPatchResumesAfterRestart(t *testing.T) {
 			}
 			checkReceived(t, c, itemID, data, sum)
 		})
+	}
+}
+
+// waitUnsyncedPart waits until a part's worth of bytes is written to a
+// file of the folder's uploads that no part names yet (a part being
+// written: "tmp-…"), so not synced.
+func waitUnsyncedPart(t *testing.T, uploads string, deadline time.Time) {
+	t.Helper()
+	for {
+		files, _ := filepath.Glob(filepath.Join(uploads, "*", "tmp-*"))
+		for _, f := range files {
+			if fi, err := os.Stat(f); err == nil && fi.Size() >= crashPartSize {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no part being written in %s within 20 s", uploads)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
