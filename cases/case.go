@@ -189,6 +189,8 @@ type Store struct {
 	rules ClockRules
 	// counts caches the case list's counts per status (list_counts.go).
 	counts *countCache
+	// gatherMax: see defaultGatherMax (list.go).
+	gatherMax int
 }
 
 // Option configures a Store.
@@ -202,7 +204,7 @@ func WithClockRules(r ClockRules) Option { return func(s *Store) { s.rules = r }
 
 // NewStore returns the case store in db.
 func NewStore(db *gorm.DB, opts ...Option) *Store {
-	s := &Store{db: db, now: time.Now, rules: DefaultClockRules(), counts: &countCache{}}
+	s := &Store{db: db, now: time.Now, rules: DefaultClockRules(), counts: &countCache{}, gatherMax: defaultGatherMax}
 	for _, o := range opts {
 		o(s)
 	}
