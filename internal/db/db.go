@@ -33,9 +33,14 @@ const (
 // the writer, foreign keys enforced, a busy timeout instead of instant
 // SQLITE_BUSY, FULL sync so a committed custody event survives a power cut,
 // and IMMEDIATE transactions so two writers queue instead of deadlocking on
-// a lock upgrade.
+// a lock upgrade, and a page cache of 8 MiB per connection instead of 2:
+// the first page of the case list for a reader of 200 of 20,000 cases
+// read some 200 scattered pages of cases and memberships, which the 2 MiB
+// cache gave back to the next request to read again (BenchmarkCaseList,
+// p50 5.8 ms with 2 MiB, 3.7 ms with 8 MiB; 2.7 ms among 1,000 cases). The
+// cache fills only with pages read, at most 8 MiB per connection.
 const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-	"&_pragma=synchronous(FULL)&_txlock=immediate"
+	"&_pragma=synchronous(FULL)&_txlock=immediate&_pragma=cache_size(-8192)"
 
 // sqliteConns bounds SQLite's connections. SQLite runs a query on the
 // calling goroutine's CPU, so connections past a few per core only add
