@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
+	bevisdb "github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/validate"
 )
 
@@ -36,11 +37,8 @@ type ListQuery struct {
 var SortKeys = []string{"created_at", "updated_at", "severity", "reference", "status_changed_at"}
 
 // defaultGatherMax is the most cases a page is chosen among by gathering
-// them from the caller's memberships and sorting them; past it the page
-// walks the index of its order. Walking tests about (page + 1) × all cases
-// / visible cases, gathering tests the visible ones: the two cost the same
-// when the visible cases are the square root of a page times all cases,
-// 1,000 of 20,000 for a page of 50.
+// them from the caller's memberships and sorting them (see gathers); past
+// it the page walks the index of its order.
 const defaultGatherMax = 1000
 
 // sortColumns maps sort keys to columns; only these reach ORDER BY.
@@ -85,7 +83,7 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 
 	// The page walks the index of its order and tests each case with
 	// CaseVisible, stopping at a page and one, unless p chooses among few
-	// cases (defaultGatherMax); the counts start from p's memberships
+	// cases of many (gathers); the counts start from p's memberships
 	// (CaseScope), so neither reads every case in Bevis.
 	filtered := func(withStatus bool, visible any) *gorm.DB {
 		tx := db.Model(&caseRow{}).Where(visible)
@@ -143,12 +141,13 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 		dir = "DESC"
 	}
 	page := filtered(true, access.CaseVisible(p))
-	if among <= s.gatherMax {
-		// Few cases to choose among: gather them from p's memberships
-		// and sort them (SQLite reads them by ID; PostgreSQL weighs
-		// this against the walk from its statistics). Walking the
-		// order's index tests every case up to a page of p's, which is
-		// most of Bevis when p sees a few of many.
+	gather, err := s.gathers(db, among, q.Limit)
+	if err != nil {
+		return Page{}, err
+	}
+	if gather {
+		// Few cases to choose among, of many: gather them from p's
+		// memberships and sort them (SQLite reads them by ID).
 		page = filtered(true, db.Where("cases.id IN (?)", access.CaseScope(db, p)))
 	}
 	if q.Cursor != "" {
@@ -174,6 +173,32 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 		return Page{}, err
 	}
 	return out, nil
+}
+
+// gathers reports whether a page of limit cases, chosen among among cases,
+// is found cheaper by gathering them from the caller's memberships and
+// sorting them than by walking the order's index through all cases, testing
+// each: the walk tests about (limit + 1) × all / among cases, gathering
+// among, so it gathers when among² ≤ (limit + 1) × all, and never more than
+// gatherMax cases. All is an estimate that costs no scan: SQLite's largest
+// rowid of cases (which are never deleted), PostgreSQL's planner's count
+// (an exact count before the table was first analysed).
+func (s *Store) gathers(db *gorm.DB, among, limit int) (bool, error) {
+	if among > s.gatherMax {
+		return false, nil
+	}
+	if among <= limit+1 {
+		return true, nil // the walk tests at least as many
+	}
+	sql := "SELECT COALESCE(MAX(rowid), 0) FROM cases"
+	if bevisdb.Dialect(db) == bevisdb.Postgres {
+		sql = "SELECT CASE WHEN reltuples < 0 THEN (SELECT COUNT(*) FROM cases) ELSE reltuples::bigint END FROM pg_class WHERE oid = 'cases'::regclass"
+	}
+	var all int64
+	if err := db.Raw(sql).Scan(&all).Error; err != nil {
+		return false, fmt.Errorf("cases: count the cases: %w", err)
+	}
+	return int64(among)*int64(among) <= int64(limit+1)*all, nil
 }
 
 func (q ListQuery) validate() (key string, desc bool, err error) {

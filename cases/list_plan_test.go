@@ -70,6 +70,12 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 			if len(scope) != 60 {
 				t.Fatalf("the scope holds %d cases, want 60", len(scope))
 			}
+			// 60² ≤ (7 + 1) × 600: pages of 7 gather; 60² > (2 + 1) × 600.
+			for limit, want := range map[int]bool{7: true, 2: false} {
+				if got, err := s.gathers(d.DB, len(scope), limit); err != nil || got != want {
+					t.Fatalf("pages of %d among 60 of 600 cases: gathers %v (%v), want %v", limit, got, err, want)
+				}
+			}
 			for _, c := range []struct {
 				gatherMax int
 				sort      string
@@ -107,9 +113,9 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 	}
 }
 
-// checkGatheredPlans reads the plan of the case list's page, in every
-// order, for a reader who chooses among few cases (at most
-// defaultGatherMax): the page gathers them from the reader's memberships and
+// checkGatheredPlans reads the plan of the case list's page of 50, in every
+// order, for a reader who chooses among few cases of many (300 of 3,000:
+// see gathers): the page gathers them from the reader's memberships and
 // sorts them. On SQLite it must read cases by ID only, never walk an index
 // of all of them, whatever their number. PostgreSQL weighs the two ways
 // itself from its statistics (here, with a tenth of the cases visible, it
@@ -120,11 +126,11 @@ func checkGatheredPlans(t *testing.T, d testenv.Database, reader access.Principa
 	for _, key := range SortKeys {
 		for _, sort := range []string{key, "-" + key} {
 			queries.Reset()
-			page, err := s.List(context.Background(), reader, ListQuery{Sort: sort, Limit: 20})
+			page, err := s.List(context.Background(), reader, ListQuery{Sort: sort, Limit: 50})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(page.Cases) != 20 || page.NextCursor == "" {
+			if len(page.Cases) != 50 || page.NextCursor == "" {
 				t.Fatalf("sort %s: %d cases on the first page", sort, len(page.Cases))
 			}
 			stmts := queries.With("ORDER BY", "LIMIT")
