@@ -2,11 +2,13 @@ package cases
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
@@ -24,6 +26,7 @@ type countCache struct {
 	mu      sync.Mutex
 	gen     int64
 	entries map[string]map[Status]int
+	flight  singleflight.Group // counts being counted, by generation and key
 }
 
 // maxCountEntries bounds the scopes and filters kept for one generation.
@@ -51,19 +54,32 @@ func (s *Store) countsOf(ctx context.Context, db *gorm.DB, p access.Principal, q
 		}
 	}
 	c.mu.Unlock()
-	counts, err := count()
+	// Lists that miss together (the first after a change, for a scope of
+	// thousands of cases: hundreds of milliseconds each) count once, and
+	// share the counts.
+	v, err, shared := c.flight.Do(fmt.Sprint(gen, "\x00", key), func() (any, error) {
+		counts, err := count()
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if gen > c.gen || c.entries == nil {
+			c.gen, c.entries = gen, make(map[string]map[Status]int)
+		}
+		if gen == c.gen && len(c.entries) < maxCountEntries {
+			c.entries[key] = clone(counts)
+		}
+		return counts, nil
+	})
+	if err != nil && shared && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// The list that counted for this one was cancelled, not this one.
+		v, err = count()
+	}
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen > c.gen || c.entries == nil {
-		c.gen, c.entries = gen, make(map[string]map[Status]int)
-	}
-	if gen == c.gen && len(c.entries) < maxCountEntries {
-		c.entries[key] = clone(counts)
-	}
-	return counts, ctx.Err()
+	return clone(v.(map[Status]int)), ctx.Err()
 }
 
 // countKey names an access scope and the filters the counts apply.

@@ -2,6 +2,8 @@ package cases
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,5 +83,86 @@ func TestListCounts_CachedUntilAnythingTheyCountChanges(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestListCounts_ListsThatMissTogetherCountOnce has eight lists of one scope
+// miss the cache at once: one counts, the others wait for its counts; and a
+// list whose counting leader is cancelled counts for itself.
+func TestListCounts_ListsThatMissTogetherCountOnce(t *testing.T) {
+	d := testenv.SQLite(t)
+	e := newEnv(t, d)
+	e.create(t, e.alice, NewCase{Title: "Counted"})
+	db := d.DB.WithContext(context.Background())
+	var counted atomic.Int32
+	release := make(chan struct{})
+	count := func() (map[Status]int, error) {
+		counted.Add(1)
+		<-release
+		return map[Status]int{StatusNew: 1}, nil
+	}
+	var wg sync.WaitGroup
+	results := make(chan map[Status]int, 8)
+	for range 8 {
+		wg.Go(func() {
+			c, err := e.store.countsOf(context.Background(), db, e.alice, ListQuery{}, count)
+			if err != nil {
+				t.Error(err)
+			}
+			results <- c
+		})
+	}
+	// Generous time for all eight to reach the count, which holds the first.
+	time.Sleep(500 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	close(results)
+	if n := counted.Load(); n != 1 {
+		t.Fatalf("%d lists counted, want 1", n)
+	}
+	var seen []map[Status]int
+	for c := range results {
+		if c[StatusNew] != 1 {
+			t.Fatalf("counts %v, want 1 new", c)
+		}
+		c[StatusNew] = 99 // each list has its own map
+		seen = append(seen, c)
+	}
+	if len(seen) != 8 || seen[0][StatusNew] != 99 || seen[1][StatusNew] != 99 {
+		t.Fatalf("%d results", len(seen))
+	}
+
+	// A new generation; the leader is cancelled while it counts.
+	e.create(t, e.alice, NewCase{Title: "Counted too"})
+	leaderCtx, cancel := context.WithCancel(context.Background())
+	inLeader := make(chan struct{})
+	leader := func() (map[Status]int, error) {
+		close(inLeader)
+		<-leaderCtx.Done()
+		return nil, leaderCtx.Err()
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.store.countsOf(leaderCtx, d.DB.WithContext(leaderCtx), e.alice, ListQuery{}, leader)
+		done <- err
+	}()
+	<-inLeader
+	follower := make(chan map[Status]int, 1)
+	go func() {
+		c, err := e.store.countsOf(context.Background(), db, e.alice, ListQuery{}, func() (map[Status]int, error) {
+			return map[Status]int{StatusNew: 2}, nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		follower <- c
+	}()
+	time.Sleep(200 * time.Millisecond) // the follower joins the leader's count
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("the cancelled leader got counts")
+	}
+	if c := <-follower; c[StatusNew] != 2 {
+		t.Fatalf("the follower of a cancelled leader got %v, want its own count", c)
 	}
 }
