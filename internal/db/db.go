@@ -149,7 +149,17 @@ func dialectorFor(rawURL string) (gorm.Dialector, error) {
 		}
 		return sqlite.Open("file:" + path + "?" + sqlitePragmas), nil
 	case "postgres", "postgresql":
-		return postgres.Open(rawURL), nil
+		// No JIT compilation, unless the URL asks for it: PostgreSQL
+		// compiles a query whose estimated cost passes jit_above_cost,
+		// and a page of a long list is estimated at the cost of the
+		// whole list. The first page of the case list on 20,000 cases
+		// read its 51 rows in 0.4 ms and spent 13 ms compiling.
+		q := u.Query()
+		if !q.Has("jit") {
+			q.Set("jit", "off")
+			u.RawQuery = q.Encode()
+		}
+		return postgres.Open(u.String()), nil
 	}
 	return nil, fmt.Errorf("database scheme %q is not supported", u.Scheme)
 }
