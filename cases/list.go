@@ -82,7 +82,7 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 	now := s.clock()
 
 	// The page walks the index of its order and tests each case with
-	// CaseVisible, stopping at a page and one, unless p chooses among few
+	// CaseRowVisible, stopping at a page and one, unless p chooses among few
 	// cases of many (gathers); the counts start from p's memberships
 	// (CaseScope), so neither reads every case in Bevis.
 	filtered := func(withStatus bool, visible any) *gorm.DB {
@@ -140,7 +140,7 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 	if desc {
 		dir = "DESC"
 	}
-	page := filtered(true, access.CaseVisible(p))
+	page := filtered(true, access.CaseRowVisible(p))
 	gather, err := s.gathers(db, among, q.Limit)
 	if err != nil {
 		return Page{}, err

@@ -61,19 +61,39 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			t.Parallel() // the dialects share nothing; most of the time is seeding
 			reader := seedCaseList(t, d, 600, 60)
+			// The reader is named on the cases numbered 1, 21, 41…, their
+			// agency on 11, 31, 51…. Markings and an exclusion hide some:
+			// AMBER+STRICT where only the agency is a member (…31) or only
+			// the reader (…81), RED where only the agency is (…51), and the
+			// reader is excluded from case 1; RED where they are named (…41)
+			// stays visible.
+			for _, stmt := range []string{
+				`UPDATE cases SET tlp = 'AMBER+STRICT' WHERE reference LIKE '%31' OR reference LIKE '%81'`,
+				`UPDATE cases SET tlp = 'RED' WHERE reference LIKE '%51' OR reference LIKE '%41'`,
+			} {
+				if err := d.DB.Exec(stmt).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := d.DB.Exec(`INSERT INTO case_exclusions (case_id, user_id, reason, excluded_by, excluded_at)
+				SELECT id, ?, 'conflict of interest', ?, created_at FROM cases WHERE reference = 'BEV-2026-00001'`,
+				reader.UserID, reader.UserID).Error; err != nil {
+				t.Fatal(err)
+			}
 			s := NewStore(d.DB)
 			ctx := context.Background()
 			var scope []string
 			if err := d.DB.Raw("SELECT id FROM (?) s ORDER BY id", access.CaseScope(d.DB, reader)).Scan(&scope).Error; err != nil {
 				t.Fatal(err)
 			}
-			if len(scope) != 60 {
-				t.Fatalf("the scope holds %d cases, want 60", len(scope))
+			// 60, less 6 + 6 + 6 hidden by markings and 1 excluded.
+			if len(scope) != 41 {
+				t.Fatalf("the scope holds %d cases, want 41", len(scope))
 			}
-			// 60² ≤ (7 + 1) × 600: pages of 7 gather; 60² > (2 + 1) × 600.
-			for limit, want := range map[int]bool{7: true, 2: false} {
+			// 41² ≤ (7 + 1) × 600: pages of 7 gather; 41² > (1 + 1) × 600.
+			for limit, want := range map[int]bool{7: true, 1: false} {
 				if got, err := s.gathers(d.DB, len(scope), limit); err != nil || got != want {
-					t.Fatalf("pages of %d among 60 of 600 cases: gathers %v (%v), want %v", limit, got, err, want)
+					t.Fatalf("pages of %d among 41 of 600 cases: gathers %v (%v), want %v", limit, got, err, want)
 				}
 			}
 			for _, c := range []struct {
