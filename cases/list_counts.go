@@ -79,7 +79,11 @@ func (s *Store) countsOf(ctx context.Context, db *gorm.DB, p access.Principal, q
 	if err != nil {
 		return nil, err
 	}
-	return clone(v.(map[Status]int)), ctx.Err()
+	counts, ok := v.(map[Status]int)
+	if !ok {
+		return nil, fmt.Errorf("cases: counts of type %T", v)
+	}
+	return clone(counts), ctx.Err()
 }
 
 // countKey names an access scope and the filters the counts apply.
