@@ -25,26 +25,9 @@ func TestListPlans(t *testing.T) {
 			reader := seedCaseList(t, d, 3000, 300)
 			s := NewStore(d.DB)
 			s.gatherMax = 0 // the walk, as for a reader of more than defaultGatherMax cases
-			ctx := context.Background()
 			queries := testenv.RecordQueries(t, d.DB)
-			var sorts []string
-			for _, key := range SortKeys {
-				sorts = append(sorts, key, "-"+key)
-			}
-			for _, sort := range sorts {
-				queries.Reset()
-				page, err := s.List(ctx, reader, ListQuery{Sort: sort, Limit: 20})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(page.Cases) != 20 || page.NextCursor == "" {
-					t.Fatalf("sort %s: %d cases on the first page", sort, len(page.Cases))
-				}
-				stmts := queries.With("ORDER BY", "LIMIT")
-				if len(stmts) != 1 {
-					t.Fatalf("sort %s: %d page statements recorded, want 1", sort, len(stmts))
-				}
-				testenv.CheckWalksInOrder(t, d, stmts[0], "sort "+sort)
+			for _, sort := range allSorts() {
+				testenv.CheckWalksInOrder(t, d, firstPageStatement(t, s, reader, queries, sort, 20), "sort "+sort)
 			}
 			checkGatheredPlans(t, d, reader, queries)
 			checkTaskListPlans(t, d, reader)
@@ -143,28 +126,44 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 func checkGatheredPlans(t *testing.T, d testenv.Database, reader access.Principal, queries *testenv.Queries) {
 	t.Helper()
 	s := NewStore(d.DB)
-	for _, key := range SortKeys {
-		for _, sort := range []string{key, "-" + key} {
-			queries.Reset()
-			page, err := s.List(context.Background(), reader, ListQuery{Sort: sort, Limit: 50})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(page.Cases) != 50 || page.NextCursor == "" {
-				t.Fatalf("sort %s: %d cases on the first page", sort, len(page.Cases))
-			}
-			stmts := queries.With("ORDER BY", "LIMIT")
-			if len(stmts) != 1 {
-				t.Fatalf("sort %s: %d page statements recorded, want 1", sort, len(stmts))
-			}
-			if d.Name != "sqlite" {
-				continue
-			}
-			plan := testenv.Plan(t, d, stmts[0])
-			if len(plan) == 0 || plan[0] != "SEARCH cases USING INDEX sqlite_autoindex_cases_1 (id=?)" ||
-				slices.ContainsFunc(plan, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "SCAN cases") }) {
-				t.Errorf("sort %s: the page of a reader of few cases does not read them by ID:\n%s", sort, strings.Join(plan, "\n"))
-			}
+	for _, sort := range allSorts() {
+		stmt := firstPageStatement(t, s, reader, queries, sort, 50)
+		if d.Name != "sqlite" {
+			continue
+		}
+		plan := testenv.Plan(t, d, stmt)
+		if len(plan) == 0 || plan[0] != "SEARCH cases USING INDEX sqlite_autoindex_cases_1 (id=?)" ||
+			slices.ContainsFunc(plan, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "SCAN cases") }) {
+			t.Errorf("sort %s: the page of a reader of few cases does not read them by ID:\n%s", sort, strings.Join(plan, "\n"))
 		}
 	}
+}
+
+// allSorts is every order the list offers, ascending and descending.
+func allSorts() []string {
+	var sorts []string
+	for _, key := range SortKeys {
+		sorts = append(sorts, key, "-"+key)
+	}
+	return sorts
+}
+
+// firstPageStatement lists the first page of limit cases in sort order, which
+// must be full with more to come, and returns the one statement that read
+// the page, as recorded by queries.
+func firstPageStatement(t *testing.T, s *Store, reader access.Principal, queries *testenv.Queries, sort string, limit int) testenv.Statement {
+	t.Helper()
+	queries.Reset()
+	page, err := s.List(context.Background(), reader, ListQuery{Sort: sort, Limit: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Cases) != limit || page.NextCursor == "" {
+		t.Fatalf("sort %s: %d cases on the first page", sort, len(page.Cases))
+	}
+	stmts := queries.With("ORDER BY", "LIMIT")
+	if len(stmts) != 1 {
+		t.Fatalf("sort %s: %d page statements recorded, want 1", sort, len(stmts))
+	}
+	return stmts[0]
 }
