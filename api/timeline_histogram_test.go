@@ -1,15 +1,11 @@
 package api
 
 import (
-	"context"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/bevis-ir/bevis/access"
-	"github.com/bevis-ir/bevis/cases"
 )
 
 // histogramLanes lists the lanes of a histogram as name=events.
@@ -28,25 +24,10 @@ func histogramLanes(t *testing.T, body string) []string {
 func TestTimelineAPI_HistogramFollowsMembership(t *testing.T) {
 	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
-		ctx := context.Background()
-		lead := w.principal(t, "lead")
-		k, err := w.deps.Cases.Create(ctx, lead, cases.NewCase{Title: "Exfiltration", TLP: access.TLPAmber})
-		if err != nil {
-			t.Fatal(err)
-		}
-		namedFromOutside(t, w)
-		for name, role := range map[string]access.CaseRole{"analyst": access.CaseAnalyst, "outsider": access.CaseObserver} {
-			if _, err := w.deps.Membership.SetUser(ctx, lead, k.ID, w.user[name].ID, role); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for tlp, host := range map[string]string{"AMBER": "hr-fs01", "AMBER+STRICT": "insider-ws", "RED": "nato-gw"} {
-			resp, body := w.call(t, http.MethodPost, w.timeline(k.ID), w.bearer["lead"], `{"occurred_at": "2026-01-15T09:30:00Z",
-				"description": "marked `+tlp+`", "source": {"host": "`+host+`"}, "tactics": ["TA0001"], "tlp": "`+tlp+`"}`)
-			if resp.StatusCode != http.StatusCreated {
-				t.Fatalf("%s: %d %s", tlp, resp.StatusCode, body)
-			}
-		}
+		k := markedTimeline(t, w, func(tlp string) string {
+			host := map[string]string{"AMBER": "hr-fs01", "AMBER+STRICT": "insider-ws", "RED": "nato-gw"}[tlp]
+			return `"source": {"host": "` + host + `"}, "tactics": ["TA0001"]`
+		})
 		sees := map[string][]string{
 			"lead":         {"hr-fs01=1", "insider-ws=1", "nato-gw=1"},
 			"analyst":      {"hr-fs01=1", "insider-ws=1", "nato-gw=1"},
@@ -55,21 +36,7 @@ func TestTimelineAPI_HistogramFollowsMembership(t *testing.T) {
 			"outsider":     {"hr-fs01=1", "nato-gw=1"},
 			"admin":        nil,
 		}
-		for who, want := range sees {
-			resp, body := w.call(t, http.MethodGet, w.timeline(k.ID)+"/histogram", w.bearer[who], "")
-			if want == nil {
-				if resp.StatusCode != http.StatusNotFound {
-					t.Errorf("%s reads the histogram of a case they are not on: %d", who, resp.StatusCode)
-				}
-				continue
-			}
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("%s: %d %s", who, resp.StatusCode, body)
-			}
-			if got := histogramLanes(t, body); !slices.Equal(got, want) {
-				t.Errorf("%s's lanes: %v, want %v", who, got, want)
-			}
-		}
+		checkSeenBy(t, w, w.timeline(k)+"/histogram", sees, histogramLanes)
 	})
 }
 

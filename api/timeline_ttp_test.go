@@ -31,31 +31,66 @@ func ttpTechniques(t *testing.T, body string) []string {
 	return out
 }
 
+// markedTimeline opens an AMBER case of the lead's, with the analyst and the
+// outsider (of another agency) named on it, and adds three events marked
+// AMBER, AMBER+STRICT and RED, each with the JSON fields fields(tlp) gives
+// beside its time, description and marking. It returns the case's ID.
+func markedTimeline(t *testing.T, w *world, fields func(tlp string) string) string {
+	t.Helper()
+	ctx := context.Background()
+	lead := w.principal(t, "lead")
+	k, err := w.deps.Cases.Create(ctx, lead, cases.NewCase{Title: "Exfiltration", TLP: access.TLPAmber})
+	if err != nil {
+		t.Fatal(err)
+	}
+	namedFromOutside(t, w)
+	for name, role := range map[string]access.CaseRole{"analyst": access.CaseAnalyst, "outsider": access.CaseObserver} {
+		if _, err := w.deps.Membership.SetUser(ctx, lead, k.ID, w.user[name].ID, role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tlp := range []string{"AMBER", "AMBER+STRICT", "RED"} {
+		resp, body := w.call(t, http.MethodPost, w.timeline(k.ID), w.bearer["lead"], `{"occurred_at": "2026-01-15T09:30:00Z",
+			"description": "marked `+tlp+`", "tlp": "`+tlp+`", `+fields(tlp)+`}`)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("%s: %d %s", tlp, resp.StatusCode, body)
+		}
+	}
+	return k.ID
+}
+
+// checkSeenBy reads path as each person of sees and checks what parse makes
+// of the answer against what they should see; nil: they are not on the
+// case, and get a 404.
+func checkSeenBy(t *testing.T, w *world, path string, sees map[string][]string, parse func(*testing.T, string) []string) {
+	t.Helper()
+	for who, want := range sees {
+		resp, body := w.call(t, http.MethodGet, path, w.bearer[who], "")
+		if want == nil {
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("%s reads %s of a case they are not on: %d", who, path, resp.StatusCode)
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", who, resp.StatusCode, body)
+		}
+		if got := parse(t, body); !slices.Equal(got, want) {
+			t.Errorf("%s reads %s: %v, want %v", who, path, got, want)
+		}
+	}
+}
+
 // TestTimelineAPI_TTPSummaryFollowsMembership: on an AMBER case, the
 // technique of an event marked AMBER+STRICT or RED is in the summary only of
 // those who may read the event, as the listing shows it.
 func TestTimelineAPI_TTPSummaryFollowsMembership(t *testing.T) {
 	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
-		ctx := context.Background()
-		lead := w.principal(t, "lead")
-		k, err := w.deps.Cases.Create(ctx, lead, cases.NewCase{Title: "Exfiltration", TLP: access.TLPAmber})
-		if err != nil {
-			t.Fatal(err)
-		}
-		namedFromOutside(t, w)
-		for name, role := range map[string]access.CaseRole{"analyst": access.CaseAnalyst, "outsider": access.CaseObserver} {
-			if _, err := w.deps.Membership.SetUser(ctx, lead, k.ID, w.user[name].ID, role); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for tlp, technique := range map[string]string{"AMBER": "T1566.001", "AMBER+STRICT": "T1199", "RED": "T1021.001"} {
-			resp, body := w.call(t, http.MethodPost, w.timeline(k.ID), w.bearer["lead"], `{"occurred_at": "2026-01-15T09:30:00Z",
-				"description": "marked `+tlp+`", "tactics": ["TA0001"], "techniques": ["`+technique+`"], "tlp": "`+tlp+`"}`)
-			if resp.StatusCode != http.StatusCreated {
-				t.Fatalf("%s: %d %s", tlp, resp.StatusCode, body)
-			}
-		}
+		k := markedTimeline(t, w, func(tlp string) string {
+			technique := map[string]string{"AMBER": "T1566.001", "AMBER+STRICT": "T1199", "RED": "T1021.001"}[tlp]
+			return `"tactics": ["TA0001"], "techniques": ["` + technique + `"]`
+		})
 		// investigator and observer: only through agency A; outsider: named,
 		// but agency D is not a member; admin: not on the case.
 		sees := map[string][]string{
@@ -66,21 +101,7 @@ func TestTimelineAPI_TTPSummaryFollowsMembership(t *testing.T) {
 			"outsider":     {"TA0001/T1021.001=1", "TA0001/T1566.001=1"},
 			"admin":        nil,
 		}
-		for who, want := range sees {
-			resp, body := w.call(t, http.MethodGet, w.timeline(k.ID)+"/ttp", w.bearer[who], "")
-			if want == nil {
-				if resp.StatusCode != http.StatusNotFound {
-					t.Errorf("%s reads the summary of a case they are not on: %d", who, resp.StatusCode)
-				}
-				continue
-			}
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("%s: %d %s", who, resp.StatusCode, body)
-			}
-			if got := ttpTechniques(t, body); !slices.Equal(got, want) {
-				t.Errorf("%s's summary: %v, want %v", who, got, want)
-			}
-		}
+		checkSeenBy(t, w, w.timeline(k)+"/ttp", sees, ttpTechniques)
 	})
 }
 
