@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bevis-ir/bevis/internal/db"
+	"github.com/bevis-ir/bevis/internal/testenv"
 	"github.com/bevis-ir/bevis/migrations"
 )
 
@@ -30,9 +31,7 @@ func BenchmarkTimelineTTP(b *testing.B) {
 		b.Run(dialect, func(b *testing.B) {
 			d := benchDatabase(b, dialect)
 			f := newTimelineFixture(b, d)
-			template := baselineTemplate(b, f)
-			writeRows(b, f, n, func(i int) eventRow {
-				r := genEvent(i).row(template)
+			seedTallied(b, f, n, func(i int, r eventRow) eventRow {
 				tactics := []string{Tactics[i%len(Tactics)].ID}
 				if i%2 == 0 {
 					tactics = append(tactics, Tactics[(i/2)%len(Tactics)].ID)
@@ -43,17 +42,9 @@ func BenchmarkTimelineTTP(b *testing.B) {
 				}
 				r.Tactics, r.Techniques = joinList(dedupe(tactics)), joinList(techniques)
 				return r
-			}, ttpBenchColumns, ttpBenchValues)
-			backfillTally(b, f)
-			if err := f.tl.db.Exec("ANALYZE").Error; err != nil {
-				b.Fatal(err)
-			}
+			})
 			addCorrections(b, f, n/1000)
-			sqlDB, err := d.DB.DB()
-			if err != nil {
-				b.Fatal(err)
-			}
-			baseline := rebind(dialect, `SELECT COUNT(*) FROM timeline_events WHERE case_id = ?`)
+			count := countBaseline(b, d, dialect, f.caseID)
 			var summaries, counts []time.Duration
 			for b.Loop() {
 				start := time.Now()
@@ -62,18 +53,45 @@ func BenchmarkTimelineTTP(b *testing.B) {
 				if err != nil || len(s.Tactics) != len(Tactics) || s.Truncated {
 					b.Fatalf("summary of %d tactics (truncated %v): %v", len(s.Tactics), s.Truncated, err)
 				}
-				start = time.Now()
-				var events int
-				if err := sqlDB.QueryRowContext(b.Context(), baseline, f.caseID).Scan(&events); err != nil {
-					b.Fatal(err)
-				}
-				counts = append(counts, time.Since(start))
+				counts = append(counts, count())
 			}
 			b.ReportMetric(ms(percentile(summaries, 50)), "p50_ms")
 			b.ReportMetric(ms(percentile(summaries, 99)), "p99_ms")
 			b.ReportMetric(ms(percentile(counts, 50)), "baseline_count_p50_ms")
 			b.ReportMetric(float64(percentile(summaries, 50))/float64(percentile(counts, 50)), "x_count")
 		})
+	}
+}
+
+// seedTallied writes events 0 to n-1 of f's case as the import would, each
+// as mark makes it from the generated event (its tactics and techniques),
+// fills their tallies and analyses the database.
+func seedTallied(b *testing.B, f timelineFixture, n int, mark func(i int, r eventRow) eventRow) {
+	b.Helper()
+	template := baselineTemplate(b, f)
+	writeRows(b, f, n, func(i int) eventRow { return mark(i, genEvent(i).row(template)) }, ttpBenchColumns, ttpBenchValues)
+	backfillTally(b, f)
+	if err := f.tl.db.Exec("ANALYZE").Error; err != nil {
+		b.Fatal(err)
+	}
+}
+
+// countBaseline is the tally benchmarks' baseline: it times a plain
+// COUNT(*) of the events of caseID.
+func countBaseline(b *testing.B, d testenv.Database, dialect, caseID string) func() time.Duration {
+	b.Helper()
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		b.Fatal(err)
+	}
+	query := rebind(dialect, `SELECT COUNT(*) FROM timeline_events WHERE case_id = ?`)
+	return func() time.Duration {
+		start := time.Now()
+		var events int
+		if err := sqlDB.QueryRowContext(b.Context(), query, caseID).Scan(&events); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
 	}
 }
 
@@ -116,23 +134,13 @@ func BenchmarkTimelineHistogram(b *testing.B) {
 		b.Run(dialect, func(b *testing.B) {
 			d := benchDatabase(b, dialect)
 			f := newTimelineFixture(b, d)
-			template := baselineTemplate(b, f)
-			writeRows(b, f, n, func(i int) eventRow {
-				r := genEvent(i).row(template)
+			seedTallied(b, f, n, func(i int, r eventRow) eventRow {
 				if i%10 == 3 {
 					r.Tactics = " " + Tactics[i%len(Tactics)].ID + " "
 				}
 				return r
-			}, ttpBenchColumns, ttpBenchValues)
-			backfillTally(b, f)
-			if err := f.tl.db.Exec("ANALYZE").Error; err != nil {
-				b.Fatal(err)
-			}
-			sqlDB, err := d.DB.DB()
-			if err != nil {
-				b.Fatal(err)
-			}
-			baseline := rebind(dialect, `SELECT COUNT(*) FROM timeline_events WHERE case_id = ?`)
+			})
+			count := countBaseline(b, d, dialect, f.caseID)
 			dayFrom, dayTo := benchStart.Add(time.Duration(n/2)*time.Second), benchStart.Add(time.Duration(n/2)*time.Second+24*time.Hour)
 			var wholes, days, counts []time.Duration
 			for b.Loop() {
@@ -148,12 +156,7 @@ func BenchmarkTimelineHistogram(b *testing.B) {
 					b.Fatal(err)
 				}
 				days = append(days, time.Since(start))
-				start = time.Now()
-				var events int
-				if err := sqlDB.QueryRowContext(b.Context(), baseline, f.caseID).Scan(&events); err != nil {
-					b.Fatal(err)
-				}
-				counts = append(counts, time.Since(start))
+				counts = append(counts, count())
 			}
 			b.ReportMetric(ms(percentile(wholes, 50)), "whole_p50_ms")
 			b.ReportMetric(ms(percentile(wholes, 99)), "whole_p99_ms")
