@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
 )
 
 // histogramLanes lists the lanes of a histogram as name=events.
