@@ -189,6 +189,8 @@ type Store struct {
 	rules ClockRules
 	// counts caches the case list's counts per status (list_counts.go).
 	counts *countCache
+	// details caches the cases the list shows (list_details.go).
+	details *detailCache
 	// gatherMax: see defaultGatherMax (list.go).
 	gatherMax int
 }
@@ -204,7 +206,7 @@ func WithClockRules(r ClockRules) Option { return func(s *Store) { s.rules = r }
 
 // NewStore returns the case store in db.
 func NewStore(db *gorm.DB, opts ...Option) *Store {
-	s := &Store{db: db, now: time.Now, rules: DefaultClockRules(), counts: &countCache{}, gatherMax: defaultGatherMax}
+	s := &Store{db: db, now: time.Now, rules: DefaultClockRules(), counts: &countCache{}, details: &detailCache{}, gatherMax: defaultGatherMax}
 	for _, o := range opts {
 		o(s)
 	}
@@ -404,14 +406,36 @@ func (s *Store) Get(ctx context.Context, id string) (Case, error) {
 // withDetails converts rows to cases with their tags and clocks, in two
 // queries whatever the number of rows.
 func (s *Store) withDetails(db *gorm.DB, rows []caseRow) ([]Case, error) {
-	out := make([]Case, len(rows))
+	ds, err := loadDetails(db, rows)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	out := make([]Case, len(ds))
+	for i, d := range ds {
+		out[i] = s.render(d, now)
+	}
+	return out, nil
+}
+
+// caseDetails is a case as stored, with its tags, and its clocks as rows:
+// their states follow the time (render).
+type caseDetails struct {
+	k      Case // Clocks unset
+	clocks []clockRow
+}
+
+// loadDetails reads the tags and clocks of rows, in two queries whatever
+// the number of rows.
+func loadDetails(db *gorm.DB, rows []caseRow) ([]caseDetails, error) {
+	out := make([]caseDetails, len(rows))
 	if len(rows) == 0 {
 		return out, nil
 	}
 	ids := make([]string, len(rows))
 	at := make(map[string]int, len(rows))
 	for i, r := range rows {
-		out[i] = r.toCase()
+		out[i].k = r.toCase()
 		ids[i] = r.ID
 		at[r.ID] = i
 	}
@@ -420,21 +444,34 @@ func (s *Store) withDetails(db *gorm.DB, rows []caseRow) ([]Case, error) {
 		return nil, fmt.Errorf("cases: tags: %w", err)
 	}
 	for _, t := range tags {
-		out[at[t.CaseID]].Tags = append(out[at[t.CaseID]].Tags, t.Tag)
+		out[at[t.CaseID]].k.Tags = append(out[at[t.CaseID]].k.Tags, t.Tag)
 	}
 	var clocks []clockRow
 	if err := db.Where("case_id IN ?", ids).Find(&clocks).Error; err != nil {
 		return nil, fmt.Errorf("cases: clocks: %w", err)
 	}
-	now := s.clock()
 	for _, c := range clocks {
-		k := &out[at[c.CaseID]]
-		k.Clocks = append(k.Clocks, c.toClock(now))
-	}
-	for i := range out {
-		s.rules.order(out[i].Clocks)
+		d := &out[at[c.CaseID]]
+		d.clocks = append(d.clocks, c)
 	}
 	return out, nil
+}
+
+// render is the case of d as it stands at now (the states of its clocks),
+// sharing nothing with d: d may be cached, the case is the caller's.
+func (s *Store) render(d caseDetails, now time.Time) Case {
+	k := d.k
+	k.Tags = slices.Clone(k.Tags)
+	k.AffectedOrganisations = slices.Clone(k.AffectedOrganisations)
+	k.AffectedSystems = slices.Clone(k.AffectedSystems)
+	k.PartyAwareness = slices.Clone(k.PartyAwareness)
+	k.Jurisdictions = slices.Clone(k.Jurisdictions)
+	k.DiscoveredAt, k.AwareAt = utcPtr(k.DiscoveredAt), utcPtr(k.AwareAt)
+	for _, c := range d.clocks {
+		k.Clocks = append(k.Clocks, c.toClock(now))
+	}
+	s.rules.order(k.Clocks)
+	return k
 }
 
 type tagRow struct {

@@ -65,10 +65,12 @@ type cursor struct {
 }
 
 // List returns a page of the cases p can see. It runs a fixed number of
-// statements whatever the page size: the page, its tags, its clocks and
-// the counts. The page costs what the page holds (and the cases p cannot
-// see that lie between its rows): every sort key has an index ending in
-// the ID, walked in the requested order (TestListPlans).
+// statements whatever the page size: the counts' generation (and the
+// counts, when it moved), the walk, and for the cases of the page not seen
+// at their version before, their rows, tags and clocks (listed). The page
+// costs what the page holds (and the cases p cannot see that lie between
+// its rows): every sort key has an index ending in the ID, walked in the
+// requested order (TestListPlans).
 func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page, error) {
 	key, desc, err := q.validate()
 	if err != nil {
@@ -162,14 +164,15 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 		page = page.Where(fmt.Sprintf("(cases.%[1]s %[2]s ? OR (cases.%[1]s = ? AND cases.id %[2]s ?))", col, op), c.Value, c.Value, c.ID)
 	}
 	var rows []caseRow
-	if err := page.Order(fmt.Sprintf("cases.%s %s, cases.id %s", col, dir, dir)).Limit(q.Limit + 1).Find(&rows).Error; err != nil {
+	if err := page.Select(walkColumns(col)).Order(fmt.Sprintf("cases.%s %s, cases.id %s", col, dir, dir)).
+		Limit(q.Limit + 1).Find(&rows).Error; err != nil {
 		return Page{}, fmt.Errorf("cases: list: %w", err)
 	}
 	if len(rows) > q.Limit {
 		rows = rows[:q.Limit]
 		out.NextCursor = encodeCursor(key, rows[len(rows)-1])
 	}
-	if out.Cases, err = s.withDetails(db, rows); err != nil {
+	if out.Cases, err = s.listed(db, rows); err != nil {
 		return Page{}, err
 	}
 	return out, nil
