@@ -163,17 +163,19 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 		}
 		page = page.Where(fmt.Sprintf("(cases.%[1]s %[2]s ? OR (cases.%[1]s = ? AND cases.id %[2]s ?))", col, op), c.Value, c.Value, c.ID)
 	}
-	var rows []caseRow
-	if err := page.Select(walkColumns(col)).Order(fmt.Sprintf("cases.%s %s, cases.id %s", col, dir, dir)).
-		Limit(q.Limit + 1).Find(&rows).Error; err != nil {
-		return Page{}, fmt.Errorf("cases: list: %w", err)
+	rows, err := walk(page.Order(fmt.Sprintf("cases.%s %s, cases.id %s", col, dir, dir)).Limit(q.Limit+1), key)
+	if err != nil {
+		return Page{}, err
 	}
-	if len(rows) > q.Limit {
+	more := len(rows) > q.Limit
+	if more {
 		rows = rows[:q.Limit]
-		out.NextCursor = encodeCursor(key, rows[len(rows)-1])
 	}
 	if out.Cases, err = s.listed(db, rows); err != nil {
 		return Page{}, err
+	}
+	if more {
+		out.NextCursor = cursorAfter(key, rows[len(rows)-1], out.Cases)
 	}
 	return out, nil
 }

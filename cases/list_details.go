@@ -54,14 +54,62 @@ func (c *detailCache) putLocked(d caseDetails) {
 	c.cur[d.k.ID] = d
 }
 
-// walkColumns are the columns the list's walk reads of each case: where
-// it stands (the cursor) and which version of it the page shows.
-func walkColumns(col string) []string {
-	return []string{"cases.id", "cases.version", "cases." + col}
+// walk runs the page's walk (tx, ordered and limited), reading of each
+// case its ID and version, and its sort key where that changes with the
+// version (updated_at, status_changed_at, severity), for the cursor: a
+// case's created_at and reference never change, so the cursor takes them
+// from the case shown (cursorAfter), and the walk of the default order
+// decodes no time (on SQLite that was 40% of the walk).
+func walk(tx *gorm.DB, key string) ([]caseRow, error) {
+	cols := []string{"cases.id", "cases.version"}
+	if mutableSortKey(key) {
+		cols = append(cols, "cases."+sortColumns[key])
+	}
+	rows, err := tx.Select(cols).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("cases: list: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []caseRow
+	for rows.Next() {
+		var r caseRow
+		dest := []any{&r.ID, &r.Version}
+		switch key {
+		case "updated_at":
+			dest = append(dest, &r.UpdatedAt)
+		case "status_changed_at":
+			dest = append(dest, &r.StatusChangedAt)
+		case "severity":
+			dest = append(dest, &r.Severity)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("cases: list: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cases: list: %w", err)
+	}
+	return out, nil
 }
 
-// listed returns the cases of a page the walk found (ID, version and sort
-// key of each), in its order: from the cache where their version is
+func mutableSortKey(key string) bool { return key != "created_at" && key != "reference" }
+
+// cursorAfter is the cursor after last, the last case the walk found, of
+// those shown: its sort key as the walk read it, or (created_at and
+// reference, which never change) as the case shows it.
+func cursorAfter(key string, last caseRow, shown []Case) string {
+	if !mutableSortKey(key) {
+		for _, k := range shown {
+			if k.ID == last.ID {
+				last.CreatedAt, last.Reference = k.CreatedAt, k.Reference
+			}
+		}
+	}
+	return encodeCursor(key, last)
+}
+
+// listed returns the cases of a page the walk found, in its order: from the cache where their version is
 // cached, the others read in three statements whatever their number and
 // cached. A case read at a later version than the walk saw is shown as
 // read. A case gone since the walk is left out.

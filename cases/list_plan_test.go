@@ -35,10 +35,11 @@ func TestListPlans(t *testing.T) {
 	}
 }
 
-// TestList_PageAgreesWithCaseScope walks every page of the list, in three
-// orders, gathering the reader's cases and walking the order's index, and
-// finds exactly the cases CaseScope gives: the row-by-row test the walk
-// uses and the set the counts use must not drift apart.
+// TestList_PageAgreesWithCaseScope walks every page of the list, in five
+// orders (cursors made of keys the walk reads and of keys the cases show),
+// gathering the reader's cases and walking the order's index, and finds
+// exactly the cases CaseScope gives: the row-by-row test the walk uses and
+// the set the counts use must not drift apart.
 func TestList_PageAgreesWithCaseScope(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
@@ -82,7 +83,7 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 			for _, c := range []struct {
 				gatherMax int
 				sort      string
-			}{{defaultGatherMax, ""}, {defaultGatherMax, "reference"}, {0, ""}, {0, "reference"}, {0, "-severity"}} {
+			}{{defaultGatherMax, ""}, {defaultGatherMax, "reference"}, {0, ""}, {0, "reference"}, {0, "-severity"}, {0, "-updated_at"}, {defaultGatherMax, "status_changed_at"}} {
 				s.gatherMax = c.gatherMax
 				sort := c.sort
 				var got []string
