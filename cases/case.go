@@ -345,11 +345,14 @@ func (s *Store) Create(ctx context.Context, creator access.Principal, in NewCase
 	created.Tags = append(created.Tags, k.Tags...)
 	clocks, _ := s.deriveClocks(created, nil) // a new case has none to drop
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		ref, err := allocateReference(tx, now.Year())
-		if err != nil {
-			return err
+		row.Reference = pendingReference(row.ID)
+		if !referenceLast(tx) {
+			ref, err := allocateReference(tx, now.Year())
+			if err != nil {
+				return err
+			}
+			row.Reference = ref
 		}
-		row.Reference = ref
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
@@ -368,10 +371,19 @@ func (s *Store) Create(ctx context.Context, creator access.Principal, in NewCase
 		if err := addPresetTasks(tx, row.ID, creator, in.Tasks, now); err != nil {
 			return err
 		}
-		if len(clocks) == 0 {
-			return nil
+		if len(clocks) > 0 {
+			if err := tx.Create(&clocks).Error; err != nil {
+				return err
+			}
 		}
-		return tx.Create(&clocks).Error
+		if referenceLast(tx) {
+			ref, err := referenceCase(tx, row.ID, now.Year())
+			if err != nil {
+				return err
+			}
+			row.Reference = ref
+		}
+		return nil
 	})
 	if err != nil {
 		return Case{}, fmt.Errorf("cases: create: %w", err)

@@ -77,6 +77,28 @@ func TestCreate_RefusesInvalidInputAndUsesNoReference(t *testing.T) {
 	}
 }
 
+// A reference has at least four digits, and more past 9,999, on both
+// dialects (PostgreSQL writes the reference in SQL: referenceCase).
+func TestCreate_ReferencesGrowPastFourDigits(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			e := newEnv(t, d)
+			if err := d.DB.Exec("INSERT INTO case_reference_counters (year, last) VALUES (2026, 9998)").Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"BEV-2026-9999", "BEV-2026-10000"} {
+				if k := e.create(t, e.alice, NewCase{}); k.Reference != want {
+					t.Fatalf("reference %s, want %s", k.Reference, want)
+				}
+			}
+			got, err := e.store.List(context.Background(), e.alice, ListQuery{Sort: "reference"})
+			if err != nil || len(got.Cases) != 2 || got.Cases[0].Reference != "BEV-2026-10000" {
+				t.Fatalf("listed %+v, %v", got.Cases, err)
+			}
+		})
+	}
+}
+
 // References stay unique and gapless when many creations race, as they
 // would across nodes.
 func TestCreate_ConcurrentCreationsGetDistinctReferences(t *testing.T) {
