@@ -79,6 +79,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := newLogger(cfg, stderr)
 	log.Info("starting bevis", "version", version, "config", cfg)
+	tuneGC(getenv, log)
 
 	// The key files are read before waiting for the database, so a wrong
 	// one is reported at once; default files made now are written only
