@@ -68,7 +68,8 @@ func TestMigrate_EmptyDatabaseOnBothDialects(t *testing.T) {
 func TestOpen_SQLitePragmasAreOn(t *testing.T) {
 	d := testenv.SQLite(t)
 	ctx := context.Background()
-	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "synchronous": "2"} {
+	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "synchronous": "2",
+		"cache_size": "-8192", "temp_store": "2"} {
 		var got string
 		if err := d.DB.WithContext(ctx).Raw("PRAGMA " + pragma).Scan(&got).Error; err != nil {
 			t.Fatal(err)
