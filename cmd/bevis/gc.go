@@ -13,7 +13,8 @@ import (
 // GOGC, a node collects when its heap has grown to five times what is
 // live; unless they set GOMEMLIMIT, it collects sooner as its heap nears
 // serverMemoryLimit, so a larger live heap (a big import) does not grow
-// five times over.
+// five times over. Uploads, which leave much garbage at once, have the heap
+// collected and given back when the last of them ends (evidence/partmem.go).
 const (
 	serverGCPercent   = 400
 	serverMemoryLimit = 256 << 20
