@@ -38,7 +38,7 @@ func (c *detailCache) get(id string, version int64) (caseDetails, bool) {
 		return caseDetails{}, false
 	}
 	c.putLocked(d)
-	return d, d.k.Version == version
+	return d, true
 }
 
 func (c *detailCache) put(d caseDetails) {
@@ -62,7 +62,7 @@ func (c *detailCache) putLocked(d caseDetails) {
 // decodes no time (on SQLite that was 40% of the walk).
 func walk(tx *gorm.DB, key string) ([]caseRow, error) {
 	cols := []string{"cases.id", "cases.version"}
-	if mutableSortKey(key) {
+	if changingSortKey(&caseRow{}, key) != nil {
 		cols = append(cols, "cases."+sortColumns[key])
 	}
 	rows, err := tx.Select(cols).Rows()
@@ -74,13 +74,8 @@ func walk(tx *gorm.DB, key string) ([]caseRow, error) {
 	for rows.Next() {
 		var r caseRow
 		dest := []any{&r.ID, &r.Version}
-		switch key {
-		case "updated_at":
-			dest = append(dest, &r.UpdatedAt)
-		case "status_changed_at":
-			dest = append(dest, &r.StatusChangedAt)
-		case "severity":
-			dest = append(dest, &r.Severity)
+		if f := changingSortKey(&r, key); f != nil {
+			dest = append(dest, f)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("cases: list: %w", err)
@@ -93,13 +88,25 @@ func walk(tx *gorm.DB, key string) ([]caseRow, error) {
 	return out, nil
 }
 
-func mutableSortKey(key string) bool { return key != "created_at" && key != "reference" }
+// changingSortKey is the field of r that holds sort key key if that
+// changes with the case's version, or nil (created_at, reference).
+func changingSortKey(r *caseRow, key string) any {
+	switch key {
+	case "updated_at":
+		return &r.UpdatedAt
+	case "status_changed_at":
+		return &r.StatusChangedAt
+	case "severity":
+		return &r.Severity
+	}
+	return nil
+}
 
 // cursorAfter is the cursor after last, the last case the walk found, of
 // those shown: its sort key as the walk read it, or (created_at and
 // reference, which never change) as the case shows it.
 func cursorAfter(key string, last caseRow, shown []Case) string {
-	if !mutableSortKey(key) {
+	if changingSortKey(&last, key) == nil {
 		for _, k := range shown {
 			if k.ID == last.ID {
 				last.CreatedAt, last.Reference = k.CreatedAt, k.Reference
@@ -109,10 +116,11 @@ func cursorAfter(key string, last caseRow, shown []Case) string {
 	return encodeCursor(key, last)
 }
 
-// listed returns the cases of a page the walk found, in its order: from the cache where their version is
-// cached, the others read in three statements whatever their number and
-// cached. A case read at a later version than the walk saw is shown as
-// read. A case gone since the walk is left out.
+// listed returns the cases of a page the walk found, in its order: from
+// the cache where their version is cached, the others read in three
+// statements whatever their number and cached. A case read at a later
+// version than the walk saw is shown as read. A case gone since the walk
+// is left out.
 func (s *Store) listed(db *gorm.DB, walked []caseRow) ([]Case, error) {
 	found := make([]caseDetails, len(walked))
 	var missing []string
