@@ -29,6 +29,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Errors of the keyring.
@@ -240,7 +241,11 @@ func (k *Keyring) current(ctx context.Context, caseID string) (dataKeyRow, error
 
 // createOrTake makes the first data key of a case. Nodes racing to make it
 // all end up with the one that won the insert: the database allows one row
-// per case and version.
+// per case and version. The insert gives way to that row and the read
+// takes it in the same transaction: under SQLite's group commit the row
+// that won may be a writer's earlier in the same group, not yet committed,
+// which a read outside the group did not see ("record not found", about one
+// race in ten).
 func (k *Keyring) createOrTake(ctx context.Context, caseID string) (dataKeyRow, error) {
 	var secret [32]byte
 	if _, err := rand.Read(secret[:]); err != nil {
@@ -255,11 +260,14 @@ func (k *Keyring) createOrTake(ctx context.Context, caseID string) (dataKeyRow, 
 	}
 	row := dataKeyRow{ID: id, CaseID: caseID, Version: 1, WrappedKey: wrapped, MasterKeyID: current.id,
 		CreatedAt: k.now().UTC().Truncate(time.Microsecond)}
-	err = k.db.WithContext(ctx).Create(&row).Error
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return k.current(ctx, caseID)
-	}
-	return row, err
+	var kept dataKeyRow
+	err = k.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+			return err
+		}
+		return tx.Where("case_id = ?", caseID).Order("version DESC").Take(&kept).Error
+	})
+	return kept, err
 }
 
 // DataKeyByID returns the data key an object's header names.
