@@ -23,7 +23,7 @@ func histogramLanes(t *testing.T, body string) []string {
 func TestTimelineAPI_HistogramFollowsMembership(t *testing.T) {
 	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
-		k := markedTimeline(t, w, func(tlp string) string {
+		k, _ := markedTimeline(t, w, func(tlp string) string {
 			host := map[string]string{"AMBER": "hr-fs01", "AMBER+STRICT": "insider-ws", "RED": "nato-gw"}[tlp]
 			return `"source": {"host": "` + host + `"}, "tactics": ["TA0001"]`
 		})

@@ -155,27 +155,14 @@ func TestTimelineAPI_MarkingsFollowMembership(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		lead := w.principal(t, "lead")
-		k, err := w.deps.Cases.Create(ctx, lead, cases.NewCase{Title: "Exfiltration", TLP: access.TLPAmber})
-		if err != nil {
+		caseID, ids := markedTimeline(t, w, nil)
+		// Named beside the analyst and the outsider: a person of agency B,
+		// which is a member too.
+		if _, err := w.deps.Membership.SetUser(ctx, lead, caseID, w.user["other_agency"].ID, access.CaseObserver); err != nil {
 			t.Fatal(err)
 		}
-		namedFromOutside(t, w)
-		for name, role := range map[string]access.CaseRole{"analyst": access.CaseAnalyst, "other_agency": access.CaseObserver, "outsider": access.CaseObserver} {
-			if _, err := w.deps.Membership.SetUser(ctx, lead, k.ID, w.user[name].ID, role); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := w.deps.Membership.SetAgency(ctx, lead, k.ID, w.agency["B"].ID, access.CaseObserver); err != nil {
+		if _, err := w.deps.Membership.SetAgency(ctx, lead, caseID, w.agency["B"].ID, access.CaseObserver); err != nil {
 			t.Fatal(err)
-		}
-		ids := map[string]string{}
-		for _, tlp := range []string{"AMBER", "AMBER+STRICT", "RED"} {
-			resp, body := w.call(t, http.MethodPost, w.timeline(k.ID), w.bearer["lead"],
-				`{"occurred_at": "2026-01-15T09:30:00Z", "description": "marked `+tlp+`", "tlp": "`+tlp+`"}`)
-			if resp.StatusCode != http.StatusCreated {
-				t.Fatalf("%s: %d %s", tlp, resp.StatusCode, body)
-			}
-			ids[tlp] = decodeInto[eventJSON](t, body).ID
 		}
 		// investigator and observer: only through agency A; outsider: named,
 		// but agency D is not a member; admin: not on the case.
@@ -185,7 +172,7 @@ func TestTimelineAPI_MarkingsFollowMembership(t *testing.T) {
 			"outsider": {"AMBER", "RED"}, "admin": nil,
 		}
 		for who, want := range sees {
-			resp, body := w.call(t, http.MethodGet, w.timeline(k.ID), w.bearer[who], "")
+			resp, body := w.call(t, http.MethodGet, w.timeline(caseID), w.bearer[who], "")
 			if want == nil {
 				if resp.StatusCode != http.StatusNotFound {
 					t.Errorf("%s lists a case they are not on: %d", who, resp.StatusCode)
@@ -200,7 +187,7 @@ func TestTimelineAPI_MarkingsFollowMembership(t *testing.T) {
 				t.Errorf("%s sees %v, want %v", who, got, want)
 			}
 			for tlp, id := range ids {
-				resp, _ := w.call(t, http.MethodGet, w.timeline(k.ID)+"/"+id, w.bearer[who], "")
+				resp, _ := w.call(t, http.MethodGet, w.timeline(caseID)+"/"+id, w.bearer[who], "")
 				visible := strings.Contains(","+strings.Join(want, ",")+",", ","+tlp+",")
 				if (resp.StatusCode == http.StatusOK) != visible || (!visible && resp.StatusCode != http.StatusNotFound) {
 					t.Errorf("%s reading the %s event: %d", who, tlp, resp.StatusCode)
@@ -208,7 +195,7 @@ func TestTimelineAPI_MarkingsFollowMembership(t *testing.T) {
 			}
 		}
 		// Nobody marks an event beyond what they may see.
-		resp, body := w.call(t, http.MethodPost, w.timeline(k.ID), w.bearer["investigator"],
+		resp, body := w.call(t, http.MethodPost, w.timeline(caseID), w.bearer["investigator"],
 			`{"occurred_at": "2026-01-15T09:30:00Z", "description": "x", "tlp": "RED"}`)
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"field":"tlp"`) {
 			t.Errorf("investigator marking RED: %d %s", resp.StatusCode, body)

@@ -34,8 +34,9 @@ func ttpTechniques(t *testing.T, body string) []string {
 // markedTimeline opens an AMBER case of the lead's, with the analyst and the
 // outsider (of another agency) named on it, and adds three events marked
 // AMBER, AMBER+STRICT and RED, each with the JSON fields fields(tlp) gives
-// beside its time, description and marking. It returns the case's ID.
-func markedTimeline(t *testing.T, w *world, fields func(tlp string) string) string {
+// beside its time, description and marking (nil: none). It returns the
+// case's ID and the events' IDs by marking.
+func markedTimeline(t *testing.T, w *world, fields func(tlp string) string) (string, map[string]string) {
 	t.Helper()
 	ctx := context.Background()
 	lead := w.principal(t, "lead")
@@ -49,14 +50,20 @@ func markedTimeline(t *testing.T, w *world, fields func(tlp string) string) stri
 			t.Fatal(err)
 		}
 	}
+	ids := map[string]string{}
 	for _, tlp := range []string{"AMBER", "AMBER+STRICT", "RED"} {
+		extra := ""
+		if fields != nil {
+			extra = ", " + fields(tlp)
+		}
 		resp, body := w.call(t, http.MethodPost, w.timeline(k.ID), w.bearer["lead"], `{"occurred_at": "2026-01-15T09:30:00Z",
-			"description": "marked `+tlp+`", "tlp": "`+tlp+`", `+fields(tlp)+`}`)
+			"description": "marked `+tlp+`", "tlp": "`+tlp+`"`+extra+`}`)
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("%s: %d %s", tlp, resp.StatusCode, body)
 		}
+		ids[tlp] = decodeInto[eventJSON](t, body).ID
 	}
-	return k.ID
+	return k.ID, ids
 }
 
 // checkSeenBy reads path as each person of sees and checks what parse makes
@@ -87,7 +94,7 @@ func checkSeenBy(t *testing.T, w *world, path string, sees map[string][]string, 
 func TestTimelineAPI_TTPSummaryFollowsMembership(t *testing.T) {
 	t.Parallel()
 	forEachDatabase(t, func(t *testing.T, w *world) {
-		k := markedTimeline(t, w, func(tlp string) string {
+		k, _ := markedTimeline(t, w, func(tlp string) string {
 			technique := map[string]string{"AMBER": "T1566.001", "AMBER+STRICT": "T1199", "RED": "T1021.001"}[tlp]
 			return `"tactics": ["TA0001"], "techniques": ["` + technique + `"]`
 		})
