@@ -142,16 +142,17 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 	if desc {
 		dir = "DESC"
 	}
-	page := filtered(true, access.CaseRowVisible(p))
 	gather, err := s.gathers(db, among, q.Limit)
 	if err != nil {
 		return Page{}, err
 	}
+	var visible any = access.CaseRowVisible(p)
 	if gather {
 		// Few cases to choose among, of many: gather them from p's
 		// memberships and sort them (SQLite reads them by ID).
-		page = filtered(true, db.Where("cases.id IN (?)", access.CaseScope(db, p)))
+		visible = db.Where("cases.id IN (?)", access.CaseScope(db, p))
 	}
+	page := filtered(true, visible)
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor, key)
 		if err != nil {
@@ -171,7 +172,7 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 	if more {
 		rows = rows[:q.Limit]
 	}
-	if out.Cases, err = s.listed(db, rows); err != nil {
+	if out.Cases, err = s.listed(db, rows, now); err != nil {
 		return Page{}, err
 	}
 	if more {

@@ -3,6 +3,7 @@ package cases
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -120,8 +121,9 @@ func cursorAfter(key string, last caseRow, shown []Case) string {
 // the cache where their version is cached, the others read in three
 // statements whatever their number and cached. A case read at a later
 // version than the walk saw is shown as read. A case gone since the walk
-// is left out.
-func (s *Store) listed(db *gorm.DB, walked []caseRow) ([]Case, error) {
+// is left out. Clock states are those at now, the time the page's clock
+// filter applied.
+func (s *Store) listed(db *gorm.DB, walked []caseRow, now time.Time) ([]Case, error) {
 	found := make([]caseDetails, len(walked))
 	var missing []string
 	at := make(map[string]int)
@@ -147,7 +149,6 @@ func (s *Store) listed(db *gorm.DB, walked []caseRow) ([]Case, error) {
 			s.details.put(d)
 		}
 	}
-	now := s.clock()
 	out := make([]Case, 0, len(found))
 	for _, d := range found {
 		if d.k.ID != "" {
