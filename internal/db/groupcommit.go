@@ -28,7 +28,10 @@ import (
 // savepoint: only its own work. A writer's reads see the writes of the
 // writers before it in the group, which are committed or, if the COMMIT
 // fails, fail with it: no writer is told its write is durable before it
-// is.
+// is. Reads outside the transaction do not see them until the COMMIT: a
+// writer whose insert gives way to a row another writer of its group just
+// inserted must read that row in its own transaction (as the keyring's
+// createOrTake does), not after it.
 //
 // Only transactions begun on the pool with default options join a group;
 // a connection held for good (the audit writer, the sequencer), an Exec
