@@ -4,6 +4,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,10 +15,11 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/glebarez/sqlite"
+	"github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+	moderncsqlite "modernc.org/sqlite"
 
 	"github.com/bevis-ir/bevis/internal/config"
 	"github.com/bevis-ir/bevis/internal/retry"
@@ -45,9 +47,11 @@ const (
 // at 16 in flight, alternating runs: 978–1,136 → 1,117–1,520/s). Sorts,
 // which also keep their B-trees there now, stay small: the lists walk
 // indexes in their order (TestListPlans and its kin) or sort at most the
-// 1,000 cases a reader of few gathers.
+// 1,000 cases a reader of few gathers. Times are written as text with
+// nanoseconds and their zone, the form databases of earlier versions hold.
 const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-	"&_pragma=synchronous(FULL)&_txlock=immediate&_pragma=cache_size(-8192)&_pragma=temp_store(MEMORY)"
+	"&_pragma=synchronous(FULL)&_txlock=immediate&_pragma=cache_size(-8192)&_pragma=temp_store(MEMORY)" +
+	"&_time_format=sqlite"
 
 // sqliteConns bounds SQLite's connections. SQLite runs a query on the
 // calling goroutine's CPU, so connections past a few per core only add
@@ -154,7 +158,15 @@ func dialectorFor(rawURL string) (gorm.Dialector, error) {
 		if err := createOwnerOnly(path); err != nil {
 			return nil, fmt.Errorf("create database file: %w", err)
 		}
-		return sqlite.Open("file:" + path + "?" + sqlitePragmas), nil
+		// The connections keep the statements they compiled (see
+		// cachingConnector). The dialector (libtnb/sqlite) syncs with
+		// fdatasync, as SQLite's own builds for Linux do, and locks
+		// with open-file-description locks.
+		connector, err := moderncsqlite.NewConnector("file:" + path + "?" + sqlitePragmas)
+		if err != nil {
+			return nil, err
+		}
+		return sqlite.New(sqlite.Config{Conn: sql.OpenDB(cachingConnector{connector})}), nil
 	case "postgres", "postgresql":
 		// No JIT compilation, unless the URL asks for it: PostgreSQL
 		// compiles a query whose estimated cost passes jit_above_cost,

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"syscall"
 
-	sqlite "github.com/glebarez/go-sqlite"
 	"github.com/jackc/pgx/v5/pgconn"
+	sqlite "modernc.org/sqlite"
 )
 
 // Kinds of transient database fault: the request did nothing wrong, the

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/glebarez/go-sqlite" // the "sqlite" database/sql driver, for a second connection with a short busy timeout
 	"gorm.io/gorm"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, for a second connection with a short busy timeout
 
 	"github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/testenv"

@@ -188,7 +188,7 @@ func TestGroupCommit_AFailedCommitFailsEveryWriterOfTheGroup(t *testing.T) {
 	g.add(context.Background(), insert(2, 1))
 	g.free()
 	for i, err := range g.wait() {
-		if err == nil || !strings.Contains(err.Error(), "FOREIGN KEY") {
+		if !errors.Is(err, gorm.ErrForeignKeyViolated) {
 			t.Errorf("writer %d: %v, want the failed COMMIT's error", i, err)
 		}
 	}
