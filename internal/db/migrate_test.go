@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/testenv"
@@ -77,6 +78,34 @@ func TestOpen_SQLitePragmasAreOn(t *testing.T) {
 		if got != want {
 			t.Errorf("PRAGMA %s = %q, want %q", pragma, got, want)
 		}
+	}
+}
+
+// Times are stored as the text earlier versions of Bevis wrote (the
+// glebarez driver's form: nanoseconds and the zone), so that a database of
+// theirs reads, sorts and compares the same; and they read back equal.
+func TestOpen_SQLiteStoresTimesAsEarlierVersionsDid(t *testing.T) {
+	d := testenv.SQLite(t)
+	if err := d.DB.Exec("CREATE TABLE probe_times (at DATETIME NOT NULL)").Error; err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 3, 20, 49, 7, 123456789, time.FixedZone("", 3600))
+	if err := d.DB.Exec("INSERT INTO probe_times (at) VALUES (?)", at).Error; err != nil {
+		t.Fatal(err)
+	}
+	var text string
+	if err := d.DB.Raw("SELECT CAST(at AS TEXT) FROM probe_times").Scan(&text).Error; err != nil {
+		t.Fatal(err)
+	}
+	if want := "2026-12-03 20:49:07.123456789+01:00"; text != want {
+		t.Fatalf("stored %q, want %q", text, want)
+	}
+	var back time.Time
+	if err := d.DB.Raw("SELECT at FROM probe_times").Scan(&back).Error; err != nil {
+		t.Fatal(err)
+	}
+	if !back.Equal(at) {
+		t.Fatalf("read back %v, want %v", back, at)
 	}
 }
 
