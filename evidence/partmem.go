@@ -17,7 +17,6 @@ import (
 // the request that fills it and given back, at once, when that request ends
 // (see partmem_unix.go), where the system allows; elsewhere it is an
 // ordinary slice.
-
 //
 // What such a request allocated besides (the body's read buffers, its
 // chunks) is garbage on the heap when it ends; a server collects it only
