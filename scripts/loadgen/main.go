@@ -70,7 +70,7 @@ func run() error {
 	if err := cl.signIn(c.email, strings.TrimSpace(string(pw))); err != nil {
 		return err
 	}
-	fmt.Printf("%-26s %8s %10s %9s %9s %9s %7s\n", "operation", "requests", "per second", "p50 ms", "p99 ms", "worst ms", "errors")
+	fmt.Printf("%-*s %8s %10s %9s %9s %9s %7s\n", nameWidth, "operation", "requests", "per second", "p50 ms", "p99 ms", "worst ms", "errors")
 
 	var ids []string
 	var idsMu sync.Mutex
@@ -212,12 +212,16 @@ func nearestRank(sorted []time.Duration, q float64) time.Duration {
 	return sorted[max(int(math.Ceil(q*float64(len(sorted))))-1, 0)]
 }
 
+// nameWidth is the width of the operation column, wide enough for
+// "list cases at 20000, 1st".
+const nameWidth = 26
+
 func (r *result) print() {
 	s := slices.Clone(r.durations)
 	slices.Sort(s)
 	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) }
 	rate := float64(len(s)) / r.elapsed.Seconds()
-	fmt.Printf("%-26s %8d %10.1f %9s %9s %9s %7d", r.name, len(s), rate, ms(nearestRank(s, .5)), ms(nearestRank(s, .99)),
+	fmt.Printf("%-*s %8d %10.1f %9s %9s %9s %7d", nameWidth, r.name, len(s), rate, ms(nearestRank(s, .5)), ms(nearestRank(s, .99)),
 		ms(nearestRank(s, 1)), r.errors)
 	if r.bytes > 0 {
 		fmt.Printf("  %.0f MB/s", float64(r.bytes)/1e6/r.elapsed.Seconds())
