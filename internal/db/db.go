@@ -127,8 +127,11 @@ func Open(ctx context.Context, rawURL string, wait time.Duration, log *slog.Logg
 		gdb.CreateBatchSize = sqliteBatchRows
 		// SQLite flushes to disk on every COMMIT, one writer at a time:
 		// several writers' transactions share one (see GroupCommit).
-		// PostgreSQL's 16 writers at once already share WAL flushes.
 		q.GroupCommits(sqliteGroupCommit)
+	} else {
+		// PostgreSQL's 16 writers at once already share WAL flushes;
+		// only those that would take one lock in turn are grouped.
+		q.addSerialLane(postgresSerialGroupCommit)
 	}
 	if err := useQueue(gdb, q); err != nil {
 		_ = sqlDB.Close()

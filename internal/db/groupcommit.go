@@ -15,7 +15,8 @@ import (
 // GroupCommit makes several small write transactions durable with one
 // commit, and so with one disk flush. On SQLite every COMMIT under
 // synchronous=FULL waits for an fsync, and writers take turns anyway:
-// the flush, not the work, bounds how many writes a second it takes.
+// the flush, not the work, bounds how many writes a second it takes. On
+// PostgreSQL the writers of one lock take turns too (see Serial).
 //
 // When writers wait in the queue as one finishes its work, it does not
 // commit alone: the next waiting writer's transaction runs in the same
@@ -50,6 +51,10 @@ type GroupCommit struct {
 // first of them can be held back by the others.
 var sqliteGroupCommit = GroupCommit{MaxWriters: 32, MaxWait: 10 * time.Millisecond}
 
+// postgresSerialGroupCommit groups PostgreSQL's Serial writers (see
+// Serial): as many as are in flight, a group open no longer than SQLite's.
+var postgresSerialGroupCommit = GroupCommit{MaxWriters: 16, MaxWait: 10 * time.Millisecond}
+
 // GroupCommits sets the queue's grouping of commits. Set it before the
 // queue is used.
 func (q *WriteQueue) GroupCommits(g GroupCommit) { q.group = g }
@@ -63,6 +68,22 @@ type aloneKey struct{}
 func Alone(ctx context.Context) context.Context { return context.WithValue(ctx, aloneKey{}, true) }
 
 func isAlone(ctx context.Context) bool { v, _ := ctx.Value(aloneKey{}).(bool); return v }
+
+type serialKey struct{}
+
+// Serial marks ctx for a write transaction that takes a row lock every
+// transaction of its kind takes (a case's creation takes its year's
+// reference counter), so that they commit one after another however many
+// run at once. On PostgreSQL each of them would hold the lock until its
+// COMMIT, then hand it to the next from connection to connection, every
+// hand-over waiting for two processes to be scheduled on a busy machine.
+// There they wait instead in a lane of their own and run one group at a
+// time, one after another in one transaction (see GroupCommit): the lock
+// is taken once a group and the group's writers share its COMMIT. On
+// SQLite every writer is in that lane already.
+func Serial(ctx context.Context) context.Context { return context.WithValue(ctx, serialKey{}, true) }
+
+func isSerial(ctx context.Context) bool { v, _ := ctx.Value(serialKey{}).(bool); return v }
 
 // batch is one database transaction that writers run in one after another.
 // Only the writer holding it (the one let in last, until it commits or
@@ -144,9 +165,10 @@ func (b *batch) commit() {
 	err := b.failed
 	switch {
 	case err == nil && len(b.done) > 0:
-		if _, err = b.conn.ExecContext(ctx, "COMMIT"); err != nil {
-			err = fmt.Errorf("database: commit: %w", err)
-		}
+		// The driver's error as it is, which gorm translates as it does
+		// a transaction's own (PostgreSQL's dialector only an unwrapped
+		// one): a deferred foreign key is gorm.ErrForeignKeyViolated.
+		_, err = b.conn.ExecContext(ctx, "COMMIT")
 	case err != nil:
 		err = fmt.Errorf("database: a write committed with it failed: %w", err)
 	}

@@ -21,13 +21,15 @@ import (
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
-// Group commit is SQLite's (PostgreSQL's writers already share WAL
-// flushes, see Open), so these tests run there; the queue's tests in
-// writequeue_test.go run on both dialects and go through it too.
+// Group commit is every writer's on SQLite, and Serial writers' on
+// PostgreSQL (the others already share WAL flushes, see Open): the tests
+// of its rules run on both, through the lane of Serial writers (on
+// SQLite, the queue itself). The queue's tests in writequeue_test.go go
+// through it too.
 
-// groupOf queues writers behind a held turn, one after another, so that
-// they form one group when the turn frees (see free). Each runs body in
-// a gorm Transaction with its own context.
+// groupOf queues Serial writers behind a held turn of their lane, one
+// after another, so that they form one group when the turn frees (see
+// free). Each runs body in a gorm Transaction with its own context.
 type groupOf struct {
 	t       *testing.T
 	d       testenv.Database
@@ -40,7 +42,7 @@ type groupOf struct {
 // detector on a loaded machine, the default 10 ms could pass while the
 // writers run and split them into two groups.
 func newGroup(t *testing.T, d testenv.Database) *groupOf {
-	q := db.QueueOf(d.DB)
+	q := db.QueueOf(d.DB).SerialLane()
 	q.GroupCommits(db.GroupCommit{MaxWriters: 32, MaxWait: time.Hour})
 	return &groupOf{t: t, d: d, q: q, held: holdAll(t, q)}
 }
@@ -55,7 +57,7 @@ func (g *groupOf) add(ctx context.Context, body func(tx *gorm.DB) error) {
 				done <- fmt.Errorf("panicked: %v", r)
 			}
 		}()
-		done <- g.d.DB.WithContext(ctx).Transaction(body)
+		done <- g.d.DB.WithContext(db.Serial(ctx)).Transaction(body)
 	}()
 	n := len(g.results)
 	waitFor(g.t, fmt.Sprint(n, " writers waiting"), func() bool { return g.q.Waiting() == n })
@@ -71,6 +73,22 @@ func (g *groupOf) wait() []error {
 	return errs
 }
 
+// anotherProcess opens d as another process would, with a connection of
+// its own.
+func anotherProcess(t *testing.T, d testenv.Database) *sql.DB {
+	t.Helper()
+	driver, dsn := "pgx", d.URL
+	if db.Dialect(d.DB) == db.SQLite {
+		driver, dsn = "sqlite", strings.Replace(d.URL, "sqlite:", "file:", 1)
+	}
+	fresh, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fresh.Close() })
+	return fresh
+}
+
 func insert(n, part int) func(tx *gorm.DB) error {
 	return func(tx *gorm.DB) error {
 		return tx.Exec("INSERT INTO queue_probe (n, part) VALUES (?, ?)", n, part).Error
@@ -80,7 +98,7 @@ func insert(n, part int) func(tx *gorm.DB) error {
 func rows(t *testing.T, d testenv.Database) string {
 	t.Helper()
 	var got []struct{ N, Part int }
-	if err := d.DB.Raw("SELECT n, part FROM queue_probe ORDER BY rowid").Scan(&got).Error; err != nil {
+	if err := d.DB.Raw("SELECT n, part FROM queue_probe ORDER BY id").Scan(&got).Error; err != nil {
 		t.Fatal(err)
 	}
 	var s []string
@@ -94,180 +112,191 @@ func rows(t *testing.T, d testenv.Database) string {
 // committed or failed, and how many writers' commits they carried.
 func groups(t *testing.T, q *db.WriteQueue) (count uint64, writers float64) {
 	t.Helper()
+	h := metric(t, q, "bevis_db_group_commit_writers").GetHistogram()
+	return h.GetSampleCount(), h.GetSampleSum()
+}
+
+// metric reads the queue's series named name.
+func metric(t *testing.T, q *db.WriteQueue, name string) *dto.Metric {
+	t.Helper()
 	for _, c := range q.Collectors() {
 		ch := make(chan prometheus.Metric, 1)
 		c.Collect(ch)
 		m := <-ch
-		if !strings.Contains(m.Desc().String(), "bevis_db_group_commit_writers") {
+		if !strings.Contains(m.Desc().String(), `"`+name+`"`) {
 			continue
 		}
 		var out dto.Metric
 		if err := m.Write(&out); err != nil {
 			t.Fatal(err)
 		}
-		return out.GetHistogram().GetSampleCount(), out.GetHistogram().GetSampleSum()
+		return &out
 	}
-	t.Fatal("the queue has no group-size histogram")
-	return 0, 0
+	t.Fatalf("the queue has no series %s", name)
+	return nil
 }
 
 func TestGroupCommit_AWritersFailureRollsBackOnlyItsOwnWork(t *testing.T) {
-	d := testenv.SQLite(t)
-	queueProbe(t, d)
-	g := newGroup(t, d)
-	refused := errors.New("refused")
-	killed, kill := context.WithCancel(context.Background())
-	g.add(context.Background(), insert(0, 1))
-	g.add(context.Background(), func(tx *gorm.DB) error {
-		if err := insert(1, 1)(tx); err != nil {
-			return err
-		}
-		return refused
-	})
-	g.add(context.Background(), func(tx *gorm.DB) error {
-		if err := insert(2, 1)(tx); err != nil {
-			return err
-		}
-		// gorm's nested transaction is a savepoint within the writer's.
-		_ = tx.Transaction(func(tx *gorm.DB) error {
-			if err := insert(2, 2)(tx); err != nil {
-				return err
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			queueProbe(t, d)
+			g := newGroup(t, d)
+			refused := errors.New("refused")
+			killed, kill := context.WithCancel(context.Background())
+			g.add(context.Background(), insert(0, 1))
+			g.add(context.Background(), func(tx *gorm.DB) error {
+				if err := insert(1, 1)(tx); err != nil {
+					return err
+				}
+				return refused
+			})
+			g.add(context.Background(), func(tx *gorm.DB) error {
+				if err := insert(2, 1)(tx); err != nil {
+					return err
+				}
+				// gorm's nested transaction is a savepoint within the writer's.
+				_ = tx.Transaction(func(tx *gorm.DB) error {
+					if err := insert(2, 2)(tx); err != nil {
+						return err
+					}
+					return refused
+				})
+				return insert(2, 3)(tx)
+			})
+			g.add(context.Background(), func(tx *gorm.DB) error {
+				if err := insert(3, 1)(tx); err != nil {
+					return err
+				}
+				panic("killed")
+			})
+			g.add(killed, func(tx *gorm.DB) error {
+				if err := insert(4, 1)(tx); err != nil {
+					return err
+				}
+				kill()
+				return insert(4, 2)(tx)
+			})
+			g.add(context.Background(), insert(5, 1))
+			g.free()
+			errs := g.wait()
+			for i, want := range []error{nil, refused, nil, errors.New("panicked"), context.Canceled, nil} {
+				switch {
+				case want == nil && errs[i] != nil:
+					t.Errorf("writer %d: %v, want it committed", i, errs[i])
+				case want != nil && errs[i] == nil:
+					t.Errorf("writer %d committed, want %v", i, want)
+				}
 			}
-			return refused
+			if got, want := rows(t, d), "0.1 2.1 2.3 5.1"; got != want {
+				t.Fatalf("rows %s, want %s: each writer's own work, and only its own, is undone", got, want)
+			}
+			if n, w := groups(t, g.q); n != 1 || w != 3 {
+				t.Fatalf("%d groups carrying %v commits, want the three writers that committed in one group", n, w)
+			}
 		})
-		return insert(2, 3)(tx)
-	})
-	g.add(context.Background(), func(tx *gorm.DB) error {
-		if err := insert(3, 1)(tx); err != nil {
-			return err
-		}
-		panic("killed")
-	})
-	g.add(killed, func(tx *gorm.DB) error {
-		if err := insert(4, 1)(tx); err != nil {
-			return err
-		}
-		kill()
-		return insert(4, 2)(tx)
-	})
-	g.add(context.Background(), insert(5, 1))
-	g.free()
-	errs := g.wait()
-	for i, want := range []error{nil, refused, nil, errors.New("panicked"), context.Canceled, nil} {
-		switch {
-		case want == nil && errs[i] != nil:
-			t.Errorf("writer %d: %v, want it committed", i, errs[i])
-		case want != nil && errs[i] == nil:
-			t.Errorf("writer %d committed, want %v", i, want)
-		}
-	}
-	if got, want := rows(t, d), "0.1 2.1 2.3 5.1"; got != want {
-		t.Fatalf("rows %s, want %s: each writer's own work, and only its own, is undone", got, want)
-	}
-	if n, w := groups(t, g.q); n != 1 || w != 3 {
-		t.Fatalf("%d groups carrying %v commits, want the three writers that committed in one group", n, w)
 	}
 }
 
 func TestGroupCommit_AFailedCommitFailsEveryWriterOfTheGroup(t *testing.T) {
-	d := testenv.SQLite(t)
-	queueProbe(t, d)
-	// A deferred foreign key is checked at COMMIT only: the one statement
-	// that can make a COMMIT fail on demand.
-	for _, ddl := range []string{"CREATE TABLE probe_parent (id INTEGER PRIMARY KEY)",
-		"CREATE TABLE probe_child (parent INTEGER REFERENCES probe_parent (id) DEFERRABLE INITIALLY DEFERRED)"} {
-		if err := d.DB.Exec(ddl).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
-	g := newGroup(t, d)
-	g.add(context.Background(), insert(0, 1))
-	g.add(context.Background(), func(tx *gorm.DB) error {
-		return tx.Exec("INSERT INTO probe_child (parent) VALUES (42)").Error
-	})
-	g.add(context.Background(), insert(2, 1))
-	g.free()
-	for i, err := range g.wait() {
-		if !errors.Is(err, gorm.ErrForeignKeyViolated) {
-			t.Errorf("writer %d: %v, want the failed COMMIT's error", i, err)
-		}
-	}
-	if got := rows(t, d); got != "" {
-		t.Fatalf("rows %q kept of a group whose COMMIT failed", got)
-	}
-	var orphans int64
-	if err := d.DB.Raw("SELECT COUNT(*) FROM probe_child").Scan(&orphans).Error; err != nil || orphans != 0 {
-		t.Fatalf("%d orphans kept (%v)", orphans, err)
-	}
-	// The connection was not given back with the transaction open.
-	for i := range 2 * db.QueueOf(d.DB).Width() {
-		if err := d.DB.Transaction(insert(10+i, 1)); err != nil {
-			t.Fatalf("a write after the failed group: %v", err)
-		}
-	}
-	if got := rows(t, d); got != "10.1 11.1" {
-		t.Fatalf("rows %q after the failed group, want 10.1 11.1", got)
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			queueProbe(t, d)
+			// A deferred foreign key is checked at COMMIT only: the one statement
+			// that can make a COMMIT fail on demand.
+			for _, ddl := range []string{"CREATE TABLE probe_parent (id INTEGER PRIMARY KEY)",
+				"CREATE TABLE probe_child (parent INTEGER REFERENCES probe_parent (id) DEFERRABLE INITIALLY DEFERRED)"} {
+				if err := d.DB.Exec(ddl).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			g := newGroup(t, d)
+			g.add(context.Background(), insert(0, 1))
+			g.add(context.Background(), func(tx *gorm.DB) error {
+				return tx.Exec("INSERT INTO probe_child (parent) VALUES (42)").Error
+			})
+			g.add(context.Background(), insert(2, 1))
+			g.free()
+			for i, err := range g.wait() {
+				if !errors.Is(err, gorm.ErrForeignKeyViolated) {
+					t.Errorf("writer %d: %v, want the failed COMMIT's error", i, err)
+				}
+			}
+			if got := rows(t, d); got != "" {
+				t.Fatalf("rows %q kept of a group whose COMMIT failed", got)
+			}
+			var orphans int64
+			if err := d.DB.Raw("SELECT COUNT(*) FROM probe_child").Scan(&orphans).Error; err != nil || orphans != 0 {
+				t.Fatalf("%d orphans kept (%v)", orphans, err)
+			}
+			// The connection was not given back with the transaction open.
+			for i := range 2 * g.q.Width() {
+				if err := d.DB.WithContext(db.Serial(context.Background())).Transaction(insert(10+i, 1)); err != nil {
+					t.Fatalf("a write after the failed group: %v", err)
+				}
+			}
+			if got := rows(t, d); got != "10.1 11.1" {
+				t.Fatalf("rows %q after the failed group, want 10.1 11.1", got)
+			}
+		})
 	}
 }
 
 func TestGroupCommit_CommitReturnsOnlyOnceTheGroupIsDurable(t *testing.T) {
-	d := testenv.SQLite(t)
-	queueProbe(t, d)
-	// A connection of its own, as another process would have.
-	fresh, err := sql.Open("sqlite", strings.Replace(d.URL, "sqlite:", "file:", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fresh.Close() })
-	seen := func() int64 {
-		var n int64
-		if err := fresh.QueryRow("SELECT COUNT(*) FROM queue_probe").Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	g := newGroup(t, d)
-	inside, goOn := make(chan struct{}), make(chan struct{})
-	g.add(context.Background(), insert(0, 1))
-	g.add(context.Background(), func(tx *gorm.DB) error {
-		if err := insert(1, 1)(tx); err != nil {
-			return err
-		}
-		close(inside)
-		<-goOn
-		return nil
-	})
-	// Whenever the first writer's Commit returns, its row is there for
-	// anyone to read.
-	seenAtFirstCommit := make(chan int64, 1)
-	first := g.results[0]
-	g.results[0] = make(chan error, 1)
-	go func() {
-		err := <-first
-		seenAtFirstCommit <- seen()
-		g.results[0] <- err
-	}()
-	g.free()
-	<-inside
-	// The first writer's part is done, the group not committed: nobody
-	// sees its row yet, and readers do not wait for the group.
-	if n := seen(); n != 0 {
-		t.Fatalf("another connection sees %d rows before the group's COMMIT", n)
-	}
-	rctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	var n int64
-	if err := d.DB.WithContext(rctx).Raw("SELECT COUNT(*) FROM queue_probe").Scan(&n).Error; err != nil || n != 0 {
-		t.Fatalf("a read while the group is open: %d rows, %v", n, err)
-	}
-	close(goOn)
-	for i, err := range g.wait() {
-		if err != nil {
-			t.Fatalf("writer %d: %v", i, err)
-		}
-	}
-	if n := <-seenAtFirstCommit; n != 2 {
-		t.Fatalf("when the first writer's Commit returned another connection saw %d rows, want both of the group", n)
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			queueProbe(t, d)
+			fresh := anotherProcess(t, d)
+			seen := func() int64 {
+				var n int64
+				if err := fresh.QueryRow("SELECT COUNT(*) FROM queue_probe").Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			g := newGroup(t, d)
+			inside, goOn := make(chan struct{}), make(chan struct{})
+			g.add(context.Background(), insert(0, 1))
+			g.add(context.Background(), func(tx *gorm.DB) error {
+				if err := insert(1, 1)(tx); err != nil {
+					return err
+				}
+				close(inside)
+				<-goOn
+				return nil
+			})
+			// Whenever the first writer's Commit returns, its row is there for
+			// anyone to read.
+			seenAtFirstCommit := make(chan int64, 1)
+			first := g.results[0]
+			g.results[0] = make(chan error, 1)
+			go func() {
+				err := <-first
+				seenAtFirstCommit <- seen()
+				g.results[0] <- err
+			}()
+			g.free()
+			<-inside
+			// The first writer's part is done, the group not committed: nobody
+			// sees its row yet, and readers do not wait for the group.
+			if n := seen(); n != 0 {
+				t.Fatalf("another connection sees %d rows before the group's COMMIT", n)
+			}
+			rctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			var n int64
+			if err := d.DB.WithContext(rctx).Raw("SELECT COUNT(*) FROM queue_probe").Scan(&n).Error; err != nil || n != 0 {
+				t.Fatalf("a read while the group is open: %d rows, %v", n, err)
+			}
+			close(goOn)
+			for i, err := range g.wait() {
+				if err != nil {
+					t.Fatalf("writer %d: %v", i, err)
+				}
+			}
+			if n := <-seenAtFirstCommit; n != 2 {
+				t.Fatalf("when the first writer's Commit returned another connection saw %d rows, want both of the group", n)
+			}
+		})
 	}
 }
 
@@ -282,26 +311,65 @@ func TestGroupCommit_GroupsAreBoundedInWritersAndTime(t *testing.T) {
 		{"none", db.GroupCommit{MaxWriters: 32, MaxWait: time.Hour}, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			d := testenv.SQLite(t)
-			queueProbe(t, d)
-			g := newGroup(t, d)
-			g.q.GroupCommits(c.bound)
-			for i := range 7 {
-				g.add(context.Background(), insert(i, 1))
-			}
-			g.free()
-			for i, err := range g.wait() {
-				if err != nil {
-					t.Fatalf("writer %d: %v", i, err)
-				}
-			}
-			if got := rows(t, d); got != "0.1 1.1 2.1 3.1 4.1 5.1 6.1" {
-				t.Fatalf("rows %s, want the writers' in the order they came", got)
-			}
-			if n, w := groups(t, g.q); n != c.groups || w != 7 {
-				t.Fatalf("%d groups carrying %v commits, want %d carrying 7", n, w, c.groups)
+			for _, d := range testenv.Databases(t) {
+				t.Run(d.Name, func(t *testing.T) {
+					queueProbe(t, d)
+					g := newGroup(t, d)
+					g.q.GroupCommits(c.bound)
+					for i := range 7 {
+						g.add(context.Background(), insert(i, 1))
+					}
+					g.free()
+					for i, err := range g.wait() {
+						if err != nil {
+							t.Fatalf("writer %d: %v", i, err)
+						}
+					}
+					if got := rows(t, d); got != "0.1 1.1 2.1 3.1 4.1 5.1 6.1" {
+						t.Fatalf("rows %s, want the writers' in the order they came", got)
+					}
+					if n, w := groups(t, g.q); n != c.groups || w != 7 {
+						t.Fatalf("%d groups carrying %v commits, want %d carrying 7", n, w, c.groups)
+					}
+				})
 			}
 		})
+	}
+}
+
+// On PostgreSQL, Serial writers have a lane of their own: while they wait
+// for its turn, other writers pass them by, and the queue's depth counts
+// them with its own waiters.
+func TestGroupCommit_PostgresSerialWritersHoldBackOnlyEachOther(t *testing.T) {
+	d := testenv.Postgres(t)
+	queueProbe(t, d)
+	g := newGroup(t, d)
+	q := db.QueueOf(d.DB)
+	if g.q == q {
+		t.Fatal("Serial writers wait in the queue of every writer, want a lane of their own")
+	}
+	g.add(context.Background(), insert(0, 1))
+	g.add(context.Background(), insert(1, 1))
+	if n := metric(t, q, "bevis_db_write_queue_depth").GetGauge().GetValue(); n != 2 {
+		t.Fatalf("queue depth %v, want the 2 Serial writers waiting", n)
+	}
+	if err := d.DB.Transaction(insert(9, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(t, d); got != "9.1" {
+		t.Fatalf("rows %q, want only the write that did not wait for the lane", got)
+	}
+	g.free()
+	for i, err := range g.wait() {
+		if err != nil {
+			t.Fatalf("writer %d: %v", i, err)
+		}
+	}
+	if got := rows(t, d); got != "9.1 0.1 1.1" {
+		t.Fatalf("rows %q, want 9.1 0.1 1.1", got)
+	}
+	if n, w := groups(t, q); n != 1 || w != 2 {
+		t.Fatalf("%d groups carrying %v commits, want the Serial writers' one, the other writer's commit its own", n, w)
 	}
 }
 

@@ -41,6 +41,7 @@ type WriteQueue struct {
 	group   GroupCommit // off unless set with GroupCommits
 	begin   string      // the statement beginning a group's transaction
 	batched prometheus.Histogram
+	serial  *WriteQueue // the lane of Serial writers, when they have one of their own
 }
 
 // waiter is one writer waiting for its turn.
@@ -66,8 +67,30 @@ func NewWriteQueue(width int) *WriteQueue {
 	q.depth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "bevis_db_write_queue_depth",
 		Help: "Write transactions waiting in the process's write queue now.",
-	}, func() float64 { return float64(q.waiting.Load()) })
+	}, func() float64 {
+		n := q.waiting.Load()
+		if q.serial != nil {
+			n += q.serial.waiting.Load()
+		}
+		return float64(n)
+	})
 	return q
+}
+
+// SerialLane is the queue Serial writers wait in: a lane of its own, one
+// group at a time, when the queue has one (PostgreSQL, see Open), and
+// otherwise the queue itself (SQLite's, one writer at a time anyway).
+func (q *WriteQueue) SerialLane() *WriteQueue {
+	if q.serial != nil {
+		return q.serial
+	}
+	return q
+}
+
+// addSerialLane gives Serial writers a lane of their own, grouped by g.
+// Its waits and groups are counted in the queue's own series.
+func (q *WriteQueue) addSerialLane(g GroupCommit) {
+	q.serial = &WriteQueue{width: 1, wait: q.wait, batched: q.batched, depth: q.depth, group: g}
 }
 
 // Collectors are the queue's /metrics series: its depth, its wait and
@@ -235,6 +258,9 @@ func useQueue(gdb *gorm.DB, q *WriteQueue) error {
 	if Dialect(gdb) == SQLite {
 		q.begin = "BEGIN IMMEDIATE" // take the write lock now, as _txlock=immediate does
 	}
+	if q.serial != nil {
+		q.serial.begin = q.begin
+	}
 	p := &queuedPool{DB: sqlDB, q: q}
 	gdb.Config.ConnPool = p
 	gdb.Statement.ConnPool = p
@@ -250,10 +276,14 @@ type queuedPool struct {
 func (p *queuedPool) GetDBConn() (*sql.DB, error) { return p.DB, nil }
 
 func (p *queuedPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
-	if p.q.group.MaxWriters > 1 && (opts == nil || *opts == sql.TxOptions{}) && !isAlone(ctx) {
-		return p.q.beginGrouped(ctx, p.DB)
+	q := p.q
+	if isSerial(ctx) {
+		q = q.SerialLane()
 	}
-	return beginQueued(ctx, p.q.Acquire, opts, p.DB.BeginTx, p.DB)
+	if q.group.MaxWriters > 1 && (opts == nil || *opts == sql.TxOptions{}) && !isAlone(ctx) {
+		return q.beginGrouped(ctx, p.DB)
+	}
+	return beginQueued(ctx, q.Acquire, opts, p.DB.BeginTx, p.DB)
 }
 
 // ExecContext outside a transaction is a write (or a pragma): it waits

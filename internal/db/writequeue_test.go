@@ -14,10 +14,15 @@ import (
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
-// queueProbe is a throwaway table the write-queue tests write to.
+// queueProbe is a throwaway table the write-queue tests write to; id
+// follows the order of the inserts.
 func queueProbe(t *testing.T, d testenv.Database) {
 	t.Helper()
-	if err := d.DB.Exec("CREATE TABLE queue_probe (n INTEGER NOT NULL, part INTEGER NOT NULL)").Error; err != nil {
+	id := "id INTEGER PRIMARY KEY"
+	if db.Dialect(d.DB) == db.Postgres {
+		id = "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+	}
+	if err := d.DB.Exec("CREATE TABLE queue_probe (" + id + ", n INTEGER NOT NULL, part INTEGER NOT NULL)").Error; err != nil {
 		t.Fatal(err)
 	}
 }
