@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/validate"
 )
 
@@ -344,15 +345,13 @@ func (s *Store) Create(ctx context.Context, creator access.Principal, in NewCase
 	created := row.toCase()
 	created.Tags = append(created.Tags, k.Tags...)
 	clocks, _ := s.deriveClocks(created, nil) // a new case has none to drop
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		row.Reference = pendingReference(row.ID)
-		if !referenceLast(tx) {
-			ref, err := allocateReference(tx, now.Year())
-			if err != nil {
-				return err
-			}
-			row.Reference = ref
+	// Creations of a year take its reference counter one after another.
+	err := s.db.WithContext(db.Serial(ctx)).Transaction(func(tx *gorm.DB) error {
+		ref, err := allocateReference(tx, now.Year())
+		if err != nil {
+			return err
 		}
+		row.Reference = ref
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
@@ -375,13 +374,6 @@ func (s *Store) Create(ctx context.Context, creator access.Principal, in NewCase
 			if err := tx.Create(&clocks).Error; err != nil {
 				return err
 			}
-		}
-		if referenceLast(tx) {
-			ref, err := referenceCase(tx, row.ID, now.Year())
-			if err != nil {
-				return err
-			}
-			row.Reference = ref
 		}
 		return nil
 	})

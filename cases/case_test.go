@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/testenv"
 	"github.com/bevis-ir/bevis/internal/validate"
 )
@@ -78,7 +79,7 @@ func TestCreate_RefusesInvalidInputAndUsesNoReference(t *testing.T) {
 }
 
 // A reference has at least four digits, and more past 9,999, on both
-// dialects (PostgreSQL writes the reference in SQL: referenceCase).
+// dialects.
 func TestCreate_ReferencesGrowPastFourDigits(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
@@ -99,13 +100,20 @@ func TestCreate_ReferencesGrowPastFourDigits(t *testing.T) {
 	}
 }
 
-// References stay unique and gapless when many creations race, as they
-// would across nodes.
+// References stay unique and gapless when many creations race, on one
+// node (where they share commits in groups, see db.Serial) and across two.
 func TestCreate_ConcurrentCreationsGetDistinctReferences(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			e := newEnv(t, d)
-			const n = 24
+			// Another node: its own connections and write queue.
+			other, err := db.Open(context.Background(), d.URL, 0, testenv.Logger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = db.Close(other) })
+			nodes := []*Store{e.store, NewStore(other, WithClock(e.clock.Now))}
+			const n = 48
 			refs := make([]string, n)
 			var wg sync.WaitGroup
 			errs := make(chan error, n)
@@ -113,7 +121,7 @@ func TestCreate_ConcurrentCreationsGetDistinctReferences(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					k, err := e.store.Create(context.Background(), e.alice, NewCase{Title: fmt.Sprintf("case %d", i)})
+					k, err := nodes[i%2].Create(context.Background(), e.alice, NewCase{Title: fmt.Sprintf("case %d", i)})
 					if err != nil {
 						errs <- err
 						return
