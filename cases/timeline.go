@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -12,6 +13,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/audit"
+	"github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/validate"
 )
 
@@ -305,17 +308,22 @@ func (t *Timeline) Add(ctx context.Context, caseID string, by Reader, in NewEven
 		return Event{}, err
 	}
 	row := t.newRow(caseID, by.Principal, in)
-	err := t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := insertOnOpenCase(tx, row); err != nil {
-			return err
-		}
-		change := newTally(caseID)
-		change.add(&row)
-		if err := change.apply(ctx, tx); err != nil {
-			return err
-		}
-		return recordChange(ctx, tx, "cases.timeline.post", "timeline", row.ID, caseID)
-	})
+	var err error
+	if db.Dialect(t.db) == db.Postgres {
+		err = t.addInOneStatement(ctx, row)
+	} else {
+		err = t.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := insertOnOpenCase(tx, row); err != nil {
+				return err
+			}
+			change := newTally(caseID)
+			change.add(&row)
+			if err := change.apply(ctx, tx); err != nil {
+				return err
+			}
+			return recordChange(ctx, tx, addAction, "timeline", row.ID, caseID)
+		})
+	}
 	switch {
 	case errors.Is(err, ErrClosed), errors.Is(err, ErrNotFound):
 		return Event{}, err
@@ -325,24 +333,62 @@ func (t *Timeline) Add(ctx context.Context, caseID string, by Reader, in NewEven
 	return eventView{Row: row}.toEvent(), nil
 }
 
+const addAction = "cases.timeline.post"
+
+// addInOneStatement is Add on PostgreSQL: the event, its counts in the
+// tallies and its audit entry are written by one statement, a WITH query
+// whose parts all change rows or none, each on the condition that the case
+// (c) is open as the statement reads it. A statement on its own is a
+// transaction: the write costs no BEGIN and COMMIT round trips, and the
+// server runs one statement, not five (see the README's "What a write costs").
+func (t *Timeline) addInOneStatement(ctx context.Context, row eventRow) error {
+	change := newTally(row.CaseID)
+	change.add(&row)
+	parts, args := change.onOpenCase()
+	entry, entryArgs, err := audit.ChangeFrom(ctx, "c", addAction, "timeline", row.ID, row.CaseID)
+	if err != nil {
+		return err
+	}
+	query := "WITH c AS (SELECT id FROM cases WHERE id = ? AND status <> ?), " + strings.Join(parts, ", ") +
+		", entry AS (" + entry + ") " + insertEvent + "c"
+	args = slices.Concat([]any{row.CaseID, string(StatusClosed)}, args, entryArgs, row.insertValues())
+	res := t.db.WithContext(ctx).Exec(query, args...)
+	if res.Error != nil || res.RowsAffected == 1 {
+		return res.Error
+	}
+	return whyNotInserted(t.db.WithContext(ctx), row.CaseID)
+}
+
+// insertEvent inserts an event selected from its case, c, which the caller
+// names and conditions; its values are insertValues.
+const insertEvent = `INSERT INTO timeline_events (id, case_id, occurred_at, occurred_until, source_timezone,
+	recorded_at, recorded_by, source_host, source_log, source_system, actor, description, tactics, techniques,
+	tags, confidence, tlp, supersedes, correction_reason, import_id)
+	SELECT ?, c.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM `
+
+func (r eventRow) insertValues() []any {
+	return []any{r.ID, r.OccurredAt, r.OccurredUntil, r.SourceTimezone, r.RecordedAt, r.RecordedBy, r.SourceHost,
+		r.SourceLog, r.SourceSystem, r.Actor, r.Description, r.Tactics, r.Techniques, r.Tags, r.Confidence, r.TLP,
+		r.Supersedes, r.CorrectionReason, r.ImportID}
+}
+
 // insertOnOpenCase adds an event in tx if its case is open. Whether it is
 // open is the insert's own condition, so the check costs no statement of
 // its own and no event lands on a case closed meanwhile.
 func insertOnOpenCase(tx *gorm.DB, r eventRow) error {
-	res := tx.Exec(`INSERT INTO timeline_events (id, case_id, occurred_at, occurred_until, source_timezone,
-		recorded_at, recorded_by, source_host, source_log, source_system, actor, description, tactics, techniques,
-		tags, confidence, tlp, supersedes, correction_reason, import_id)
-		SELECT ?, c.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-		FROM cases c WHERE c.id = ? AND c.status <> ?`,
-		r.ID, r.OccurredAt, r.OccurredUntil, r.SourceTimezone, r.RecordedAt, r.RecordedBy, r.SourceHost, r.SourceLog,
-		r.SourceSystem, r.Actor, r.Description, r.Tactics, r.Techniques, r.Tags, r.Confidence, r.TLP, r.Supersedes,
-		r.CorrectionReason, r.ImportID, r.CaseID, string(StatusClosed))
+	res := tx.Exec(insertEvent+"cases c WHERE c.id = ? AND c.status <> ?",
+		append(r.insertValues(), r.CaseID, string(StatusClosed))...)
 	if res.Error != nil || res.RowsAffected == 1 {
 		return res.Error
 	}
-	// Nothing inserted: say why (this costs a statement on refusals alone).
+	return whyNotInserted(tx, r.CaseID)
+}
+
+// whyNotInserted says why an event was not added to the case: it is closed,
+// or not there (this costs a statement on refusals alone).
+func whyNotInserted(tx *gorm.DB, caseID string) error {
 	var status []string
-	if err := tx.Model(&caseRow{}).Where("id = ?", r.CaseID).Pluck("status", &status).Error; err != nil {
+	if err := tx.Model(&caseRow{}).Where("id = ?", caseID).Pluck("status", &status).Error; err != nil {
 		return err
 	}
 	if len(status) == 0 {

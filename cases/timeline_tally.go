@@ -199,35 +199,88 @@ func gormExec(tx *gorm.DB) execFunc {
 // most 8 columns stays well under either database's limit of parameters.
 const tallyUpsertRows = 500
 
-// write adds the counts to the tallies and empties t; recounts need a
-// *gorm.DB and are left to recountTTP.
-func (t *tally) write(ctx context.Context, dialect string, exec execFunc) error {
-	var hist, fewer []histKey
+// histUpsert adds the counts of rows (a VALUES list or a query of the
+// table's columns in order) to the time axis's tally.
+func histUpsert(rows string) string {
+	return `INSERT INTO timeline_tally (case_id, lane_kind, hour, lane, tactic, tlp, events) ` + rows +
+		` ON CONFLICT (case_id, lane_kind, hour, lane, tactic, tlp) DO UPDATE SET events = timeline_tally.events + excluded.events`
+}
+
+// ttpUpsert adds the counts of rows to the TTP summary's tally.
+func ttpUpsert(dialect, rows string) string {
+	least, greatest := "LEAST", "GREATEST"
+	if dialect != db.Postgres {
+		least, greatest = "MIN", "MAX" // SQLite's scalar forms
+	}
+	return `INSERT INTO timeline_ttp_tally (case_id, tlp, tactic, technique, day, events, first_seen, last_seen) ` + rows +
+		` ON CONFLICT (case_id, tlp, tactic, technique, day) DO UPDATE SET
+			events = timeline_ttp_tally.events + excluded.events,
+			first_seen = ` + least + `(timeline_ttp_tally.first_seen, excluded.first_seen),
+			last_seen = ` + greatest + `(timeline_ttp_tally.last_seen, excluded.last_seen)`
+}
+
+// The column types of the two tallies, for a VALUES list PostgreSQL must
+// type from its first row (see onOpenCase).
+var (
+	histTypes = []string{"text", "text", "bigint", "text", "text", "text", "bigint"}
+	ttpTypes  = []string{"text", "text", "text", "text", "bigint", "bigint", "timestamptz", "timestamptz"}
+)
+
+// histKeys are the groups t adds to and takes from, each in the one order
+// every writer uses, so that concurrent writers on PostgreSQL lock the rows
+// they share in the same order and never deadlock.
+func (t *tally) histKeys() (more, fewer []histKey) {
 	for k, n := range t.hist {
 		switch {
 		case n > 0:
-			hist = append(hist, k)
+			more = append(more, k)
 		case n < 0:
 			fewer = append(fewer, k)
 		}
 	}
-	// One order for every writer, so that concurrent writers on PostgreSQL
-	// lock the rows they share in the same order and never deadlock.
 	compare := func(a, b histKey) int {
 		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.hour, b.hour), cmp.Compare(a.lane, b.lane),
 			cmp.Compare(a.tactic, b.tactic), cmp.Compare(a.tlp, b.tlp))
 	}
-	slices.SortFunc(hist, compare)
+	slices.SortFunc(more, compare)
 	slices.SortFunc(fewer, compare)
+	return more, fewer
+}
+
+func (t *tally) histArgs(keys []histKey) []any {
+	args := make([]any, 0, len(keys)*len(histTypes))
+	for _, k := range keys {
+		args = append(args, t.caseID, string(k.kind), k.hour, k.lane, k.tactic, k.tlp, t.hist[k])
+	}
+	return args
+}
+
+// ttpKeys are the TTP groups t adds to, in one order (as histKeys).
+func (t *tally) ttpKeys() []ttpKey {
+	keys := make([]ttpKey, 0, len(t.ttp))
+	for k := range t.ttp {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compareTTPKeys)
+	return keys
+}
+
+func (t *tally) ttpArgs(keys []ttpKey) []any {
+	args := make([]any, 0, len(keys)*len(ttpTypes))
+	for _, k := range keys {
+		c := t.ttp[k]
+		args = append(args, t.caseID, k.tlp, k.tactic, k.technique, k.day, c.events, c.first.UTC(), c.last.UTC())
+	}
+	return args
+}
+
+// write adds the counts to the tallies and empties t; recounts need a
+// *gorm.DB and are left to recountTTP.
+func (t *tally) write(ctx context.Context, dialect string, exec execFunc) error {
+	hist, fewer := t.histKeys()
 	for chunk := range slices.Chunk(hist, tallyUpsertRows) {
-		args := make([]any, 0, len(chunk)*7)
-		for _, k := range chunk {
-			args = append(args, t.caseID, string(k.kind), k.hour, k.lane, k.tactic, k.tlp, t.hist[k])
-		}
-		query := `INSERT INTO timeline_tally (case_id, lane_kind, hour, lane, tactic, tlp, events) VALUES ` +
-			placeholderRows(7, len(chunk)) +
-			` ON CONFLICT (case_id, lane_kind, hour, lane, tactic, tlp) DO UPDATE SET events = timeline_tally.events + excluded.events`
-		if _, err := exec(ctx, query, args...); err != nil {
+		query := histUpsert("VALUES " + placeholderRows(len(histTypes), len(chunk)))
+		if _, err := exec(ctx, query, t.histArgs(chunk)...); err != nil {
 			return fmt.Errorf("cases: tally the timeline: %w", err)
 		}
 	}
@@ -248,34 +301,34 @@ func (t *tally) write(ctx context.Context, dialect string, exec execFunc) error 
 			return fmt.Errorf("cases: tally the timeline: %w", err)
 		}
 	}
-
-	pairs := make([]ttpKey, 0, len(t.ttp))
-	for k := range t.ttp {
-		pairs = append(pairs, k)
-	}
-	slices.SortFunc(pairs, compareTTPKeys)
-	least, greatest := "LEAST", "GREATEST"
-	if dialect != db.Postgres {
-		least, greatest = "MIN", "MAX" // SQLite's scalar forms
-	}
-	for chunk := range slices.Chunk(pairs, tallyUpsertRows) {
-		args := make([]any, 0, len(chunk)*8)
-		for _, k := range chunk {
-			c := t.ttp[k]
-			args = append(args, t.caseID, k.tlp, k.tactic, k.technique, k.day, c.events, c.first.UTC(), c.last.UTC())
-		}
-		query := `INSERT INTO timeline_ttp_tally (case_id, tlp, tactic, technique, day, events, first_seen, last_seen) VALUES ` +
-			placeholderRows(8, len(chunk)) + ` ON CONFLICT (case_id, tlp, tactic, technique, day) DO UPDATE SET
-			events = timeline_ttp_tally.events + excluded.events,
-			first_seen = ` + least + `(timeline_ttp_tally.first_seen, excluded.first_seen),
-			last_seen = ` + greatest + `(timeline_ttp_tally.last_seen, excluded.last_seen)`
-		if _, err := exec(ctx, query, args...); err != nil {
+	for chunk := range slices.Chunk(t.ttpKeys(), tallyUpsertRows) {
+		query := ttpUpsert(dialect, "VALUES "+placeholderRows(len(ttpTypes), len(chunk)))
+		if _, err := exec(ctx, query, t.ttpArgs(chunk)...); err != nil {
 			return fmt.Errorf("cases: tally the timeline's techniques: %w", err)
 		}
 	}
 	clear(t.hist)
 	clear(t.ttp)
 	return nil
+}
+
+// onOpenCase is the counts of an added event (t holds nothing to take
+// away or recount) as parts of one PostgreSQL WITH query in which c is
+// the event's case if it is open: they count only when it is. Its first
+// part, named tallied, returns a row per group; the second counts the
+// techniques after the time axis, as write does, whatever order
+// PostgreSQL gives the parts of a WITH query.
+func (t *tally) onOpenCase() (parts []string, args []any) {
+	hist, _ := t.histKeys()
+	parts = append(parts, "tallied AS ("+histUpsert("SELECT * FROM (VALUES "+typedRows(histTypes, len(hist))+
+		") v WHERE EXISTS (SELECT FROM c)")+" RETURNING 1)")
+	args = t.histArgs(hist)
+	if keys := t.ttpKeys(); len(keys) > 0 {
+		parts = append(parts, "ttp AS ("+ttpUpsert(db.Postgres, "SELECT * FROM (VALUES "+typedRows(ttpTypes, len(keys))+
+			") v WHERE (SELECT count(*) FROM tallied) > 0")+")")
+		args = append(args, t.ttpArgs(keys)...)
+	}
+	return parts, args
 }
 
 func compareTTPKeys(a, b ttpKey) int {
@@ -337,6 +390,21 @@ func (t *tally) recountTTP(tx *gorm.DB) error {
 	}
 	clear(t.recount)
 	return nil
+}
+
+// typedRows is placeholderRows for a VALUES list outside an INSERT's own
+// VALUES, where PostgreSQL types each column from its first row: that
+// row's placeholders carry their column's type ((?::text, ?::bigint), (?, ?)).
+func typedRows(types []string, rows int) string {
+	first := make([]string, len(types))
+	for i, t := range types {
+		first[i] = "?::" + t
+	}
+	row := "(" + strings.Join(first, ", ") + ")"
+	if rows == 1 {
+		return row
+	}
+	return row + ", " + placeholderRows(len(types), rows-1)
 }
 
 // placeholderRows is rows groups of n placeholders: (?, ?), (?, ?).

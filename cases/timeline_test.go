@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bevis-ir/bevis/access"
+	"github.com/bevis-ir/bevis/internal/db"
 	"github.com/bevis-ir/bevis/internal/testenv"
 	"github.com/bevis-ir/bevis/internal/validate"
 )
@@ -151,6 +152,77 @@ func TestTimeline_AddRefusesMalformedInputAndChangesNothing(t *testing.T) {
 			}
 			if n := len(f.list(t, f.reader, EventFilter{IncludeSuperseded: true})); n != 0 {
 				t.Errorf("refused input left %d events", n)
+			}
+		})
+	}
+}
+
+// TestTimeline_AddThatCannotLandChangesNothing: an event for a closed or
+// missing case, or one whose audit entry the database refuses, leaves no
+// event, no count in either tally and no audit entry; on PostgreSQL these
+// are the parts of one statement (addInOneStatement), on SQLite of one
+// transaction.
+func TestTimeline_AddThatCannotLandChangesNothing(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newTimelineFixture(t, d)
+			in := NewEvent{OccurredAt: at("2026-01-15T09:30:00Z"), Description: "Valid account used",
+				Tactics: []string{"TA0001"}, Techniques: []string{"T1078", "T1133"}, Source: EventSource{Host: "vpn01"}}
+			f.add(t, in) // the groups exist: a refused add must not count into them either
+			rows := func() map[string]int64 {
+				out := map[string]int64{}
+				for _, table := range []string{"timeline_events", "audit_entries"} {
+					var n int64
+					if err := d.DB.Table(table).Count(&n).Error; err != nil {
+						t.Fatal(err)
+					}
+					out[table] = n
+				}
+				for _, table := range []string{"timeline_tally", "timeline_ttp_tally"} {
+					var n int64
+					if err := d.DB.Raw("SELECT COALESCE(SUM(events), 0) FROM " + table).Scan(&n).Error; err != nil {
+						t.Fatal(err)
+					}
+					out[table+" events"] = n
+				}
+				return out
+			}
+			before := rows()
+
+			refuseAudit := map[string][]string{
+				db.SQLite: {`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_entries
+					BEGIN SELECT RAISE(ABORT, 'audit refused by the test'); END`},
+				db.Postgres: {`CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+					BEGIN RAISE EXCEPTION 'audit refused by the test'; END $$`,
+					`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION refuse_audit()`},
+			}[d.Name]
+			for _, stmt := range refuseAudit {
+				if err := d.DB.Exec(stmt).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := f.tl.Add(ctx, f.caseID, f.reader, in); err == nil {
+				t.Fatal("an add whose audit entry was refused succeeded")
+			}
+			if err := d.DB.Exec("DROP TRIGGER refuse_audit" + map[string]string{db.Postgres: " ON audit_entries"}[d.Name]).Error; err != nil {
+				t.Fatal(err)
+			}
+			if got := rows(); !reflect.DeepEqual(got, before) {
+				t.Errorf("after an add whose audit entry was refused: %v, want %v", got, before)
+			}
+
+			if _, err := f.tl.Add(ctx, "no-such-case", f.reader, in); !errors.Is(err, ErrNotFound) {
+				t.Errorf("an add to a missing case: %v, want ErrNotFound", err)
+			}
+			if err := d.DB.Exec("UPDATE cases SET status = ? WHERE id = ?", string(StatusClosed), f.caseID).Error; err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.tl.Add(ctx, f.caseID, f.reader, in); !errors.Is(err, ErrClosed) {
+				t.Errorf("an add to a closed case: %v, want ErrClosed", err)
+			}
+			if got := rows(); !reflect.DeepEqual(got, before) {
+				t.Errorf("after refused adds: %v, want %v", got, before)
 			}
 		})
 	}
