@@ -480,6 +480,79 @@ func TestVerify_OtherIssuerOrAudienceRefusesOurTokens(t *testing.T) {
 	}
 }
 
+// TestVerify_ARememberedTokenPassesTheTimeChecksAgain: a token verified
+// once is not checked for its signature again, but its expiry and its
+// not-before still are, at every use; and a token that differs from it by
+// a character is not the token remembered.
+func TestVerify_ARememberedTokenPassesTheTimeChecksAgain(t *testing.T) {
+	f := newJWTTestFixture(t)
+	expiry := jwtTestNow.Add(DefaultAccessTokenTTL)
+	early := f.issue(t, jwtTestNow.Add(time.Minute)) // from a node whose clock runs a minute fast
+	token := f.issue(t, jwtTestNow)
+	for _, tok := range []string{token, early} {
+		if _, err := f.issuer.Verify(tok, jwtTestNow.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := f.issuer.verified.cur[tok]; !ok {
+			t.Fatal("a verified token is not remembered")
+		}
+	}
+	refused := []struct {
+		name  string
+		token string
+		at    time.Time
+		want  error
+	}{
+		{"expired, past the leeway", token, expiry.Add(31 * time.Second), jwt.ErrTokenExpired},
+		{"not valid yet, past the leeway", early, jwtTestNow, jwt.ErrTokenNotValidYet},
+		{"its signature changed", token[:len(token)-2] + string(jwtTestFlipChar(token[len(token)-2])) + token[len(token)-1:],
+			jwtTestNow, jwt.ErrTokenSignatureInvalid},
+	}
+	for _, tt := range refused {
+		claims, err := f.issuer.Verify(tt.token, tt.at)
+		if !errors.Is(err, ErrInvalidToken) || !errors.Is(err, tt.want) || !reflect.DeepEqual(claims, AccessClaims{}) {
+			t.Errorf("%s: Verify = %+v, %v; want %v", tt.name, claims, err, tt.want)
+		}
+	}
+	// Within its window the remembered token is accepted again.
+	if claims, err := f.issuer.Verify(token, expiry); err != nil || claims.Subject != jwtTestSubject {
+		t.Errorf("the remembered token at its expiry: %+v, %v", claims, err)
+	}
+}
+
+// TestVerify_RemembersABoundedNumberOfTokens: the remembered tokens stay
+// within two generations however many are verified, and a token forgotten
+// is verified by its signature again.
+func TestVerify_RemembersABoundedNumberOfTokens(t *testing.T) {
+	f := newJWTTestFixture(t)
+	first := f.issue(t, jwtTestNow)
+	if _, err := f.issuer.Verify(first, jwtTestNow); err != nil {
+		t.Fatal(err)
+	}
+	for range 2*verifiedTokensKept + 1 {
+		if _, err := f.issuer.Verify(f.issue(t, jwtTestNow), jwtTestNow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := f.issuer.verified
+	if n := len(v.cur) + len(v.prev); n > 2*verifiedTokensKept {
+		t.Errorf("%d tokens remembered, want at most %d", n, 2*verifiedTokensKept)
+	}
+	if _, ok := v.cur[first]; ok {
+		t.Error("the first token is still remembered")
+	} else if _, ok := v.prev[first]; ok {
+		t.Error("the first token is still remembered")
+	}
+	if _, err := f.issuer.Verify(first, jwtTestNow); err != nil {
+		t.Errorf("a token verified first and forgotten since: %v", err)
+	}
+	forged := f.sign(t, func(_ map[string]any, c jwt.MapClaims) { c["sub"] = "someone-else" })
+	forged = forged[:strings.LastIndexByte(forged, '.')] + first[strings.LastIndexByte(first, '.'):]
+	if _, err := f.issuer.Verify(forged, jwtTestNow); !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+		t.Errorf("other claims under a remembered token's signature: %v", err)
+	}
+}
+
 func TestTokenIssuer_IsSafeForConcurrentUse(t *testing.T) {
 	f := newJWTTestFixture(t)
 	var wg sync.WaitGroup
@@ -516,4 +589,33 @@ func TestJWTTestFixture_SignsLikeIssue(t *testing.T) {
 	if !bytes.Equal(f.keys.signer().Public().(ed25519.PublicKey), f.key.public) {
 		t.Fatal("fixture key is not the issuer's signing key")
 	}
+}
+
+// BenchmarkVerify: a token's first use, whose signature is checked, beside
+// its uses after that, which find it remembered (see verifiedTokens).
+func BenchmarkVerify(b *testing.B) {
+	key := newSigningKeysTestKey(b)
+	issuer, err := NewTokenIssuer(signingKeysTestParse(b, key.privatePEM), jwtTestIssuer, jwtTestAudience, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	token, _, err := issuer.Issue(jwtTestSubject, jwtTestSession, jwtTestNow)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("first_use", func(b *testing.B) {
+		for b.Loop() {
+			issuer.verified = &verifiedTokens{}
+			if _, err := issuer.Verify(token, jwtTestNow); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("remembered", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := issuer.Verify(token, jwtTestNow); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

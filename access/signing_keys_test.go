@@ -29,7 +29,7 @@ type signingKeysTestKey struct {
 	public     ed25519.PublicKey
 }
 
-func newSigningKeysTestKey(t *testing.T) signingKeysTestKey {
+func newSigningKeysTestKey(t testing.TB) signingKeysTestKey {
 	t.Helper()
 	privatePEM, err := GenerateSigningKeyPEM()
 	if err != nil {
@@ -50,7 +50,7 @@ func newSigningKeysTestKey(t *testing.T) signingKeysTestKey {
 	}
 }
 
-func signingKeysTestPublicPEM(t *testing.T, public any) []byte {
+func signingKeysTestPublicPEM(t testing.TB, public any) []byte {
 	t.Helper()
 	der, err := x509.MarshalPKIXPublicKey(public)
 	if err != nil {
@@ -68,7 +68,7 @@ func signingKeysTestPrivatePEM(t *testing.T, private any) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
-func signingKeysTestParse(t *testing.T, blocks ...[]byte) *SigningKeys {
+func signingKeysTestParse(t testing.TB, blocks ...[]byte) *SigningKeys {
 	t.Helper()
 	keys, err := ParseSigningKeys(bytes.Join(blocks, nil))
 	if err != nil {
