@@ -166,6 +166,29 @@ func randomEvent(rng *rand.Rand) NewEvent {
 // of adds, corrections (which may change the marking, the time, the host and
 // the techniques), imports and rejected imports, the tallies equal what the
 // current events say, on both databases.
+// TestTimeline_AddOfTheLargestEventTallies: an event with as many tactics
+// and techniques as it may have (2,500 TTP pairs, on PostgreSQL 20,000
+// parameters of one statement) is added and counted exactly, twice over.
+func TestTimeline_AddOfTheLargestEventTallies(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			f := newTimelineFixture(t, d)
+			in := NewEvent{OccurredAt: at("2026-01-15T09:30:00Z"), Description: "Everything at once"}
+			for i := range maxListItems {
+				in.Tactics = append(in.Tactics, fmt.Sprintf("TA%04d", i+1))
+				in.Techniques = append(in.Techniques, fmt.Sprintf("T%04d", 1000+i))
+			}
+			f.add(t, in)
+			f.add(t, in)
+			checkTally(t, f, "two of the largest events")
+			_, ttp := tallyRows(t, f)
+			if len(ttp) != maxListItems*maxListItems {
+				t.Errorf("%d TTP groups, want %d", len(ttp), maxListItems*maxListItems)
+			}
+		})
+	}
+}
+
 func TestTimeline_TallyEqualsTheEventsAfterAnyWrites(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
