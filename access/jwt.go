@@ -223,7 +223,11 @@ func (v *verifiedTokens) get(token string) (AccessClaims, bool) {
 	return c, ok
 }
 
+// put keeps a copy of token: the caller's may live in a buffer that is
+// reused for the next request (Fiber's headers do), which would change a
+// key of the map under it and give one caller another's claims.
 func (v *verifiedTokens) put(token string, c AccessClaims) {
+	token = strings.Clone(token)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.putLocked(token, c)

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -517,6 +518,23 @@ func TestVerify_ARememberedTokenPassesTheTimeChecksAgain(t *testing.T) {
 	// Within its window the remembered token is accepted again.
 	if claims, err := f.issuer.Verify(token, expiry); err != nil || claims.Subject != jwtTestSubject {
 		t.Errorf("the remembered token at its expiry: %+v, %v", claims, err)
+	}
+}
+
+// TestVerify_RemembersItsOwnCopyOfAToken: the token a request hands over
+// may live in a buffer the server reuses for the next request (Fiber's
+// headers do). What is remembered must not change with that buffer: the
+// key of one caller's claims would become another caller's token.
+func TestVerify_RemembersItsOwnCopyOfAToken(t *testing.T) {
+	f := newJWTTestFixture(t)
+	token := f.issue(t, jwtTestNow)
+	buf := []byte(token)
+	if _, err := f.issuer.Verify(unsafe.String(&buf[0], len(buf)), jwtTestNow); err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, f.issue(t, jwtTestNow)) // the next request, in the same buffer
+	if _, ok := f.issuer.verified.cur[token]; !ok {
+		t.Error("the token verified is not remembered as it was: its key changed with the caller's buffer")
 	}
 }
 
