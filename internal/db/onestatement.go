@@ -1,0 +1,177 @@
+package db
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// errAnswerInOneStatement refuses a statement that must answer (a query, or
+// an insert that reads back what the database gave the row) among those
+// run as one statement: none of them is run before all are.
+var errAnswerInOneStatement = errors.New("database: a statement that answers cannot be one of several run as one")
+
+// AsOneStatement runs the inserts f makes in tx (a transaction) as one
+// statement on PostgreSQL: each is a part of one WITH query, which
+// PostgreSQL runs all or none of, in one round trip instead of one each. On
+// SQLite, whose statements cost no round trip, f simply runs in tx.
+//
+// f must use only what it is given, and only for statements whose results
+// it does not read: none runs until f returns, each is told it changed no
+// row, and one that must answer (a query, or an insert whose row reads
+// back a value the database gives it) fails with an error. The parts run
+// under one snapshot, so none sees another's rows; foreign keys are checked
+// once all have run, so a part may refer to a row another part inserts.
+func AsOneStatement(tx *gorm.DB, f func(tx *gorm.DB) error) error {
+	if Dialect(tx) != Postgres {
+		return f(tx)
+	}
+	parts := &statementParts{}
+	// A session given a context has a statement of its own, whose pool
+	// can be changed without changing tx's.
+	gathering := tx.Session(&gorm.Session{Context: cmp.Or(tx.Statement.Context, context.Background())})
+	gathering.Statement.ConnPool = parts
+	// A refusal stands even if f did not hear of it (GORM's PostgreSQL
+	// dialector drops the error of a nested transaction's SAVEPOINT).
+	if err := cmp.Or(f(gathering), parts.refused); err != nil {
+		return err
+	}
+	for _, st := range parts.statements() {
+		if err := tx.Exec(st.sql, st.vars...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Gathered reports whether a statement GORM built in tx is a part of one
+// to come (AsOneStatement), not sent on its own: for whoever counts
+// round trips.
+func Gathered(tx *gorm.DB) bool {
+	_, ok := tx.Statement.ConnPool.(*statementParts)
+	return ok
+}
+
+// statementParts is the connection pool AsOneStatement gives f: it keeps
+// the statements instead of running them.
+type statementParts struct {
+	parts   []statementPart
+	refused error // the first statement refused
+}
+
+type statementPart struct {
+	sql  string
+	vars []any
+}
+
+func (p *statementParts) refuse(err error) error {
+	p.refused = cmp.Or(p.refused, err)
+	return err
+}
+
+// placeholder is a PostgreSQL parameter, as GORM writes them: the
+// statements it builds hold no string literals for one to hide in.
+var placeholder = regexp.MustCompile(`\$[0-9]+`)
+
+// ExecContext keeps a statement, its parameters written ? again for the
+// WITH query (gorm's Exec numbers them anew): GORM numbers them in the
+// order they appear, which is checked.
+func (p *statementParts) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
+	if verb, _, _ := strings.Cut(strings.TrimSpace(query), " "); !slices.Contains([]string{"INSERT", "UPDATE", "DELETE"}, strings.ToUpper(verb)) {
+		return nil, p.refuse(fmt.Errorf("database: %.16q cannot be part of one statement: only inserts, updates and deletes can", query))
+	}
+	n := 0
+	var err error
+	part := placeholder.ReplaceAllStringFunc(query, func(s string) string {
+		n++
+		if s != "$"+strconv.Itoa(n) {
+			err = fmt.Errorf("database: parameter %s where $%d was due, in a part of one statement", s, n)
+		}
+		return "?"
+	})
+	if err != nil || n != len(args) {
+		return nil, p.refuse(cmp.Or(err, fmt.Errorf("database: %d parameters for %d values, in a part of one statement", n, len(args))))
+	}
+	// gorm's Exec would spell a list out as (?, ?, …).
+	for _, a := range args {
+		if k := reflect.ValueOf(a).Kind(); (k == reflect.Slice || k == reflect.Array) && reflect.TypeOf(a) != reflect.TypeFor[[]byte]() {
+			return nil, p.refuse(fmt.Errorf("database: a list (%T) as one parameter, in a part of one statement", a))
+		}
+	}
+	p.parts = append(p.parts, statementPart{part, args})
+	return driver.RowsAffected(0), nil
+}
+
+// Commit and Rollback make f's session one in a transaction already (tx's):
+// GORM begins none of its own for a Create, which would end the gathering.
+func (p *statementParts) Commit() error   { return nil }
+func (p *statementParts) Rollback() error { return nil }
+
+func (p *statementParts) PrepareContext(context.Context, string) (*sql.Stmt, error) {
+	return nil, p.refuse(errAnswerInOneStatement)
+}
+
+func (p *statementParts) QueryContext(context.Context, string, ...any) (*sql.Rows, error) {
+	return nil, p.refuse(errAnswerInOneStatement)
+}
+
+// QueryRowContext cannot refuse with an error of its own: a Row carries
+// only the error of its query. GORM asks for one only for Row(), which a
+// part has no use for.
+func (p *statementParts) QueryRowContext(context.Context, string, ...any) *sql.Row {
+	panic(errAnswerInOneStatement)
+}
+
+// A WITH query holds at most partsPerStatement parts and paramsPerStatement
+// parameters (PostgreSQL takes 65,535): a case opened from a template of
+// 50 tasks of 100 checklist items each is 5,000 inserts, whose one
+// statement would take longer to plan than to run. Those of a write run
+// in its transaction, one after another.
+const (
+	partsPerStatement  = 64
+	paramsPerStatement = 30_000
+)
+
+// statements are the parts as WITH queries (the last part of each its main
+// statement), in order.
+func (p *statementParts) statements() []statementPart {
+	var out []statementPart
+	var b strings.Builder
+	var vars []any
+	n := 0
+	flush := func(last statementPart) {
+		if n > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(last.sql)
+		out = append(out, statementPart{b.String(), append(vars, last.vars...)})
+		b.Reset()
+		vars, n = nil, 0
+	}
+	for i, part := range p.parts {
+		end := i == len(p.parts)-1
+		if end || n+1 == partsPerStatement || len(vars)+len(part.vars)+len(p.parts[i+1].vars) > paramsPerStatement {
+			flush(part)
+			continue
+		}
+		if n == 0 {
+			b.WriteString("WITH ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString("p" + strconv.Itoa(n) + " AS (" + part.sql + ")")
+		vars = append(vars, part.vars...)
+		n++
+	}
+	return out
+}

@@ -1,0 +1,230 @@
+package db_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/internal/db"
+	"github.com/bevis-ir/bevis/internal/testenv"
+)
+
+type oneParent struct {
+	ID   string `gorm:"primaryKey"`
+	At   time.Time
+	Note *string
+	Blob []byte
+}
+
+type oneChild struct {
+	ID       string `gorm:"primaryKey"`
+	ParentID string
+	N        int
+}
+
+// oneStatementTables makes a parent and a child table, the child's rows
+// referring to the parent's and its n at most 100; sent counts the
+// statements sent to the database from then on (gathered parts aside).
+func oneStatementTables(t *testing.T, d testenv.Database) (sent *atomic.Int64) {
+	t.Helper()
+	for _, ddl := range []string{
+		"CREATE TABLE one_parents (id TEXT PRIMARY KEY, at TIMESTAMP NOT NULL, note TEXT, blob BYTEA)",
+		"CREATE TABLE one_children (id TEXT PRIMARY KEY, parent_id TEXT NOT NULL REFERENCES one_parents (id), n INTEGER NOT NULL CHECK (n <= 100))",
+	} {
+		if d.Name == db.SQLite {
+			ddl = strings.ReplaceAll(ddl, "BYTEA", "BLOB")
+		}
+		if err := d.DB.Exec(ddl).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent = &atomic.Int64{}
+	count := func(tx *gorm.DB) {
+		if !db.Gathered(tx) {
+			sent.Add(1)
+		}
+	}
+	cb := d.DB.Callback()
+	for _, err := range []error{
+		cb.Create().After("gorm:create").Register("test:sent", count),
+		cb.Raw().After("gorm:raw").Register("test:sent", count),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sent
+}
+
+func oneFamily(tx *gorm.DB, id string, children ...int) error {
+	note := "a note"
+	if err := tx.Table("one_parents").Create(&oneParent{ID: id, At: time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC),
+		Note: &note, Blob: []byte{0, 1, 2}}).Error; err != nil {
+		return err
+	}
+	for i, n := range children {
+		if err := tx.Table("one_children").Create(&oneChild{ID: fmt.Sprint(id, "-", i), ParentID: id, N: n}).Error; err != nil {
+			return err
+		}
+	}
+	// A raw statement among them, with parameters of its own.
+	return tx.Exec("INSERT INTO one_parents (id, at) VALUES (?, ?)", id+"-raw", time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)).Error
+}
+
+func family(t *testing.T, d testenv.Database) string {
+	t.Helper()
+	var parents []oneParent
+	var children []oneChild
+	if err := d.DB.Table("one_parents").Order("id").Find(&parents).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DB.Table("one_children").Order("id").Find(&children).Error; err != nil {
+		t.Fatal(err)
+	}
+	var s []string
+	for _, p := range parents {
+		note := "-"
+		if p.Note != nil {
+			note = *p.Note
+		}
+		s = append(s, fmt.Sprintf("%s %s %s %v", p.ID, p.At.UTC().Format(time.RFC3339), note, p.Blob))
+	}
+	for _, c := range children {
+		s = append(s, fmt.Sprintf("%s<%s %d", c.ID, c.ParentID, c.N))
+	}
+	return strings.Join(s, "; ")
+}
+
+// TestAsOneStatement_WritesEveryPartInOneRoundTrip: the inserts of a
+// write, a parent, its children referring to it and a raw insert, are
+// written as they were given (every parameter in its place), in one
+// statement on PostgreSQL and one each on SQLite.
+func TestAsOneStatement_WritesEveryPartInOneRoundTrip(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			sent := oneStatementTables(t, d)
+			err := d.DB.Transaction(func(tx *gorm.DB) error {
+				return db.AsOneStatement(tx, func(tx *gorm.DB) error { return oneFamily(tx, "a", 7, 8) })
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int64{db.SQLite: 4, db.Postgres: 1}[d.Name]
+			if n := sent.Load(); n != want {
+				t.Errorf("%d statements sent, want %d", n, want)
+			}
+			if got, want := family(t, d), "a 2026-03-01T09:30:00Z a note [0 1 2]; a-raw 2026-03-02T00:00:00Z - []; a-0<a 7; a-1<a 8"; got != want {
+				t.Errorf("written:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+// TestAsOneStatement_SplitsAWriteOfManyParts: 202 inserts go as four
+// statements of at most 64 parts on PostgreSQL, all written, in order (a
+// child after its parent).
+func TestAsOneStatement_SplitsAWriteOfManyParts(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			sent := oneStatementTables(t, d)
+			children := make([]int, 200)
+			for i := range children {
+				children[i] = i % 100
+			}
+			err := d.DB.Transaction(func(tx *gorm.DB) error {
+				return db.AsOneStatement(tx, func(tx *gorm.DB) error { return oneFamily(tx, "m", children...) })
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]int64{db.SQLite: 202, db.Postgres: 4}[d.Name]; sent.Load() != want {
+				t.Errorf("%d statements sent, want %d", sent.Load(), want)
+			}
+			var n, sum int64
+			if err := d.DB.Raw("SELECT COUNT(*), COALESCE(SUM(n), 0) FROM one_children").Row().Scan(&n, &sum); err != nil {
+				t.Fatal(err)
+			}
+			if n != 200 || sum != 2*(99*100/2) {
+				t.Errorf("%d children summing %d written, want 200 summing %d", n, sum, 99*100)
+			}
+		})
+	}
+}
+
+// TestAsOneStatement_WritesNothingWhenAPartFails: a part the database
+// refuses (a check, a missing parent), an error of f's own, and a part
+// that would have to answer each leave nothing of the write.
+func TestAsOneStatement_WritesNothingWhenAPartFails(t *testing.T) {
+	own := errors.New("refused by f")
+	tests := []struct {
+		name     string
+		write    func(tx *gorm.DB) error
+		want     func(error) bool
+		postgres bool // only there: SQLite runs each statement as it comes
+	}{
+		{"a check fails", func(tx *gorm.DB) error { return oneFamily(tx, "b", 7, 101) }, func(err error) bool { return err != nil }, false},
+		{"no such parent", func(tx *gorm.DB) error {
+			if err := oneFamily(tx, "b", 7); err != nil {
+				return err
+			}
+			return tx.Table("one_children").Create(&oneChild{ID: "orphan", ParentID: "nobody", N: 1}).Error
+		}, func(err error) bool { return errors.Is(err, gorm.ErrForeignKeyViolated) }, false},
+		{"f fails", func(tx *gorm.DB) error {
+			if err := oneFamily(tx, "b", 7); err != nil {
+				return err
+			}
+			return own
+		}, func(err error) bool { return errors.Is(err, own) }, false},
+		{"a part reads", func(tx *gorm.DB) error {
+			if err := oneFamily(tx, "b", 7); err != nil {
+				return err
+			}
+			var n int
+			return tx.Raw("SELECT COUNT(*) FROM one_parents").Scan(&n).Error
+		}, func(err error) bool { return err != nil && strings.Contains(err.Error(), "cannot be one of several") }, true},
+	}
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			oneStatementTables(t, d)
+			for _, tt := range tests {
+				if tt.postgres && d.Name != db.Postgres {
+					continue
+				}
+				err := d.DB.Transaction(func(tx *gorm.DB) error { return db.AsOneStatement(tx, tt.write) })
+				if !tt.want(err) {
+					t.Errorf("%s: %v", tt.name, err)
+				}
+				if got := family(t, d); got != "" {
+					t.Fatalf("%s: left %s", tt.name, got)
+				}
+			}
+		})
+	}
+}
+
+// TestAsOneStatement_RefusesWhatCannotBeAPart: a statement other than an
+// insert, update or delete (a savepoint of a nested transaction) is refused
+// on PostgreSQL, before anything is sent.
+func TestAsOneStatement_RefusesWhatCannotBeAPart(t *testing.T) {
+	d := testenv.Postgres(t)
+	sent := oneStatementTables(t, d)
+	err := d.DB.Transaction(func(tx *gorm.DB) error {
+		return db.AsOneStatement(tx, func(tx *gorm.DB) error {
+			return tx.Transaction(func(tx *gorm.DB) error { return oneFamily(tx, "c", 1) })
+		})
+	})
+	if err == nil || !strings.Contains(err.Error(), "cannot be part of one statement") {
+		t.Errorf("a nested transaction in one statement: %v", err)
+	}
+	if n := sent.Load(); n != 0 {
+		t.Errorf("%d statements sent", n)
+	}
+	if got := family(t, d); got != "" {
+		t.Errorf("left %s", got)
+	}
+}
