@@ -223,16 +223,15 @@ func (v *verifiedTokens) get(token string) (AccessClaims, bool) {
 	return c, ok
 }
 
-// put keeps a copy of token: the caller's may live in a buffer that is
-// reused for the next request (Fiber's headers do), which would change a
-// key of the map under it and give one caller another's claims.
 func (v *verifiedTokens) put(token string, c AccessClaims) {
-	token = strings.Clone(token)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.putLocked(token, c)
 }
 
+// putLocked keeps a copy of token: the caller's may live in a buffer that
+// is reused for the next request (Fiber's headers do), which would change
+// a key of the map under it and give one caller another's claims.
 func (v *verifiedTokens) putLocked(token string, c AccessClaims) {
 	if len(v.cur) >= verifiedTokensKept {
 		v.prev, v.cur = v.cur, nil
@@ -240,7 +239,7 @@ func (v *verifiedTokens) putLocked(token string, c AccessClaims) {
 	if v.cur == nil {
 		v.cur = make(map[string]AccessClaims)
 	}
-	v.cur[token] = c
+	v.cur[strings.Clone(token)] = c
 }
 
 // verifyingKeyFor is the jwt.Keyfunc: it checks the header before any

@@ -536,6 +536,17 @@ func TestVerify_RemembersItsOwnCopyOfAToken(t *testing.T) {
 	if _, ok := f.issuer.verified.cur[token]; !ok {
 		t.Error("the token verified is not remembered as it was: its key changed with the caller's buffer")
 	}
+	// Remembered from the older generation, it moves to the newer one.
+	v := f.issuer.verified
+	v.prev, v.cur = v.cur, nil
+	copy(buf, token)
+	if _, err := f.issuer.Verify(unsafe.String(&buf[0], len(buf)), jwtTestNow); err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, f.issue(t, jwtTestNow))
+	if _, ok := v.cur[token]; !ok {
+		t.Error("the token moved to the newer generation is not remembered as it was")
+	}
 }
 
 // TestVerify_RemembersABoundedNumberOfTokens: the remembered tokens stay
