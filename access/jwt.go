@@ -100,7 +100,7 @@ func NewTokenIssuer(keys *SigningKeys, issuer, audience string, ttl time.Duratio
 	case ttl == 0:
 		ttl = DefaultAccessTokenTTL
 	}
-	return &TokenIssuer{keys: keys, issuer: issuer, audience: audience, ttl: ttl, verified: &verifiedTokens{}}, nil
+	return &TokenIssuer{keys: keys, issuer: issuer, audience: audience, ttl: ttl, verified: &verifiedTokens{kept: verifiedTokensKept}}, nil
 }
 
 // Issue signs a new access token for the user subject within session
@@ -206,6 +206,7 @@ const verifiedTokensKept = 4096
 // kept, so forged ones cannot fill it; the oldest generation goes when the
 // newest is full.
 type verifiedTokens struct {
+	kept      int // per generation: verifiedTokensKept
 	mu        sync.Mutex
 	cur, prev map[string]AccessClaims
 }
@@ -233,7 +234,7 @@ func (v *verifiedTokens) put(token string, c AccessClaims) {
 // is reused for the next request (Fiber's headers do), which would change
 // a key of the map under it and give one caller another's claims.
 func (v *verifiedTokens) putLocked(token string, c AccessClaims) {
-	if len(v.cur) >= verifiedTokensKept {
+	if len(v.cur) >= v.kept {
 		v.prev, v.cur = v.cur, nil
 	}
 	if v.cur == nil {
