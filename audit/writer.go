@@ -222,10 +222,9 @@ func (w *Writer) nextBatch(batch []*pending) ([]*pending, bool) {
 	return batch, true
 }
 
-// quiet returns db without gorm's query log. The log formats every
-// statement with its values (by regexp) before deciding whether to log it,
-// which for a batch of hundreds of rows costs more than the insert; the
-// writer and sequencer return their errors instead.
+// quiet returns db without gorm's query log: the writer and sequencer
+// return their errors instead, and the text of a failed batch of hundreds
+// of rows would cost more to write out than the insert.
 func quiet(db *gorm.DB) *gorm.DB {
 	return db.Session(&gorm.Session{Logger: db.Logger.LogMode(logger.Silent)})
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 	moderncsqlite "modernc.org/sqlite"
 
 	"github.com/bevis-ir/bevis/internal/config"
@@ -89,12 +88,7 @@ func Open(ctx context.Context, rawURL string, wait time.Duration, log *slog.Logg
 		TranslateError: true,
 		// Open must not fail on a database still starting; the retry below waits for it.
 		DisableAutomaticPing: true,
-		Logger: logger.NewSlogLogger(log.With("component", "gorm"), logger.Config{
-			SlowThreshold:             500 * time.Millisecond,
-			LogLevel:                  logger.Warn,
-			IgnoreRecordNotFoundError: true,
-			ParameterizedQueries:      true, // never log values: they may be case data
-		}),
+		Logger:               newLogger(log.With("component", "gorm")),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
