@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -412,14 +413,14 @@ func RememberCaseFacts(ctx context.Context) context.Context {
 func (a *Authorizer) caseFacts(ctx context.Context, p Principal, caseID string) (caseFacts, error) {
 	memo, _ := ctx.Value(factsMemoKey{}).(*factsMemo)
 	if memo == nil {
-		return a.readCaseFacts(ctx, p, caseID)
+		return a.lookUpCaseFacts(ctx, p, caseID)
 	}
 	memo.mu.Lock()
 	defer memo.mu.Unlock()
 	if memo.read && memo.userID == p.UserID && memo.agencyID == p.AgencyID && memo.caseID == caseID {
 		return memo.facts, nil
 	}
-	f, err := a.readCaseFacts(ctx, p, caseID)
+	f, err := a.lookUpCaseFacts(ctx, p, caseID)
 	if err != nil {
 		return caseFacts{}, err
 	}
@@ -427,40 +428,114 @@ func (a *Authorizer) caseFacts(ctx context.Context, p Principal, caseID string) 
 	return f, nil
 }
 
+// lookUpCaseFacts answers the request's first question about a case with
+// the standing read when the request was authenticated (see
+// AuthenticateOnCase), when it is p's on this case, and every other
+// question from the database.
+func (a *Authorizer) lookUpCaseFacts(ctx context.Context, p Principal, caseID string) (caseFacts, error) {
+	if f, ok, err := takeStanding(ctx, p, caseID); ok {
+		return f, err
+	}
+	return a.readCaseFacts(ctx, p, caseID)
+}
+
 func (a *Authorizer) readCaseFacts(ctx context.Context, p Principal, caseID string) (caseFacts, error) {
 	var row struct {
-		TLP        TLP
-		Excluded   bool
-		UserRole   *CaseRole
-		AgencyRole *CaseRole
+		Standing   standingRow `gorm:"embedded"`
 		SystemRole SystemRole
 	}
 	// The system role is read with the memberships, from the database, so
 	// that no caller can leave it out.
 	res := a.db.WithContext(ctx).Raw(`
-		SELECT c.tlp AS tlp,
-		       e.user_id IS NOT NULL AS excluded,
-		       um.role AS user_role,
-		       am.role AS agency_role,
-		       u.system_role AS system_role
+		SELECT `+standingColumns+`, u.system_role AS system_role
 		FROM cases c
 		LEFT JOIN users u ON u.id = ?
-		LEFT JOIN case_exclusions e ON e.case_id = c.id AND e.user_id = ?
-		LEFT JOIN case_user_members um ON um.case_id = c.id AND um.user_id = ?
-		LEFT JOIN case_agency_members am ON am.case_id = c.id AND am.agency_id = ?
+		`+standingJoins("?", "?")+`
 		WHERE c.id = ?`, p.UserID, p.UserID, p.UserID, p.AgencyID, caseID).Scan(&row)
 	if res.Error != nil {
 		return caseFacts{}, fmt.Errorf("access: case role: %w", res.Error)
 	}
-	if res.RowsAffected == 0 {
+	return row.Standing.facts(row.SystemRole)
+}
+
+// standingColumns and standingJoins read one user's standing on the case
+// c (which may be missing, NULL in a LEFT JOIN) into a standingRow; user
+// and agency are the SQL of the user's ID and their agency's.
+const standingColumns = `c.id IS NOT NULL AS case_found, c.tlp AS tlp, e.user_id IS NOT NULL AS excluded,
+		       um.role AS user_role, am.role AS agency_role`
+
+func standingJoins(user, agency string) string {
+	return `LEFT JOIN case_exclusions e ON e.case_id = c.id AND e.user_id = ` + user + `
+		LEFT JOIN case_user_members um ON um.case_id = c.id AND um.user_id = ` + user + `
+		LEFT JOIN case_agency_members am ON am.case_id = c.id AND am.agency_id = ` + agency
+}
+
+// standingRow is what the database holds about a user's standing on one
+// case; CaseFound is false when there is no such case.
+type standingRow struct {
+	CaseFound  bool
+	TLP        *TLP
+	Excluded   bool
+	UserRole   *CaseRole
+	AgencyRole *CaseRole
+}
+
+// facts is the standing as the membership rules see it, for a user of
+// systemRole: ErrNotFound when there is no such case.
+func (r standingRow) facts(systemRole SystemRole) (caseFacts, error) {
+	if !r.CaseFound || r.TLP == nil {
 		return caseFacts{}, ErrNotFound
 	}
-	f := caseFacts{TLP: row.TLP, Excluded: row.Excluded, UserRole: row.UserRole, AgencyRole: row.AgencyRole}
-	if row.SystemRole.holdsNoCaseRoles() {
+	f := caseFacts{TLP: *r.TLP, Excluded: r.Excluded, UserRole: r.UserRole, AgencyRole: r.AgencyRole}
+	if systemRole.holdsNoCaseRoles() {
 		f.UserRole, f.AgencyRole = nil, nil
 	}
 	return f, nil
 }
+
+// prefetchedStanding is a caller's standing on a case read when the
+// request was authenticated, waiting for the request's first question.
+type prefetchedStanding struct {
+	mu                       sync.Mutex
+	userID, agencyID, caseID string
+	facts                    caseFacts
+	err                      error
+	asked                    bool
+}
+
+type standingKey struct{}
+
+func withStanding(ctx context.Context, p Principal, caseID string, r standingRow, systemRole SystemRole) context.Context {
+	f, err := r.facts(systemRole)
+	return context.WithValue(ctx, standingKey{}, &prefetchedStanding{
+		userID: p.UserID, agencyID: p.AgencyID, caseID: caseID, facts: f, err: err})
+}
+
+// takeStanding answers the first question asked in ctx about anyone's
+// standing on any case, when it is about p on caseID, from the standing
+// read with the session (ok true). Every later question, and one about
+// someone else or another case, finds nothing (ok false): the handler may
+// have changed the case since.
+func takeStanding(ctx context.Context, p Principal, caseID string) (f caseFacts, ok bool, err error) {
+	pre, _ := ctx.Value(standingKey{}).(*prefetchedStanding)
+	if pre == nil {
+		return caseFacts{}, false, nil
+	}
+	pre.mu.Lock()
+	defer pre.mu.Unlock()
+	if pre.asked {
+		return caseFacts{}, false, nil
+	}
+	pre.asked = true
+	if pre.userID != p.UserID || pre.agencyID != p.AgencyID || pre.caseID != caseID {
+		return caseFacts{}, false, nil
+	}
+	return pre.facts, true, pre.err
+}
+
+// isID reports whether s has the shape of the IDs Bevis gives (UUIDs in
+// their canonical text).
+func isID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
 
 // UserCaseRole is the role another user (an assignee, someone mentioned)
 // has on a case; ErrNotFound when they have none or are disabled.

@@ -326,48 +326,82 @@ func (s *Sessions) revoke(ctx context.Context, sessionID, reason string) error {
 // database so that a disabled user or a revoked session is refused whatever
 // the token says.
 func (s *Sessions) Authenticate(ctx context.Context, bearer, clientIP string) (Principal, error) {
+	p, _, err := s.AuthenticateOnCase(ctx, bearer, clientIP, "")
+	return p, err
+}
+
+// AuthenticateOnCase is Authenticate for a request about one case: the
+// same read of the user and session reads the caller's standing on caseID
+// (see caseFacts), and the context it returns hands that standing to the
+// authorizer's first question about the case in the request, instead of
+// the authorizer reading it again. The standing is the database's at the
+// moment the request was authenticated, as the session is; every later
+// question reads it anew. With no caseID, or one that is not an ID Bevis
+// gives, it is Authenticate and returns ctx unchanged.
+func (s *Sessions) AuthenticateOnCase(ctx context.Context, bearer, clientIP, caseID string) (Principal, context.Context, error) {
 	if strings.HasPrefix(bearer, apiTokenPrefix) {
-		return s.authenticateAPIToken(ctx, bearer, clientIP)
+		p, err := s.authenticateAPIToken(ctx, bearer, clientIP)
+		return p, ctx, err
 	}
 	now := s.now()
 	claims, err := s.tokens.Verify(bearer, now)
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+		return Principal{}, ctx, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+	}
+	if !isID(caseID) {
+		caseID = ""
 	}
 	var row struct {
 		AgencyID   string
 		Status     string
-		SystemRole string
+		SystemRole SystemRole
 		RevokedAt  *time.Time
 		ExpiresAt  time.Time
 		AuthMethod string
 		RequireMFA bool
 		Enrolled   bool
+		Standing   standingRow `gorm:"embedded"`
 	}
-	res := s.db.WithContext(ctx).Raw(`
+	query, vars := `
 		SELECT u.agency_id, u.status, u.system_role, s.revoked_at, s.expires_at, s.auth_method,
 		       a.require_mfa,
 		       EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS enrolled
 		FROM users u JOIN sessions s ON s.user_id = u.id JOIN agencies a ON a.id = u.agency_id
-		WHERE u.id = ? AND s.id = ?`, claims.Subject, claims.SessionID).Scan(&row)
+		WHERE u.id = ? AND s.id = ?`, []any{claims.Subject, claims.SessionID}
+	if caseID != "" {
+		query, vars = `
+		SELECT u.agency_id, u.status, u.system_role, s.revoked_at, s.expires_at, s.auth_method,
+		       a.require_mfa,
+		       EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS enrolled,
+		       `+standingColumns+`
+		FROM users u JOIN sessions s ON s.user_id = u.id JOIN agencies a ON a.id = u.agency_id
+		LEFT JOIN cases c ON c.id = ?
+		`+standingJoins("u.id", "u.agency_id")+`
+		WHERE u.id = ? AND s.id = ?`, []any{caseID, claims.Subject, claims.SessionID}
+	}
+	res := s.db.WithContext(ctx).Raw(query, vars...).Scan(&row)
 	if res.Error != nil {
-		return Principal{}, fmt.Errorf("access: authenticate: %w", res.Error)
+		return Principal{}, ctx, fmt.Errorf("access: authenticate: %w", res.Error)
 	}
 	switch {
 	case res.RowsAffected == 0:
-		return Principal{}, fmt.Errorf("%w: no such user or session", ErrUnauthenticated)
+		return Principal{}, ctx, fmt.Errorf("%w: no such user or session", ErrUnauthenticated)
 	case row.Status != string(UserActive):
-		return Principal{}, fmt.Errorf("%w: user disabled", ErrUnauthenticated)
+		return Principal{}, ctx, fmt.Errorf("%w: user disabled", ErrUnauthenticated)
 	case row.RevokedAt != nil || !now.Before(row.ExpiresAt):
-		return Principal{}, fmt.Errorf("%w: session ended", ErrUnauthenticated)
+		return Principal{}, ctx, fmt.Errorf("%w: session ended", ErrUnauthenticated)
 	}
-	return Principal{UserID: claims.Subject, AgencyID: row.AgencyID, SystemRole: SystemRole(row.SystemRole),
+	p := Principal{UserID: claims.Subject, AgencyID: row.AgencyID, SystemRole: row.SystemRole,
 		SessionID: claims.SessionID,
 		// The agency's rule is read on every request, so turning it on
 		// reaches sessions already open. The identity provider owns the
 		// second factor of single sign-on sessions.
 		MFAEnrolmentRequired: row.RequireMFA && !row.Enrolled && row.AuthMethod != methodSSO,
-	}, nil
+	}
+	if caseID != "" {
+		ctx = withStanding(ctx, p, caseID, row.Standing, row.SystemRole)
+	}
+	return p, ctx, nil
 }
 
 // reserveAttempt counts one attempt against each subject before any

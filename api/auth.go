@@ -23,9 +23,16 @@ const (
 
 // requireAuth turns the bearer token into the request's principal, or
 // answers 401. The user and session are read from the database, so a
-// disabled user or a revoked session is refused on their next request.
+// disabled user or a revoked session is refused on their next request. On
+// a route about the case its :id names, the caller's standing on the case
+// is read with them, for the handler's first authorization (see
+// access.Sessions.AuthenticateOnCase).
 func (s *server) requireAuth(c *fiber.Ctx) error {
-	p, err := s.authenticate(c)
+	caseID := ""
+	if strings.HasPrefix(c.Route().Path, caseRoutes) {
+		caseID = c.Params("id")
+	}
+	p, err := s.authenticate(c, caseID)
 	if err != nil {
 		return err
 	}
@@ -33,9 +40,13 @@ func (s *server) requireAuth(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// caseRoutes begins the path of every route about one case.
+const caseRoutes = "/api/v1/cases/:id"
+
 // authenticate reads the bearer token of the request, refusing an
-// oversized header before any parsing, and returns its principal.
-func (s *server) authenticate(c *fiber.Ctx) (access.Principal, error) {
+// oversized header before any parsing, and returns its principal. With a
+// caseID, the request's context carries the caller's standing on it.
+func (s *server) authenticate(c *fiber.Ctx, caseID string) (access.Principal, error) {
 	header := c.Get(fiber.HeaderAuthorization)
 	if header == "" || len(header) > maxAuthorizationHeader {
 		return access.Principal{}, access.ErrUnauthenticated
@@ -44,13 +55,16 @@ func (s *server) authenticate(c *fiber.Ctx) (access.Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return access.Principal{}, access.ErrUnauthenticated
 	}
-	p, err := s.Sessions.Authenticate(c.UserContext(), strings.TrimSpace(token), clientIP(c))
+	p, ctx, err := s.Sessions.AuthenticateOnCase(c.UserContext(), strings.TrimSpace(token), clientIP(c), caseID)
 	if errors.Is(err, access.ErrUnauthenticated) {
 		s.Log.Info("authentication refused", "request_id", requestID(c), "reason", err.Error())
 		return access.Principal{}, access.ErrUnauthenticated
 	}
 	// Any other error is a fault of Bevis's (the database's, most often),
 	// not a bad token: answering 401 would sign the caller out.
+	if err == nil {
+		c.SetUserContext(ctx)
+	}
 	return p, err
 }
 
@@ -123,7 +137,7 @@ func (s *server) logout(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	sessionID := ""
-	if p, err := s.authenticate(c); err == nil {
+	if p, err := s.authenticate(c, ""); err == nil {
 		sessionID = p.SessionID
 	}
 	if sessionID == "" {

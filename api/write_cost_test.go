@@ -227,8 +227,8 @@ func nearestRank(sorted []time.Duration, p float64) time.Duration {
 // query) what SQLite writes in three, and a case create what SQLite writes in
 // seven.
 var writeStatements = map[string]map[string]int{
-	db.SQLite:   {"case_create": 9, "timeline_append": 5},
-	db.Postgres: {"case_create": 3, "timeline_append": 3},
+	db.SQLite:   {"case_create": 9, "timeline_append": 4},
+	db.Postgres: {"case_create": 3, "timeline_append": 2},
 }
 
 // TestWrite_RunsThePinnedStatements: a case create and a timeline append
