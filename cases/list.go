@@ -65,9 +65,11 @@ type cursor struct {
 }
 
 // List returns a page of the cases p can see. It runs a fixed number of
-// statements whatever the page size: the counts' generation (and the
-// counts, when it moved), the walk, and for the cases of the page not seen
-// at their version before, their rows, tags and clocks (listed). The page
+// statements whatever the page size: the walk, which reads the counts'
+// generation with the page when p's counts are cached (the counts after it
+// when it moved; the generation and the counts before it when they are
+// not cached), and for the cases of the page not seen at their version
+// before, their rows, tags and clocks (listed). The page
 // costs what the page holds (and the cases p cannot see that lie between
 // its rows): every sort key has an index ending in the ID, walked in the
 // requested order (TestListPlans).
@@ -108,9 +110,12 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 	}
 
 	// The counts come first: they are cached until a case changes, and they
-	// say how many cases the page is chosen among.
+	// say how many cases the page is chosen among. Counts cached under an
+	// earlier generation serve for that choice (it changes the plan, never
+	// the page); the walk reads the generation with the page, and they are
+	// counted again after it when it moved.
 	var out Page
-	out.Counts, err = s.countsOf(ctx, db, p, q, func() (map[Status]int, error) {
+	count := func() (map[Status]int, error) {
 		var counts []struct {
 			Status string
 			N      int
@@ -127,9 +132,16 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 			out[Status(c.Status)] = c.N
 		}
 		return out, nil
-	})
-	if err != nil {
-		return Page{}, err
+	}
+	countsKey, cachedGen, cached := "", int64(0), false
+	if q.ClockState == "" {
+		countsKey = countKey(p, q)
+		out.Counts, cachedGen, cached = s.counts.cachedCounts(countsKey)
+	}
+	if !cached {
+		if out.Counts, err = s.countsOf(ctx, db, p, q, count); err != nil {
+			return Page{}, err
+		}
 	}
 	among := 0
 	for st, n := range out.Counts {
@@ -164,9 +176,21 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 		}
 		page = page.Where(fmt.Sprintf("(cases.%[1]s %[2]s ? OR (cases.%[1]s = ? AND cases.id %[2]s ?))", col, op), c.Value, c.Value, c.ID)
 	}
-	rows, err := walk(page.Order(fmt.Sprintf("cases.%s %s, cases.id %s", col, dir, dir)).Limit(q.Limit+1), key)
+	rows, gen, err := walk(page.Order(fmt.Sprintf("cases.%s %s, cases.id %s", col, dir, dir)).Limit(q.Limit+1), key, cached)
 	if err != nil {
 		return Page{}, err
+	}
+	if cached {
+		if len(rows) == 0 { // no row brought the generation
+			if gen, err = generation(db); err != nil {
+				return Page{}, err
+			}
+		}
+		if gen != cachedGen {
+			if out.Counts, err = s.countsAt(ctx, gen, countsKey, count); err != nil {
+				return Page{}, err
+			}
+		}
 	}
 	more := len(rows) > q.Limit
 	if more {

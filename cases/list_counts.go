@@ -40,11 +40,44 @@ func (s *Store) countsOf(ctx context.Context, db *gorm.DB, p access.Principal, q
 	if q.ClockState != "" {
 		return count()
 	}
-	var gen int64
-	if err := db.Raw("SELECT SUM(n) FROM case_list_generation").Scan(&gen).Error; err != nil {
-		return nil, fmt.Errorf("cases: list generation: %w", err)
+	gen, err := generation(db)
+	if err != nil {
+		return nil, err
 	}
-	key := countKey(p, q)
+	return s.countsAt(ctx, gen, countKey(p, q), count)
+}
+
+// generation reads the case list's generation.
+func generation(db *gorm.DB) (int64, error) {
+	var gen int64
+	if err := db.Raw("SELECT " + generationSQL).Scan(&gen).Error; err != nil {
+		return 0, fmt.Errorf("cases: list generation: %w", err)
+	}
+	return gen, nil
+}
+
+// generationSQL is the case list's generation, as an expression a walk of
+// the list can read with its page (see cachedCounts).
+const generationSQL = "(SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM case_list_generation)"
+
+// cachedCounts returns the counts cached for key and the generation they
+// are kept under, whatever the database's generation is now. A list that
+// finds them reads the generation with its page, and counts again only
+// when it moved (countsAt): one statement fewer than reading it first.
+func (c *countCache) cachedCounts(key string) (map[Status]int, int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	hit, ok := c.entries[key]
+	if !ok {
+		return nil, 0, false
+	}
+	return clone(hit), c.gen, true
+}
+
+// countsAt returns the counts for key under generation gen, read by the
+// caller before it calls: from the cache when they are kept under gen,
+// else counted (and kept, unless a later generation is kept already).
+func (s *Store) countsAt(ctx context.Context, gen int64, key string, count func() (map[Status]int, error)) (map[Status]int, error) {
 	c := s.counts
 	c.mu.Lock()
 	if c.gen == gen {

@@ -44,6 +44,11 @@ func TestListCounts_CachedUntilAnythingTheyCountChanges(t *testing.T) {
 			if n := len(queries.With("COUNT(*)")); n != 0 {
 				t.Fatalf("a list with nothing changed counted again (%d statements)", n)
 			}
+			// Its counts cached, a list reads the generation with its page.
+			if gen, walks := queries.With("case_list_generation"), queries.With("case_list_generation", "ORDER BY"); len(gen) != 1 || len(walks) != 1 {
+				t.Fatalf("a list with its counts cached read the generation in %d statements, %d of them its walk; want the walk alone",
+					len(gen), len(walks))
+			}
 			now := time.Now().UTC()
 			steps := []struct {
 				what   string
