@@ -22,8 +22,8 @@ import (
 // commit alone: the next waiting writer's transaction runs in the same
 // database transaction, inside a SAVEPOINT of its own, and so on, until
 // none waits or the group is full or old; then one COMMIT makes them all
-// durable. Each writer's Commit releases its savepoint and returns only
-// once that COMMIT succeeded; if it fails, every writer of the group gets
+// durable. Each writer's Commit returns only once that COMMIT succeeded
+// (its savepoint is left open for the COMMIT to release with the rest); if it fails, every writer of the group gets
 // the error and nothing of theirs is kept. A writer's Rollback (its error
 // or panic in a gorm Transaction, or its context ending) rolls back to its
 // savepoint: only its own work. A writer's reads see the writes of the
@@ -267,8 +267,8 @@ func (w *grouped) PrepareContext(_ context.Context, query string) (stmt *sql.Stm
 
 func (w *grouped) GetDBConn() (*sql.DB, error) { return w.b.db, nil }
 
-// Commit releases the writer's savepoint and waits for the batch's
-// COMMIT, returning its error.
+// Commit ends the writer's part and waits for the batch's COMMIT,
+// returning its error.
 func (w *grouped) Commit() error { return w.end(true) }
 
 // Rollback undoes the writer's part, and only it.
@@ -292,9 +292,10 @@ func (w *grouped) end(commit bool) error {
 	ctx := context.Background()
 	var done chan error
 	if commit {
-		if _, err := b.conn.ExecContext(ctx, "RELEASE SAVEPOINT "+w.savepoint); err != nil {
-			b.failed = err
-		}
+		// The savepoint stays until the batch's COMMIT, which releases it
+		// with the others: releasing it now would cost a round trip, and a
+		// later writer's rollback to its own savepoint, opened after this
+		// one, undoes nothing of this writer's.
 		done = make(chan error, 1)
 		b.done = append(b.done, done)
 	} else if _, err := b.conn.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+w.savepoint); err != nil {
