@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -229,14 +231,27 @@ func quiet(db *gorm.DB) *gorm.DB {
 	return db.Session(&gorm.Session{Logger: db.Logger.LogMode(logger.Silent)})
 }
 
-// commit inserts one batch in one transaction. It does not use any caller's
-// context: the batch belongs to all of them.
+// commit inserts one batch: one INSERT when it fits in one, which is
+// atomic by itself and so needs no BEGIN and COMMIT (on PostgreSQL two
+// round trips of three), else its INSERTs in one transaction. It does not
+// use any caller's context: the batch belongs to all of them.
 func (w *Writer) commit(conn *gorm.DB, rows []entryRow) error {
 	ctx, cancel := context.WithTimeout(context.Background(), w.opts.CommitTimeout)
 	defer cancel()
-	err := conn.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return tx.CreateInBatches(&rows, insertChunk).Error
-	})
+	conn = conn.WithContext(ctx)
+	var err error
+	if len(rows) <= insertChunk {
+		err = insertRows(conn, rows)
+	} else {
+		err = conn.Transaction(func(tx *gorm.DB) error {
+			for chunk := range slices.Chunk(rows, insertChunk) {
+				if err := insertRows(tx, chunk); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("audit: record: %w", err)
 	}
@@ -246,4 +261,23 @@ func (w *Writer) commit(conn *gorm.DB, rows []entryRow) error {
 // insertChunk is the rows per INSERT statement within a batch: binding
 // thousands of parameters to one statement costs the SQLite driver more
 // than the statements it saves.
-var insertChunk = 32
+const insertChunk = 32
+
+// insertRowsSQL[n] inserts n entryRows, their values in the order of
+// values, row after row: built once, not by GORM's reflection each time.
+var insertRowsSQL = func() (out [insertChunk + 1]string) {
+	row := insertEntry[strings.Index(insertEntry, "VALUES ")+len("VALUES "):]
+	for n := 1; n <= insertChunk; n++ {
+		out[n] = insertEntry + strings.Repeat(", "+row, n-1)
+	}
+	return out
+}()
+
+// insertRows inserts rows (at most insertChunk) in one statement.
+func insertRows(tx *gorm.DB, rows []entryRow) error {
+	args := make([]any, 0, len(rows)*len(rows[0].values()))
+	for _, r := range rows {
+		args = append(args, r.values()...)
+	}
+	return tx.Exec(insertRowsSQL[len(rows)], args...).Error
+}
