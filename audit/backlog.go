@@ -24,7 +24,7 @@ func Unsealed(ctx context.Context, db *gorm.DB) (Backlog, error) {
 		" ORDER BY c.seq DESC LIMIT 1), 0)"
 	if db.Dialector.Name() == "postgres" {
 		where = "e.xid >= COALESCE((SELECT scan_from FROM audit_chain ORDER BY seq DESC LIMIT 1), 0)::text::xid8" +
-			" AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = e.id)"
+			" AND " + notSealed
 	}
 	var b Backlog
 	q := db.WithContext(ctx)
