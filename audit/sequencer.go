@@ -280,10 +280,17 @@ func (s *Sequencer) unsealed(conn *gorm.DB, st *chainState) ([]sealRow, error) {
 	var rows []sealRow
 	var err error
 	if s.isPostgres() {
-		err = conn.Raw("SELECT "+entryColumns+", e.pos, e.xid::text AS xid FROM audit_entries e"+
-			" WHERE (e.xid >= ?::text::xid8 OR e.xid = ANY(?::text::xid8[]))"+
-			" AND "+notSealed+
-			" ORDER BY e.xid, e.pos LIMIT ?", strconv.FormatInt(st.bounds.xmax, 10), st.bounds.xip, s.opts.BatchSize).Scan(&rows).Error
+		// Two searches of the (xid, pos) index, each for what one bound
+		// holds, merged: under OR a prepared statement's generic plan
+		// (the one PostgreSQL settles on after five runs) had no
+		// condition to search the index by, and walked all of it.
+		branch := "(SELECT " + entryColumns + ", e.pos, e.xid AS xid_order, e.xid::text AS xid FROM audit_entries e" +
+			" WHERE %s AND " + notSealed + " ORDER BY e.xid, e.pos LIMIT ?)"
+		n := s.opts.BatchSize
+		err = conn.Raw("SELECT * FROM ("+
+			fmt.Sprintf(branch, "e.xid >= ?::text::xid8")+" UNION ALL "+
+			fmt.Sprintf(branch, "e.xid = ANY(?::text::xid8[])")+") u ORDER BY u.xid_order, u.pos LIMIT ?",
+			strconv.FormatInt(st.bounds.xmax, 10), n, st.bounds.xip, n, n).Scan(&rows).Error
 	} else {
 		err = conn.Raw("SELECT "+entryColumns+", e.pos, '' AS xid FROM audit_entries e WHERE e.pos > ? ORDER BY e.pos LIMIT ?",
 			st.lastPos, s.opts.BatchSize).Scan(&rows).Error
