@@ -225,10 +225,10 @@ func nearestRank(sorted []time.Duration, p float64) time.Duration {
 // aside) on each dialect. The README's "What a write costs" says what each
 // is for; on PostgreSQL a timeline append writes in one statement (a WITH
 // query) what SQLite writes in three, and a case create what SQLite writes in
-// seven.
+// eight, its reference included.
 var writeStatements = map[string]map[string]int{
 	db.SQLite:   {"case_create": 9, "timeline_append": 4},
-	db.Postgres: {"case_create": 3, "timeline_append": 2},
+	db.Postgres: {"case_create": 2, "timeline_append": 2},
 }
 
 // TestWrite_RunsThePinnedStatements: a case create and a timeline append

@@ -347,14 +347,10 @@ func (s *Store) Create(ctx context.Context, creator access.Principal, in NewCase
 	clocks, _ := s.deriveClocks(created, nil) // a new case has none to drop
 	// Creations of a year take its reference counter one after another.
 	err := s.db.WithContext(db.Serial(ctx)).Transaction(func(tx *gorm.DB) error {
-		ref, err := allocateReference(tx, now.Year())
-		if err != nil {
-			return err
-		}
-		row.Reference = ref
 		// The rest answers nothing the creation needs: on PostgreSQL it
-		// is one statement, one round trip where there were seven or more.
-		return db.AsOneStatement(tx, func(tx *gorm.DB) error {
+		// is one statement with the reference's, one round trip where
+		// there were eight or more.
+		return db.AsOneStatementAfter(tx, referenceOf(tx, now.Year(), &row.Reference), func(tx *gorm.DB) error {
 			if err := tx.Create(&row).Error; err != nil {
 				return err
 			}

@@ -36,6 +36,73 @@ func AsOneStatement(tx *gorm.DB, f func(tx *gorm.DB) error) error {
 	if Dialect(tx) != Postgres {
 		return f(tx)
 	}
+	parts, err := gather(tx, f)
+	if err != nil {
+		return err
+	}
+	for _, st := range parts.statements(Lead{}) {
+		if err := tx.Exec(st.sql, st.vars...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Lead is a statement whose answer the inserts of AsOneStatementAfter
+// need: an INSERT … RETURNING, say, of one row.
+type Lead struct {
+	SQL  string // with ? placeholders, answering one row of one column
+	Vars []any
+	// Answer names that column (AS … in SQL); it is scanned into Into.
+	Answer string
+	Into   *string
+}
+
+// leadMarker stands for lead's answer among the values of f's parts
+// while they are gathered: no value Bevis writes holds a NUL.
+const leadMarker = "\x00bevis:lead\x00"
+
+// AsOneStatementAfter runs lead, then the inserts f makes, as
+// AsOneStatement does; f reads lead's answer from *lead.Into. On
+// PostgreSQL lead is a part of the same statement, which answers lead's
+// answer: one round trip for both. f's parts are built before lead has
+// run, so there *lead.Into is a marker when f runs, and a part's value
+// that is the marker becomes lead's answer, read in the statement (or, in
+// a later statement of a long write, the answer as lead gave it). On
+// SQLite lead runs first, then f in tx.
+func AsOneStatementAfter(tx *gorm.DB, lead Lead, f func(tx *gorm.DB) error) error {
+	if Dialect(tx) != Postgres {
+		if err := tx.Raw(lead.SQL, lead.Vars...).Row().Scan(lead.Into); err != nil {
+			return err
+		}
+		return f(tx)
+	}
+	*lead.Into = leadMarker
+	parts, err := gather(tx, f)
+	if err != nil {
+		return err
+	}
+	for i, st := range parts.statements(lead) {
+		if i == 0 {
+			if err := tx.Raw(st.sql, st.vars...).Row().Scan(lead.Into); err != nil {
+				return err
+			}
+			continue
+		}
+		for j, v := range st.vars {
+			if v == leadMarker {
+				st.vars[j] = *lead.Into
+			}
+		}
+		if err := tx.Exec(st.sql, st.vars...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// gather runs f on a session of tx that keeps the statements f makes.
+func gather(tx *gorm.DB, f func(tx *gorm.DB) error) (*statementParts, error) {
 	parts := &statementParts{}
 	// A session given a context has a statement of its own, whose pool
 	// can be changed without changing tx's.
@@ -44,14 +111,9 @@ func AsOneStatement(tx *gorm.DB, f func(tx *gorm.DB) error) error {
 	// A refusal stands even if f did not hear of it (GORM's PostgreSQL
 	// dialector drops the error of a nested transaction's SAVEPOINT).
 	if err := cmp.Or(f(gathering), parts.refused); err != nil {
-		return err
+		return nil, err
 	}
-	for _, st := range parts.statements() {
-		if err := tx.Exec(st.sql, st.vars...).Error; err != nil {
-			return err
-		}
-	}
-	return nil
+	return parts, nil
 }
 
 // Gathered reports whether a statement GORM built in tx is a part of one
@@ -104,6 +166,9 @@ func (p *statementParts) ExecContext(_ context.Context, query string, args ...an
 	}
 	// gorm's Exec would spell a list out as (?, ?, …).
 	for _, a := range args {
+		if v, ok := a.(string); ok && v != leadMarker && strings.Contains(v, leadMarker) {
+			return nil, p.refuse(errors.New("database: a value made from a lead's answer, in a part of one statement: only the answer itself can be given"))
+		}
 		if k := reflect.ValueOf(a).Kind(); (k == reflect.Slice || k == reflect.Array) && reflect.TypeOf(a) != reflect.TypeFor[[]byte]() {
 			return nil, p.refuse(fmt.Errorf("database: a list (%T) as one parameter, in a part of one statement", a))
 		}
@@ -143,20 +208,38 @@ const (
 )
 
 // statements are the parts as WITH queries (the last part of each its main
-// statement), in order.
-func (p *statementParts) statements() []statementPart {
+// statement), in order. With a lead (lead.SQL not empty), the first begins
+// with it as the part named lead, every part of it is a part of the WITH,
+// the main statement answers lead's answer, and a value of a part that is
+// leadMarker reads that answer from lead.
+func (p *statementParts) statements(lead Lead) []statementPart {
 	var out []statementPart
 	var b strings.Builder
 	var vars []any
 	n := 0
+	led := lead.SQL != ""
+	if led {
+		b.WriteString("WITH lead AS (" + lead.SQL + ")")
+		vars = append(vars, lead.Vars...)
+	}
+	fromLead := "(SELECT " + lead.Answer + " FROM lead)"
 	flush := func(last statementPart) {
-		if n > 0 {
-			b.WriteString(" ")
+		if led {
+			b.WriteString(", p" + strconv.Itoa(n) + " AS (" + readLead(last, fromLead, &vars) + ") SELECT " + lead.Answer + " FROM lead")
+			led = false
+		} else {
+			if n > 0 {
+				b.WriteString(" ")
+			}
+			b.WriteString(last.sql)
+			vars = append(vars, last.vars...)
 		}
-		b.WriteString(last.sql)
-		out = append(out, statementPart{b.String(), append(vars, last.vars...)})
+		out = append(out, statementPart{b.String(), vars})
 		b.Reset()
 		vars, n = nil, 0
+	}
+	if led && len(p.parts) == 0 {
+		return []statementPart{{b.String() + " SELECT " + lead.Answer + " FROM lead", vars}}
 	}
 	for i, part := range p.parts {
 		end := i == len(p.parts)-1
@@ -164,14 +247,38 @@ func (p *statementParts) statements() []statementPart {
 			flush(part)
 			continue
 		}
-		if n == 0 {
+		switch {
+		case n == 0 && !led:
 			b.WriteString("WITH ")
-		} else {
+		default:
 			b.WriteString(", ")
 		}
-		b.WriteString("p" + strconv.Itoa(n) + " AS (" + part.sql + ")")
-		vars = append(vars, part.vars...)
+		sql := part.sql
+		if led {
+			sql = readLead(part, fromLead, &vars)
+		} else {
+			vars = append(vars, part.vars...)
+		}
+		b.WriteString("p" + strconv.Itoa(n) + " AS (" + sql + ")")
 		n++
 	}
 	return out
 }
+
+// readLead returns part's SQL with each parameter whose value is
+// leadMarker replaced by fromLead, appending the other values to vars.
+func readLead(part statementPart, fromLead string, vars *[]any) string {
+	i := 0
+	return placeholderQ.ReplaceAllStringFunc(part.sql, func(string) string {
+		v := part.vars[i]
+		i++
+		if v == leadMarker {
+			return fromLead
+		}
+		*vars = append(*vars, v)
+		return "?"
+	})
+}
+
+// placeholderQ is a parameter of a part, written ? by ExecContext.
+var placeholderQ = regexp.MustCompile(`\?`)

@@ -53,6 +53,7 @@ func oneStatementTables(t *testing.T, d testenv.Database) (sent *atomic.Int64) {
 	for _, err := range []error{
 		cb.Create().After("gorm:create").Register("test:sent", count),
 		cb.Raw().After("gorm:raw").Register("test:sent", count),
+		cb.Row().After("gorm:row").Register("test:sent", count),
 	} {
 		if err != nil {
 			t.Fatal(err)
@@ -226,5 +227,144 @@ func TestAsOneStatement_RefusesWhatCannotBeAPart(t *testing.T) {
 	}
 	if got := family(t, d); got != "" {
 		t.Errorf("left %s", got)
+	}
+}
+
+// oneCounter is the lead of the tests of AsOneStatementAfter: it counts
+// one up and answers the parents' ID of that number, as a case's creation
+// takes its reference (oneCounterTable makes its table).
+func oneCounter(into *string) db.Lead {
+	return db.Lead{SQL: `INSERT INTO one_counter (k, last) VALUES (?, 1)
+		ON CONFLICT (k) DO UPDATE SET last = one_counter.last + 1 RETURNING 'p' || last AS id`, Vars: []any{1}, Answer: "id", Into: into}
+}
+
+// ledFamily writes a parent whose ID is the lead's answer, and children
+// of it (their IDs made from prefix: a value made from the answer cannot
+// be given), the last one in a raw statement.
+func ledFamily(tx *gorm.DB, id, prefix string, children int) error {
+	note := "a note"
+	if err := tx.Table("one_parents").Create(&oneParent{ID: id, At: time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC),
+		Note: &note, Blob: []byte{0, 1, 2}}).Error; err != nil {
+		return err
+	}
+	for i := range children {
+		if err := tx.Table("one_children").Create(&oneChild{ID: fmt.Sprint(prefix, i), ParentID: id, N: i % 100}).Error; err != nil {
+			return err
+		}
+	}
+	return tx.Exec("INSERT INTO one_children (id, parent_id, n) VALUES (?, ?, 100)", prefix+"last", id).Error
+}
+
+func oneCounterTable(t *testing.T, d testenv.Database) {
+	t.Helper()
+	if err := d.DB.Exec("CREATE TABLE one_counter (k INTEGER PRIMARY KEY, last INTEGER NOT NULL)").Error; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAsOneStatementAfter_PartsReadTheLeadsAnswer: the parts f makes with
+// the lead's answer get it, in every statement of a long write, all in one
+// round trip with the lead on PostgreSQL (two on SQLite: the lead, then
+// the parts); a lead with no parts runs too.
+func TestAsOneStatementAfter_PartsReadTheLeadsAnswer(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			oneCounterTable(t, d)
+			sent := oneStatementTables(t, d)
+			var id string
+			writes := 0
+			write := func(children int) error {
+				writes++
+				prefix := fmt.Sprint("w", writes, "-")
+				return d.DB.Transaction(func(tx *gorm.DB) error {
+					return db.AsOneStatementAfter(tx, oneCounter(&id), func(tx *gorm.DB) error { return ledFamily(tx, id, prefix, children) })
+				})
+			}
+			if err := write(2); err != nil {
+				t.Fatal(err)
+			}
+			if id != "p1" {
+				t.Errorf("answered %q, want p1", id)
+			}
+			if want := map[string]int64{db.SQLite: 5, db.Postgres: 1}[d.Name]; sent.Load() != want {
+				t.Errorf("%d statements sent, want %d", sent.Load(), want)
+			}
+			want := "p1 2026-03-01T09:30:00Z a note [0 1 2]; w1-0<p1 0; w1-1<p1 1; w1-last<p1 100"
+			if got := family(t, d); got != want {
+				t.Errorf("written:\n%s\nwant:\n%s", got, want)
+			}
+			// 202 parts: four statements on PostgreSQL, the answer in each.
+			sent.Store(0)
+			if err := write(200); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]int64{db.SQLite: 203, db.Postgres: 4}[d.Name]; sent.Load() != want {
+				t.Errorf("a long write: %d statements sent, want %d", sent.Load(), want)
+			}
+			var n int64
+			if err := d.DB.Raw("SELECT COUNT(*) FROM one_children WHERE parent_id = 'p2'").Row().Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 201 || id != "p2" {
+				t.Errorf("a long write answered %q and wrote %d children of p2, want p2 and 201", id, n)
+			}
+			// No parts: the lead alone.
+			if err := d.DB.Transaction(func(tx *gorm.DB) error {
+				return db.AsOneStatementAfter(tx, oneCounter(&id), func(*gorm.DB) error { return nil })
+			}); err != nil || id != "p3" {
+				t.Errorf("a lead alone answered %q, %v; want p3", id, err)
+			}
+		})
+	}
+}
+
+// TestAsOneStatementAfter_APartFailingUndoesTheLead: when a part fails,
+// the lead's change goes with it; the next write takes the number again.
+func TestAsOneStatementAfter_APartFailingUndoesTheLead(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			oneCounterTable(t, d)
+			oneStatementTables(t, d)
+			var id string
+			err := d.DB.Transaction(func(tx *gorm.DB) error {
+				return db.AsOneStatementAfter(tx, oneCounter(&id), func(tx *gorm.DB) error {
+					if err := ledFamily(tx, id, "a-", 1); err != nil {
+						return err
+					}
+					return tx.Table("one_children").Create(&oneChild{ID: "too-many", ParentID: id, N: 101}).Error
+				})
+			})
+			if err == nil {
+				t.Fatal("a write with a failing part succeeded")
+			}
+			if got := family(t, d); got != "" {
+				t.Fatalf("left %s", got)
+			}
+			err = d.DB.Transaction(func(tx *gorm.DB) error {
+				return db.AsOneStatementAfter(tx, oneCounter(&id), func(tx *gorm.DB) error { return ledFamily(tx, id, "b-", 0) })
+			})
+			if err != nil || id != "p1" {
+				t.Errorf("the next write answered %q, %v; want p1, the number given back", id, err)
+			}
+		})
+	}
+}
+
+// TestAsOneStatementAfter_RefusesAValueMadeFromTheAnswer: on PostgreSQL the
+// answer is not known while f runs, so a value f makes from it (not the
+// answer itself) is refused, before anything is sent.
+func TestAsOneStatementAfter_RefusesAValueMadeFromTheAnswer(t *testing.T) {
+	d := testenv.Postgres(t)
+	oneCounterTable(t, d)
+	sent := oneStatementTables(t, d)
+	var id string
+	err := d.DB.Transaction(func(tx *gorm.DB) error {
+		return db.AsOneStatementAfter(tx, oneCounter(&id), func(tx *gorm.DB) error { return oneFamily(tx, id, 1) })
+	})
+	if err == nil || !strings.Contains(err.Error(), "made from") {
+		t.Fatalf("a value made from the answer: %v, want it refused", err)
+	}
+	if n := sent.Load(); n != 0 {
+		t.Errorf("%d statements sent", n)
 	}
 }
