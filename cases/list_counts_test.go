@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
@@ -169,5 +171,71 @@ func TestListCounts_ListsThatMissTogetherCountOnce(t *testing.T) {
 	}
 	if c := <-follower; c[StatusNew] != 2 {
 		t.Fatalf("the follower of a cancelled leader got %v, want its own count", c)
+	}
+}
+
+// TestListGeneration_BumpedOncePerTransactionAndRow: on PostgreSQL a
+// transaction moves the generation once for each of its 64 rows it touches,
+// however many changes it makes there (a case's creation: its row, lead,
+// agency and tags, once); a change undone with its savepoint undoes its
+// bump, so the transaction's next change bumps again.
+func TestListGeneration_BumpedOncePerTransactionAndRow(t *testing.T) {
+	d := testenv.Postgres(t)
+	e := newEnv(t, d)
+	gen := func() int64 {
+		t.Helper()
+		g, err := generation(d.DB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	before := gen()
+	k := e.create(t, e.alice, NewCase{Tags: []string{"a", "b"}})
+	if got := gen() - before; got != 1 {
+		t.Fatalf("a creation moved the generation by %d, want 1", got)
+	}
+	// Another case of another of the 64 rows.
+	var other Case
+	for range 100 {
+		other = e.create(t, e.alice, NewCase{})
+		var same bool
+		if err := d.DB.Raw("SELECT abs(hashtext(?)) % 64 = abs(hashtext(?)) % 64", k.ID, other.ID).Row().Scan(&same); err != nil {
+			t.Fatal(err)
+		}
+		if !same {
+			break
+		}
+	}
+	steps := []struct {
+		what string
+		sql  []string
+		want int64
+	}{
+		{"two cases' tags, each twice", []string{
+			"INSERT INTO case_tags (case_id, tag) VALUES ('" + k.ID + "', 'c'), ('" + k.ID + "', 'd')",
+			"INSERT INTO case_tags (case_id, tag) VALUES ('" + other.ID + "', 'c'), ('" + other.ID + "', 'd')"}, 2},
+		{"a tag undone with its savepoint, then another", []string{
+			"SAVEPOINT undone",
+			"INSERT INTO case_tags (case_id, tag) VALUES ('" + k.ID + "', 'e')",
+			"ROLLBACK TO SAVEPOINT undone",
+			"INSERT INTO case_tags (case_id, tag) VALUES ('" + k.ID + "', 'f')"}, 1},
+	}
+	for _, st := range steps {
+		before := gen()
+		err := d.DB.Transaction(func(tx *gorm.DB) error {
+			for _, sql := range st.sql {
+				if err := tx.Exec(sql).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := gen() - before; got != st.want {
+			t.Errorf("%s: the generation moved by %d, want %d", st.what, got, st.want)
+		}
 	}
 }
