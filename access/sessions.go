@@ -362,22 +362,9 @@ func (s *Sessions) AuthenticateOnCase(ctx context.Context, bearer, clientIP, cas
 		Enrolled   bool
 		Standing   standingRow `gorm:"embedded"`
 	}
-	query, vars := `
-		SELECT u.agency_id, u.status, u.system_role, s.revoked_at, s.expires_at, s.auth_method,
-		       a.require_mfa,
-		       EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS enrolled
-		FROM users u JOIN sessions s ON s.user_id = u.id JOIN agencies a ON a.id = u.agency_id
-		WHERE u.id = ? AND s.id = ?`, []any{claims.Subject, claims.SessionID}
+	query, vars := sessionQuery, []any{claims.Subject, claims.SessionID}
 	if caseID != "" {
-		query, vars = `
-		SELECT u.agency_id, u.status, u.system_role, s.revoked_at, s.expires_at, s.auth_method,
-		       a.require_mfa,
-		       EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS enrolled,
-		       `+standingColumns+`
-		FROM users u JOIN sessions s ON s.user_id = u.id JOIN agencies a ON a.id = u.agency_id
-		LEFT JOIN cases c ON c.id = ?
-		`+standingJoins("u.id", "u.agency_id")+`
-		WHERE u.id = ? AND s.id = ?`, []any{caseID, claims.Subject, claims.SessionID}
+		query, vars = sessionOnCaseQuery, []any{caseID, claims.Subject, claims.SessionID}
 	}
 	res := s.db.WithContext(ctx).Raw(query, vars...).Scan(&row)
 	if res.Error != nil {
@@ -402,6 +389,25 @@ func (s *Sessions) AuthenticateOnCase(ctx context.Context, bearer, clientIP, cas
 		ctx = withStanding(ctx, p, caseID, row.Standing, row.SystemRole)
 	}
 	return p, ctx, nil
+}
+
+// sessionQuery reads what Authenticate checks of a token's user and
+// session (their IDs its parameters); sessionOnCaseQuery also the user's
+// standing on a case (its first parameter).
+var sessionQuery, sessionOnCaseQuery = sessionSQL(false), sessionSQL(true)
+
+func sessionSQL(onCase bool) string {
+	columns, joins := "", ""
+	if onCase {
+		columns = ",\n\t\t       " + standingColumns
+		joins = "\n\t\tLEFT JOIN cases c ON c.id = ?\n\t\t" + standingJoins("u.id", "u.agency_id")
+	}
+	return `
+		SELECT u.agency_id, u.status, u.system_role, s.revoked_at, s.expires_at, s.auth_method,
+		       a.require_mfa,
+		       EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS enrolled` + columns + `
+		FROM users u JOIN sessions s ON s.user_id = u.id JOIN agencies a ON a.id = u.agency_id` + joins + `
+		WHERE u.id = ? AND s.id = ?`
 }
 
 // reserveAttempt counts one attempt against each subject before any

@@ -247,10 +247,9 @@ func (p *statementParts) statements(lead Lead) []statementPart {
 			flush(part)
 			continue
 		}
-		switch {
-		case n == 0 && !led:
+		if n == 0 && !led {
 			b.WriteString("WITH ")
-		default:
+		} else {
 			b.WriteString(", ")
 		}
 		sql := part.sql
