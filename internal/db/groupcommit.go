@@ -23,7 +23,7 @@ import (
 // database transaction, inside a SAVEPOINT of its own, and so on, until
 // none waits or the group is full or old; then one COMMIT makes them all
 // durable. Each writer's Commit returns only once that COMMIT succeeded
-// (its savepoint is left open for the COMMIT to release with the rest); if it fails, every writer of the group gets
+// (on PostgreSQL its savepoint is left open for the COMMIT to release); if it fails, every writer of the group gets
 // the error and nothing of theirs is kept. A writer's Rollback (its error
 // or panic in a gorm Transaction, or its context ending) rolls back to its
 // savepoint: only its own work. A writer's reads see the writes of the
@@ -292,10 +292,17 @@ func (w *grouped) end(commit bool) error {
 	ctx := context.Background()
 	var done chan error
 	if commit {
-		// The savepoint stays until the batch's COMMIT, which releases it
-		// with the others: releasing it now would cost a round trip, and a
-		// later writer's rollback to its own savepoint, opened after this
-		// one, undoes nothing of this writer's.
+		// On PostgreSQL the savepoint stays until the batch's COMMIT, which
+		// releases it with the others: releasing it now would cost a round
+		// trip, and a later writer's rollback to its own savepoint, opened
+		// after this one, undoes nothing of this writer's. SQLite, whose
+		// statements cost no round trip, pays for each savepoint left open
+		// on every page a later writer changes: it releases it.
+		if !b.q.keepSavepoints {
+			if _, err := b.conn.ExecContext(ctx, "RELEASE SAVEPOINT "+w.savepoint); err != nil {
+				b.failed = err
+			}
+		}
 		done = make(chan error, 1)
 		b.done = append(b.done, done)
 	} else if _, err := b.conn.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+w.savepoint); err != nil {

@@ -40,8 +40,11 @@ type WriteQueue struct {
 	depth   prometheus.GaugeFunc
 	group   GroupCommit // off unless set with GroupCommits
 	begin   string      // the statement beginning a group's transaction
-	batched prometheus.Histogram
-	serial  *WriteQueue // the lane of Serial writers, when they have one of their own
+	// keepSavepoints leaves a grouped writer's savepoint open until the
+	// group's COMMIT (see grouped.end).
+	keepSavepoints bool
+	batched        prometheus.Histogram
+	serial         *WriteQueue // the lane of Serial writers, when they have one of their own
 }
 
 // waiter is one writer waiting for its turn.
@@ -258,8 +261,9 @@ func useQueue(gdb *gorm.DB, q *WriteQueue) error {
 	if Dialect(gdb) == SQLite {
 		q.begin = "BEGIN IMMEDIATE" // take the write lock now, as _txlock=immediate does
 	}
+	q.keepSavepoints = Dialect(gdb) == Postgres
 	if q.serial != nil {
-		q.serial.begin = q.begin
+		q.serial.begin, q.serial.keepSavepoints = q.begin, q.keepSavepoints
 	}
 	p := &queuedPool{DB: sqlDB, q: q}
 	gdb.Config.ConnPool = p
