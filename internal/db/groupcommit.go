@@ -23,8 +23,9 @@ import (
 // database transaction, inside a SAVEPOINT of its own, and so on, until
 // none waits or the group is full or old; then one COMMIT makes them all
 // durable. Each writer's Commit returns only once that COMMIT succeeded
-// (on PostgreSQL its savepoint is left open for the COMMIT to release); if it fails, every writer of the group gets
-// the error and nothing of theirs is kept. A writer's Rollback (its error
+// (on PostgreSQL its savepoint is left open for the COMMIT to release);
+// if it fails, every writer of the group gets the error and nothing of
+// theirs is kept. A writer's Rollback (its error
 // or panic in a gorm Transaction, or its context ending) rolls back to its
 // savepoint: only its own work. A writer's reads see the writes of the
 // writers before it in the group, which are committed or, if the COMMIT
