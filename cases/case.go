@@ -345,36 +345,38 @@ func (s *Store) Create(ctx context.Context, creator access.Principal, in NewCase
 	created := row.toCase()
 	created.Tags = append(created.Tags, k.Tags...)
 	clocks, _ := s.deriveClocks(created, nil) // a new case has none to drop
-	// Creations of a year take its reference counter one after another.
-	err := s.db.WithContext(db.Serial(ctx)).Transaction(func(tx *gorm.DB) error {
-		// The rest answers nothing the creation needs: on PostgreSQL it
-		// is one statement with the reference's, one round trip where
-		// there were eight or more.
-		return db.AsOneStatementAfter(tx, referenceOf(tx, now.Year(), &row.Reference), func(tx *gorm.DB) error {
-			if err := tx.Create(&row).Error; err != nil {
-				return err
-			}
-			if err := recordChange(ctx, tx, "cases.post", "cases", row.ID, row.ID); err != nil {
-				return err
-			}
-			if err := access.AddCreator(tx, row.ID, creator, now); err != nil {
-				return err
-			}
-			if err := insertTags(tx, row.ID, k.Tags); err != nil {
-				return err
-			}
-			if err := recordTransition(tx, row.ID, "", StatusNew, creator, now, ""); err != nil {
-				return err
-			}
-			if err := addPresetTasks(tx, row.ID, creator, in.Tasks, now); err != nil {
-				return err
-			}
-			if len(clocks) > 0 {
-				return tx.Create(&clocks).Error
-			}
-			return nil
-		})
+	// The rest answers nothing the creation needs: on PostgreSQL it is one
+	// statement with the reference's, one round trip where there were
+	// eight or more, built before the creation's turn.
+	gdb := s.db.WithContext(ctx)
+	write, err := db.PrepareAfter(gdb, referenceOf(gdb, now.Year(), &row.Reference), func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		if err := recordChange(ctx, tx, "cases.post", "cases", row.ID, row.ID); err != nil {
+			return err
+		}
+		if err := access.AddCreator(tx, row.ID, creator, now); err != nil {
+			return err
+		}
+		if err := insertTags(tx, row.ID, k.Tags); err != nil {
+			return err
+		}
+		if err := recordTransition(tx, row.ID, "", StatusNew, creator, now, ""); err != nil {
+			return err
+		}
+		if err := addPresetTasks(tx, row.ID, creator, in.Tasks, now); err != nil {
+			return err
+		}
+		if len(clocks) > 0 {
+			return tx.Create(&clocks).Error
+		}
+		return nil
 	})
+	if err == nil {
+		// Creations of a year take its reference counter one after another.
+		err = s.db.WithContext(db.Serial(ctx)).Transaction(write.Run)
+	}
 	if err != nil {
 		return Case{}, fmt.Errorf("cases: create: %w", err)
 	}

@@ -71,30 +71,64 @@ const leadMarker = "\x00bevis:lead\x00"
 // a later statement of a long write, the answer as lead gave it). On
 // SQLite lead runs first, then f in tx.
 func AsOneStatementAfter(tx *gorm.DB, lead Lead, f func(tx *gorm.DB) error) error {
-	if Dialect(tx) != Postgres {
-		if err := tx.Raw(lead.SQL, lead.Vars...).Row().Scan(lead.Into); err != nil {
-			return err
-		}
-		return f(tx)
-	}
-	*lead.Into = leadMarker
-	parts, err := gather(tx, f)
+	w, err := PrepareAfter(tx, lead, f)
 	if err != nil {
 		return err
 	}
-	for i, st := range parts.statements(lead) {
+	return w.Run(tx)
+}
+
+// Prepared is a write of AsOneStatementAfter made ready by PrepareAfter.
+type Prepared struct {
+	lead  Lead
+	f     func(tx *gorm.DB) error
+	stmts []statementPart // PostgreSQL's, built; nil on SQLite
+}
+
+// PrepareAfter makes ready what AsOneStatementAfter(tx, lead, f) would
+// do, sending nothing: on PostgreSQL it runs f now and builds the
+// statements, on a session of gdb (which needs no transaction), so that a
+// write whose turn others wait for (db.Serial) spends its turn on the
+// round trip alone; on SQLite, where f's statements run as it makes them,
+// Run runs f. Run it once, in a transaction.
+func PrepareAfter(gdb *gorm.DB, lead Lead, f func(tx *gorm.DB) error) (*Prepared, error) {
+	w := &Prepared{lead: lead, f: f}
+	if Dialect(gdb) != Postgres {
+		return w, nil
+	}
+	*lead.Into = leadMarker
+	parts, err := gather(gdb, f)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts = parts.statements(lead)
+	return w, nil
+}
+
+// Run sends the prepared write in tx, a transaction, and sets
+// *lead.Into to lead's answer.
+func (w *Prepared) Run(tx *gorm.DB) error {
+	lead := w.lead
+	if w.stmts == nil {
+		if err := tx.Raw(lead.SQL, lead.Vars...).Row().Scan(lead.Into); err != nil {
+			return err
+		}
+		return w.f(tx)
+	}
+	for i, st := range w.stmts {
 		if i == 0 {
 			if err := tx.Raw(st.sql, st.vars...).Row().Scan(lead.Into); err != nil {
 				return err
 			}
 			continue
 		}
-		for j, v := range st.vars {
+		vars := slices.Clone(st.vars)
+		for j, v := range vars {
 			if v == leadMarker {
-				st.vars[j] = *lead.Into
+				vars[j] = *lead.Into
 			}
 		}
-		if err := tx.Exec(st.sql, st.vars...).Error; err != nil {
+		if err := tx.Exec(st.sql, vars...).Error; err != nil {
 			return err
 		}
 	}

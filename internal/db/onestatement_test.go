@@ -368,3 +368,32 @@ func TestAsOneStatementAfter_RefusesAValueMadeFromTheAnswer(t *testing.T) {
 		t.Errorf("%d statements sent", n)
 	}
 }
+
+// TestPrepareAfter_SendsNothingUntilRun: a write prepared outside any
+// transaction sends nothing; run in one, it writes what
+// AsOneStatementAfter would, in one round trip on PostgreSQL.
+func TestPrepareAfter_SendsNothingUntilRun(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			oneCounterTable(t, d)
+			sent := oneStatementTables(t, d)
+			var id string
+			w, err := db.PrepareAfter(d.DB, oneCounter(&id), func(tx *gorm.DB) error { return ledFamily(tx, id, "w-", 1) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := sent.Load(); n != 0 {
+				t.Fatalf("preparing sent %d statements", n)
+			}
+			if err := d.DB.Transaction(w.Run); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]int64{db.SQLite: 4, db.Postgres: 1}[d.Name]; sent.Load() != want {
+				t.Errorf("%d statements sent, want %d", sent.Load(), want)
+			}
+			if got, want := family(t, d), "p1 2026-03-01T09:30:00Z a note [0 1 2]; w-0<p1 0; w-last<p1 100"; id != "p1" || got != want {
+				t.Errorf("answered %q and wrote:\n%s\nwant p1 and:\n%s", id, got, want)
+			}
+		})
+	}
+}
