@@ -349,7 +349,7 @@ func (s *Store) Create(ctx context.Context, creator access.Principal, in NewCase
 	// statement with the reference's, one round trip where there were
 	// eight or more, built before the creation's turn.
 	gdb := s.db.WithContext(ctx)
-	write, err := db.PrepareAfter(gdb, referenceOf(gdb, now.Year(), &row.Reference), func(tx *gorm.DB) error {
+	write, err := db.PrepareOneStatement(gdb, referenceOf(gdb, now.Year(), &row.Reference), func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}

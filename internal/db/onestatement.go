@@ -48,8 +48,8 @@ func AsOneStatement(tx *gorm.DB, f func(tx *gorm.DB) error) error {
 	return nil
 }
 
-// Lead is a statement whose answer the inserts of AsOneStatementAfter
-// need: an INSERT … RETURNING, say, of one row.
+// Lead is a statement whose answer the inserts of a PrepareOneStatement
+// write need: an INSERT … RETURNING, say, of one row.
 type Lead struct {
 	SQL  string // with ? placeholders, answering one row of one column
 	Vars []any
@@ -62,36 +62,27 @@ type Lead struct {
 // while they are gathered: no value Bevis writes holds a NUL.
 const leadMarker = "\x00bevis:lead\x00"
 
-// AsOneStatementAfter runs lead, then the inserts f makes, as
-// AsOneStatement does; f reads lead's answer from *lead.Into. On
-// PostgreSQL lead is a part of the same statement, which answers lead's
-// answer: one round trip for both. f's parts are built before lead has
-// run, so there *lead.Into is a marker when f runs, and a part's value
-// that is the marker becomes lead's answer, read in the statement (or, in
-// a later statement of a long write, the answer as lead gave it). On
-// SQLite lead runs first, then f in tx.
-func AsOneStatementAfter(tx *gorm.DB, lead Lead, f func(tx *gorm.DB) error) error {
-	w, err := PrepareAfter(tx, lead, f)
-	if err != nil {
-		return err
-	}
-	return w.Run(tx)
-}
-
-// Prepared is a write of AsOneStatementAfter made ready by PrepareAfter.
+// Prepared is a write made ready by PrepareOneStatement.
 type Prepared struct {
 	lead  Lead
 	f     func(tx *gorm.DB) error
 	stmts []statementPart // PostgreSQL's, built; nil on SQLite
 }
 
-// PrepareAfter makes ready what AsOneStatementAfter(tx, lead, f) would
-// do, sending nothing: on PostgreSQL it runs f now and builds the
-// statements, on a session of gdb (which needs no transaction), so that a
-// write whose turn others wait for (db.Serial) spends its turn on the
-// round trip alone; on SQLite, where f's statements run as it makes them,
-// Run runs f. Run it once, in a transaction.
-func PrepareAfter(gdb *gorm.DB, lead Lead, f func(tx *gorm.DB) error) (*Prepared, error) {
+// PrepareOneStatement makes ready a write of lead, then the inserts f
+// makes (as AsOneStatement does), sending nothing; Run sends it, once, in
+// a transaction, and f reads lead's answer from *lead.Into.
+//
+// On PostgreSQL lead is the first part of the write's one statement,
+// which answers lead's answer: one round trip for both. f runs now, on a
+// session of gdb (which needs no transaction), so that a write whose turn
+// others wait for (db.Serial) spends its turn on the round trip alone.
+// Its parts are built before lead has run, so *lead.Into is a marker when
+// f runs, and a part's value that is the marker becomes lead's answer,
+// read in the statement (or, in a later statement of a long write, the
+// answer as lead gave it); a value made from the marker is refused. On
+// SQLite, where statements run as they are made, Run runs lead, then f.
+func PrepareOneStatement(gdb *gorm.DB, lead Lead, f func(tx *gorm.DB) error) (*Prepared, error) {
 	w := &Prepared{lead: lead, f: f}
 	if Dialect(gdb) != Postgres {
 		return w, nil

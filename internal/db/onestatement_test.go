@@ -230,7 +230,17 @@ func TestAsOneStatement_RefusesWhatCannotBeAPart(t *testing.T) {
 	}
 }
 
-// oneCounter is the lead of the tests of AsOneStatementAfter: it counts
+// asOneStatementAfter prepares a write of lead and f in tx and runs it
+// there, as a write prepared before its transaction runs.
+func asOneStatementAfter(tx *gorm.DB, lead db.Lead, f func(tx *gorm.DB) error) error {
+	w, err := db.PrepareOneStatement(tx, lead, f)
+	if err != nil {
+		return err
+	}
+	return w.Run(tx)
+}
+
+// oneCounter is the lead of the tests of PrepareOneStatement: it counts
 // one up and answers the parents' ID of that number, as a case's creation
 // takes its reference (oneCounterTable makes its table).
 func oneCounter(into *string) db.Lead {
@@ -262,11 +272,11 @@ func oneCounterTable(t *testing.T, d testenv.Database) {
 	}
 }
 
-// TestAsOneStatementAfter_PartsReadTheLeadsAnswer: the parts f makes with
+// TestPrepareOneStatement_PartsReadTheLeadsAnswer: the parts f makes with
 // the lead's answer get it, in every statement of a long write, all in one
 // round trip with the lead on PostgreSQL (two on SQLite: the lead, then
 // the parts); a lead with no parts runs too.
-func TestAsOneStatementAfter_PartsReadTheLeadsAnswer(t *testing.T) {
+func TestPrepareOneStatement_PartsReadTheLeadsAnswer(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			oneCounterTable(t, d)
@@ -277,7 +287,7 @@ func TestAsOneStatementAfter_PartsReadTheLeadsAnswer(t *testing.T) {
 				writes++
 				prefix := fmt.Sprint("w", writes, "-")
 				return d.DB.Transaction(func(tx *gorm.DB) error {
-					return db.AsOneStatementAfter(tx, oneCounter(&id), func(tx *gorm.DB) error { return ledFamily(tx, id, prefix, children) })
+					return asOneStatementAfter(tx, oneCounter(&id), func(tx *gorm.DB) error { return ledFamily(tx, id, prefix, children) })
 				})
 			}
 			if err := write(2); err != nil {
@@ -310,7 +320,7 @@ func TestAsOneStatementAfter_PartsReadTheLeadsAnswer(t *testing.T) {
 			}
 			// No parts: the lead alone.
 			if err := d.DB.Transaction(func(tx *gorm.DB) error {
-				return db.AsOneStatementAfter(tx, oneCounter(&id), func(*gorm.DB) error { return nil })
+				return asOneStatementAfter(tx, oneCounter(&id), func(*gorm.DB) error { return nil })
 			}); err != nil || id != "p3" {
 				t.Errorf("a lead alone answered %q, %v; want p3", id, err)
 			}
@@ -318,16 +328,16 @@ func TestAsOneStatementAfter_PartsReadTheLeadsAnswer(t *testing.T) {
 	}
 }
 
-// TestAsOneStatementAfter_APartFailingUndoesTheLead: when a part fails,
+// TestPrepareOneStatement_APartFailingUndoesTheLead: when a part fails,
 // the lead's change goes with it; the next write takes the number again.
-func TestAsOneStatementAfter_APartFailingUndoesTheLead(t *testing.T) {
+func TestPrepareOneStatement_APartFailingUndoesTheLead(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			oneCounterTable(t, d)
 			oneStatementTables(t, d)
 			var id string
 			err := d.DB.Transaction(func(tx *gorm.DB) error {
-				return db.AsOneStatementAfter(tx, oneCounter(&id), func(tx *gorm.DB) error {
+				return asOneStatementAfter(tx, oneCounter(&id), func(tx *gorm.DB) error {
 					if err := ledFamily(tx, id, "a-", 1); err != nil {
 						return err
 					}
@@ -341,7 +351,7 @@ func TestAsOneStatementAfter_APartFailingUndoesTheLead(t *testing.T) {
 				t.Fatalf("left %s", got)
 			}
 			err = d.DB.Transaction(func(tx *gorm.DB) error {
-				return db.AsOneStatementAfter(tx, oneCounter(&id), func(tx *gorm.DB) error { return ledFamily(tx, id, "b-", 0) })
+				return asOneStatementAfter(tx, oneCounter(&id), func(tx *gorm.DB) error { return ledFamily(tx, id, "b-", 0) })
 			})
 			if err != nil || id != "p1" {
 				t.Errorf("the next write answered %q, %v; want p1, the number given back", id, err)
@@ -350,16 +360,16 @@ func TestAsOneStatementAfter_APartFailingUndoesTheLead(t *testing.T) {
 	}
 }
 
-// TestAsOneStatementAfter_RefusesAValueMadeFromTheAnswer: on PostgreSQL the
+// TestPrepareOneStatement_RefusesAValueMadeFromTheAnswer: on PostgreSQL the
 // answer is not known while f runs, so a value f makes from it (not the
 // answer itself) is refused, before anything is sent.
-func TestAsOneStatementAfter_RefusesAValueMadeFromTheAnswer(t *testing.T) {
+func TestPrepareOneStatement_RefusesAValueMadeFromTheAnswer(t *testing.T) {
 	d := testenv.Postgres(t)
 	oneCounterTable(t, d)
 	sent := oneStatementTables(t, d)
 	var id string
 	err := d.DB.Transaction(func(tx *gorm.DB) error {
-		return db.AsOneStatementAfter(tx, oneCounter(&id), func(tx *gorm.DB) error { return oneFamily(tx, id, 1) })
+		return asOneStatementAfter(tx, oneCounter(&id), func(tx *gorm.DB) error { return oneFamily(tx, id, 1) })
 	})
 	if err == nil || !strings.Contains(err.Error(), "made from") {
 		t.Fatalf("a value made from the answer: %v, want it refused", err)
@@ -369,16 +379,16 @@ func TestAsOneStatementAfter_RefusesAValueMadeFromTheAnswer(t *testing.T) {
 	}
 }
 
-// TestPrepareAfter_SendsNothingUntilRun: a write prepared outside any
-// transaction sends nothing; run in one, it writes what
-// AsOneStatementAfter would, in one round trip on PostgreSQL.
-func TestPrepareAfter_SendsNothingUntilRun(t *testing.T) {
+// TestPrepareOneStatement_SendsNothingUntilRun: a write prepared outside
+// any transaction sends nothing; run in one, it writes what one prepared in
+// the transaction does, in one round trip on PostgreSQL.
+func TestPrepareOneStatement_SendsNothingUntilRun(t *testing.T) {
 	for _, d := range testenv.Databases(t) {
 		t.Run(d.Name, func(t *testing.T) {
 			oneCounterTable(t, d)
 			sent := oneStatementTables(t, d)
 			var id string
-			w, err := db.PrepareAfter(d.DB, oneCounter(&id), func(tx *gorm.DB) error { return ledFamily(tx, id, "w-", 1) })
+			w, err := db.PrepareOneStatement(d.DB, oneCounter(&id), func(tx *gorm.DB) error { return ledFamily(tx, id, "w-", 1) })
 			if err != nil {
 				t.Fatal(err)
 			}
