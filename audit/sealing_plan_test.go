@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +60,7 @@ func TestSealingPlans(t *testing.T) {
 		}
 		for _, s := range stmts {
 			for mode, plan := range map[string][]string{"planned for its values": testenv.Plan(t, d, s),
-				"as prepared (generic)": genericPlan(t, d, s)} {
+				"as prepared (generic)": testenv.GenericPlan(t, d, s)} {
 				if line := readsAuditTableWhole(plan); line != "" {
 					t.Errorf("%s, %s: %s\nreads an audit table without searching an index (%s):\n%s",
 						stats, mode, s.SQL, strings.TrimSpace(line), strings.Join(plan, "\n"))
@@ -69,67 +68,6 @@ func TestSealingPlans(t *testing.T) {
 			}
 		}
 	}
-}
-
-// genericPlan is PostgreSQL's plan of s as a prepared statement's generic
-// plan, which does not know the values.
-func genericPlan(t *testing.T, d testenv.Database, s testenv.Statement) []string {
-	t.Helper()
-	sqlDB, err := d.DB.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := sqlDB.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_, _ = conn.ExecContext(context.Background(), "RESET plan_cache_mode")
-		_ = conn.Close()
-	}()
-	ctx := context.Background()
-	if _, err := conn.ExecContext(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
-		t.Fatal(err)
-	}
-	// EXPLAIN of the statement itself would plan it for the values given;
-	// a statement prepared in SQL is planned as the driver's are.
-	if _, err := conn.ExecContext(ctx, "PREPARE generic_probe AS "+s.SQL); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _, _ = conn.ExecContext(ctx, "DEALLOCATE generic_probe") }()
-	// EXECUTE's values as literals: PostgreSQL takes no parameters there.
-	args := make([]string, len(s.Vars))
-	for i, v := range s.Vars {
-		switch v := v.(type) {
-		case string:
-			args[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
-		case int, int64:
-			args[i] = fmt.Sprint(v)
-		default:
-			t.Fatalf("a value of type %T", v)
-		}
-	}
-	execute := "EXPLAIN EXECUTE generic_probe"
-	if len(args) > 0 {
-		execute += "(" + strings.Join(args, ", ") + ")"
-	}
-	rows, err := conn.QueryContext(ctx, execute)
-	if err != nil {
-		t.Fatalf("explain %s: %v", s.SQL, err)
-	}
-	defer func() { _ = rows.Close() }()
-	var plan []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, line)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return plan
 }
 
 // readsAuditTableWhole returns the step of a PostgreSQL plan that reads

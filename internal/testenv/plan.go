@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -121,6 +122,70 @@ func Plan(t testing.TB, d Database, s Statement) []string {
 		t.Fatal(err)
 	}
 	return lines
+}
+
+// GenericPlan returns PostgreSQL's plan of s as a prepared statement's
+// generic plan, the one that does not know the values, which PostgreSQL
+// settles on for a statement Bevis runs again and again (the driver
+// prepares them): Plan shows the plan for s's values only. s's values are
+// strings and integers.
+func GenericPlan(t testing.TB, d Database, s Statement) []string {
+	t.Helper()
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_, _ = conn.ExecContext(ctx, "RESET plan_cache_mode")
+		_ = conn.Close()
+	}()
+	if _, err := conn.ExecContext(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
+		t.Fatal(err)
+	}
+	// EXPLAIN of the statement itself would plan it for the values given;
+	// a statement prepared in SQL is planned as the driver's are.
+	if _, err := conn.ExecContext(ctx, "PREPARE generic_probe AS "+s.SQL); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = conn.ExecContext(ctx, "DEALLOCATE generic_probe") }()
+	// EXECUTE's values as literals: PostgreSQL takes no parameters there.
+	args := make([]string, len(s.Vars))
+	for i, v := range s.Vars {
+		switch v := v.(type) {
+		case string:
+			args[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+		case int, int64:
+			args[i] = fmt.Sprint(v)
+		default:
+			t.Fatalf("a value of type %T", v)
+		}
+	}
+	execute := "EXPLAIN EXECUTE generic_probe"
+	if len(args) > 0 {
+		execute += "(" + strings.Join(args, ", ") + ")"
+	}
+	rows, err := conn.QueryContext(ctx, execute)
+	if err != nil {
+		t.Fatalf("explain %s: %v", s.SQL, err)
+	}
+	defer func() { _ = rows.Close() }()
+	var plan []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, line)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }
 
 func asInt(v any) int64 {
