@@ -505,8 +505,10 @@ type prefetchedStanding struct {
 
 type standingKey struct{}
 
-func withStanding(ctx context.Context, p Principal, caseID string, r standingRow, systemRole SystemRole) context.Context {
-	f, err := r.facts(systemRole)
+// withStanding hands r, p's standing on caseID as read with p's session
+// (whose system role p carries), to takeStanding.
+func withStanding(ctx context.Context, p Principal, caseID string, r standingRow) context.Context {
+	f, err := r.facts(p.SystemRole)
 	return context.WithValue(ctx, standingKey{}, &prefetchedStanding{
 		userID: p.UserID, agencyID: p.AgencyID, caseID: caseID, facts: f, err: err})
 }

@@ -386,7 +386,7 @@ func (s *Sessions) AuthenticateOnCase(ctx context.Context, bearer, clientIP, cas
 		MFAEnrolmentRequired: row.RequireMFA && !row.Enrolled && row.AuthMethod != methodSSO,
 	}
 	if caseID != "" {
-		ctx = withStanding(ctx, p, caseID, row.Standing, row.SystemRole)
+		ctx = withStanding(ctx, p, caseID, row.Standing)
 	}
 	return p, ctx, nil
 }
