@@ -104,7 +104,7 @@ type batch struct {
 // beginGrouped waits for a turn or a place in a batch, and begins the
 // writer's part of it.
 func (q *WriteQueue) beginGrouped(ctx context.Context, db *sql.DB) (gorm.ConnPool, error) {
-	release, b, err := q.enter(ctx, false, true)
+	release, b, err := q.enter(ctx, false, waiter{joinable: true})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 )
@@ -44,7 +45,8 @@ type WriteQueue struct {
 	// group's COMMIT (see grouped.end).
 	keepSavepoints bool
 	batched        prometheus.Histogram
-	serial         *WriteQueue // the lane of Serial writers, when they have one of their own
+	serial         *WriteQueue        // the lane of Serial writers, when they have one of their own
+	onPipeline     []func(*pgx.Batch) // see ObservePipelines
 }
 
 // waiter is one writer waiting for its turn.
@@ -52,6 +54,11 @@ type waiter struct {
 	turn     chan struct{} // closed when the turn is theirs
 	joinable bool          // may be let into a batch (see GroupCommit)
 	batch    *batch        // the batch it was let into, set before turn closes
+	// A pipelined write (see pipeline): taken into another's pipeline
+	// (taken set as it is), its turn closes once it has run.
+	job   *job
+	taken bool
+	since time.Time // when it began to wait
 }
 
 // NewWriteQueue returns a queue letting width writers in at once.
@@ -123,14 +130,15 @@ func (q *WriteQueue) AcquireFirst(ctx context.Context) (release func(), err erro
 }
 
 func (q *WriteQueue) acquire(ctx context.Context, first bool) (func(), error) {
-	release, _, err := q.enter(ctx, first, false)
+	release, _, err := q.enter(ctx, first, waiter{})
 	return release, err
 }
 
 // enter waits for a turn, or, when joinable, for a turn or a place in the
 // batch of the writer before it (then release is nil: the turn is the
-// batch's).
-func (q *WriteQueue) enter(ctx context.Context, first, joinable bool) (release func(), b *batch, err error) {
+// batch's), or, for a pipelined write, for a turn or its run in another
+// writer's pipeline (then release and b are nil). as gives joinable or job.
+func (q *WriteQueue) enter(ctx context.Context, first bool, as waiter) (release func(), b *batch, err error) {
 	start := time.Now()
 	q.mu.Lock()
 	if q.busy < q.width && len(q.waiters)+len(q.first) == 0 {
@@ -139,7 +147,8 @@ func (q *WriteQueue) enter(ctx context.Context, first, joinable bool) (release f
 		q.wait.Observe(0)
 		return q.releaser(), nil, nil
 	}
-	w := &waiter{turn: make(chan struct{}), joinable: joinable}
+	w := &as
+	w.turn, w.since = make(chan struct{}), start
 	if first {
 		q.first = append(q.first, w)
 	} else {
@@ -149,6 +158,9 @@ func (q *WriteQueue) enter(ctx context.Context, first, joinable bool) (release f
 	q.mu.Unlock()
 	select {
 	case <-w.turn:
+		if w.taken { // its wait was observed as it was taken
+			return nil, nil, nil
+		}
 		q.wait.Observe(time.Since(start).Seconds())
 		if w.batch != nil {
 			return nil, w.batch, nil
@@ -164,6 +176,9 @@ func (q *WriteQueue) enter(ctx context.Context, first, joinable bool) (release f
 	q.mu.Unlock()
 	if !gone { // the turn came as ctx ended: pass it on
 		<-w.turn
+		if w.taken { // it ran: the write's outcome stands, whatever ctx says
+			return nil, nil, nil
+		}
 		if w.batch != nil {
 			w.batch.passOn()
 		} else {

@@ -1,0 +1,366 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
+
+	"github.com/bevis-ir/bevis/internal/db"
+	"github.com/bevis-ir/bevis/internal/testenv"
+)
+
+// serialWrites queues prepared writes (PrepareOneStatement, then RunSerial)
+// behind a held turn of the Serial lane, one after another, so that they
+// run together when the turn frees (see free). Each write counts one up
+// (oneCounter) and writes a family under that number. On PostgreSQL they
+// run in pipelines (see db.RunSerial), which sent records.
+type serialWrites struct {
+	t       *testing.T
+	d       testenv.Database
+	q       *db.WriteQueue
+	held    []func()
+	ids     []*string
+	results []chan error
+
+	mu   sync.Mutex
+	sent [][]string // the statements of each pipeline
+}
+
+func newSerialWrites(t *testing.T, d testenv.Database) *serialWrites {
+	oneCounterTable(t, d)
+	oneStatementTables(t, d)
+	q := db.QueueOf(d.DB).SerialLane()
+	q.GroupCommits(db.GroupCommit{MaxWriters: 32, MaxWait: time.Hour}) // see newGroup
+	s := &serialWrites{t: t, d: d, q: q}
+	q.ObservePipelines(func(b *pgx.Batch) {
+		var sent []string
+		for _, st := range b.QueuedQueries {
+			sent = append(sent, strings.Fields(st.SQL)[0])
+		}
+		s.mu.Lock()
+		s.sent = append(s.sent, sent)
+		s.mu.Unlock()
+	})
+	s.held = holdAll(t, q)
+	return s
+}
+
+// add queues a write whose parts f makes, given the lead's answer.
+func (s *serialWrites) add(ctx context.Context, f func(tx *gorm.DB, id string) error) {
+	s.t.Helper()
+	id := new(string)
+	s.ids = append(s.ids, id)
+	s.queue(func() error {
+		w, err := db.PrepareOneStatement(s.d.DB, oneCounter(id), func(tx *gorm.DB) error { return f(tx, *id) })
+		if err != nil {
+			return err
+		}
+		return w.RunSerial(ctx, s.d.DB)
+	})
+}
+
+// addTransaction queues a Serial writer of a transaction of its own
+// making, which counts one up as the prepared writes do.
+func (s *serialWrites) addTransaction(prefix string) {
+	s.t.Helper()
+	id := new(string)
+	s.ids = append(s.ids, id)
+	s.queue(func() error {
+		return s.d.DB.WithContext(db.Serial(context.Background())).Transaction(func(tx *gorm.DB) error {
+			return asOneStatementAfter(tx, oneCounter(id), func(tx *gorm.DB) error { return ledFamily(tx, *id, prefix, 1) })
+		})
+	})
+}
+
+func (s *serialWrites) queue(write func() error) {
+	s.t.Helper()
+	done := make(chan error, 1)
+	s.results = append(s.results, done)
+	go func() { done <- write() }()
+	n := len(s.results)
+	waitFor(s.t, fmt.Sprint(n, " writers waiting"), func() bool { return s.q.Waiting() == n })
+}
+
+func (s *serialWrites) free() { s.held[0]() }
+
+// wait returns each write's error and answer, in the order they came.
+func (s *serialWrites) wait() (errs []error, answers string) {
+	var a []string
+	for i, r := range s.results {
+		errs = append(errs, <-r)
+		if errs[i] == nil {
+			a = append(a, *s.ids[i])
+		} else {
+			a = append(a, "-")
+		}
+	}
+	return errs, strings.Join(a, " ")
+}
+
+func (s *serialWrites) pipelines() [][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sent
+}
+
+// child writes a family of one child under id, the child's n given.
+func child(prefix string, n int) func(tx *gorm.DB, id string) error {
+	return func(tx *gorm.DB, id string) error {
+		note := "a note"
+		if err := tx.Table("one_parents").Create(&oneParent{ID: id, At: time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC),
+			Note: &note}).Error; err != nil {
+			return err
+		}
+		return tx.Table("one_children").Create(&oneChild{ID: prefix, ParentID: id, N: n}).Error
+	}
+}
+
+// children lists the children written, each with its parent.
+func children(t *testing.T, d testenv.Database) string {
+	t.Helper()
+	var got []oneChild
+	if err := d.DB.Table("one_children").Order("id").Find(&got).Error; err != nil {
+		t.Fatal(err)
+	}
+	var s []string
+	for _, c := range got {
+		s = append(s, c.ID+"<"+c.ParentID)
+	}
+	return strings.Join(s, " ")
+}
+
+// TestRunSerial_WritesWaitingRunInOnePipeline: prepared writes waiting in
+// the Serial lane run in the order they came, each with its own answer, in
+// one group; on PostgreSQL in one round trip: BEGIN, a savepoint and the
+// statement of each, COMMIT.
+func TestRunSerial_WritesWaitingRunInOnePipeline(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			s := newSerialWrites(t, d)
+			for i := range 4 {
+				s.add(context.Background(), child(fmt.Sprint("w", i), i))
+			}
+			s.free()
+			errs, answers := s.wait()
+			if err := errors.Join(errs...); err != nil || answers != "p1 p2 p3 p4" {
+				t.Fatalf("answered %s (%v), want p1 p2 p3 p4", answers, err)
+			}
+			if got, want := children(t, d), "w0<p1 w1<p2 w2<p3 w3<p4"; got != want {
+				t.Errorf("wrote %s, want %s", got, want)
+			}
+			if n, w := groups(t, s.q); n != 1 || w != 4 {
+				t.Errorf("%d groups carrying %v commits, want one of 4", n, w)
+			}
+			if d.Name != db.Postgres {
+				return
+			}
+			want := "BEGIN " + strings.Repeat("SAVEPOINT WITH ", 4) + "COMMIT"
+			if got := s.pipelines(); len(got) != 1 || strings.Join(got[0], " ") != want {
+				t.Errorf("sent %v, want one pipeline: %s", got, want)
+			}
+		})
+	}
+}
+
+// TestRunSerial_AFailingWriteFailsAlone: a write that fails gets its own
+// error and gives back the number it took; the writes before it and after
+// it commit, numbered without a gap. On PostgreSQL the writes after a
+// failed one are sent again, in a pipeline of their own.
+func TestRunSerial_AFailingWriteFailsAlone(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			s := newSerialWrites(t, d)
+			for i := range 5 {
+				n := i
+				if i == 1 || i == 3 {
+					n = 101 // refused by the children's CHECK
+				}
+				s.add(context.Background(), child(fmt.Sprint("w", i), n))
+			}
+			s.free()
+			errs, answers := s.wait()
+			for i, err := range errs {
+				if failing := i == 1 || i == 3; failing != (err != nil) {
+					t.Errorf("write %d: %v, want it to fail: %v", i, err, failing)
+				}
+			}
+			if answers != "p1 - p2 - p3" {
+				t.Errorf("answered %s, want p1 - p2 - p3: the failed writes' numbers given back", answers)
+			}
+			if got, want := children(t, d), "w0<p1 w2<p2 w4<p3"; got != want {
+				t.Errorf("wrote %s, want %s", got, want)
+			}
+			if n, w := groups(t, s.q); n != 1 || w != 3 {
+				t.Errorf("%d groups carrying %v commits, want one of 3", n, w)
+			}
+			if d.Name != db.Postgres {
+				return
+			}
+			want := []string{
+				"BEGIN " + strings.Repeat("SAVEPOINT WITH ", 5) + "COMMIT",
+				strings.Repeat("SAVEPOINT WITH ", 3) + "COMMIT",
+				"SAVEPOINT WITH COMMIT",
+			}
+			var got []string
+			for _, p := range s.pipelines() {
+				got = append(got, strings.Join(p, " "))
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("sent:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+// TestRunSerial_AFailedCommitFailsEveryWrite: when the group's COMMIT
+// fails, every write of it gets the error and nothing of theirs is kept;
+// the connection is not given back with the transaction open.
+func TestRunSerial_AFailedCommitFailsEveryWrite(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			for _, ddl := range []string{"CREATE TABLE probe_parent (id INTEGER PRIMARY KEY)",
+				"CREATE TABLE probe_child (parent INTEGER REFERENCES probe_parent (id) DEFERRABLE INITIALLY DEFERRED)"} {
+				if err := d.DB.Exec(ddl).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := newSerialWrites(t, d)
+			s.add(context.Background(), child("w0", 0))
+			s.add(context.Background(), func(tx *gorm.DB, id string) error {
+				if err := child("w1", 1)(tx, id); err != nil {
+					return err
+				}
+				return tx.Exec("INSERT INTO probe_child (parent) VALUES (42)").Error // checked at COMMIT
+			})
+			s.add(context.Background(), child("w2", 2))
+			s.free()
+			errs, _ := s.wait()
+			for i, err := range errs {
+				if !errors.Is(err, gorm.ErrForeignKeyViolated) {
+					t.Errorf("write %d: %v, want the failed COMMIT's error", i, err)
+				}
+			}
+			if got := children(t, d); got != "" {
+				t.Fatalf("kept %s of a group whose COMMIT failed", got)
+			}
+			for i := range 3 {
+				var id string
+				w, err := db.PrepareOneStatement(d.DB, oneCounter(&id), func(tx *gorm.DB) error { return child(fmt.Sprint("after", i), i)(tx, id) })
+				if err == nil {
+					err = w.RunSerial(context.Background(), d.DB)
+				}
+				if err != nil || id != fmt.Sprint("p", i+1) {
+					t.Fatalf("a write after the failed group answered %q, %v; want p%d", id, err, i+1)
+				}
+			}
+		})
+	}
+}
+
+// TestRunSerial_AWriteWhoseContextEndsWhileWaitingNeverRuns: a writer
+// gone before its turn gets its context's error, and the writes around it
+// run without it.
+func TestRunSerial_AWriteWhoseContextEndsWhileWaitingNeverRuns(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			s := newSerialWrites(t, d)
+			gone, cancel := context.WithCancel(context.Background())
+			s.add(context.Background(), child("w0", 0))
+			s.add(gone, child("w1", 1))
+			s.add(context.Background(), child("w2", 2))
+			cancel()
+			waitFor(t, "the gone writer to leave", func() bool { return s.q.Waiting() == 2 })
+			s.free()
+			errs, answers := s.wait()
+			if !errors.Is(errs[1], context.Canceled) || errs[0] != nil || errs[2] != nil || answers != "p1 - p2" {
+				t.Fatalf("answered %s (%v), want p1 - p2 and the gone writer's context error", answers, errs)
+			}
+			if got, want := children(t, d), "w0<p1 w2<p2"; got != want {
+				t.Errorf("wrote %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// TestRunSerial_KeepsItsPlaceAmongOtherSerialWriters: a pipeline takes
+// only the prepared writes right behind its leader; a Serial writer of
+// another kind runs in its turn, and the numbers follow the order the
+// writers came in.
+func TestRunSerial_KeepsItsPlaceAmongOtherSerialWriters(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			s := newSerialWrites(t, d)
+			s.add(context.Background(), child("a", 0))
+			s.addTransaction("t")
+			s.add(context.Background(), child("b", 0))
+			s.add(context.Background(), child("c", 0))
+			s.free()
+			errs, answers := s.wait()
+			if err := errors.Join(errs...); err != nil || answers != "p1 p2 p3 p4" {
+				t.Fatalf("answered %s (%v), want p1 p2 p3 p4", answers, err)
+			}
+			if got, want := children(t, d), "a<p1 b<p3 c<p4 t0<p2 tlast<p2"; got != want {
+				t.Errorf("wrote %s, want %s", got, want)
+			}
+			if d.Name != db.Postgres {
+				return
+			}
+			if got := s.pipelines(); len(got) != 2 || len(got[0]) != 4 || len(got[1]) != 6 {
+				t.Errorf("sent %v, want a pipeline of the first write, then one of the last two", got)
+			}
+		})
+	}
+}
+
+// TestRunSerial_AConnectionLostMidPipelineKeepsNothing: when the server
+// ends the pipeline's connection while it runs (as when it, or Bevis,
+// dies), every write of it fails, none is kept, and the lane goes on on
+// another connection.
+func TestRunSerial_AConnectionLostMidPipelineKeepsNothing(t *testing.T) {
+	d := testenv.Postgres(t)
+	if err := d.DB.Exec("CREATE TABLE probe_slow (at TIMESTAMPTZ)").Error; err != nil {
+		t.Fatal(err)
+	}
+	s := newSerialWrites(t, d)
+	s.add(context.Background(), child("w0", 0))
+	s.add(context.Background(), func(tx *gorm.DB, id string) error {
+		if err := child("w1", 1)(tx, id); err != nil {
+			return err
+		}
+		return tx.Exec("INSERT INTO probe_slow (at) SELECT now() FROM pg_sleep(30)").Error
+	})
+	s.add(context.Background(), child("w2", 2))
+	s.free()
+	var pid int64
+	waitFor(t, "the pipeline to sleep", func() bool {
+		err := d.DB.Raw("SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()").Scan(&pid).Error
+		return err == nil && pid != 0
+	})
+	if err := d.DB.Exec("SELECT pg_terminate_backend(?)", pid).Error; err != nil {
+		t.Fatal(err)
+	}
+	errs, answers := s.wait()
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("write %d committed on a connection lost before its COMMIT", i)
+		}
+	}
+	if got := children(t, d); got != "" {
+		t.Fatalf("kept %s (answered %s)", got, answers)
+	}
+	var id string
+	w, err := db.PrepareOneStatement(d.DB, oneCounter(&id), func(tx *gorm.DB) error { return child("after", 0)(tx, id) })
+	if err == nil {
+		err = w.RunSerial(context.Background(), d.DB)
+	}
+	if err != nil || id != "p1" {
+		t.Fatalf("the write after answered %q, %v; want p1, no number taken by the lost group", id, err)
+	}
+}
