@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/bevis-ir/bevis/internal/db"
@@ -28,9 +29,10 @@ import (
 var writeProfile = flag.String("write.cpuprofile", "", "prefix of the CPU profiles of BenchmarkWrite's writes in flight")
 
 // statementLog counts the SQL statements GORM sends to one database
-// (every Create, Query, Update, Delete, Row and Raw/Exec), and keeps their
-// text while asked to. BEGIN and COMMIT are not statements GORM runs
-// through callbacks: a write's transaction adds those two.
+// (every Create, Query, Update, Delete, Row and Raw/Exec), and those the
+// Serial lane sends in its pipelines, and keeps their text while asked to.
+// BEGIN, COMMIT and savepoints are not counted: a write's transaction adds
+// those.
 type statementLog struct {
 	n    atomic.Int64
 	mu   sync.Mutex
@@ -41,16 +43,28 @@ type statementLog struct {
 func recordStatements(tb testing.TB, gdb *gorm.DB) *statementLog {
 	tb.Helper()
 	sc := &statementLog{}
+	add := func(query string) {
+		sc.n.Add(1)
+		sc.mu.Lock()
+		if sc.keep {
+			sc.list = append(sc.list, strings.Join(strings.Fields(query), " "))
+		}
+		sc.mu.Unlock()
+	}
 	record := func(tx *gorm.DB) {
 		if db.Gathered(tx) {
 			return // a part of the one statement that follows
 		}
-		sc.n.Add(1)
-		sc.mu.Lock()
-		if sc.keep {
-			sc.list = append(sc.list, strings.Join(strings.Fields(tx.Statement.SQL.String()), " "))
-		}
-		sc.mu.Unlock()
+		add(tx.Statement.SQL.String())
+	}
+	if q := db.QueueOf(gdb); q != nil {
+		q.SerialLane().ObservePipelines(func(b *pgx.Batch) {
+			for _, st := range b.QueuedQueries {
+				if verb, _, _ := strings.Cut(st.SQL, " "); !slices.Contains([]string{"BEGIN", "COMMIT", "SAVEPOINT"}, verb) {
+					add(st.SQL)
+				}
+			}
+		})
 	}
 	// The callbacks stay: each test has a database of its own.
 	name := "test:count:" + tb.Name()

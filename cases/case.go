@@ -375,7 +375,7 @@ func (s *Store) Create(ctx context.Context, creator access.Principal, in NewCase
 	})
 	if err == nil {
 		// Creations of a year take its reference counter one after another.
-		err = s.db.WithContext(db.Serial(ctx)).Transaction(write.Run)
+		err = write.RunSerial(ctx, s.db)
 	}
 	if err != nil {
 		return Case{}, fmt.Errorf("cases: create: %w", err)
