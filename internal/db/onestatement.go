@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -166,10 +165,6 @@ func (p *statementParts) refuse(err error) error {
 	return err
 }
 
-// placeholder is a PostgreSQL parameter, as GORM writes them: the
-// statements it builds hold no string literals for one to hide in.
-var placeholder = regexp.MustCompile(`\$[0-9]+`)
-
 // ExecContext keeps a statement, its parameters written ? again for the
 // WITH query (gorm's Exec numbers them anew): GORM numbers them in the
 // order they appear, which is checked.
@@ -179,10 +174,10 @@ func (p *statementParts) ExecContext(_ context.Context, query string, args ...an
 	}
 	n := 0
 	var err error
-	part := placeholder.ReplaceAllStringFunc(query, func(s string) string {
+	part := eachParameter(query, '$', func(digits string) string {
 		n++
-		if s != "$"+strconv.Itoa(n) {
-			err = fmt.Errorf("database: parameter %s where $%d was due, in a part of one statement", s, n)
+		if digits != strconv.Itoa(n) {
+			err = fmt.Errorf("database: parameter $%s where $%d was due, in a part of one statement", digits, n)
 		}
 		return "?"
 	})
@@ -293,7 +288,7 @@ func (p *statementParts) statements(lead Lead) []statementPart {
 // leadMarker replaced by fromLead, appending the other values to vars.
 func readLead(part statementPart, fromLead string, vars *[]any) string {
 	i := 0
-	return placeholderQ.ReplaceAllStringFunc(part.sql, func(string) string {
+	return eachParameter(part.sql, '?', func(string) string {
 		v := part.vars[i]
 		i++
 		if v == leadMarker {
@@ -304,5 +299,29 @@ func readLead(part statementPart, fromLead string, vars *[]any) string {
 	})
 }
 
-// placeholderQ is a parameter of a part, written ? by ExecContext.
-var placeholderQ = regexp.MustCompile(`\?`)
+// eachParameter returns query with each parameter replaced by what
+// replace gives for it: a parameter is mark followed by its digits ($1, as
+// GORM writes PostgreSQL's), or mark alone when it is '?' (as a part's are
+// written by ExecContext). The statements GORM builds hold no string
+// literals for one to hide in.
+func eachParameter(query string, mark byte, replace func(digits string) string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(query, mark)
+		if i < 0 {
+			b.WriteString(query)
+			return b.String()
+		}
+		b.WriteString(query[:i])
+		j := i + 1
+		for mark != '?' && j < len(query) && query[j] >= '0' && query[j] <= '9' {
+			j++
+		}
+		if mark != '?' && j == i+1 { // a $ that is not a parameter
+			b.WriteByte(mark)
+		} else {
+			b.WriteString(replace(query[i+1 : j]))
+		}
+		query = query[j:]
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -85,22 +84,13 @@ func translated(gdb *gorm.DB, err error) error {
 }
 
 // numbered is query with its ? parameters written $1, $2, … as PostgreSQL
-// takes them (GORM writes them so as it sends a statement). A part holds no
-// string literal for one to hide in (see statementParts.ExecContext).
+// takes them (GORM writes them so as it sends a statement).
 func numbered(query string) string {
-	var b strings.Builder
 	n := 0
-	for {
-		i := strings.IndexByte(query, '?')
-		if i < 0 {
-			b.WriteString(query)
-			return b.String()
-		}
+	return eachParameter(query, '?', func(string) string {
 		n++
-		b.WriteString(query[:i])
-		b.WriteString("$" + strconv.Itoa(n))
-		query = query[i+1:]
-	}
+		return "$" + strconv.Itoa(n)
+	})
 }
 
 // lead runs mine and the pipelined writes waiting right behind it, up to
