@@ -235,6 +235,11 @@ const (
 func (p *statementParts) statements(lead Lead) []statementPart {
 	var out []statementPart
 	var b strings.Builder
+	size := len(lead.SQL) + 64
+	for _, part := range p.parts {
+		size += len(part.sql) + 32
+	}
+	b.Grow(size)
 	var vars []any
 	n := 0
 	led := lead.SQL != ""
@@ -306,6 +311,7 @@ func readLead(part statementPart, fromLead string, vars *[]any) string {
 // literals for one to hide in.
 func eachParameter(query string, mark byte, replace func(digits string) string) string {
 	var b strings.Builder
+	b.Grow(len(query) + len(query)/8)
 	for {
 		i := strings.IndexByte(query, mark)
 		if i < 0 {
