@@ -13,7 +13,8 @@ import (
 // never share a number, and a creation that rolls back returns its number.
 // The UNIQUE index on cases.reference backs this up. Creations of one node
 // take the lock once per group (see db.Serial). On PostgreSQL it is a part
-// of the creation's one statement (db.PrepareOneStatement).
+// of the creation's one statement (db.PrepareOneStatement), which the
+// group sends with the others' in one pipeline (Prepared.RunSerial).
 func referenceOf(tx *gorm.DB, year int, ref *string) db.Lead {
 	format := "'BEV-' || year || '-' || lpad(last::text, greatest(4, length(last::text)), '0')"
 	if db.Dialect(tx) == db.SQLite {

@@ -54,6 +54,8 @@ var sqliteGroupCommit = GroupCommit{MaxWriters: 32, MaxWait: 10 * time.Milliseco
 
 // postgresSerialGroupCommit groups PostgreSQL's Serial writers (see
 // Serial): as many as are in flight, a group open no longer than SQLite's.
+// A pipeline (Prepared.RunSerial) takes up to as many writes, those
+// waiting as it begins: it waits for none.
 var postgresSerialGroupCommit = GroupCommit{MaxWriters: 16, MaxWait: 10 * time.Millisecond}
 
 // GroupCommits sets the queue's grouping of commits. Set it before the
@@ -80,8 +82,10 @@ type serialKey struct{}
 // hand-over waiting for two processes to be scheduled on a busy machine.
 // There they wait instead in a lane of their own and run one group at a
 // time, one after another in one transaction (see GroupCommit): the lock
-// is taken once a group and the group's writers share its COMMIT. On
-// SQLite every writer is in that lane already.
+// is taken once a group and the group's writers share its COMMIT. A write
+// prepared as one statement waits there as data instead, and its group is
+// sent in one pipeline (Prepared.RunSerial). On SQLite every writer is in
+// that lane already.
 func Serial(ctx context.Context) context.Context { return context.WithValue(ctx, serialKey{}, true) }
 
 func isSerial(ctx context.Context) bool { v, _ := ctx.Value(serialKey{}).(bool); return v }
