@@ -110,6 +110,18 @@ func (s *serialWrites) pipelines() [][]string {
 	return s.sent
 }
 
+// writeNow runs a write of a family of one child, named name, at once
+// (the lane free), and returns its answer.
+func writeNow(d testenv.Database, name string) (string, error) {
+	var id string
+	w, err := db.PrepareOneStatement(d.DB, oneCounter(&id), func(tx *gorm.DB) error { return child(name, 0)(tx, id) })
+	if err != nil {
+		return "", err
+	}
+	err = w.RunSerial(context.Background(), d.DB)
+	return id, err
+}
+
 // child writes a family of one child under id, the child's n given.
 func child(prefix string, n int) func(tx *gorm.DB, id string) error {
 	return func(tx *gorm.DB, id string) error {
@@ -251,12 +263,7 @@ func TestRunSerial_AFailedCommitFailsEveryWrite(t *testing.T) {
 				t.Fatalf("kept %s of a group whose COMMIT failed", got)
 			}
 			for i := range 3 {
-				var id string
-				w, err := db.PrepareOneStatement(d.DB, oneCounter(&id), func(tx *gorm.DB) error { return child(fmt.Sprint("after", i), i)(tx, id) })
-				if err == nil {
-					err = w.RunSerial(context.Background(), d.DB)
-				}
-				if err != nil || id != fmt.Sprint("p", i+1) {
+				if id, err := writeNow(d, fmt.Sprint("after", i)); err != nil || id != fmt.Sprint("p", i+1) {
 					t.Fatalf("a write after the failed group answered %q, %v; want p%d", id, err, i+1)
 				}
 			}
@@ -355,12 +362,7 @@ func TestRunSerial_AConnectionLostMidPipelineKeepsNothing(t *testing.T) {
 	if got := children(t, d); got != "" {
 		t.Fatalf("kept %s (answered %s)", got, answers)
 	}
-	var id string
-	w, err := db.PrepareOneStatement(d.DB, oneCounter(&id), func(tx *gorm.DB) error { return child("after", 0)(tx, id) })
-	if err == nil {
-		err = w.RunSerial(context.Background(), d.DB)
-	}
-	if err != nil || id != "p1" {
+	if id, err := writeNow(d, "after"); err != nil || id != "p1" {
 		t.Fatalf("the write after answered %q, %v; want p1, no number taken by the lost group", id, err)
 	}
 }
