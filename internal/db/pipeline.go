@@ -28,7 +28,7 @@ import (
 // and sends them all in one pipeline, each in a savepoint of its own,
 // with the group's BEGIN and COMMIT:
 //
-//	BEGIN; SAVEPOINT w0; <write 0>; SAVEPOINT w1; <write 1>; …; COMMIT
+//	BEGIN; SAVEPOINT p; <write 0>; SAVEPOINT p; <write 1>; …; COMMIT
 //
 // in one round trip, which the server runs back to back. When a write
 // fails, the server skips the rest up to the pipeline's end and the
@@ -188,7 +188,7 @@ func (q *WriteQueue) pipeline(ctx context.Context, c *pgx.Conn, jobs []*job) err
 			b.Queue("BEGIN")
 		}
 		for i := rest; i < len(jobs); i++ {
-			b.Queue("SAVEPOINT " + savepoint(i))
+			b.Queue("SAVEPOINT " + savepoint)
 			b.Queue(jobs[i].query, jobs[i].args...)
 		}
 		b.Queue("COMMIT")
@@ -212,7 +212,7 @@ func (q *WriteQueue) pipeline(ctx context.Context, c *pgx.Conn, jobs []*job) err
 		begun = true
 		// The failed write's statement left the transaction failed:
 		// back to before it, and on with the writes after it.
-		if _, err := c.Exec(ctx, "ROLLBACK TO SAVEPOINT "+savepoint(failed)); err != nil {
+		if _, err := c.Exec(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); err != nil {
 			return err
 		}
 		rest = failed + 1
@@ -253,7 +253,11 @@ func readPipeline(results pgx.BatchResults, begun bool, jobs []*job, rest int) (
 	return -1, err
 }
 
-func savepoint(i int) string { return "bevis_pipeline_" + strconv.Itoa(i) }
+// savepoint is the name of every write's savepoint. ROLLBACK TO SAVEPOINT
+// goes back to the latest of that name, which is the failed write's: the
+// writes after it were skipped. One name is one statement for pgx to
+// prepare on each connection, not one per place in a group.
+const savepoint = "bevis_pipeline"
 
 // ObservePipelines has f called with every pipeline the queue sends (see
 // job) as it sends it: the statements GORM does not see, for whoever
