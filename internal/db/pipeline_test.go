@@ -104,10 +104,30 @@ func (s *serialWrites) wait() (errs []error, answers string) {
 	return errs, strings.Join(a, " ")
 }
 
-func (s *serialWrites) pipelines() [][]string {
+// wrote checks the children written, each with its parent.
+func (s *serialWrites) wrote(want string) {
+	s.t.Helper()
+	if got := children(s.t, s.d); got != want {
+		s.t.Errorf("wrote %s, want %s", got, want)
+	}
+}
+
+// sentOnPostgres checks, on PostgreSQL, the pipelines sent, each given as
+// the first words of its statements.
+func (s *serialWrites) sentOnPostgres(want ...string) {
+	s.t.Helper()
+	if s.d.Name != db.Postgres {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sent
+	var got []string
+	for _, p := range s.sent {
+		got = append(got, strings.Join(p, " "))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		s.t.Errorf("sent:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // writeNow runs a write of a family of one child, named name, at once
@@ -164,19 +184,11 @@ func TestRunSerial_WritesWaitingRunInOnePipeline(t *testing.T) {
 			if err := errors.Join(errs...); err != nil || answers != "p1 p2 p3 p4" {
 				t.Fatalf("answered %s (%v), want p1 p2 p3 p4", answers, err)
 			}
-			if got, want := children(t, d), "w0<p1 w1<p2 w2<p3 w3<p4"; got != want {
-				t.Errorf("wrote %s, want %s", got, want)
-			}
+			s.wrote("w0<p1 w1<p2 w2<p3 w3<p4")
 			if n, w := groups(t, s.q); n != 1 || w != 4 {
 				t.Errorf("%d groups carrying %v commits, want one of 4", n, w)
 			}
-			if d.Name != db.Postgres {
-				return
-			}
-			want := "BEGIN " + strings.Repeat("SAVEPOINT WITH ", 4) + "COMMIT"
-			if got := s.pipelines(); len(got) != 1 || strings.Join(got[0], " ") != want {
-				t.Errorf("sent %v, want one pipeline: %s", got, want)
-			}
+			s.sentOnPostgres("BEGIN " + strings.Repeat("SAVEPOINT WITH ", 4) + "COMMIT")
 		})
 	}
 }
@@ -206,27 +218,14 @@ func TestRunSerial_AFailingWriteFailsAlone(t *testing.T) {
 			if answers != "p1 - p2 - p3" {
 				t.Errorf("answered %s, want p1 - p2 - p3: the failed writes' numbers given back", answers)
 			}
-			if got, want := children(t, d), "w0<p1 w2<p2 w4<p3"; got != want {
-				t.Errorf("wrote %s, want %s", got, want)
-			}
+			s.wrote("w0<p1 w2<p2 w4<p3")
 			if n, w := groups(t, s.q); n != 1 || w != 3 {
 				t.Errorf("%d groups carrying %v commits, want one of 3", n, w)
 			}
-			if d.Name != db.Postgres {
-				return
-			}
-			want := []string{
-				"BEGIN " + strings.Repeat("SAVEPOINT WITH ", 5) + "COMMIT",
-				strings.Repeat("SAVEPOINT WITH ", 3) + "COMMIT",
-				"SAVEPOINT WITH COMMIT",
-			}
-			var got []string
-			for _, p := range s.pipelines() {
-				got = append(got, strings.Join(p, " "))
-			}
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("sent:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-			}
+			s.sentOnPostgres(
+				"BEGIN "+strings.Repeat("SAVEPOINT WITH ", 5)+"COMMIT",
+				strings.Repeat("SAVEPOINT WITH ", 3)+"COMMIT",
+				"SAVEPOINT WITH COMMIT")
 		})
 	}
 }
@@ -289,9 +288,8 @@ func TestRunSerial_AWriteWhoseContextEndsWhileWaitingNeverRuns(t *testing.T) {
 			if !errors.Is(errs[1], context.Canceled) || errs[0] != nil || errs[2] != nil || answers != "p1 - p2" {
 				t.Fatalf("answered %s (%v), want p1 - p2 and the gone writer's context error", answers, errs)
 			}
-			if got, want := children(t, d), "w0<p1 w2<p2"; got != want {
-				t.Errorf("wrote %s, want %s", got, want)
-			}
+			s.wrote("w0<p1 w2<p2")
+			s.sentOnPostgres("BEGIN SAVEPOINT WITH SAVEPOINT WITH COMMIT")
 		})
 	}
 }
@@ -313,15 +311,9 @@ func TestRunSerial_KeepsItsPlaceAmongOtherSerialWriters(t *testing.T) {
 			if err := errors.Join(errs...); err != nil || answers != "p1 p2 p3 p4" {
 				t.Fatalf("answered %s (%v), want p1 p2 p3 p4", answers, err)
 			}
-			if got, want := children(t, d), "a<p1 b<p3 c<p4 t0<p2 tlast<p2"; got != want {
-				t.Errorf("wrote %s, want %s", got, want)
-			}
-			if d.Name != db.Postgres {
-				return
-			}
-			if got := s.pipelines(); len(got) != 2 || len(got[0]) != 4 || len(got[1]) != 6 {
-				t.Errorf("sent %v, want a pipeline of the first write, then one of the last two", got)
-			}
+			s.wrote("a<p1 b<p3 c<p4 t0<p2 tlast<p2")
+			// The first write alone; the Serial writer's transaction; the last two.
+			s.sentOnPostgres("BEGIN SAVEPOINT WITH COMMIT", "BEGIN SAVEPOINT WITH SAVEPOINT WITH COMMIT")
 		})
 	}
 }
