@@ -210,8 +210,12 @@ func Ping(ctx context.Context, gdb *gorm.DB) error {
 	return sqlDB.PingContext(ctx)
 }
 
-// Close releases the connection pool.
+// Close releases the connection pool, and the Serial lane's connection
+// (see laneConn).
 func Close(gdb *gorm.DB) error {
+	if q := QueueOf(gdb); q != nil {
+		q.SerialLane().conn.close()
+	}
 	sqlDB, err := gdb.DB()
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -147,12 +148,19 @@ func (q *WriteQueue) runJobs(sqlDB *sql.DB, jobs []*job) {
 			}
 		}
 	}
-	conn, err := sqlDB.Conn(ctx)
+	conn, err := q.conn.take(ctx, sqlDB)
 	if err != nil {
 		fail(err)
 		return
 	}
-	defer func() { _ = conn.Close() }()
+	clean := false
+	defer func() {
+		if clean {
+			q.conn.keep(conn)
+		} else {
+			_ = conn.Close()
+		}
+	}()
 	err = conn.Raw(func(dc any) error {
 		c, ok := dc.(interface{ Conn() *pgx.Conn })
 		if !ok {
@@ -167,11 +175,75 @@ func (q *WriteQueue) runJobs(sqlDB *sql.DB, jobs []*job) {
 					return driver.ErrBadConn
 				}
 			}
+			return nil
 		}
+		clean = true
 		return nil
 	})
 	if err != nil {
 		fail(err)
+	}
+}
+
+// laneConn is the connection the lane's pipelines run on, kept from one
+// to the next. A PostgreSQL backend runs its first case creation 20 to
+// 120 ms slower than the next ones: it loads the catalogs of the tables
+// written, their indexes and triggers, and plans each foreign key's
+// check. Each pipeline on a connection of the pool's (the most recently
+// given back, often a reader's) took the lane through up to 15 backends
+// in the first seconds after a start, every creation waiting behind each
+// stall; kept, the lane pays it once.
+//
+// A connection left unused for more than laneIdle goes back through the
+// pool on the way to the next pipeline, as pgx checks (pings) a pool
+// connection idle for more than a second before handing it out. It is
+// given back to the pool after a pipeline that did not end cleanly, and
+// when the database is closed.
+type laneConn struct {
+	mu     sync.Mutex
+	conn   *sql.Conn
+	used   time.Time // when it was kept
+	closed bool
+}
+
+const laneIdle = time.Second
+
+// take returns the kept connection, or one of sqlDB's.
+func (l *laneConn) take(ctx context.Context, sqlDB *sql.DB) (*sql.Conn, error) {
+	l.mu.Lock()
+	c, used := l.conn, l.used
+	l.conn = nil
+	l.mu.Unlock()
+	if c != nil {
+		if time.Since(used) <= laneIdle {
+			return c, nil
+		}
+		_ = c.Close() // to the pool, which checks it (and likely hands it back)
+	}
+	return sqlDB.Conn(ctx)
+}
+
+// keep keeps c for the next pipeline, or gives it back to the pool once
+// the lane is closed.
+func (l *laneConn) keep(c *sql.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		_ = c.Close()
+		return
+	}
+	l.conn, l.used = c, time.Now()
+}
+
+// close gives the kept connection back to the pool, and every one kept
+// from now on.
+func (l *laneConn) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if l.conn != nil {
+		_ = l.conn.Close()
+		l.conn = nil
 	}
 }
 

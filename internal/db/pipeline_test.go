@@ -2,8 +2,11 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -357,4 +360,131 @@ func TestRunSerial_AConnectionLostMidPipelineKeepsNothing(t *testing.T) {
 	if id, err := writeNow(d, "after"); err != nil || id != "p1" {
 		t.Fatalf("the write after answered %q, %v; want p1, no number taken by the lost group", id, err)
 	}
+}
+
+// backendWrites writes, through gdb's Serial lane, rows naming the
+// PostgreSQL backend (connection) each pipeline ran on: its lead answers
+// pg_backend_pid().
+type backendWrites struct {
+	gdb *gorm.DB
+	n   int
+}
+
+func newBackendWrites(t *testing.T, d testenv.Database) *backendWrites {
+	if err := d.DB.Exec("CREATE TABLE probe_backends (n INTEGER PRIMARY KEY, pid TEXT NOT NULL)").Error; err != nil {
+		t.Fatal(err)
+	}
+	return &backendWrites{gdb: d.DB}
+}
+
+// write runs one write and returns the backend it ran on.
+func (b *backendWrites) write() (string, error) {
+	var pid string
+	b.n++
+	w, err := db.PrepareOneStatement(b.gdb, db.Lead{SQL: "SELECT pg_backend_pid()::text AS pid", Answer: "pid", Into: &pid},
+		func(tx *gorm.DB) error {
+			return tx.Exec("INSERT INTO probe_backends (n, pid) VALUES (?, ?)", b.n, pid).Error
+		})
+	if err != nil {
+		return "", err
+	}
+	err = w.RunSerial(context.Background(), b.gdb)
+	return pid, err
+}
+
+// churn checks out two connections of the pool and gives them back in
+// the order that leaves the pool handing out, next, one the lane did not
+// use last (the pool gives the connection given back last).
+func churn(t *testing.T, gdb *gorm.DB) {
+	t.Helper()
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var conns []*sql.Conn
+	for range 2 {
+		c, err := sqlDB.Conn(ctx)
+		if err == nil {
+			err = c.PingContext(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+// TestRunSerial_PipelinesKeepTheirConnection: pipelines one after another
+// run on one backend, whatever the pool hands out in between: a backend
+// runs its first creation of a case tens of milliseconds slower than the
+// next, and every creation waits behind it (see laneConn).
+func TestRunSerial_PipelinesKeepTheirConnection(t *testing.T) {
+	d := testenv.Postgres(t)
+	b := newBackendWrites(t, d)
+	var pids []string
+	for range 4 {
+		pid, err := b.write()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+		churn(t, d.DB)
+	}
+	if len(slices.Compact(slices.Clone(pids))) != 1 {
+		t.Errorf("pipelines ran on backends %v, want one", pids)
+	}
+}
+
+// TestRunSerial_ALaneConnectionLostWhileIdleIsLeftBehind: the lane's
+// connection ended by the server while no pipeline used it (a restart, an
+// administrator's pg_terminate_backend) costs no write once it has been
+// idle for a second: the pool checks it on the way, as it checks its
+// own, and the lane goes on on another.
+func TestRunSerial_ALaneConnectionLostWhileIdleIsLeftBehind(t *testing.T) {
+	d := testenv.Postgres(t)
+	b := newBackendWrites(t, d)
+	pid, err := b.write()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DB.Exec("SELECT pg_terminate_backend(?::int)", pid).Error; err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // past laneIdle, and pgx's own second
+	next, err := b.write()
+	if err != nil {
+		t.Fatalf("the write after the lane's connection was lost: %v", err)
+	}
+	if next == pid {
+		t.Errorf("the write ran on backend %s, which was ended", pid)
+	}
+}
+
+// TestClose_GivesBackTheLanesConnection: closing the database ends the
+// connection the lane kept, as it ends the pool's.
+func TestClose_GivesBackTheLanesConnection(t *testing.T) {
+	d := testenv.Postgres(t)
+	newBackendWrites(t, d)
+	gdb, err := db.Open(context.Background(), d.URL, 5*time.Second, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &backendWrites{gdb: gdb}
+	pid, err := b.write()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(gdb); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "backend "+pid+" to end", func() bool {
+		var n int64
+		err := d.DB.Raw("SELECT count(*) FROM pg_stat_activity WHERE pid = ?::int", pid).Scan(&n).Error
+		return err == nil && n == 0
+	})
+	runtime.KeepAlive(gdb) // whose connections the collector would end
 }

@@ -47,6 +47,7 @@ type WriteQueue struct {
 	batched        prometheus.Histogram
 	serial         *WriteQueue        // the lane of Serial writers, when they have one of their own
 	onPipeline     []func(*pgx.Batch) // see ObservePipelines
+	conn           laneConn           // the connection of its pipelines
 }
 
 // waiter is one writer waiting for its turn.
