@@ -9,9 +9,12 @@ import (
 	"github.com/bevis-ir/bevis/internal/testenv"
 )
 
+// TestServe_MetricsShowLeadersLeasesAndTheAuditBacklog, and the pool of
+// BEVIS_DATABASE_CONNECTIONS, every one of them opened before the node
+// was ready (db.Warm).
 func TestServe_MetricsShowLeadersLeasesAndTheAuditBacklog(t *testing.T) {
 	env := map[string]string{"BEVIS_DATA_DIR": t.TempDir(), "BEVIS_DATABASE_URL": testenv.PostgresURL(t),
-		"BEVIS_LOG_LEVEL": "warn"}
+		"BEVIS_LOG_LEVEL": "warn", "BEVIS_DATABASE_CONNECTIONS": "20"}
 	s := startServe(t, env)
 	s.waitReady(t, 30*time.Second)
 	want := []*regexp.Regexp{
@@ -25,6 +28,8 @@ func TestServe_MetricsShowLeadersLeasesAndTheAuditBacklog(t *testing.T) {
 		regexp.MustCompile(`(?m)^bevis_audit_oldest_unsealed_age_seconds \d`),
 		regexp.MustCompile(`(?m)^bevis_db_write_queue_depth \d+$`),
 		regexp.MustCompile(`(?m)^bevis_db_write_queue_wait_seconds_count [1-9]\d*$`),
+		regexp.MustCompile(`(?m)^go_sql_max_open_connections\{db_name="bevis"\} 20$`),
+		regexp.MustCompile(`(?m)^go_sql_open_connections\{db_name="bevis"\} 20$`),
 	}
 	deadline := time.Now().Add(15 * time.Second) // the sequencer leads within its first round
 	for {

@@ -83,6 +83,9 @@ func TestCluster_ThreeNodesOnePostgresOneBucket(t *testing.T) {
 			"BEVIS_S3_PART_SIZE": strconv.Itoa(crashPartSize), "BEVIS_UPLOAD_LEASE": crashLease.String(),
 			"BEVIS_EVIDENCE_RETENTION": "1h", "BEVIS_VERIFY_INTERVAL": clusterVerifyInterval.String(),
 			"BEVIS_LOG_LEVEL": "warn", "BEVIS_STARTUP_TIMEOUT": "20s",
+			// Four nodes of 32 would take more than the test server's
+			// max_connections (100), as the README's sizing says.
+			"BEVIS_DATABASE_CONNECTIONS": "8",
 			// The test MinIO's root keys may do anything; the lock probe has tests of its own.
 			"BEVIS_ALLOW_WEAK_STORE": "true",
 		}

@@ -97,7 +97,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	gdb, err := db.Open(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log)
+	gdb, err := db.OpenSized(ctx, cfg.DatabaseURL, int(cfg.DatabaseConnections), cfg.StartupTimeout, log)
 	if err != nil {
 		return err
 	}
@@ -108,6 +108,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}()
 	applied, err := db.Migrate(ctx, gdb, log)
 	if err != nil {
+		return err
+	}
+	// Requests find the pool's connections open (see db.Warm).
+	if err := db.Warm(ctx, gdb); err != nil {
 		return err
 	}
 	log.Info("database ready", "dialect", db.Dialect(gdb), "migrations_applied", len(applied))

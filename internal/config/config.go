@@ -33,13 +33,19 @@ const DefaultMasterKeysName = "master-keys"
 // dir on a first start without BEVIS_AUDIT_KEY_FILE.
 const DefaultAuditKeyName = "audit-checkpoint-key.pem"
 
+// DatabaseConnections is how many connections a node keeps to PostgreSQL
+// unless BEVIS_DATABASE_CONNECTIONS says otherwise.
+const DatabaseConnections = 32
+
 // Config is the effective configuration of one Bevis process.
 type Config struct {
 	Listen      string
 	DataDir     string
 	DatabaseURL string
-	EvidenceDir string
-	S3          S3
+	// DatabaseConnections is the size of a node's PostgreSQL pool.
+	DatabaseConnections int64
+	EvidenceDir         string
+	S3                  S3
 
 	LogLevel  slog.Level
 	LogFormat string

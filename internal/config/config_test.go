@@ -34,7 +34,7 @@ func TestLoad_DefaultsNeedNoConfiguration(t *testing.T) {
 		t.Errorf("S3, TLS and CORS must be off by default: %+v", c)
 	}
 	if c.LogLevel != slog.LevelInfo || c.LogFormat != "auto" || c.ShutdownTimeout != 30*time.Second ||
-		c.BodyLimit != 1<<20 || c.ImportLimit != 2<<30 || c.S3.PartSize != 16<<20 {
+		c.BodyLimit != 1<<20 || c.ImportLimit != 2<<30 || c.S3.PartSize != 16<<20 || c.DatabaseConnections != 32 {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -116,6 +116,8 @@ func TestLoad_RejectsInvalidConfiguration(t *testing.T) {
 		{"listen without port", nil, map[string]string{"BEVIS_LISTEN": "localhost"}, "host:port"},
 		{"bad duration", nil, map[string]string{"BEVIS_SHUTDOWN_TIMEOUT": "soon"}, "duration"},
 		{"negative duration", nil, map[string]string{"BEVIS_STARTUP_TIMEOUT": "-1s"}, "positive"},
+		{"one database connection", nil, map[string]string{"BEVIS_DATABASE_CONNECTIONS": "1"}, "from 2 to 1000"},
+		{"database connections not a number", nil, map[string]string{"BEVIS_DATABASE_CONNECTIONS": "many"}, "from 2 to 1000"},
 		{"bad log level", nil, map[string]string{"BEVIS_LOG_LEVEL": "loud"}, "BEVIS_LOG_LEVEL"},
 		{"bad log format", nil, map[string]string{"BEVIS_LOG_FORMAT": "xml"}, "not one of"},
 		{"S3 endpoint with scheme", nil, map[string]string{"BEVIS_S3_ENDPOINT": "https://s3.example.org"}, "without a scheme"},

@@ -45,6 +45,19 @@ var options = []*option{
 		get:   func(c Config) string { return c.DatabaseURL },
 	},
 	{
+		flag: "database-connections", env: "BEVIS_DATABASE_CONNECTIONS", def: strconv.Itoa(DatabaseConnections),
+		usage: "connections a node opens to PostgreSQL at start and keeps (up to half of them writing at once); every node's together must stay under the server's max_connections",
+		set: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 2 || n > 1000 {
+				return fmt.Errorf("must be a whole number from 2 to 1000, got %q", v)
+			}
+			c.DatabaseConnections = n
+			return nil
+		},
+		get: func(c Config) string { return strconv.FormatInt(c.DatabaseConnections, 10) },
+	},
+	{
 		flag: "evidence-dir", env: "BEVIS_EVIDENCE_DIR",
 		usage: "folder of the filesystem evidence store, when S3 is not configured (default DATA_DIR/evidence)",
 		set:   func(c *Config, v string) error { c.EvidenceDir = v; return nil },
