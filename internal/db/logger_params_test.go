@@ -31,7 +31,6 @@ func TestLogger_LeavesParametersOutOfTheLog(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), "no_such_table") {
 				t.Fatalf("the failed statement is not in the log: %q", out.String())
-
 			}
 			if strings.Contains(out.String(), secret) {
 				t.Errorf("the log holds the statement's value: %q", out.String())
