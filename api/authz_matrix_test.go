@@ -284,6 +284,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
 	for _, dialect := range dialects {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel() // each dialect's world is its own
 			w := seededWorld(t, dialect)
 			rows := matrix()
 			known := map[string]bool{} // read before the last row signs everyone out
