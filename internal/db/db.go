@@ -240,7 +240,10 @@ func Warm(ctx context.Context, gdb *gorm.DB) error {
 			_ = c.Close()
 		}
 	}()
-	for range sqlDB.Stats().MaxOpenConnections {
+	// Those in use are open already; asking for them too would wait
+	// until they are given back.
+	st := sqlDB.Stats()
+	for range st.MaxOpenConnections - st.InUse {
 		c, err := sqlDB.Conn(ctx)
 		if err == nil {
 			err = c.PingContext(ctx)

@@ -523,3 +523,31 @@ func TestWarm_OpensEveryConnectionOfAPostgresPool(t *testing.T) {
 		})
 	}
 }
+
+// TestWarm_DoesNotWaitForAConnectionInUse: warming a pool one of whose
+// connections is held opens the others, and returns.
+func TestWarm_DoesNotWaitForAConnectionInUse(t *testing.T) {
+	d := testenv.Postgres(t)
+	gdb, err := db.OpenSized(context.Background(), d.URL, 4, 5*time.Second, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close(gdb) })
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := sqlDB.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = held.Close() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := db.Warm(ctx, gdb); err != nil {
+		t.Fatalf("warming beside a held connection: %v", err)
+	}
+	if st := sqlDB.Stats(); st.OpenConnections != 4 || st.Idle != 3 {
+		t.Errorf("%d connections open, %d idle; want 4 and 3", st.OpenConnections, st.Idle)
+	}
+}
