@@ -46,7 +46,7 @@ var options = []*option{
 	},
 	{
 		flag: "database-connections", env: "BEVIS_DATABASE_CONNECTIONS", def: strconv.Itoa(DatabaseConnections),
-		usage: "connections a node opens to PostgreSQL at start and keeps (up to half of them writing at once); every node's together must stay under the server's max_connections",
+		usage: "connections a node opens to PostgreSQL at start and may keep open (up to half of them writing at once; one unused for five minutes is closed); every node's together must stay under the server's max_connections",
 		set: func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 2 || n > 1000 {
