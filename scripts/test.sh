@@ -11,7 +11,8 @@ source scripts/services.sh
 trap stop_services EXIT
 
 log="$(mktemp -t bevis-go-test.XXXXXX)"
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it began, in seconds since the run did.
+step() { printf '\n==> %s (at %ds)\n' "$*" "$SECONDS"; }
 
 step "services"
 ensure_postgres
@@ -68,6 +69,12 @@ if [[ "$status" -ne 0 ]]; then
 	exit "$status"
 fi
 go_passed="$(grep -cE -- '--- PASS' "$log" || true)"
+# Where the suite's time goes: its slowest tests, each with its package
+# (go test prints a package's results, then its ok line).
+echo "slowest tests:"
+awk '/^--- (PASS|FAIL): / { gsub(/[()s]/, "", $4); t[n++] = $4 " " $3 }
+	/^(ok|FAIL)[ \t]+[a-z]/ { for (i = 0; i < n; i++) print t[i] " " $2; n = 0 }' "$log" |
+	sort -rn | head -15 | awk '{ printf "  %7.1fs  %s  %s\n", $1, $3, $2 }'
 
 step "fuzz targets"
 fuzzstatus=0
@@ -91,4 +98,4 @@ fi
 
 rm -f "$log"
 echo
-echo "go: ${go_passed} passed, 0 failed, ${skipped} skipped"
+echo "go: ${go_passed} passed, 0 failed, ${skipped} skipped; make test took ${SECONDS}s"
