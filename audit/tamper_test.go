@@ -235,6 +235,7 @@ func TestVerify_DetectsTampering(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each case tampers with databases of its own; most of the time is making them
 			for _, d := range testenv.Databases(t) {
 				t.Run(d.Name, func(t *testing.T) {
 					signer, cps := sealedLog(t, d.DB)
