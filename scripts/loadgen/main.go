@@ -3,7 +3,8 @@
 // operation its throughput, nearest-rank p50 and p99 and its worst
 // request: opening cases, the first page of the case list at two sizes of
 // the database, adding timeline events, uploading and downloading
-// evidence, and the server's memory after the run. make bench runs it
+// evidence, and the server's memory after the run; under each operation,
+// the CPU a request cost each program on the machine (cpu.go). make bench runs it
 // (scripts/load.sh) against SQLite and PostgreSQL.
 package main
 
@@ -87,16 +88,16 @@ func run() error {
 		}
 		return err
 	}
-	measure("open case", c.open, c.writeInFlight, openCase).print()
+	cl.measure("open case", c.open, c.writeInFlight, openCase).print()
 	// The first requests of a server pay for its warming up (on
 	// PostgreSQL, the pool's new connections): the same again shows it warm.
-	measure("open case, again", c.open, c.writeInFlight, func(i int) error { return openCase(c.open + i) }).print()
+	cl.measure("open case, again", c.open, c.writeInFlight, func(i int) error { return openCase(c.open + i) }).print()
 	if len(ids) == 0 {
 		return errors.New("no case could be opened")
 	}
 	fill := func(to int) {
 		if n := to - len(ids); n > 0 {
-			r := measure("(opening more cases)", n, c.writeInFlight, func(i int) error { return openCase(len(ids) + i) })
+			r := cl.measure("(opening more cases)", n, c.writeInFlight, func(i int) error { return openCase(len(ids) + i) })
 			if r.errors > 0 {
 				r.print()
 			}
@@ -109,13 +110,13 @@ func run() error {
 	listAt := func(n int) {
 		fill(n)
 		name := fmt.Sprintf("list cases at %d", len(ids))
-		measure(name+", 1st", 1, 1, list).print()
-		measure(name, c.listRequests, c.listInFlight, list).print()
+		cl.measure(name+", 1st", 1, 1, list).print()
+		cl.measure(name, c.listRequests, c.listInFlight, list).print()
 	}
 	listAt(c.smallList)
 	listAt(c.largeList)
 
-	measure("add timeline event", c.events, c.writeInFlight, func(i int) error {
+	cl.measure("add timeline event", c.events, c.writeInFlight, func(i int) error {
 		return cl.json(http.MethodPost, "/api/v1/cases/"+ids[i%len(ids)]+"/timeline", map[string]any{
 			"occurred_at": time.Now().UTC().Add(-time.Duration(i) * time.Second).Format(time.RFC3339),
 			"description": fmt.Sprint("Load event ", i), "source": map[string]string{"host": "load-host"}}, http.StatusCreated, nil)
@@ -128,7 +129,7 @@ func run() error {
 	_, _ = rand.Read(payload)
 	var items []string
 	var itemsMu sync.Mutex
-	up := measure("upload", c.uploads, 2, func(i int) error {
+	up := cl.measure("upload", c.uploads, 2, func(i int) error {
 		var made struct {
 			ID string `json:"id"`
 		}
@@ -150,7 +151,7 @@ func run() error {
 	up.bytes = int64(len(up.durations)-up.errors) * int64(len(payload))
 	up.print()
 	if len(items) > 0 {
-		down := measure("download", c.downloads, 2, func(i int) error {
+		down := cl.measure("download", c.downloads, 2, func(i int) error {
 			return cl.send(http.MethodGet, "/api/v1/evidence/"+items[i%len(items)]+"/content", nil, http.StatusOK, "")
 		})
 		down.bytes = int64(len(down.durations)-down.errors) * int64(len(payload))
@@ -170,14 +171,17 @@ type result struct {
 	firstErr  error
 	elapsed   time.Duration
 	bytes     int64
+	cpu       [2]cpuSample // before and after
 }
 
-// measure runs op n times with inFlight at once.
-func measure(name string, n, inFlight int, op func(i int) error) *result {
+// measure runs op n times with inFlight at once, noting the machine's CPU
+// before and after.
+func (c *client) measure(name string, n, inFlight int, op func(i int) error) *result {
 	r := &result{name: name, durations: make([]time.Duration, n)}
 	var next atomic.Int64
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	r.cpu[0] = c.sampleCPU()
 	start := time.Now()
 	for range min(inFlight, n) {
 		wg.Add(1)
@@ -204,6 +208,7 @@ func measure(name string, n, inFlight int, op func(i int) error) *result {
 	}
 	wg.Wait()
 	r.elapsed = time.Since(start)
+	r.cpu[1] = c.sampleCPU()
 	return r
 }
 
@@ -230,6 +235,9 @@ func (r *result) print() {
 		fmt.Printf("  %.0f MB/s", float64(r.bytes)/1e6/r.elapsed.Seconds())
 	}
 	fmt.Println()
+	if len(s) >= 100 { // a phase of a few requests is shorter than the ticks the times come in
+		printCPU(r.cpu[0], r.cpu[1], len(s))
+	}
 	if r.firstErr != nil {
 		fmt.Println("   first error:", r.firstErr)
 	}

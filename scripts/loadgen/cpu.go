@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTick is the unit of the CPU times in /proc (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// cpuSample is where the machine's CPU time had gone at one moment: the
+// server's (its own process_cpu_seconds_total), PostgreSQL's (every process
+// named postgres: the pool's backends, the WAL writer, the checkpointer),
+// the load generator's, and the machine's busy and whole time over all
+// cores. A phase's difference of two samples says, per request, which of
+// the programs sharing the cores spent them: the question behind a rate
+// that falls short when the machine is busy. Outside Linux, or when a
+// reading fails, the fields stay zero and nothing is printed.
+type cpuSample struct {
+	server, postgres, loadgen, busy, total time.Duration
+	ok                                     bool
+}
+
+func (c *client) sampleCPU() cpuSample {
+	var s cpuSample
+	secs, err := c.metric("process_cpu_seconds_total")
+	if err != nil {
+		return s
+	}
+	s.server = time.Duration(secs * float64(time.Second))
+	self, err := procTicks("/proc/self/stat")
+	if err != nil {
+		return s
+	}
+	s.loadgen = self
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), "(postgres)") {
+			if t, err := parseTicks(string(b)); err == nil {
+				s.postgres += t
+			}
+		}
+	}
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return s
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return s
+	}
+	for i, f := range fields[1:9] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return s
+		}
+		s.total += time.Duration(n) * clockTick
+		if i != 3 && i != 4 { // idle, iowait
+			s.busy += time.Duration(n) * clockTick
+		}
+	}
+	s.ok = true
+	return s
+}
+
+func procTicks(path string) (time.Duration, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return parseTicks(string(b))
+}
+
+// parseTicks reads utime + stime from one /proc/PID/stat line; its second
+// field, the command in parentheses, may hold spaces, so fields count from
+// the last ')'.
+func parseTicks(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("no command in %q", stat)
+	}
+	f := strings.Fields(stat[i+1:]) // state ppid … utime is field 14 of the line, 12 here
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short stat line %q", stat)
+	}
+	user, err1 := strconv.ParseInt(f[11], 10, 64)
+	system, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("bad times in %q", stat)
+	}
+	return time.Duration(user+system) * clockTick, nil
+}
+
+// printCPU prints, per request, the CPU each program spent between two
+// samples, and how busy the machine was.
+func printCPU(before, after cpuSample, requests int) {
+	if !before.ok || !after.ok || requests == 0 || after.total <= before.total {
+		return
+	}
+	per := func(d time.Duration) string {
+		return strconv.FormatFloat(float64(d.Microseconds())/1000/float64(requests), 'f', 2, 64)
+	}
+	fmt.Printf("   CPU per request, ms: server %s, postgres %s, loadgen %s, other %s; machine %.0f%% busy\n",
+		per(after.server-before.server), per(after.postgres-before.postgres), per(after.loadgen-before.loadgen),
+		per(after.busy-before.busy-(after.server-before.server)-(after.postgres-before.postgres)-(after.loadgen-before.loadgen)),
+		100*float64(after.busy-before.busy)/float64(after.total-before.total))
+}
