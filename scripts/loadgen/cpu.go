@@ -32,11 +32,13 @@ func (c *client) sampleCPU() cpuSample {
 		return s
 	}
 	s.server = time.Duration(secs * float64(time.Second))
-	self, err := procTicks("/proc/self/stat")
+	self, err := os.ReadFile("/proc/self/stat")
 	if err != nil {
 		return s
 	}
-	s.loadgen = self
+	if s.loadgen, err = parseTicks(string(self)); err != nil {
+		return s
+	}
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, f := range stats {
 		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), "(postgres)") {
@@ -68,14 +70,6 @@ func (c *client) sampleCPU() cpuSample {
 	return s
 }
 
-func procTicks(path string) (time.Duration, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	return parseTicks(string(b))
-}
-
 // parseTicks reads utime + stime from one /proc/PID/stat line; its second
 // field, the command in parentheses, may hold spaces, so fields count from
 // the last ')'.
@@ -102,11 +96,12 @@ func printCPU(before, after cpuSample, requests int) {
 	if !before.ok || !after.ok || requests == 0 || after.total <= before.total {
 		return
 	}
+	server, postgres, loadgen := after.server-before.server, after.postgres-before.postgres, after.loadgen-before.loadgen
+	busy := after.busy - before.busy
 	per := func(d time.Duration) string {
 		return strconv.FormatFloat(float64(d.Microseconds())/1000/float64(requests), 'f', 2, 64)
 	}
 	fmt.Printf("   CPU per request, ms: server %s, postgres %s, loadgen %s, other %s; machine %.0f%% busy\n",
-		per(after.server-before.server), per(after.postgres-before.postgres), per(after.loadgen-before.loadgen),
-		per(after.busy-before.busy-(after.server-before.server)-(after.postgres-before.postgres)-(after.loadgen-before.loadgen)),
-		100*float64(after.busy-before.busy)/float64(after.total-before.total))
+		per(server), per(postgres), per(loadgen), per(busy-server-postgres-loadgen),
+		100*float64(busy)/float64(after.total-before.total))
 }
