@@ -40,7 +40,7 @@ func newPipeline(t *testing.T, db *gorm.DB, opts Options) *pipeline {
 		t.Fatal(err)
 	}
 	engine := New(db, opts)
-	seq, err := audit.NewSequencer(db, audit.SequencerOptions{Signer: signer, Log: testenv.Discard,
+	seq, err := audit.NewSequencer(db, audit.SequencerOptions{Signer: signer, Log: testenv.Logger(t),
 		Interval: 20 * time.Millisecond, LeaderRetry: 20 * time.Millisecond, OnSealed: engine.Observe})
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +48,14 @@ func newPipeline(t *testing.T, db *gorm.DB, opts Options) *pipeline {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = seq.Run(ctx) }()
+	// The last round at stop is the leader's: a sequencer stopped before it
+	// ever led seals nothing, and the engine would see nothing.
+	for deadline := time.Now().Add(10 * time.Second); !seq.Leading(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatal("the sequencer did not take the lead")
+		}
+	}
 	p := &pipeline{writer: audit.NewWriter(db, audit.WriterOptions{}), engine: engine}
 	var once sync.Once
 	p.stop = func() {
