@@ -134,6 +134,7 @@ func OpenSized(ctx context.Context, rawURL string, conns int, wait time.Duration
 		// PostgreSQL's 16 writers at once already share WAL flushes;
 		// only those that would take one lock in turn are grouped.
 		q.addSerialLane(postgresSerialGroupCommit)
+		q.addPipelineLane(postgresSerialGroupCommit)
 	}
 	if err := useQueue(gdb, q); err != nil {
 		_ = sqlDB.Close()
@@ -256,11 +257,12 @@ func Warm(ctx context.Context, gdb *gorm.DB) error {
 	return nil
 }
 
-// Close releases the connection pool, and the Serial lane's connection
-// (see laneConn).
+// Close releases the connection pool, and the connections of the Serial
+// and pipeline lanes (see laneConn).
 func Close(gdb *gorm.DB) error {
 	if q := QueueOf(gdb); q != nil {
 		q.SerialLane().conn.close()
+		q.PipelineLane().conn.close()
 	}
 	sqlDB, err := gdb.DB()
 	if err != nil {

@@ -56,13 +56,35 @@ func (w *Prepared) RunSerial(ctx context.Context, gdb *gorm.DB) error {
 	if len(w.stmts) != 1 || q == nil || q.serial == nil {
 		return gdb.WithContext(Serial(ctx)).Transaction(w.Run)
 	}
+	st := w.stmts[0]
+	return runInLane(ctx, gdb, q.serial, &job{ctx: ctx, query: numbered(st.sql), args: st.vars, into: w.lead.Into})
+}
+
+// RunPipelined runs query, one statement answering one row of one text
+// column (scanned into into), in a transaction of its own. On PostgreSQL
+// it waits in the lane of pipelined writes and runs in a pipeline with the
+// others waiting there (see job): one transaction, one round trip and one
+// WAL flush for the group, where each would have its own. Unlike Serial
+// writers they take no lock in common; what they gain is the PostgreSQL
+// work of a transaction per write. Elsewhere query runs in a transaction
+// of its own.
+func RunPipelined(ctx context.Context, gdb *gorm.DB, into *string, query string, args ...any) error {
+	q := QueueOf(gdb)
+	if q == nil || q.pipelined == nil {
+		return gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return translated(gdb, tx.Raw(query, args...).Row().Scan(into))
+		})
+	}
+	return runInLane(ctx, gdb, q.pipelined, &job{ctx: ctx, query: numbered(query), args: args, into: into})
+}
+
+// runInLane runs j in a pipeline of lane's: its own, when its turn comes,
+// or the one of the writer before it.
+func runInLane(ctx context.Context, gdb *gorm.DB, lane *WriteQueue, j *job) error {
 	sqlDB, err := gdb.DB()
 	if err != nil {
 		return err
 	}
-	st := w.stmts[0]
-	j := &job{ctx: ctx, query: numbered(st.sql), args: st.vars, into: w.lead.Into}
-	lane := q.serial
 	release, _, err := lane.enter(ctx, false, waiter{job: j})
 	if err != nil {
 		return err

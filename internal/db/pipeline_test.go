@@ -478,13 +478,121 @@ func TestClose_GivesBackTheLanesConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var piped string
+	if err := db.RunPipelined(context.Background(), gdb, &piped, "SELECT pg_backend_pid()::text"); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.Close(gdb); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "backend "+pid+" to end", func() bool {
-		var n int64
-		err := d.DB.Raw("SELECT count(*) FROM pg_stat_activity WHERE pid = ?::int", pid).Scan(&n).Error
-		return err == nil && n == 0
-	})
+	for _, pid := range []string{pid, piped} {
+		waitFor(t, "backend "+pid+" to end", func() bool {
+			var n int64
+			err := d.DB.Raw("SELECT count(*) FROM pg_stat_activity WHERE pid = ?::int", pid).Scan(&n).Error
+			return err == nil && n == 0
+		})
+	}
 	runtime.KeepAlive(gdb) // whose connections the collector would end
+}
+
+// pipelinedWrites queues RunPipelined writes behind a held turn of their
+// lane, recording the pipelines sent (see serialWrites).
+type pipelinedWrites struct {
+	serialWrites
+}
+
+func newPipelinedWrites(t *testing.T, d testenv.Database) *pipelinedWrites {
+	if err := d.DB.Exec("CREATE TABLE piped (id TEXT PRIMARY KEY, n INTEGER NOT NULL CHECK (n <= 100))").Error; err != nil {
+		t.Fatal(err)
+	}
+	q := db.QueueOf(d.DB).PipelineLane()
+	if d.Name == db.SQLite { // the queue itself: its group commit, not a pipeline
+		q.GroupCommits(db.GroupCommit{MaxWriters: 32, MaxWait: time.Hour})
+	}
+	p := &pipelinedWrites{serialWrites{t: t, d: d, q: q}}
+	q.ObservePipelines(func(b *pgx.Batch) {
+		var sent []string
+		for _, st := range b.QueuedQueries {
+			sent = append(sent, strings.Fields(st.SQL)[0])
+		}
+		p.mu.Lock()
+		p.sent = append(p.sent, sent)
+		p.mu.Unlock()
+	})
+	p.held = holdAll(t, q)
+	return p
+}
+
+// add queues the insert of a row, answering its id.
+func (p *pipelinedWrites) add(ctx context.Context, id string, n int) {
+	p.t.Helper()
+	answer := new(string)
+	p.ids = append(p.ids, answer)
+	p.queue(func() error {
+		return db.RunPipelined(ctx, p.d.DB, answer, "INSERT INTO piped (id, n) VALUES (?, ?) RETURNING id", id, n)
+	})
+}
+
+func (p *pipelinedWrites) rows() string {
+	p.t.Helper()
+	var ids []string
+	if err := p.d.DB.Raw("SELECT id FROM piped ORDER BY id").Scan(&ids).Error; err != nil {
+		p.t.Fatal(err)
+	}
+	return strings.Join(ids, " ")
+}
+
+// TestRunPipelined_WritesWaitingRunInOnePipelineEachWithItsOutcome: the
+// writes waiting in the lane run together, in the order they came, each
+// with its own answer; one that fails (a CHECK) fails alone, and one whose
+// context ends while it waits never runs. On PostgreSQL the group is one
+// round trip (the writes after a failed one are sent again), and each
+// write is one transaction's work, not one transaction.
+func TestRunPipelined_WritesWaitingRunInOnePipelineEachWithItsOutcome(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			p := newPipelinedWrites(t, d)
+			gone, cancel := context.WithCancel(context.Background())
+			p.add(context.Background(), "w0", 0)
+			p.add(context.Background(), "w1", 101) // refused by the CHECK
+			p.add(gone, "w2", 2)
+			p.add(context.Background(), "w3", 3)
+			cancel()
+			waitFor(t, "the gone writer to leave", func() bool { return p.q.Waiting() == 3 })
+			p.free()
+			errs, answers := p.wait()
+			if errs[0] != nil || errs[3] != nil || !errors.Is(errs[1], gorm.ErrCheckConstraintViolated) ||
+				!errors.Is(errs[2], context.Canceled) {
+				t.Fatalf("errors %v, want the CHECK's for w1 and the context's for w2", errs)
+			}
+			if answers != "w0 - - w3" {
+				t.Errorf("answered %s, want w0 - - w3", answers)
+			}
+			if got := p.rows(); got != "w0 w3" {
+				t.Errorf("wrote %s, want w0 w3", got)
+			}
+			if n, w := groups(t, p.q); n != 1 || w != 2 {
+				t.Errorf("%d groups carrying %v commits, want one of 2", n, w)
+			}
+			p.sentOnPostgres("BEGIN SAVEPOINT INSERT SAVEPOINT INSERT SAVEPOINT INSERT COMMIT", "SAVEPOINT INSERT COMMIT")
+		})
+	}
+}
+
+// TestRunPipelined_WaitsInALaneOfItsOwn: on PostgreSQL, pipelined writes
+// wait neither for the writers of the queue nor for the Serial lane's.
+func TestRunPipelined_WaitsInALaneOfItsOwn(t *testing.T) {
+	d := testenv.Postgres(t)
+	if err := d.DB.Exec("CREATE TABLE piped (id TEXT PRIMARY KEY)").Error; err != nil {
+		t.Fatal(err)
+	}
+	q := db.QueueOf(d.DB)
+	holdAll(t, q)
+	holdAll(t, q.SerialLane())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var id string
+	if err := db.RunPipelined(ctx, d.DB, &id, "INSERT INTO piped (id) VALUES (?) RETURNING id", "w0"); err != nil || id != "w0" {
+		t.Fatalf("answered %q, %v; want w0 with every other writer's turn held", id, err)
+	}
 }

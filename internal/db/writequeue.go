@@ -46,6 +46,7 @@ type WriteQueue struct {
 	keepSavepoints bool
 	batched        prometheus.Histogram
 	serial         *WriteQueue        // the lane of Serial writers, when they have one of their own
+	pipelined      *WriteQueue        // the lane of RunPipelined's writes, when they have one
 	onPipeline     []func(*pgx.Batch) // see ObservePipelines
 	conn           laneConn           // the connection of its pipelines
 }
@@ -80,8 +81,10 @@ func NewWriteQueue(width int) *WriteQueue {
 		Help: "Write transactions waiting in the process's write queue now.",
 	}, func() float64 {
 		n := q.waiting.Load()
-		if q.serial != nil {
-			n += q.serial.waiting.Load()
+		for _, lane := range []*WriteQueue{q.serial, q.pipelined} {
+			if lane != nil {
+				n += lane.waiting.Load()
+			}
 		}
 		return float64(n)
 	})
@@ -98,10 +101,26 @@ func (q *WriteQueue) SerialLane() *WriteQueue {
 	return q
 }
 
+// PipelineLane is the queue RunPipelined's writes wait in: a lane of
+// their own on PostgreSQL, and otherwise the queue itself.
+func (q *WriteQueue) PipelineLane() *WriteQueue {
+	if q.pipelined != nil {
+		return q.pipelined
+	}
+	return q
+}
+
 // addSerialLane gives Serial writers a lane of their own, grouped by g.
 // Its waits and groups are counted in the queue's own series.
 func (q *WriteQueue) addSerialLane(g GroupCommit) {
 	q.serial = &WriteQueue{width: 1, wait: q.wait, batched: q.batched, depth: q.depth, group: g}
+}
+
+// addPipelineLane gives RunPipelined's writes a lane of their own, up to
+// g.MaxWriters a pipeline. Its waits and groups are counted in the
+// queue's own series.
+func (q *WriteQueue) addPipelineLane(g GroupCommit) {
+	q.pipelined = &WriteQueue{width: 1, wait: q.wait, batched: q.batched, depth: q.depth, group: g}
 }
 
 // Collectors are the queue's /metrics series: its depth, its wait and
