@@ -58,13 +58,17 @@ func recordStatements(tb testing.TB, gdb *gorm.DB) *statementLog {
 		add(tx.Statement.SQL.String())
 	}
 	if q := db.QueueOf(gdb); q != nil {
-		q.SerialLane().ObservePipelines(func(b *pgx.Batch) {
-			for _, st := range b.QueuedQueries {
-				if verb, _, _ := strings.Cut(st.SQL, " "); !slices.Contains([]string{"BEGIN", "COMMIT", "SAVEPOINT"}, verb) {
-					add(st.SQL)
+		// The statements of pipelines (a case's creation, a timeline
+		// append on PostgreSQL), which GORM does not see.
+		for _, lane := range slices.Compact([]*db.WriteQueue{q.SerialLane(), q.PipelineLane()}) {
+			lane.ObservePipelines(func(b *pgx.Batch) {
+				for _, st := range b.QueuedQueries {
+					if verb, _, _ := strings.Cut(st.SQL, " "); !slices.Contains([]string{"BEGIN", "COMMIT", "SAVEPOINT"}, verb) {
+						add(st.SQL)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 	// The callbacks stay: each test has a database of its own.
 	name := "test:count:" + tb.Name()
