@@ -132,7 +132,9 @@ func OpenSized(ctx context.Context, rawURL string, conns int, wait time.Duration
 		q.GroupCommits(sqliteGroupCommit)
 	} else {
 		// PostgreSQL's 16 writers at once already share WAL flushes;
-		// only those that would take one lock in turn are grouped.
+		// those that would take one lock in turn are grouped (Serial),
+		// and so are writes of one statement each, to save the work of
+		// a transaction apiece (RunPipelined).
 		q.addSerialLane(postgresSerialGroupCommit)
 		q.addPipelineLane(postgresSerialGroupCommit)
 	}
