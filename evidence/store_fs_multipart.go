@@ -221,6 +221,7 @@ func (w *fsPartWriter) Append(ctx context.Context, r io.Reader, size int64) erro
 	// 16 MiB write from a mapped buffer cost the server nearly three times the
 	// processor time of the whole ingest (BenchmarkEvidenceAPI_IngestFolder).
 	written, err := io.Copy(w.f, ctxReader{ctx: ctx, r: &exactReader{r: r, left: size, size: size}})
+	startWriteback(w.f, w.size, written)
 	w.size += written
 	if err == nil && written != size {
 		err = fmt.Errorf("%w: got %d of %d bytes", ErrSizeMismatch, written, size)
