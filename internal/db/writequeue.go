@@ -110,17 +110,11 @@ func (q *WriteQueue) PipelineLane() *WriteQueue {
 	return q
 }
 
-// addSerialLane gives Serial writers a lane of their own, grouped by g.
-// Its waits and groups are counted in the queue's own series.
-func (q *WriteQueue) addSerialLane(g GroupCommit) {
-	q.serial = &WriteQueue{width: 1, wait: q.wait, batched: q.batched, depth: q.depth, group: g}
-}
-
-// addPipelineLane gives RunPipelined's writes a lane of their own, up to
-// g.MaxWriters a pipeline. Its waits and groups are counted in the
-// queue's own series.
-func (q *WriteQueue) addPipelineLane(g GroupCommit) {
-	q.pipelined = &WriteQueue{width: 1, wait: q.wait, batched: q.batched, depth: q.depth, group: g}
+// newLane returns a lane beside q for writers of one kind (the Serial
+// writers, RunPipelined's writes): one group at a time, grouped by g. Its
+// waits and groups are counted in q's own series.
+func (q *WriteQueue) newLane(g GroupCommit) *WriteQueue {
+	return &WriteQueue{width: 1, wait: q.wait, batched: q.batched, depth: q.depth, group: g}
 }
 
 // Collectors are the queue's /metrics series: its depth, its wait and
