@@ -60,8 +60,9 @@ func (w *Prepared) RunSerial(ctx context.Context, gdb *gorm.DB) error {
 	return runInLane(ctx, gdb, q.serial, &job{ctx: ctx, query: numbered(st.sql), args: st.vars, into: w.lead.Into})
 }
 
-// RunPipelined runs query, one statement answering one row of one text
-// column (scanned into into), in a transaction of its own. On PostgreSQL
+// RunPipelined runs query, one statement answering at most one row of one
+// column (into takes it as text, and an empty text when there is none or
+// it is NULL), in a transaction of its own. On PostgreSQL
 // it waits in the lane of pipelined writes and runs in a pipeline with the
 // others waiting there (see job): one transaction, one round trip and one
 // WAL flush for the group, where each would have its own. Unlike Serial
@@ -72,7 +73,13 @@ func RunPipelined(ctx context.Context, gdb *gorm.DB, into *string, query string,
 	q := QueueOf(gdb)
 	if q == nil || q.pipelined == nil {
 		return gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return translated(gdb, tx.Raw(query, args...).Row().Scan(into))
+			var answer any
+			err := tx.Raw(query, args...).Row().Scan(&answer)
+			if errors.Is(err, sql.ErrNoRows) {
+				err = nil
+			}
+			*into = answerText(answer)
+			return translated(gdb, err)
 		})
 	}
 	return runInLane(ctx, gdb, q.pipelined, &job{ctx: ctx, query: numbered(query), args: args, into: into})
@@ -327,9 +334,15 @@ func readPipeline(results pgx.BatchResults, begun bool, jobs []*job, rest int) (
 			return -1, err
 		}
 		// Into any, which takes whatever the server answers: the write
-		// ran unless the server said otherwise, and commits with the rest.
+		// ran unless the server said otherwise, and commits with the rest
+		// (the COMMIT is on its way), so nothing about its answer may
+		// fail it: no row, or NULL, answers an empty text.
 		var answer any
-		if err := results.QueryRow().Scan(&answer); err != nil {
+		err := results.QueryRow().Scan(&answer)
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = nil
+		}
+		if err != nil {
 			var pgErr interface{ SQLState() string }
 			if !errors.As(err, &pgErr) {
 				return -1, err // not the statement's: the connection's
@@ -337,14 +350,24 @@ func readPipeline(results pgx.BatchResults, begun bool, jobs []*job, rest int) (
 			jobs[i].err = err
 			return i, nil
 		}
-		if s, ok := answer.(string); ok {
-			*jobs[i].into = s
-		} else {
-			jobs[i].err = fmt.Errorf("database: a pipelined write answered %T, want text", answer)
-		}
+		*jobs[i].into = answerText(answer)
 	}
 	_, err = results.Exec() // COMMIT
 	return -1, err
+}
+
+// answerText is a pipelined write's answer as text.
+func answerText(answer any) string {
+	switch a := answer.(type) {
+	case nil:
+		return ""
+	case string:
+		return a
+	case []byte:
+		return string(a)
+	default:
+		return fmt.Sprint(a)
+	}
 }
 
 // savepoint is the name of every write's savepoint. ROLLBACK TO SAVEPOINT

@@ -579,6 +579,39 @@ func TestRunPipelined_WritesWaitingRunInOnePipelineEachWithItsOutcome(t *testing
 	}
 }
 
+// TestRunPipelined_AWriteAnsweringNoRowSucceedsWithAnEmptyAnswer: a write
+// is told it failed only when it did: one whose statement wrote nothing
+// and answered no row commits with the rest of its group (on PostgreSQL
+// the pipeline's COMMIT is sent with it) and answers an empty text; so
+// does a NULL answer.
+func TestRunPipelined_AWriteAnsweringNoRowSucceedsWithAnEmptyAnswer(t *testing.T) {
+	for _, d := range testenv.Databases(t) {
+		t.Run(d.Name, func(t *testing.T) {
+			p := newPipelinedWrites(t, d)
+			p.add(context.Background(), "w0", 0)
+			for _, query := range []string{"INSERT INTO piped (id, n) SELECT ?, ? WHERE 1 = 0 RETURNING id",
+				"INSERT INTO piped (id, n) VALUES (?, ?) RETURNING NULL"} {
+				answer := new(string)
+				*answer = "unset"
+				p.ids = append(p.ids, answer)
+				n := len(p.ids)
+				p.queue(func() error {
+					return db.RunPipelined(context.Background(), p.d.DB, answer, query, fmt.Sprint("w", n-1), n)
+				})
+			}
+			p.free()
+			errs, answers := p.wait()
+			if err := errors.Join(errs...); err != nil || answers != "w0  " {
+				t.Fatalf("answered %q (%v), want w0 and two empty answers", answers, err)
+			}
+			if got := p.rows(); got != "w0 w2" {
+				t.Errorf("wrote %q, want w0 w2", got)
+			}
+			p.sentOnPostgres("BEGIN SAVEPOINT INSERT SAVEPOINT INSERT SAVEPOINT INSERT COMMIT")
+		})
+	}
+}
+
 // TestRunPipelined_WaitsInALaneOfItsOwn: on PostgreSQL, pipelined writes
 // wait neither for the writers of the queue nor for the Serial lane's.
 func TestRunPipelined_WaitsInALaneOfItsOwn(t *testing.T) {
