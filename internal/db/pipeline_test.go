@@ -39,7 +39,12 @@ type serialWrites struct {
 func newSerialWrites(t *testing.T, d testenv.Database) *serialWrites {
 	oneCounterTable(t, d)
 	oneStatementTables(t, d)
-	q := db.QueueOf(d.DB).SerialLane()
+	return heldLane(t, d, db.QueueOf(d.DB).SerialLane())
+}
+
+// heldLane holds every turn of the lane q, recording the pipelines it
+// sends, for writes to queue behind it.
+func heldLane(t *testing.T, d testenv.Database, q *db.WriteQueue) *serialWrites {
 	q.GroupCommits(db.GroupCommit{MaxWriters: 32, MaxWait: time.Hour}) // see newGroup
 	s := &serialWrites{t: t, d: d, q: q}
 	q.ObservePipelines(func(b *pgx.Batch) {
@@ -498,29 +503,14 @@ func TestClose_GivesBackTheLanesConnection(t *testing.T) {
 // pipelinedWrites queues RunPipelined writes behind a held turn of their
 // lane, recording the pipelines sent (see serialWrites).
 type pipelinedWrites struct {
-	serialWrites
+	*serialWrites
 }
 
 func newPipelinedWrites(t *testing.T, d testenv.Database) *pipelinedWrites {
 	if err := d.DB.Exec("CREATE TABLE piped (id TEXT PRIMARY KEY, n INTEGER NOT NULL CHECK (n <= 100))").Error; err != nil {
 		t.Fatal(err)
 	}
-	q := db.QueueOf(d.DB).PipelineLane()
-	if d.Name == db.SQLite { // the queue itself: its group commit, not a pipeline
-		q.GroupCommits(db.GroupCommit{MaxWriters: 32, MaxWait: time.Hour})
-	}
-	p := &pipelinedWrites{serialWrites{t: t, d: d, q: q}}
-	q.ObservePipelines(func(b *pgx.Batch) {
-		var sent []string
-		for _, st := range b.QueuedQueries {
-			sent = append(sent, strings.Fields(st.SQL)[0])
-		}
-		p.mu.Lock()
-		p.sent = append(p.sent, sent)
-		p.mu.Unlock()
-	})
-	p.held = holdAll(t, q)
-	return p
+	return &pipelinedWrites{heldLane(t, d, db.QueueOf(d.DB).PipelineLane())}
 }
 
 // add queues the insert of a row, answering its id.
