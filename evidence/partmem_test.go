@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,5 +52,26 @@ func TestPartMemory_TheLastBigRequestReleasesTheHeap(t *testing.T) {
 	settled(2)
 	if n := partHolders.Load(); n != 0 {
 		t.Fatalf("%d requests still counted as holding part buffers", n)
+	}
+}
+
+// TestPartMemory_UploadPaceHearsTheFirstAndTheLastHolder: the pace is told
+// once when requests begin to hold part buffers and once when the last
+// lets them go, in that order, however requests overlap.
+func TestPartMemory_UploadPaceHearsTheFirstAndTheLastHolder(t *testing.T) {
+	var heard []bool
+	SetUploadPace(func(uploading bool) { heard = append(heard, uploading) })
+	t.Cleanup(func() { SetUploadPace(nil) })
+	var a, b partMemory
+	a.take(64 << 10)
+	b.take(64 << 10)
+	a.free()
+	var c partMemory
+	c.take(64 << 10)
+	b.free()
+	c.free()
+	c.free()
+	if want := []bool{true, false}; !slices.Equal(heard, want) {
+		t.Fatalf("heard %v, want %v", heard, want)
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"log/slog"
 	"runtime/debug"
+
+	"github.com/bevis-ir/bevis/evidence"
 )
 
 // A node's live heap is small (tens of MiB: pages being answered, the
@@ -14,9 +16,12 @@ import (
 // live; unless they set GOMEMLIMIT, it collects sooner as its heap nears
 // serverMemoryLimit, so a larger live heap (a big import) does not grow
 // five times over. Uploads, which leave much garbage at once, have the heap
-// collected and given back when the last of them ends (evidence/partmem.go).
+// collected and given back when the last of them ends (evidence/partmem.go),
+// and while any is under way the collector keeps Go's default pace, so
+// that a long one does not pile up its garbage to five times the live heap.
 const (
 	serverGCPercent   = 400
+	uploadGCPercent   = 100
 	serverMemoryLimit = 256 << 20
 )
 
@@ -25,10 +30,21 @@ const (
 func tuneGC(getenv func(string) string, log *slog.Logger) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(serverGCPercent)
-		log.Debug("garbage collector: GOGC not set", "gc_percent", serverGCPercent)
+		evidence.SetUploadPace(uploadPace)
+		log.Debug("garbage collector: GOGC not set", "gc_percent", serverGCPercent, "while_uploading", uploadGCPercent)
 	}
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(serverMemoryLimit)
 		log.Debug("garbage collector: GOMEMLIMIT not set", "memory_limit_bytes", serverMemoryLimit)
+	}
+}
+
+// uploadPace paces the collector of a server whose GOGC the operator left
+// to it: Go's default while uploads are under way, serverGCPercent after.
+func uploadPace(uploading bool) {
+	if uploading {
+		debug.SetGCPercent(uploadGCPercent)
+	} else {
+		debug.SetGCPercent(serverGCPercent)
 	}
 }

@@ -39,3 +39,18 @@ func TestTuneGC_OperatorSettingsStand(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadPace_CollectsAtGosPaceWhileUploading: while uploads are under
+// way a server collects at Go's default pace, and at its own after.
+func TestUploadPace_CollectsAtGosPaceWhileUploading(t *testing.T) {
+	percent := debug.SetGCPercent(serverGCPercent)
+	t.Cleanup(func() { debug.SetGCPercent(percent) })
+	uploadPace(true)
+	if got := debug.SetGCPercent(uploadGCPercent); got != uploadGCPercent {
+		t.Errorf("while uploading: GC percent %d, want %d", got, uploadGCPercent)
+	}
+	uploadPace(false)
+	if got := debug.SetGCPercent(serverGCPercent); got != serverGCPercent {
+		t.Errorf("after: GC percent %d, want %d", got, serverGCPercent)
+	}
+}
