@@ -25,7 +25,7 @@ import (
 // uploads. So when no request holds part buffers any more, and those that
 // did since took at least releaseAfter bytes of them, the heap is collected
 // and given back, in the background (releaseMemory).
-
+//
 // A long upload makes garbage as it goes (a part's checkpoint, its store
 // request), which a server collecting at five times its live heap lets
 // pile up: a 4 GiB upload to S3 grew a server by 110 MiB, most of it heap

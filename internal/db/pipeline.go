@@ -62,13 +62,12 @@ func (w *Prepared) RunSerial(ctx context.Context, gdb *gorm.DB) error {
 
 // RunPipelined runs query, one statement answering at most one row of one
 // column (into takes it as text, and an empty text when there is none or
-// it is NULL), in a transaction of its own. On PostgreSQL
-// it waits in the lane of pipelined writes and runs in a pipeline with the
-// others waiting there (see job): one transaction, one round trip and one
-// WAL flush for the group, where each would have its own. Unlike Serial
-// writers they take no lock in common; what they gain is the PostgreSQL
-// work of a transaction per write. Elsewhere query runs in a transaction
-// of its own.
+// it is NULL), in a transaction of its own. On PostgreSQL it waits in the
+// lane of pipelined writes and runs in a pipeline with the others waiting
+// there (see job): one transaction, one round trip and one WAL flush for
+// the group, where each would have its own. Unlike Serial writers they
+// take no lock in common; what they gain is the PostgreSQL work of a
+// transaction per write. Elsewhere query runs in a transaction of its own.
 func RunPipelined(ctx context.Context, gdb *gorm.DB, into *string, query string, args ...any) error {
 	q := QueueOf(gdb)
 	if q == nil || q.pipelined == nil {
