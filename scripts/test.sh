@@ -61,20 +61,23 @@ grep -E '^(--- (PASS|FAIL|SKIP)|ok |FAIL|panic:)' "$log" || true
 skipped="$(grep -cE -- '--- SKIP' "$log" || true)"
 if [[ "$skipped" -gt 0 ]]; then
 	echo "SKIPPED tests (a service was missing):"
-	grep -A1 -E -- '--- SKIP' "$log" | grep -E 'SKIPPED|--- SKIP' | sed 's/^/  /' | head -40
+	grep -A1 -E -- '--- SKIP' "$log" | grep -E 'SKIPPED|--- SKIP' | sed 's/^/  /' | awk 'NR <= 40'
 fi
 if [[ "$status" -ne 0 ]]; then
 	echo "go test failed; the failing tests' output:"
-	grep -B2 -A25 -E -- '--- FAIL|^panic:' "$log" | head -400
+	grep -B2 -A25 -E -- '--- FAIL|^panic:' "$log" | awk 'NR <= 400'
 	exit "$status"
 fi
 go_passed="$(grep -cE -- '--- PASS' "$log" || true)"
 # Where the suite's time goes: its slowest tests, each with its package
 # (go test prints a package's results, then its ok line; every test passed).
+# The last awk reads all that sort writes: a head quitting after 15 lines
+# left sort writing to a closed pipe, and under pipefail its SIGPIPE (141)
+# failed a run whose tests had all passed.
 echo "slowest tests:"
 awk '/^--- PASS: / { gsub(/[()s]/, "", $4); t[n++] = $4 " " $3 }
 	/^ok[ \t]/ { for (i = 0; i < n; i++) print t[i] " " $2; n = 0 }' "$log" |
-	sort -rn | head -15 | awk '{ printf "  %7.1fs  %s  %s\n", $1, $3, $2 }'
+	sort -rn | awk 'NR <= 15 { printf "  %7.1fs  %s  %s\n", $1, $3, $2 }'
 
 step "fuzz targets"
 fuzzstatus=0
