@@ -6,7 +6,6 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bevis-ir/bevis/evidence"
+	"github.com/bevis-ir/bevis/internal/proc"
 )
 
 // folderIngestChunk is the sealing chunk of the baseline, Bevis's own.
@@ -91,22 +91,11 @@ func BenchmarkEvidenceAPI_IngestFolder(b *testing.B) {
 	}
 }
 
-// processCPU is the processor time (user and system) a process has used,
-// from /proc; 0 where there is none.
+// processCPU is the processor time (user and system) a process has used;
+// 0 where /proc cannot say.
 func processCPU(pid int) time.Duration {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// After the command name in parentheses: state, then 10 fields, then
-	// utime and stime in clock ticks (100 a second on Linux).
-	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
-	if len(fields) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * (time.Second / 100)
+	d, _ := proc.CPU(pid)
+	return d
 }
 
 // tusUpload sends r as a tus upload in parts PATCHes of equal size.

@@ -7,10 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// clockTick is the unit of the CPU times in /proc (USER_HZ, 100 on Linux).
-const clockTick = 10 * time.Millisecond
+	"github.com/bevis-ir/bevis/internal/proc"
+)
 
 // cpuSample is where the machine's CPU time had gone at one moment: the
 // server's (its own process_cpu_seconds_total), PostgreSQL's (every process
@@ -36,13 +35,13 @@ func (c *client) sampleCPU() cpuSample {
 	if err != nil {
 		return s
 	}
-	if s.loadgen, err = parseTicks(string(self)); err != nil {
+	if s.loadgen, err = proc.ParseStat(string(self)); err != nil {
 		return s
 	}
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, f := range stats {
 		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), "(postgres)") {
-			if t, err := parseTicks(string(b)); err == nil {
+			if t, err := proc.ParseStat(string(b)); err == nil {
 				s.postgres += t
 			}
 		}
@@ -61,33 +60,13 @@ func (c *client) sampleCPU() cpuSample {
 		if err != nil {
 			return s
 		}
-		s.total += time.Duration(n) * clockTick
+		s.total += time.Duration(n) * proc.ClockTick
 		if i != 3 && i != 4 { // idle, iowait
-			s.busy += time.Duration(n) * clockTick
+			s.busy += time.Duration(n) * proc.ClockTick
 		}
 	}
 	s.ok = true
 	return s
-}
-
-// parseTicks reads utime + stime from one /proc/PID/stat line; its second
-// field, the command in parentheses, may hold spaces, so fields count from
-// the last ')'.
-func parseTicks(stat string) (time.Duration, error) {
-	i := strings.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("no command in %q", stat)
-	}
-	f := strings.Fields(stat[i+1:]) // state ppid … utime is field 14 of the line, 12 here
-	if len(f) < 13 {
-		return 0, fmt.Errorf("short stat line %q", stat)
-	}
-	user, err1 := strconv.ParseInt(f[11], 10, 64)
-	system, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("bad times in %q", stat)
-	}
-	return time.Duration(user+system) * clockTick, nil
 }
 
 // printCPU prints, per request, the CPU each program spent between two
