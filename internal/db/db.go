@@ -135,8 +135,8 @@ func OpenSized(ctx context.Context, rawURL string, conns int, wait time.Duration
 		// those that would take one lock in turn are grouped (Serial),
 		// and so are writes of one statement each, to save the work of
 		// a transaction apiece (RunPipelined).
-		q.serial = q.newLane(postgresSerialGroupCommit)
-		q.pipelined = q.newLane(postgresSerialGroupCommit)
+		q.serial = q.newLane(postgresLaneGroupCommit)
+		q.pipelined = q.newLane(postgresLaneGroupCommit)
 	}
 	if err := useQueue(gdb, q); err != nil {
 		_ = sqlDB.Close()

@@ -52,11 +52,12 @@ type GroupCommit struct {
 // first of them can be held back by the others.
 var sqliteGroupCommit = GroupCommit{MaxWriters: 32, MaxWait: 10 * time.Millisecond}
 
-// postgresSerialGroupCommit groups PostgreSQL's Serial writers (see
-// Serial): as many as are in flight, a group open no longer than SQLite's.
-// A pipeline (Prepared.RunSerial) takes up to as many writes, those
+// postgresLaneGroupCommit groups the writers of PostgreSQL's lanes (the
+// Serial writers, see Serial, and RunPipelined's): as many as are in
+// flight, a group open no longer than SQLite's. A pipeline
+// (Prepared.RunSerial, RunPipelined) takes up to as many writes, those
 // waiting as it begins: it waits for none.
-var postgresSerialGroupCommit = GroupCommit{MaxWriters: 16, MaxWait: 10 * time.Millisecond}
+var postgresLaneGroupCommit = GroupCommit{MaxWriters: 16, MaxWait: 10 * time.Millisecond}
 
 // GroupCommits sets the queue's grouping of commits. Set it before the
 // queue is used.
