@@ -93,9 +93,7 @@ func BenchmarkEvidenceAPI_IngestFolder(b *testing.B) {
 			}
 			moved := float64(size) * float64(i) / 1e6
 			b.ReportMetric(moved/bevis.Seconds(), "bevis_MB/s")
-			mean := (ceiling[0] + ceiling[1]) / 2
-			b.ReportMetric(moved/ceiling[0].Seconds(), "ceiling_before_MB/s")
-			b.ReportMetric(moved/ceiling[1].Seconds(), "ceiling_after_MB/s")
+			mean := reportBaselineSides(b, moved, ceiling, "ceiling")
 			b.ReportMetric(float64(mean)/float64(bevis), "speed_x_ceiling")
 			if ceilingCPU > 0 {
 				b.ReportMetric(float64(bevisCPU)/float64(ceilingCPU), "cpu_x_ceiling")
