@@ -2,7 +2,8 @@
 // do, N requests in flight on keep-alive connections, and prints for each
 // operation its throughput, nearest-rank p50 and p99 and its worst
 // request: opening cases, the first page of the case list at two sizes of
-// the database, adding timeline events, uploading and downloading
+// the database (and after each of a few changes, when it counts the cases
+// again), adding timeline events, uploading and downloading
 // evidence, and the server's memory after the run; under each operation,
 // the CPU a request cost each program on the machine (cpu.go). make bench runs it
 // (scripts/load.sh) against SQLite and PostgreSQL.
@@ -10,6 +11,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -39,7 +41,8 @@ type config struct {
 	base, email, passwordFile   string
 	open, smallList, largeList  int
 	events, uploads, downloads  int
-	listRequests, uploadSize    int
+	listRequests, recounts      int
+	uploadSize                  int
 	writeInFlight, listInFlight int
 }
 
@@ -52,6 +55,7 @@ func run() error {
 	flag.IntVar(&c.smallList, "small", 1000, "cases in the database at the first list run")
 	flag.IntVar(&c.largeList, "large", 20000, "cases in the database at the second list run (the rest opened unmeasured)")
 	flag.IntVar(&c.listRequests, "list-requests", 500, "case-list requests per run")
+	flag.IntVar(&c.recounts, "recounts", 50, "case-list requests per run, each after a case was opened")
 	flag.IntVar(&c.events, "events", 1000, "timeline events to add")
 	flag.IntVar(&c.uploads, "uploads", 4, "evidence uploads")
 	flag.IntVar(&c.uploadSize, "upload-mib", 64, "size of each upload in MiB")
@@ -112,6 +116,23 @@ func run() error {
 		name := fmt.Sprintf("list cases at %d", len(ids))
 		cl.measure(name+", 1st", 1, 1, list).print()
 		cl.measure(name, c.listRequests, c.listInFlight, list).print()
+		// A list after any case changed counts the cases again: one at a
+		// time, each after a case was opened (untimed).
+		r := &result{name: name + ", recount", durations: make([]time.Duration, c.recounts)}
+		for i := range r.durations {
+			err := openCase(len(ids))
+			if err == nil {
+				t0 := time.Now()
+				err = list(i)
+				r.durations[i] = time.Since(t0)
+				r.elapsed += r.durations[i]
+			}
+			if err != nil {
+				r.errors++
+				r.firstErr = cmp.Or(r.firstErr, err)
+			}
+		}
+		r.print()
 	}
 	listAt(c.smallList)
 	listAt(c.largeList)
@@ -221,8 +242,8 @@ func nearestRank(sorted []time.Duration, q float64) time.Duration {
 }
 
 // nameWidth is the width of the operation column, wide enough for
-// "list cases at 20000, 1st".
-const nameWidth = 26
+// "list cases at 20000, recount".
+const nameWidth = 28
 
 func (r *result) print() {
 	s := slices.Clone(r.durations)
