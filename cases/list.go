@@ -88,50 +88,18 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 	// The page walks the index of its order and tests each case with
 	// CaseRowVisible, stopping at a page and one, unless p chooses among few
 	// cases of many (gathers); the counts start from p's memberships
-	// (CaseScope), so neither reads every case in Bevis.
-	filtered := func(withStatus bool, visible any) *gorm.DB {
-		tx := db.Model(&caseRow{}).Where(visible)
-		if withStatus && len(q.Statuses) > 0 {
-			tx = tx.Where("cases.status IN ?", q.Statuses)
-		}
-		if len(q.Severities) > 0 {
-			tx = tx.Where("cases.severity IN ?", q.Severities)
-		}
-		if q.AgencyID != "" {
-			tx = tx.Where("EXISTS (SELECT 1 FROM case_agency_members am WHERE am.case_id = cases.id AND am.agency_id = ?)", q.AgencyID)
-		}
-		if q.Tag != "" {
-			tx = tx.Where("EXISTS (SELECT 1 FROM case_tags t WHERE t.case_id = cases.id AND t.tag = ?)", strings.ToLower(strings.TrimSpace(q.Tag)))
-		}
-		if q.ClockState != "" {
-			tx = clockFilter(tx, q.ClockState, now)
-		}
-		return tx
-	}
-
+	// (CaseScope) unless p sees most cases (countScans), so neither reads
+	// every case in Bevis for a user who sees few of them.
+	//
 	// The counts come first: they are cached until a case changes, and they
 	// say how many cases the page is chosen among. Counts cached under an
-	// earlier generation serve for that choice (it changes the plan, never
-	// the page); the walk reads the generation with the page, and they are
-	// counted again after it when it moved.
+	// earlier generation serve for that choice and for the count's own (they
+	// change the plan, never the page or the counts); the walk reads the
+	// generation with the page, and they are counted again after it when it
+	// moved.
 	var out Page
-	count := func() (map[Status]int, error) {
-		var counts []struct {
-			Status string
-			N      int
-		}
-		if err := filtered(false, db.Where("cases.id IN (?)", access.CaseScope(db, p))).
-			Select("cases.status AS status, COUNT(*) AS n").Group("cases.status").Scan(&counts).Error; err != nil {
-			return nil, fmt.Errorf("cases: count: %w", err)
-		}
-		out := make(map[Status]int, len(Statuses))
-		for _, st := range Statuses {
-			out[st] = 0
-		}
-		for _, c := range counts {
-			out[Status(c.Status)] = c.N
-		}
-		return out, nil
+	count := func(estimate int) func() (map[Status]int, error) {
+		return func() (map[Status]int, error) { return s.countStatuses(db, p, q, now, estimate) }
 	}
 	countsKey, cachedGen, cached := "", int64(0), false
 	if q.ClockState == "" {
@@ -139,7 +107,7 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 		out.Counts, cachedGen, cached = s.counts.cachedCounts(countsKey)
 	}
 	if !cached {
-		if out.Counts, err = s.countsOf(ctx, db, p, q, count); err != nil {
+		if out.Counts, err = s.countsOf(ctx, db, p, q, count(-1)); err != nil {
 			return Page{}, err
 		}
 	}
@@ -164,7 +132,7 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 		// memberships and sort them (SQLite reads them by ID).
 		visible = db.Where("cases.id IN (?)", access.CaseScope(db, p))
 	}
-	page := filtered(true, visible)
+	page := q.filters(db.Model(&caseRow{}).Where(visible), true, now)
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor, key)
 		if err != nil {
@@ -187,7 +155,7 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 			}
 		}
 		if gen != cachedGen {
-			if out.Counts, err = s.countsAt(ctx, gen, countsKey, count); err != nil {
+			if out.Counts, err = s.countsAt(ctx, gen, countsKey, count(total(out.Counts))); err != nil {
 				return Page{}, err
 			}
 		}
@@ -210,9 +178,7 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 // sorting them than by walking the order's index through all cases, testing
 // each: the walk tests about (limit + 1) × all / among cases, gathering
 // among, so it gathers when among² ≤ (limit + 1) × all, and never more than
-// gatherMax cases. All is an estimate that costs no scan: SQLite's largest
-// rowid of cases (which are never deleted), PostgreSQL's planner's count
-// (an exact count before the table was first analysed).
+// gatherMax cases. All is allCases's estimate.
 func (s *Store) gathers(db *gorm.DB, among, limit int) (bool, error) {
 	if among > s.gatherMax {
 		return false, nil
@@ -220,15 +186,47 @@ func (s *Store) gathers(db *gorm.DB, among, limit int) (bool, error) {
 	if among <= limit+1 {
 		return true, nil // the walk tests at least as many
 	}
+	all, err := allCases(db)
+	if err != nil {
+		return false, err
+	}
+	return int64(among)*int64(among) <= int64(limit+1)*all, nil
+}
+
+// allCases estimates the number of cases in Bevis without a scan: SQLite's
+// largest rowid of cases (which are never deleted), PostgreSQL's planner's
+// count (an exact count before the table was first analysed).
+func allCases(db *gorm.DB) (int64, error) {
 	sql := "SELECT COALESCE(MAX(rowid), 0) FROM cases"
 	if bevisdb.Dialect(db) == bevisdb.Postgres {
 		sql = "SELECT CASE WHEN reltuples < 0 THEN (SELECT COUNT(*) FROM cases) ELSE reltuples::bigint END FROM pg_class WHERE oid = 'cases'::regclass"
 	}
 	var all int64
 	if err := db.Raw(sql).Scan(&all).Error; err != nil {
-		return false, fmt.Errorf("cases: count the cases: %w", err)
+		return 0, fmt.Errorf("cases: count the cases: %w", err)
 	}
-	return int64(among)*int64(among) <= int64(limit+1)*all, nil
+	return all, nil
+}
+
+// filters narrows tx, a query of the cases table, to q's filters: all of
+// them, or all but the status (for the counts, which are per status).
+func (q ListQuery) filters(tx *gorm.DB, withStatus bool, now time.Time) *gorm.DB {
+	if withStatus && len(q.Statuses) > 0 {
+		tx = tx.Where("cases.status IN ?", q.Statuses)
+	}
+	if len(q.Severities) > 0 {
+		tx = tx.Where("cases.severity IN ?", q.Severities)
+	}
+	if q.AgencyID != "" {
+		tx = tx.Where("EXISTS (SELECT 1 FROM case_agency_members am WHERE am.case_id = cases.id AND am.agency_id = ?)", q.AgencyID)
+	}
+	if q.Tag != "" {
+		tx = tx.Where("EXISTS (SELECT 1 FROM case_tags t WHERE t.case_id = cases.id AND t.tag = ?)", strings.ToLower(strings.TrimSpace(q.Tag)))
+	}
+	if q.ClockState != "" {
+		tx = clockFilter(tx, q.ClockState, now)
+	}
+	return tx
 }
 
 func (q ListQuery) validate() (key string, desc bool, err error) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm"
@@ -15,22 +16,90 @@ import (
 )
 
 // countCache keeps the case list's counts per status, per access scope
-// and filters, under the generation they were counted in. The database
+// and filters, each under the generation it was counted in. The database
 // bumps the generation (the sum of case_list_generation, by triggers) with
 // every change that can change a count, on whichever node makes it; a list
-// reads it first (64 rows at most) and counts again only when it moved. The
-// counts stored under a generation were read after it, so they are never
-// older than it; a count that also saw a later change is stored under a
-// generation no later list asks for.
+// reads it with its page (64 rows at most) and counts again only when it
+// moved. The counts stored under a generation were read after it, so they
+// are never older than it; a count that also saw a later change is stored
+// under a generation no later list asks for. Counts of an earlier
+// generation stay until they are counted again: they tell the next count
+// of their scope how many cases it will find (countScans).
 type countCache struct {
 	mu      sync.Mutex
-	gen     int64
-	entries map[string]map[Status]int
+	entries map[string]countEntry
 	flight  singleflight.Group // counts being counted, by generation and key
 }
 
-// maxCountEntries bounds the scopes and filters kept for one generation.
+type countEntry struct {
+	gen    int64
+	counts map[Status]int
+}
+
+// maxCountEntries bounds the scopes and filters kept.
 const maxCountEntries = 4096
+
+// countScanShare is the share of all cases, in per cent, that a scope is
+// estimated to see from which its counts test every case (CaseRowVisible)
+// rather than gather the scope's cases from its memberships (CaseScope).
+// Gathering sorts the memberships of the user and of the agency to merge
+// them and reads each case by its ID; testing reads the cases in their
+// table's order, and each one the scope cannot see costs a membership
+// lookup more than one it can. BenchmarkCaseCounts measures both.
+const countScanShare = 50
+
+// countStatuses counts the cases p can see in each status, among those
+// q's filters but the status select. estimate is how many p saw at the
+// last count (-1 when unknown): from countScanShare of all cases, every
+// case is tested rather than p's cases gathered.
+func (s *Store) countStatuses(db *gorm.DB, p access.Principal, q ListQuery, now time.Time, estimate int) (map[Status]int, error) {
+	scan, err := countScans(db, estimate)
+	if err != nil {
+		return nil, err
+	}
+	var visible any = db.Where("cases.id IN (?)", access.CaseScope(db, p))
+	if scan {
+		visible = access.CaseRowVisible(p)
+	}
+	var counts []struct {
+		Status string
+		N      int
+	}
+	if err := q.filters(db.Model(&caseRow{}).Where(visible), false, now).
+		Select("cases.status AS status, COUNT(*) AS n").Group("cases.status").Scan(&counts).Error; err != nil {
+		return nil, fmt.Errorf("cases: count: %w", err)
+	}
+	out := make(map[Status]int, len(Statuses))
+	for _, st := range Statuses {
+		out[st] = 0
+	}
+	for _, c := range counts {
+		out[Status(c.Status)] = c.N
+	}
+	return out, nil
+}
+
+// countScans reports whether a count of a scope estimated to see estimate
+// cases tests every case (see countScanShare).
+func countScans(db *gorm.DB, estimate int) (bool, error) {
+	if estimate < 0 {
+		return false, nil
+	}
+	all, err := allCases(db)
+	if err != nil {
+		return false, err
+	}
+	return int64(estimate)*100 >= all*countScanShare, nil
+}
+
+// total is the number of cases counted in counts.
+func total(counts map[Status]int) int {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n
+}
 
 // countsOf returns the counts per status of q's filters but the status for
 // p, from the cache when nothing changed since they were counted.
@@ -71,7 +140,7 @@ func (c *countCache) cachedCounts(key string) (map[Status]int, int64, bool) {
 	if !ok {
 		return nil, 0, false
 	}
-	return clone(hit), c.gen, true
+	return clone(hit.counts), hit.gen, true
 }
 
 // countsAt returns the counts for key under generation gen, read by the
@@ -80,11 +149,9 @@ func (c *countCache) cachedCounts(key string) (map[Status]int, int64, bool) {
 func (s *Store) countsAt(ctx context.Context, gen int64, key string, count func() (map[Status]int, error)) (map[Status]int, error) {
 	c := s.counts
 	c.mu.Lock()
-	if c.gen == gen {
-		if hit, ok := c.entries[key]; ok {
-			c.mu.Unlock()
-			return clone(hit), nil
-		}
+	if hit, ok := c.entries[key]; ok && hit.gen == gen {
+		c.mu.Unlock()
+		return clone(hit.counts), nil
 	}
 	c.mu.Unlock()
 	// Lists that miss together (the first after a change, for a scope of
@@ -95,14 +162,7 @@ func (s *Store) countsAt(ctx context.Context, gen int64, key string, count func(
 		if err != nil {
 			return nil, err
 		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if gen > c.gen || c.entries == nil {
-			c.gen, c.entries = gen, make(map[string]map[Status]int)
-		}
-		if gen == c.gen && len(c.entries) < maxCountEntries {
-			c.entries[key] = clone(counts)
-		}
+		c.keep(gen, key, counts)
 		return counts, nil
 	})
 	if err != nil && shared && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
@@ -117,6 +177,32 @@ func (s *Store) countsAt(ctx context.Context, gen int64, key string, count func(
 		return nil, fmt.Errorf("cases: counts of type %T", v)
 	}
 	return clone(counts), ctx.Err()
+}
+
+// keep stores counts for key under gen, unless counts of a later
+// generation are kept for it. When the cache is full, counts of earlier
+// generations than gen make room.
+func (c *countCache) keep(gen int64, key string, counts map[Status]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = make(map[string]countEntry)
+	}
+	old, ok := c.entries[key]
+	if ok && old.gen > gen {
+		return
+	}
+	if !ok && len(c.entries) >= maxCountEntries {
+		for k, e := range c.entries {
+			if e.gen < gen {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= maxCountEntries {
+			return
+		}
+	}
+	c.entries[key] = countEntry{gen: gen, counts: clone(counts)}
 }
 
 // countKey names an access scope and the filters the counts apply.

@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -237,5 +238,41 @@ func TestListGeneration_BumpedOncePerTransactionAndRow(t *testing.T) {
 		if got := gen() - before; got != st.want {
 			t.Errorf("%s: the generation moved by %d, want %d", st.what, got, st.want)
 		}
+	}
+}
+
+// TestCountCache_KeepsEachScopesLatestCounts: counts stay under their own
+// generation when others are counted under a later one (they are the next
+// count's estimate), an earlier generation's counts never replace a later
+// one's, and a full cache makes room with the counts of earlier
+// generations only.
+func TestCountCache_KeepsEachScopesLatestCounts(t *testing.T) {
+	c := &countCache{}
+	c.keep(5, "a", map[Status]int{StatusNew: 1})
+	c.keep(6, "b", map[Status]int{StatusNew: 2})
+	if counts, gen, ok := c.cachedCounts("a"); !ok || gen != 5 || counts[StatusNew] != 1 {
+		t.Fatalf("scope a after b was counted later: %v under %d (%v), want 1 under 5", counts, gen, ok)
+	}
+	c.keep(4, "b", map[Status]int{StatusNew: 9})
+	if counts, gen, _ := c.cachedCounts("b"); gen != 6 || counts[StatusNew] != 2 {
+		t.Fatalf("an earlier count replaced a later one: %v under %d", counts, gen)
+	}
+	for i := len(c.entries); i < maxCountEntries; i++ {
+		c.keep(7, fmt.Sprint("full", i), map[Status]int{})
+	}
+	c.keep(7, "c", map[Status]int{StatusNew: 3})
+	if _, _, ok := c.cachedCounts("a"); ok {
+		t.Fatal("a full cache kept counts of an earlier generation instead of the new ones")
+	}
+	if counts, gen, ok := c.cachedCounts("c"); !ok || gen != 7 || counts[StatusNew] != 3 {
+		t.Fatalf("the new counts were not kept: %v under %d (%v)", counts, gen, ok)
+	}
+	if len(c.entries) != maxCountEntries-1 {
+		t.Fatalf("%d entries kept, want %d", len(c.entries), maxCountEntries-1)
+	}
+	c.keep(7, "d", map[Status]int{})
+	c.keep(7, "e", map[Status]int{})
+	if len(c.entries) != maxCountEntries {
+		t.Fatalf("%d entries kept, want at most %d", len(c.entries), maxCountEntries)
 	}
 }

@@ -2,9 +2,12 @@ package cases
 
 import (
 	"context"
+	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bevis-ir/bevis/access"
 	"github.com/bevis-ir/bevis/internal/testenv"
@@ -111,6 +114,33 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 				slices.Sort(got)
 				if !slices.Equal(got, scope) {
 					t.Errorf("sort %q, gathering up to %d: the pages hold %d cases, the scope %d, or other ones", sort, s.gatherMax, len(got), len(scope))
+				}
+			}
+			// The counts agree, gathered from the reader's memberships or
+			// tested case by case (countScans: from half of the 600), under
+			// each filter.
+			for estimate, scan := range map[int]bool{-1: false, 299: false, 300: true} {
+				if got, err := countScans(d.DB, estimate); err != nil || got != scan {
+					t.Fatalf("a scope estimated at %d of 600 cases: scans %v (%v), want %v", estimate, got, err, scan)
+				}
+			}
+			for _, q := range []ListQuery{{}, {Severities: []Severity{SeverityLow, SeverityHigh}}, {Tag: "tag0"}, {AgencyID: reader.AgencyID}} {
+				gathered, err := s.countStatuses(d.DB, reader, q, time.Now(), -1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				scanned, err := s.countStatuses(d.DB, reader, q, time.Now(), 600)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !maps.Equal(gathered, scanned) {
+					t.Errorf("%+v: gathered counts %v, tested case by case %v", q, gathered, scanned)
+				}
+				if reflect.DeepEqual(q, ListQuery{}) && total(gathered) != len(scope) {
+					t.Errorf("%+v: counted %d cases, want the scope's %d", q, total(gathered), len(scope))
+				}
+				if total(gathered) == 0 {
+					t.Errorf("%+v: counted nothing", q)
 				}
 			}
 		})
