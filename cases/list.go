@@ -99,7 +99,13 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 	// moved.
 	var out Page
 	count := func(estimate int) func() (map[Status]int, error) {
-		return func() (map[Status]int, error) { return s.countStatuses(db, p, q, now, estimate) }
+		return func() (map[Status]int, error) {
+			scan, err := countScans(db, p, estimate)
+			if err != nil {
+				return nil, err
+			}
+			return s.countStatuses(db, p, q, now, scan)
+		}
 	}
 	countsKey, cachedGen, cached := "", int64(0), false
 	if q.ClockState == "" {
@@ -197,15 +203,19 @@ func (s *Store) gathers(db *gorm.DB, among, limit int) (bool, error) {
 // largest rowid of cases (which are never deleted), PostgreSQL's planner's
 // count (an exact count before the table was first analysed).
 func allCases(db *gorm.DB) (int64, error) {
-	sql := "SELECT COALESCE(MAX(rowid), 0) FROM cases"
-	if bevisdb.Dialect(db) == bevisdb.Postgres {
-		sql = "SELECT CASE WHEN reltuples < 0 THEN (SELECT COUNT(*) FROM cases) ELSE reltuples::bigint END FROM pg_class WHERE oid = 'cases'::regclass"
-	}
 	var all int64
-	if err := db.Raw(sql).Scan(&all).Error; err != nil {
+	if err := db.Raw("SELECT " + allCasesSQL(db)).Scan(&all).Error; err != nil {
 		return 0, fmt.Errorf("cases: count the cases: %w", err)
 	}
 	return all, nil
+}
+
+// allCasesSQL is allCases's estimate as an expression.
+func allCasesSQL(db *gorm.DB) string {
+	if bevisdb.Dialect(db) == bevisdb.Postgres {
+		return "(SELECT CASE WHEN reltuples < 0 THEN (SELECT COUNT(*) FROM cases) ELSE reltuples::bigint END FROM pg_class WHERE oid = 'cases'::regclass)"
+	}
+	return "(SELECT COALESCE(MAX(rowid), 0) FROM cases)"
 }
 
 // filters narrows tx, a query of the cases table, to q's filters: all of

@@ -119,17 +119,22 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 			// The counts agree, gathered from the reader's memberships or
 			// tested case by case (countScans: from half of the 600), under
 			// each filter.
-			for estimate, scan := range map[int]bool{-1: false, 299: false, 300: true} {
-				if got, err := countScans(d.DB, estimate); err != nil || got != scan {
+			for estimate, scan := range map[int]bool{0: false, 299: false, 300: true} {
+				if got, err := countScans(d.DB, reader, estimate); err != nil || got != scan {
 					t.Fatalf("a scope estimated at %d of 600 cases: scans %v (%v), want %v", estimate, got, err, scan)
 				}
 			}
+			token := reader
+			token.TokenCaseIDs = scope[:3]
+			if got, err := countScans(d.DB, token, 600); err != nil || got {
+				t.Fatalf("a token for 3 cases, its user estimated at all 600: scans %v (%v)", got, err)
+			}
 			for _, q := range []ListQuery{{}, {Severities: []Severity{SeverityLow, SeverityHigh}}, {Tag: "tag0"}, {AgencyID: reader.AgencyID}} {
-				gathered, err := s.countStatuses(d.DB, reader, q, time.Now(), -1)
+				gathered, err := s.countStatuses(d.DB, reader, q, time.Now(), false)
 				if err != nil {
 					t.Fatal(err)
 				}
-				scanned, err := s.countStatuses(d.DB, reader, q, time.Now(), 600)
+				scanned, err := s.countStatuses(d.DB, reader, q, time.Now(), true)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -141,6 +146,24 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 				}
 				if total(gathered) == 0 {
 					t.Errorf("%+v: counted nothing", q)
+				}
+			}
+			// With no estimate, or one under half, the reader's memberships
+			// are counted: 60 of 600 cases, then 300 once their agency joins
+			// 240 more.
+			if got, err := countScans(d.DB, reader, -1); err != nil || got {
+				t.Fatalf("a reader of 60 memberships among 600 cases: scans %v (%v)", got, err)
+			}
+			if err := d.DB.Exec(`INSERT INTO case_agency_members (case_id, agency_id, role, added_by, added_at)
+				SELECT id, ?, 'analyst', ?, created_at FROM cases c WHERE NOT EXISTS (SELECT 1 FROM case_agency_members am
+				WHERE am.case_id = c.id AND am.agency_id = ?) AND NOT EXISTS (SELECT 1 FROM case_user_members um
+				WHERE um.case_id = c.id AND um.user_id = ?) ORDER BY id LIMIT 240`,
+				reader.AgencyID, reader.UserID, reader.AgencyID, reader.UserID).Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, estimate := range []int{-1, 60} {
+				if got, err := countScans(d.DB, reader, estimate); err != nil || !got {
+					t.Fatalf("a reader of 300 memberships among 600 cases, estimated at %d: scans %v (%v)", estimate, got, err)
 				}
 			}
 		})
