@@ -201,13 +201,21 @@ func (s *Store) MeetClock(ctx context.Context, by access.Principal, caseID strin
 // clockFilter is the SQL condition for a case having a clock in state, for
 // the case list; now is the injected time.
 func clockFilter(db *gorm.DB, state ClockState, now time.Time) *gorm.DB {
+	cond, args := clockCondition(state, now)
+	return db.Where("EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = cases.id AND "+cond+")", args...)
+}
+
+// clockCondition is the SQL condition for a clock, named k, being in
+// state at now. The open states read the index of open clocks
+// (case_clocks_open).
+func clockCondition(state ClockState, now time.Time) (string, []any) {
 	switch state {
 	case ClockMet:
-		return db.Where("EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = cases.id AND k.met_at IS NOT NULL)")
+		return "k.met_at IS NOT NULL", nil
 	case ClockOverdue:
-		return db.Where("EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = cases.id AND k.met_at IS NULL AND k.due_at < ?)", now)
+		return "k.met_at IS NULL AND k.due_at < ?", []any{now}
 	}
-	return db.Where("EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = cases.id AND k.met_at IS NULL AND (k.due_at IS NULL OR k.due_at >= ?))", now)
+	return "k.met_at IS NULL AND (k.due_at IS NULL OR k.due_at >= ?)", []any{now}
 }
 
 // order sorts clocks by the order of their rules.

@@ -38,7 +38,9 @@ var SortKeys = []string{"created_at", "updated_at", "severity", "reference", "st
 
 // defaultGatherMax is the most cases a page is chosen among by gathering
 // them from the caller's memberships and sorting them (see gathers); past
-// it the page walks the index of its order.
+// it the page walks the index of its order. It is also the most open
+// clocks of a state whose cases a count and a page are found from without
+// weighing other ways (countSource).
 const defaultGatherMax = 1000
 
 // sortColumns maps sort keys to columns; only these reach ORDER BY.
@@ -87,34 +89,43 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 
 	// The page walks the index of its order and tests each case with
 	// CaseRowVisible, stopping at a page and one, unless p chooses among few
-	// cases of many (gathers); the counts start from p's memberships
-	// (CaseScope) unless p sees most cases (countScans), so neither reads
-	// every case in Bevis for a user who sees few of them.
+	// cases of many (gathers) or few cases have a clock in the state asked
+	// for (fromClocks); the counts start from p's memberships, the clocks, or
+	// every case, whichever is fewest (countSource), so neither reads every
+	// case in Bevis for a user who sees few of them.
 	//
 	// The counts come first: they are cached until a case changes, and they
 	// say how many cases the page is chosen among. Counts cached under an
 	// earlier generation serve for that choice and for the count's own (they
 	// change the plan, never the page or the counts); the walk reads the
 	// generation with the page, and they are counted again after it when it
-	// moved.
+	// moved. Counts of a clock state are not cached: they change with the
+	// time.
 	var out Page
 	count := func(estimate int) func() (map[Status]int, error) {
 		return func() (map[Status]int, error) {
-			scan, err := countScans(db, p, estimate)
+			src, err := s.countSource(db, p, q, now, estimate)
 			if err != nil {
 				return nil, err
 			}
-			return s.countStatuses(db, p, q, now, scan)
+			return s.countStatuses(db, p, q, now, src)
 		}
 	}
-	countsKey, cachedGen, cached := "", int64(0), false
-	if q.ClockState == "" {
+	countsKey, cachedGen, cached, src := "", int64(0), false, fromScope
+	if q.ClockState != "" {
+		if src, err = s.countSource(db, p, q, now, -1); err != nil {
+			return Page{}, err
+		}
+		if out.Counts, err = s.countStatuses(db, p, q, now, src); err != nil {
+			return Page{}, err
+		}
+	} else {
 		countsKey = countKey(p, q)
 		out.Counts, cachedGen, cached = s.counts.cachedCounts(countsKey)
-	}
-	if !cached {
-		if out.Counts, err = s.countsOf(ctx, db, p, q, count(-1)); err != nil {
-			return Page{}, err
+		if !cached {
+			if out.Counts, err = s.countsOf(ctx, db, p, q, count(-1)); err != nil {
+				return Page{}, err
+			}
 		}
 	}
 	among := 0
@@ -128,15 +139,21 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 	if desc {
 		dir = "DESC"
 	}
-	gather, err := s.gathers(db, among, q.Limit)
-	if err != nil {
-		return Page{}, err
-	}
 	var visible any = access.CaseRowVisible(p)
-	if gather {
-		// Few cases to choose among, of many: gather them from p's
-		// memberships and sort them (SQLite reads them by ID).
-		visible = db.Where("cases.id IN (?)", access.CaseScope(db, p))
+	if src == fromClocks {
+		// Fewer cases have a clock in that state than p sees: gather
+		// them from the clocks, test each and sort them.
+		visible = q.visibleFrom(db, p, fromClocks, now)
+	} else {
+		gather, err := s.gathers(db, among, q.Limit)
+		if err != nil {
+			return Page{}, err
+		}
+		if gather {
+			// Few cases to choose among, of many: gather them from p's
+			// memberships and sort them (SQLite reads them by ID).
+			visible = q.visibleFrom(db, p, fromScope, now)
+		}
 	}
 	page := q.filters(db.Model(&caseRow{}).Where(visible), true, now)
 	if q.Cursor != "" {

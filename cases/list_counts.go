@@ -39,9 +39,33 @@ type countEntry struct {
 // maxCountEntries bounds the scopes and filters kept.
 const maxCountEntries = 4096
 
+// source is where a count, or a page gathered rather than walked, finds
+// the cases it tests.
+type source int
+
+const (
+	fromScope  source = iota // p's memberships (CaseScope)
+	fromAll                  // every case, in the table's order
+	fromClocks               // the cases with an open clock in the state asked for
+)
+
+// visibleFrom is the condition on a query of the cases table that keeps
+// the cases p can see, found from src.
+func (q ListQuery) visibleFrom(db *gorm.DB, p access.Principal, src source, now time.Time) any {
+	switch src {
+	case fromAll:
+		return access.CaseRowVisible(p)
+	case fromClocks:
+		cond, args := clockCondition(q.ClockState, now)
+		return db.Where("cases.id IN (SELECT k.case_id FROM case_clocks k WHERE "+cond+")", args...).
+			Where(access.CaseRowVisible(p))
+	}
+	return db.Where("cases.id IN (?)", access.CaseScope(db, p))
+}
+
 // countScanShare is the share of all cases, in per cent, that a scope is
-// estimated to see from which its counts test every case (CaseRowVisible)
-// rather than gather the scope's cases from its memberships (CaseScope).
+// estimated to see from which its counts test every case (fromAll) rather
+// than gather the scope's cases from its memberships (fromScope).
 // Gathering sorts the memberships of the user and of the agency to merge
 // them and reads each case by its ID; testing reads the cases in their
 // table's order, and each one the scope cannot see costs a membership
@@ -49,18 +73,13 @@ const maxCountEntries = 4096
 const countScanShare = 50
 
 // countStatuses counts the cases p can see in each status, among those
-// q's filters but the status select: p's cases gathered from their
-// memberships, or every case tested when scan (see countScans).
-func (s *Store) countStatuses(db *gorm.DB, p access.Principal, q ListQuery, now time.Time, scan bool) (map[Status]int, error) {
-	var visible any = db.Where("cases.id IN (?)", access.CaseScope(db, p))
-	if scan {
-		visible = access.CaseRowVisible(p)
-	}
+// q's filters but the status select, finding them from src.
+func (s *Store) countStatuses(db *gorm.DB, p access.Principal, q ListQuery, now time.Time, src source) (map[Status]int, error) {
 	var counts []struct {
 		Status string
 		N      int
 	}
-	if err := q.filters(db.Model(&caseRow{}).Where(visible), false, now).
+	if err := q.filters(db.Model(&caseRow{}).Where(q.visibleFrom(db, p, src, now)), false, now).
 		Select("cases.status AS status, COUNT(*) AS n").Group("cases.status").Scan(&counts).Error; err != nil {
 		return nil, fmt.Errorf("cases: count: %w", err)
 	}
@@ -74,37 +93,58 @@ func (s *Store) countStatuses(db *gorm.DB, p access.Principal, q ListQuery, now 
 	return out, nil
 }
 
-// countScans reports whether a count of p's scope tests every case (see
-// countScanShare), which changes the plan, never the counts. estimate is
-// what p saw at their last count (-1 when unknown): when it is the share
-// of all cases or more, every case is tested. Otherwise, or with none (the
-// estimate is too low when many cases were opened since), p's memberships
-// are counted, in one statement with the number of all cases: their sum is
-// at least what p sees, and reading the two indexes' entries for p costs a
-// fraction of gathering p's cases.
-func countScans(db *gorm.DB, p access.Principal, estimate int) (bool, error) {
+// countSource chooses where a count of p's cases under q finds them, which
+// changes the plan, never the counts. For an open clock state, the open
+// clocks in that state are counted first: up to gatherMax (see
+// defaultGatherMax), the cases are found from them (fromClocks), a bounded
+// cost whatever p sees.
+// estimate is what p saw at their last count (-1 when unknown): when it is
+// countScanShare of all cases or more, every case is tested. Otherwise, or
+// with none (the estimate is too low when many cases were opened since),
+// p's memberships are counted, in one statement with the number of all
+// cases: their sum is at least what p sees, and reading the indexes'
+// entries for p costs a fraction of gathering p's cases. The clocks are
+// the source when they are no more than either other way tests.
+func (s *Store) countSource(db *gorm.DB, p access.Principal, q ListQuery, now time.Time, estimate int) (source, error) {
+	clocks := int64(-1)
+	if q.ClockState == ClockOverdue || q.ClockState == ClockPending {
+		cond, args := clockCondition(q.ClockState, now)
+		if err := db.Raw("SELECT COUNT(*) FROM case_clocks k WHERE "+cond, args...).Scan(&clocks).Error; err != nil {
+			return 0, fmt.Errorf("cases: count the clocks: %w", err)
+		}
+		if clocks <= int64(s.gatherMax) {
+			return fromClocks, nil
+		}
+	}
 	scans := func(seen, all int64) bool {
 		if len(p.TokenCaseIDs) > 0 {
 			seen = min(seen, int64(len(p.TokenCaseIDs)))
 		}
 		return seen*100 >= all*countScanShare
 	}
-	if estimate >= 0 {
+	if estimate >= 0 && q.ClockState == "" {
 		all, err := allCases(db)
 		if err != nil {
-			return false, err
+			return 0, err
 		}
 		if scans(int64(estimate), all) {
-			return true, nil
+			return fromAll, nil
 		}
 	}
 	var n struct{ Seen, All int64 }
 	if err := db.Raw(`SELECT (SELECT COUNT(*) FROM case_user_members WHERE user_id = ?)
 		+ (SELECT COUNT(*) FROM case_agency_members WHERE agency_id = ?) AS seen, `+allCasesSQL(db)+` AS "all"`,
 		p.UserID, p.AgencyID).Scan(&n).Error; err != nil {
-		return false, fmt.Errorf("cases: count the memberships: %w", err)
+		return 0, fmt.Errorf("cases: count the memberships: %w", err)
 	}
-	return scans(n.Seen, n.All), nil
+	scan := scans(n.Seen, n.All)
+	switch {
+	case clocks >= 0 && clocks <= n.Seen && (!scan || clocks*100 <= n.All*countScanShare):
+		return fromClocks, nil
+	case scan:
+		return fromAll, nil
+	}
+	return fromScope, nil
 }
 
 // total is the number of cases counted in counts.

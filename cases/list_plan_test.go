@@ -33,7 +33,8 @@ func TestListPlans(t *testing.T) {
 				testenv.CheckWalksInOrder(t, d, firstPageStatement(t, s, reader, queries, sort, 20), "sort "+sort)
 			}
 			checkGatheredPlans(t, d, reader, queries)
-			checkTaskListPlans(t, d, reader)
+			checkClockPlans(t, d, reader, queries)
+			checkTaskListPlans(t, d, reader) // records the queries itself from here
 		})
 	}
 }
@@ -116,30 +117,54 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 					t.Errorf("sort %q, gathering up to %d: the pages hold %d cases, the scope %d, or other ones", sort, s.gatherMax, len(got), len(scope))
 				}
 			}
-			// The counts agree, gathered from the reader's memberships or
-			// tested case by case (countScans: from half of the 600), under
-			// each filter.
-			for estimate, scan := range map[int]bool{0: false, 299: false, 300: true} {
-				if got, err := countScans(d.DB, reader, estimate); err != nil || got != scan {
-					t.Fatalf("a scope estimated at %d of 600 cases: scans %v (%v), want %v", estimate, got, err, scan)
+			// Each source of a count (countSource) gives the same counts, and
+			// a list of a clock state gathered from the clocks the same pages.
+			// Every other case has an overdue clock; those numbered 1, 101…
+			// get a pending one instead (the reader sees 101 to 501).
+			now := time.Now()
+			if err := d.DB.Exec("UPDATE case_clocks SET due_at = ? WHERE case_id IN (SELECT id FROM cases WHERE reference LIKE '%01')",
+				now.Add(1000*time.Hour)).Error; err != nil {
+				t.Fatal(err)
+			}
+			wantSource := func(p access.Principal, q ListQuery, estimate int, want source) {
+				t.Helper()
+				if got, err := s.countSource(d.DB, p, q, now, estimate); err != nil || got != want {
+					t.Fatalf("%+v, estimated at %d of 600 cases: source %v (%v), want %v", q, estimate, got, err, want)
 				}
+			}
+			// 60 memberships: the scope, unless estimated at half the cases.
+			// The clocks of an open state, up to gatherMax of them; past it,
+			// the 6 pending clocks, not the 294 overdue ones.
+			for estimate, want := range map[int]source{-1: fromScope, 0: fromScope, 299: fromScope, 300: fromAll} {
+				wantSource(reader, ListQuery{}, estimate, want)
 			}
 			token := reader
 			token.TokenCaseIDs = scope[:3]
-			if got, err := countScans(d.DB, token, 600); err != nil || got {
-				t.Fatalf("a token for 3 cases, its user estimated at all 600: scans %v (%v)", got, err)
-			}
-			for _, q := range []ListQuery{{}, {Severities: []Severity{SeverityLow, SeverityHigh}}, {Tag: "tag0"}, {AgencyID: reader.AgencyID}} {
-				gathered, err := s.countStatuses(d.DB, reader, q, time.Now(), false)
+			wantSource(token, ListQuery{}, 600, fromScope)
+			wantSource(reader, ListQuery{ClockState: ClockMet}, -1, fromScope)
+			s.gatherMax = defaultGatherMax
+			wantSource(reader, ListQuery{ClockState: ClockOverdue}, -1, fromClocks)
+			s.gatherMax = 0
+			wantSource(reader, ListQuery{ClockState: ClockPending}, -1, fromClocks)
+			wantSource(reader, ListQuery{ClockState: ClockOverdue}, -1, fromScope)
+			for _, q := range []ListQuery{{}, {Severities: []Severity{SeverityLow, SeverityHigh}}, {Tag: "tag0"},
+				{AgencyID: reader.AgencyID}, {ClockState: ClockPending}, {ClockState: ClockOverdue}} {
+				gathered, err := s.countStatuses(d.DB, reader, q, now, fromScope)
 				if err != nil {
 					t.Fatal(err)
 				}
-				scanned, err := s.countStatuses(d.DB, reader, q, time.Now(), true)
-				if err != nil {
-					t.Fatal(err)
+				sources := []source{fromAll}
+				if q.ClockState != "" {
+					sources = append(sources, fromClocks)
 				}
-				if !maps.Equal(gathered, scanned) {
-					t.Errorf("%+v: gathered counts %v, tested case by case %v", q, gathered, scanned)
+				for _, src := range sources {
+					counts, err := s.countStatuses(d.DB, reader, q, now, src)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !maps.Equal(gathered, counts) {
+						t.Errorf("%+v: counts gathered from the scope %v, from source %v %v", q, gathered, src, counts)
+					}
 				}
 				if reflect.DeepEqual(q, ListQuery{}) && total(gathered) != len(scope) {
 					t.Errorf("%+v: counted %d cases, want the scope's %d", q, total(gathered), len(scope))
@@ -148,12 +173,27 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 					t.Errorf("%+v: counted nothing", q)
 				}
 			}
-			// With no estimate, or one under half, the reader's memberships
-			// are counted: 60 of 600 cases, then 300 once their agency joins
-			// 240 more.
-			if got, err := countScans(d.DB, reader, -1); err != nil || got {
-				t.Fatalf("a reader of 60 memberships among 600 cases: scans %v (%v)", got, err)
+			// The pages: of the pending clocks' cases gathered from the clocks,
+			// of the overdue ones' walked.
+			for state, n := range map[ClockState]int{ClockPending: 5, ClockOverdue: 36} {
+				cond, args := clockCondition(state, now)
+				var want []string
+				if err := d.DB.Raw(`SELECT id FROM (?) s WHERE EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = s.id AND `+cond+`)
+					ORDER BY id`, append([]any{access.CaseScope(d.DB, reader)}, args...)...).Scan(&want).Error; err != nil {
+					t.Fatal(err)
+				}
+				if len(want) != n {
+					t.Fatalf("the reader sees %d cases with a %s clock, want %d", len(want), state, n)
+				}
+				for _, sort := range []string{"", "reference"} {
+					got := pagedIDs(t, s, reader, ListQuery{ClockState: state, Sort: sort, Limit: 2})
+					if !slices.Equal(got, want) {
+						t.Errorf("%s clocks, sort %q: the pages hold %v, want %v", state, sort, got, want)
+					}
+				}
 			}
+			// 300 memberships once the agency joins 240 more cases: every
+			// case is tested, even estimated at the 60 of before.
 			if err := d.DB.Exec(`INSERT INTO case_agency_members (case_id, agency_id, role, added_by, added_at)
 				SELECT id, ?, 'analyst', ?, created_at FROM cases c WHERE NOT EXISTS (SELECT 1 FROM case_agency_members am
 				WHERE am.case_id = c.id AND am.agency_id = ?) AND NOT EXISTS (SELECT 1 FROM case_user_members um
@@ -162,10 +202,18 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, estimate := range []int{-1, 60} {
-				if got, err := countScans(d.DB, reader, estimate); err != nil || !got {
-					t.Fatalf("a reader of 300 memberships among 600 cases, estimated at %d: scans %v (%v)", estimate, got, err)
-				}
+				wantSource(reader, ListQuery{}, estimate, fromAll)
 			}
+			// Testing every case tests 600; the clocks are the source while
+			// they are no more than half of that: 294 overdue, then 594.
+			wantSource(reader, ListQuery{ClockState: ClockOverdue}, -1, fromClocks)
+			if err := d.DB.Exec(`INSERT INTO case_clocks (case_id, clock, jurisdiction, title, due_at)
+				SELECT id, 'gdpr.art33', 'gdpr', 'GDPR Art. 33', ? FROM cases c
+				WHERE NOT EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = c.id)`, now.Add(-time.Hour)).Error; err != nil {
+				t.Fatal(err)
+			}
+			wantSource(reader, ListQuery{ClockState: ClockOverdue}, -1, fromAll)
+			wantSource(reader, ListQuery{ClockState: ClockPending}, -1, fromClocks)
 		})
 	}
 }
@@ -189,6 +237,48 @@ func checkGatheredPlans(t *testing.T, d testenv.Database, reader access.Principa
 		if len(plan) == 0 || plan[0] != "SEARCH cases USING INDEX sqlite_autoindex_cases_1 (id=?)" ||
 			slices.ContainsFunc(plan, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "SCAN cases") }) {
 			t.Errorf("sort %s: the page of a reader of few cases does not read them by ID:\n%s", sort, strings.Join(plan, "\n"))
+		}
+	}
+}
+
+// checkClockPlans reads the plans of the count and the page of the case
+// list of the cases with a pending clock, when 30 of the 3,000 cases have
+// one (1,470 others an overdue one): both find the cases from an index of
+// the open clocks (on SQLite, the whole of it: a pending clock is one due
+// later or not yet due at all) and read them by ID, never reading every
+// case.
+func checkClockPlans(t *testing.T, d testenv.Database, reader access.Principal, queries *testenv.Queries) {
+	t.Helper()
+	if err := d.DB.Exec("UPDATE case_clocks SET due_at = ? WHERE case_id IN (SELECT id FROM cases WHERE reference LIKE '%01')",
+		time.Now().Add(1000*time.Hour)).Error; err != nil {
+		t.Fatal(err)
+	}
+	queries.Reset()
+	page, err := NewStore(d.DB).List(context.Background(), reader, ListQuery{ClockState: ClockPending, Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Cases) != 20 || total(page.Counts) != 30 { // all 30 are the reader's
+		t.Fatalf("%d cases listed, %d counted, want 20 of 30", len(page.Cases), total(page.Counts))
+	}
+	for what, parts := range map[string][]string{"page": {"ORDER BY", "LIMIT"}, "count": {"COUNT(*)", "GROUP BY"}} {
+		stmts := queries.With(parts...)
+		if len(stmts) != 1 {
+			t.Fatalf("%d %s statements recorded, want 1", len(stmts), what)
+		}
+		plan := testenv.Plan(t, d, stmts[0])
+		text := strings.Join(plan, "\n")
+		byID := len(plan) > 0 && plan[0] == "SEARCH cases USING INDEX sqlite_autoindex_cases_1 (id=?)" &&
+			!slices.ContainsFunc(plan, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "SCAN cases") })
+		if d.Name != "sqlite" {
+			byID = !strings.Contains(text, "Seq Scan on cases")
+		}
+		// The cases come from the clocks, of which only the indexes of open
+		// ones (partial: met_at IS NULL) are read.
+		fromClocks := strings.Contains(stmts[0].SQL, "cases.id IN (SELECT k.case_id FROM case_clocks k WHERE")
+		clocks := strings.Contains(text, "case_clocks_open") || strings.Contains(text, "case_clocks_case_open")
+		if !fromClocks || !byID || !clocks || strings.Contains(text, "Seq Scan on case_clocks") || strings.Contains(text, "SCAN k\n") {
+			t.Errorf("the %s of a clock state does not read its cases by ID from the open clocks:\n%s", what, text)
 		}
 	}
 }
@@ -220,4 +310,26 @@ func firstPageStatement(t *testing.T, s *Store, reader access.Principal, queries
 		t.Fatalf("sort %s: %d page statements recorded, want 1", sort, len(stmts))
 	}
 	return stmts[0]
+}
+
+// pagedIDs lists every page of q for reader and returns the cases' IDs,
+// sorted.
+func pagedIDs(t *testing.T, s *Store, reader access.Principal, q ListQuery) []string {
+	t.Helper()
+	var ids []string
+	for {
+		page, err := s.List(context.Background(), reader, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page.Cases {
+			ids = append(ids, c.ID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		q.Cursor = page.NextCursor
+	}
+	slices.Sort(ids)
+	return ids
 }
