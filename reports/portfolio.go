@@ -2,7 +2,6 @@ package reports
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -190,10 +189,7 @@ func (s *Store) Portfolio(ctx context.Context, p access.Principal, q PortfolioQu
 	// The other statements start from the cases just read, passed as one
 	// value: the scope is not worked out (and planned) again for each, and
 	// what they need of the cases themselves is taken from these lines.
-	read, err := caseList(db, ids)
-	if err != nil {
-		return Portfolio{}, err
-	}
+	read := bevisdb.IDTable(db, ids)
 	if out.Clocks, err = s.portfolioClocks(db, read, lines, now); err != nil {
 		return Portfolio{}, err
 	}
@@ -208,10 +204,7 @@ func (s *Store) Portfolio(ctx context.Context, p access.Principal, q PortfolioQu
 	}
 	// The closed cases' phase history: its own statement even when there
 	// are none, so that the portfolio always runs the same statements.
-	if read, err = caseList(db, closed); err != nil {
-		return Portfolio{}, err
-	}
-	if err := s.phaseTimes(db, read, discovered, &out); err != nil {
+	if err := s.phaseTimes(db, bevisdb.IDTable(db, closed), discovered, &out); err != nil {
 		return Portfolio{}, err
 	}
 	if out.Agencies, err = agencyNames(db, agencies); err != nil {
@@ -243,20 +236,6 @@ func (s *Store) scope(tx *gorm.DB, p access.Principal, q PortfolioQuery) *gorm.D
 		tx = tx.Where("c.created_at < ?", q.To.UTC())
 	}
 	return tx
-}
-
-// caseList is a table of one column, id, holding ids: the cases a
-// portfolio covers, sent as one JSON value whatever their number (a list
-// of placeholders would meet the dialects' limits on them).
-func caseList(db *gorm.DB, ids []string) (clause.Expr, error) {
-	list, err := json.Marshal(ids)
-	if err != nil {
-		return clause.Expr{}, fmt.Errorf("reports: case list: %w", err)
-	}
-	if bevisdb.Dialect(db) == bevisdb.Postgres {
-		return clause.Expr{SQL: "(SELECT jsonb_array_elements_text(CAST(? AS jsonb)) AS id)", Vars: []any{string(list)}}, nil
-	}
-	return clause.Expr{SQL: "(SELECT value AS id FROM json_each(?))", Vars: []any{string(list)}}, nil
 }
 
 // portfolioClocks lists the open clocks of the cases of scope due within
