@@ -38,9 +38,9 @@ var SortKeys = []string{"created_at", "updated_at", "severity", "reference", "st
 
 // defaultGatherMax is the most cases a page is chosen among by gathering
 // them from the caller's memberships and sorting them (see gathers); past
-// it the page walks the index of its order. It is also the most open
-// clocks of a state whose cases a count and a page are found from without
-// weighing other ways (countSource).
+// it the page walks the index of its order. It is also the most cases
+// with an open clock of a state that a count and a page are found from
+// without weighing other ways (countSource).
 const defaultGatherMax = 1000
 
 // sortColumns maps sort keys to columns; only these reach ORDER BY.
@@ -90,7 +90,7 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 	// The page walks the index of its order and tests each case with
 	// CaseRowVisible, stopping at a page and one, unless p chooses among few
 	// cases of many (gathers) or few cases have a clock in the state asked
-	// for (fromClocks); the counts start from p's memberships, the clocks, or
+	// for (countSource); the counts start from p's memberships, the clocks, or
 	// every case, whichever is fewest (countSource), so neither reads every
 	// case in Bevis for a user who sees few of them.
 	//
@@ -111,7 +111,7 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 			return s.countStatuses(db, p, q, now, src)
 		}
 	}
-	countsKey, cachedGen, cached, src := "", int64(0), false, fromScope
+	countsKey, cachedGen, cached, src := "", int64(0), false, source{}
 	if q.ClockState != "" {
 		if src, err = s.countSource(db, p, q, now, -1); err != nil {
 			return Page{}, err
@@ -140,10 +140,10 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 		dir = "DESC"
 	}
 	var visible any = access.CaseRowVisible(p)
-	if src == fromClocks {
+	if src.kind == fromClocks || src.kind == fromClockCases {
 		// Fewer cases have a clock in that state than p sees: gather
 		// them from the clocks, test each and sort them.
-		visible = q.visibleFrom(db, p, fromClocks, now)
+		visible = q.visibleFrom(db, p, src, now)
 	} else {
 		gather, err := s.gathers(db, among, q.Limit)
 		if err != nil {
@@ -152,7 +152,7 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 		if gather {
 			// Few cases to choose among, of many: gather them from p's
 			// memberships and sort them (SQLite reads them by ID).
-			visible = q.visibleFrom(db, p, fromScope, now)
+			visible = q.visibleFrom(db, p, source{kind: fromScope}, now)
 		}
 	}
 	page := q.filters(db.Model(&caseRow{}).Where(visible), true, now)

@@ -126,16 +126,16 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 				now.Add(1000*time.Hour)).Error; err != nil {
 				t.Fatal(err)
 			}
-			wantSource := func(p access.Principal, q ListQuery, estimate int, want source) {
+			wantSource := func(p access.Principal, q ListQuery, estimate int, want sourceKind) {
 				t.Helper()
-				if got, err := s.countSource(d.DB, p, q, now, estimate); err != nil || got != want {
+				if got, err := s.countSource(d.DB, p, q, now, estimate); err != nil || got.kind != want {
 					t.Fatalf("%+v, estimated at %d of 600 cases: source %v (%v), want %v", q, estimate, got, err, want)
 				}
 			}
 			// 60 memberships: the scope, unless estimated at half the cases.
 			// The clocks of an open state, up to gatherMax of them; past it,
 			// the 6 pending clocks, not the 294 overdue ones.
-			for estimate, want := range map[int]source{-1: fromScope, 0: fromScope, 299: fromScope, 300: fromAll} {
+			for estimate, want := range map[int]sourceKind{-1: fromScope, 0: fromScope, 299: fromScope, 300: fromAll} {
 				wantSource(reader, ListQuery{}, estimate, want)
 			}
 			token := reader
@@ -143,19 +143,24 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 			wantSource(token, ListQuery{}, 600, fromScope)
 			wantSource(reader, ListQuery{ClockState: ClockMet}, -1, fromScope)
 			s.gatherMax = defaultGatherMax
-			wantSource(reader, ListQuery{ClockState: ClockOverdue}, -1, fromClocks)
+			wantSource(reader, ListQuery{ClockState: ClockOverdue}, -1, fromClockCases)
 			s.gatherMax = 0
 			wantSource(reader, ListQuery{ClockState: ClockPending}, -1, fromClocks)
 			wantSource(reader, ListQuery{ClockState: ClockOverdue}, -1, fromScope)
 			for _, q := range []ListQuery{{}, {Severities: []Severity{SeverityLow, SeverityHigh}}, {Tag: "tag0"},
 				{AgencyID: reader.AgencyID}, {ClockState: ClockPending}, {ClockState: ClockOverdue}} {
-				gathered, err := s.countStatuses(d.DB, reader, q, now, fromScope)
+				gathered, err := s.countStatuses(d.DB, reader, q, now, source{kind: fromScope})
 				if err != nil {
 					t.Fatal(err)
 				}
-				sources := []source{fromAll}
+				sources := []source{{kind: fromAll}}
 				if q.ClockState != "" {
-					sources = append(sources, fromClocks)
+					cond, args := clockCondition(q.ClockState, now)
+					var ids []string
+					if err := d.DB.Raw("SELECT case_id FROM case_clocks k WHERE "+cond, args...).Scan(&ids).Error; err != nil {
+						t.Fatal(err)
+					}
+					sources = append(sources, source{kind: fromClocks}, source{kind: fromClockCases, caseIDs: ids})
 				}
 				for _, src := range sources {
 					counts, err := s.countStatuses(d.DB, reader, q, now, src)
@@ -173,8 +178,9 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 					t.Errorf("%+v: counted nothing", q)
 				}
 			}
-			// The pages: of the pending clocks' cases gathered from the clocks,
-			// of the overdue ones' walked.
+			// The pages, found from the clocks' cases read first (up to
+			// gatherMax) or from the clocks; past that, of the overdue ones'
+			// walked.
 			for state, n := range map[ClockState]int{ClockPending: 5, ClockOverdue: 36} {
 				cond, args := clockCondition(state, now)
 				var want []string
@@ -185,10 +191,13 @@ func TestList_PageAgreesWithCaseScope(t *testing.T) {
 				if len(want) != n {
 					t.Fatalf("the reader sees %d cases with a %s clock, want %d", len(want), state, n)
 				}
-				for _, sort := range []string{"", "reference"} {
-					got := pagedIDs(t, s, reader, ListQuery{ClockState: state, Sort: sort, Limit: 2})
-					if !slices.Equal(got, want) {
-						t.Errorf("%s clocks, sort %q: the pages hold %v, want %v", state, sort, got, want)
+				for _, gatherMax := range []int{defaultGatherMax, 0} {
+					s.gatherMax = gatherMax
+					for _, sort := range []string{"", "reference"} {
+						got := pagedIDs(t, s, reader, ListQuery{ClockState: state, Sort: sort, Limit: 2})
+						if !slices.Equal(got, want) {
+							t.Errorf("%s clocks, gathering up to %d, sort %q: the pages hold %v, want %v", state, gatherMax, sort, got, want)
+						}
 					}
 				}
 			}
@@ -241,44 +250,63 @@ func checkGatheredPlans(t *testing.T, d testenv.Database, reader access.Principa
 	}
 }
 
-// checkClockPlans reads the plans of the count and the page of the case
-// list of the cases with a pending clock, when 30 of the 3,000 cases have
-// one (1,470 others an overdue one): both find the cases from an index of
-// the open clocks (on SQLite, the whole of it: a pending clock is one due
-// later or not yet due at all) and read them by ID, never reading every
-// case.
+// checkClockPlans reads the plans of the case list of the cases with a
+// pending clock, when 30 of the 3,000 cases have one (1,470 others an
+// overdue one), all of them the reader's: the cases are read first from an
+// index of the open clocks (on SQLite, the whole of it: a pending clock is
+// one due later or not yet due at all), then the count and the page read
+// them by ID. Gathering none from a list (gatherMax 0), the count and the
+// page find them from the open clocks themselves. Neither reads every case.
 func checkClockPlans(t *testing.T, d testenv.Database, reader access.Principal, queries *testenv.Queries) {
 	t.Helper()
 	if err := d.DB.Exec("UPDATE case_clocks SET due_at = ? WHERE case_id IN (SELECT id FROM cases WHERE reference LIKE '%01')",
 		time.Now().Add(1000*time.Hour)).Error; err != nil {
 		t.Fatal(err)
 	}
-	queries.Reset()
-	page, err := NewStore(d.DB).List(context.Background(), reader, ListQuery{ClockState: ClockPending, Limit: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(page.Cases) != 20 || total(page.Counts) != 30 { // all 30 are the reader's
-		t.Fatalf("%d cases listed, %d counted, want 20 of 30", len(page.Cases), total(page.Counts))
-	}
-	for what, parts := range map[string][]string{"page": {"ORDER BY", "LIMIT"}, "count": {"COUNT(*)", "GROUP BY"}} {
+	s := NewStore(d.DB)
+	plan := func(what string, parts ...string) string {
+		t.Helper()
 		stmts := queries.With(parts...)
 		if len(stmts) != 1 {
 			t.Fatalf("%d %s statements recorded, want 1", len(stmts), what)
 		}
-		plan := testenv.Plan(t, d, stmts[0])
-		text := strings.Join(plan, "\n")
-		byID := len(plan) > 0 && plan[0] == "SEARCH cases USING INDEX sqlite_autoindex_cases_1 (id=?)" &&
-			!slices.ContainsFunc(plan, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "SCAN cases") })
-		if d.Name != "sqlite" {
-			byID = !strings.Contains(text, "Seq Scan on cases")
+		return strings.Join(testenv.Plan(t, d, stmts[0]), "\n") + "\n"
+	}
+	openClocks := func(plan string) bool {
+		return (strings.Contains(plan, "case_clocks_open") || strings.Contains(plan, "case_clocks_case_open")) &&
+			!strings.Contains(plan, "Seq Scan on case_clocks") && !strings.Contains(plan, "SCAN k\n")
+	}
+	byID := func(plan string) bool {
+		if d.Name == "sqlite" {
+			return strings.HasPrefix(plan, "SEARCH cases USING INDEX sqlite_autoindex_cases_1 (id=?)\n") &&
+				!strings.Contains(plan, "\nSCAN cases")
 		}
-		// The cases come from the clocks, of which only the indexes of open
-		// ones (partial: met_at IS NULL) are read.
-		fromClocks := strings.Contains(stmts[0].SQL, "cases.id IN (SELECT k.case_id FROM case_clocks k WHERE")
-		clocks := strings.Contains(text, "case_clocks_open") || strings.Contains(text, "case_clocks_case_open")
-		if !fromClocks || !byID || !clocks || strings.Contains(text, "Seq Scan on case_clocks") || strings.Contains(text, "SCAN k\n") {
-			t.Errorf("the %s of a clock state does not read its cases by ID from the open clocks:\n%s", what, text)
+		return !strings.Contains(plan, "Seq Scan on cases")
+	}
+	for _, gatherMax := range []int{defaultGatherMax, 0} {
+		s.gatherMax = gatherMax
+		queries.Reset()
+		page, err := s.List(context.Background(), reader, ListQuery{ClockState: ClockPending, Limit: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Cases) != 20 || total(page.Counts) != 30 {
+			t.Fatalf("gathering up to %d: %d cases listed, %d counted, want 20 of 30", gatherMax, len(page.Cases), total(page.Counts))
+		}
+		from := "json_each(" // the cases read first
+		if d.Name != "sqlite" {
+			from = "jsonb_array_elements_text("
+		}
+		if gatherMax == 0 {
+			from = "cases.id IN (SELECT k.case_id FROM case_clocks k WHERE"
+		} else if p := plan("clocks' cases", "SELECT DISTINCT k.case_id FROM case_clocks k"); !openClocks(p) {
+			t.Errorf("the cases of a clock state are not read from the open clocks:\n%s", p)
+		}
+		for what, parts := range map[string][]string{"page": {from, "ORDER BY", "LIMIT"}, "count": {from, "COUNT(*)", "GROUP BY"}} {
+			p := plan(what, parts...)
+			if !byID(p) || gatherMax == 0 && !openClocks(p) {
+				t.Errorf("gathering up to %d, the %s of a clock state does not read its cases by ID from the clocks:\n%s", gatherMax, what, p)
+			}
 		}
 	}
 }
