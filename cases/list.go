@@ -70,8 +70,10 @@ type cursor struct {
 // statements whatever the page size: the walk, which reads the counts'
 // generation with the page when p's counts are cached (the counts after it
 // when it moved; the generation and the counts before it when they are
-// not cached), and for the cases of the page not seen at their version
-// before, their rows, tags and clocks (listed). The page
+// not cached; for a clock state, the counts before it), each count after
+// the statement that chooses where it finds its cases (countSource), and
+// for the cases of the page not seen at their version before, their rows,
+// tags and clocks (listed). The page
 // costs what the page holds (and the cases p cannot see that lie between
 // its rows): every sort key has an index ending in the ID, walked in the
 // requested order (TestListPlans).

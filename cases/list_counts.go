@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +26,7 @@ import (
 // are never older than it; a count that also saw a later change is stored
 // under a generation no later list asks for. Counts of an earlier
 // generation stay until they are counted again: they tell the next count
-// of their scope how many cases it will find (countScans).
+// of their scope how many cases it will find (countSource).
 type countCache struct {
 	mu      sync.Mutex
 	entries map[string]countEntry
@@ -110,14 +111,15 @@ func (s *Store) countStatuses(db *gorm.DB, p access.Principal, q ListQuery, now 
 // whatever p sees, and a list the planners read as small however stale
 // their statistics of the clocks (PostgreSQL had planned a subquery of 20
 // overdue clocks, of 10,000 when last analysed, as 10,000 and read every
-// case). estimate is what p saw at their last count (-1 when unknown):
-// when it is countScanShare of all cases or more, every case is tested.
-// Otherwise, or with none (the estimate is too low when many cases were
-// opened since), p's memberships are counted, in one statement with the
-// number of all cases and of the clocks: the memberships' sum is at least
-// what p sees, and reading the indexes' entries for p costs a fraction of
-// gathering p's cases. The clocks are the source when they are no more
-// than either other way tests.
+// case). Then one statement reads the number of all cases, of the clocks
+// in the state, and of the cases p sees: estimate, what p saw at their
+// last count (-1 when unknown), when it is countScanShare of all cases or
+// more; otherwise, or with none (the estimate is too low when many cases
+// were opened since), the sum of p's memberships, which is at least what p
+// sees, and whose reading of the indexes' entries for p costs a fraction
+// of gathering p's cases. From countScanShare of all cases, every case is
+// tested; the clocks are the source when they are no more than either
+// other way tests.
 func (s *Store) countSource(db *gorm.DB, p access.Principal, q ListQuery, now time.Time, estimate int) (source, error) {
 	clocks, args := "-1", []any{p.UserID, p.AgencyID}
 	if q.ClockState == ClockOverdue || q.ClockState == ClockPending {
@@ -133,28 +135,20 @@ func (s *Store) countSource(db *gorm.DB, p access.Principal, q ListQuery, now ti
 		clocks = "(SELECT COUNT(*) FROM case_clocks k WHERE " + cond + ")"
 		args = append(args, condArgs...)
 	}
-	scans := func(seen, all int64) bool {
-		if len(p.TokenCaseIDs) > 0 {
-			seen = min(seen, int64(len(p.TokenCaseIDs)))
-		}
-		return seen*100 >= all*countScanShare
-	}
-	if estimate >= 0 && q.ClockState == "" {
-		all, err := allCases(db)
-		if err != nil {
-			return source{}, err
-		}
-		if scans(int64(estimate), all) {
-			return source{kind: fromAll}, nil
-		}
-	}
+	// The estimate, when it says to test every case; else the memberships.
 	var n struct{ Seen, All, Clocks int64 }
-	if err := db.Raw(`SELECT (SELECT COUNT(*) FROM case_user_members WHERE user_id = ?)
-		+ (SELECT COUNT(*) FROM case_agency_members WHERE agency_id = ?) AS seen, `+allCasesSQL(db)+` AS "all", `+
-		clocks+` AS clocks`, args...).Scan(&n).Error; err != nil {
+	all := allCasesSQL(db)
+	if err := db.Raw(`SELECT `+all+` AS "all",
+		CASE WHEN ? * 100 >= `+all+` * `+strconv.Itoa(countScanShare)+` THEN ?
+		     ELSE (SELECT COUNT(*) FROM case_user_members WHERE user_id = ?)
+		          + (SELECT COUNT(*) FROM case_agency_members WHERE agency_id = ?) END AS seen, `+
+		clocks+` AS clocks`, append([]any{estimate, estimate}, args...)...).Scan(&n).Error; err != nil {
 		return source{}, fmt.Errorf("cases: count the memberships: %w", err)
 	}
-	scan := scans(n.Seen, n.All)
+	if len(p.TokenCaseIDs) > 0 {
+		n.Seen = min(n.Seen, int64(len(p.TokenCaseIDs)))
+	}
+	scan := n.Seen*100 >= n.All*countScanShare
 	switch {
 	case n.Clocks >= 0 && n.Clocks <= n.Seen && (!scan || n.Clocks*100 <= n.All*countScanShare):
 		return source{kind: fromClocks}, nil
