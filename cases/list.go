@@ -92,8 +92,8 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 	// The page walks the index of its order and tests each case with
 	// CaseRowVisible, stopping at a page and one, unless p chooses among few
 	// cases of many (gathers) or few cases have a clock in the state asked
-	// for (countSource); the counts start from p's memberships, the clocks, or
-	// every case, whichever is fewest (countSource), so neither reads every
+	// for; the counts start from p's memberships, those clocks or every
+	// case, whichever tests fewest (countSource), so neither reads every
 	// case in Bevis for a user who sees few of them.
 	//
 	// The counts come first: they are cached until a case changes, and they
