@@ -106,19 +106,13 @@ func (s *Store) List(ctx context.Context, p access.Principal, q ListQuery) (Page
 	var out Page
 	count := func(estimate int) func() (map[Status]int, error) {
 		return func() (map[Status]int, error) {
-			src, err := s.countSource(db, p, q, now, estimate)
-			if err != nil {
-				return nil, err
-			}
-			return s.countStatuses(db, p, q, now, src)
+			_, counts, err := s.count(db, p, q, now, estimate)
+			return counts, err
 		}
 	}
 	countsKey, cachedGen, cached, src := "", int64(0), false, source{}
 	if q.ClockState != "" {
-		if src, err = s.countSource(db, p, q, now, -1); err != nil {
-			return Page{}, err
-		}
-		if out.Counts, err = s.countStatuses(db, p, q, now, src); err != nil {
+		if src, out.Counts, err = s.count(db, p, q, now, -1); err != nil {
 			return Page{}, err
 		}
 	} else {

@@ -83,6 +83,17 @@ func (q ListQuery) visibleFrom(db *gorm.DB, p access.Principal, src source, now 
 // lookup more than one it can. BenchmarkCaseCounts measures both.
 const countScanShare = 50
 
+// count counts the cases p can see in each status under q, from the
+// source countSource chooses for estimate, and returns that source too.
+func (s *Store) count(db *gorm.DB, p access.Principal, q ListQuery, now time.Time, estimate int) (source, map[Status]int, error) {
+	src, err := s.countSource(db, p, q, now, estimate)
+	if err != nil {
+		return source{}, nil, err
+	}
+	counts, err := s.countStatuses(db, p, q, now, src)
+	return src, counts, err
+}
+
 // countStatuses counts the cases p can see in each status, among those
 // q's filters but the status select, finding them from src.
 func (s *Store) countStatuses(db *gorm.DB, p access.Principal, q ListQuery, now time.Time, src source) (map[Status]int, error) {
